@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Types and limits shared by the BPF programs (bpf/) and the loader (user/).
+ * Fixed-width types only; every field names its unit.
+ */
+#ifndef PMW_H
+#define PMW_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define PMW_NGEN		3	/* CPython GC generations (0, 1, 2) */
+#define PMW_HIST_SLOTS		32	/* log2 buckets: slot i counts values in [2^i, 2^(i+1)) */
+#define PMW_NCLASS		32	/* pymalloc size classes: 512 B / 16 B alignment */
+#define PMW_MAX_TARGETS		1024	/* watched PIDs */
+#define PMW_MAX_LARGE		(1 << 18) /* large (libc) blocks followed at once */
+#define PMW_LARGE_MIN		512	/* libc requests above this are "large" (pymalloc limit) */
+#define PMW_RB_SIZE		(256 * 1024) /* GC event ring buffer, bytes */
+
+/*
+ * Per-PID configuration, written by userspace into pmw_targets before the
+ * target's probes can fire. Its presence is also the PID filter.
+ * Addresses are absolute, in the target's address space.
+ */
+struct pmw_target_cfg {
+	__u64 runtime_addr;	/* &_PyRuntime; 0 = not known yet (learned from a probe cookie) */
+	__u32 interp_main_off;	/* offsetof(_PyRuntimeState, interpreters.main) */
+	__u32 gc_stats_off;	/* offsetof(PyInterpreterState, gc.generation_stats), or of
+				 * _PyRuntimeState when gc_stats_in_runtime (3.8) */
+	__u32 pool_size;	/* pymalloc pool, bytes: 4096 (3.8/3.9) or 16384 (3.10+) */
+	__u8 gc_stats_in_runtime; /* 1: 3.8, where GC state lives in _PyRuntime.gc */
+	__u8 pad[3];
+};
+
+/*
+ * Per-PID counters, a PERCPU_HASH value: userspace sums the CPUs and takes
+ * deltas between intervals. All monotonic since attach.
+ */
+struct pmw_counters {
+	__u64 allocs;		/* successful pymalloc allocations (--exact), count */
+	__u64 alloc_bytes;	/* bytes requested by them */
+	__u64 frees;		/* pymalloc frees of non-NULL pointers (--exact), count */
+	__u64 reallocs;		/* _PyObject_Realloc calls on existing blocks, count */
+	__u64 pool_refills;	/* allocate_from_new_pool() calls, count */
+	__u64 refill_blocks;	/* blocks made available by those refills, count */
+	__u64 refill_bytes;	/* bytes in those blocks */
+	__u64 arena_maps;	/* arenas mapped, count */
+	__u64 arena_unmaps;	/* arenas unmapped, count */
+	__u64 large_allocs;	/* libc malloc/calloc/realloc results > PMW_LARGE_MIN, count */
+	__u64 large_alloc_bytes;
+	__u64 large_frees;	/* frees of large blocks seen allocated since attach */
+	__u64 large_free_bytes;
+	__u64 dropped;		/* events lost: ring buffer full, large-block map full */
+	__u64 gc_unmatched;	/* gc done/return without a start on that thread */
+};
+
+/* gc event flags */
+#define PMW_GC_STATS	(1u << 0)	/* collected/uncollectable/gen from generation_stats deltas */
+
+/* One finished collection, sent through the pmw_gc_rb ring buffer. */
+struct pmw_gc_event {
+	__u32 pid;		/* tgid, as seen from the host */
+	__u32 tid;
+	__s32 gen;		/* generation collected; -1 unknown */
+	__u32 flags;		/* PMW_GC_* */
+	__u64 start_ns;		/* CLOCK_MONOTONIC */
+	__u64 dur_ns;		/* pause: gc start to gc done, ns */
+	__s64 collected;	/* objects collected (total from gc__done if no PMW_GC_STATS) */
+	__s64 uncollectable;	/* objects found uncollectable */
+} __attribute__((aligned(8)));
+
+/* CPython gc_generation_stats: { collections, collected, uncollectable } (Py_ssize_t each),
+ * Include/internal/pycore_gc.h, identical 3.8-3.14. */
+struct pmw_py_gcstats {
+	__s64 collections;
+	__s64 collected;
+	__s64 uncollectable;
+};
+
+#endif /* PMW_H */

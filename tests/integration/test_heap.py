@@ -1,0 +1,93 @@
+"""Live heap and allocation counts against the target's own numbers."""
+
+import time
+
+from conftest import (check_header, format_rows, read_csv, rows_for,
+                      wait_rows)
+
+MIB16 = 16 * 1024 * 1024
+
+
+def test_live_bytes_follow_kept_16mib(env, interp, procs, tmp_path):
+    """The keep phase keeps 262144 64-byte pymalloc blocks (16 MiB)."""
+    target = procs.target(interp, ["keep"])
+    csv_path = str(tmp_path / "keep.csv")
+    pmw = procs.watch("-p", target.pid, "-i", "0.5", "--csv", csv_path, "-q")
+    pmw.wait_watching()
+    # the first row (the baseline) is written before the phase starts
+    assert wait_rows(csv_path, target.pid, 2), \
+        "fewer than 2 CSV rows within 30 s\n" + pmw.stop().describe()
+
+    snap = target.run_phase("keep")
+    time.sleep(1.2)
+    res = pmw.stop()
+    header, rows = read_csv(csv_path)
+    rows = rows_for(rows, target.pid)
+    diag = "%s\n%s\nrows:\n%s\nsnapshots: %s" % (
+        interp, res.describe(), format_rows(rows), snap)
+
+    assert res.rc == 0, diag
+    check_header(header)
+    assert len(rows) >= 3, diag
+    base = rows[0]["live_bytes"]
+    grown = max(r["live_bytes"] for r in rows) - base
+    assert abs(grown - MIB16) <= 0.10 * MIB16, \
+        "live_bytes grew by %d, expected %d +-10%%\n%s" % (grown, MIB16, diag)
+    # the objects stay alive: the last row still holds them
+    assert rows[-1]["live_bytes"] - base >= 0.9 * MIB16, diag
+    assert rows[-1]["rss_bytes"] > 0 and rows[-1]["arena_bytes"] > 0, diag
+    assert all(r["dropped"] == 0 for r in rows), diag
+
+
+def test_exact_alloc_counts(env, interp, procs, tmp_path):
+    """--exact: allocs - frees equals the target's getallocatedblocks delta."""
+    target = procs.target(interp, ["churn"])
+    csv_path = str(tmp_path / "churn.csv")
+    pmw = procs.watch("-p", target.pid, "-i", "0.5", "--exact",
+                      "--csv", csv_path, "-q")
+
+    if not interp.exact_capable:
+        # Debian's static LTO build: --exact is unavailable. Either a
+        # warning naming --exact and estimate rows, or a clean refusal.
+        got = pmw.err.wait_for("pymemwatch: watching", 60)
+        if got is None:
+            res = pmw.wait(20) or pmw.stop()
+            assert res.rc in (1, 2, 64), res.describe()
+            assert "exact" in res.stderr.lower(), res.describe()
+            return
+        wait_rows(csv_path, target.pid, 2)
+        res = pmw.stop()
+        _, rows = read_csv(csv_path)
+        rows = rows_for(rows, target.pid)
+        diag = "%s\n%s\nrows:\n%s" % (interp, res.describe(), format_rows(rows))
+        assert res.rc == 0, diag
+        assert "exact" in res.stderr.lower(), \
+            "no warning about --exact on an LTO build\n" + diag
+        assert rows and all(r["precision"] == "estimate" for r in rows), diag
+        return
+
+    pmw.wait_watching()
+    assert wait_rows(csv_path, target.pid, 1), \
+        "no CSV row within 30 s\n" + pmw.stop().describe()
+    snap = target.run_phase("churn")
+    time.sleep(1.2)
+    res = pmw.stop()
+    header, rows = read_csv(csv_path)
+    rows = rows_for(rows, target.pid)
+    diag = "%s\n%s\nrows:\n%s\nsnapshots: %s" % (
+        interp, res.describe(), format_rows(rows), snap)
+
+    assert res.rc == 0, diag
+    check_header(header)
+    assert rows, diag
+    assert all(r["precision"] == "exact" for r in rows), diag
+    assert all(r["dropped"] == 0 for r in rows), diag
+    expect = snap["b"]["blocks"] - snap["a"]["blocks"]
+    net = sum(r["allocs"] for r in rows) - sum(r["frees"] for r in rows)
+    tol = max(0.01 * abs(expect), 50)
+    assert abs(net - expect) <= tol, \
+        "allocs - frees = %d, getallocatedblocks delta = %d (tolerance %d)\n%s" \
+        % (net, expect, tol, diag)
+    # the churn itself: >= 200000 allocations and >= 100000 frees
+    assert sum(r["allocs"] for r in rows) >= 200000, diag
+    assert sum(r["frees"] for r in rows) >= 100000, diag

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Command line: struct pmw_env and its argp parser. */
+#ifndef PMW_ENV_H
+#define PMW_ENV_H
+
+#include <stdbool.h>
+
+#define PMW_MAX_PIDS 256
+
+struct pmw_env {
+	int pids[PMW_MAX_PIDS];		/* -p */
+	int npids;
+	char **command;			/* -- COMMAND [ARG...], NULL-terminated */
+	double interval;		/* -i, seconds (> 0) */
+	double duration;		/* -d, seconds; 0 = until Ctrl-C or all targets exit */
+	const char *csv;		/* --csv FILE, "-" = stdout */
+	bool exact;			/* --exact */
+	int verbosity;			/* -q: -1, -v: +1 each */
+	bool no_tui;			/* --no-tui: plain tables even on a terminal */
+};
+
+extern struct pmw_env env;
+
+/* Parse argv into env. Exits with PMW_EXIT_USAGE on bad input (argp). */
+void pmw_env_parse(int argc, char **argv);
+
+#endif

@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "heap.h"
+#include "log.h"
+#include "util.h"
+
+#define MAX_ARENAS	(1u << 20)	/* 1 TiB of 1 MiB arenas: anything above is a bad read */
+
+struct arena_object {		/* Objects/obmalloc.c, 3.8-3.14 */
+	uint64_t address;	/* 0: this arena_object is unused */
+	uint64_t pool_address;	/* next pool to be carved */
+	uint32_t nfreepools;
+	uint32_t ntotalpools;
+	uint64_t freepools, nextarena, prevarena;
+};
+_Static_assert(sizeof(struct arena_object) == PMW_ARENA_OBJ_SIZE, "arena_object");
+
+static int arena_table(const struct pmw_target *t, uint64_t *arenas, uint32_t *maxarenas)
+{
+	const struct pmw_pyver *pv = t->pv;
+	uint64_t state, interp;
+	int err;
+
+	if (!t->bias_known)
+		return -EAGAIN;
+	if (pv->obm_kind == PMW_OBM_STATIC) {
+		if (!t->arenas_vaddr || !t->maxarenas_vaddr)
+			return -ENOENT;
+		err = pmw_mem_read(t->pid, t->arenas_vaddr + t->bias, arenas, sizeof(*arenas));
+		if (!err)
+			err = pmw_mem_read(t->pid, t->maxarenas_vaddr + t->bias, maxarenas,
+					   sizeof(*maxarenas));
+		return err;
+	}
+	interp = pmw_target_interp(t);
+	if (!interp)
+		return pmw_pid_alive(t->pid) ? -EAGAIN : -ESRCH;
+	state = interp + pv->obm_off;
+	if (pv->obm_kind == PMW_OBM_POINTER) {
+		err = pmw_mem_read(t->pid, state, &state, sizeof(state));
+		if (err || !state)
+			return err ? err : -EAGAIN;
+	}
+	err = pmw_mem_read(t->pid, state + PMW_OBM_ARENAS, arenas, sizeof(*arenas));
+	if (!err)
+		err = pmw_mem_read(t->pid, state + PMW_OBM_MAXARENAS, maxarenas, sizeof(*maxarenas));
+	return err;
+}
+
+int pmw_heap_scan(const struct pmw_target *t, struct pmw_heap *h)
+{
+	uint32_t pool_size = t->pv->pool_size, maxarenas = 0;
+	struct arena_object *ao = NULL;
+	uint64_t arenas = 0, *addrs = NULL;
+	unsigned char *hdrs = NULL;
+	size_t npools = 0, cap = 0;
+	struct timespec t0, t1;
+	ssize_t got;
+	int err;
+
+	memset(h, 0, sizeof(*h));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	err = arena_table(t, &arenas, &maxarenas);
+	if (err)
+		return err;
+	if (!arenas || !maxarenas)
+		return -EAGAIN;
+	if (maxarenas > MAX_ARENAS)
+		return -EFAULT;
+	ao = malloc((size_t)maxarenas * sizeof(*ao));
+	if (!ao)
+		return -ENOMEM;
+	err = pmw_mem_read(t->pid, arenas, ao, (size_t)maxarenas * sizeof(*ao));
+	if (err)
+		goto out;
+	/* list the header address of every carved pool: first pool .. pool_address */
+	for (uint32_t i = 0; i < maxarenas; i++) {
+		uint64_t first, end;
+
+		if (!ao[i].address)
+			continue;
+		h->narenas++;
+		first = (ao[i].address + pool_size - 1) & ~(uint64_t)(pool_size - 1);
+		end = ao[i].pool_address;
+		if (end < first || end > ao[i].address + t->pv->arena_size)
+			continue;	/* torn read: skip this arena */
+		for (uint64_t p = first; p < end; p += pool_size) {
+			if (npools == cap) {
+				size_t ncap = cap ? cap * 2 : 4096;
+				uint64_t *na = realloc(addrs, ncap * sizeof(*addrs));
+
+				if (!na) {
+					err = -ENOMEM;
+					goto out;
+				}
+				addrs = na;
+				cap = ncap;
+			}
+			addrs[npools++] = p;
+		}
+	}
+	h->arena_bytes = h->narenas * t->pv->arena_size;
+	hdrs = malloc(npools ? npools * PMW_POOL_HDR_SIZE : 1);
+	if (!hdrs) {
+		err = -ENOMEM;
+		goto out;
+	}
+	got = pmw_mem_readv(t->pid, addrs, PMW_POOL_HDR_SIZE, npools, hdrs);
+	if (got < 0) {
+		err = got;
+		goto out;
+	}
+	for (size_t i = 0; i < (size_t)got / PMW_POOL_HDR_SIZE; i++) {
+		uint32_t count, szidx;
+
+		memcpy(&count, hdrs + i * PMW_POOL_HDR_SIZE, sizeof(count));
+		memcpy(&szidx, hdrs + i * PMW_POOL_HDR_SIZE + PMW_POOL_SZIDX, sizeof(szidx));
+		if (!count || szidx >= PMW_NCLASS)
+			continue;
+		/* a pool holds at most (pool_size - header) / block bytes */
+		if (count > pool_size / PMW_ALIGNMENT)
+			continue;
+		h->pools_used++;
+		h->live_blocks += count;
+		h->live_bytes += (uint64_t)count * (szidx + 1) * PMW_ALIGNMENT;
+		h->class_blocks[szidx] += count;
+	}
+out:
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	h->scan_ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+	free(ao);
+	free(addrs);
+	free(hdrs);
+	if (err == -ESRCH || (err && !pmw_pid_alive(t->pid)))
+		return -ESRCH;
+	return err;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The live pymalloc heap, read from the allocator's own state in target memory. */
+#ifndef PMW_HEAP_H
+#define PMW_HEAP_H
+
+#include <stdint.h>
+#include "pmw.h"
+#include "target.h"
+
+struct pmw_heap {
+	uint64_t live_blocks;		/* blocks in use in pymalloc pools, count */
+	uint64_t live_bytes;		/* their size-class bytes */
+	uint64_t arena_bytes;		/* arenas mapped * ARENA_SIZE */
+	uint64_t narenas;		/* arenas mapped, count */
+	uint64_t pools_used;		/* pools holding at least one block */
+	uint64_t class_blocks[PMW_NCLASS]; /* live blocks per size class */
+	double scan_ms;			/* wall time of the scan */
+};
+
+/*
+ * Scan pymalloc's arena table and every carved pool header of @t
+ * (Objects/obmalloc.c: arenas[i].address, pool_address; pool_header.ref.count,
+ * .szidx). Returns 0; -ENOENT if the arena table cannot be located (3.8-3.11
+ * without symbols), -EAGAIN if the interpreter is not initialised yet,
+ * -ESRCH if the process is gone, -EFAULT on an inconsistent read.
+ */
+int pmw_heap_scan(const struct pmw_target *t, struct pmw_heap *h);
+
+#endif

@@ -1,0 +1,613 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * pymemwatch: lifecycle only.
+ * parse -> check privileges -> resolve targets -> open/load BPF -> attach
+ * -> poll and tick every interval -> final tick -> summary -> cleanup.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "env.h"
+#include "log.h"
+#include "output.h"
+#include "probes.h"
+#include "pymemwatch.skel.h"
+#include "util.h"
+#include "watch.h"
+
+int pmw_verbosity;
+
+static volatile sig_atomic_t exiting;
+
+static void on_signal(int sig)
+{
+	exiting = 1;
+}
+
+static int libbpf_print_fn(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (level == LIBBPF_DEBUG && pmw_verbosity < 2)
+		return 0;
+	if (level == LIBBPF_INFO && pmw_verbosity < 1)
+		return 0;
+	if (level == LIBBPF_WARN && pmw_verbosity < 1)
+		return 0;	/* failures are reported by pymemwatch itself, once */
+	return vfprintf(stderr, fmt, args);
+}
+
+static double now_s(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* CAP_SYS_PTRACE 19, CAP_SYS_ADMIN 21, CAP_PERFMON 38, CAP_BPF 39 (linux/capability.h) */
+static int check_privileges(void)
+{
+	unsigned long long eff = 0;
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "re");
+	const struct { int bit; const char *name; } need[] = {
+		{ 39, "CAP_BPF" }, { 38, "CAP_PERFMON" }, { 19, "CAP_SYS_PTRACE" },
+	};
+	char missing[128] = "";
+
+	if (f) {
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "CapEff: %llx", &eff) == 1)
+				break;
+		fclose(f);
+	}
+	if (eff & (1ULL << 21) && eff & (1ULL << 19))
+		return 0;	/* CAP_SYS_ADMIN covers BPF and perf events */
+	for (size_t i = 0; i < ARRAY_SIZE(need); i++)
+		if (!(eff & (1ULL << need[i].bit)))
+			snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing),
+				 "%s%s", missing[0] ? ", " : "", need[i].name);
+	if (!missing[0])
+		return 0;
+	elog("permission denied: missing %s; run as root (sudo pymemwatch ...)\n", missing);
+	return -EPERM;
+}
+
+static int check_kernel(void)
+{
+	if (access("/sys/bus/event_source/devices/uprobe/type", R_OK)) {
+		elog("this kernel has no uprobe support (CONFIG_UPROBE_EVENTS): cannot probe processes\n");
+		return -ENOTSUP;
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		elog("this kernel has no BTF (/sys/kernel/btf/vmlinux missing, CONFIG_DEBUG_INFO_BTF): "
+		     "use a kernel built with it\n");
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+static const char *target_error(int err)
+{
+	switch (err) {
+	case -ESRCH: return "no such process";
+	case -ENOEXEC: return "not a CPython process (no libpython or CPython executable mapped)";
+	case -EPROTONOSUPPORT: return "unsupported CPython version (supported: 3.8-3.14)";
+	case -EACCES: case -EPERM: return "permission denied reading its memory maps";
+	default: return strerror(-err);
+	}
+}
+
+/* execvp's PATH search, to know the executable before it runs */
+static int find_in_path(const char *cmd, char *out, size_t len)
+{
+	char buf[4096], *save = NULL;
+	const char *path = getenv("PATH");
+
+	if (strchr(cmd, '/')) {
+		snprintf(out, len, "%s", cmd);
+		return access(out, X_OK) ? -errno : 0;
+	}
+	snprintf(buf, sizeof(buf), "%s", path ? path : "/usr/local/bin:/usr/bin:/bin");
+	for (char *d = strtok_r(buf, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		snprintf(out, len, "%s/%s", d, cmd);
+		if (!access(out, X_OK))
+			return 0;
+	}
+	return -ENOENT;
+}
+
+struct session {
+	struct pmw_bpf *skel;
+	struct ring_buffer *rb;
+	struct pmw_watch *ws;
+	int nws;
+	struct pmw_output out[2];
+	int nout;
+	pid_t child;			/* -- COMMAND */
+	int child_status;
+	bool child_reaped;
+	int sync_fd;			/* write end: releases the child to exec */
+};
+
+static struct pmw_watch *watch_by_pid(struct session *s, int pid)
+{
+	for (int i = 0; i < s->nws; i++)
+		if (s->ws[i].t.pid == pid)
+			return &s->ws[i];
+	return NULL;
+}
+
+static int on_gc_event(void *ctx, void *data, size_t size)
+{
+	struct session *s = ctx;
+	const struct pmw_gc_event *ev = data;
+	struct pmw_watch *w;
+
+	if (size < sizeof(*ev))
+		return 0;
+	w = watch_by_pid(s, ev->pid);
+	if (w)
+		pmw_watch_gc_event(w, ev);
+	return 0;
+}
+
+static void note(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(struct session *s, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	bool screen = false;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	for (int i = 0; i < s->nout; i++) {
+		if (s->out[i].ops->poll_keys && s->out[i].ops->note) {
+			s->out[i].ops->note(&s->out[i], msg);
+			screen = true;
+		}
+	}
+	if (!screen && pmw_verbosity >= 0)
+		fprintf(stderr, "pymemwatch: %s\n", msg);
+}
+
+static int resolve_targets(struct session *s)
+{
+	int err;
+
+	s->nws = env.command ? 1 : env.npids;
+	s->ws = calloc(s->nws, sizeof(*s->ws));
+	if (!s->ws)
+		return -ENOMEM;
+	if (env.command) {
+		char exe[4096];
+		int pfd[2];
+
+		err = find_in_path(env.command[0], exe, sizeof(exe));
+		if (err) {
+			elog("cannot run '%s': %s\n", env.command[0], strerror(-err));
+			return PMW_EXIT_TARGET;
+		}
+		if (pipe2(pfd, O_CLOEXEC))
+			return PMW_EXIT_RUNTIME;
+		s->child = fork();
+		if (s->child < 0)
+			return PMW_EXIT_RUNTIME;
+		if (s->child == 0) {
+			char c;
+
+			close(pfd[1]);
+			/* wait until the probes are in place, then become the command */
+			if (read(pfd[0], &c, 1) != 1)
+				_exit(127);
+			signal(SIGINT, SIG_DFL);
+			execvp(env.command[0], env.command);
+			fprintf(stderr, "pymemwatch: cannot run '%s': %s\n", env.command[0], strerror(errno));
+			_exit(127);
+		}
+		close(pfd[0]);
+		s->sync_fd = pfd[1];
+		err = pmw_target_open_exec(&s->ws[0].t, exe, s->child);
+		if (err) {
+			elog("'%s': %s\n", exe, target_error(err));
+			return PMW_EXIT_TARGET;
+		}
+		return 0;
+	}
+	for (int i = 0; i < env.npids; i++) {
+		err = pmw_target_open_pid(&s->ws[i].t, env.pids[i]);
+		if (err) {
+			elog("PID %d: %s\n", env.pids[i], target_error(err));
+			return PMW_EXIT_TARGET;
+		}
+		struct pmw_target *t = &s->ws[i].t;
+
+		if (!t->has_symtab && t->pv->obm_kind == PMW_OBM_STATIC) {
+			elog("PID %d: %s has no symbol table and no debuginfo was found: "
+			     "install its debug symbols (Debian: python%d.%d-dbg)\n",
+			     t->pid, t->path, t->major, t->minor);
+			return PMW_EXIT_TARGET;
+		}
+	}
+	return 0;
+}
+
+static unsigned int wanted_groups(const struct pmw_target *t)
+{
+	unsigned int g = PMW_G_HEAP;
+
+	if (t->has_usdt)
+		g |= PMW_G_GC_USDT;
+	if (t->has_symtab || !t->has_usdt)
+		g |= PMW_G_GC_UPROBE;	/* attached only if USDT fails */
+	if (!t->bias_known)
+		g |= PMW_G_START;
+	if (env.exact && !t->lto_inlined)
+		g |= PMW_G_EXACT;
+	if (t->libc_path[0])
+		g |= PMW_G_LARGE;
+	return g;
+}
+
+static int setup_target_maps(struct session *s, struct pmw_watch *w)
+{
+	const struct pmw_target *t = &w->t;
+	struct pmw_target_cfg cfg = {
+		.runtime_addr = t->bias_known ? t->runtime_vaddr + t->bias : 0,
+		.interp_main_off = t->pv->interp_main,
+		.gc_stats_off = t->pv->gc_stats,
+		.pool_size = t->pv->pool_size,
+		.gc_stats_in_runtime = t->pv->gc_stats_in_runtime,
+	};
+	int ncpu = libbpf_num_possible_cpus();
+	struct pmw_counters *zero = calloc(ncpu > 0 ? ncpu : 1, sizeof(*zero));
+	__u32 key = t->pid;
+	int err = 0;
+
+	if (!zero)
+		return -ENOMEM;
+	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.pmw_counts), &key, zero, BPF_ANY) ||
+	    bpf_map_update_elem(bpf_map__fd(s->skel->maps.pmw_targets), &key, &cfg, BPF_ANY))
+		err = -errno;
+	free(zero);
+	return err;
+}
+
+/* Once userspace knows the load address, give it to BPF unless a probe already did. */
+static void sync_runtime_addr(struct session *s, struct pmw_watch *w)
+{
+	int fd = bpf_map__fd(s->skel->maps.pmw_targets);
+	struct pmw_target_cfg cfg;
+	__u32 key = w->t.pid;
+
+	if (!w->t.bias_known || bpf_map_lookup_elem(fd, &key, &cfg) || cfg.runtime_addr)
+		return;
+	cfg.runtime_addr = w->t.runtime_vaddr + w->t.bias;
+	bpf_map_update_elem(fd, &key, &cfg, BPF_EXIST);
+}
+
+static void attach_target(struct session *s, struct pmw_watch *w)
+{
+	struct pmw_target *t = &w->t;
+	unsigned int want = wanted_groups(t);
+	char what[256];
+
+	if (want & PMW_G_GC_USDT)
+		want &= ~PMW_G_GC_UPROBE;
+	pmw_probes_attach(s->skel, t, want, &w->a);
+	if ((wanted_groups(t) & PMW_G_GC_USDT) && !(w->a.groups & PMW_G_GC_USDT) &&
+	    (wanted_groups(t) & PMW_G_GC_UPROBE)) {
+		vlog("PID %d: USDT gc probes failed, trying the collection function\n", t->pid);
+		pmw_probes_attach(s->skel, t, PMW_G_GC_UPROBE, &w->a);
+	}
+	w->gc_src = w->a.groups & PMW_G_GC_USDT ? PMW_GC_USDT :
+		    w->a.groups & PMW_G_GC_UPROBE ? PMW_GC_UPROBE : PMW_GC_MEMORY;
+	w->exact = !!(w->a.groups & PMW_G_EXACT);
+	if (env.exact && !w->exact)
+		wlog("PID %d: --exact is not available for %s (%s): reporting estimates\n", t->pid,
+		     t->path, t->lto_inlined ? "LTO build with pymalloc inlined into its callers"
+					     : "allocator functions not found");
+	if (w->exact) {
+		uint64_t fn[5];
+		struct pmw_sym sym;
+
+		if (!pmw_target_obj_allocator(t, fn) &&
+		    !pmw_elf_find_symbol(&t->elf, "_PyObject_Malloc", &sym) && fn[1] != sym.addr)
+			wlog("PID %d: the object allocator is hooked (tracemalloc or PYTHONMALLOC): "
+			     "counting its calls, not pymalloc's\n", t->pid);
+	}
+	if (w->gc_src == PMW_GC_MEMORY)
+		wlog("PID %d: no GC probe attached: collections read from target memory, no pauses\n",
+		     t->pid);
+	snprintf(what, sizeof(what), "gc=%s, heap=%s, counts=%s%s", pmw_gc_source_name(w->gc_src),
+		 t->bias_known || t->pv->obm_kind != PMW_OBM_STATIC || t->arenas_vaddr ? "scan" : "none",
+		 w->exact ? "exact" : "estimate", w->a.groups & PMW_G_LARGE ? ", large=libc" : "");
+	ilog("attached to PID %d (%s, python %s, %s): %s\n", t->pid, t->comm, t->version, t->path,
+	     what);
+}
+
+static int open_outputs(struct session *s, char *host)
+{
+	bool csv_stdout = env.csv && !strcmp(env.csv, "-");
+	const char *screen = NULL;
+	int err;
+
+	if (env.verbosity >= 0 && !csv_stdout)
+		screen = isatty(STDOUT_FILENO) && !env.no_tui && !env.command ? "tui" : "table";
+	if (env.csv) {
+		struct pmw_output *o = &s->out[s->nout];
+
+		o->ops = &pmw_out_csv;
+		snprintf(o->host, sizeof(o->host), "%s", host);
+		err = o->ops->open(o, env.csv);
+		if (err) {
+			elog("cannot write %s: %s\n", env.csv, strerror(-err));
+			return err;
+		}
+		s->nout++;
+	}
+	if (screen) {
+		struct pmw_output *o = &s->out[s->nout];
+
+		o->ops = pmw_output_find(screen);
+		o->interval = env.interval;
+		if (!o->ops->open(o, NULL))
+			s->nout++;
+		else if ((o->ops = &pmw_out_table) && !o->ops->open(o, NULL))
+			s->nout++;
+	}
+	return 0;
+}
+
+static void close_outputs(struct session *s)
+{
+	for (int i = s->nout - 1; i >= 0; i--)
+		if (s->out[i].ops->close)
+			s->out[i].ops->close(&s->out[i]);
+	s->nout = 0;
+}
+
+/* Close the interval for every live target and hand the rows to the outputs. */
+static int tick(struct session *s, double interval_s)
+{
+	struct pmw_watch *rows[PMW_MAX_PIDS];
+	struct timespec wall;
+	int n = 0, live = 0, err = 0;
+
+	ring_buffer__consume(s->rb);
+	clock_gettime(CLOCK_REALTIME, &wall);
+	for (int i = 0; i < s->nws; i++) {
+		struct pmw_watch *w = &s->ws[i];
+
+		if (w->exited)
+			continue;
+		if (s->child && !s->child_reaped) {
+			int st;
+
+			if (waitpid(s->child, &st, WNOHANG) == s->child) {
+				s->child_status = st;
+				s->child_reaped = true;
+			}
+		}
+		bool had_bias = w->t.bias_known;
+
+		if (pmw_watch_tick(w, bpf_map__fd(s->skel->maps.pmw_counts), interval_s, &wall) == -ESRCH)
+			note(s, "PID %d exited", w->t.pid);
+		else
+			live++;
+		if (!had_bias && w->t.bias_known) {
+			sync_runtime_addr(s, w);
+			/* after exec: the command's own name */
+			char path[64];
+			FILE *f;
+
+			snprintf(path, sizeof(path), "/proc/%d/comm", w->t.pid);
+			if ((f = fopen(path, "re"))) {
+				if (fgets(w->t.comm, sizeof(w->t.comm), f))
+					w->t.comm[strcspn(w->t.comm, "\n")] = 0;
+				fclose(f);
+			}
+		}
+		rows[n++] = w;
+	}
+	for (int i = 0; i < s->nout; i++) {
+		int e = s->out[i].ops->interval(&s->out[i], rows, n);
+
+		if (e && !err) {
+			elog("output %s failed: %s\n", s->out[i].ops->name, strerror(-e));
+			err = e;
+		}
+	}
+	return err ? -EIO : live;
+}
+
+int main(int argc, char **argv)
+{
+	struct session s = { .sync_fd = -1 };
+	struct pmw_watch *wps[PMW_MAX_PIDS];
+	char host[256] = "";
+	double start, next, end = 0, last;
+	int err, ret = PMW_EXIT_RUNTIME;
+
+	setvbuf(stdout, NULL, _IOLBF, BUFSIZ);
+	pmw_env_parse(argc, argv);
+	pmw_verbosity = env.verbosity;
+	libbpf_set_print(libbpf_print_fn);
+	gethostname(host, sizeof(host) - 1);
+
+	if (check_privileges())
+		return PMW_EXIT_NOPERM;
+	if (check_kernel())
+		return PMW_EXIT_UNSUPPORTED;
+
+	ret = resolve_targets(&s);
+	if (ret)
+		goto cleanup;
+	ret = PMW_EXIT_RUNTIME;
+
+	s.skel = pmw_bpf__open();
+	if (!s.skel) {
+		elog("cannot open the BPF object: %s\n", strerror(errno));
+		goto cleanup;
+	}
+	{
+		unsigned int groups = 0;
+
+		for (int i = 0; i < s.nws; i++)
+			groups |= wanted_groups(&s.ws[i].t);
+		pmw_probes_set_autoload(s.skel, groups);
+	}
+	err = pmw_bpf__load(s.skel);
+	if (err) {
+		elog("cannot load the BPF programs: %s (kernel without BPF, BTF or bpf_cookie support? "
+		     "-vv shows the verifier log)\n", strerror(-err));
+		ret = err == -EPERM ? PMW_EXIT_NOPERM : PMW_EXIT_UNSUPPORTED;
+		goto cleanup;
+	}
+	s.rb = ring_buffer__new(bpf_map__fd(s.skel->maps.pmw_gc_rb), on_gc_event, &s, NULL);
+	if (!s.rb) {
+		elog("cannot create the ring buffer: %s\n", strerror(errno));
+		goto cleanup;
+	}
+	for (int i = 0; i < s.nws; i++) {
+		err = setup_target_maps(&s, &s.ws[i]);
+		if (err) {
+			elog("PID %d: cannot configure BPF maps: %s\n", s.ws[i].t.pid, strerror(-err));
+			goto cleanup;
+		}
+		attach_target(&s, &s.ws[i]);
+		if (!s.child && !pmw_pid_alive(s.ws[i].t.pid)) {
+			elog("PID %d: exited while attaching\n", s.ws[i].t.pid);
+			ret = PMW_EXIT_TARGET;
+			goto cleanup;
+		}
+	}
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	if (open_outputs(&s, host))
+		goto cleanup;
+
+	/* first tick: baseline (counters, heap, GC state) before the interval starts */
+	for (int i = 0; i < s.nws; i++) {
+		struct pmw_watch *w = &s.ws[i];
+
+		if (w->t.bias_known) {
+			struct pmw_heap h;
+
+			if (!pmw_heap_scan(&w->t, &h)) {
+				w->heap = h;
+				w->first_live = h.live_bytes;
+				w->heap_ever = true;
+				w->row.live_blocks = h.live_blocks;
+			}
+		}
+		if (w->gc_src == PMW_GC_MEMORY) {
+			w->gc_src = PMW_GC_MEMORY;
+		}
+	}
+	note(&s, "watching %d process%s; interval %.3g s%s", s.nws, s.nws == 1 ? "" : "es",
+	     env.interval, env.duration > 0 ? "" : "; Ctrl-C to stop");
+	if (s.child) {
+		/* release the command */
+		if (write(s.sync_fd, "x", 1) != 1)
+			elog("cannot start the command\n");
+		close(s.sync_fd);
+		s.sync_fd = -1;
+	}
+	ret = PMW_EXIT_OK;
+	start = last = now_s(CLOCK_MONOTONIC);
+	next = start + env.interval;
+	if (env.duration > 0)
+		end = start + env.duration;
+	for (int i = 0; i < s.nws; i++)
+		if (s.ws[i].gc_src == PMW_GC_MEMORY)
+			pmw_watch_tick(&s.ws[i], bpf_map__fd(s.skel->maps.pmw_counts), 0,
+				       &(struct timespec){ 0 }), s.ws[i].rows = 0, s.ws[i].seconds = 0;
+
+	while (!exiting) {
+		double t = now_s(CLOCK_MONOTONIC), wait = next - t;
+		int live;
+
+		if (end && end < next)
+			wait = end - t;
+		err = ring_buffer__poll(s.rb, wait > 0 ? (int)ceil(wait * 1000) : 0);
+		if (err < 0 && err != -EINTR) {
+			elog("ring buffer poll failed: %s\n", strerror(-err));
+			ret = PMW_EXIT_RUNTIME;
+			break;
+		}
+		for (int i = 0; i < s.nout; i++)
+			if (s.out[i].ops->poll_keys && s.out[i].ops->poll_keys(&s.out[i]))
+				exiting = 1;
+		t = now_s(CLOCK_MONOTONIC);
+		if (end && t >= end)
+			break;
+		if (t < next)
+			continue;
+		live = tick(&s, t - last);
+		last = t;
+		next += env.interval;
+		if (next < t)
+			next = t + env.interval;
+		if (live < 0) {
+			ret = PMW_EXIT_RUNTIME;
+			break;
+		}
+		if (live == 0)
+			break;	/* every target exited */
+	}
+	/* the partial last interval, so that nothing seen is lost */
+	{
+		double t = now_s(CLOCK_MONOTONIC);
+		bool any = false;
+
+		for (int i = 0; i < s.nws; i++)
+			any |= !s.ws[i].exited;
+		if (any && t - last > 0.001 && tick(&s, t - last) < 0)
+			ret = PMW_EXIT_RUNTIME;
+	}
+	close_outputs(&s);
+	for (int i = 0; i < s.nws; i++)
+		wps[i] = &s.ws[i];
+	pmw_print_summary(stdout, wps, s.nws);
+
+	if (s.child) {
+		if (!s.child_reaped) {
+			if (exiting)	/* Ctrl-C: the command got it too if it shares our terminal */
+				kill(s.child, SIGINT);
+			waitpid(s.child, &s.child_status, 0);
+			s.child_reaped = true;
+		}
+		if (ret == PMW_EXIT_OK)
+			ret = WIFEXITED(s.child_status) ? WEXITSTATUS(s.child_status)
+							 : 128 + WTERMSIG(s.child_status);
+	}
+cleanup:
+	close_outputs(&s);
+	if (s.child && !s.child_reaped) {
+		kill(s.child, SIGKILL);
+		waitpid(s.child, NULL, 0);
+	}
+	if (s.sync_fd >= 0)
+		close(s.sync_fd);
+	for (int i = 0; i < s.nws; i++) {
+		pmw_probes_detach(&s.ws[i].a);
+		pmw_target_close(&s.ws[i].t);
+	}
+	ring_buffer__free(s.rb);
+	pmw_bpf__destroy(s.skel);
+	free(s.ws);
+	return ret;
+}

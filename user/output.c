@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <string.h>
+#include "output.h"
+#include "util.h"
+
+static const struct pmw_output_ops *const pmw_outputs[] = {
+	&pmw_out_table, &pmw_out_tui, &pmw_out_csv, NULL,
+};
+
+const struct pmw_output_ops *pmw_output_find(const char *name)
+{
+	for (int i = 0; pmw_outputs[i]; i++)
+		if (!strcmp(pmw_outputs[i]->name, name))
+			return pmw_outputs[i];
+	return NULL;
+}
+
+void pmw_print_summary(FILE *f, struct pmw_watch **ws, int n)
+{
+	char a[16], b[16], c[16], d[16], e[16];
+
+	for (int i = 0; i < n; i++) {
+		struct pmw_watch *w = ws[i];
+		int64_t growth = (int64_t)w->row.live_bytes - (int64_t)w->first_live;
+
+		fprintf(f, "\nsummary PID %d %s (python %s)%s: %.1f s, %u rows\n", w->t.pid,
+			w->t.comm, w->t.version, w->exited ? ", exited" : "", w->seconds, w->rows);
+		fprintf(f, "  live heap %s -> %s (%s%s), peak %s; peak RSS %s\n",
+			pmw_fmt_bytes(w->first_live, a, sizeof(a)),
+			pmw_fmt_bytes(w->row.live_bytes, b, sizeof(b)), growth < 0 ? "-" : "+",
+			pmw_fmt_bytes(growth < 0 ? -growth : growth, c, sizeof(c)),
+			pmw_fmt_bytes(w->peak_live, d, sizeof(d)),
+			pmw_fmt_bytes(w->peak_rss, e, sizeof(e)));
+		fprintf(f, "  allocs %llu, frees %llu (%s); events dropped %llu\n",
+			(unsigned long long)w->tot_allocs, (unsigned long long)w->tot_frees,
+			w->exact ? "exact" : "estimate", (unsigned long long)w->tot_dropped);
+		fprintf(f, "  %-4s %11s %11s %8s %10s %9s %9s %9s\n", "GEN", "COLLECTIONS",
+			"COLLECTED", "UNCOLL", "PAUSE(ms)", "p50(ms)", "p99(ms)", "max(ms)");
+		for (int g = 0; g < PMW_NGEN; g++) {
+			const struct pmw_gcgen *t = &w->gc_total[g];
+
+			fprintf(f, "  %-4d %11llu %11llu %8llu %10.2f %9.3f %9.3f %9.3f\n", g,
+				(unsigned long long)t->collections, (unsigned long long)t->collected,
+				(unsigned long long)t->uncollectable, t->pause_ns / 1e6,
+				pmw_hist_percentile(t->hist, PMW_HIST_SLOTS, 50, t->pause_max_ns) / 1e6,
+				pmw_hist_percentile(t->hist, PMW_HIST_SLOTS, 99, t->pause_max_ns) / 1e6,
+				t->pause_max_ns / 1e6);
+		}
+		fprintf(f, "  gc source: %s\n", pmw_gc_source_name(w->gc_src));
+	}
+	fflush(f);
+}

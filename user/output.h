@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Outputs: one registry; to add a format, write user/output_<name>.c with a
+ * struct pmw_output_ops and list it in pmw_outputs[] (output.c).
+ */
+#ifndef PMW_OUTPUT_H
+#define PMW_OUTPUT_H
+
+#include <stdio.h>
+#include "watch.h"
+
+struct pmw_output;
+
+struct pmw_output_ops {
+	const char *name;
+	/* 0 or -errno; @arg is the option's value (a file name) or NULL */
+	int (*open)(struct pmw_output *o, const char *arg);
+	/* every watch that produced a row this interval; 0 or -errno */
+	int (*interval)(struct pmw_output *o, struct pmw_watch **ws, int n);
+	/* a note for the user (target attached, exited): outputs that own the screen show it */
+	void (*note)(struct pmw_output *o, const char *msg);
+	/* end of run: flush and release; NULL-safe */
+	void (*close)(struct pmw_output *o);
+	/* keyboard (TUI): returns 1 if the user asked to quit */
+	int (*poll_keys)(struct pmw_output *o);
+};
+
+struct pmw_output {
+	const struct pmw_output_ops *ops;
+	FILE *f;
+	void *priv;
+	char path[4096];
+	char host[256];
+	double interval;
+};
+
+extern const struct pmw_output_ops pmw_out_csv, pmw_out_table, pmw_out_tui;
+
+/* The output named @name, or NULL. */
+const struct pmw_output_ops *pmw_output_find(const char *name);
+
+/* Summary per PID, printed at the end of every run (stdout). */
+void pmw_print_summary(FILE *f, struct pmw_watch **ws, int n);
+
+#endif

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Plain interval tables for pipes and files (like vmstat), under 100 columns. */
+#include <string.h>
+#include "output.h"
+#include "util.h"
+
+struct col {
+	const char *name;
+	int width;
+};
+
+/* declared once: the header and the rows are printed from this list */
+static const struct col cols[] = {
+	{ "TIME", 8 }, { "PID", 7 }, { "COMM", 12 }, { "ALLOC/s", 7 }, { "FREE/s", 7 },
+	{ "LIVE", 7 }, { "ARENA", 6 }, { "RSS", 6 }, { "GC0", 4 }, { "GC1", 3 },
+	{ "GC2", 3 }, { "COLLECT", 7 }, { "PAUSEMAX", 8 },
+};
+
+static int table_open(struct pmw_output *o, const char *arg)
+{
+	o->f = stdout;
+	return 0;
+}
+
+static void header(FILE *f)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(cols); i++)
+		fprintf(f, i < 3 ? "%-*s " : "%*s ", cols[i].width, cols[i].name);
+	fputc('\n', f);
+}
+
+static int table_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
+{
+	char v[ARRAY_SIZE(cols)][24];
+
+	header(o->f);
+	for (int i = 0; i < n; i++) {
+		const struct pmw_row *r = &ws[i]->row;
+		struct tm tm;
+		time_t t = r->wall.tv_sec;
+		uint64_t coll = 0, pmax = 0;
+		double s = r->interval_s > 0 ? r->interval_s : 1;
+
+		for (int g = 0; g < PMW_NGEN; g++) {
+			coll += r->gc[g].collected + r->gc[g].uncollectable;
+			if (r->gc[g].pause_max_ns > pmax)
+				pmax = r->gc[g].pause_max_ns;
+		}
+		localtime_r(&t, &tm);
+		strftime(v[0], sizeof(v[0]), "%H:%M:%S", &tm);
+		snprintf(v[1], sizeof(v[1]), "%d", r->pid);
+		snprintf(v[2], sizeof(v[2]), "%.12s", r->comm);
+		pmw_fmt_count(r->allocs / s, v[3], sizeof(v[3]));
+		if (!r->exact)
+			strcat(v[3], "~");
+		pmw_fmt_count(r->frees / s, v[4], sizeof(v[4]));
+		if (!r->exact)
+			strcat(v[4], "~");
+		pmw_fmt_bytes(r->live_bytes, v[5], sizeof(v[5]));
+		pmw_fmt_bytes(r->arena_bytes, v[6], sizeof(v[6]));
+		pmw_fmt_bytes(r->rss_bytes, v[7], sizeof(v[7]));
+		snprintf(v[8], sizeof(v[8]), "%llu", (unsigned long long)r->gc[0].collections);
+		snprintf(v[9], sizeof(v[9]), "%llu", (unsigned long long)r->gc[1].collections);
+		snprintf(v[10], sizeof(v[10]), "%llu", (unsigned long long)r->gc[2].collections);
+		pmw_fmt_count(coll, v[11], sizeof(v[11]));
+		snprintf(v[12], sizeof(v[12]), "%.2fms", pmax / 1e6);
+		for (size_t c = 0; c < ARRAY_SIZE(cols); c++)
+			fprintf(o->f, c < 3 ? "%-*s " : "%*s ", cols[c].width, v[c]);
+		fputs(r->final ? " exited\n" : "\n", o->f);
+	}
+	fputc('\n', o->f);
+	fflush(o->f);
+	return 0;
+}
+
+static void table_note(struct pmw_output *o, const char *msg)
+{
+	/* notes already went to stderr */
+}
+
+static void table_close(struct pmw_output *o)
+{
+	fflush(stdout);
+}
+
+const struct pmw_output_ops pmw_out_table = {
+	.name = "table",
+	.open = table_open,
+	.interval = table_interval,
+	.note = table_note,
+	.close = table_close,
+};

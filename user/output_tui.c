@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The top-like live view on a terminal (ncurses), redrawn every interval. */
+#include <curses.h>
+#include <string.h>
+#include <time.h>
+#include "output.h"
+#include "util.h"
+
+#define NOTES 4
+
+struct tui {
+	char notes[NOTES][160];
+	int nnotes;
+};
+
+static struct tui tui;
+
+static int tui_open(struct pmw_output *o, const char *arg)
+{
+	if (!initscr())
+		return -1;
+	cbreak();
+	noecho();
+	nodelay(stdscr, TRUE);
+	keypad(stdscr, TRUE);
+	curs_set(0);
+	o->priv = &tui;
+	mvprintw(0, 0, "pymemwatch %s: attaching...", PMW_VERSION);
+	refresh();
+	return 0;
+}
+
+static void tui_note(struct pmw_output *o, const char *msg)
+{
+	struct tui *t = o->priv;
+
+	if (!t)
+		return;
+	if (t->nnotes == NOTES) {
+		memmove(t->notes[0], t->notes[1], sizeof(t->notes[0]) * (NOTES - 1));
+		t->nnotes--;
+	}
+	snprintf(t->notes[t->nnotes++], sizeof(t->notes[0]), "%s", msg);
+}
+
+static int tui_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
+{
+	struct tui *t = o->priv;
+	char a[16], b[16], c[16], d[16], e[16], f[16], now[16];
+	time_t tt = time(NULL);
+	struct tm tm;
+	int y = 0;
+
+	localtime_r(&tt, &tm);
+	strftime(now, sizeof(now), "%H:%M:%S", &tm);
+	erase();
+	attron(A_REVERSE);
+	mvprintw(y++, 0, "pymemwatch %s  %s  %d process%s  interval %.2gs   q: quit%*s",
+		 PMW_VERSION, now, n, n == 1 ? "" : "es", o->interval, COLS, "");
+	attroff(A_REVERSE);
+	for (int i = 0; i < n && y < LINES - 2; i++) {
+		const struct pmw_watch *w = ws[i];
+		const struct pmw_row *r = &w->row;
+		double s = r->interval_s > 0 ? r->interval_s : 1;
+		int64_t growth = (int64_t)r->live_bytes - (int64_t)w->first_live;
+
+		y++;
+		attron(A_BOLD);
+		mvprintw(y++, 0, "PID %d  %s  python %s  %s%s", r->pid, r->comm, r->python,
+			 w->t.path, r->final ? "  [exited]" : "");
+		attroff(A_BOLD);
+		mvprintw(y++, 0, "  gc=%s heap=%s counts=%s%s", pmw_gc_source_name(w->gc_src),
+			 w->heap_ever ? "scan" : "unavailable", r->exact ? "exact" : "estimate",
+			 w->a.groups & PMW_G_LARGE ? " large=libc" : "");
+		mvprintw(y++, 0, "  alloc/s %-7s free/s %-7s live %-7s (%s%s since attach)  arena %-6s",
+			 pmw_fmt_count(r->allocs / s, a, sizeof(a)),
+			 pmw_fmt_count(r->frees / s, b, sizeof(b)),
+			 pmw_fmt_bytes(r->live_bytes, c, sizeof(c)), growth < 0 ? "-" : "+",
+			 pmw_fmt_bytes(growth < 0 ? -growth : growth, d, sizeof(d)),
+			 pmw_fmt_bytes(r->arena_bytes, e, sizeof(e)));
+		mvprintw(y++, 0, "  RSS %-7s anon %-7s large live %-7s dropped %llu",
+			 pmw_fmt_bytes(r->rss_bytes, a, sizeof(a)),
+			 pmw_fmt_bytes(r->anon_bytes, b, sizeof(b)),
+			 pmw_fmt_bytes(r->large_live_bytes, f, sizeof(f)),
+			 (unsigned long long)w->tot_dropped);
+		attron(A_UNDERLINE);
+		mvprintw(y++, 0, "  %-4s %6s %8s %10s %8s %9s %9s %9s %9s", "GEN", "COLL/i",
+			 "TOTAL", "COLLECTED", "UNCOLL", "PAUSE ms", "p50 ms", "p99 ms", "max ms");
+		attroff(A_UNDERLINE);
+		for (int g = 0; g < PMW_NGEN && y < LINES - 1; g++) {
+			const struct pmw_gcgen *tot = &w->gc_total[g];
+
+			mvprintw(y++, 0, "  %-4d %6llu %8llu %10llu %8llu %9.2f %9.3f %9.3f %9.3f", g,
+				 (unsigned long long)r->gc[g].collections,
+				 (unsigned long long)tot->collections,
+				 (unsigned long long)tot->collected,
+				 (unsigned long long)tot->uncollectable, tot->pause_ns / 1e6,
+				 pmw_hist_percentile(tot->hist, PMW_HIST_SLOTS, 50, tot->pause_max_ns) / 1e6,
+				 pmw_hist_percentile(tot->hist, PMW_HIST_SLOTS, 99, tot->pause_max_ns) / 1e6,
+				 tot->pause_max_ns / 1e6);
+		}
+	}
+	for (int i = 0; t && i < t->nnotes; i++)
+		mvprintw(LINES - t->nnotes + i, 0, "%.*s", COLS - 1, t->notes[i]);
+	refresh();
+	return 0;
+}
+
+static int tui_poll_keys(struct pmw_output *o)
+{
+	int ch;
+
+	while ((ch = getch()) != ERR)
+		if (ch == 'q' || ch == 'Q')
+			return 1;
+	return 0;
+}
+
+static void tui_close(struct pmw_output *o)
+{
+	if (o->priv)
+		endwin();
+	o->priv = NULL;
+}
+
+const struct pmw_output_ops pmw_out_tui = {
+	.name = "tui",
+	.open = tui_open,
+	.interval = tui_interval,
+	.note = tui_note,
+	.close = tui_close,
+	.poll_keys = tui_poll_keys,
+};

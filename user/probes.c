@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/libbpf.h>
+#include "log.h"
+#include "probes.h"
+#include "pymemwatch.skel.h"
+#include "util.h"
+
+/*
+ * To add a probe: write its handler in bpf/pymemwatch.bpf.c and add a row
+ * here. tests/unit/test_probes.c checks that rows and programs match.
+ */
+const struct pmw_probe pmw_probes[] = {
+	/* prog              kind           resolve            what                     slot              libc   req    group */
+	{ "pmw_gc_start_u",  PMW_USDT,      PMW_RES_USDT,      "python:gc__start",      0,                false, true,  PMW_G_GC_USDT },
+	{ "pmw_gc_done_u",   PMW_USDT,      PMW_RES_USDT,      "python:gc__done",       0,                false, true,  PMW_G_GC_USDT },
+	{ "pmw_gc_enter",    PMW_UPROBE,    PMW_RES_GC_FUNC,   NULL,                    0,                false, true,  PMW_G_GC_UPROBE },
+	{ "pmw_gc_exit",     PMW_URETPROBE, PMW_RES_GC_FUNC,   NULL,                    0,                false, true,  PMW_G_GC_UPROBE },
+	{ "pmw_rt_init",     PMW_UPROBE,    PMW_RES_SYM,       "_PyRuntime_Initialize", 0,                false, true,  PMW_G_START },
+	{ "pmw_pool_refill", PMW_UPROBE,    PMW_RES_SYM,       "allocate_from_new_pool", 0,               false, false, PMW_G_HEAP },
+	{ "pmw_arena_map",   PMW_UPROBE,    PMW_RES_SYM,       "_PyObject_ArenaMmap",   0,                false, false, PMW_G_HEAP },
+	{ "pmw_arena_unmap", PMW_UPROBE,    PMW_RES_SYM,       "_PyObject_ArenaMunmap", 0,                false, false, PMW_G_HEAP },
+	{ "pmw_obj_malloc",  PMW_UPROBE,    PMW_RES_OBJ_ALLOC, "malloc",                PMW_ALLOC_MALLOC, false, true,  PMW_G_EXACT },
+	{ "pmw_obj_calloc",  PMW_UPROBE,    PMW_RES_OBJ_ALLOC, "calloc",                PMW_ALLOC_CALLOC, false, true,  PMW_G_EXACT },
+	{ "pmw_obj_realloc", PMW_UPROBE,    PMW_RES_OBJ_ALLOC, "realloc",               PMW_ALLOC_REALLOC, false, true, PMW_G_EXACT },
+	{ "pmw_obj_free",    PMW_UPROBE,    PMW_RES_OBJ_ALLOC, "free",                  PMW_ALLOC_FREE,   false, true,  PMW_G_EXACT },
+	{ "pmw_malloc_e",    PMW_UPROBE,    PMW_RES_SYM,       "malloc",                0,                true,  true,  PMW_G_LARGE },
+	{ "pmw_alloc_r",     PMW_URETPROBE, PMW_RES_SYM,       "malloc",                0,                true,  true,  PMW_G_LARGE },
+	{ "pmw_calloc_e",    PMW_UPROBE,    PMW_RES_SYM,       "calloc",                0,                true,  true,  PMW_G_LARGE },
+	{ "pmw_alloc_r",     PMW_URETPROBE, PMW_RES_SYM,       "calloc",                0,                true,  true,  PMW_G_LARGE },
+	{ "pmw_realloc_e",   PMW_UPROBE,    PMW_RES_SYM,       "realloc",               0,                true,  true,  PMW_G_LARGE },
+	{ "pmw_alloc_r",     PMW_URETPROBE, PMW_RES_SYM,       "realloc",               0,                true,  true,  PMW_G_LARGE },
+	{ "pmw_free_e",      PMW_UPROBE,    PMW_RES_SYM,       "free",                  0,                true,  true,  PMW_G_LARGE },
+};
+const int pmw_nprobes = ARRAY_SIZE(pmw_probes);
+
+#define MAX_CLONES 8
+
+static int add_link(struct pmw_attach *a, struct bpf_link *l)
+{
+	if (a->nlinks == a->cap) {
+		int ncap = a->cap ? a->cap * 2 : 16;
+		struct bpf_link **nl = realloc(a->links, ncap * sizeof(*nl));
+
+		if (!nl)
+			return -ENOMEM;
+		a->links = nl;
+		a->cap = ncap;
+	}
+	a->links[a->nlinks++] = l;
+	return 0;
+}
+
+/* Addresses (link-time vaddrs) a row attaches to; returns the count or -errno. */
+static int resolve_row(const struct pmw_probe *p, const struct pmw_target *t, struct pmw_sym *syms)
+{
+	struct pmw_elf *e = (struct pmw_elf *)&t->elf;
+	uint64_t fn[5];
+	int n, err;
+
+	switch (p->res) {
+	case PMW_RES_SYM:
+		n = pmw_elf_find_functions(e, p->what, syms, MAX_CLONES);
+		return n ? n : -ENOENT;
+	case PMW_RES_GC_FUNC:
+		for (int i = 0; i < 3 && t->pv->gc_funcs[i]; i++) {
+			n = pmw_elf_find_functions(e, t->pv->gc_funcs[i], syms, MAX_CLONES);
+			if (n)
+				return n;
+		}
+		return -ENOENT;
+	case PMW_RES_OBJ_ALLOC:
+		err = pmw_target_obj_allocator(t, fn);
+		if (err == -EAGAIN) {
+			/* not started yet: the struct's static initialiser is in the file */
+			uint64_t addr = t->pv->obj_allocator ? t->runtime_vaddr + t->pv->obj_allocator
+							     : t->objalloc_vaddr;
+
+			err = addr ? pmw_elf_read(&t->elf, addr, fn, sizeof(fn)) : -ENOENT;
+		}
+		if (err)
+			return err;
+		if (!fn[p->slot])
+			return -ENOENT;
+		syms[0].addr = fn[p->slot];
+		snprintf(syms[0].name, sizeof(syms[0].name), "_PyObject.%s", p->what);
+		return 1;
+	default:
+		return -EINVAL;
+	}
+}
+
+static struct bpf_program *prog_by_name(struct pmw_bpf *skel, const char *name)
+{
+	return bpf_object__find_program_by_name(skel->obj, name);
+}
+
+static int attach_row(struct pmw_bpf *skel, const struct pmw_probe *p, const struct pmw_target *t,
+		      struct pmw_attach *a)
+{
+	struct bpf_program *prog = prog_by_name(skel, p->prog);
+	struct pmw_sym syms[MAX_CLONES];
+	const char *bin = p->in_libc ? t->libc_path : t->host_path;
+	int n, err;
+
+	if (!prog)
+		return -ENOENT;
+	if (!bin[0])
+		return -ENOENT;
+	if (p->kind == PMW_USDT) {
+		char prov[64];
+		const char *name = strchr(p->what, ':');
+		struct bpf_link *l;
+
+		snprintf(prov, sizeof(prov), "%.*s", (int)(name - p->what), p->what);
+		l = bpf_program__attach_usdt(prog, t->pid, bin, prov, name + 1, NULL);
+		if (!l)
+			return -errno;
+		return add_link(a, l);
+	}
+	if (p->in_libc) {
+		/* libc exports these: let libbpf find them in its .dynsym */
+		LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = p->kind == PMW_URETPROBE,
+			    .func_name = p->what);
+		struct bpf_link *l = bpf_program__attach_uprobe_opts(prog, t->pid, bin, 0, &o);
+
+		if (!l)
+			return -errno;
+		return add_link(a, l);
+	}
+	n = resolve_row(p, t, syms);
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++) {
+		GElf_Off off;
+		struct bpf_link *l;
+		/* uprobe cookies: (&_PyRuntime - probe address) lets BPF learn _PyRuntime;
+		 * the pool refill probe gets the index of its size-class argument */
+		__u64 cookie = strcmp(p->prog, "pmw_pool_refill") ?
+				(__u64)(t->runtime_vaddr - syms[i].addr) : (__u64)t->pv->refill_arg;
+		LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = p->kind == PMW_URETPROBE,
+			    .bpf_cookie = cookie);
+
+		err = pmw_elf_vaddr_to_offset(&t->elf, syms[i].addr, &off);
+		if (err)
+			return err;
+		l = bpf_program__attach_uprobe_opts(prog, t->pid, bin, off, &o);
+		if (!l)
+			return -errno;
+		dlog("PID %d: %s -> %s+0x%lx (%s)\n", t->pid, p->prog, bin, (long)off, syms[i].name);
+		err = add_link(a, l);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int pmw_probes_attach(struct pmw_bpf *skel, const struct pmw_target *t, unsigned int groups,
+		      struct pmw_attach *a)
+{
+	for (unsigned int g = 1; g && g <= groups; g <<= 1) {
+		int first = a->nlinks;
+		bool ok = true;
+
+		if (!(groups & g))
+			continue;
+		for (int i = 0; i < pmw_nprobes; i++) {
+			const struct pmw_probe *p = &pmw_probes[i];
+			int err;
+
+			if (p->group != g)
+				continue;
+			err = attach_row(skel, p, t, a);
+			if (!err)
+				continue;
+			vlog("PID %d: %s on %s failed: %s%s\n", t->pid, p->prog,
+			     p->what ? p->what : "gc function", strerror(-err),
+			     p->required ? "" : " (optional)");
+			if (p->required) {
+				ok = false;
+				break;
+			}
+		}
+		if (!ok) {
+			while (a->nlinks > first)
+				bpf_link__destroy(a->links[--a->nlinks]);
+			continue;
+		}
+		a->groups |= g;
+	}
+	return a->nlinks ? a->nlinks : -ENOENT;
+}
+
+void pmw_probes_detach(struct pmw_attach *a)
+{
+	if (!a)
+		return;
+	for (int i = 0; i < a->nlinks; i++)
+		bpf_link__destroy(a->links[i]);
+	free(a->links);
+	a->links = NULL;
+	a->nlinks = a->cap = 0;
+	a->groups = 0;
+}
+
+void pmw_probes_set_autoload(struct pmw_bpf *skel, unsigned int groups)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, skel->obj) {
+		bool used = false;
+
+		for (int i = 0; i < pmw_nprobes; i++)
+			if (!strcmp(pmw_probes[i].prog, bpf_program__name(prog)) &&
+			    (pmw_probes[i].group & groups))
+				used = true;
+		bpf_program__set_autoload(prog, used);
+	}
+}

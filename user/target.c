@@ -1,0 +1,429 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include "log.h"
+#include "target.h"
+#include "util.h"
+
+int pmw_mem_read(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec local = { buf, len }, remote = { (void *)addr, len };
+	ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+
+	if (n == (ssize_t)len)
+		return 0;
+	if (n < 0)
+		return -errno;
+	return -EFAULT;
+}
+
+ssize_t pmw_mem_readv(pid_t pid, const uint64_t *addrs, size_t piece, size_t n, void *buf)
+{
+	struct iovec local, remote[1024];
+	ssize_t total = 0;
+
+	for (size_t i = 0; i < n;) {
+		size_t k = n - i < ARRAY_SIZE(remote) ? n - i : ARRAY_SIZE(remote);
+		ssize_t got;
+
+		for (size_t j = 0; j < k; j++) {
+			remote[j].iov_base = (void *)addrs[i + j];
+			remote[j].iov_len = piece;
+		}
+		local.iov_base = (char *)buf + i * piece;
+		local.iov_len = k * piece;
+		got = process_vm_readv(pid, &local, 1, remote, k, 0);
+		if (got < 0)
+			return total ? total : -errno;
+		total += got;
+		if ((size_t)got < k * piece)
+			return total;	/* stops at the first unreadable piece */
+		i += k;
+	}
+	return total;
+}
+
+bool pmw_pid_alive(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	bool alive = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && p[1] == ' ')
+		alive = p[2] != 'Z' && p[2] != 'X';
+	fclose(f);
+	return alive;
+}
+
+static void read_comm(struct pmw_target *t)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", t->pid);
+	f = fopen(path, "re");
+	if (f) {
+		if (fgets(t->comm, sizeof(t->comm), f))
+			t->comm[strcspn(t->comm, "\n")] = 0;
+		fclose(f);
+	}
+}
+
+/* Scan .rodata for the PY_VERSION string "3.X.N" (3.8-3.10 have no Py_Version). */
+static int rodata_version(struct pmw_target *t)
+{
+	GElf_Shdr sh;
+	char *buf, want[8];
+	int ret = -ENOENT;
+
+	if (pmw_elf_section(&t->elf, ".rodata", &sh) || sh.sh_size > (64 << 20))
+		return -ENOENT;
+	buf = malloc(sh.sh_size + 1);
+	if (!buf)
+		return -ENOMEM;
+	if (pread(t->elf.fd, buf, sh.sh_size, sh.sh_offset) != (ssize_t)sh.sh_size)
+		goto out;
+	buf[sh.sh_size] = 0;
+	snprintf(want, sizeof(want), "3.%d.", t->minor);
+	for (char *p = buf; p < buf + sh.sh_size;) {
+		char *hit = memmem(p, buf + sh.sh_size - p, want, strlen(want));
+		char *q;
+
+		if (!hit)
+			break;
+		q = hit + strlen(want);
+		if ((hit == buf || hit[-1] == 0) && isdigit((unsigned char)*q)) {
+			while (isdigit((unsigned char)*q))
+				q++;
+			/* "3.10.13" exactly, or "3.10.13+" of a development build */
+			if (*q == 0 || (*q == '+' && q[1] == 0)) {
+				t->patch = atoi(hit + strlen(want));
+				ret = 0;
+				break;
+			}
+		}
+		p = hit + 1;
+	}
+out:
+	free(buf);
+	return ret;
+}
+
+static int resolve_version(struct pmw_target *t)
+{
+	struct pmw_sym s;
+	uint32_t hex = 0;
+	char cookie[24];
+	const char *base = strrchr(t->path, '/');
+
+	t->major = t->minor = t->patch = -1;
+	/* 3.11+: Py_Version = PY_VERSION_HEX, Include/pylifecycle.h */
+	if (!pmw_elf_find_symbol(&t->elf, "Py_Version", &s) &&
+	    !pmw_elf_read(&t->elf, s.addr, &hex, sizeof(hex)) && (hex >> 24) == 3) {
+		t->major = 3;
+		t->minor = (hex >> 16) & 0xff;
+		t->patch = (hex >> 8) & 0xff;
+	}
+	/* 3.13+: _Py_DebugOffsets at &_PyRuntime: "xdebugpy", u64 version, Include/internal/pycore_runtime.h */
+	if (t->major < 0 && !pmw_elf_read(&t->elf, t->runtime_vaddr, cookie, sizeof(cookie)) &&
+	    !memcmp(cookie, "xdebugpy", 8)) {
+		memcpy(&hex, cookie + 8, sizeof(hex));
+		t->major = 3;
+		t->minor = (hex >> 16) & 0xff;
+		t->patch = (hex >> 8) & 0xff;
+	}
+	if (t->major < 0) {
+		if (pmw_parse_version(base ? base + 1 : t->path, &t->major, &t->minor, &t->patch))
+			return -EPROTONOSUPPORT;
+		if (t->patch < 0)
+			rodata_version(t);
+	}
+	if (t->patch >= 0)
+		snprintf(t->version, sizeof(t->version), "%d.%d.%d", t->major, t->minor, t->patch);
+	else
+		snprintf(t->version, sizeof(t->version), "%d.%d", t->major, t->minor);
+	t->pv = pmw_pyver_find(t->major, t->minor);
+	return t->pv ? 0 : -EPROTONOSUPPORT;
+}
+
+/* The image has libpython in it if it defines _PyRuntime. */
+static int open_image(struct pmw_target *t, const char *host_path)
+{
+	struct pmw_sym s;
+	GElf_Shdr sh;
+	int err;
+
+	err = pmw_elf_open(&t->elf, host_path);
+	if (err)
+		return err;
+	if (pmw_elf_find_symbol(&t->elf, "_PyRuntime", &s)) {
+		pmw_elf_close(&t->elf);
+		return -ENOEXEC;
+	}
+	t->runtime_vaddr = s.addr;
+	snprintf(t->host_path, sizeof(t->host_path), "%s", host_path);
+	t->has_usdt = !pmw_elf_section(&t->elf, ".note.stapsdt", &sh);
+	t->has_symtab = !pmw_elf_section(&t->elf, ".symtab", &sh);
+	if (!t->has_symtab)
+		t->has_symtab = !pmw_elf_load_debuginfo(&t->elf, t->root);
+	if (!pmw_elf_find_symbol(&t->elf, "PyObject_Malloc", &s))
+		t->lto_inlined = s.size > 64;	/* a plain build's is load + jump, ~30 bytes */
+	err = resolve_version(t);
+	if (err)
+		return err;
+	if (t->pv->obm_kind == PMW_OBM_STATIC) {
+		if (!pmw_elf_find_symbol(&t->elf, "arenas", &s))
+			t->arenas_vaddr = s.addr;
+		if (!pmw_elf_find_symbol(&t->elf, "maxarenas", &s))
+			t->maxarenas_vaddr = s.addr;
+		if (!pmw_elf_find_symbol(&t->elf, "_PyObject", &s))
+			t->objalloc_vaddr = s.addr;
+	}
+	if (t->elf.ehdr.e_type == ET_EXEC) {
+		t->bias = 0;
+		t->bias_known = true;
+	}
+	return 0;
+}
+
+struct map_line {
+	uint64_t start, end, off;
+	unsigned int maj, min;
+	unsigned long ino;
+	char path[PATH_MAX];
+};
+
+static int parse_map_line(const char *line, struct map_line *m)
+{
+	char perms[8];
+	int n = 0;
+
+	m->path[0] = 0;
+	if (sscanf(line, "%lx-%lx %7s %lx %x:%x %lu %n", &m->start, &m->end, perms, &m->off,
+		   &m->maj, &m->min, &m->ino, &n) < 7)
+		return -EINVAL;
+	snprintf(m->path, sizeof(m->path), "%s", line + n);
+	m->path[strcspn(m->path, "\n")] = 0;
+	return 0;
+}
+
+/* The mapping really is this file: compare the map_files entry with what we opened. */
+static bool same_file(pid_t pid, const struct map_line *m, const struct pmw_elf *e)
+{
+	char mf[96];
+	struct stat st;
+
+	snprintf(mf, sizeof(mf), "/proc/%d/map_files/%lx-%lx", pid, m->start, m->end);
+	if (!stat(mf, &st))
+		return st.st_dev == e->dev && st.st_ino == e->ino;
+	return m->ino == e->ino && makedev(m->maj, m->min) == e->dev;
+}
+
+int pmw_target_refresh(struct pmw_target *t)
+{
+	char path[64], line[PATH_MAX + 128];
+	struct map_line m;
+	FILE *f;
+	int ret = -ENOENT;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", t->pid);
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? -ESRCH : -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (parse_map_line(line, &m) || m.ino != t->elf.ino)
+			continue;
+		if (!t->bias_known && m.off == 0 && same_file(t->pid, &m, &t->elf)) {
+			t->bias = m.start - pmw_elf_link_base(&t->elf);
+			t->bias_known = true;
+		}
+		ret = 0;
+	}
+	fclose(f);
+	return t->bias_known ? 0 : ret;
+}
+
+int pmw_target_open_pid(struct pmw_target *t, pid_t pid)
+{
+	char path[64], exe[PATH_MAX], line[PATH_MAX + 128], cand[PATH_MAX + 64];
+	struct map_line m;
+	FILE *f;
+	ssize_t n;
+	int err = -ENOEXEC;
+
+	memset(t, 0, sizeof(*t));
+	t->elf.fd = -1;
+	t->pid = pid;
+	snprintf(t->root, sizeof(t->root), "/proc/%d/root", pid);
+	if (!pmw_pid_alive(pid))
+		return -ESRCH;
+	read_comm(t);
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	if (n < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	exe[n] = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? -ESRCH : -errno;
+	/* candidates: the executable, then any libpython3.X.so, in mapping order */
+	while (fgets(line, sizeof(line), f)) {
+		const char *base;
+
+		if (parse_map_line(line, &m) || m.path[0] != '/' || m.off != 0)
+			continue;
+		base = strrchr(m.path, '/') + 1;
+		if (!t->libc_path[0] && (!strncmp(base, "libc.so", 7) || !strncmp(base, "libc-", 5)))
+			snprintf(t->libc_path, sizeof(t->libc_path), "%s%s", t->root, m.path);
+		if (t->elf.elf || (strcmp(m.path, exe) && !strstr(base, "libpython3")))
+			continue;
+		/* the path as the target sees it, then as we see it (maps paths are ours) */
+		snprintf(cand, sizeof(cand), "%s%s", t->root, m.path);
+		if (!pmw_elf_open(&t->elf, cand) && !same_file(pid, &m, &t->elf))
+			pmw_elf_close(&t->elf);
+		if (!t->elf.elf) {
+			snprintf(cand, sizeof(cand), "%s", m.path);
+			if (pmw_elf_open(&t->elf, cand))
+				continue;
+		}
+		if (!same_file(pid, &m, &t->elf)) {
+			/* replaced on disk, or a host file shadowing the container's */
+			wlog("PID %d: %s is not the file mapped by the process (replaced?), skipped\n",
+			     pid, m.path);
+			pmw_elf_close(&t->elf);
+			continue;
+		}
+		pmw_elf_close(&t->elf);
+		snprintf(t->path, sizeof(t->path), "%s", m.path);
+		err = open_image(t, cand);
+		if (err == -ENOEXEC)
+			continue;
+		if (err)
+			break;
+		t->is_exe = !strcmp(m.path, exe);
+		t->bias = m.start - pmw_elf_link_base(&t->elf);
+		t->bias_known = true;
+	}
+	fclose(f);
+	if (!t->elf.elf && err == 0)
+		err = -ENOEXEC;
+	if (err && !pmw_pid_alive(pid))
+		err = -ESRCH;
+	return err;
+}
+
+static int search_lib(const char *name, const char *dirs, const char *origin, char *out, size_t len)
+{
+	char buf[PATH_MAX * 2], *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", dirs ? dirs : "");
+	for (char *d = strtok_r(buf, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		if (!strncmp(d, "$ORIGIN", 7))
+			snprintf(out, len, "%s%s/%s", origin, d + 7, name);
+		else
+			snprintf(out, len, "%s/%s", d, name);
+		if (!access(out, R_OK))
+			return 0;
+	}
+	return -ENOENT;
+}
+
+static const char sys_lib_dirs[] =
+	"/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:/lib64:/usr/lib64:/usr/local/lib:/lib:/usr/lib";
+
+int pmw_target_open_exec(struct pmw_target *t, const char *exe, pid_t pid)
+{
+	char needed[64][256], runpath[PATH_MAX], origin[PATH_MAX], lib[PATH_MAX];
+	struct pmw_elf e;
+	int n, err;
+
+	memset(t, 0, sizeof(*t));
+	t->elf.fd = -1;
+	t->pid = pid;
+	t->root[0] = 0;
+	snprintf(t->comm, sizeof(t->comm), "%.15s", strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe);
+	snprintf(t->path, sizeof(t->path), "%s", exe);
+	err = open_image(t, exe);
+	if (err != -ENOEXEC) {
+		t->is_exe = true;
+		goto libc;
+	}
+	err = pmw_elf_open(&e, exe);
+	if (err)
+		return err;
+	n = pmw_elf_needed(&e, needed, 64, runpath, sizeof(runpath));
+	pmw_elf_close(&e);
+	snprintf(origin, sizeof(origin), "%s", exe);
+	dirname(origin);
+	err = -ENOEXEC;
+	for (int i = 0; i < n; i++) {
+		if (!strstr(needed[i], "libpython3"))
+			continue;
+		if (search_lib(needed[i], runpath, origin, lib, sizeof(lib)) &&
+		    search_lib(needed[i], getenv("LD_LIBRARY_PATH"), origin, lib, sizeof(lib)) &&
+		    search_lib(needed[i], sys_lib_dirs, origin, lib, sizeof(lib)))
+			continue;
+		snprintf(t->path, sizeof(t->path), "%s", lib);
+		err = open_image(t, lib);
+		break;
+	}
+	if (err)
+		return err;
+libc:
+	if (search_lib("libc.so.6", sys_lib_dirs, "", t->libc_path, sizeof(t->libc_path)))
+		t->libc_path[0] = 0;
+	return 0;
+}
+
+void pmw_target_close(struct pmw_target *t)
+{
+	pmw_elf_close(&t->elf);
+}
+
+uint64_t pmw_target_interp(const struct pmw_target *t)
+{
+	uint64_t interp = 0;
+
+	if (!t->bias_known ||
+	    pmw_mem_read(t->pid, t->runtime_vaddr + t->bias + t->pv->interp_main, &interp,
+			 sizeof(interp)))
+		return 0;
+	return interp;
+}
+
+int pmw_target_obj_allocator(const struct pmw_target *t, uint64_t fn[5])
+{
+	uint64_t addr;
+	int err;
+
+	if (!t->bias_known)
+		return -EAGAIN;
+	if (t->pv->obj_allocator)	/* 3.12+: _PyRuntime.allocators.standard.obj */
+		addr = t->runtime_vaddr + t->pv->obj_allocator;
+	else if (t->objalloc_vaddr)	/* 3.8-3.11: static PyMemAllocatorEx _PyObject */
+		addr = t->objalloc_vaddr;
+	else
+		return -ENOENT;
+	err = pmw_mem_read(t->pid, addr + t->bias, fn, 5 * sizeof(uint64_t));
+	if (err)
+		return -EFAULT;
+	for (int i = 1; i < 5; i++)
+		fn[i] = fn[i] ? fn[i] - t->bias : 0;
+	return 0;
+}

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* A watched process: its CPython image, version, symbols and memory. */
+#ifndef PMW_TARGET_H
+#define PMW_TARGET_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "elfimg.h"
+#include "pyver.h"
+
+struct pmw_target {
+	pid_t pid;
+	char comm[32];
+	char root[48];			/* "/proc/PID/root" */
+	char path[PATH_MAX];		/* interpreter image as the target sees it */
+	char host_path[PATH_MAX];	/* root + path: what is opened and probed */
+	char libc_path[PATH_MAX];	/* host path of the target's libc, "" if unknown */
+	struct pmw_elf elf;		/* the image (executable or libpython) */
+	bool is_exe;			/* libpython linked into the executable */
+	bool bias_known;
+	uint64_t bias;			/* target address = link-time vaddr + bias */
+	char version[16];		/* "3.11.2" */
+	int major, minor, patch;
+	const struct pmw_pyver *pv;
+	uint64_t runtime_vaddr;		/* &_PyRuntime, link-time */
+	uint64_t arenas_vaddr;		/* static `arenas` (3.8-3.11), 0 if no symbols */
+	uint64_t maxarenas_vaddr;	/* static `maxarenas` (3.8-3.11) */
+	uint64_t objalloc_vaddr;	/* static `_PyObject` allocator struct (3.8-3.11) */
+	bool has_symtab;		/* full symbols (.symtab or debuginfo) */
+	bool has_usdt;			/* .note.stapsdt present (built --with-dtrace) */
+	bool lto_inlined;		/* the pymalloc fast path is inlined (LTO+PGO) */
+};
+
+/*
+ * Resolve the CPython interpreter of running process @pid: its image
+ * (executable or mapped libpython3.X.so, opened through /proc/PID/root and
+ * checked against the mapping by device and inode), version, symbols
+ * (debuginfo by build-id or .gnu_debuglink) and load bias.
+ * Returns 0; -ESRCH (no such process), -EACCES, -ENOEXEC (not CPython),
+ * -EPROTONOSUPPORT (CPython version not supported).
+ */
+int pmw_target_open_pid(struct pmw_target *t, pid_t pid);
+
+/*
+ * Resolve the interpreter of an executable that is about to be started
+ * (for "-- COMMAND"): the file itself, or the libpython it needs, found
+ * through DT_RUNPATH/DT_RPATH, LD_LIBRARY_PATH and the system directories.
+ * The load bias stays unknown until pmw_target_refresh() sees it mapped.
+ */
+int pmw_target_open_exec(struct pmw_target *t, const char *exe, pid_t pid);
+
+/* Learn the load bias from /proc/PID/maps once the image is mapped. 0 or -errno. */
+int pmw_target_refresh(struct pmw_target *t);
+
+void pmw_target_close(struct pmw_target *t);
+
+/* Read @len bytes of target memory at @addr. Returns 0 or -errno (-ESRCH if gone). */
+int pmw_mem_read(pid_t pid, uint64_t addr, void *buf, size_t len);
+
+/* Read many (addr, len) pieces at once into @buf (concatenated). Returns bytes read or -errno. */
+ssize_t pmw_mem_readv(pid_t pid, const uint64_t *addrs, size_t piece, size_t n, void *buf);
+
+/* Target address of the main PyInterpreterState, 0 if not readable yet. */
+uint64_t pmw_target_interp(const struct pmw_target *t);
+
+/*
+ * Read the allocator function pointers in effect (_PyObject: malloc,
+ * calloc, realloc, free) and map them back to link-time vaddrs in @fn[1..4].
+ * Returns 0, -ENOENT (struct not found: no symbols), -EFAULT (unreadable).
+ */
+int pmw_target_obj_allocator(const struct pmw_target *t, uint64_t fn[5]);
+
+/* true if the process still exists (and is not a zombie) */
+bool pmw_pid_alive(pid_t pid);
+
+#endif

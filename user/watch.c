@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "log.h"
+#include "util.h"
+#include "watch.h"
+
+const char *pmw_gc_source_name(enum pmw_gc_source s)
+{
+	switch (s) {
+	case PMW_GC_USDT: return "usdt";
+	case PMW_GC_UPROBE: return "uprobe";
+	case PMW_GC_MEMORY: return "memory";
+	default: return "none";
+	}
+}
+
+int pmw_watch_read_counters(int map_fd, int pid, struct pmw_counters *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct pmw_counters *v;
+	__u32 key = pid;
+
+	memset(out, 0, sizeof(*out));
+	if (ncpu <= 0)
+		return -EINVAL;
+	v = calloc(ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(map_fd, &key, v)) {
+		free(v);
+		return -ENOENT;
+	}
+	for (int c = 0; c < ncpu; c++) {
+		const __u64 *src = (const __u64 *)&v[c];
+		__u64 *dst = (__u64 *)out;
+
+		for (size_t i = 0; i < sizeof(*out) / sizeof(__u64); i++)
+			dst[i] += src[i];
+	}
+	free(v);
+	return 0;
+}
+
+static void gcgen_add(struct pmw_gcgen *g, uint64_t dur, int64_t collected, int64_t uncoll)
+{
+	g->collections++;
+	g->collected += collected > 0 ? collected : 0;
+	g->uncollectable += uncoll > 0 ? uncoll : 0;
+	g->pause_ns += dur;
+	if (dur > g->pause_max_ns)
+		g->pause_max_ns = dur;
+	pmw_hist_add(g->hist, PMW_HIST_SLOTS, dur);
+}
+
+void pmw_watch_gc_event(struct pmw_watch *w, const struct pmw_gc_event *ev)
+{
+	if (ev->gen < 0 || ev->gen >= PMW_NGEN) {
+		w->gc_unknown_cur++;
+		return;
+	}
+	gcgen_add(&w->gc_cur[ev->gen], ev->dur_ns, ev->collected, ev->uncollectable);
+}
+
+/* VmRSS and RssAnon from /proc/PID/status, bytes */
+static int read_status(int pid, uint64_t *rss, uint64_t *anon)
+{
+	char path[64], line[256];
+	FILE *f;
+	unsigned long long kb;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "VmRSS: %llu kB", &kb) == 1)
+			*rss = kb * 1024;
+		else if (sscanf(line, "RssAnon: %llu kB", &kb) == 1)
+			*anon = kb * 1024;
+	}
+	fclose(f);
+	return 0;
+}
+
+/* generation_stats from target memory (the GC source when no probe could attach) */
+static int read_gc_stats(struct pmw_watch *w, struct pmw_py_gcstats st[PMW_NGEN])
+{
+	const struct pmw_target *t = &w->t;
+	uint64_t addr;
+
+	if (!t->bias_known)
+		return -EAGAIN;
+	if (t->pv->gc_stats_in_runtime) {
+		addr = t->runtime_vaddr + t->bias + t->pv->gc_stats;
+	} else {
+		addr = pmw_target_interp(t);
+		if (!addr)
+			return -EAGAIN;
+		addr += t->pv->gc_stats;
+	}
+	return pmw_mem_read(t->pid, addr, st, sizeof(struct pmw_py_gcstats) * PMW_NGEN);
+}
+
+static void gc_from_memory(struct pmw_watch *w)
+{
+	struct pmw_py_gcstats st[PMW_NGEN];
+
+	if (read_gc_stats(w, st))
+		return;
+	if (w->mem_prev_ok) {
+		for (int g = 0; g < PMW_NGEN; g++) {
+			struct pmw_gcgen *c = &w->gc_cur[g];
+
+			c->collections += st[g].collections - w->mem_prev[g].collections;
+			c->collected += st[g].collected - w->mem_prev[g].collected;
+			c->uncollectable += st[g].uncollectable - w->mem_prev[g].uncollectable;
+		}
+	}
+	memcpy(w->mem_prev, st, sizeof(st));
+	w->mem_prev_ok = true;
+}
+
+#define D(f) (now.f >= w->prev.f ? now.f - w->prev.f : 0)
+
+int pmw_watch_tick(struct pmw_watch *w, int counts_fd, double interval_s,
+		   const struct timespec *wall)
+{
+	struct pmw_row *r = &w->row;
+	struct pmw_counters now;
+	struct pmw_heap h;
+	bool alive = pmw_pid_alive(w->t.pid);
+	uint64_t prev_blocks = w->row.live_blocks;
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	r->wall = *wall;
+	r->interval_s = interval_s;
+	r->pid = w->t.pid;
+	r->comm = w->t.comm;
+	r->python = w->t.version;
+	r->exact = w->exact;
+
+	if (!w->t.bias_known && alive)
+		pmw_target_refresh(&w->t);
+	if (w->gc_src == PMW_GC_MEMORY && alive)
+		gc_from_memory(w);
+
+	if (pmw_watch_read_counters(counts_fd, w->t.pid, &now))
+		now = w->prev;
+
+	/* heap: scan the allocator's state; keep the last good scan otherwise */
+	err = alive ? pmw_heap_scan(&w->t, &h) : -ESRCH;
+	if (!err) {
+		w->heap = h;
+		if (!w->heap_ever)
+			w->first_live = h.live_bytes;
+		w->heap_ever = true;
+		r->heap_ok = true;
+	} else if (err != -ESRCH && err != w->heap_err && err != -EAGAIN) {
+		wlog("PID %d: cannot read the pymalloc heap: %s\n", w->t.pid, strerror(-err));
+	}
+	w->heap_err = err;
+	r->live_bytes = w->heap.live_bytes;
+	r->live_blocks = w->heap.live_blocks;
+	r->arena_bytes = w->heap.arena_bytes;
+
+	if (alive)
+		read_status(w->t.pid, &r->rss_bytes, &r->anon_bytes);
+	else
+		r->rss_bytes = r->anon_bytes = 0;
+
+	if (w->exact) {
+		r->allocs = D(allocs);
+		r->alloc_bytes = D(alloc_bytes);
+		r->frees = D(frees);
+	} else {
+		/* estimate: blocks handed out by new pools (a lower bound under churn),
+		 * frees from the change in live blocks */
+		r->allocs = D(refill_blocks);
+		r->alloc_bytes = D(refill_bytes);
+		if (w->started && r->heap_ok) {
+			int64_t net = (int64_t)r->live_blocks - (int64_t)prev_blocks;
+
+			r->frees = (int64_t)r->allocs > net ? r->allocs - net : 0;
+			if (net > (int64_t)r->allocs)
+				r->allocs = net;
+		}
+	}
+	r->large_allocs = D(large_allocs);
+	r->large_live_bytes = now.large_alloc_bytes - now.large_free_bytes;
+	r->pool_refills = D(pool_refills);
+	r->dropped = D(dropped);
+
+	memcpy(r->gc, w->gc_cur, sizeof(r->gc));
+	r->gc_unknown_gen = w->gc_unknown_cur;
+	for (int g = 0; g < PMW_NGEN; g++) {
+		struct pmw_gcgen *t = &w->gc_total[g], *c = &w->gc_cur[g];
+
+		t->collections += c->collections;
+		t->collected += c->collected;
+		t->uncollectable += c->uncollectable;
+		t->pause_ns += c->pause_ns;
+		if (c->pause_max_ns > t->pause_max_ns)
+			t->pause_max_ns = c->pause_max_ns;
+		for (int i = 0; i < PMW_HIST_SLOTS; i++)
+			t->hist[i] += c->hist[i];
+	}
+	memset(w->gc_cur, 0, sizeof(w->gc_cur));
+	w->gc_unknown_cur = 0;
+
+	w->prev = now;
+	w->started = true;
+	w->rows++;
+	w->seconds += interval_s;
+	w->tot_allocs += r->allocs;
+	w->tot_frees += r->frees;
+	w->tot_dropped += r->dropped;
+	if (r->live_bytes > w->peak_live)
+		w->peak_live = r->live_bytes;
+	if (r->rss_bytes > w->peak_rss)
+		w->peak_rss = r->rss_bytes;
+	if (!alive) {
+		r->final = true;
+		w->exited = true;
+		return -ESRCH;
+	}
+	return 0;
+}

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Per-target state across intervals, and the rows it produces. */
+#ifndef PMW_WATCH_H
+#define PMW_WATCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+#include "heap.h"
+#include "pmw.h"
+#include "probes.h"
+#include "target.h"
+
+/* GC figures of one generation over some span */
+struct pmw_gcgen {
+	uint64_t collections;		/* count */
+	uint64_t collected;		/* objects */
+	uint64_t uncollectable;		/* objects */
+	uint64_t pause_ns;		/* total pause, ns */
+	uint64_t pause_max_ns;		/* longest pause, ns */
+	uint64_t hist[PMW_HIST_SLOTS];	/* pauses, log2 ns */
+};
+
+/* One PID over one interval: everything an output prints. */
+struct pmw_row {
+	struct timespec wall;		/* end of the interval, CLOCK_REALTIME */
+	double interval_s;		/* its length, seconds */
+	int pid;
+	const char *comm;
+	const char *python;		/* "3.11.2" */
+	uint64_t allocs, alloc_bytes, frees; /* in the interval (see precision) */
+	bool exact;			/* allocs/frees counted at every pymalloc call */
+	bool heap_ok;			/* live_* and arena_bytes were read this interval */
+	uint64_t live_bytes;		/* live pymalloc heap at the end, bytes */
+	uint64_t live_blocks;		/* live pymalloc blocks at the end */
+	uint64_t arena_bytes;		/* arenas mapped, bytes */
+	uint64_t rss_bytes, anon_bytes;	/* /proc/PID/status VmRSS, RssAnon */
+	struct pmw_gcgen gc[PMW_NGEN];	/* collections that finished in the interval */
+	uint64_t gc_unknown_gen;	/* collections whose generation is unknown */
+	uint64_t large_live_bytes;	/* libc blocks > 512 B allocated since attach, still live */
+	uint64_t large_allocs;		/* in the interval */
+	uint64_t pool_refills;		/* in the interval */
+	uint64_t dropped;		/* events lost in the interval */
+	bool final;			/* the last row of a process that exited */
+};
+
+enum pmw_gc_source { PMW_GC_NONE, PMW_GC_USDT, PMW_GC_UPROBE, PMW_GC_MEMORY };
+
+struct pmw_watch {
+	struct pmw_target t;
+	struct pmw_attach a;
+	enum pmw_gc_source gc_src;
+	bool exact;			/* --exact attached */
+	bool started;			/* first interval seen */
+	bool exited;			/* process gone; final row produced */
+	struct pmw_counters prev;	/* counters summed over CPUs at the last tick */
+	struct pmw_gcgen gc_cur[PMW_NGEN]; /* from BPF events since the last tick */
+	uint64_t gc_unknown_cur;
+	struct pmw_py_gcstats mem_prev[PMW_NGEN]; /* generation_stats read at the last tick */
+	bool mem_prev_ok;
+	struct pmw_heap heap;		/* last good scan */
+	bool heap_ever;
+	int heap_err;			/* last scan error, 0 if fine */
+	struct pmw_row row;		/* the last row */
+	/* totals for the summary */
+	struct pmw_gcgen gc_total[PMW_NGEN];
+	uint64_t tot_allocs, tot_frees, tot_dropped;
+	uint64_t first_live, peak_live, peak_rss;
+	unsigned int rows;
+	double seconds;
+};
+
+/* Per-CPU counters of @pid summed. Returns 0 or -ENOENT. */
+int pmw_watch_read_counters(int map_fd, int pid, struct pmw_counters *out);
+
+/* Fold one BPF GC event into its watch's current interval. */
+void pmw_watch_gc_event(struct pmw_watch *w, const struct pmw_gc_event *ev);
+
+/*
+ * Close the interval for @w: read counters (@counts_fd), scan the heap,
+ * read /proc, fill w->row. Returns 0, or -ESRCH when the process has
+ * exited (w->row then holds its final row).
+ */
+int pmw_watch_tick(struct pmw_watch *w, int counts_fd, double interval_s,
+		   const struct timespec *wall);
+
+const char *pmw_gc_source_name(enum pmw_gc_source s);
+
+#endif
