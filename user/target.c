@@ -106,7 +106,8 @@ static int rodata_version(struct pmw_target *t)
 		if (!hit)
 			break;
 		q = hit + strlen(want);
-		if ((hit == buf || hit[-1] == 0) && isdigit((unsigned char)*q)) {
+		/* tail-merged strings: "/root/.pyenv/versions/3.8.18" also ends PY_VERSION */
+		if ((hit == buf || hit[-1] == 0 || hit[-1] == '/') && isdigit((unsigned char)*q)) {
 			while (isdigit((unsigned char)*q))
 				q++;
 			/* "3.10.13" exactly, or "3.10.13+" of a development build */
