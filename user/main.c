@@ -25,7 +25,6 @@
 #include "util.h"
 #include "watch.h"
 
-int pmw_verbosity;
 
 static volatile sig_atomic_t exiting;
 

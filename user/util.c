@@ -4,7 +4,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "log.h"
 #include "util.h"
+
+int pmw_verbosity;	/* log.h */
 
 /* GCC/LLVM clone and split suffixes: ".<word>" optionally followed by ".<digits>" */
 static const char *const sym_suffixes[] = {
