@@ -62,7 +62,7 @@ static const struct argp_option opts[] = {
 	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS (default: Ctrl-C, or when every target has exited)", 2 },
 	{ NULL, 0, NULL, 0, "Output:", 3 },
 	{ "csv", OPT_CSV, "FILE", 0, "Write one CSV row per PID per interval to FILE ('-' = stdout)", 3 },
-	{ "quiet", 'q', NULL, 0, "No interval tables or live view; only the final summary", 3 },
+	{ "quiet", 'q', NULL, 0, "No interval tables or live view on stdout; only the final summary (status lines stay on stderr)", 3 },
 	{ "no-tui", OPT_NO_TUI, NULL, 0, "Plain interval tables even on a terminal", 3 },
 	{ "verbose", 'v', NULL, 0, "More messages (-vv: libbpf debug output too)", 3 },
 	{ NULL, 0, NULL, 0, "Probes:", 4 },
@@ -117,11 +117,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		env.no_tui = true;
 		break;
 	case 'q':
-		env.verbosity = -1;
+		env.quiet = true;
 		break;
 	case 'v':
-		if (env.verbosity < 0)
-			env.verbosity = 0;
 		env.verbosity++;
 		break;
 	case ARGP_KEY_ARG:
@@ -149,6 +147,8 @@ void pmw_env_parse(int argc, char **argv)
 		.doc = doc,
 	};
 
+	/* argp prefixes its errors with this: "pymemwatch: ...", whatever argv[0] was */
+	program_invocation_name = program_invocation_short_name = "pymemwatch";
 	setenv("ARGP_HELP_FMT", "rmargin=90", 0);
 	argp_err_exit_status = PMW_EXIT_USAGE;
 	/* ARGP_IN_ORDER is not used: "--" must end option parsing */

@@ -341,7 +341,7 @@ static int open_outputs(struct session *s, char *host)
 	const char *screen = NULL;
 	int err;
 
-	if (env.verbosity >= 0 && !csv_stdout)
+	if (!env.quiet && !csv_stdout)
 		screen = isatty(STDOUT_FILENO) && !env.no_tui && !env.command ? "tui" : "table";
 	if (env.csv) {
 		struct pmw_output *o = &s->out[s->nout];
