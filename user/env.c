@@ -152,5 +152,6 @@ void pmw_env_parse(int argc, char **argv)
 	setenv("ARGP_HELP_FMT", "rmargin=90", 0);
 	argp_err_exit_status = PMW_EXIT_USAGE;
 	/* ARGP_IN_ORDER is not used: "--" must end option parsing */
+	argv[0] = "pymemwatch";	/* getopt names argv[0] in its errors */
 	argp_parse(&argp, argc, argv, 0, NULL, NULL);
 }
