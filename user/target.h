@@ -16,7 +16,7 @@ struct pmw_target {
 	char root[48];			/* "/proc/PID/root" */
 	char path[PATH_MAX];		/* interpreter image as the target sees it */
 	char host_path[PATH_MAX];	/* root + path: what is opened and probed */
-	char libc_path[PATH_MAX];	/* host path of the target's libc, "" if unknown */
+	char libc_path[PATH_MAX + 64];	/* host path of the target's libc, "" if unknown */
 	struct pmw_elf elf;		/* the image (executable or libpython) */
 	bool is_exe;			/* libpython linked into the executable */
 	bool bias_known;

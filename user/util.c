@@ -195,9 +195,10 @@ uint64_t pmw_hist_percentile(const uint64_t *slots, unsigned int nslots, double 
 	for (unsigned int i = 0; i < nslots; i++) {
 		acc += slots[i];
 		if (acc >= want) {
-			uint64_t hi = i >= 63 ? UINT64_MAX : (2ULL << i);
+			/* the middle of the slot [2^i, 2^(i+1)) */
+			uint64_t mid = i ? (1ULL << i) + (1ULL << (i - 1)) : 1;
 
-			return max_seen && max_seen < hi ? max_seen : hi;
+			return max_seen && max_seen < mid ? max_seen : mid;
 		}
 	}
 	return max_seen;

@@ -55,9 +55,9 @@ unsigned int pmw_log2_slot(uint64_t v);
 void pmw_hist_add(uint64_t *slots, unsigned int nslots, uint64_t v);
 
 /*
- * Percentile @p (0 < p <= 100) of a log2 histogram, as the upper bound of
- * the slot holding it (2^(i+1)), clamped to @max_seen when that is known
- * (non-zero). Returns 0 for an empty histogram.
+ * Percentile @p (0 < p <= 100) of a log2 histogram, as the middle of the
+ * slot holding it (1.5 * 2^i, so within 50% of the true value), clamped to
+ * @max_seen when that is known (non-zero). Returns 0 for an empty histogram.
  */
 uint64_t pmw_hist_percentile(const uint64_t *slots, unsigned int nslots, double p,
 			     uint64_t max_seen);

@@ -133,11 +133,12 @@ static void test_hist(void **state)
 	for (int i = 0; i < 99; i++)
 		pmw_hist_add(h, 32, 1500);
 	pmw_hist_add(h, 32, 1500000);
-	assert_int_equal(pmw_hist_percentile(h, 32, 50, 0), 2048);
-	assert_int_equal(pmw_hist_percentile(h, 32, 99, 0), 2048);
-	assert_int_equal(pmw_hist_percentile(h, 32, 100, 0), 2 << 20);
+	assert_int_equal(pmw_hist_percentile(h, 32, 50, 0), 1536);
+	assert_int_equal(pmw_hist_percentile(h, 32, 99, 0), 1536);
+	assert_int_equal(pmw_hist_percentile(h, 32, 100, 0), 3 << 19);
 	/* clamped to the largest value seen */
 	assert_int_equal(pmw_hist_percentile(h, 32, 100, 1500000), 1500000);
+	assert_int_equal(pmw_hist_percentile(h, 32, 50, 1000), 1000);
 	/* values beyond the last slot land in it */
 	pmw_hist_add(h, 4, UINT64_MAX);
 	assert_int_equal(h[3], 1);
