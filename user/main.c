@@ -498,24 +498,9 @@ int main(int argc, char **argv)
 	if (open_outputs(&s, host))
 		goto cleanup;
 
-	/* first tick: baseline (counters, heap, GC state) before the interval starts */
-	for (int i = 0; i < s.nws; i++) {
-		struct pmw_watch *w = &s.ws[i];
-
-		if (w->t.bias_known) {
-			struct pmw_heap h;
-
-			if (!pmw_heap_scan(&w->t, &h)) {
-				w->heap = h;
-				w->first_live = h.live_bytes;
-				w->heap_ever = true;
-				w->row.live_blocks = h.live_blocks;
-			}
-		}
-		if (w->gc_src == PMW_GC_MEMORY) {
-			w->gc_src = PMW_GC_MEMORY;
-		}
-	}
+	/* baseline (heap, GC state) before the first interval starts */
+	for (int i = 0; i < s.nws; i++)
+		pmw_watch_baseline(&s.ws[i]);
 	note(&s, "watching %d process%s; interval %.3g s%s", s.nws, s.nws == 1 ? "" : "es",
 	     env.interval, env.duration > 0 ? "" : "; Ctrl-C to stop");
 	if (s.child) {
@@ -530,10 +515,6 @@ int main(int argc, char **argv)
 	next = start + env.interval;
 	if (env.duration > 0)
 		end = start + env.duration;
-	for (int i = 0; i < s.nws; i++)
-		if (s.ws[i].gc_src == PMW_GC_MEMORY)
-			pmw_watch_tick(&s.ws[i], bpf_map__fd(s.skel->maps.pmw_counts), 0,
-				       &(struct timespec){ 0 }), s.ws[i].rows = 0, s.ws[i].seconds = 0;
 
 	while (!exiting) {
 		double t = now_s(CLOCK_MONOTONIC), wait = next - t;
@@ -580,7 +561,8 @@ int main(int argc, char **argv)
 	close_outputs(&s);
 	for (int i = 0; i < s.nws; i++)
 		wps[i] = &s.ws[i];
-	pmw_print_summary(stdout, wps, s.nws);
+	/* the summary never mixes into a CSV stream on stdout */
+	pmw_print_summary(env.csv && !strcmp(env.csv, "-") ? stderr : stdout, wps, s.nws);
 
 	if (s.child) {
 		if (!s.child_reaped) {

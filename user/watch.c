@@ -126,6 +126,24 @@ static void gc_from_memory(struct pmw_watch *w)
 	w->mem_prev_ok = true;
 }
 
+void pmw_watch_baseline(struct pmw_watch *w)
+{
+	struct pmw_heap h;
+
+	if (!w->t.bias_known)
+		return;
+	if (!pmw_heap_scan(&w->t, &h)) {
+		w->heap = h;
+		w->first_live = h.live_bytes;
+		w->heap_ever = true;
+		w->row.live_blocks = h.live_blocks;
+	}
+	if (w->gc_src == PMW_GC_MEMORY) {
+		gc_from_memory(w);
+		memset(w->gc_cur, 0, sizeof(w->gc_cur));
+	}
+}
+
 #define D(f) (now.f >= w->prev.f ? now.f - w->prev.f : 0)
 
 int pmw_watch_tick(struct pmw_watch *w, int counts_fd, double interval_s,

@@ -73,6 +73,9 @@ struct pmw_watch {
 /* Per-CPU counters of @pid summed. Returns 0 or -ENOENT. */
 int pmw_watch_read_counters(int map_fd, int pid, struct pmw_counters *out);
 
+/* Read the state an interval starts from: heap scan and, for gc=memory, generation_stats. */
+void pmw_watch_baseline(struct pmw_watch *w);
+
 /* Fold one BPF GC event into its watch's current interval. */
 void pmw_watch_gc_event(struct pmw_watch *w, const struct pmw_gc_event *ev);
 

@@ -233,6 +233,10 @@ def test_csv_stdout(binary, root, procs):
     assert lines and lines[0].startswith("time,host,pid,comm,python,"), \
         res.describe()
     assert any(",%d," % t.pid in l for l in lines[1:]), res.describe()
+    # nothing but CSV on stdout: the summary goes to stderr in this mode
+    ncols = lines[0].count(",")
+    assert all(l.count(",") == ncols for l in lines if l.strip()), res.describe()
+    assert "summary PID %d" % t.pid in res.stderr, res.describe()
 
 
 def test_two_targets(binary, root, procs, tmp_path):
