@@ -38,9 +38,11 @@ static const char doc[] =
 "\n"
 "Precision: allocs/frees are exact only with --exact on builds whose pymalloc is\n"
 "not inlined (e.g. pyenv, source builds); LTO+PGO builds (Debian, Ubuntu, docker\n"
-"python images) get estimates from pool refills, labelled 'estimate'. --exact\n"
-"puts a uprobe on every pymalloc call: ~0.4 us each, 2-15x slower on\n"
-"allocation-heavy code. The default mode probes only GC and slow paths.\n"
+"python images) get estimates from pool refills, labelled 'estimate'.\n"
+"Cost to the target: the default probes only GC and pymalloc's pool refills\n"
+"(1.0-1.2x on allocation-heavy code); --large probes every libc malloc/free\n"
+"(up to ~13x) and --exact every pymalloc call (~12 us a call here, 100x+):\n"
+"keep those two for short diagnostic runs.\n"
 "\n"
 "EXIT STATUS: 0 ok; 1 runtime failure; 2 target unusable (no such process, not\n"
 "CPython, unsupported version); 64 usage error; 69 kernel lacks BPF/BTF/uprobes;\n"
@@ -52,6 +54,7 @@ enum {
 	OPT_CSV = 1000,
 	OPT_EXACT,
 	OPT_NO_TUI,
+	OPT_LARGE,
 };
 
 static const struct argp_option opts[] = {
@@ -67,6 +70,7 @@ static const struct argp_option opts[] = {
 	{ "verbose", 'v', NULL, 0, "More messages (-vv: libbpf debug output too)", 3 },
 	{ NULL, 0, NULL, 0, "Probes:", 4 },
 	{ "exact", OPT_EXACT, NULL, 0, "Count every pymalloc allocation and free (costly; non-LTO builds only)", 4 },
+	{ "large", OPT_LARGE, NULL, 0, "Follow libc blocks > 512 B (probes every malloc/free of the PID: costly)", 4 },
 	{ NULL, 0, NULL, 0, "Help:", -1 },
 	{},
 };
@@ -112,6 +116,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_EXACT:
 		env.exact = true;
+		break;
+	case OPT_LARGE:
+		env.large = true;
 		break;
 	case OPT_NO_TUI:
 		env.no_tui = true;

@@ -15,6 +15,7 @@ struct pmw_env {
 	double duration;		/* -d, seconds; 0 = until Ctrl-C or all targets exit */
 	const char *csv;		/* --csv FILE, "-" = stdout */
 	bool exact;			/* --exact */
+	bool large;			/* --large: libc malloc family probes */
 	int verbosity;			/* -v: +1 each */
 	bool quiet;			/* -q: no interval tables or live view */
 	bool no_tui;			/* --no-tui: plain tables even on a terminal */

@@ -253,7 +253,7 @@ static unsigned int wanted_groups(const struct pmw_target *t)
 		g |= PMW_G_START;
 	if (env.exact && !t->lto_inlined)
 		g |= PMW_G_EXACT;
-	if (t->libc_path[0])
+	if (env.large && t->libc_path[0])
 		g |= PMW_G_LARGE;
 	return g;
 }

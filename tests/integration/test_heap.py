@@ -91,3 +91,24 @@ def test_exact_alloc_counts(env, interp, procs, tmp_path):
     # the churn itself: >= 200000 allocations and >= 100000 frees
     assert sum(r["allocs"] for r in rows) >= 200000, diag
     assert sum(r["frees"] for r in rows) >= 100000, diag
+
+
+def test_large_blocks_followed(env, interp, procs, tmp_path):
+    """--large: the keep phase's list array (262144 pointers, 2 MiB, grown by
+    libc realloc) shows in large_live_bytes; without --large it stays 0."""
+    target = procs.target(interp, ["keep"])
+    csv_path = str(tmp_path / "large.csv")
+    pmw = procs.watch("-p", target.pid, "-i", "0.5", "--large", "--csv", csv_path, "-q")
+    pmw.wait_watching()
+    assert wait_rows(csv_path, target.pid, 1), pmw.stop().describe()
+    snap = target.run_phase("keep")
+    time.sleep(1.2)
+    res = pmw.stop()
+    header, rows = read_csv(csv_path)
+    rows = rows_for(rows, target.pid)
+    diag = "%s\n%s\nrows:\n%s\nsnapshots: %s" % (interp, res.describe(), format_rows(rows), snap)
+    assert res.rc == 0, diag
+    assert "large=libc" in res.stderr, diag
+    live = [int(r["large_live_bytes"]) for r in rows]
+    assert max(live) >= 2 * 1024 * 1024, diag
+    assert sum(int(r["large_allocs"]) for r in rows) > 0, diag
