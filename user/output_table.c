@@ -25,8 +25,8 @@ static int table_open(struct pmw_output *o, const char *arg)
 static void header(FILE *f)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(cols); i++)
-		fprintf(f, i < 3 ? "%-*s " : "%*s ", cols[i].width, cols[i].name);
-	fputc('\n', f);
+		fprintf(f, i < 3 ? "%-*s%s" : "%*s%s", cols[i].width, cols[i].name,
+			i + 1 < ARRAY_SIZE(cols) ? " " : "\n");
 }
 
 static int table_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
@@ -64,9 +64,12 @@ static int table_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
 		snprintf(v[10], sizeof(v[10]), "%llu", (unsigned long long)r->gc[2].collections);
 		pmw_fmt_count(coll, v[11], sizeof(v[11]));
 		snprintf(v[12], sizeof(v[12]), "%.2fms", pmax / 1e6);
+		/* the last row of a process that exited: its time column says so */
+		if (r->final)
+			snprintf(v[0], sizeof(v[0]), "exited");
 		for (size_t c = 0; c < ARRAY_SIZE(cols); c++)
-			fprintf(o->f, c < 3 ? "%-*s " : "%*s ", cols[c].width, v[c]);
-		fputs(r->final ? " exited\n" : "\n", o->f);
+			fprintf(o->f, c < 3 ? "%-*s%s" : "%*s%s", cols[c].width, v[c],
+				c + 1 < ARRAY_SIZE(cols) ? " " : "\n");
 	}
 	fputc('\n', o->f);
 	fflush(o->f);
