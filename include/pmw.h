@@ -16,7 +16,7 @@
 #define PMW_MAX_TARGETS		1024	/* watched PIDs */
 #define PMW_MAX_LARGE		(1 << 18) /* large (libc) blocks followed at once */
 #define PMW_LARGE_MIN		512	/* libc requests above this are "large" (pymalloc limit) */
-#define PMW_RB_SIZE		(256 * 1024) /* GC event ring buffer, bytes */
+#define PMW_RB_SIZE		(1024 * 1024) /* GC event ring buffer, bytes: ~21k collections */
 
 /*
  * Per-PID configuration, written by userspace into pmw_targets before the
@@ -28,9 +28,8 @@ struct pmw_target_cfg {
 	__u32 interp_main_off;	/* offsetof(_PyRuntimeState, interpreters.main) */
 	__u32 gc_stats_off;	/* offsetof(PyInterpreterState, gc.generation_stats), or of
 				 * _PyRuntimeState when gc_stats_in_runtime (3.8) */
-	__u32 pool_size;	/* pymalloc pool, bytes: 4096 (3.8/3.9) or 16384 (3.10+) */
 	__u8 gc_stats_in_runtime; /* 1: 3.8, where GC state lives in _PyRuntime.gc */
-	__u8 pad[3];
+	__u8 pad[7];
 };
 
 /*

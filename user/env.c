@@ -10,6 +10,7 @@
 struct pmw_env env = {
 	.interval = 1.0,	/* -i */
 	.duration = 0,		/* -d: until Ctrl-C */
+	.mode = PMW_MODE_FULL,	/* --mode */
 };
 
 const char *argp_program_version = "pymemwatch " PMW_VERSION;
@@ -55,6 +56,8 @@ enum {
 	OPT_EXACT,
 	OPT_NO_TUI,
 	OPT_LARGE,
+	OPT_MODE,
+	OPT_BPF_STATS,
 };
 
 static const struct argp_option opts[] = {
@@ -68,7 +71,9 @@ static const struct argp_option opts[] = {
 	{ "quiet", 'q', NULL, 0, "No interval tables or live view on stdout; only the final summary (status lines stay on stderr)", 3 },
 	{ "no-tui", OPT_NO_TUI, NULL, 0, "Plain interval tables even on a terminal", 3 },
 	{ "verbose", 'v', NULL, 0, "More messages (-vv: libbpf debug output too)", 3 },
+	{ "bpf-stats", OPT_BPF_STATS, NULL, 0, "At exit, print each BPF program's runs and ns per run (kernel BPF run-time statistics)", 3 },
 	{ NULL, 0, NULL, 0, "Probes:", 4 },
+	{ "mode", OPT_MODE, "gc|heap|full", 0, "Signals: gc = GC only; heap = + live heap scans (nothing on allocation paths); full = + pool-refill probe for allocation estimates (default)", 4 },
 	{ "exact", OPT_EXACT, NULL, 0, "Count every pymalloc allocation and free (costly; non-LTO builds only)", 4 },
 	{ "large", OPT_LARGE, NULL, 0, "Follow libc blocks > 512 B (probes every malloc/free of the PID: costly)", 4 },
 	{ NULL, 0, NULL, 0, "Help:", -1 },
@@ -116,6 +121,19 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_EXACT:
 		env.exact = true;
+		break;
+	case OPT_MODE:
+		if (!strcmp(arg, "gc"))
+			env.mode = PMW_MODE_GC;
+		else if (!strcmp(arg, "heap"))
+			env.mode = PMW_MODE_HEAP;
+		else if (!strcmp(arg, "full"))
+			env.mode = PMW_MODE_FULL;
+		else
+			bad(state, "invalid --mode '%s': expected gc, heap or full", arg);
+		break;
+	case OPT_BPF_STATS:
+		env.bpf_stats = true;
 		break;
 	case OPT_LARGE:
 		env.large = true;

@@ -7,6 +7,13 @@
 
 #define PMW_MAX_PIDS 256
 
+/* --mode: which signals, and so what the target pays */
+enum pmw_mode {
+	PMW_MODE_GC,	/* GC probes only */
+	PMW_MODE_HEAP,	/* + heap scans from userspace (no probe on allocation paths) */
+	PMW_MODE_FULL,	/* + pymalloc pool-refill probe (allocation estimates); default */
+};
+
 struct pmw_env {
 	int pids[PMW_MAX_PIDS];		/* -p */
 	int npids;
@@ -16,6 +23,8 @@ struct pmw_env {
 	const char *csv;		/* --csv FILE, "-" = stdout */
 	bool exact;			/* --exact */
 	bool large;			/* --large: libc malloc family probes */
+	enum pmw_mode mode;		/* --mode */
+	bool bpf_stats;			/* --bpf-stats: print BPF run time per program at exit */
 	int verbosity;			/* -v: +1 each */
 	bool quiet;			/* -q: no interval tables or live view */
 	bool no_tui;			/* --no-tui: plain tables even on a terminal */

@@ -95,6 +95,25 @@ static int check_kernel(void)
 	return 0;
 }
 
+/* Kernel BPF run-time statistics of every loaded program (--bpf-stats). */
+static void print_bpf_stats(struct pmw_bpf *skel)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, skel->obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		fprintf(stderr, "pymemwatch: bpf-stats: prog=%s runs=%llu run_ns=%llu ns_per_run=%.0f\n",
+			bpf_program__name(prog), (unsigned long long)info.run_cnt,
+			(unsigned long long)info.run_time_ns,
+			info.run_cnt ? (double)info.run_time_ns / info.run_cnt : 0.0);
+	}
+}
+
 static const char *target_error(int err)
 {
 	switch (err) {
@@ -136,6 +155,7 @@ struct session {
 	int child_status;
 	bool child_reaped;
 	int sync_fd;			/* write end: releases the child to exec */
+	int stats_fd;			/* --bpf-stats: keeps kernel BPF statistics on */
 };
 
 static struct pmw_watch *watch_by_pid(struct session *s, int pid)
@@ -243,7 +263,7 @@ static int resolve_targets(struct session *s)
 
 static unsigned int wanted_groups(const struct pmw_target *t)
 {
-	unsigned int g = PMW_G_HEAP;
+	unsigned int g = env.mode == PMW_MODE_FULL ? PMW_G_HEAP : 0;
 
 	if (t->has_usdt)
 		g |= PMW_G_GC_USDT;
@@ -265,7 +285,6 @@ static int setup_target_maps(struct session *s, struct pmw_watch *w)
 		.runtime_addr = t->bias_known ? t->runtime_vaddr + t->bias : 0,
 		.interp_main_off = t->pv->interp_main,
 		.gc_stats_off = t->pv->gc_stats,
-		.pool_size = t->pv->pool_size,
 		.gc_stats_in_runtime = t->pv->gc_stats_in_runtime,
 	};
 	int ncpu = libbpf_num_possible_cpus();
@@ -312,6 +331,7 @@ static void attach_target(struct session *s, struct pmw_watch *w)
 	w->gc_src = w->a.groups & PMW_G_GC_USDT ? PMW_GC_USDT :
 		    w->a.groups & PMW_G_GC_UPROBE ? PMW_GC_UPROBE : PMW_GC_MEMORY;
 	w->exact = !!(w->a.groups & PMW_G_EXACT);
+	w->scan_heap = env.mode != PMW_MODE_GC;
 	if (env.exact && !w->exact)
 		wlog("PID %d: --exact is not available for %s (%s): reporting estimates\n", t->pid,
 		     t->path, t->lto_inlined ? "LTO build with pymalloc inlined into its callers"
@@ -329,7 +349,8 @@ static void attach_target(struct session *s, struct pmw_watch *w)
 		wlog("PID %d: no GC probe attached: collections read from target memory, no pauses\n",
 		     t->pid);
 	snprintf(what, sizeof(what), "gc=%s, heap=%s, counts=%s%s", pmw_gc_source_name(w->gc_src),
-		 t->bias_known || t->pv->obm_kind != PMW_OBM_STATIC || t->arenas_vaddr ? "scan" : "none",
+		 !w->scan_heap ? "off" :
+		 t->pv->obm_kind != PMW_OBM_STATIC || t->arenas_vaddr ? "scan" : "none",
 		 w->exact ? "exact" : "estimate", w->a.groups & PMW_G_LARGE ? ", large=libc" : "");
 	ilog("attached to PID %d (%s, python %s, %s): %s\n", t->pid, t->comm, t->version, t->path,
 	     what);
@@ -432,7 +453,7 @@ static int tick(struct session *s, double interval_s)
 
 int main(int argc, char **argv)
 {
-	struct session s = { .sync_fd = -1 };
+	struct session s = { .sync_fd = -1, .stats_fd = -1 };
 	struct pmw_watch *wps[PMW_MAX_PIDS];
 	char host[256] = "";
 	double start, next, end = 0, last;
@@ -472,6 +493,11 @@ int main(int argc, char **argv)
 		     "-vv shows the verifier log)\n", strerror(-err));
 		ret = err == -EPERM ? PMW_EXIT_NOPERM : PMW_EXIT_UNSUPPORTED;
 		goto cleanup;
+	}
+	if (env.bpf_stats) {
+		s.stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+		if (s.stats_fd < 0)
+			wlog("cannot enable BPF run-time statistics: %s\n", strerror(-s.stats_fd));
 	}
 	s.rb = ring_buffer__new(bpf_map__fd(s.skel->maps.pmw_gc_rb), on_gc_event, &s, NULL);
 	if (!s.rb) {
@@ -559,6 +585,8 @@ int main(int argc, char **argv)
 			ret = PMW_EXIT_RUNTIME;
 	}
 	close_outputs(&s);
+	if (s.stats_fd >= 0)
+		print_bpf_stats(s.skel);
 	for (int i = 0; i < s.nws; i++)
 		wps[i] = &s.ws[i];
 	/* the summary never mixes into a CSV stream on stdout */
@@ -583,6 +611,8 @@ cleanup:
 	}
 	if (s.sync_fd >= 0)
 		close(s.sync_fd);
+	if (s.stats_fd >= 0)
+		close(s.stats_fd);
 	for (int i = 0; i < s.nws; i++) {
 		pmw_probes_detach(&s.ws[i].a);
 		pmw_target_close(&s.ws[i].t);

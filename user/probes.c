@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/libbpf.h>
+#include "insn.h"
 #include "log.h"
 #include "probes.h"
 #include "pymemwatch.skel.h"
@@ -97,6 +98,37 @@ static struct bpf_program *prog_by_name(struct pmw_bpf *skel, const char *name)
 	return bpf_object__find_program_by_name(skel->obj, name);
 }
 
+static int attach_uprobe_at(struct bpf_program *prog, const struct pmw_probe *p,
+			    const struct pmw_target *t, const char *bin, const struct pmw_sym *sym,
+			    struct pmw_attach *a)
+{
+	uint64_t addr = sym->addr;
+	struct bpf_link *l;
+	GElf_Off off;
+	int err;
+
+	/* entry probes move to the first instruction the kernel emulates;
+	 * return probes stay at the entry, where [rsp] is the return address */
+	if (p->kind == PMW_UPROBE)
+		addr = pmw_insn_probe_addr(&t->elf, addr);
+	/* uprobe cookies: (&_PyRuntime - probe address) lets BPF learn _PyRuntime;
+	 * the pool refill probe gets its size-class argument and the pool size */
+	LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = p->kind == PMW_URETPROBE,
+		    .bpf_cookie = strcmp(p->prog, "pmw_pool_refill") ?
+				  (__u64)(t->runtime_vaddr - addr) :
+				  (__u64)t->pv->refill_arg | (__u64)t->pv->pool_size << 8);
+
+	err = pmw_elf_vaddr_to_offset(&t->elf, addr, &off);
+	if (err)
+		return err;
+	l = bpf_program__attach_uprobe_opts(prog, t->pid, bin, off, &o);
+	if (!l)
+		return -errno;
+	dlog("PID %d: %s -> %s+0x%lx (%s+%lu)\n", t->pid, p->prog, bin, (long)off, sym->name,
+	     (unsigned long)(addr - sym->addr));
+	return add_link(a, l);
+}
+
 static int attach_row(struct pmw_bpf *skel, const struct pmw_probe *p, const struct pmw_target *t,
 		      struct pmw_attach *a)
 {
@@ -134,23 +166,7 @@ static int attach_row(struct pmw_bpf *skel, const struct pmw_probe *p, const str
 	if (n < 0)
 		return n;
 	for (int i = 0; i < n; i++) {
-		GElf_Off off;
-		struct bpf_link *l;
-		/* uprobe cookies: (&_PyRuntime - probe address) lets BPF learn _PyRuntime;
-		 * the pool refill probe gets the index of its size-class argument */
-		__u64 cookie = strcmp(p->prog, "pmw_pool_refill") ?
-				(__u64)(t->runtime_vaddr - syms[i].addr) : (__u64)t->pv->refill_arg;
-		LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = p->kind == PMW_URETPROBE,
-			    .bpf_cookie = cookie);
-
-		err = pmw_elf_vaddr_to_offset(&t->elf, syms[i].addr, &off);
-		if (err)
-			return err;
-		l = bpf_program__attach_uprobe_opts(prog, t->pid, bin, off, &o);
-		if (!l)
-			return -errno;
-		dlog("PID %d: %s -> %s+0x%lx (%s)\n", t->pid, p->prog, bin, (long)off, syms[i].name);
-		err = add_link(a, l);
+		err = attach_uprobe_at(prog, p, t, bin, &syms[i], a);
 		if (err)
 			return err;
 	}

@@ -132,7 +132,7 @@ void pmw_watch_baseline(struct pmw_watch *w)
 
 	if (!w->t.bias_known)
 		return;
-	if (!pmw_heap_scan(&w->t, &h)) {
+	if (w->scan_heap && !pmw_heap_scan(&w->t, &h)) {
 		w->heap = h;
 		w->first_live = h.live_bytes;
 		w->heap_ever = true;
@@ -173,14 +173,14 @@ int pmw_watch_tick(struct pmw_watch *w, int counts_fd, double interval_s,
 		now = w->prev;
 
 	/* heap: scan the allocator's state; keep the last good scan otherwise */
-	err = alive ? pmw_heap_scan(&w->t, &h) : -ESRCH;
+	err = !alive ? -ESRCH : w->scan_heap ? pmw_heap_scan(&w->t, &h) : -ENODATA;
 	if (!err) {
 		w->heap = h;
 		if (!w->heap_ever)
 			w->first_live = h.live_bytes;
 		w->heap_ever = true;
 		r->heap_ok = true;
-	} else if (err != -ESRCH && err != w->heap_err && err != -EAGAIN) {
+	} else if (err != -ESRCH && err != w->heap_err && err != -EAGAIN && err != -ENODATA) {
 		wlog("PID %d: cannot read the pymalloc heap: %s\n", w->t.pid, strerror(-err));
 	}
 	w->heap_err = err;

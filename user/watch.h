@@ -51,6 +51,7 @@ struct pmw_watch {
 	struct pmw_attach a;
 	enum pmw_gc_source gc_src;
 	bool exact;			/* --exact attached */
+	bool scan_heap;			/* read the pymalloc heap each interval (--mode heap|full) */
 	bool started;			/* first interval seen */
 	bool exited;			/* process gone; final row produced */
 	struct pmw_counters prev;	/* counters summed over CPUs at the last tick */

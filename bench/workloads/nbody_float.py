@@ -1,0 +1,98 @@
+"""bench workload: float arithmetic, an n-body simulation (pyperformance-style)."""
+import os
+import signal
+import sys
+import time
+
+ITERATIONS = 120000
+PI = 3.14159265358979323
+SOLAR_MASS = 4 * PI * PI
+DAYS_PER_YEAR = 365.24
+
+
+def setup():
+    bodies = {
+        "sun": ([0.0, 0.0, 0.0], [0.0, 0.0, 0.0], SOLAR_MASS),
+        "jupiter": ([4.84143144246472090e+00, -1.16032004402742839e+00, -1.03622044471123109e-01],
+                    [1.66007664274403694e-03 * DAYS_PER_YEAR, 7.69901118419740425e-03 * DAYS_PER_YEAR,
+                     -6.90460016972063023e-05 * DAYS_PER_YEAR], 9.54791938424326609e-04 * SOLAR_MASS),
+        "saturn": ([8.34336671824457987e+00, 4.12479856412430479e+00, -4.03523417114321381e-01],
+                   [-2.76742510726862411e-03 * DAYS_PER_YEAR, 4.99852801234917238e-03 * DAYS_PER_YEAR,
+                    2.30417297573763929e-05 * DAYS_PER_YEAR], 2.85885980666130812e-04 * SOLAR_MASS),
+        "uranus": ([1.28943695621391310e+01, -1.51111514016986312e+01, -2.23307578892655734e-01],
+                   [2.96460137564761618e-03 * DAYS_PER_YEAR, 2.37847173959480950e-03 * DAYS_PER_YEAR,
+                    -2.96589568540237556e-05 * DAYS_PER_YEAR], 4.36624404335156298e-05 * SOLAR_MASS),
+        "neptune": ([1.53796971148509165e+01, -2.59193146099879641e+01, 1.79258772950371181e-01],
+                    [2.68067772490389322e-03 * DAYS_PER_YEAR, 1.62824170038242295e-03 * DAYS_PER_YEAR,
+                     -9.51592254519715870e-05 * DAYS_PER_YEAR], 5.15138902046611451e-05 * SOLAR_MASS),
+    }
+    return bodies
+
+
+def run(bodies, scale):
+    system = list(bodies.values())
+    pairs = [(system[i], system[j]) for i in range(len(system)) for j in range(i + 1, len(system))]
+    # offset momentum
+    px = py = pz = 0.0
+    for (r, [vx, vy, vz], m) in system:
+        px -= vx * m
+        py -= vy * m
+        pz -= vz * m
+    (r, v, m) = bodies["sun"]
+    v[0], v[1], v[2] = px / m, py / m, pz / m
+    dt = 0.01
+    for _ in range(max(1, int(round(ITERATIONS * scale)))):
+        for (([x1, y1, z1], v1, m1), ([x2, y2, z2], v2, m2)) in pairs:
+            dx = x1 - x2
+            dy = y1 - y2
+            dz = z1 - z2
+            mag = dt * ((dx * dx + dy * dy + dz * dz) ** (-1.5))
+            b1m = m1 * mag
+            b2m = m2 * mag
+            v1[0] -= dx * b2m
+            v1[1] -= dy * b2m
+            v1[2] -= dz * b2m
+            v2[0] += dx * b1m
+            v2[1] += dy * b1m
+            v2[2] += dz * b1m
+        for (r, [vx, vy, vz], m) in system:
+            r[0] += dt * vx
+            r[1] += dt * vy
+            r[2] += dt * vz
+    e = 0.0
+    for (((x1, y1, z1), v1, m1), ((x2, y2, z2), v2, m2)) in pairs:
+        e -= (m1 * m2) / ((x1 - x2) ** 2 + (y1 - y2) ** 2 + (z1 - z2) ** 2) ** 0.5
+    return e
+
+
+# ---- bench protocol (same in every workload) ---------------------------------
+def main():
+    scale, wait, hold = 1.0, True, False
+    argv = sys.argv[1:]
+    while argv:
+        a = argv.pop(0)
+        if a == "--scale":
+            scale = float(argv.pop(0))
+        elif a == "--no-wait":
+            wait = False
+        elif a == "--hold":
+            hold = True
+        else:
+            sys.exit("usage: %s [--scale F] [--no-wait] [--hold]" % sys.argv[0])
+    sigs = {signal.SIGUSR1}
+    signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+    state = setup()
+    run(state, 0.05)
+    print("ready %d" % os.getpid(), flush=True)
+    if wait and signal.sigtimedwait(sigs, 600) is None:
+        sys.exit("no SIGUSR1 within 600 s")
+    t0 = time.perf_counter()
+    run(state, scale)
+    elapsed = time.perf_counter() - t0
+    print("elapsed %.6f" % elapsed, flush=True)
+    if hold and signal.sigtimedwait(sigs, 600) is None:
+        sys.exit("no second SIGUSR1 within 600 s")
+
+
+if __name__ == "__main__":
+    main()
