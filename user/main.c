@@ -263,7 +263,7 @@ static int resolve_targets(struct session *s)
 
 static unsigned int wanted_groups(const struct pmw_target *t)
 {
-	unsigned int g = env.mode == PMW_MODE_FULL ? PMW_G_HEAP : 0;
+	unsigned int g = env.mode == PMW_MODE_FULL ? PMW_G_HEAP | PMW_G_ARENA : 0;
 
 	if (t->has_usdt)
 		g |= PMW_G_GC_USDT;
@@ -314,22 +314,38 @@ static void sync_runtime_addr(struct session *s, struct pmw_watch *w)
 	bpf_map_update_elem(fd, &key, &cfg, BPF_EXIST);
 }
 
+/* An earlier target with the same interpreter image (device, inode), or NULL. */
+static struct pmw_watch *same_image(struct session *s, struct pmw_watch *w)
+{
+	for (struct pmw_watch *o = s->ws; o < w; o++)
+		if (o->t.elf.dev == w->t.elf.dev && o->t.elf.ino == w->t.elf.ino)
+			return o;
+	return NULL;
+}
+
 static void attach_target(struct session *s, struct pmw_watch *w)
 {
 	struct pmw_target *t = &w->t;
+	struct pmw_watch *twin = same_image(s, w);
 	unsigned int want = wanted_groups(t);
 	char what[256];
 
 	if (want & PMW_G_GC_USDT)
 		want &= ~PMW_G_GC_UPROBE;
+	if (twin) {
+		/* its GC probes serve every process of this image */
+		want &= ~PMW_G_SHARED;
+		w->gc_src = twin->gc_src;
+	}
 	pmw_probes_attach(s->skel, t, want, &w->a);
-	if ((wanted_groups(t) & PMW_G_GC_USDT) && !(w->a.groups & PMW_G_GC_USDT) &&
+	if (!twin && (wanted_groups(t) & PMW_G_GC_USDT) && !(w->a.groups & PMW_G_GC_USDT) &&
 	    (wanted_groups(t) & PMW_G_GC_UPROBE)) {
 		vlog("PID %d: USDT gc probes failed, trying the collection function\n", t->pid);
 		pmw_probes_attach(s->skel, t, PMW_G_GC_UPROBE, &w->a);
 	}
-	w->gc_src = w->a.groups & PMW_G_GC_USDT ? PMW_GC_USDT :
-		    w->a.groups & PMW_G_GC_UPROBE ? PMW_GC_UPROBE : PMW_GC_MEMORY;
+	if (!twin)
+		w->gc_src = w->a.groups & PMW_G_GC_USDT ? PMW_GC_USDT :
+			    w->a.groups & PMW_G_GC_UPROBE ? PMW_GC_UPROBE : PMW_GC_MEMORY;
 	w->exact = !!(w->a.groups & PMW_G_EXACT);
 	w->scan_heap = env.mode != PMW_MODE_GC;
 	if (env.exact && !w->exact)
@@ -613,10 +629,15 @@ cleanup:
 		close(s.sync_fd);
 	if (s.stats_fd >= 0)
 		close(s.stats_fd);
-	for (int i = 0; i < s.nws; i++) {
-		pmw_probes_detach(&s.ws[i].a);
-		pmw_target_close(&s.ws[i].t);
+	{
+		struct pmw_attach *as[PMW_MAX_PIDS];
+
+		for (int i = 0; i < s.nws; i++)
+			as[i] = &s.ws[i].a;
+		pmw_probes_detach_many(as, s.nws);
 	}
+	for (int i = 0; i < s.nws; i++)
+		pmw_target_close(&s.ws[i].t);
 	ring_buffer__free(s.rb);
 	pmw_bpf__destroy(s.skel);
 	free(s.ws);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/libbpf.h>
@@ -21,8 +22,8 @@ const struct pmw_probe pmw_probes[] = {
 	{ "pmw_gc_exit",     PMW_URETPROBE, PMW_RES_GC_FUNC,   NULL,                    0,                false, true,  PMW_G_GC_UPROBE },
 	{ "pmw_rt_init",     PMW_UPROBE,    PMW_RES_SYM,       "_PyRuntime_Initialize", 0,                false, true,  PMW_G_START },
 	{ "pmw_pool_refill", PMW_UPROBE,    PMW_RES_SYM,       "allocate_from_new_pool", 0,               false, false, PMW_G_HEAP },
-	{ "pmw_arena_map",   PMW_UPROBE,    PMW_RES_SYM,       "_PyObject_ArenaMmap",   0,                false, false, PMW_G_HEAP },
-	{ "pmw_arena_unmap", PMW_UPROBE,    PMW_RES_SYM,       "_PyObject_ArenaMunmap", 0,                false, false, PMW_G_HEAP },
+	{ "pmw_arena_map",   PMW_UPROBE,    PMW_RES_SYM,       "_PyObject_ArenaMmap",   0,                false, false, PMW_G_ARENA },
+	{ "pmw_arena_unmap", PMW_UPROBE,    PMW_RES_SYM,       "_PyObject_ArenaMunmap", 0,                false, false, PMW_G_ARENA },
 	{ "pmw_obj_malloc",  PMW_UPROBE,    PMW_RES_OBJ_ALLOC, "malloc",                PMW_ALLOC_MALLOC, false, true,  PMW_G_EXACT },
 	{ "pmw_obj_calloc",  PMW_UPROBE,    PMW_RES_OBJ_ALLOC, "calloc",                PMW_ALLOC_CALLOC, false, true,  PMW_G_EXACT },
 	{ "pmw_obj_realloc", PMW_UPROBE,    PMW_RES_OBJ_ALLOC, "realloc",               PMW_ALLOC_REALLOC, false, true, PMW_G_EXACT },
@@ -98,6 +99,18 @@ static struct bpf_program *prog_by_name(struct pmw_bpf *skel, const char *name)
 	return bpf_object__find_program_by_name(skel->obj, name);
 }
 
+/*
+ * GC and arena probes fire once per collection or per MiB: they attach once per interpreter
+ * image for every process (-1), and BPF filters by pmw_targets, so N
+ * workers of one interpreter cost one set of links (each link costs ~0.2 s
+ * to detach). Probes on allocation paths stay on the watched PID only, so
+ * that other processes never pay for them.
+ */
+static int probe_pid(const struct pmw_probe *p, const struct pmw_target *t)
+{
+	return p->group & PMW_G_SHARED ? -1 : t->pid;
+}
+
 static int attach_uprobe_at(struct bpf_program *prog, const struct pmw_probe *p,
 			    const struct pmw_target *t, const char *bin, const struct pmw_sym *sym,
 			    struct pmw_attach *a)
@@ -121,7 +134,7 @@ static int attach_uprobe_at(struct bpf_program *prog, const struct pmw_probe *p,
 	err = pmw_elf_vaddr_to_offset(&t->elf, addr, &off);
 	if (err)
 		return err;
-	l = bpf_program__attach_uprobe_opts(prog, t->pid, bin, off, &o);
+	l = bpf_program__attach_uprobe_opts(prog, probe_pid(p, t), bin, off, &o);
 	if (!l)
 		return -errno;
 	dlog("PID %d: %s -> %s+0x%lx (%s+%lu)\n", t->pid, p->prog, bin, (long)off, sym->name,
@@ -147,7 +160,7 @@ static int attach_row(struct pmw_bpf *skel, const struct pmw_probe *p, const str
 		struct bpf_link *l;
 
 		snprintf(prov, sizeof(prov), "%.*s", (int)(name - p->what), p->what);
-		l = bpf_program__attach_usdt(prog, t->pid, bin, prov, name + 1, NULL);
+		l = bpf_program__attach_usdt(prog, probe_pid(p, t), bin, prov, name + 1, NULL);
 		if (!l)
 			return -errno;
 		return add_link(a, l);
@@ -219,6 +232,58 @@ void pmw_probes_detach(struct pmw_attach *a)
 	a->links = NULL;
 	a->nlinks = a->cap = 0;
 	a->groups = 0;
+}
+
+#define DETACH_THREADS 32
+
+struct detach_job {
+	struct bpf_link **links;
+	int n;
+};
+
+static void *detach_thread(void *arg)
+{
+	struct detach_job *j = arg;
+
+	for (int i = 0; i < j->n; i++)
+		bpf_link__destroy(j->links[i]);
+	return NULL;
+}
+
+void pmw_probes_detach_many(struct pmw_attach **as, int n)
+{
+	struct detach_job jobs[DETACH_THREADS] = {};
+	pthread_t th[DETACH_THREADS];
+	struct bpf_link **all;
+	int total = 0, k = 0, nth;
+
+	for (int i = 0; i < n; i++)
+		total += as[i]->nlinks;
+	all = calloc(total ? total : 1, sizeof(*all));
+	if (!all) {
+		for (int i = 0; i < n; i++)
+			pmw_probes_detach(as[i]);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		memcpy(all + k, as[i]->links, as[i]->nlinks * sizeof(*all));
+		k += as[i]->nlinks;
+		as[i]->nlinks = 0;	/* owned by the jobs now */
+		pmw_probes_detach(as[i]);
+	}
+	nth = total < DETACH_THREADS ? total : DETACH_THREADS;
+	for (int t = 0; t < nth; t++) {
+		jobs[t].links = all + (long)total * t / nth;
+		jobs[t].n = (int)((long)total * (t + 1) / nth - (long)total * t / nth);
+		if (pthread_create(&th[t], NULL, detach_thread, &jobs[t])) {
+			detach_thread(&jobs[t]);
+			jobs[t].n = -1;
+		}
+	}
+	for (int t = 0; t < nth; t++)
+		if (jobs[t].n >= 0)
+			pthread_join(th[t], NULL);
+	free(all);
 }
 
 void pmw_probes_set_autoload(struct pmw_bpf *skel, unsigned int groups)

@@ -24,10 +24,14 @@ enum pmw_group {
 	PMW_G_GC_USDT	= 1 << 0,	/* python:gc__start/gc__done */
 	PMW_G_GC_UPROBE	= 1 << 1,	/* fallback: entry/return of the collection function */
 	PMW_G_START	= 1 << 2,	/* learn &_PyRuntime of a process started by us */
-	PMW_G_HEAP	= 1 << 3,	/* pymalloc slow paths: pool refill, arena map/unmap */
+	PMW_G_HEAP	= 1 << 3,	/* pymalloc slow path: pool refill */
 	PMW_G_EXACT	= 1 << 4,	/* every pymalloc call (--exact, non-LTO builds) */
 	PMW_G_LARGE	= 1 << 5,	/* libc malloc family, this PID only */
+	PMW_G_ARENA	= 1 << 6,	/* pymalloc arena map/unmap (rare) */
 };
+
+/* groups attached once per interpreter image, for every process using it */
+#define PMW_G_SHARED	(PMW_G_GC_USDT | PMW_G_GC_UPROBE | PMW_G_ARENA)
 
 struct pmw_probe {
 	const char *prog;		/* BPF program name in bpf/pymemwatch.bpf.c */
@@ -61,6 +65,13 @@ int pmw_probes_attach(struct pmw_bpf *skel, const struct pmw_target *t, unsigned
 
 /* Detach every link of @a; NULL-safe, idempotent. */
 void pmw_probes_detach(struct pmw_attach *a);
+
+/*
+ * Detach the links of @n attachments at once. Each uprobe detach waits for
+ * an RCU grace period (~0.2 s here), so they run on parallel threads:
+ * 60 links take ~0.3 s instead of ~12 s.
+ */
+void pmw_probes_detach_many(struct pmw_attach **as, int n);
 
 /* Enable loading only of the programs that @groups use (before load). */
 void pmw_probes_set_autoload(struct pmw_bpf *skel, unsigned int groups);
