@@ -98,6 +98,13 @@ test: deps
 	$(Q)$(MAKE) all $(UNIT_BINS)
 	$(Q)./scripts/run-tests.sh
 
+# What watching costs the target, per workload and mode (scripts/bench.py);
+# BENCH_ARGS=--quick for a ~5 minute run.
+.PHONY: bench
+bench: deps
+	$(Q)$(MAKE) all
+	$(Q)/usr/bin/python3 scripts/bench.py $(BENCH_ARGS)
+
 test-unit: all $(UNIT_BINS)
 	$(Q)./scripts/run-tests.sh unit
 

@@ -79,6 +79,30 @@ struct {
 	__type(value, __u64);
 } pmw_large SEC(".maps");
 
+/* stack hash -> the stack's frames */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PMW_MAX_STACKS);
+	__type(key, __u64);
+	__type(value, struct pmw_stack);
+} pmw_stacks SEC(".maps");
+
+/* sampled pools, until pymalloc takes the pool into use again (it was emptied) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PMW_MAX_SAMPLES);
+	__type(key, struct pmw_sample_key);
+	__type(value, struct pmw_sample);
+} pmw_samples SEC(".maps");
+
+/* scratch space for one stack walk (too big for the BPF stack) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pmw_stack);
+} pmw_scratch SEC(".maps");
+
 static __always_inline struct pmw_counters *counters(__u32 pid)
 {
 	return bpf_map_lookup_elem(&pmw_counts, &pid);
@@ -253,30 +277,153 @@ int BPF_KPROBE(pmw_rt_init)
 
 /* ---- pymalloc slow paths ---- */
 
-/*
- * allocate_from_new_pool(uint size) (3.9-3.11) or (OMState *, uint size)
- * (3.12+), Objects/obmalloc.c: size is the size-class index. The cookie
- * packs which argument holds it (bit 0) and the pool size in bytes (bits
- * 8+), so the handler needs a single map lookup. A pool has
- * (pool_size - 48) / block bytes.
- */
-SEC("uprobe")
-int BPF_KPROBE(pmw_pool_refill, __u64 a0, __u64 a1)
+static __always_inline __u64 read_ptr(__u64 addr)
 {
-	struct pmw_counters *c = counters(current_pid());
-	__u64 cookie = bpf_get_attach_cookie(ctx);
-	__u32 szidx, bsize, nblocks;
+	__u64 v = 0;
 
-	if (!c)
+	if (!addr || bpf_probe_read_user(&v, sizeof(v), (void *)addr))
 		return 0;
-	szidx = (__u32)((cookie & 1) ? a1 : a0);
+	return v;
+}
+
+/* The allocating thread's PyThreadState (see struct pmw_py_walk), 0 if unknown. */
+static __always_inline __u64 current_tstate(const struct pmw_target_cfg *cfg)
+{
+	const struct pmw_py_walk *w = &cfg->walk;
+
+	if (!cfg->runtime_addr)
+		return 0;
+	if (w->tstate_kind == PMW_TSTATE_RUNTIME)
+		return read_ptr(cfg->runtime_addr + w->tstate_off);
+	if (w->tstate_kind == PMW_TSTATE_GIL) {
+		__u64 interp = read_ptr(cfg->runtime_addr + cfg->interp_main_off);
+		__u64 gil = interp ? read_ptr(interp + w->tstate_off) : 0;
+
+		return gil ? read_ptr(gil + 8) : 0;	/* _gil_runtime_state.last_holder */
+	}
+	return 0;
+}
+
+/*
+ * Walk the Python frames of the current thread into @st, innermost first:
+ * code object pointer and raw instruction position per frame. Returns the
+ * number of frames, or -1 if the thread state could not be read.
+ */
+static __always_inline int walk_stack(const struct pmw_target_cfg *cfg, struct pmw_stack *st)
+{
+	const struct pmw_py_walk *w = &cfg->walk;
+	__u64 tstate = current_tstate(cfg), frame;
+	__u32 d = 0;
+
+	st->depth = 0;
+	if (!tstate)
+		return -1;
+	frame = read_ptr(tstate + w->tstate_frame);
+	if (w->cframe_frame)
+		frame = read_ptr(frame + w->cframe_frame - 1);
+	/* shim frames are skipped, so allow a few more steps than frames kept */
+	for (int i = 0; i < PMW_MAX_DEPTH + 4; i++) {
+		__u64 code, instr = 0;
+		__u8 owner = 0;
+
+		if (!frame || d >= w->depth || d >= PMW_MAX_DEPTH)
+			break;
+		if (w->frame_owner &&
+		    !bpf_probe_read_user(&owner, 1, (void *)(frame + w->frame_owner)) &&
+		    owner == w->owner_cstack) {
+			frame = read_ptr(frame + w->frame_back);
+			continue;
+		}
+		code = read_ptr(frame + w->frame_code) & w->code_mask;
+		if (w->instr_int) {
+			__s32 lasti = 0;
+
+			bpf_probe_read_user(&lasti, sizeof(lasti), (void *)(frame + w->frame_instr));
+			instr = (__u64)(__s64)lasti;
+		} else {
+			instr = read_ptr(frame + w->frame_instr);
+		}
+		if (code) {
+			st->code[d & (PMW_MAX_DEPTH - 1)] = code;
+			st->instr[d & (PMW_MAX_DEPTH - 1)] = instr;
+			d++;
+		}
+		frame = read_ptr(frame + w->frame_back);
+	}
+	st->depth = d;
+	return d;
+}
+
+static __always_inline __u64 stack_hash(const struct pmw_stack *st)
+{
+	__u64 h = 0xcbf29ce484222325ULL;	/* FNV-1a over the frames */
+
+	for (int i = 0; i < PMW_MAX_DEPTH; i++) {
+		if (i >= st->depth)
+			break;
+		h = (h ^ st->code[i]) * 0x100000001b3ULL;
+		h = (h ^ st->instr[i]) * 0x100000001b3ULL;
+	}
+	return h ^ st->depth;
+}
+
+static __always_inline void take_sample(struct pmw_counters *c, const struct pmw_target_cfg *cfg,
+					struct pmw_sample_key *key, __u32 szidx)
+{
+	__u32 zero = 0;
+	struct pmw_stack *st = bpf_map_lookup_elem(&pmw_scratch, &zero);
+	struct pmw_sample smp = { .szidx = szidx };
+
+	if (!st)
+		return;
+	if (walk_stack(cfg, st) <= 0) {
+		c->stack_errors++;
+		return;
+	}
+	smp.stack = stack_hash(st);
+	smp.born_ns = bpf_ktime_get_ns();
+	bpf_map_update_elem(&pmw_stacks, &smp.stack, st, BPF_NOEXIST);
+	if (bpf_map_update_elem(&pmw_samples, key, &smp, BPF_ANY))
+		c->dropped++;
+	else
+		c->samples++;
+}
+
+/*
+ * allocate_from_new_pool() returns the first block of the pool it took
+ * into use (Objects/obmalloc.c, 3.9+; pools are POOL_SIZE-aligned, the
+ * size-class index szidx sits at +36 in the pool header). The cookie holds
+ * the pool size in bytes (bits 8+). A pool is taken into use again only
+ * after every block in it was freed: that is how a sampled pool's death is
+ * seen, at no extra probe. During a leak-attribution burst the Python stack
+ * of the allocation that needed the pool is recorded.
+ */
+SEC("uretprobe")
+int BPF_KRETPROBE(pmw_pool_refill, __u64 block)
+{
+	__u32 pid = current_pid();
+	struct pmw_counters *c = counters(pid);
+	__u64 pool_size = bpf_get_attach_cookie(ctx) >> 8;
+	struct pmw_sample_key key = { .pid = pid };
+	struct pmw_target_cfg *cfg;
+	__u32 szidx = PMW_NCLASS, bsize, nblocks;
+
+	if (!c || !block || !pool_size)
+		return 0;
+	key.pool = block & ~(pool_size - 1);
+	bpf_probe_read_user(&szidx, sizeof(szidx), (void *)(key.pool + 36));
 	c->pool_refills++;
+	if (!bpf_map_delete_elem(&pmw_samples, &key))
+		c->sample_deaths++;
 	if (szidx >= PMW_NCLASS)
 		return 0;
 	bsize = (szidx + 1) * 16;
-	nblocks = ((__u32)(cookie >> 8) - 48) / bsize;
+	nblocks = ((__u32)pool_size - 48) / bsize;
 	c->refill_blocks += nblocks;
 	c->refill_bytes += nblocks * bsize;
+	cfg = bpf_map_lookup_elem(&pmw_targets, &pid);
+	if (cfg && cfg->sampling)
+		take_sample(c, cfg, &key, szidx);
 	return 0;
 }
 

@@ -18,6 +18,57 @@
 #define PMW_LARGE_MIN		512	/* libc requests above this are "large" (pymalloc limit) */
 #define PMW_RB_SIZE		(1024 * 1024) /* GC event ring buffer, bytes: ~21k collections */
 
+#define PMW_MAX_DEPTH		16	/* Python frames kept per sampled stack */
+#define PMW_MAX_STACKS		16384	/* distinct sampled stacks */
+#define PMW_MAX_SAMPLES		65536	/* sampled pools followed at once */
+
+/* how BPF finds the current PyThreadState (pmw_py_walk.tstate_kind) */
+#define PMW_TSTATE_RUNTIME	1	/* *(_PyRuntime + tstate_off): gilstate.tstate_current, 3.8-3.11 */
+#define PMW_TSTATE_GIL		2	/* *(*(interp + tstate_off) + 8): the GIL's last_holder, 3.12+ */
+
+/*
+ * Offsets for walking Python frames in BPF, per CPython minor version
+ * (user/pyver.c; sources there). Frames are sent raw (code object pointer,
+ * instruction pointer or f_lasti) and symbolized in userspace.
+ */
+struct pmw_py_walk {
+	__u32 tstate_kind;	/* PMW_TSTATE_*; 0 = no stack walk */
+	__u32 tstate_off;
+	__u32 tstate_frame;	/* offset of frame (<=3.10), cframe (3.11/3.12) or current_frame (3.13+) */
+	__u32 cframe_frame;	/* offset of current_frame in _PyCFrame, +1 (0 = no cframe) */
+	__u32 frame_back;	/* f_back / previous */
+	__u32 frame_code;	/* f_code / f_executable */
+	__u32 frame_instr;	/* f_lasti (int, <=3.10) or prev_instr/instr_ptr (pointer) */
+	__u32 frame_owner;	/* owner byte, 0 = none (<=3.11) */
+	__u32 owner_cstack;	/* owner value of C-stack shim frames, skipped */
+	__u32 depth;		/* frames to walk, <= PMW_MAX_DEPTH */
+	__u32 instr_int;	/* 1: frame_instr is an int f_lasti (<=3.10), else a pointer */
+	__u32 pad;
+	__u64 code_mask;	/* applied to the code pointer (3.14 tagged _PyStackRef: ~3) */
+};
+
+/* A sampled Python stack: innermost frame first. */
+struct pmw_stack {
+	__u64 code[PMW_MAX_DEPTH];	/* PyCodeObject * (target address) */
+	__u64 instr[PMW_MAX_DEPTH];	/* instruction pointer, or f_lasti (<=3.10) */
+	__u32 depth;
+	__u32 pad;
+};
+
+struct pmw_sample_key {
+	__u32 pid;
+	__u32 pad;
+	__u64 pool;		/* pymalloc pool address in the target */
+};
+
+/* One sampled pool: the allocation that took it into use, until it is emptied. */
+struct pmw_sample {
+	__u64 stack;		/* key in pmw_stacks */
+	__u64 born_ns;		/* CLOCK_MONOTONIC */
+	__u32 szidx;		/* size class of the pool */
+	__u32 pad;
+};
+
 /*
  * Per-PID configuration, written by userspace into pmw_targets before the
  * target's probes can fire. Its presence is also the PID filter.
@@ -29,7 +80,9 @@ struct pmw_target_cfg {
 	__u32 gc_stats_off;	/* offsetof(PyInterpreterState, gc.generation_stats), or of
 				 * _PyRuntimeState when gc_stats_in_runtime (3.8) */
 	__u8 gc_stats_in_runtime; /* 1: 3.8, where GC state lives in _PyRuntime.gc */
-	__u8 pad[7];
+	__u8 sampling;		/* 1: a leak-attribution burst is on: sample stacks at refills */
+	__u8 pad[6];
+	struct pmw_py_walk walk;
 };
 
 /*
@@ -52,6 +105,9 @@ struct pmw_counters {
 	__u64 large_free_bytes;
 	__u64 dropped;		/* events lost: ring buffer full, large-block map full */
 	__u64 gc_unmatched;	/* gc done/return without a start on that thread */
+	__u64 samples;		/* pools sampled with their stack */
+	__u64 sample_deaths;	/* sampled pools seen taken into use again (so emptied) */
+	__u64 stack_errors;	/* stack walks that failed to read target memory */
 };
 
 /* gc event flags */

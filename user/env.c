@@ -11,6 +11,9 @@ struct pmw_env env = {
 	.interval = 1.0,	/* -i */
 	.duration = 0,		/* -d: until Ctrl-C */
 	.mode = PMW_MODE_FULL,	/* --mode */
+	.stack_depth = 16,	/* --stack-depth */
+	.leak_budget = 0.10,	/* --leak-budget 10 */
+	.leak_mode = PMW_LEAKS_AUTO, /* --leaks */
 };
 
 const char *argp_program_version = "pymemwatch " PMW_VERSION;
@@ -58,6 +61,12 @@ enum {
 	OPT_LARGE,
 	OPT_MODE,
 	OPT_BPF_STATS,
+	OPT_STACK_DEPTH,
+	OPT_LEAK_BUDGET,
+	OPT_LEAKS,
+	OPT_CSV_SITES,
+	OPT_JSON,
+	OPT_FLAMEGRAPH,
 };
 
 static const struct argp_option opts[] = {
@@ -68,12 +77,18 @@ static const struct argp_option opts[] = {
 	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS (default: Ctrl-C, or when every target has exited)", 2 },
 	{ NULL, 0, NULL, 0, "Output:", 3 },
 	{ "csv", OPT_CSV, "FILE", 0, "Write one CSV row per PID per interval to FILE ('-' = stdout)", 3 },
+	{ "csv-sites", OPT_CSV_SITES, "FILE", 0, "Write one CSV row per leak-suspect site per PID per interval ('-' = stdout)", 3 },
+	{ "json", OPT_JSON, "FILE", 0, "Write JSON Lines: {\"type\":\"process\"...} and {\"type\":\"site\"...} per interval", 3 },
+	{ "flamegraph", OPT_FLAMEGRAPH, "FILE", 0, "At the end, write collapsed stacks of live sampled memory (flamegraph.pl, speedscope, inferno)", 3 },
 	{ "quiet", 'q', NULL, 0, "No interval tables or live view on stdout; only the final summary (status lines stay on stderr)", 3 },
 	{ "no-tui", OPT_NO_TUI, NULL, 0, "Plain interval tables even on a terminal", 3 },
 	{ "verbose", 'v', NULL, 0, "More messages (-vv: libbpf debug output too)", 3 },
 	{ "bpf-stats", OPT_BPF_STATS, NULL, 0, "At exit, print each BPF program's runs and ns per run (kernel BPF run-time statistics)", 3 },
 	{ NULL, 0, NULL, 0, "Probes:", 4 },
 	{ "mode", OPT_MODE, "gc|heap|full", 0, "Signals: gc = GC only; heap = + live heap scans (nothing on allocation paths); full = + pool-refill probe for allocation estimates (default)", 4 },
+	{ "leaks", OPT_LEAKS, "auto|always|off", 0, "Leak-attribution bursts: when the heap grows (auto, default), always, or never", 4 },
+	{ "leak-budget", OPT_LEAK_BUDGET, "PERCENT", 0, "Share of time spent in bursts (default 10)", 4 },
+	{ "stack-depth", OPT_STACK_DEPTH, "N", 0, "Python frames kept per sampled stack (1-16, default 16)", 4 },
 	{ "exact", OPT_EXACT, NULL, 0, "Count every pymalloc allocation and free (costly; non-LTO builds only)", 4 },
 	{ "large", OPT_LARGE, NULL, 0, "Follow libc blocks > 512 B (probes every malloc/free of the PID: costly)", 4 },
 	{ NULL, 0, NULL, 0, "Help:", -1 },
@@ -131,6 +146,40 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			env.mode = PMW_MODE_FULL;
 		else
 			bad(state, "invalid --mode '%s': expected gc, heap or full", arg);
+		break;
+	case OPT_STACK_DEPTH: {
+		char *end;
+		long v = strtol(arg, &end, 10);
+
+		if (*end || v < 1 || v > 16)
+			bad(state, "invalid --stack-depth '%s': expected 1 to 16", arg);
+		env.stack_depth = (int)v;
+		break;
+	}
+	case OPT_LEAK_BUDGET: {
+		double v;
+
+		if (pmw_parse_seconds(arg, &v) || v <= 0 || v > 100)
+			bad(state, "invalid --leak-budget '%s': expected a percentage, above 0 and at most 100", arg);
+		env.leak_budget = v / 100;
+		break;
+	}
+	case OPT_LEAKS:
+		if (!strcmp(arg, "auto"))
+			env.leak_mode = PMW_LEAKS_AUTO;
+		else if (!strcmp(arg, "always"))
+			env.leak_mode = PMW_LEAKS_ALWAYS;
+		else if (!strcmp(arg, "off"))
+			env.leak_mode = PMW_LEAKS_OFF;
+		else
+			bad(state, "invalid --leaks '%s': expected auto, always or off", arg);
+		break;
+	case OPT_CSV_SITES:
+	case OPT_JSON:
+	case OPT_FLAMEGRAPH:
+		if (!*arg)
+			bad(state, "empty file name%s", "");
+		*(key == OPT_CSV_SITES ? &env.csv_sites : key == OPT_JSON ? &env.json : &env.flamegraph) = arg;
 		break;
 	case OPT_BPF_STATS:
 		env.bpf_stats = true;

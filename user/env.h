@@ -14,6 +14,9 @@ enum pmw_mode {
 	PMW_MODE_FULL,	/* + pymalloc pool-refill probe (allocation estimates); default */
 };
 
+/* --leaks: when leak-attribution bursts run */
+enum { PMW_LEAKS_AUTO, PMW_LEAKS_ALWAYS, PMW_LEAKS_OFF };
+
 struct pmw_env {
 	int pids[PMW_MAX_PIDS];		/* -p */
 	int npids;
@@ -25,6 +28,12 @@ struct pmw_env {
 	bool large;			/* --large: libc malloc family probes */
 	enum pmw_mode mode;		/* --mode */
 	bool bpf_stats;			/* --bpf-stats: print BPF run time per program at exit */
+	int stack_depth;		/* --stack-depth: Python frames per sample */
+	double leak_budget;		/* --leak-budget: fraction of time in bursts (0..1) */
+	int leak_mode;			/* --leaks: PMW_LEAKS_* */
+	const char *csv_sites;		/* --csv-sites FILE */
+	const char *json;		/* --json FILE */
+	const char *flamegraph;		/* --flamegraph FILE */
 	int verbosity;			/* -v: +1 each */
 	bool quiet;			/* -q: no interval tables or live view */
 	bool no_tui;			/* --no-tui: plain tables even on a terminal */

@@ -156,6 +156,7 @@ struct session {
 	bool child_reaped;
 	int sync_fd;			/* write end: releases the child to exec */
 	int stats_fd;			/* --bpf-stats: keeps kernel BPF statistics on */
+	double burst_end;		/* CLOCK_MONOTONIC s when the current burst ends, 0 = none */
 };
 
 static struct pmw_watch *watch_by_pid(struct session *s, int pid)
@@ -251,9 +252,10 @@ static int resolve_targets(struct session *s)
 		}
 		struct pmw_target *t = &s->ws[i].t;
 
-		if (!t->has_symtab && t->pv->obm_kind == PMW_OBM_STATIC) {
+		/* 3.8-3.11 keep the arena table in file-static variables: the heap needs symbols */
+		if (!t->has_symtab && t->pv->obm_kind == PMW_OBM_STATIC && env.mode != PMW_MODE_GC) {
 			elog("PID %d: %s has no symbol table and no debuginfo was found: "
-			     "install its debug symbols (Debian: python%d.%d-dbg)\n",
+			     "install its debug symbols (Debian: python%d.%d-dbg), or use --mode gc\n",
 			     t->pid, t->path, t->major, t->minor);
 			return PMW_EXIT_TARGET;
 		}
@@ -286,6 +288,7 @@ static int setup_target_maps(struct session *s, struct pmw_watch *w)
 		.interp_main_off = t->pv->interp_main,
 		.gc_stats_off = t->pv->gc_stats,
 		.gc_stats_in_runtime = t->pv->gc_stats_in_runtime,
+		.walk = t->pv->walk,
 	};
 	int ncpu = libbpf_num_possible_cpus();
 	struct pmw_counters *zero = calloc(ncpu > 0 ? ncpu : 1, sizeof(*zero));
@@ -294,6 +297,7 @@ static int setup_target_maps(struct session *s, struct pmw_watch *w)
 
 	if (!zero)
 		return -ENOMEM;
+	cfg.walk.depth = env.stack_depth;
 	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.pmw_counts), &key, zero, BPF_ANY) ||
 	    bpf_map_update_elem(bpf_map__fd(s->skel->maps.pmw_targets), &key, &cfg, BPF_ANY))
 		err = -errno;
@@ -413,6 +417,47 @@ static void close_outputs(struct session *s)
 	s->nout = 0;
 }
 
+/*
+ * Leak-attribution bursts: sampling runs for the first --leak-budget share
+ * of an interval, for targets whose heap grew lately (or always, with
+ * --leaks always). Needs the pool-refill probe (--mode full).
+ */
+static void schedule_bursts(struct session *s, struct pmw_watch **ws, int n)
+{
+	int fd = bpf_map__fd(s->skel->maps.pmw_targets);
+	bool any = false;
+
+	for (int i = 0; i < n; i++) {
+		struct pmw_watch *w = ws[i];
+		bool on = !w->exited && (w->a.groups & PMW_G_HEAP) && w->t.pv->walk.tstate_kind &&
+			  env.leak_mode != PMW_LEAKS_OFF &&
+			  (env.leak_mode == PMW_LEAKS_ALWAYS || w->leaks.want_bursts);
+
+		if (on != w->leaks.burst)
+			vlog("PID %d: leak-attribution bursts %s\n", w->t.pid, on ? "on" : "off");
+		pmw_leaks_set_sampling(fd, w, on);
+		any |= on;
+	}
+	s->burst_end = any ? now_s(CLOCK_MONOTONIC) + env.leak_budget * env.interval : 0;
+}
+
+static void end_burst(struct session *s)
+{
+	int fd = bpf_map__fd(s->skel->maps.pmw_targets);
+
+	for (int i = 0; i < s->nws; i++) {
+		struct pmw_target_cfg cfg;
+		__u32 key = s->ws[i].t.pid;
+
+		/* leaks.burst stays set: it says this interval had a burst */
+		if (s->ws[i].leaks.burst && !bpf_map_lookup_elem(fd, &key, &cfg) && cfg.sampling) {
+			cfg.sampling = 0;
+			bpf_map_update_elem(fd, &key, &cfg, BPF_EXIST);
+		}
+	}
+	s->burst_end = 0;
+}
+
 /* Close the interval for every live target and hand the rows to the outputs. */
 static int tick(struct session *s, double interval_s)
 {
@@ -454,8 +499,12 @@ static int tick(struct session *s, double interval_s)
 				fclose(f);
 			}
 		}
+		pmw_leaks_process(w);
 		rows[n++] = w;
 	}
+	pmw_leaks_collect(rows, n, bpf_map__fd(s->skel->maps.pmw_samples),
+			  bpf_map__fd(s->skel->maps.pmw_stacks), interval_s);
+	schedule_bursts(s, rows, n);
 	for (int i = 0; i < s->nout; i++) {
 		int e = s->out[i].ops->interval(&s->out[i], rows, n);
 
@@ -564,6 +613,8 @@ int main(int argc, char **argv)
 
 		if (end && end < next)
 			wait = end - t;
+		if (s.burst_end && s.burst_end - t < wait)
+			wait = s.burst_end - t;
 		err = ring_buffer__poll(s.rb, wait > 0 ? (int)ceil(wait * 1000) : 0);
 		if (err < 0 && err != -EINTR) {
 			elog("ring buffer poll failed: %s\n", strerror(-err));
@@ -574,6 +625,8 @@ int main(int argc, char **argv)
 			if (s.out[i].ops->poll_keys && s.out[i].ops->poll_keys(&s.out[i]))
 				exiting = 1;
 		t = now_s(CLOCK_MONOTONIC);
+		if (s.burst_end && t >= s.burst_end)
+			end_burst(&s);
 		if (end && t >= end)
 			break;
 		if (t < next)

@@ -46,7 +46,26 @@ void pmw_print_summary(FILE *f, struct pmw_watch **ws, int n)
 				pmw_hist_percentile(t->hist, PMW_HIST_SLOTS, 99, t->pause_max_ns) / 1e6,
 				t->pause_max_ns / 1e6);
 		}
-		fprintf(f, "  gc source: %s\n", pmw_gc_source_name(w->gc_src));
+		fprintf(f, "  gc source: %s; leak score %.2f (heap %+.0f B/min r2 %.2f, RSS %+.0f B/min r2 %.2f)\n",
+			pmw_gc_source_name(w->gc_src), w->leaks.ps.score, w->leaks.ps.heap_slope,
+			w->leaks.ps.heap_r2, w->leaks.ps.rss_slope, w->leaks.ps.rss_r2);
+		{
+			struct pmw_site *top[5];
+			int nt = pmw_leak_top(&w->leaks, top, 5);
+
+			if (nt)
+				fprintf(f, "  leak suspects (sampled %.1f s):\n", w->leaks.burst_s);
+			for (int k = 0; k < nt; k++) {
+				const struct pmw_site *st = top[k];
+
+				fprintf(f, "  %d. %s:%d %s  type %s  live %s  score %.0f\n", k + 1,
+					st->nframes ? st->frames[0].file : "?",
+					st->nframes ? st->frames[0].line : 0,
+					st->nframes ? st->frames[0].func : "?",
+					st->type[0] ? st->type : "?",
+					pmw_fmt_bytes(st->live_bytes, a, sizeof(a)), st->score);
+			}
+		}
 	}
 	fflush(f);
 }

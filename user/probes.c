@@ -21,7 +21,7 @@ const struct pmw_probe pmw_probes[] = {
 	{ "pmw_gc_enter",    PMW_UPROBE,    PMW_RES_GC_FUNC,   NULL,                    0,                false, true,  PMW_G_GC_UPROBE },
 	{ "pmw_gc_exit",     PMW_URETPROBE, PMW_RES_GC_FUNC,   NULL,                    0,                false, true,  PMW_G_GC_UPROBE },
 	{ "pmw_rt_init",     PMW_UPROBE,    PMW_RES_SYM,       "_PyRuntime_Initialize", 0,                false, true,  PMW_G_START },
-	{ "pmw_pool_refill", PMW_UPROBE,    PMW_RES_SYM,       "allocate_from_new_pool", 0,               false, false, PMW_G_HEAP },
+	{ "pmw_pool_refill", PMW_URETPROBE, PMW_RES_SYM,       "allocate_from_new_pool", 0,               false, false, PMW_G_HEAP },
 	{ "pmw_arena_map",   PMW_UPROBE,    PMW_RES_SYM,       "_PyObject_ArenaMmap",   0,                false, false, PMW_G_ARENA },
 	{ "pmw_arena_unmap", PMW_UPROBE,    PMW_RES_SYM,       "_PyObject_ArenaMunmap", 0,                false, false, PMW_G_ARENA },
 	{ "pmw_obj_malloc",  PMW_UPROBE,    PMW_RES_OBJ_ALLOC, "malloc",                PMW_ALLOC_MALLOC, false, true,  PMW_G_EXACT },
@@ -125,11 +125,11 @@ static int attach_uprobe_at(struct bpf_program *prog, const struct pmw_probe *p,
 	if (p->kind == PMW_UPROBE)
 		addr = pmw_insn_probe_addr(&t->elf, addr);
 	/* uprobe cookies: (&_PyRuntime - probe address) lets BPF learn _PyRuntime;
-	 * the pool refill probe gets its size-class argument and the pool size */
+	 * the pool refill probe gets the pool size */
 	LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = p->kind == PMW_URETPROBE,
 		    .bpf_cookie = strcmp(p->prog, "pmw_pool_refill") ?
 				  (__u64)(t->runtime_vaddr - addr) :
-				  (__u64)t->pv->refill_arg | (__u64)t->pv->pool_size << 8);
+				  (__u64)t->pv->pool_size << 8);
 
 	err = pmw_elf_vaddr_to_offset(&t->elf, addr, &off);
 	if (err)

@@ -4,6 +4,11 @@
  * Include/internal headers (pyenv 3.8.18-3.13.0, Debian 3.11.2 and 3.14.10),
  * see ../shared/reference/cpython-internals.md section 3.7; GC function names
  * from Modules/gcmodule.c (3.8-3.12) and Python/gc.c (3.13+).
+ * Frame walking: Include/cpython/frameobject.h (<=3.10),
+ * Include/internal/pycore_frame.h (3.11-3.13), pycore_interpframe_structs.h
+ * (3.14: f_executable is a tagged _PyStackRef, FRAME_OWNED_BY_CSTACK = 4);
+ * thread state: _PyRuntime.gilstate.tstate_current (<=3.11), else the GIL's
+ * last holder through PyInterpreterState.ceval.gil (3.12+).
  */
 #include <stddef.h>
 #include "pyver.h"
@@ -12,29 +17,57 @@
 static const struct pmw_pyver pyvers[] = {
 	{ .major = 3, .minor = 8, .interp_main = 40, .gc_stats = 472, .gc_stats_in_runtime = 1,
 	  .pool_size = 4096, .arena_size = 256 << 10, .obm_kind = PMW_OBM_STATIC,
-	  .gc_funcs = { "collect" }, .refill_arg = 0 },
+	  .gc_funcs = { "collect" },
+	  .walk = { .tstate_kind = PMW_TSTATE_RUNTIME, .tstate_off = 1368, .tstate_frame = 24,
+		    .frame_back = 24, .frame_code = 32, .frame_instr = 104, .instr_int = 1,
+		    .code_mask = ~0ULL },
+	  .co_filename = 104, .co_name = 112, .co_firstlineno = 40, .co_linetable = 120, .ascii_data = 48, .compact_data = 72 },
 	{ .major = 3, .minor = 9, .interp_main = 40, .gc_stats = 744,
 	  .pool_size = 4096, .arena_size = 256 << 10, .obm_kind = PMW_OBM_STATIC,
-	  .gc_funcs = { "collect" }, .refill_arg = 0 },
+	  .gc_funcs = { "collect" },
+	  .walk = { .tstate_kind = PMW_TSTATE_RUNTIME, .tstate_off = 568, .tstate_frame = 24,
+		    .frame_back = 24, .frame_code = 32, .frame_instr = 104, .instr_int = 1,
+		    .code_mask = ~0ULL },
+	  .co_filename = 104, .co_name = 112, .co_firstlineno = 40, .co_linetable = 120, .ascii_data = 48, .compact_data = 72 },
 	{ .major = 3, .minor = 10, .interp_main = 40, .gc_stats = 744,
 	  .pool_size = 16 << 10, .arena_size = 1 << 20, .obm_kind = PMW_OBM_STATIC,
-	  .gc_funcs = { "gc_collect_main" }, .refill_arg = 0 },
+	  .gc_funcs = { "gc_collect_main" },
+	  .walk = { .tstate_kind = PMW_TSTATE_RUNTIME, .tstate_off = 568, .tstate_frame = 24,
+		    .frame_back = 24, .frame_code = 32, .frame_instr = 96, .instr_int = 1,
+		    .code_mask = ~0ULL },
+	  .co_filename = 104, .co_name = 112, .co_firstlineno = 40, .co_linetable = 120, .ascii_data = 48, .compact_data = 72 },
 	{ .major = 3, .minor = 11, .interp_main = 48, .gc_stats = 776,
 	  .pool_size = 16 << 10, .arena_size = 1 << 20, .obm_kind = PMW_OBM_STATIC,
-	  .gc_funcs = { "gc_collect_main" }, .refill_arg = 0 },
+	  .gc_funcs = { "gc_collect_main" },
+	  .walk = { .tstate_kind = PMW_TSTATE_RUNTIME, .tstate_off = 576, .tstate_frame = 56,
+		    .cframe_frame = 8 + 1, .frame_back = 48, .frame_code = 32, .frame_instr = 56,
+		    .code_mask = ~0ULL },
+	  .co_filename = 112, .co_name = 120, .co_qualname = 128, .co_firstlineno = 72, .co_linetable = 136, .co_code_adaptive = 184, .ascii_data = 48, .compact_data = 72 },
 	{ .major = 3, .minor = 12, .interp_main = 48, .gc_stats = 240,
 	  .pool_size = 16 << 10, .arena_size = 1 << 20, .obm_kind = PMW_OBM_EMBEDDED,
 	  .obm_off = 3960, .obj_allocator = 176,
-	  .gc_funcs = { "gc_collect_main" }, .refill_arg = 1 },
+	  .gc_funcs = { "gc_collect_main" },
+	  .walk = { .tstate_kind = PMW_TSTATE_GIL, .tstate_off = 384, .tstate_frame = 56,
+		    .cframe_frame = 0 + 1, .frame_back = 8, .frame_code = 0, .frame_instr = 56,
+		    .frame_owner = 70, .owner_cstack = 3, .code_mask = ~0ULL },
+	  .co_filename = 112, .co_name = 120, .co_qualname = 128, .co_firstlineno = 68, .co_linetable = 136, .co_code_adaptive = 192, .ascii_data = 40, .compact_data = 56 },
 	{ .major = 3, .minor = 13, .interp_main = 640, .gc_stats = 7528,
 	  .pool_size = 16 << 10, .arena_size = 1 << 20, .obm_kind = PMW_OBM_POINTER,
 	  .obm_off = 10800, .obj_allocator = 784,
-	  .gc_funcs = { "gc_collect_main" }, .refill_arg = 1 },
+	  .gc_funcs = { "gc_collect_main" },
+	  .walk = { .tstate_kind = PMW_TSTATE_GIL, .tstate_off = 16, .tstate_frame = 72,
+		    .frame_back = 8, .frame_code = 0, .frame_instr = 56, .frame_owner = 70,
+		    .owner_cstack = 3, .code_mask = ~0ULL },
+	  .co_filename = 112, .co_name = 120, .co_qualname = 128, .co_firstlineno = 68, .co_linetable = 136, .co_code_adaptive = 200, .ascii_data = 40, .compact_data = 56 },
 	/* 3.14.0 shipped the incremental GC (_PyGC_Collect); later 3.14.x reverted to gc_collect_main */
 	{ .major = 3, .minor = 14, .interp_main = 816, .gc_stats = 7528,
 	  .pool_size = 16 << 10, .arena_size = 1 << 20, .obm_kind = PMW_OBM_POINTER,
 	  .obm_off = 10904, .obj_allocator = 960,
-	  .gc_funcs = { "gc_collect_main", "_PyGC_Collect" }, .refill_arg = 1 },
+	  .gc_funcs = { "gc_collect_main", "_PyGC_Collect" },
+	  .walk = { .tstate_kind = PMW_TSTATE_GIL, .tstate_off = 16, .tstate_frame = 72,
+		    .frame_back = 8, .frame_code = 0, .frame_instr = 56, .frame_owner = 74,
+		    .owner_cstack = 4, .code_mask = ~3ULL },
+	  .co_filename = 112, .co_name = 120, .co_qualname = 128, .co_firstlineno = 68, .co_linetable = 136, .co_code_adaptive = 208, .ascii_data = 40, .compact_data = 56 },
 };
 
 const struct pmw_pyver *pmw_pyver_find(int major, int minor)

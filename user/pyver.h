@@ -7,6 +7,8 @@
 #define PMW_PYVER_H
 
 #include <stdint.h>
+#include <linux/types.h>
+#include "pmw.h"
 
 /* where a version keeps pymalloc's arena table (struct arena_object *arenas) */
 enum pmw_obm_kind {
@@ -26,7 +28,13 @@ struct pmw_pyver {
 	uint32_t obm_off;	/* offsetof(PyInterpreterState, obmalloc) (EMBEDDED/POINTER) */
 	uint32_t obj_allocator;	/* offsetof(_PyRuntimeState, allocators.standard.obj), 0: static _PyObject */
 	const char *gc_funcs[3]; /* collection function(s), first found is probed */
-	int refill_arg;		/* argument of allocate_from_new_pool() holding the size class */
+	struct pmw_py_walk walk; /* frame walking in BPF (depth set at run time) */
+	/* PyCodeObject fields, Include/cpython/code.h */
+	uint32_t co_filename, co_name, co_qualname /* 0: none (<=3.10) */, co_firstlineno;
+	uint32_t co_linetable;	/* co_lnotab (<=3.9) or co_linetable (bytes object) */
+	uint32_t co_code_adaptive; /* 3.11+: first code unit; instr_ptr - (code + this) = byte offset */
+	uint32_t ascii_data;	/* sizeof(PyASCIIObject): compact ASCII str data */
+	uint32_t compact_data;	/* sizeof(PyCompactUnicodeObject): compact non-ASCII str data */
 };
 
 /* offsets inside struct _obmalloc_state (3.12+), Include/internal/pycore_obmalloc.h */

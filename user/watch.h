@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <time.h>
 #include "heap.h"
+#include "leak.h"
 #include "pmw.h"
 #include "probes.h"
 #include "target.h"
@@ -63,6 +64,7 @@ struct pmw_watch {
 	bool heap_ever;
 	int heap_err;			/* last scan error, 0 if fine */
 	struct pmw_row row;		/* the last row */
+	struct pmw_leaks leaks;		/* call sites and the process leak score */
 	/* totals for the summary */
 	struct pmw_gcgen gc_total[PMW_NGEN];
 	uint64_t tot_allocs, tot_frees, tot_dropped;

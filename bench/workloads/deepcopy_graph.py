@@ -6,7 +6,7 @@ import signal
 import sys
 import time
 
-ITERATIONS = 90
+ITERATIONS = 70
 
 
 class Account(object):
@@ -27,7 +27,7 @@ def setup():
             # friends are earlier accounts only (copied already: shallow recursion)
             a.friends = [accounts[rng.randrange(k + 1)] for _ in range(3)]
         world = {"accounts": accounts, "config": {"rate": 0.05, "names": ["x", "y", "z"] * 20},
-                       "matrix": [[rng.randint(0, 9) for _ in range(30)] for _ in range(30)]}
+                 "matrix": [[rng.randint(0, 9) for _ in range(30)] for _ in range(30)]}
         for a in accounts:
             a.world = world  # reference cycles back to the container
         worlds.append(world)

@@ -6,7 +6,7 @@ import signal
 import sys
 import time
 
-ITERATIONS = 1900
+ITERATIONS = 2200
 
 
 def setup():

@@ -4,7 +4,7 @@ import signal
 import sys
 import time
 
-ITERATIONS = 120000
+ITERATIONS = 260000
 PI = 3.14159265358979323
 SOLAR_MASS = 4 * PI * PI
 DAYS_PER_YEAR = 365.24

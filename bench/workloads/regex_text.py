@@ -6,7 +6,7 @@ import signal
 import sys
 import time
 
-ITERATIONS = 60
+ITERATIONS = 110
 
 
 def setup():

@@ -1,0 +1,894 @@
+#!/usr/bin/python3
+"""pymemwatch benchmark: what watching a Python process costs it, and what pymemwatch costs.
+
+usage: scripts/bench.py [--python PATH]... [--reps N] [--workloads a,b] [--configs a,b]
+                        [--quick] [--skip-own-cost] [--csv PATH] [--pymemwatch PATH]
+(run as root from anywhere; `make bench BENCH_ARGS=...` runs it after building)
+
+Workloads (bench/workloads/*.py) warm up, print "ready PID", wait for SIGUSR1, run
+their timed section and print "elapsed SECONDS"; with --hold they then wait for a
+second SIGUSR1 before exiting, so pymemwatch is stopped before interpreter teardown.
+
+Configurations, alternated round-robin within each repetition round:
+  plain        the workload alone
+  gc|heap|full pymemwatch -p PID -q -i 1 --mode X  (full is pymemwatch's default)
+  exact        pymemwatch --exact (every pymalloc call probed). Run at a reduced
+               --scale (EXACT_SCALE) and compared with plain at that same scale
+               ("plain@exact-scale"), else one run would take minutes.
+  tracemalloc  python -X tracemalloc=1, no pymemwatch
+Ratios are median(config) / median(plain). Also measured: the cost of one uprobe hit
+(bench/uprobe_cost.c with perf probe), per-BPF-program ns per event (--bpf-stats),
+and pymemwatch's own attach time, CPU, peak RSS and detach time on 1/20/100 idle
+interpreters. Everything goes to a CSV too (default ./bench-results.csv).
+Standard library only.
+"""
+
+import argparse
+import csv
+import math
+import os
+import queue
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WORKLOAD_DIR = os.path.join(ROOT, "bench", "workloads")
+UPROBE_SRC = os.path.join(ROOT, "bench", "uprobe_cost.c")
+
+DEFAULT_PYTHONS = ["/usr/bin/python3.11", "/root/.pyenv/versions/3.11.7/bin/python3.11"]
+ALL_CONFIGS = ["plain", "gc", "heap", "full", "exact", "tracemalloc"]
+PMW_CONFIGS = ("gc", "heap", "full", "exact")
+SMALL = "plain@exact-scale"  # internal reference config for exact
+QUICK_WORKLOADS = ["json_docs", "class_sim", "gc_cycles"]
+EXACT_SCALE = 0.01
+READY_TIMEOUT = 60.0
+WATCH_TIMEOUT = 60.0
+RUN_TIMEOUT = 600.0
+OWN_COST_SIZES = [1, 20, 100]
+UPROBE_FUNCS = [("f_push", "push %rbp (emulated)", 1000000),
+                ("f_jcc", "jne (emulated)", 1000000),
+                ("f_nop5", "nopl 5 bytes (emulated)", 1000000),
+                ("f_lea", "lea (single-stepped)", 200000)]
+
+# rough seconds per run, only for the estimate printed at the start
+EST = {"plain": 1.5, "gc": 1.7, "heap": 1.7, "full": 1.7, "exact": 2.0, SMALL: 0.4, "tracemalloc": 4.5}
+
+BPF_STATS_RE = re.compile(r"bpf-stats: prog=(\S+) runs=(\d+) run_ns=(\d+) ns_per_run=([\d.]+)")
+
+
+def log(msg):
+    sys.stderr.write("bench: %s\n" % msg)
+    sys.stderr.flush()
+
+
+def fmt_dur(s):
+    s = int(round(s))
+    return "%dm%02ds" % (s // 60, s % 60) if s >= 60 else "%ds" % s
+
+
+class Lines(object):
+    """Read a pipe's lines in a thread; wait for a line containing a string."""
+
+    def __init__(self, pipe):
+        self.q = queue.Queue()
+        self.lines = []
+        self.t = threading.Thread(target=self._run, args=(pipe,), daemon=True)
+        self.t.start()
+
+    def _run(self, pipe):
+        for line in iter(pipe.readline, ""):
+            self.q.put(line.rstrip("\n"))
+        self.q.put(None)
+
+    def wait_for(self, needle, timeout, proc=None):
+        """Return the first line containing needle; None on EOF/timeout."""
+        end = time.monotonic() + timeout
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                return None
+            try:
+                line = self.q.get(timeout=min(left, 0.5))
+            except queue.Empty:
+                continue
+            if line is None:
+                self.q.put(None)  # stay at EOF
+                return None
+            self.lines.append(line)
+            if needle in line:
+                return line
+
+    def drain(self, timeout=2.0):
+        self.t.join(timeout)
+        while True:
+            try:
+                line = self.q.get_nowait()
+            except queue.Empty:
+                break
+            if line is not None:
+                self.lines.append(line)
+        return self.lines
+
+
+def stop(proc, sig=signal.SIGKILL, timeout=5.0):
+    """Signal a process we started and reap it; return its exit status."""
+    if proc is None:
+        return None
+    if proc.poll() is None:
+        try:
+            proc.send_signal(sig)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+# ---------------------------------------------------------------- interpreters
+
+class Interp(object):
+    def __init__(self, path):
+        self.path = path
+        # the image holding pymalloc: libpython if this process maps one, else the executable
+        code = ("import os, sys; print(sys.version.split()[0]); print(os.path.realpath(sys.executable)); "
+                "print(next((l.split()[-1] for l in open('/proc/self/maps') if '/libpython' in l), ''))")
+        out = subprocess.run([path, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             universal_newlines=True, timeout=30)
+        if out.returncode != 0:
+            raise RuntimeError(out.stderr.strip())
+        ver, exe, lib = (out.stdout.split("\n") + ["", "", ""])[:3]
+        self.version = ver
+        self.minor = ".".join(ver.split(".")[:2])
+        self.image = lib or exe
+        kind = "pyenv" if "/.pyenv/" in path else ("system" if path.startswith("/usr/") else "other")
+        self.label = "%s %s" % (kind, ver)
+        self.exact_ok = None  # learnt from the exact runs' CSV precision
+        self.first_insn = {}  # allocator function -> (index of probed insn, uprobe_cost function|"single-step", text)
+
+    def classify_allocator(self):
+        """Where does an entry uprobe on _PyObject_Malloc/_PyObject_Free land, and does
+        the kernel emulate that instruction or single-step it? Mirrors pymemwatch's
+        placement (user/insn.c): the first emulated instruction (push, nop, call/jmp,
+        jcc) reached before a branch or a write to an argument register, else the entry."""
+        if not shutil.which("objdump"):
+            return
+        for sym in ("_PyObject_Malloc", "_PyObject_Free"):
+            try:
+                out = subprocess.run(["objdump", "-d", "--insn-width=16", "--disassemble=" + sym, self.image],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     universal_newlines=True, timeout=60).stdout
+            except (OSError, subprocess.TimeoutExpired):
+                continue
+            insns, inside = [], False
+            for line in out.split("\n"):
+                if line.endswith("<%s>:" % sym):
+                    inside = True
+                    continue
+                if inside:
+                    parts = line.split("\t")
+                    if len(parts) < 3 or len(insns) >= 8:
+                        break
+                    raw = bytes(int(x, 16) for x in parts[1].split())
+                    insns.append((raw, re.sub(r"\s+", " ", parts[2].split("#")[0].strip())))
+            if not insns:
+                continue
+            site = (0, "single-step", insns[0][1])
+            for i, (raw, text) in enumerate(insns):
+                kind = emulated_kind(raw)
+                if kind:
+                    site = (i, kind, text)
+                    break
+                if branch_or_arg_write(text):
+                    break
+            self.first_insn[sym] = site
+
+
+ARG_REGS = re.compile(r"%(r[sd]i|e[sd]i|[sd]il?|r[cd]x|e[cd]x|[cd][xl]|r[89][dwb]?)$")
+
+
+def emulated_kind(b):
+    """The uprobe_cost.c function whose hit cost applies, if the kernel emulates b."""
+    n = len(b)
+    if n == 1 and 0x50 <= b[0] <= 0x57 or n == 2 and b[0] == 0x41 and 0x50 <= b[1] <= 0x57:
+        return "f_push"
+    if n == 1 and b[0] == 0x90 or n >= 3 and b[0] == 0x0f and b[1] == 0x1f:
+        return "f_nop5"
+    if b[0] in (0xe8, 0xe9, 0xeb) or 0x70 <= b[0] <= 0x7f or n >= 2 and b[0] == 0x0f and 0x80 <= b[1] <= 0x8f:
+        return "f_jcc"
+    return None
+
+
+def branch_or_arg_write(text):
+    op = text.split()[0] if text else ""
+    if op.startswith(("j", "call", "ret", "int", "iret", "syscall", "rep", "mul", "div", "idiv", "xchg",
+                      "cmpxchg", "cqto", "cltd", "cpuid", "rdtsc", "movs", "stos")):
+        return True
+    if op.startswith(("test", "cmp", "push", "nop", "endbr")):
+        return False
+    operands = text[len(op):].strip()
+    dest = operands.rsplit(",", 1)[-1].strip() if operands else ""
+    return bool(ARG_REGS.match(dest)) or not dest
+
+
+# ---------------------------------------------------------------- pymemwatch
+
+def pmw_features(pmw):
+    try:
+        h = subprocess.run([pmw, "--help"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           universal_newlines=True, timeout=10).stdout
+    except OSError as e:
+        return None, str(e)
+    return {"mode": "--mode" in h, "bpf_stats": "--bpf-stats" in h}, None
+
+
+def read_csv_sums(path):
+    res = {"allocs": 0, "frees": 0, "pool_refills": 0, "dropped": 0, "rows": 0, "precision": set()}
+    try:
+        with open(path, newline="") as f:
+            for row in csv.DictReader(f):
+                res["rows"] += 1
+                for k in ("allocs", "frees", "pool_refills", "dropped"):
+                    try:
+                        res[k] += int(row.get(k) or 0)
+                    except ValueError:
+                        pass
+                if row.get("precision"):
+                    res["precision"].add(row["precision"])
+    except OSError:
+        return None
+    res["precision"] = ",".join(sorted(res["precision"]))
+    return res
+
+
+# ---------------------------------------------------------------- one run
+
+class RunError(Exception):
+    pass
+
+
+class Bench(object):
+    def __init__(self, args):
+        self.args = args
+        self.pmw = args.pymemwatch
+        self.tmp = tempfile.mkdtemp(prefix="pmw-bench.")
+        self.unsupported = {}  # config -> reason
+        self.notes = []
+        self.features = {"mode": False, "bpf_stats": False}
+        self.results = {}  # (interp.path, workload, config) -> list of run dicts
+        self.children = []  # every Popen still possibly alive
+
+    def pmw_args(self, config):
+        a = []
+        if config in ("gc", "heap", "full") and self.features["mode"]:
+            a += ["--mode", config]
+        if config == "exact":
+            a += ["--exact"]
+        if config in ("full", "exact") and self.features["bpf_stats"] and not self.args.no_bpf_stats:
+            a += ["--bpf-stats"]
+        return a
+
+    def run_once(self, interp, workload, config, scale):
+        """One run; returns a dict with elapsed (s) and whatever pymemwatch reported."""
+        is_pmw = config in PMW_CONFIGS
+        wl_path = os.path.join(WORKLOAD_DIR, workload + ".py")
+        cmd = [interp.path]
+        if config == "tracemalloc":
+            cmd += ["-X", "tracemalloc=1"]
+        cmd += [wl_path, "--scale", repr(scale)]
+        if is_pmw:
+            cmd += ["--hold"]
+        werr_path = os.path.join(self.tmp, "workload.err")
+        csv_path = os.path.join(self.tmp, "run.csv")
+        if os.path.exists(csv_path):
+            os.unlink(csv_path)
+        res = {"config": config}
+        wp = pp = None
+        with open(werr_path, "w") as werr:
+            try:
+                wp = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=werr, stdin=subprocess.DEVNULL,
+                                      universal_newlines=True, start_new_session=True)
+                self.children.append(wp)
+                wout = Lines(wp.stdout)
+                if wout.wait_for("ready", READY_TIMEOUT) is None:
+                    raise RunError("workload never printed 'ready': %s" % self._tail(werr_path))
+                if is_pmw:
+                    pcmd = [self.pmw, "-p", str(wp.pid), "-q", "-i", "1"] + self.pmw_args(config)
+                    if config in ("full", "exact"):
+                        pcmd += ["--csv", csv_path]
+                    t0 = time.monotonic()
+                    pp = subprocess.Popen(pcmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                          stdin=subprocess.DEVNULL, universal_newlines=True,
+                                          start_new_session=True)
+                    self.children.append(pp)
+                    perr = Lines(pp.stderr)
+                    if perr.wait_for("pymemwatch: watching", WATCH_TIMEOUT) is None:
+                        rc = stop(pp, signal.SIGKILL)
+                        text = " | ".join(perr.drain())
+                        if rc == 64 and "unrecognized option" in text:
+                            raise RunError("unsupported: " + text)
+                        raise RunError("pymemwatch (exit %s) never said 'watching': %s" % (rc, text[-300:]))
+                    res["attach_s"] = time.monotonic() - t0
+                os.kill(wp.pid, signal.SIGUSR1)
+                line = wout.wait_for("elapsed", RUN_TIMEOUT)
+                if line is None:
+                    raise RunError("workload never printed 'elapsed': %s" % self._tail(werr_path))
+                res["elapsed"] = float(line.split()[1])
+                if is_pmw:
+                    rc = stop(pp, signal.SIGINT, timeout=30)
+                    lines = perr.drain()
+                    res["pmw_rc"] = rc
+                    res["warnings"] = [l for l in lines if "warning" in l]
+                    res["bpf"] = {}
+                    for l in lines:
+                        m = BPF_STATS_RE.search(l)
+                        if m:
+                            res["bpf"][m.group(1)] = (int(m.group(2)), int(m.group(3)), float(m.group(4)))
+                    if rc != 0:
+                        raise RunError("pymemwatch exited %s: %s" % (rc, " | ".join(lines)[-300:]))
+                    if config in ("full", "exact"):
+                        res["csv"] = read_csv_sums(csv_path)
+                    os.kill(wp.pid, signal.SIGUSR1)  # release --hold
+                rc = wp.wait(30)
+                if rc != 0:
+                    raise RunError("workload exited %s: %s" % (rc, self._tail(werr_path)))
+            finally:
+                stop(pp, signal.SIGKILL)
+                stop(wp, signal.SIGKILL)
+                self.children = [c for c in self.children if c.poll() is None]
+        return res
+
+    @staticmethod
+    def _tail(path, n=400):
+        try:
+            with open(path) as f:
+                return f.read()[-n:].replace("\n", " | ")
+        except OSError:
+            return ""
+
+    # ------------------------------------------------------------ the rounds
+
+    def run_matrix(self, interps, workloads, configs, reps):
+        plan = list(configs)
+        if "exact" in plan:
+            plan.append(SMALL)
+        total_runs = len(interps) * len(workloads) * reps * len(plan)
+        est_total = len(interps) * len(workloads) * reps * sum(EST[c] for c in plan)
+        self.est_remaining = est_total
+        done = 0
+        t_start = time.monotonic()
+        spent_est = 0.0
+        for interp in interps:
+            for wl in workloads:
+                for r in range(reps):
+                    k = r % len(plan)
+                    order = plan[k:] + plan[:k]  # rotate: no config always first
+                    for config in order:
+                        done += 1
+                        spent_est += EST[config]
+                        if config in self.unsupported:
+                            continue
+                        scale = self.args.scale * (EXACT_SCALE if config in ("exact", SMALL) else 1.0)
+                        key = (interp.path, wl, config)
+                        try:
+                            res = self.run_once(interp, wl, config, scale)
+                        except RunError as e:
+                            msg = str(e)
+                            if msg.startswith("unsupported:"):
+                                self.unsupported[config] = "pymemwatch: " + msg[len("unsupported:"):].strip()[:120]
+                                log("config %s unsupported by this pymemwatch; skipping it (%s)" %
+                                    (config, self.unsupported[config]))
+                            else:
+                                log("%s %s %s rep %d FAILED: %s" % (interp.label, wl, config, r + 1, msg))
+                                self.results.setdefault(key, []).append({"error": msg})
+                            continue
+                        res["scale"] = scale
+                        self.results.setdefault(key, []).append(res)
+                        if config == "exact" and res.get("csv"):
+                            ok = res["csv"]["precision"] == "exact"
+                            interp.exact_ok = ok if interp.exact_ok is None else (interp.exact_ok and ok)
+                        spent = time.monotonic() - t_start
+                        eta = (est_total - spent_est) * (spent / spent_est if spent_est else 1.0)
+                        log("[%d/%d, %s elapsed, ~%s left] %s %-14s rep %d/%d %-17s %.3f s" %
+                            (done, total_runs, fmt_dur(spent), fmt_dur(eta), interp.label, wl,
+                             r + 1, reps, config, res["elapsed"]))
+                # the CSV is rewritten after each workload, so a killed run keeps what it measured
+                self.write_csv(interps, workloads, configs)
+
+    # ------------------------------------------------------------ results
+
+    def elapsed_list(self, interp, wl, config):
+        return [r["elapsed"] for r in self.results.get((interp.path, wl, config), []) if "elapsed" in r]
+
+    def median(self, interp, wl, config):
+        v = self.elapsed_list(interp, wl, config)
+        return statistics.median(v) if v else None
+
+    def ratio(self, interp, wl, config):
+        base = SMALL if config == "exact" else "plain"
+        m, b = self.median(interp, wl, config), self.median(interp, wl, base)
+        return m / b if m and b else None
+
+    def exact_counts(self, interp, wl):
+        """(allocs, frees, precision) of the exact runs (median over reps)."""
+        runs = [r for r in self.results.get((interp.path, wl, "exact"), []) if r.get("csv")]
+        if not runs:
+            return None
+        return (statistics.median([r["csv"]["allocs"] for r in runs]),
+                statistics.median([r["csv"]["frees"] for r in runs]),
+                runs[0]["csv"]["precision"])
+
+    def alloc_rate(self, interp, wl):
+        """(allocs/s of the plain workload, source note) from an exact run's counts."""
+        sources = [interp] + [i for i in self.interps if i is not interp and i.minor == interp.minor]
+        for src in sources:
+            c = self.exact_counts(src, wl)
+            small = self.median(src, wl, SMALL)
+            if c and c[2] == "exact" and small:
+                return c[0] / small, (None if src is interp else src.label)
+        return None, None
+
+    def floor(self, interp, wl):
+        """Physical floor of --exact: 1 + hits x uprobe cost / plain time."""
+        c = self.exact_counts(interp, wl)
+        small = self.median(interp, wl, SMALL)
+        if not c or c[2] != "exact" or not small or not self.uprobe:
+            return None
+        cost = {}
+        for sym in ("_PyObject_Malloc", "_PyObject_Free"):
+            kind = interp.first_insn.get(sym, (0, "f_push", ""))[1]
+            cost[sym] = self.uprobe.get("f_lea" if kind == "single-step" else kind)
+        if None in cost.values():
+            return None
+        extra_s = (c[0] * cost["_PyObject_Malloc"] + c[1] * cost["_PyObject_Free"]) * 1e-6
+        return 1.0 + extra_s / small
+
+    def bpf_summary(self, interp, wl, config):
+        runs = [r for r in self.results.get((interp.path, wl, config), []) if r.get("bpf")]
+        out = {}
+        for prog in sorted(set(p for r in runs for p in r["bpf"])):
+            vals = [r["bpf"][prog] for r in runs if prog in r["bpf"]]
+            out[prog] = (statistics.median([v[0] for v in vals]), statistics.median([v[2] for v in vals]))
+        return out
+
+    def write_csv(self, interps, workloads, configs):
+        path = self.args.csv
+        fields = ["kind", "interpreter", "python", "path", "workload", "config", "scale", "reps", "median_s",
+                  "min_s", "max_s", "ratio", "ratio_base", "allocs_per_s", "allocs_per_s_from", "exact_allocs",
+                  "exact_frees", "precision", "floor", "exact_over_floor", "pool_refills", "attach_s",
+                  "bpf_ns_per_run", "value", "unit", "note"]
+        rows = []
+        plan = list(configs) + ([SMALL] if "exact" in configs else [])
+        for interp in interps:
+            for wl in workloads:
+                rate, rate_src = self.alloc_rate(interp, wl)
+                for config in plan:
+                    runs = self.results.get((interp.path, wl, config), [])
+                    v = self.elapsed_list(interp, wl, config)
+                    if not runs and config not in self.unsupported:
+                        continue
+                    row = {"kind": "overhead", "interpreter": interp.label, "python": interp.version,
+                           "path": interp.path, "workload": wl, "config": config, "reps": len(v)}
+                    if config in self.unsupported:
+                        row["note"] = "skipped: " + self.unsupported[config]
+                    errs = [r["error"] for r in runs if "error" in r]
+                    if errs:
+                        row["note"] = "%d failed: %s" % (len(errs), errs[0][:200])
+                    if v:
+                        row.update(median_s="%.6f" % statistics.median(v), min_s="%.6f" % min(v),
+                                   max_s="%.6f" % max(v),
+                                   scale=[r for r in runs if "scale" in r][0]["scale"])
+                    if config != "plain" and config != SMALL:
+                        r = self.ratio(interp, wl, config)
+                        row["ratio"] = "%.4f" % r if r else ""
+                        row["ratio_base"] = SMALL if config == "exact" else "plain"
+                    if config == "plain" and rate:
+                        row["allocs_per_s"] = "%.0f" % rate
+                        row["allocs_per_s_from"] = rate_src or interp.label
+                    if config == "exact":
+                        c = self.exact_counts(interp, wl)
+                        if c:
+                            row.update(exact_allocs=c[0], exact_frees=c[1], precision=c[2])
+                        fl = self.floor(interp, wl)
+                        r = self.ratio(interp, wl, "exact")
+                        if fl:
+                            row["floor"] = "%.3f" % fl
+                            if r:
+                                row["exact_over_floor"] = "%.3f" % (r / fl)
+                    if config in ("full", "exact"):
+                        pr = [x["csv"]["pool_refills"] for x in runs if x.get("csv")]
+                        if pr:
+                            row["pool_refills"] = statistics.median(pr)
+                        b = self.bpf_summary(interp, wl, config)
+                        if b:
+                            row["bpf_ns_per_run"] = ";".join("%s=%.1f/%d" % (p, ns, n) for p, (n, ns) in b.items())
+                    at = [x["attach_s"] for x in runs if "attach_s" in x]
+                    if at:
+                        row["attach_s"] = "%.3f" % statistics.median(at)
+                    rows.append(row)
+        for fn, desc, n in UPROBE_FUNCS:
+            if self.uprobe and fn in self.uprobe:
+                rows.append({"kind": "uprobe_cost", "workload": "uprobe_cost", "config": fn,
+                             "value": "%.3f" % self.uprobe[fn], "unit": "us/hit", "note": desc})
+        for o in self.own:
+            for k, unit in (("attach_s", "s"), ("cpu_pct", "%"), ("hwm_kib", "KiB"), ("detach_s", "s")):
+                if o.get(k) is not None:
+                    rows.append({"kind": "own_cost", "interpreter": o["label"], "path": o["python"],
+                                 "workload": "idle x%d" % o["n"], "config": k, "value": o[k], "unit": unit,
+                                 "note": o.get("note", "")})
+        with open(path, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=fields)
+            w.writeheader()
+            w.writerows(rows)
+
+    # ------------------------------------------------------------ uprobe cost
+
+    def measure_uprobe(self, reps):
+        """us per uprobe hit, by first-instruction kind; {} if it cannot be measured."""
+        self.uprobe = {}
+        cc = shutil.which("cc") or shutil.which("gcc")
+        perf = shutil.which("perf")
+        if not cc or not perf:
+            self.notes.append("uprobe cost not measured: %s missing (apt-get install linux-perf / gcc)" %
+                              ("perf" if not perf else "cc"))
+            return
+        exe = os.path.join(self.tmp, "uprobe_cost")
+        r = subprocess.run([cc, "-O2", "-o", exe, UPROBE_SRC], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           universal_newlines=True)
+        if r.returncode != 0:
+            self.notes.append("uprobe_cost.c did not build: " + r.stdout[-200:])
+            return
+        group = "probe_uprobe_cost"
+        subprocess.run([perf, "probe", "-q", "-d", group + ":*"], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        try:
+            for fn, desc, n in UPROBE_FUNCS:
+                r = subprocess.run([perf, "probe", "-q", "-x", exe, fn], stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, universal_newlines=True)
+                if r.returncode != 0:
+                    self.notes.append("perf probe %s failed: %s" % (fn, r.stdout.strip()[-200:]))
+                    continue
+                base, probed = [], []
+                for _ in range(reps):
+                    out = subprocess.run([exe, fn, str(n)], stdout=subprocess.PIPE, universal_newlines=True)
+                    base.append(float(out.stdout.split()[2]))
+                    out = subprocess.run([perf, "stat", "-x,", "-e", "%s:%s" % (group, fn), "--", exe, fn, str(n)],
+                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+                    hits = 0
+                    for line in out.stderr.split("\n"):
+                        parts = line.split(",")
+                        if len(parts) > 2 and parts[2].endswith(fn) and parts[0].isdigit():
+                            hits = int(parts[0])
+                    if out.returncode != 0 or hits < n:
+                        self.notes.append("perf stat on %s: %d hits of %d (%s)" % (fn, hits, n, out.stderr.strip()[-120:]))
+                        break
+                    probed.append(float(out.stdout.split()[2]))
+                if probed:
+                    self.uprobe[fn] = (statistics.median(probed) - statistics.median(base)) / 1000.0
+                    log("uprobe cost %-7s %-28s %.3f us/hit (no probe: %.2f ns/call)" %
+                        (fn, desc, self.uprobe[fn], statistics.median(base)))
+        finally:
+            subprocess.run([perf, "probe", "-q", "-d", group + ":*"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+
+    # ------------------------------------------------------------ own cost
+
+    def measure_own_cost(self, python, sizes, duration):
+        self.own = []
+        clk = os.sysconf("SC_CLK_TCK")
+        for n in sizes:
+            idle, pp = [], None
+            rec = {"n": n, "python": python, "label": "%s idle x%d" % (python, n)}
+            try:
+                for _ in range(n):
+                    p = subprocess.Popen([python, "-c", "import time; print('ok', flush=True); time.sleep(600)"],
+                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+                                         universal_newlines=True, start_new_session=True)
+                    idle.append(p)
+                    self.children.append(p)
+                for p in idle:
+                    if p.stdout.readline().strip() != "ok":
+                        raise RunError("an idle interpreter did not start")
+                pids = ",".join(str(p.pid) for p in idle)
+                t0 = time.monotonic()
+                pp = subprocess.Popen([self.pmw, "-p", pids, "-i", "1", "-q"], stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, universal_newlines=True,
+                                      start_new_session=True)
+                self.children.append(pp)
+                perr = Lines(pp.stderr)
+                if perr.wait_for("pymemwatch: watching", WATCH_TIMEOUT * max(1, n / 20)) is None:
+                    raise RunError("pymemwatch never said 'watching' (exit %s): %s" %
+                                   (stop(pp), " | ".join(perr.drain())[-300:]))
+                rec["attach_s"] = "%.3f" % (time.monotonic() - t0)
+                c0, w0 = self._cpu_ticks(pp.pid), time.monotonic()
+                time.sleep(duration)
+                c1, w1 = self._cpu_ticks(pp.pid), time.monotonic()
+                rec["cpu_pct"] = "%.2f" % ((c1 - c0) / clk / (w1 - w0) * 100.0)
+                rec["hwm_kib"] = self._vmhwm(pp.pid)
+                t1 = time.monotonic()
+                rc = stop(pp, signal.SIGINT, timeout=60)
+                rec["detach_s"] = "%.3f" % (time.monotonic() - t1)
+                if rc != 0:
+                    rec["note"] = "exit status %s" % rc
+                log("own cost, %3d idle: attach %s s, CPU %s%%, peak RSS %s KiB, detach %s s" %
+                    (n, rec["attach_s"], rec["cpu_pct"], rec["hwm_kib"], rec["detach_s"]))
+            except (RunError, OSError) as e:
+                rec["note"] = str(e)
+                log("own cost with %d idle interpreters FAILED: %s" % (n, e))
+            finally:
+                stop(pp, signal.SIGKILL)
+                for p in idle:
+                    stop(p, signal.SIGKILL)
+                self.children = [c for c in self.children if c.poll() is None]
+            self.own.append(rec)
+
+    @staticmethod
+    def _cpu_ticks(pid):
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+
+    @staticmethod
+    def _vmhwm(pid):
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+        return None
+
+    def cleanup(self):
+        for c in self.children:
+            stop(c, signal.SIGKILL)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- report
+
+def geomean(values):
+    values = [v for v in values if v]
+    return math.exp(sum(math.log(v) for v in values) / len(values)) if values else None
+
+
+def fmt_ratio(r):
+    if r is None:
+        return "-"
+    return "%.0fx" % r if r >= 100 else ("%.1fx" % r if r >= 10 else "%.3f" % r)
+
+
+def fmt_rate(r):
+    if r is None:
+        return "-"
+    for div, suf in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if r >= div:
+            return "%.1f%s" % (r / div, suf)
+    return "%.0f" % r
+
+
+def print_table(title, header, rows, out=sys.stdout):
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    out.write("\n%s\n" % title)
+    line = "  ".join(str(h).rjust(w) if i else str(h).ljust(w) for i, (h, w) in enumerate(zip(header, widths)))
+    out.write(line + "\n" + "-" * len(line) + "\n")
+    for row in rows:
+        out.write("  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(row, widths))) + "\n")
+
+
+def report(b, interps, workloads, configs):
+    ratio_cols = [c for c in configs if c != "plain"]
+    for interp in interps:
+        rows = []
+        for wl in workloads:
+            rate, src = b.alloc_rate(interp, wl)
+            plain = b.median(interp, wl, "plain")
+            rows.append([wl] + [fmt_ratio(b.ratio(interp, wl, c)) for c in ratio_cols] +
+                        ["%.3f" % plain if plain else "-", fmt_rate(rate) + ("*" if src else "")])
+        rows.append(["geomean"] + [fmt_ratio(geomean([b.ratio(interp, wl, c) for wl in workloads]))
+                                   for c in ratio_cols] + ["", ""])
+        print_table("Cost to the target, %s (%s): time of the timed section / plain (median of %d)" %
+                    (interp.label, interp.path, b.args.reps),
+                    ["workload"] + ratio_cols + ["plain s", "allocs/s"], rows)
+        foot = []
+        spreads = []
+        for wl in workloads:
+            v = b.elapsed_list(interp, wl, "plain")
+            if len(v) > 1:
+                spreads.append((max(v) - min(v)) / statistics.median(v))
+        if spreads:
+            foot.append("noise: plain runs spread (max-min)/median %.0f%% (median over workloads, worst %.0f%%); "
+                        "ratios closer to 1 than that are not significant" %
+                        (100 * statistics.median(spreads), 100 * max(spreads)))
+        if "exact" in configs:
+            foot.append("exact is run at --scale %g of the work and divided by plain at that scale" %
+                        (b.args.scale * EXACT_SCALE))
+            if interp.exact_ok is False:
+                foot.append("--exact is not available on this interpreter (LTO): pymemwatch kept estimates, "
+                            "so 'exact' here costs what 'full' costs")
+        if any(b.alloc_rate(interp, wl)[1] for wl in workloads):
+            srcs = set(b.alloc_rate(interp, wl)[1] for wl in workloads) - {None}
+            foot.append("allocs/s*: pymalloc allocations per second of plain run time, counted by --exact on %s "
+                        "(same workload; this interpreter's allocation count cannot be read exactly)" %
+                        ", ".join(sorted(srcs)))
+        elif any(b.alloc_rate(interp, wl)[0] for wl in workloads):
+            foot.append("allocs/s: pymalloc allocations per second of plain run time, counted by --exact")
+        for c in ratio_cols:
+            if c in b.unsupported:
+                foot.append("%s: skipped, %s" % (c, b.unsupported[c]))
+        for f in foot:
+            sys.stdout.write("  note: %s\n" % f)
+
+    if "exact" in configs:
+        for interp in interps:
+            if interp.exact_ok is not True:
+                sys.stdout.write("\nPhysical floor of --exact, %s: n/a (no exact counts on this interpreter)\n"
+                                 % interp.label)
+                continue
+            rows = []
+            for wl in workloads:
+                c = b.exact_counts(interp, wl)
+                fl = b.floor(interp, wl)
+                r = b.ratio(interp, wl, "exact")
+                small = b.median(interp, wl, SMALL)
+                rows.append([wl, "%d" % c[0] if c else "-", "%d" % c[1] if c else "-",
+                             "%.4f" % small if small else "-", fmt_ratio(fl), fmt_ratio(r),
+                             "%.2f" % (r / fl) if r and fl else "-"])
+            ins = "; ".join("%s probed at instruction %d '%s' (hit cost as %s)" % (s, v[0], v[2], v[1] if v[1] !=
+                            "single-step" else "f_lea, single-stepped") for s, v in sorted(interp.first_insn.items()))
+            print_table("Physical floor of --exact, %s: 1 + (allocs x malloc hit + frees x free hit) / plain time" %
+                        interp.label, ["workload", "allocs", "frees", "plain s", "floor", "exact", "exact/floor"],
+                        rows)
+            if ins:
+                sys.stdout.write("  note: %s\n" % ins)
+
+    if b.uprobe:
+        rows = [[fn, desc, "%.3f" % b.uprobe[fn]] for fn, desc, n in UPROBE_FUNCS if fn in b.uprobe]
+        print_table("Cost of one uprobe hit on this machine (perf probe + perf stat, bench/uprobe_cost.c)",
+                    ["function", "first instruction", "us/hit"], rows)
+
+    bpf_rows = []
+    for interp in interps:
+        for wl in workloads:
+            for config in ("full", "exact"):
+                for prog, (runs, ns) in b.bpf_summary(interp, wl, config).items():
+                    if runs:
+                        bpf_rows.append([interp.label, wl, config, prog, "%d" % runs, "%.1f" % ns])
+    if bpf_rows:
+        print_table("BPF programs (--bpf-stats, median over reps): runs and ns per run",
+                    ["interpreter", "workload", "config", "program", "runs", "ns/run"], bpf_rows)
+    elif not b.features["bpf_stats"]:
+        sys.stdout.write("\nBPF per-program cost: skipped, this pymemwatch has no --bpf-stats\n")
+
+    if b.own:
+        rows = [[o["n"], o.get("attach_s", "-"), o.get("cpu_pct", "-"),
+                 "%.1f" % (o["hwm_kib"] / 1024.0) if o.get("hwm_kib") else "-", o.get("detach_s", "-"),
+                 o.get("note", "")] for o in b.own]
+        print_table("pymemwatch's own cost: -i 1 -q on N idle %s (CPU over %g s after attach)" %
+                    (b.own[0]["python"], b.args.own_duration),
+                    ["N", "attach s", "CPU %", "peak RSS MiB", "detach s", "note"], rows)
+    for n in b.notes:
+        sys.stdout.write("note: %s\n" % n)
+    sys.stdout.write("\nCSV: %s\n" % b.args.csv)
+
+
+# ---------------------------------------------------------------- main
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--python", action="append", metavar="PATH",
+                    help="interpreter to benchmark (repeatable; default: %s)" % " and ".join(DEFAULT_PYTHONS))
+    ap.add_argument("--reps", type=int, help="repetitions per configuration (default 5; --quick 3)")
+    ap.add_argument("--workloads", help="comma-separated subset of bench/workloads (default: all)")
+    ap.add_argument("--configs", help="comma-separated subset of %s (plain is always run)" % ",".join(ALL_CONFIGS))
+    ap.add_argument("--quick", action="store_true",
+                    help="3 reps, workloads %s, own cost on 1 and 20 processes" % ",".join(QUICK_WORKLOADS))
+    ap.add_argument("--skip-own-cost", action="store_true", help="do not measure pymemwatch's own cost")
+    ap.add_argument("--no-bpf-stats", action="store_true", help="do not pass --bpf-stats to full/exact runs")
+    ap.add_argument("--scale", type=float, default=1.0, help="multiply every workload's work (default 1)")
+    ap.add_argument("--own-duration", type=float, default=15.0, help="seconds of own-cost measurement (default 15)")
+    ap.add_argument("--csv", default="bench-results.csv", help="CSV output (default ./bench-results.csv)")
+    ap.add_argument("--pymemwatch", default=os.path.join(ROOT, "pymemwatch"), help="binary (default ./pymemwatch)")
+    args = ap.parse_args()
+
+    all_wl = sorted(f[:-3] for f in os.listdir(WORKLOAD_DIR) if f.endswith(".py") and not f.startswith("_"))
+    if args.workloads:
+        workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
+        bad = [w for w in workloads if w not in all_wl]
+        if bad:
+            ap.error("unknown workload(s) %s; have: %s" % (",".join(bad), ",".join(all_wl)))
+    else:
+        workloads = QUICK_WORKLOADS if args.quick else all_wl
+    configs = ALL_CONFIGS
+    if args.configs:
+        want = [c.strip() for c in args.configs.split(",") if c.strip()]
+        bad = [c for c in want if c not in ALL_CONFIGS]
+        if bad:
+            ap.error("unknown config(s) %s; have: %s" % (",".join(bad), ",".join(ALL_CONFIGS)))
+        configs = [c for c in ALL_CONFIGS if c in want or c == "plain"]
+    if args.reps is None:
+        args.reps = 3 if args.quick else 5
+    if args.reps < 1:
+        ap.error("--reps must be at least 1")
+    own_sizes = [1, 20] if args.quick else OWN_COST_SIZES
+    if args.quick and args.own_duration == 15.0:
+        args.own_duration = 8.0
+    pythons = args.python or [p for p in DEFAULT_PYTHONS if os.path.exists(p)]
+
+    b = Bench(args)
+    b.own, b.uprobe = [], {}
+    interps = []
+    for p in pythons:
+        try:
+            i = Interp(p)
+        except (OSError, RuntimeError, subprocess.TimeoutExpired) as e:
+            log("skipping interpreter %s: %s" % (p, e))
+            continue
+        i.classify_allocator()
+        interps.append(i)
+    if not interps:
+        log("no usable interpreter")
+        return 1
+    b.interps = interps
+
+    pmw_ok = True
+    if os.geteuid() != 0:
+        pmw_ok = False
+        b.notes.append("not root: pymemwatch configurations, uprobe and own cost skipped")
+    elif not os.access(args.pymemwatch, os.X_OK):
+        pmw_ok = False
+        b.notes.append("%s not built (make): pymemwatch configurations skipped" % args.pymemwatch)
+    else:
+        feats, err = pmw_features(args.pymemwatch)
+        if feats is None:
+            pmw_ok = False
+            b.notes.append("pymemwatch --help failed: %s" % err)
+        else:
+            b.features = feats
+    if not pmw_ok:
+        for c in PMW_CONFIGS:
+            b.unsupported[c] = b.notes[-1]
+    elif not b.features["mode"]:
+        for c in ("gc", "heap"):
+            if c in configs:
+                b.unsupported[c] = "this pymemwatch has no --mode (full = its default, still measured)"
+                log("pymemwatch has no --mode: skipping configs gc and heap")
+    if pmw_ok and not b.features["bpf_stats"]:
+        log("pymemwatch has no --bpf-stats: no per-program BPF table")
+
+    run_configs = [c for c in configs if c not in b.unsupported]
+    plan = run_configs + ([SMALL] if "exact" in run_configs else [])
+    est = len(interps) * len(workloads) * args.reps * sum(EST[c] for c in plan) * max(args.scale, 0.3)
+    if pmw_ok:
+        est += 3 * 6 + (0 if args.skip_own_cost else sum(args.own_duration + 3 + n * 0.05 for n in own_sizes))
+    log("%d interpreter(s) x %d workloads x %d reps x configs %s: about %s in all" %
+        (len(interps), len(workloads), args.reps, ",".join(plan), fmt_dur(est)))
+
+    def on_term(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        if os.geteuid() == 0:
+            b.measure_uprobe(1 if args.quick else 3)
+        b.run_matrix(interps, workloads, configs, args.reps)
+        if pmw_ok and not args.skip_own_cost:
+            b.measure_own_cost(interps[0].path, own_sizes, args.own_duration)
+        b.write_csv(interps, workloads, configs)
+        report(b, interps, workloads, configs)
+    except KeyboardInterrupt:
+        log("interrupted; partial results in %s" % args.csv)
+        return 130
+    finally:
+        b.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,568 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include "env.h"
+#include "leak.h"
+#include "log.h"
+#include "util.h"
+#include "watch.h"
+
+#define SITES_MAX	4096	/* per target; the least useful are forgotten beyond */
+#define SITE_IDLE_MAX	30	/* intervals a site is kept with nothing live */
+#define TYPE_SITES	20	/* sites whose type is read each interval */
+#define GROWTH_MIN	(64 << 10) /* bytes of heap growth over 5 intervals that start bursts */
+#define BURST_HOLD	30	/* intervals bursts go on after growth was last seen */
+
+void pmw_fit_line(const double *x, const double *y, int n, double *slope, double *r2)
+{
+	double sx = 0, sy = 0, sxx = 0, sxy = 0, syy = 0, vx, vy, cov;
+
+	*slope = 0;
+	*r2 = 0;
+	if (n < 3)
+		return;
+	for (int i = 0; i < n; i++) {
+		sx += x[i];
+		sy += y[i];
+		sxx += x[i] * x[i];
+		sxy += x[i] * y[i];
+		syy += y[i] * y[i];
+	}
+	vx = sxx - sx * sx / n;
+	vy = syy - sy * sy / n;
+	cov = sxy - sx * sy / n;
+	if (vx <= 0)
+		return;
+	*slope = cov / vx;
+	*r2 = vy > 0 ? cov * cov / (vx * vy) : 0;
+}
+
+double pmw_leak_process_score(const struct pmw_leak_score *s)
+{
+	/* log-scaled growth rates in KiB per minute, weighted by how well a line fits */
+	double heap = s->heap_slope > 0 ? s->heap_r2 * log2(1 + s->heap_slope / 1024) : 0;
+	double rss = s->rss_slope > 0 ? s->rss_r2 * log2(1 + s->rss_slope / 1024) : 0;
+	double unc = s->uncoll_per_min > 0 ? log2(1 + s->uncoll_per_min) : 0;
+
+	return heap + 0.5 * rss + unc;
+}
+
+void pmw_leaks_process(struct pmw_watch *w)
+{
+	struct pmw_leaks *l = &w->leaks;
+	const struct pmw_row *r = &w->row;
+	int n, start;
+	double x[PMW_HIST_N], yh[PMW_HIST_N], yr[PMW_HIST_N];
+
+	l->run_s += r->interval_s;
+	for (int g = 0; g < PMW_NGEN; g++)
+		l->uncoll_total += r->gc[g].uncollectable;
+	if (l->nhist == PMW_HIST_N) {
+		memmove(l->heap_hist, l->heap_hist + 1, sizeof(double) * (PMW_HIST_N - 1));
+		memmove(l->rss_hist, l->rss_hist + 1, sizeof(double) * (PMW_HIST_N - 1));
+		memmove(l->t_hist, l->t_hist + 1, sizeof(double) * (PMW_HIST_N - 1));
+		l->nhist--;
+	}
+	l->heap_hist[l->nhist] = r->live_bytes + r->large_live_bytes;
+	l->rss_hist[l->nhist] = r->rss_bytes;
+	l->t_hist[l->nhist] = l->run_s / 60.0;	/* minutes */
+	l->nhist++;
+	n = l->nhist;
+	start = 0;
+	for (int i = 0; i < n - start; i++) {
+		x[i] = l->t_hist[start + i];
+		yh[i] = l->heap_hist[start + i];
+		yr[i] = l->rss_hist[start + i];
+	}
+	pmw_fit_line(x, yh, n, &l->ps.heap_slope, &l->ps.heap_r2);
+	pmw_fit_line(x, yr, n, &l->ps.rss_slope, &l->ps.rss_r2);
+	l->ps.uncoll_per_min = l->run_s > 0 ? l->uncoll_total / (l->run_s / 60) : 0;
+	l->ps.score = pmw_leak_process_score(&l->ps);
+
+	/* bursts: on while the heap grows, and for BURST_HOLD intervals after */
+	if (n >= 5) {
+		int grew = 0;
+
+		for (int i = n - 4; i < n; i++)
+			grew += l->heap_hist[i] > l->heap_hist[i - 1];
+		if (grew >= 3 && l->heap_hist[n - 1] - l->heap_hist[n - 5] > GROWTH_MIN)
+			l->want_bursts = BURST_HOLD;
+	}
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Find or insert the element with u64 key @k (at offset 0) in a sorted array. */
+static void *sorted_get(void **arr, int *n, int *cap, size_t esz, uint64_t k, int max)
+{
+	int lo = 0, hi = *n;
+	char *a = *arr;
+
+	while (lo < hi) {
+		int mid = (lo + hi) / 2;
+		uint64_t mk = *(uint64_t *)(a + mid * esz);
+
+		if (mk == k)
+			return a + mid * esz;
+		if (mk < k)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (*n >= max)
+		return NULL;
+	if (*n == *cap) {
+		int ncap = *cap ? *cap * 2 : 64;
+		char *na = realloc(a, ncap * esz);
+
+		if (!na)
+			return NULL;
+		*arr = a = na;
+		*cap = ncap;
+	}
+	memmove(a + (lo + 1) * esz, a + lo * esz, (*n - lo) * esz);
+	memset(a + lo * esz, 0, esz);
+	*(uint64_t *)(a + lo * esz) = k;
+	(*n)++;
+	return a + lo * esz;
+}
+
+static uint64_t frames_key(const struct pmw_frame *f, int n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (int i = 0; i < n; i++) {
+		for (const char *c = f[i].file; *c; c++)
+			h = (h ^ (unsigned char)*c) * 0x100000001b3ULL;
+		for (const char *c = f[i].func; *c; c++)
+			h = (h ^ (unsigned char)*c) * 0x100000001b3ULL;
+		h = (h ^ (uint64_t)f[i].line) * 0x100000001b3ULL;
+	}
+	return h ? h : 1;
+}
+
+static void resolve_stack(struct pmw_watch *w, struct pmw_stack_site *ss, int stacks_fd)
+{
+	struct pmw_stack st;
+	struct pmw_frame fr[PMW_MAX_DEPTH];
+	int n = 0;
+
+	if (ss->site || bpf_map_lookup_elem(stacks_fd, &ss->stack, &st))
+		return;
+	for (unsigned int i = 0; i < st.depth && i < PMW_MAX_DEPTH; i++)
+		if (!pmw_frame_resolve(&w->t, w->leaks.cc, st.code[i], st.instr[i], &fr[n]))
+			n++;
+	if (!n)
+		return;
+	ss->frames = malloc(n * sizeof(*fr));
+	if (!ss->frames)
+		return;
+	memcpy(ss->frames, fr, n * sizeof(*fr));
+	ss->nframes = n;
+	ss->site = frames_key(fr, n);
+}
+
+static int cmp_score(const void *a, const void *b)
+{
+	const struct pmw_site *x = *(struct pmw_site *const *)a, *y = *(struct pmw_site *const *)b;
+
+	if (x->score != y->score)
+		return x->score < y->score ? 1 : -1;
+	return x->live_bytes < y->live_bytes ? 1 : x->live_bytes > y->live_bytes ? -1 : 0;
+}
+
+int pmw_leak_top(struct pmw_leaks *l, struct pmw_site **out, int max)
+{
+	struct pmw_site **all = malloc((l->nsites ? l->nsites : 1) * sizeof(*all));
+	int n = 0;
+
+	if (!all)
+		return 0;
+	for (int i = 0; i < l->nsites; i++)
+		if (l->sites[i].live || l->sites[i].score > 0)
+			all[n++] = &l->sites[i];
+	qsort(all, n, sizeof(*all), cmp_score);
+	if (n > max)
+		n = max;
+	memcpy(out, all, n * sizeof(*out));
+	free(all);
+	return n;
+}
+
+static struct pmw_watch *by_pid(struct pmw_watch **ws, int n, __u32 pid)
+{
+	for (int i = 0; i < n; i++)
+		if ((__u32)ws[i]->t.pid == pid)
+			return ws[i];
+	return NULL;
+}
+
+/* The cache entry of type object @addr, validated once; NULL for 0. */
+static const struct pmw_type *type_get(struct pmw_watch *w, uint64_t addr)
+{
+	struct pmw_type *ty = &w->leaks.types[(addr >> 4) % ARRAY_SIZE(w->leaks.types)];
+
+	if (!addr)
+		return NULL;
+	if (ty->addr != addr) {
+		ty->addr = addr;
+		ty->ok = !pmw_type_name(&w->t, addr, ty->name, sizeof(ty->name));
+	}
+	return ty;
+}
+
+#define OBJ_READ	96	/* bytes read at a sampled block: header candidates at +0, +16, +32 */
+
+/*
+ * Is the object at the head of a sampled pool still the one sampled? The
+ * block is dead if it holds no object (a free block starts with a free-list
+ * pointer) or another object than at the last look (the fingerprint of its
+ * type and first fields changed). Sets *fp and *type of what is there now.
+ */
+static bool obj_fingerprint(struct pmw_watch *w, const uint8_t *b, uint64_t *fp, uint64_t *type)
+{
+	static const int offs[] = { 0, 16, 32 };	/* plain, PyGC_Head, + pre-header */
+
+	for (size_t i = 0; i < ARRAY_SIZE(offs); i++) {
+		uint64_t ty, h = 0xcbf29ce484222325ULL;
+		const struct pmw_type *t;
+
+		memcpy(&ty, b + offs[i] + 8, sizeof(ty));
+		t = type_get(w, ty);
+		if (!t || !t->ok)
+			continue;
+		/* ob_type and the fields after it; ob_refcnt excluded */
+		for (int k = offs[i] + 8; k < offs[i] + 56; k++)
+			h = (h ^ b[k]) * 0x100000001b3ULL;
+		*fp = h;
+		*type = ty;
+		return true;
+	}
+	return false;
+}
+
+static struct pmw_obj *obj_find(struct pmw_leaks *l, uint64_t pool)
+{
+	int lo = 0, hi = l->nobjs;
+
+	while (lo < hi) {
+		int mid = (lo + hi) / 2;
+
+		if (l->objs[mid].pool == pool)
+			return &l->objs[mid];
+		if (l->objs[mid].pool < pool)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static int cmp_obj(const void *a, const void *b)
+{
+	uint64_t x = ((const struct pmw_obj *)a)->pool, y = ((const struct pmw_obj *)b)->pool;
+
+	return x < y ? -1 : x > y;
+}
+
+struct found {
+	struct pmw_sample_key key;
+	struct pmw_sample smp;
+};
+
+/*
+ * Follow the sampled objects of @w (@f, @nf): dead ones are deleted from
+ * pmw_samples, live ones counted on their stack. Returns the number alive.
+ */
+static int follow_objects(struct pmw_watch *w, struct found *f, int nf, int samples_fd)
+{
+	struct pmw_leaks *l = &w->leaks;
+	uint64_t *addrs = malloc((nf ? nf : 1) * sizeof(*addrs));
+	uint8_t *buf = malloc((size_t)(nf ? nf : 1) * OBJ_READ);
+	struct pmw_obj *objs = malloc((nf ? nf : 1) * sizeof(*objs));
+	ssize_t got;
+	int nobjs = 0, alive = 0;
+
+	if (!addrs || !buf || !objs) {
+		free(addrs);
+		free(buf);
+		free(objs);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < nf; i++)
+		addrs[i] = f[i].key.pool + 48;	/* POOL_OVERHEAD: the sampled first block */
+	got = pmw_mem_readv(w->t.pid, addrs, OBJ_READ, nf, buf);
+	for (int i = 0; i < nf; i++) {
+		struct pmw_stack_site *ss;
+		struct pmw_obj *old = obj_find(l, f[i].key.pool);
+		uint64_t fp = 0, type = 0;
+		bool ok = (ssize_t)((i + 1) * OBJ_READ) <= got &&
+			  obj_fingerprint(w, buf + (size_t)i * OBJ_READ, &fp, &type);
+
+		if (!ok || (old && old->fp != fp)) {
+			bpf_map_delete_elem(samples_fd, &f[i].key);
+			continue;
+		}
+		objs[nobjs].pool = f[i].key.pool;
+		objs[nobjs++].fp = fp;
+		ss = sorted_get((void **)&l->stacks, &l->nstacks, &l->cap_stacks, sizeof(*ss),
+				f[i].smp.stack, SITES_MAX * 4);
+		if (!ss)
+			continue;
+		ss->live++;
+		if (!old)
+			ss->born++;
+		ss->type = type;
+		alive++;
+	}
+	qsort(objs, nobjs, sizeof(*objs), cmp_obj);
+	free(l->objs);
+	l->objs = objs;
+	l->nobjs = nobjs;
+	free(addrs);
+	free(buf);
+	return alive;
+}
+
+/* Fold the stacks of @w into its symbolized sites and score them. */
+static void update_sites(struct pmw_watch *w, int stacks_fd, double interval_s)
+{
+	struct pmw_leaks *l = &w->leaks;
+	double pool = w->t.pv->pool_size;
+	struct pmw_site *top[TYPE_SITES];
+	int ntop, kept = 0;
+
+	if (l->burst)
+		l->burst_s += interval_s * env.leak_budget;
+	for (int k = 0; k < l->nsites; k++) {
+		l->sites[k].live = 0;
+		l->sites[k].born = 0;
+	}
+	for (int k = 0; k < l->nstacks; k++) {
+		struct pmw_stack_site *ss = &l->stacks[k];
+		struct pmw_site *s;
+
+		ss->idle = ss->live ? 0 : ss->idle + 1;
+		if (ss->live && !ss->site)
+			resolve_stack(w, ss, stacks_fd);
+		if (!ss->site)
+			continue;
+		s = sorted_get((void **)&l->sites, &l->nsites, &l->cap, sizeof(*s), ss->site, SITES_MAX);
+		if (!s)
+			continue;
+		if (!s->nframes) {
+			memcpy(s->frames, ss->frames, ss->nframes * sizeof(*ss->frames));
+			s->nframes = ss->nframes;
+		}
+		s->live += ss->live;
+		s->born += ss->born;
+		if (ss->live && ss->type)
+			s->type_obj = ss->type;
+	}
+	for (int k = 0; k < l->nsites; k++) {
+		struct pmw_site *s = &l->sites[k];
+		double old = s->live_hist[0];
+
+		s->growth_bytes = s->live * pool - s->live_bytes;
+		s->live_bytes = s->live * pool;
+		memmove(s->live_hist, s->live_hist + 1, sizeof(s->live_hist[0]) * (PMW_SITE_WINDOW - 1));
+		s->live_hist[PMW_SITE_WINDOW - 1] = s->live;
+		s->survival = s->born ? (double)s->live / s->born : 0;
+		if (s->survival > 1)
+			s->survival = 1;
+		/* sampled growth over the window, per second of sampling, times the
+		 * share of the site's samples still alive: churn that happens to keep
+		 * a pool alive now and then scores low */
+		s->score = s->live > old ? (s->live - old) * pool / (l->burst_s > 1 ? l->burst_s : 1) *
+						   s->survival : 0;
+		s->idle = s->live ? 0 : s->idle + 1;
+	}
+	for (int k = 0; k < l->nsites; k++)
+		if (l->sites[k].idle <= SITE_IDLE_MAX)
+			l->sites[kept++] = l->sites[k];
+	l->nsites = kept;
+	kept = 0;
+	for (int k = 0; k < l->nstacks; k++) {
+		if (l->stacks[k].idle <= SITE_IDLE_MAX)
+			l->stacks[kept++] = l->stacks[k];
+		else
+			free(l->stacks[k].frames);
+	}
+	l->nstacks = kept;
+	ntop = pmw_leak_top(l, top, TYPE_SITES);
+	for (int k = 0; k < ntop; k++) {
+		const struct pmw_type *ty = type_get(w, top[k]->type_obj);
+
+		if (top[k]->live && ty && ty->ok)
+			snprintf(top[k]->type, sizeof(top[k]->type), "%s", ty->name);
+	}
+	if (l->want_bursts)
+		l->want_bursts--;
+}
+
+int pmw_leaks_collect(struct pmw_watch **ws, int n, int samples_fd, int stacks_fd,
+		      double interval_s)
+{
+	struct pmw_sample_key key, next, *prev = NULL;
+	struct pmw_sample smp;
+	uint64_t *live_stacks = NULL;
+	size_t nlive = 0, cap = 0;
+
+	for (int i = 0; i < n; i++) {
+		struct pmw_leaks *l = &ws[i]->leaks;
+
+		if (!l->cc)
+			l->cc = pmw_code_cache_new();
+		for (int s = 0; s < l->nstacks; s++)
+			l->stacks[s].live = 0;
+	}
+	/* one pass over every sampled pool, gathered per target */
+	struct found **per = calloc(n ? n : 1, sizeof(*per));
+	int *nper = calloc(n ? n : 1, sizeof(*nper)), *cper = calloc(n ? n : 1, sizeof(*cper));
+
+	if (!per || !nper || !cper) {
+		free(per);
+		free(nper);
+		free(cper);
+		return -ENOMEM;
+	}
+	while (!bpf_map_get_next_key(samples_fd, prev, &next)) {
+		int wi = -1;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(samples_fd, &key, &smp))
+			continue;
+		for (int i = 0; i < n; i++)
+			if ((__u32)ws[i]->t.pid == key.pid && !ws[i]->exited)
+				wi = i;
+		if (wi < 0)
+			continue;	/* forgotten below */
+		if (nper[wi] == cper[wi]) {
+			int nc = cper[wi] ? cper[wi] * 2 : 256;
+			struct found *nf = realloc(per[wi], nc * sizeof(*nf));
+
+			if (!nf)
+				continue;
+			per[wi] = nf;
+			cper[wi] = nc;
+		}
+		per[wi][nper[wi]].key = key;
+		per[wi][nper[wi]++].smp = smp;
+	}
+	for (int i = 0; i < n; i++) {
+		follow_objects(ws[i], per[i], nper[i], samples_fd);
+		for (int k = 0; k < nper[i]; k++) {
+			if (nlive == cap) {
+				size_t nc = cap ? cap * 2 : 1024;
+				uint64_t *nl = realloc(live_stacks, nc * sizeof(*nl));
+
+				if (!nl)
+					break;
+				live_stacks = nl;
+				cap = nc;
+			}
+			live_stacks[nlive++] = per[i][k].smp.stack;
+		}
+		free(per[i]);
+	}
+	free(per);
+	free(nper);
+	free(cper);
+	for (int i = 0; i < n; i++) {
+		struct timespec ts;
+
+		update_sites(ws[i], stacks_fd, interval_s);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ws[i]->leaks.last_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	}
+	/* stacks no live sample refers to, and samples of exited targets, are
+	 * dropped, so the maps never fill; keys are collected first, as deleting
+	 * while iterating restarts the iteration */
+	qsort(live_stacks, nlive, sizeof(*live_stacks), cmp_u64);
+	{
+		uint64_t k, nk, *pk = NULL, *dead = NULL;
+		size_t ndead = 0, dcap = 0;
+
+		while (!bpf_map_get_next_key(stacks_fd, pk, &nk)) {
+			k = nk;
+			pk = &k;
+			if (nlive && bsearch(&k, live_stacks, nlive, sizeof(k), cmp_u64))
+				continue;
+			if (ndead == dcap) {
+				size_t nc = dcap ? dcap * 2 : 256;
+				uint64_t *nd = realloc(dead, nc * sizeof(*nd));
+
+				if (!nd)
+					break;
+				dead = nd;
+				dcap = nc;
+			}
+			dead[ndead++] = k;
+		}
+		for (size_t i = 0; i < ndead; i++)
+			bpf_map_delete_elem(stacks_fd, &dead[i]);
+		free(dead);
+	}
+	{
+		struct pmw_sample_key *dead = NULL, k2, nk2, *pk2 = NULL;
+		size_t ndead = 0, dcap = 0;
+
+		while (!bpf_map_get_next_key(samples_fd, pk2, &nk2)) {
+			struct pmw_watch *w = by_pid(ws, n, nk2.pid);
+
+			k2 = nk2;
+			pk2 = &k2;
+			if (w && !w->exited)
+				continue;
+			if (ndead == dcap) {
+				size_t nc = dcap ? dcap * 2 : 256;
+				struct pmw_sample_key *nd = realloc(dead, nc * sizeof(*nd));
+
+				if (!nd)
+					break;
+				dead = nd;
+				dcap = nc;
+			}
+			dead[ndead++] = k2;
+		}
+		for (size_t i = 0; i < ndead; i++)
+			bpf_map_delete_elem(samples_fd, &dead[i]);
+		free(dead);
+	}
+	free(live_stacks);
+	return 0;
+}
+
+void pmw_leaks_free(struct pmw_leaks *l)
+{
+	for (int i = 0; i < l->nstacks; i++)
+		free(l->stacks[i].frames);
+	free(l->stacks);
+	free(l->objs);
+	pmw_code_cache_free(l->cc);
+	free(l->sites);
+	memset(l, 0, sizeof(*l));
+}
+
+int pmw_leaks_set_sampling(int targets_fd, struct pmw_watch *w, bool on)
+{
+	struct pmw_target_cfg cfg;
+	__u32 key = w->t.pid;
+
+	w->leaks.burst = on;
+	if (bpf_map_lookup_elem(targets_fd, &key, &cfg))
+		return -ENOENT;
+	if (cfg.sampling == on)
+		return 0;
+	cfg.sampling = on;
+	return bpf_map_update_elem(targets_fd, &key, &cfg, BPF_EXIST) ? -errno : 0;
+}
