@@ -427,6 +427,51 @@ int BPF_KRETPROBE(pmw_pool_refill, __u64 block)
 	return 0;
 }
 
+/*
+ * During bursts: a sampled object dies when its block is freed. The
+ * sampled block is the first of its pool (pool + 48), so a free of
+ * that address ends the sample. Cookie: pool size << 8 | index of the
+ * pointer argument (0: PyObject_Free(ptr), 1: _PyObject_Free(ctx, ptr)).
+ */
+static __always_inline int sample_free(struct pt_regs *ctx, __u64 ptr)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx), pool_size = cookie >> 8;
+	struct pmw_sample_key key = { .pid = current_pid() };
+	struct pmw_counters *c;
+
+	if (!ptr || !pool_size || (ptr & (pool_size - 1)) != 48)
+		return 0;
+	key.pool = ptr - 48;
+	if (!bpf_map_delete_elem(&pmw_samples, &key)) {
+		c = counters(key.pid);
+		if (c)
+			c->sample_deaths++;
+	}
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(pmw_free_s, __u64 a0, __u64 a1)
+{
+	return sample_free(ctx, (bpf_get_attach_cookie(ctx) & 1) ? a1 : a0);
+}
+
+/*
+ * Object deallocation: PyObject_GC_Del(op) and the dealloc functions of the
+ * types CPython keeps on free lists (tuple, list, dict, float: their objects
+ * die without any free) and of user classes. The block starts at the object
+ * (plain), 16 bytes before it (PyGC_Head) or 32 (3.11+ pre-header).
+ */
+SEC("uprobe")
+int BPF_KPROBE(pmw_dealloc_s, __u64 op)
+{
+	if (op < 32)
+		return 0;
+	sample_free(ctx, op);
+	sample_free(ctx, op - 16);
+	return sample_free(ctx, op - 32);
+}
+
 SEC("uprobe")
 int BPF_KPROBE(pmw_arena_map)
 {

@@ -46,7 +46,7 @@ DEFAULT_PYTHONS = ["/usr/bin/python3.11", "/root/.pyenv/versions/3.11.7/bin/pyth
 ALL_CONFIGS = ["plain", "gc", "heap", "full", "exact", "tracemalloc"]
 PMW_CONFIGS = ("gc", "heap", "full", "exact")
 SMALL = "plain@exact-scale"  # internal reference config for exact
-QUICK_WORKLOADS = ["json_docs", "class_sim", "gc_cycles"]
+QUICK_WORKLOADS = ["json_docs", "gc_cycles", "asyncio_echo"]
 EXACT_SCALE = 0.01
 READY_TIMEOUT = 60.0
 WATCH_TIMEOUT = 60.0
@@ -61,6 +61,14 @@ UPROBE_FUNCS = [("f_push", "push %rbp (emulated)", 1000000),
 EST = {"plain": 1.5, "gc": 1.7, "heap": 1.7, "full": 1.7, "exact": 2.0, SMALL: 0.4, "tracemalloc": 4.5}
 
 BPF_STATS_RE = re.compile(r"bpf-stats: prog=(\S+) runs=(\d+) run_ns=(\d+) ns_per_run=([\d.]+)")
+
+
+def load1():
+    try:
+        with open("/proc/loadavg") as f:
+            return float(f.read().split()[0])
+    except (OSError, ValueError):
+        return None
 
 
 def log(msg):
@@ -266,6 +274,7 @@ class Bench(object):
         self.features = {"mode": False, "bpf_stats": False}
         self.results = {}  # (interp.path, workload, config) -> list of run dicts
         self.children = []  # every Popen still possibly alive
+        self.loads = []  # 1-minute load average after each workload
 
     def pmw_args(self, config):
         a = []
@@ -401,6 +410,9 @@ class Bench(object):
                         log("[%d/%d, %s elapsed, ~%s left] %s %-14s rep %d/%d %-17s %.3f s" %
                             (done, total_runs, fmt_dur(spent), fmt_dur(eta), interp.label, wl,
                              r + 1, reps, config, res["elapsed"]))
+                b_load = load1()
+                if b_load is not None:
+                    self.loads.append(b_load)
                 # the CSV is rewritten after each workload, so a killed run keeps what it measured
                 self.write_csv(interps, workloads, configs)
 
@@ -719,6 +731,13 @@ def report(b, interps, workloads, configs):
                         ", ".join(sorted(srcs)))
         elif any(b.alloc_rate(interp, wl)[0] for wl in workloads):
             foot.append("allocs/s: pymalloc allocations per second of plain run time, counted by --exact")
+        att = []
+        for c in ratio_cols:
+            v = [x["attach_s"] for wl in workloads for x in b.results.get((interp.path, wl, c), []) if "attach_s" in x]
+            if v:
+                att.append("%s %.2f s" % (c, statistics.median(v)))
+        if att:
+            foot.append("pymemwatch attach (start to 'watching'), median: " + ", ".join(att))
         for c in ratio_cols:
             if c in b.unsupported:
                 foot.append("%s: skipped, %s" % (c, b.unsupported[c]))
@@ -775,6 +794,12 @@ def report(b, interps, workloads, configs):
                     ["N", "attach s", "CPU %", "peak RSS MiB", "detach s", "note"], rows)
     for n in b.notes:
         sys.stdout.write("note: %s\n" % n)
+    if b.loads:
+        sys.stdout.write("note: load average (1 min) after each workload: min %.2f, median %.2f, max %.2f "
+                         "on %d CPUs%s\n" % (min(b.loads), statistics.median(b.loads), max(b.loads),
+                                             os.cpu_count() or 0,
+                          "; other work was running, so the ratios are noisier than usual"
+                          if max(b.loads) > 1.5 else ""))
     sys.stdout.write("\nCSV: %s\n" % b.args.csv)
 
 
@@ -868,6 +893,9 @@ def main():
     est = len(interps) * len(workloads) * args.reps * sum(EST[c] for c in plan) * max(args.scale, 0.3)
     if pmw_ok:
         est += 3 * 6 + (0 if args.skip_own_cost else sum(args.own_duration + 3 + n * 0.05 for n in own_sizes))
+    l0 = load1()
+    if l0 is not None and l0 > 0.5:
+        log("load average is %.2f before starting: other work on this machine will make results noisy" % l0)
     log("%d interpreter(s) x %d workloads x %d reps x configs %s: about %s in all" %
         (len(interps), len(workloads), args.reps, ",".join(plan), fmt_dur(est)))
 

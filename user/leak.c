@@ -340,8 +340,6 @@ static void update_sites(struct pmw_watch *w, int stacks_fd, double interval_s)
 	struct pmw_site *top[TYPE_SITES];
 	int ntop, kept = 0;
 
-	if (l->burst)
-		l->burst_s += interval_s * env.leak_budget;
 	for (int k = 0; k < l->nsites; k++) {
 		l->sites[k].live = 0;
 		l->sites[k].born = 0;

@@ -149,14 +149,16 @@ struct session {
 	struct ring_buffer *rb;
 	struct pmw_watch *ws;
 	int nws;
-	struct pmw_output out[2];
+	struct pmw_output out[8];
 	int nout;
 	pid_t child;			/* -- COMMAND */
 	int child_status;
 	bool child_reaped;
 	int sync_fd;			/* write end: releases the child to exec */
 	int stats_fd;			/* --bpf-stats: keeps kernel BPF statistics on */
-	double burst_end;		/* CLOCK_MONOTONIC s when the current burst ends, 0 = none */
+	double burst_start, burst_end;	/* CLOCK_MONOTONIC s of the current burst, 0 = none */
+	double grace_end;		/* burst free probes go at this time, 0 = none */
+	double next_burst;		/* earliest start of the next burst */
 };
 
 static struct pmw_watch *watch_by_pid(struct session *s, int pid)
@@ -376,27 +378,44 @@ static void attach_target(struct session *s, struct pmw_watch *w)
 	     what);
 }
 
+static bool data_on_stdout(void)
+{
+	const char *paths[] = { env.csv, env.csv_sites, env.json, env.flamegraph };
+
+	for (size_t i = 0; i < ARRAY_SIZE(paths); i++)
+		if (paths[i] && !strcmp(paths[i], "-"))
+			return true;
+	return false;
+}
+
 static int open_outputs(struct session *s, char *host)
 {
-	bool csv_stdout = env.csv && !strcmp(env.csv, "-");
-	const char *screen = NULL;
+	const struct { const char *name, *path; } files[] = {
+		{ "csv", env.csv }, { "csv-sites", env.csv_sites }, { "json", env.json },
+		{ "flamegraph", env.flamegraph },
+	};
+	const char *screen;
 	int err;
 
-	if (!env.quiet && !csv_stdout)
-		screen = isatty(STDOUT_FILENO) && !env.no_tui && !env.command ? "tui" : "table";
-	if (env.csv) {
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
 		struct pmw_output *o = &s->out[s->nout];
 
-		o->ops = &pmw_out_csv;
+		if (!files[i].path)
+			continue;
+		o->ops = pmw_output_find(files[i].name);
+		o->interval = env.interval;
 		snprintf(o->host, sizeof(o->host), "%s", host);
-		err = o->ops->open(o, env.csv);
+		err = o->ops->open(o, files[i].path);
 		if (err) {
-			elog("cannot write %s: %s\n", env.csv, strerror(-err));
+			elog("cannot write %s: %s\n", files[i].path, strerror(-err));
 			return err;
 		}
 		s->nout++;
 	}
-	if (screen) {
+	if (env.quiet || data_on_stdout())
+		return 0;
+	screen = isatty(STDOUT_FILENO) && !env.no_tui && !env.command ? "tui" : "table";
+	{
 		struct pmw_output *o = &s->out[s->nout];
 
 		o->ops = pmw_output_find(screen);
@@ -418,44 +437,65 @@ static void close_outputs(struct session *s)
 }
 
 /*
- * Leak-attribution bursts: sampling runs for the first --leak-budget share
- * of an interval, for targets whose heap grew lately (or always, with
- * --leaks always). Needs the pool-refill probe (--mode full).
+ * Leak-attribution bursts, for targets whose heap grew lately (or always,
+ * with --leaks always), with the pool-refill probe in place (--mode full):
+ * every period, for --leak-budget of it, stacks are sampled at pool refills
+ * and object-free probes follow the sampled objects. The free probes stay
+ * BURST_GRACE longer, so that objects born at the end can still die.
  */
-static void schedule_bursts(struct session *s, struct pmw_watch **ws, int n)
+#define BURST_PERIOD_MIN	5.0	/* s */
+#define BURST_GRACE		0.05	/* s */
+
+static bool wants_burst(const struct pmw_watch *w)
 {
-	int fd = bpf_map__fd(s->skel->maps.pmw_targets);
-	bool any = false;
-
-	for (int i = 0; i < n; i++) {
-		struct pmw_watch *w = ws[i];
-		bool on = !w->exited && (w->a.groups & PMW_G_HEAP) && w->t.pv->walk.tstate_kind &&
-			  env.leak_mode != PMW_LEAKS_OFF &&
-			  (env.leak_mode == PMW_LEAKS_ALWAYS || w->leaks.want_bursts);
-
-		if (on != w->leaks.burst)
-			vlog("PID %d: leak-attribution bursts %s\n", w->t.pid, on ? "on" : "off");
-		pmw_leaks_set_sampling(fd, w, on);
-		any |= on;
-	}
-	s->burst_end = any ? now_s(CLOCK_MONOTONIC) + env.leak_budget * env.interval : 0;
+	return !w->exited && (w->a.groups & PMW_G_HEAP) && w->t.pv->walk.tstate_kind &&
+	       env.leak_mode != PMW_LEAKS_OFF &&
+	       (env.leak_mode == PMW_LEAKS_ALWAYS || w->leaks.want_bursts);
 }
 
-static void end_burst(struct session *s)
+static void start_burst(struct session *s, double now)
+{
+	int fd = bpf_map__fd(s->skel->maps.pmw_targets);
+	double period = env.interval > BURST_PERIOD_MIN ? env.interval : BURST_PERIOD_MIN;
+	bool any = false;
+
+	for (int i = 0; i < s->nws; i++) {
+		struct pmw_watch *w = &s->ws[i];
+
+		if (!wants_burst(w))
+			continue;
+		if (!w->burst_a.nlinks)
+			pmw_probes_attach(s->skel, &w->t, PMW_G_BURST, &w->burst_a);
+		pmw_leaks_set_sampling(fd, w, true);
+		dlog("PID %d: burst on (%d free probes)\n", w->t.pid, w->burst_a.nlinks);
+		any = true;
+	}
+	s->burst_start = now;
+	s->burst_end = any ? now + env.leak_budget * period : 0;
+	s->next_burst = now + period;
+}
+
+static void end_burst(struct session *s, double now)
 {
 	int fd = bpf_map__fd(s->skel->maps.pmw_targets);
 
 	for (int i = 0; i < s->nws; i++) {
-		struct pmw_target_cfg cfg;
-		__u32 key = s->ws[i].t.pid;
+		struct pmw_watch *w = &s->ws[i];
 
-		/* leaks.burst stays set: it says this interval had a burst */
-		if (s->ws[i].leaks.burst && !bpf_map_lookup_elem(fd, &key, &cfg) && cfg.sampling) {
-			cfg.sampling = 0;
-			bpf_map_update_elem(fd, &key, &cfg, BPF_EXIST);
-		}
+		if (!w->leaks.burst)
+			continue;
+		pmw_leaks_set_sampling(fd, w, false);
+		w->leaks.burst_s += now - s->burst_start;
 	}
 	s->burst_end = 0;
+	s->grace_end = now + BURST_GRACE;
+}
+
+static void end_grace(struct session *s)
+{
+	for (int i = 0; i < s->nws; i++)
+		pmw_probes_detach_async(&s->ws[i].burst_a);
+	s->grace_end = 0;
 }
 
 /* Close the interval for every live target and hand the rows to the outputs. */
@@ -504,7 +544,6 @@ static int tick(struct session *s, double interval_s)
 	}
 	pmw_leaks_collect(rows, n, bpf_map__fd(s->skel->maps.pmw_samples),
 			  bpf_map__fd(s->skel->maps.pmw_stacks), interval_s);
-	schedule_bursts(s, rows, n);
 	for (int i = 0; i < s->nout; i++) {
 		int e = s->out[i].ops->interval(&s->out[i], rows, n);
 
@@ -550,6 +589,8 @@ int main(int argc, char **argv)
 
 		for (int i = 0; i < s.nws; i++)
 			groups |= wanted_groups(&s.ws[i].t);
+		if ((groups & PMW_G_HEAP) && env.leak_mode != PMW_LEAKS_OFF)
+			groups |= PMW_G_BURST;	/* attached during bursts only */
 		pmw_probes_set_autoload(s.skel, groups);
 	}
 	err = pmw_bpf__load(s.skel);
@@ -615,6 +656,8 @@ int main(int argc, char **argv)
 			wait = end - t;
 		if (s.burst_end && s.burst_end - t < wait)
 			wait = s.burst_end - t;
+		if (s.grace_end && s.grace_end - t < wait)
+			wait = s.grace_end - t;
 		err = ring_buffer__poll(s.rb, wait > 0 ? (int)ceil(wait * 1000) : 0);
 		if (err < 0 && err != -EINTR) {
 			elog("ring buffer poll failed: %s\n", strerror(-err));
@@ -626,13 +669,17 @@ int main(int argc, char **argv)
 				exiting = 1;
 		t = now_s(CLOCK_MONOTONIC);
 		if (s.burst_end && t >= s.burst_end)
-			end_burst(&s);
+			end_burst(&s, t);
+		if (s.grace_end && t >= s.grace_end)
+			end_grace(&s);
 		if (end && t >= end)
 			break;
 		if (t < next)
 			continue;
 		live = tick(&s, t - last);
 		last = t;
+		if (!s.burst_end && !s.grace_end && t >= s.next_burst)
+			start_burst(&s, t);
 		next += env.interval;
 		if (next < t)
 			next = t + env.interval;
@@ -653,13 +700,16 @@ int main(int argc, char **argv)
 		if (any && t - last > 0.001 && tick(&s, t - last) < 0)
 			ret = PMW_EXIT_RUNTIME;
 	}
+	for (int i = 0; i < s.nws; i++)
+		wps[i] = &s.ws[i];
+	for (int i = 0; i < s.nout; i++)
+		if (s.out[i].ops->finish)
+			s.out[i].ops->finish(&s.out[i], wps, s.nws);
 	close_outputs(&s);
 	if (s.stats_fd >= 0)
 		print_bpf_stats(s.skel);
-	for (int i = 0; i < s.nws; i++)
-		wps[i] = &s.ws[i];
-	/* the summary never mixes into a CSV stream on stdout */
-	pmw_print_summary(env.csv && !strcmp(env.csv, "-") ? stderr : stdout, wps, s.nws);
+	/* the summary never mixes into a data stream on stdout */
+	pmw_print_summary(data_on_stdout() ? stderr : stdout, wps, s.nws);
 
 	if (s.child) {
 		if (!s.child_reaped) {
@@ -688,7 +738,12 @@ cleanup:
 		for (int i = 0; i < s.nws; i++)
 			as[i] = &s.ws[i].a;
 		pmw_probes_detach_many(as, s.nws);
+		for (int i = 0; i < s.nws; i++)
+			as[i] = &s.ws[i].burst_a;
+		pmw_probes_detach_many(as, s.nws);
 	}
+	for (int i = 0; i < s.nws; i++)
+		pmw_leaks_free(&s.ws[i].leaks);
 	for (int i = 0; i < s.nws; i++)
 		pmw_target_close(&s.ws[i].t);
 	ring_buffer__free(s.rb);

@@ -4,7 +4,8 @@
 #include "util.h"
 
 static const struct pmw_output_ops *const pmw_outputs[] = {
-	&pmw_out_table, &pmw_out_tui, &pmw_out_csv, NULL,
+	&pmw_out_table, &pmw_out_tui, &pmw_out_csv, &pmw_out_csv_sites, &pmw_out_json,
+	&pmw_out_flamegraph, NULL,
 };
 
 const struct pmw_output_ops *pmw_output_find(const char *name)

@@ -19,6 +19,8 @@ struct pmw_output_ops {
 	int (*interval)(struct pmw_output *o, struct pmw_watch **ws, int n);
 	/* a note for the user (target attached, exited): outputs that own the screen show it */
 	void (*note)(struct pmw_output *o, const char *msg);
+	/* end of run, before close: every watch in its final state (optional) */
+	void (*finish)(struct pmw_output *o, struct pmw_watch **ws, int n);
 	/* end of run: flush and release; NULL-safe */
 	void (*close)(struct pmw_output *o);
 	/* keyboard (TUI): returns 1 if the user asked to quit */
@@ -34,7 +36,16 @@ struct pmw_output {
 	double interval;
 };
 
-extern const struct pmw_output_ops pmw_out_csv, pmw_out_table, pmw_out_tui;
+extern const struct pmw_output_ops pmw_out_csv, pmw_out_table, pmw_out_tui, pmw_out_csv_sites,
+	pmw_out_flamegraph, pmw_out_json;
+
+/* Create @path for writing ("-" = stdout), never following a symlink; NULL + errno on failure. */
+FILE *pmw_output_create(const char *path);
+
+/* "file:line" of a site's innermost frame */
+void pmw_site_name(const struct pmw_site *s, char *buf, size_t len);
+/* collapsed stack "file:func:line;..." outermost first */
+void pmw_site_stack(const struct pmw_site *s, char *buf, size_t len);
 
 /* The output named @name, or NULL. */
 const struct pmw_output_ops *pmw_output_find(const char *name);

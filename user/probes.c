@@ -28,6 +28,15 @@ const struct pmw_probe pmw_probes[] = {
 	{ "pmw_obj_calloc",  PMW_UPROBE,    PMW_RES_OBJ_ALLOC, "calloc",                PMW_ALLOC_CALLOC, false, true,  PMW_G_EXACT },
 	{ "pmw_obj_realloc", PMW_UPROBE,    PMW_RES_OBJ_ALLOC, "realloc",               PMW_ALLOC_REALLOC, false, true, PMW_G_EXACT },
 	{ "pmw_obj_free",    PMW_UPROBE,    PMW_RES_OBJ_ALLOC, "free",                  PMW_ALLOC_FREE,   false, true,  PMW_G_EXACT },
+	{ "pmw_free_s",      PMW_UPROBE,    PMW_RES_SYM,       "PyObject_Free",         0,                false, false, PMW_G_BURST },
+	{ "pmw_free_s",      PMW_UPROBE,    PMW_RES_OBJ_ALLOC, "free",                  PMW_ALLOC_FREE,   false, false, PMW_G_BURST },
+	{ "pmw_dealloc_s",   PMW_UPROBE,    PMW_RES_SYM,       "PyObject_GC_Del",       0,                false, false, PMW_G_BURST },
+	{ "pmw_dealloc_s",   PMW_UPROBE,    PMW_RES_SYM,       "tupledealloc",          0,                false, false, PMW_G_BURST },
+	{ "pmw_dealloc_s",   PMW_UPROBE,    PMW_RES_SYM,       "list_dealloc",          0,                false, false, PMW_G_BURST },
+	{ "pmw_dealloc_s",   PMW_UPROBE,    PMW_RES_SYM,       "dict_dealloc",          0,                false, false, PMW_G_BURST },
+	{ "pmw_dealloc_s",   PMW_UPROBE,    PMW_RES_SYM,       "float_dealloc",         0,                false, false, PMW_G_BURST },
+	{ "pmw_dealloc_s",   PMW_UPROBE,    PMW_RES_SYM,       "subtype_dealloc",       0,                false, false, PMW_G_BURST },
+	{ "pmw_dealloc_s",   PMW_UPROBE,    PMW_RES_SYM,       "unicode_dealloc",       0,                false, false, PMW_G_BURST },
 	{ "pmw_malloc_e",    PMW_UPROBE,    PMW_RES_SYM,       "malloc",                0,                true,  true,  PMW_G_LARGE },
 	{ "pmw_alloc_r",     PMW_URETPROBE, PMW_RES_SYM,       "malloc",                0,                true,  true,  PMW_G_LARGE },
 	{ "pmw_calloc_e",    PMW_UPROBE,    PMW_RES_SYM,       "calloc",                0,                true,  true,  PMW_G_LARGE },
@@ -111,6 +120,19 @@ static int probe_pid(const struct pmw_probe *p, const struct pmw_target *t)
 	return p->group & PMW_G_SHARED ? -1 : t->pid;
 }
 
+/*
+ * Uprobe cookies: (&_PyRuntime - probe address) lets GC probes learn
+ * _PyRuntime; the pool and burst probes get the pool size (bits 8+) and,
+ * for frees, which argument is the pointer (bit 0: the implementation
+ * _PyObject_Free(ctx, ptr) rather than PyObject_Free(ptr)).
+ */
+static __u64 probe_cookie(const struct pmw_probe *p, const struct pmw_target *t, uint64_t addr)
+{
+	if (p->group & (PMW_G_HEAP | PMW_G_BURST))
+		return (__u64)t->pv->pool_size << 8 | (p->res == PMW_RES_OBJ_ALLOC);
+	return (__u64)(t->runtime_vaddr - addr);
+}
+
 static int attach_uprobe_at(struct bpf_program *prog, const struct pmw_probe *p,
 			    const struct pmw_target *t, const char *bin, const struct pmw_sym *sym,
 			    struct pmw_attach *a)
@@ -124,12 +146,8 @@ static int attach_uprobe_at(struct bpf_program *prog, const struct pmw_probe *p,
 	 * return probes stay at the entry, where [rsp] is the return address */
 	if (p->kind == PMW_UPROBE)
 		addr = pmw_insn_probe_addr(&t->elf, addr);
-	/* uprobe cookies: (&_PyRuntime - probe address) lets BPF learn _PyRuntime;
-	 * the pool refill probe gets the pool size */
 	LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = p->kind == PMW_URETPROBE,
-		    .bpf_cookie = strcmp(p->prog, "pmw_pool_refill") ?
-				  (__u64)(t->runtime_vaddr - addr) :
-				  (__u64)t->pv->pool_size << 8);
+		    .bpf_cookie = probe_cookie(p, t, addr));
 
 	err = pmw_elf_vaddr_to_offset(&t->elf, addr, &off);
 	if (err)
@@ -284,6 +302,38 @@ void pmw_probes_detach_many(struct pmw_attach **as, int n)
 		if (jobs[t].n >= 0)
 			pthread_join(th[t], NULL);
 	free(all);
+}
+
+static void *detach_async_thread(void *arg)
+{
+	struct pmw_attach *a = arg;
+
+	pmw_probes_detach(a);
+	free(a);
+	return NULL;
+}
+
+void pmw_probes_detach_async(struct pmw_attach *a)
+{
+	struct pmw_attach *copy = malloc(sizeof(*copy));
+	pthread_attr_t attr;
+	pthread_t th;
+
+	if (!a->nlinks) {
+		pmw_probes_detach(a);
+		return;
+	}
+	if (!copy) {
+		pmw_probes_detach(a);
+		return;
+	}
+	*copy = *a;
+	memset(a, 0, sizeof(*a));
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&th, &attr, detach_async_thread, copy))
+		detach_async_thread(copy);
+	pthread_attr_destroy(&attr);
 }
 
 void pmw_probes_set_autoload(struct pmw_bpf *skel, unsigned int groups)

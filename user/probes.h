@@ -28,6 +28,7 @@ enum pmw_group {
 	PMW_G_EXACT	= 1 << 4,	/* every pymalloc call (--exact, non-LTO builds) */
 	PMW_G_LARGE	= 1 << 5,	/* libc malloc family, this PID only */
 	PMW_G_ARENA	= 1 << 6,	/* pymalloc arena map/unmap (rare) */
+	PMW_G_BURST	= 1 << 7,	/* object frees, attached only during leak-attribution bursts */
 };
 
 /* groups attached once per interpreter image, for every process using it */
@@ -72,6 +73,9 @@ void pmw_probes_detach(struct pmw_attach *a);
  * 60 links take ~0.3 s instead of ~12 s.
  */
 void pmw_probes_detach_many(struct pmw_attach **as, int n);
+
+/* Detach the links of @a on a background thread (the caller goes on). */
+void pmw_probes_detach_async(struct pmw_attach *a);
 
 /* Enable loading only of the programs that @groups use (before load). */
 void pmw_probes_set_autoload(struct pmw_bpf *skel, unsigned int groups);

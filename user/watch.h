@@ -50,6 +50,7 @@ enum pmw_gc_source { PMW_GC_NONE, PMW_GC_USDT, PMW_GC_UPROBE, PMW_GC_MEMORY };
 struct pmw_watch {
 	struct pmw_target t;
 	struct pmw_attach a;
+	struct pmw_attach burst_a;	/* object-free probes, only while a burst runs */
 	enum pmw_gc_source gc_src;
 	bool exact;			/* --exact attached */
 	bool scan_heap;			/* read the pymalloc heap each interval (--mode heap|full) */

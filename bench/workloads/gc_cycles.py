@@ -4,7 +4,7 @@ import signal
 import sys
 import time
 
-ITERATIONS = 260
+ITERATIONS = 330
 
 
 class TreeNode(object):

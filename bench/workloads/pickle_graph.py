@@ -6,7 +6,7 @@ import signal
 import sys
 import time
 
-ITERATIONS = 35
+ITERATIONS = 50
 
 
 class Node(object):

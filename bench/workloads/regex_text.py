@@ -6,7 +6,7 @@ import signal
 import sys
 import time
 
-ITERATIONS = 110
+ITERATIONS = 150
 
 
 def setup():

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * --json: JSON Lines, one {"type":"process",...} object per PID per
+ * interval (the fields of fields.c) and one {"type":"site",...} per leak
+ * suspect, written with jansson.
+ */
+#include <errno.h>
+#include <string.h>
+#include <jansson.h>
+#include "fields.h"
+#include "log.h"
+#include "output.h"
+#include "util.h"
+
+#define SITES_PER_ROW	50
+
+static int json_open(struct pmw_output *o, const char *path)
+{
+	o->f = pmw_output_create(path);
+	if (!o->f)
+		return -errno;
+	snprintf(o->path, sizeof(o->path), "%s", path);
+	return 0;
+}
+
+static int put(struct pmw_output *o, json_t *obj)
+{
+	int err = json_dumpf(obj, o->f, JSON_COMPACT | JSON_ENSURE_ASCII);
+
+	json_decref(obj);
+	if (err || fputc('\n', o->f) == EOF)
+		return -EIO;
+	return 0;
+}
+
+static int json_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
+{
+	static char stack[8192];
+	int err = 0;
+
+	for (int i = 0; i < n; i++) {
+		struct pmw_field f[PMW_NFIELDS];
+		struct pmw_site *top[SITES_PER_ROW];
+		char ts[40], site[300];
+		int nf = pmw_process_fields(ws[i], o->host, ts, sizeof(ts), f), nt;
+		json_t *obj = json_object();
+
+		json_object_set_new(obj, "type", json_string("process"));
+		for (int k = 0; k < nf; k++)
+			json_object_set_new(obj, f[k].name,
+					    f[k].type == PMW_F_STR ? json_string(f[k].s ? f[k].s : "") :
+					    f[k].type == PMW_F_U64 ? json_integer((json_int_t)f[k].u) :
+								     json_real(f[k].d));
+		err |= put(o, obj);
+		nt = pmw_leak_top(&ws[i]->leaks, top, SITES_PER_ROW);
+		for (int k = 0; k < nt; k++) {
+			const struct pmw_site *s = top[k];
+
+			pmw_site_name(s, site, sizeof(site));
+			pmw_site_stack(s, stack, sizeof(stack));
+			obj = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:f, s:f, s:I, s:f, s:f}",
+					"type", "site", "time", ts, "host", o->host,
+					"pid", ws[i]->t.pid, "site", site,
+					"function", s->nframes ? s->frames[0].func : "?",
+					"stack", stack, "object_type", s->type,
+					"live_bytes", s->live_bytes, "growth_bytes", s->growth_bytes,
+					"samples", (json_int_t)s->live, "score", s->score,
+					"survival", s->survival);
+			if (obj)
+				err |= put(o, obj);
+		}
+	}
+	if (fflush(o->f))
+		return -errno;
+	return err ? -EIO : 0;
+}
+
+static void json_close(struct pmw_output *o)
+{
+	if (!o->f)
+		return;
+	if (o->f == stdout)
+		fflush(o->f);
+	else if (fclose(o->f))
+		elog("error writing %s: %s\n", o->path, strerror(errno));
+	o->f = NULL;
+}
+
+const struct pmw_output_ops pmw_out_json = {
+	.name = "json",
+	.open = json_open,
+	.interval = json_interval,
+	.close = json_close,
+};

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Leak-suspect sites: --csv-sites (one row per interval per PID per site)
+ * and --flamegraph (collapsed stacks of live sampled memory at the end).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+#include "log.h"
+#include "output.h"
+#include "util.h"
+
+#define SITES_PER_ROW	50	/* sites written per PID per interval, best first */
+
+FILE *pmw_output_create(const char *path)
+{
+	int fd;
+	FILE *f;
+
+	if (!strcmp(path, "-"))
+		return stdout;
+	/* never follow a symlink planted at the output path */
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return NULL;
+	f = fdopen(fd, "w");
+	if (!f)
+		close(fd);
+	return f;
+}
+
+void pmw_site_name(const struct pmw_site *s, char *buf, size_t len)
+{
+	if (s->nframes)
+		snprintf(buf, len, "%s:%d", s->frames[0].file, s->frames[0].line);
+	else
+		snprintf(buf, len, "?");
+}
+
+/* "file:func:line;..." outermost first, as in the collapsed-stack format */
+void pmw_site_stack(const struct pmw_site *s, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = 0;
+	for (int i = s->nframes - 1; i >= 0 && o < len; i--)
+		o += snprintf(buf + o, len - o, "%s%s:%s:%d", i == s->nframes - 1 ? "" : ";",
+			      s->frames[i].file, s->frames[i].func, s->frames[i].line);
+}
+
+static int sites_open(struct pmw_output *o, const char *path)
+{
+	o->f = pmw_output_create(path);
+	if (!o->f)
+		return -errno;
+	snprintf(o->path, sizeof(o->path), "%s", path);
+	fputs("time,host,pid,site,function,stack,type,live_bytes,growth_bytes,samples,score,"
+	      "survival,sampled_s\r\n", o->f);
+	return fflush(o->f) ? -errno : 0;
+}
+
+static int sites_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
+{
+	static char stack[8192];
+	struct pmw_site *top[SITES_PER_ROW];
+
+	for (int i = 0; i < n; i++) {
+		struct pmw_watch *w = ws[i];
+		int nt = pmw_leak_top(&w->leaks, top, SITES_PER_ROW);
+		char ts[40], site[300];
+
+		pmw_fmt_rfc3339(&w->row.wall, ts, sizeof(ts));
+		for (int k = 0; k < nt; k++) {
+			const struct pmw_site *s = top[k];
+
+			pmw_site_name(s, site, sizeof(site));
+			pmw_site_stack(s, stack, sizeof(stack));
+			fprintf(o->f, "%s,", ts);
+			pmw_csv_field(o->f, o->host);
+			fprintf(o->f, ",%d,", w->t.pid);
+			pmw_csv_field(o->f, site);
+			fputc(',', o->f);
+			pmw_csv_field(o->f, s->nframes ? s->frames[0].func : "?");
+			fputc(',', o->f);
+			pmw_csv_field(o->f, stack);
+			fputc(',', o->f);
+			pmw_csv_field(o->f, s->type);
+			fprintf(o->f, ",%.0f,%.0f,%llu,%.1f,%.3f,%.2f\r\n", s->live_bytes,
+				s->growth_bytes, (unsigned long long)s->live, s->score, s->survival,
+				w->leaks.burst_s);
+		}
+	}
+	if (fflush(o->f))
+		return -errno;
+	return ferror(o->f) ? -EIO : 0;
+}
+
+static void file_close(struct pmw_output *o)
+{
+	if (!o->f)
+		return;
+	if (o->f == stdout)
+		fflush(o->f);
+	else if (fclose(o->f))
+		elog("error writing %s: %s\n", o->path, strerror(errno));
+	o->f = NULL;
+}
+
+const struct pmw_output_ops pmw_out_csv_sites = {
+	.name = "csv-sites",
+	.open = sites_open,
+	.interval = sites_interval,
+	.close = file_close,
+};
+
+/* --flamegraph: written once, at the end, from the last state of every target */
+static int flame_open(struct pmw_output *o, const char *path)
+{
+	o->f = pmw_output_create(path);
+	if (!o->f)
+		return -errno;
+	snprintf(o->path, sizeof(o->path), "%s", path);
+	return 0;
+}
+
+static void flame_finish(struct pmw_output *o, struct pmw_watch **ws, int n)
+{
+	static char stack[8192];
+
+	for (int i = 0; i < n; i++) {
+		struct pmw_leaks *l = &ws[i]->leaks;
+
+		for (int k = 0; k < l->nsites; k++) {
+			const struct pmw_site *s = &l->sites[k];
+
+			if (!s->live)
+				continue;
+			pmw_site_stack(s, stack, sizeof(stack));
+			/* one root frame per process, so that runs of several PIDs stay apart */
+			fprintf(o->f, "%s-%d;%s %.0f\n", ws[i]->t.comm, ws[i]->t.pid, stack,
+				s->live_bytes);
+		}
+	}
+}
+
+static int no_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
+{
+	return 0;
+}
+
+const struct pmw_output_ops pmw_out_flamegraph = {
+	.name = "flamegraph",
+	.open = flame_open,
+	.interval = no_interval,
+	.finish = flame_finish,
+	.close = file_close,
+};
