@@ -475,13 +475,8 @@ int pmw_leaks_collect(struct pmw_watch **ws, int n, int samples_fd, int stacks_f
 	free(per);
 	free(nper);
 	free(cper);
-	for (int i = 0; i < n; i++) {
-		struct timespec ts;
-
+	for (int i = 0; i < n; i++)
 		update_sites(ws[i], stacks_fd, interval_s);
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ws[i]->leaks.last_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-	}
 	/* stacks no live sample refers to, and samples of exited targets, are
 	 * dropped, so the maps never fill; keys are collected first, as deleting
 	 * while iterating restarts the iteration */

@@ -80,7 +80,6 @@ struct pmw_leaks {
 	int nsites, cap;
 	struct pmw_code_cache *cc;
 	double burst_s;			/* seconds spent sampling so far */
-	uint64_t last_ns;		/* CLOCK_MONOTONIC of the last collection: samples born after are new */
 	double run_s;			/* seconds observed so far */
 	bool burst;			/* sampling in the current interval */
 	unsigned int want_bursts;	/* intervals left during which bursts run */

@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
+#include "log.h"
 #include "output.h"
 #include "util.h"
 
@@ -7,6 +11,34 @@ static const struct pmw_output_ops *const pmw_outputs[] = {
 	&pmw_out_table, &pmw_out_tui, &pmw_out_csv, &pmw_out_csv_sites, &pmw_out_json,
 	&pmw_out_flamegraph, NULL,
 };
+
+FILE *pmw_output_create(const char *path)
+{
+	int fd;
+	FILE *f;
+
+	if (!strcmp(path, "-"))
+		return stdout;
+	/* never follow a symlink planted at the output path */
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return NULL;
+	f = fdopen(fd, "w");
+	if (!f)
+		close(fd);
+	return f;
+}
+
+void pmw_output_close_file(struct pmw_output *o)
+{
+	if (!o->f)
+		return;
+	if (o->f == stdout)
+		fflush(o->f);
+	else if (fclose(o->f))
+		elog("error writing %s: %s\n", o->path, strerror(errno));
+	o->f = NULL;
+}
 
 const struct pmw_output_ops *pmw_output_find(const char *name)
 {

@@ -42,6 +42,9 @@ extern const struct pmw_output_ops pmw_out_csv, pmw_out_table, pmw_out_tui, pmw_
 /* Create @path for writing ("-" = stdout), never following a symlink; NULL + errno on failure. */
 FILE *pmw_output_create(const char *path);
 
+/* Flush and close o->f (stdout is only flushed); an error is reported once. */
+void pmw_output_close_file(struct pmw_output *o);
+
 /* "file:line" of a site's innermost frame */
 void pmw_site_name(const struct pmw_site *s, char *buf, size_t len);
 /* collapsed stack "file:func:line;..." outermost first */

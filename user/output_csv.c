@@ -47,20 +47,9 @@ static int csv_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
 	return ferror(o->f) ? -EIO : 0;
 }
 
-static void csv_close(struct pmw_output *o)
-{
-	if (!o->f)
-		return;
-	if (o->f == stdout)
-		fflush(o->f);
-	else if (fclose(o->f))
-		elog("error writing %s: %s\n", o->path, strerror(errno));
-	o->f = NULL;
-}
-
 const struct pmw_output_ops pmw_out_csv = {
 	.name = "csv",
 	.open = csv_open,
 	.interval = csv_interval,
-	.close = csv_close,
+	.close = pmw_output_close_file,
 };

@@ -75,20 +75,9 @@ static int json_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
 	return err ? -EIO : 0;
 }
 
-static void json_close(struct pmw_output *o)
-{
-	if (!o->f)
-		return;
-	if (o->f == stdout)
-		fflush(o->f);
-	else if (fclose(o->f))
-		elog("error writing %s: %s\n", o->path, strerror(errno));
-	o->f = NULL;
-}
-
 const struct pmw_output_ops pmw_out_json = {
 	.name = "json",
 	.open = json_open,
 	.interval = json_interval,
-	.close = json_close,
+	.close = pmw_output_close_file,
 };

@@ -4,7 +4,6 @@
  * and --flamegraph (collapsed stacks of live sampled memory at the end).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 #include "log.h"
@@ -12,23 +11,6 @@
 #include "util.h"
 
 #define SITES_PER_ROW	50	/* sites written per PID per interval, best first */
-
-FILE *pmw_output_create(const char *path)
-{
-	int fd;
-	FILE *f;
-
-	if (!strcmp(path, "-"))
-		return stdout;
-	/* never follow a symlink planted at the output path */
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return NULL;
-	f = fdopen(fd, "w");
-	if (!f)
-		close(fd);
-	return f;
-}
 
 void pmw_site_name(const struct pmw_site *s, char *buf, size_t len)
 {
@@ -96,22 +78,11 @@ static int sites_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
 	return ferror(o->f) ? -EIO : 0;
 }
 
-static void file_close(struct pmw_output *o)
-{
-	if (!o->f)
-		return;
-	if (o->f == stdout)
-		fflush(o->f);
-	else if (fclose(o->f))
-		elog("error writing %s: %s\n", o->path, strerror(errno));
-	o->f = NULL;
-}
-
 const struct pmw_output_ops pmw_out_csv_sites = {
 	.name = "csv-sites",
 	.open = sites_open,
 	.interval = sites_interval,
-	.close = file_close,
+	.close = pmw_output_close_file,
 };
 
 /* --flamegraph: written once, at the end, from the last state of every target */
@@ -154,5 +125,5 @@ const struct pmw_output_ops pmw_out_flamegraph = {
 	.open = flame_open,
 	.interval = no_interval,
 	.finish = flame_finish,
-	.close = file_close,
+	.close = pmw_output_close_file,
 };

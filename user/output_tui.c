@@ -7,6 +7,7 @@
 #include "util.h"
 
 #define NOTES 4
+#define TUI_SITES 5	/* leak suspects shown per PID */
 
 struct tui {
 	char notes[NOTES][160];
@@ -69,9 +70,10 @@ static int tui_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
 		mvprintw(y++, 0, "PID %d  %s  python %s  %s%s", r->pid, r->comm, r->python,
 			 w->t.path, r->final ? "  [exited]" : "");
 		attroff(A_BOLD);
-		mvprintw(y++, 0, "  gc=%s heap=%s counts=%s%s", pmw_gc_source_name(w->gc_src),
-			 w->heap_ever ? "scan" : "unavailable", r->exact ? "exact" : "estimate",
-			 w->a.groups & PMW_G_LARGE ? " large=libc" : "");
+		mvprintw(y++, 0, "  gc=%s heap=%s counts=%s%s  leak score %.1f%s",
+			 pmw_gc_source_name(w->gc_src), w->heap_ever ? "scan" : "unavailable",
+			 r->exact ? "exact" : "estimate", w->a.groups & PMW_G_LARGE ? " large=libc" : "",
+			 w->leaks.ps.score, w->leaks.burst ? "  [sampling burst]" : "");
 		mvprintw(y++, 0, "  alloc/s %-7s free/s %-7s live %-7s (%s%s since attach)  arena %-6s",
 			 pmw_fmt_count(r->allocs / s, a, sizeof(a)),
 			 pmw_fmt_count(r->frees / s, b, sizeof(b)),
@@ -98,6 +100,34 @@ static int tui_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
 				 pmw_hist_percentile(tot->hist, PMW_HIST_SLOTS, 50, tot->pause_max_ns) / 1e6,
 				 pmw_hist_percentile(tot->hist, PMW_HIST_SLOTS, 99, tot->pause_max_ns) / 1e6,
 				 tot->pause_max_ns / 1e6);
+		}
+	}
+	for (int i = 0; i < n && y < LINES - 3; i++) {
+		struct pmw_site *top[TUI_SITES];
+		int nt = pmw_leak_top(&ws[i]->leaks, top, TUI_SITES);
+		char site[300];
+
+		if (!nt)
+			continue;
+		y++;
+		attron(A_UNDERLINE);
+		mvprintw(y++, 0, "  LEAK SUSPECTS of PID %d (sampled %.1f s)", ws[i]->t.pid,
+			 ws[i]->leaks.burst_s);
+		mvprintw(y++, 0, "  #  %-40s %-30s %8s %9s", "SITE", "FUNCTION (TYPE)", "LIVE",
+			 "SCORE");
+		attroff(A_UNDERLINE);
+		for (int k = 0; k < nt && y < LINES - 1 - (t ? t->nnotes : 0); k++) {
+			const struct pmw_site *st = top[k];
+			char fn[200];
+			const char *file = st->nframes ? strrchr(st->frames[0].file, '/') : NULL;
+
+			snprintf(site, sizeof(site), "%s:%d",
+				 file ? file + 1 : st->nframes ? st->frames[0].file : "?",
+				 st->nframes ? st->frames[0].line : 0);
+			snprintf(fn, sizeof(fn), "%s (%s)", st->nframes ? st->frames[0].func : "?",
+				 st->type[0] ? st->type : "?");
+			mvprintw(y++, 0, "  %d. %-40.40s %-30.30s %8s %9.0f", k + 1, site, fn,
+				 pmw_fmt_bytes(st->live_bytes, a, sizeof(a)), st->score);
 		}
 	}
 	for (int i = 0; t && i < t->nnotes; i++)

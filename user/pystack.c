@@ -150,17 +150,6 @@ static int type_name(const struct pmw_target *t, uint64_t obj, char *buf, size_t
 	return pmw_type_name(t, type, buf, len);
 }
 
-int pmw_pool_object_type(const struct pmw_target *t, uint64_t pool, char *buf, size_t len)
-{
-	static const int offs[] = { 0, 16, 32 };	/* plain, PyGC_Head, + managed-dict pre-header */
-	uint64_t block = pool + 48;			/* POOL_OVERHEAD: first block */
-
-	for (size_t i = 0; i < ARRAY_SIZE(offs); i++)
-		if (!type_name(t, block + offs[i], buf, len))
-			return 0;
-	return -ENOENT;
-}
-
 static int load_code(const struct pmw_target *t, uint64_t code, struct code_entry *e)
 {
 	const struct pmw_pyver *pv = t->pv;

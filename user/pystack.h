@@ -44,11 +44,4 @@ int pmw_read_str(const struct pmw_target *t, uint64_t addr, char *buf, size_t le
  */
 int pmw_type_name(const struct pmw_target *t, uint64_t type, char *buf, size_t len);
 
-/*
- * Name of the type of the object that starts at the first block of the
- * pymalloc pool @pool (trying the object header at +0, +16 and +32 for
- * GC and pre-header objects), e.g. "dict". Returns 0 or -ENOENT.
- */
-int pmw_pool_object_type(const struct pmw_target *t, uint64_t pool, char *buf, size_t len);
-
 #endif
