@@ -367,6 +367,10 @@ static void attach_target(struct session *s, struct pmw_watch *w)
 			wlog("PID %d: the object allocator is hooked (tracemalloc or PYTHONMALLOC): "
 			     "counting its calls, not pymalloc's\n", t->pid);
 	}
+	if (env.mode == PMW_MODE_FULL && !(w->a.groups & PMW_G_HEAP))
+		wlog("PID %d: pymalloc's pool refill (allocate_from_new_pool) not found in %s%s: "
+		     "no allocation estimates and no leak attribution, growth only\n", t->pid, t->path,
+		     t->has_symtab ? "" : " (stripped: install its debug symbols, Debian: pythonX.Y-dbg)");
 	if (w->gc_src == PMW_GC_MEMORY)
 		wlog("PID %d: no GC probe attached: collections read from target memory, no pauses\n",
 		     t->pid);
