@@ -50,13 +50,13 @@ static int arena_table(const struct pmw_target *t, uint64_t *arenas, uint32_t *m
 	return err;
 }
 
-int pmw_heap_scan(const struct pmw_target *t, struct pmw_heap *h)
+int pmw_heap_scan(const struct pmw_target *t, struct pmw_heap *h, pmw_pool_fn fn, void *arg)
 {
 	uint32_t pool_size = t->pv->pool_size, maxarenas = 0;
 	struct arena_object *ao = NULL;
 	uint64_t arenas = 0, *addrs = NULL;
 	unsigned char *hdrs = NULL;
-	size_t npools = 0, cap = 0;
+	size_t npools = 0, cap = 0, piece;
 	struct timespec t0, t1;
 	ssize_t got;
 	int err;
@@ -103,30 +103,37 @@ int pmw_heap_scan(const struct pmw_target *t, struct pmw_heap *h)
 		}
 	}
 	h->arena_bytes = h->narenas * t->pv->arena_size;
-	hdrs = malloc(npools ? npools * PMW_POOL_HDR_SIZE : 1);
+	/* the header and, with a census, the head of the pool's first block */
+	piece = PMW_POOL_HDR_SIZE + (fn ? PMW_HEAP_PEEK : 0);
+	hdrs = malloc(npools ? npools * piece : 1);
 	if (!hdrs) {
 		err = -ENOMEM;
 		goto out;
 	}
-	got = pmw_mem_readv(t->pid, addrs, PMW_POOL_HDR_SIZE, npools, hdrs);
+	got = pmw_mem_readv(t->pid, addrs, piece, npools, hdrs);
 	if (got < 0) {
 		err = got;
 		goto out;
 	}
-	for (size_t i = 0; i < (size_t)got / PMW_POOL_HDR_SIZE; i++) {
+	for (size_t i = 0; i < (size_t)got / piece; i++) {
+		const uint8_t *hd = hdrs + i * piece;
 		uint32_t count, szidx;
+		uint64_t bytes;
 
-		memcpy(&count, hdrs + i * PMW_POOL_HDR_SIZE, sizeof(count));
-		memcpy(&szidx, hdrs + i * PMW_POOL_HDR_SIZE + PMW_POOL_SZIDX, sizeof(szidx));
+		memcpy(&count, hd, sizeof(count));
+		memcpy(&szidx, hd + PMW_POOL_SZIDX, sizeof(szidx));
 		if (!count || szidx >= PMW_NCLASS)
 			continue;
 		/* a pool holds at most (pool_size - header) / block bytes */
 		if (count > pool_size / PMW_ALIGNMENT)
 			continue;
+		bytes = (uint64_t)count * (szidx + 1) * PMW_ALIGNMENT;
 		h->pools_used++;
 		h->live_blocks += count;
-		h->live_bytes += (uint64_t)count * (szidx + 1) * PMW_ALIGNMENT;
+		h->live_bytes += bytes;
 		h->class_blocks[szidx] += count;
+		if (fn)
+			fn(arg, hd + PMW_POOL_HDR_SIZE, bytes);	/* first block at pool + 48 */
 	}
 out:
 	clock_gettime(CLOCK_MONOTONIC, &t1);

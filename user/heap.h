@@ -18,12 +18,20 @@ struct pmw_heap {
 };
 
 /*
+ * Called for every pool in use with the first PMW_HEAP_PEEK bytes of its
+ * first block (a free block or the head of an object) and the pool's live
+ * bytes: the type census reads object types from there.
+ */
+#define PMW_HEAP_PEEK	96
+typedef void (*pmw_pool_fn)(void *arg, const uint8_t *first_block, uint64_t live_bytes);
+
+/*
  * Scan pymalloc's arena table and every carved pool header of @t
  * (Objects/obmalloc.c: arenas[i].address, pool_address; pool_header.ref.count,
  * .szidx). Returns 0; -ENOENT if the arena table cannot be located (3.8-3.11
  * without symbols), -EAGAIN if the interpreter is not initialised yet,
  * -ESRCH if the process is gone, -EFAULT on an inconsistent read.
  */
-int pmw_heap_scan(const struct pmw_target *t, struct pmw_heap *h);
+int pmw_heap_scan(const struct pmw_target *t, struct pmw_heap *h, pmw_pool_fn fn, void *arg);
 
 #endif

@@ -70,7 +70,18 @@ struct pmw_type {
 	char name[64];
 };
 
+/* type census: live pymalloc bytes per object type, like objgraph's show_growth */
+struct pmw_census_type {
+	uint64_t type;			/* type object address */
+	uint64_t bytes;			/* live bytes of pools headed by such objects, last scan */
+	uint64_t first_bytes;		/* the same at the first scan */
+	uint64_t pools;			/* pools, last scan */
+};
+
 struct pmw_leaks {
+	struct pmw_census_type *census;	/* sorted by type address */
+	int ncensus, cap_census;
+	bool census_started;
 	struct pmw_obj *objs;		/* sorted by pool */
 	int nobjs;
 	struct pmw_type types[512];	/* direct-mapped cache */
@@ -101,6 +112,16 @@ void pmw_fit_line(const double *x, const double *y, int n, double *slope, double
 double pmw_leak_process_score(const struct pmw_leak_score *s);
 
 struct pmw_watch;
+
+/* Heap-scan callback (pmw_pool_fn): add a pool to @arg's (a struct pmw_watch) census. */
+void pmw_census_pool(void *arg, const uint8_t *first_block, uint64_t live_bytes);
+/* Before and after a heap scan that feeds the census. */
+void pmw_census_begin(struct pmw_watch *w);
+void pmw_census_end(struct pmw_watch *w);
+/* The types that grew most since attach (bytes - first_bytes), best first; returns the count. */
+int pmw_census_top(struct pmw_watch *w, struct pmw_census_type **out, int max);
+/* tp_name of type object @type, "?" if unknown */
+const char *pmw_census_name(struct pmw_watch *w, uint64_t type);
 
 /*
  * After each interval: read every sampled pool (@samples_fd) and group

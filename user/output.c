@@ -86,6 +86,20 @@ void pmw_print_summary(FILE *f, struct pmw_watch **ws, int n)
 			struct pmw_site *top[5];
 			int nt = pmw_leak_top(&w->leaks, top, 5);
 
+			struct pmw_census_type *ct[5];
+			int nc = pmw_census_top(w, ct, 5);
+
+			if (nc)
+				fprintf(f, "  types growing since attach (live pymalloc bytes of pools they head):\n");
+			for (int k = 0; k < nc; k++) {
+				int64_t g = (int64_t)ct[k]->bytes - (int64_t)ct[k]->first_bytes;
+
+				if (g <= 0)
+					break;
+				fprintf(f, "    %-24s %s (+%s)\n", pmw_census_name(w, ct[k]->type),
+					pmw_fmt_bytes(ct[k]->bytes, a, sizeof(a)),
+					pmw_fmt_bytes(g, b, sizeof(b)));
+			}
 			if (nt)
 				fprintf(f, "  leak suspects (sampled %.1f s):\n", w->leaks.burst_s);
 			for (int k = 0; k < nt; k++) {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * --json: JSON Lines, one {"type":"process",...} object per PID per
- * interval (the fields of fields.c) and one {"type":"site",...} per leak
+ * interval (the fields of fields.c), one {"type":"census",...} per object
+ * type (the 20 that grew most) and one {"type":"site",...} per leak
  * suspect, written with jansson.
  */
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include "util.h"
 
 #define SITES_PER_ROW	50
+#define CENSUS_PER_ROW	20
 
 static int json_open(struct pmw_output *o, const char *path)
 {
@@ -52,6 +54,21 @@ static int json_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
 					    f[k].type == PMW_F_U64 ? json_integer((json_int_t)f[k].u) :
 								     json_real(f[k].d));
 		err |= put(o, obj);
+		{
+			struct pmw_census_type *ct[CENSUS_PER_ROW];
+			int nc = pmw_census_top(ws[i], ct, CENSUS_PER_ROW);
+
+			for (int k = 0; k < nc; k++) {
+				obj = json_pack("{s:s, s:s, s:s, s:i, s:s, s:I, s:I, s:I}", "type", "census",
+						"time", ts, "host", o->host, "pid", ws[i]->t.pid,
+						"object_type", pmw_census_name(ws[i], ct[k]->type),
+						"live_bytes", (json_int_t)ct[k]->bytes,
+						"growth_bytes", (json_int_t)ct[k]->bytes - (json_int_t)ct[k]->first_bytes,
+						"pools", (json_int_t)ct[k]->pools);
+				if (obj)
+					err |= put(o, obj);
+			}
+		}
 		nt = pmw_leak_top(&ws[i]->leaks, top, SITES_PER_ROW);
 		for (int k = 0; k < nt; k++) {
 			const struct pmw_site *s = top[k];

@@ -107,9 +107,26 @@ static int tui_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
 		int nt = pmw_leak_top(&ws[i]->leaks, top, TUI_SITES);
 		char site[300];
 
+		{
+			struct pmw_census_type *ct[4];
+			int nc = pmw_census_top(ws[i], ct, 4), x = 2;
+
+			y++;
+			mvprintw(y, 0, "  growing types:");
+			x = 18;
+			for (int k = 0; k < nc; k++) {
+				int64_t g = (int64_t)ct[k]->bytes - (int64_t)ct[k]->first_bytes;
+
+				if (g <= 0)
+					break;
+				mvprintw(y, x, "%.20s +%s ", pmw_census_name(ws[i], ct[k]->type),
+					 pmw_fmt_bytes(g, a, sizeof(a)));
+				x = getcurx(stdscr) + 1;
+			}
+			y++;
+		}
 		if (!nt)
 			continue;
-		y++;
 		attron(A_UNDERLINE);
 		mvprintw(y++, 0, "  LEAK SUSPECTS of PID %d (sampled %.1f s)", ws[i]->t.pid,
 			 ws[i]->leaks.burst_s);

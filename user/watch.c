@@ -132,7 +132,9 @@ void pmw_watch_baseline(struct pmw_watch *w)
 
 	if (!w->t.bias_known)
 		return;
-	if (w->scan_heap && !pmw_heap_scan(&w->t, &h)) {
+	pmw_census_begin(w);
+	if (w->scan_heap && !pmw_heap_scan(&w->t, &h, pmw_census_pool, w)) {
+		pmw_census_end(w);
 		w->heap = h;
 		w->first_live = h.live_bytes;
 		w->heap_ever = true;
@@ -173,7 +175,10 @@ int pmw_watch_tick(struct pmw_watch *w, int counts_fd, double interval_s,
 		now = w->prev;
 
 	/* heap: scan the allocator's state; keep the last good scan otherwise */
-	err = !alive ? -ESRCH : w->scan_heap ? pmw_heap_scan(&w->t, &h) : -ENODATA;
+	pmw_census_begin(w);
+	err = !alive ? -ESRCH : w->scan_heap ? pmw_heap_scan(&w->t, &h, pmw_census_pool, w) : -ENODATA;
+	if (!err)
+		pmw_census_end(w);
 	if (!err) {
 		w->heap = h;
 		if (!w->heap_ever)

@@ -45,8 +45,9 @@ def test_leak_sites_ranked_first(env, interp, procs, tmp_path):
     assert target.stdout.readline().startswith("ready")
     sites_csv = str(tmp_path / "sites.csv")
     flame = str(tmp_path / "flame.txt")
+    jsonl = str(tmp_path / "run.jsonl")
     pmw = procs.watch("-p", target.pid, "-d", RUN_S, "-q", "--csv-sites", sites_csv,
-                      "--flamegraph", flame)
+                      "--flamegraph", flame, "--json", jsonl)
     res = pmw.wait(RUN_S + 60) or pmw.stop()
     assert res.rc == 0, res.describe()
 
@@ -77,8 +78,50 @@ def test_leak_sites_ranked_first(env, interp, procs, tmp_path):
     assert b["type"] in ("Session", "str"), diag
     # the frames above: the stack goes through handle() and main()
     assert ":handle:" in b["stack"] and ":main:" in b["stack"], diag
+    # the type census (from outside, like objgraph's show_growth) sees both
+    # leaks' object types grow: leak A's tuples and leak B's Session objects
+    import json
+    with open(jsonl) as f:
+        recs = [json.loads(l) for l in f]
+    kinds = {r["type"] for r in recs}
+    assert {"process", "site", "census"} <= kinds, kinds
+    last_census = [r for r in recs if r["type"] == "census" and r["time"] == max(
+        x["time"] for x in recs if x["type"] == "census")]
+    growing = {r["object_type"] for r in last_census if r["growth_bytes"] > 256 * 1024}
+    assert {"tuple", "Session"} <= growing, last_census
+    procs_rows = [r for r in recs if r["type"] == "process"]
+    assert procs_rows[-1]["leak_score"] > 1.0, procs_rows[-1]
     # the flame graph has the leak's stack with a positive weight
     with open(flame) as f:
         lines = f.read().splitlines()
     assert any(":remember_session:%d " % leak_b[1] in l and int(l.rsplit(" ", 1)[1]) > 0
                for l in lines), "\n".join(lines[:10])
+
+
+STEADY = """
+import json, os, sys, time
+print("ready %d" % os.getpid(), flush=True)
+end = time.time() + float(sys.argv[1])
+doc = {"id": 1, "items": [{"n": j, "name": "item%d" % j} for j in range(20)]}
+while time.time() < end:
+    for _ in range(100):
+        json.loads(json.dumps(doc))
+    time.sleep(0.01)
+"""
+
+
+def test_steady_process_scores_low(env, interp, procs, tmp_path):
+    """JSON churn without a leak: the process leak score stays near 0 and no
+    site keeps growing."""
+    import subprocess
+    target = procs.popen([interp.path, "-c", STEADY, "40"], stdout=subprocess.PIPE, text=True)
+    assert target.stdout.readline().startswith("ready")
+    time.sleep(2)       # past start-up growth
+    csv_path = str(tmp_path / "steady.csv")
+    pmw = procs.watch("-p", target.pid, "-d", 15, "-q", "--csv", csv_path)
+    res = pmw.wait(60) or pmw.stop()
+    assert res.rc == 0, res.describe()
+    with open(csv_path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    scores = [float(r["leak_score"]) for r in rows]
+    assert scores and scores[-1] < 2.0, (scores, res.describe())
