@@ -7,7 +7,7 @@ set -eu
 PKGS="clang llvm make gcc pkg-config libbpf-dev libelf-dev zlib1g-dev
 bpftool libncurses-dev libjansson-dev libcmocka-dev libcapstone-dev
 python3 python3-pytest python3.11 python3.11-dbg
-procps util-linux debootstrap"
+procps util-linux debootstrap libmicrohttpd-dev prometheus"
 
 missing=""
 for p in $PKGS; do

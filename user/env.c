@@ -5,6 +5,7 @@
 #include <string.h>
 #include "env.h"
 #include "log.h"
+#include "output.h"
 #include "util.h"
 
 struct pmw_env env = {
@@ -24,10 +25,13 @@ static const char doc[] =
 "from outside, with eBPF: no restart, no code change, nothing injected.\n"
 "\n"
 "USAGE: pymemwatch [OPTION...] -p PID[,PID...]\n"
+"       pymemwatch [OPTION...] -a\n"
 "       pymemwatch [OPTION...] -- COMMAND [ARG...]\n"
 "\n"
 "EXAMPLES:\n"
 "    sudo pymemwatch -p 1234                 # live view of PID 1234, 1 s refresh\n"
+"    sudo pymemwatch -a                      # every Python process, ranked by leak score\n"
+"    sudo pymemwatch -a -d 60 --csv host.csv # a one-minute sweep of the host\n"
 "    sudo pymemwatch -p 1234,5678 -i 5       # two processes, 5 s intervals\n"
 "    sudo pymemwatch -p 1234 -d 60 --csv mem.csv   # one minute of rows to mem.csv\n"
 "    sudo pymemwatch --csv - -p 1234 | head  # CSV on stdout\n"
@@ -67,11 +71,13 @@ enum {
 	OPT_CSV_SITES,
 	OPT_JSON,
 	OPT_FLAMEGRAPH,
+	OPT_PROMETHEUS,
 };
 
 static const struct argp_option opts[] = {
 	{ NULL, 0, NULL, 0, "Targets:", 1 },
 	{ "pid", 'p', "PID[,PID...]", 0, "Watch these running processes", 1 },
+	{ "all", 'a', NULL, 0, "Watch every CPython process on the host, containers included, also those that start later (default --mode heap)", 1 },
 	{ NULL, 0, NULL, 0, "Timing:", 2 },
 	{ "interval", 'i', "SECONDS", 0, "Interval between rows (default 1; fractions allowed)", 2 },
 	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS (default: Ctrl-C, or when every target has exited)", 2 },
@@ -80,6 +86,7 @@ static const struct argp_option opts[] = {
 	{ "csv-sites", OPT_CSV_SITES, "FILE", 0, "Write one CSV row per leak-suspect site per PID per interval ('-' = stdout)", 3 },
 	{ "json", OPT_JSON, "FILE", 0, "Write JSON Lines: {\"type\":\"process\"...} and {\"type\":\"site\"...} per interval", 3 },
 	{ "flamegraph", OPT_FLAMEGRAPH, "FILE", 0, "At the end, write collapsed stacks of live sampled memory (flamegraph.pl, speedscope, inferno)", 3 },
+	{ "prometheus", OPT_PROMETHEUS, "ADDR:PORT", 0, "Serve Prometheus metrics at http://ADDR:PORT/metrics", 3 },
 	{ "quiet", 'q', NULL, 0, "No interval tables or live view on stdout; only the final summary (status lines stay on stderr)", 3 },
 	{ "no-tui", OPT_NO_TUI, NULL, 0, "Plain interval tables even on a terminal", 3 },
 	{ "verbose", 'v', NULL, 0, "More messages (-vv: libbpf debug output too)", 3 },
@@ -106,6 +113,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 
 	switch (key) {
 	case 'p':
+		if (env.all)
+			argp_error(state, "give one of -p PID, -a or -- COMMAND");
 		if (env.npids)
 			bad(state, "-p given twice: list PIDs once, separated by commas: %s", arg);
 		n = pmw_parse_pids(arg, env.pids, PMW_MAX_PIDS, &dup);
@@ -120,6 +129,11 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (n < 0)
 			bad(state, "invalid PID list '%s': expected PID[,PID...]", arg);
 		env.npids = n;
+		break;
+	case 'a':
+		if (env.npids)
+			argp_error(state, "give one of -p PID, -a or -- COMMAND");
+		env.all = true;
 		break;
 	case 'i':
 		if (pmw_parse_seconds(arg, &env.interval) || env.interval < 0.01 || env.interval > 86400)
@@ -138,6 +152,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		env.exact = true;
 		break;
 	case OPT_MODE:
+		env.mode_set = true;
 		if (!strcmp(arg, "gc"))
 			env.mode = PMW_MODE_GC;
 		else if (!strcmp(arg, "heap"))
@@ -181,6 +196,11 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			bad(state, "empty file name%s", "");
 		*(key == OPT_CSV_SITES ? &env.csv_sites : key == OPT_JSON ? &env.json : &env.flamegraph) = arg;
 		break;
+	case OPT_PROMETHEUS:
+		if (!pmw_prometheus_addr_ok(arg))
+			bad(state, "invalid --prometheus '%s': expected ADDR:PORT, [IPV6]:PORT or :PORT", arg);
+		env.prometheus = arg;
+		break;
 	case OPT_BPF_STATS:
 		env.bpf_stats = true;
 		break;
@@ -198,14 +218,16 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case ARGP_KEY_ARG:
 		/* first non-option: the command (argp stops at "--" and hands us the rest) */
-		if (env.npids)
-			argp_error(state, "give either -p PID or -- COMMAND, not both");
+		if (env.npids || env.all)
+			argp_error(state, "give one of -p PID, -a or -- COMMAND");
 		env.command = &state->argv[state->next - 1];
 		state->next = state->argc;
 		break;
 	case ARGP_KEY_END:
-		if (!env.npids && !env.command)
-			argp_error(state, "no target: give -p PID[,PID...] or -- COMMAND [ARG...]");
+		if (!env.npids && !env.command && !env.all)
+			argp_error(state, "no target: give -p PID[,PID...], -a or -- COMMAND [ARG...]");
+		if (env.all && !env.mode_set)
+			env.mode = PMW_MODE_HEAP;
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;

@@ -20,6 +20,7 @@ enum { PMW_LEAKS_AUTO, PMW_LEAKS_ALWAYS, PMW_LEAKS_OFF };
 struct pmw_env {
 	int pids[PMW_MAX_PIDS];		/* -p */
 	int npids;
+	bool all;			/* -a: every CPython process on the host, as they come and go */
 	char **command;			/* -- COMMAND [ARG...], NULL-terminated */
 	double interval;		/* -i, seconds (> 0) */
 	double duration;		/* -d, seconds; 0 = until Ctrl-C or all targets exit */
@@ -34,7 +35,9 @@ struct pmw_env {
 	const char *csv_sites;		/* --csv-sites FILE */
 	const char *json;		/* --json FILE */
 	const char *flamegraph;		/* --flamegraph FILE */
+	const char *prometheus;		/* --prometheus ADDR:PORT */
 	int verbosity;			/* -v: +1 each */
+	bool mode_set;			/* --mode given (else -a defaults to heap, -p to full) */
 	bool quiet;			/* -q: no interval tables or live view */
 	bool no_tui;			/* --no-tui: plain tables even on a terminal */
 };

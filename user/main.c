@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "discover.h"
 #include "env.h"
 #include "log.h"
 #include "output.h"
@@ -148,7 +149,8 @@ struct session {
 	struct pmw_bpf *skel;
 	struct ring_buffer *rb;
 	struct pmw_watch *ws;
-	int nws;
+	int nws, cap_ws;
+	struct pmw_discover disc;	/* -a */
 	struct pmw_output out[8];
 	int nout;
 	pid_t child;			/* -- COMMAND */
@@ -208,7 +210,10 @@ static int resolve_targets(struct session *s)
 	int err;
 
 	s->nws = env.command ? 1 : env.npids;
+	if (env.all)
+		return 0;	/* found as they come: discover_targets() */
 	s->ws = calloc(s->nws, sizeof(*s->ws));
+	s->cap_ws = s->nws;
 	if (!s->ws)
 		return -ENOMEM;
 	if (env.command) {
@@ -378,7 +383,7 @@ static void attach_target(struct session *s, struct pmw_watch *w)
 		 !w->scan_heap ? "off" :
 		 t->pv->obm_kind != PMW_OBM_STATIC || t->arenas_vaddr ? "scan" : "none",
 		 w->exact ? "exact" : "estimate", w->a.groups & PMW_G_LARGE ? ", large=libc" : "");
-	ilog("attached to PID %d (%s, python %s, %s): %s\n", t->pid, t->comm, t->version, t->path,
+	note(s, "attached to PID %d (%s, python %s, %s): %s", t->pid, t->comm, t->version, t->path,
 	     what);
 }
 
@@ -396,7 +401,7 @@ static int open_outputs(struct session *s, char *host)
 {
 	const struct { const char *name, *path; } files[] = {
 		{ "csv", env.csv }, { "csv-sites", env.csv_sites }, { "json", env.json },
-		{ "flamegraph", env.flamegraph },
+		{ "flamegraph", env.flamegraph }, { "prometheus", env.prometheus },
 	};
 	const char *screen;
 	int err;
@@ -502,12 +507,68 @@ static void end_grace(struct session *s)
 	s->grace_end = 0;
 }
 
+static bool known_pid(void *arg, pid_t pid)
+{
+	return watch_by_pid(arg, pid) != NULL;
+}
+
+/*
+ * -a: take on every CPython process not watched yet. One that cannot be
+ * resolved (an unsupported version, a race with its exit) is noted once
+ * with -v and not offered again.
+ */
+static void discover_targets(struct session *s)
+{
+	pid_t pids[256];
+	int n = pmw_discover_scan(&s->disc, known_pid, s, pids, ARRAY_SIZE(pids));
+
+	for (int i = 0; i < n; i++) {
+		struct pmw_watch *w;
+		int err;
+
+		if (s->nws == PMW_MAX_TARGETS) {
+			wlog("more than %d CPython processes: the others are not watched\n",
+			     PMW_MAX_TARGETS);
+			return;
+		}
+		if (s->nws == s->cap_ws) {
+			int nc = s->cap_ws ? s->cap_ws * 2 : 16;
+			struct pmw_watch *nw = realloc(s->ws, nc * sizeof(*nw));
+
+			if (!nw)
+				return;
+			s->ws = nw;
+			s->cap_ws = nc;
+		}
+		w = &s->ws[s->nws];
+		memset(w, 0, sizeof(*w));
+		err = pmw_target_open_pid(&w->t, pids[i]);
+		if (!err && !w->t.has_symtab && w->t.pv->obm_kind == PMW_OBM_STATIC &&
+		    env.mode != PMW_MODE_GC) {
+			wlog("PID %d (%s): no symbols for its heap: install python%d.%d-dbg; GC only\n",
+			     w->t.pid, w->t.comm, w->t.major, w->t.minor);
+		}
+		if (err || setup_target_maps(s, w)) {
+			vlog("PID %d: not watched: %s\n", pids[i], target_error(err));
+			pmw_target_close(&w->t);
+			pmw_discover_reject(&s->disc, pids[i]);
+			continue;
+		}
+		s->nws++;
+		attach_target(s, w);
+		pmw_watch_baseline(w);
+	}
+}
+
 /* Close the interval for every live target and hand the rows to the outputs. */
 static int tick(struct session *s, double interval_s)
 {
-	struct pmw_watch *rows[PMW_MAX_PIDS];
+	struct pmw_watch **rows = calloc(s->nws ? s->nws : 1, sizeof(*rows));
 	struct timespec wall;
 	int n = 0, live = 0, err = 0;
+
+	if (!rows)
+		return -ENOMEM;
 
 	ring_buffer__consume(s->rb);
 	clock_gettime(CLOCK_REALTIME, &wall);
@@ -556,13 +617,16 @@ static int tick(struct session *s, double interval_s)
 			err = e;
 		}
 	}
-	return err ? -EIO : live;
+	free(rows);
+	if (env.all && !exiting)
+		discover_targets(s);
+	return err ? -EIO : env.all ? 1 : live;
 }
 
 int main(int argc, char **argv)
 {
 	struct session s = { .sync_fd = -1, .stats_fd = -1 };
-	struct pmw_watch *wps[PMW_MAX_PIDS];
+	struct pmw_watch **wps = NULL;
 	char host[256] = "";
 	double start, next, end = 0, last;
 	int err, ret = PMW_EXIT_RUNTIME;
@@ -593,6 +657,10 @@ int main(int argc, char **argv)
 
 		for (int i = 0; i < s.nws; i++)
 			groups |= wanted_groups(&s.ws[i].t);
+		if (env.all)	/* every program the mode may need: targets come later */
+			groups |= PMW_G_GC_USDT | PMW_G_GC_UPROBE |
+				  (env.mode == PMW_MODE_FULL ? PMW_G_HEAP | PMW_G_ARENA : 0) |
+				  (env.exact ? PMW_G_EXACT : 0) | (env.large ? PMW_G_LARGE : 0);
 		if ((groups & PMW_G_HEAP) && env.leak_mode != PMW_LEAKS_OFF)
 			groups |= PMW_G_BURST;	/* attached during bursts only */
 		pmw_probes_set_autoload(s.skel, groups);
@@ -637,7 +705,10 @@ int main(int argc, char **argv)
 	/* baseline (heap, GC state) before the first interval starts */
 	for (int i = 0; i < s.nws; i++)
 		pmw_watch_baseline(&s.ws[i]);
-	note(&s, "watching %d process%s; interval %.3g s%s", s.nws, s.nws == 1 ? "" : "es",
+	if (env.all)
+		discover_targets(&s);
+	note(&s, "watching %d process%s%s; interval %.3g s%s", s.nws, s.nws == 1 ? "" : "es",
+	     env.all ? " (every CPython process, new ones as they start)" : "",
 	     env.interval, env.duration > 0 ? "" : "; Ctrl-C to stop");
 	if (s.child) {
 		/* release the command */
@@ -704,16 +775,27 @@ int main(int argc, char **argv)
 		if (any && t - last > 0.001 && tick(&s, t - last) < 0)
 			ret = PMW_EXIT_RUNTIME;
 	}
-	for (int i = 0; i < s.nws; i++)
+	wps = calloc(s.nws ? s.nws : 1, sizeof(*wps));
+	for (int i = 0; wps && i < s.nws; i++)
 		wps[i] = &s.ws[i];
-	for (int i = 0; i < s.nout; i++)
+	for (int i = 0; wps && i < s.nout; i++)
 		if (s.out[i].ops->finish)
 			s.out[i].ops->finish(&s.out[i], wps, s.nws);
 	close_outputs(&s);
 	if (s.stats_fd >= 0)
 		print_bpf_stats(s.skel);
 	/* the summary never mixes into a data stream on stdout */
-	pmw_print_summary(data_on_stdout() ? stderr : stdout, wps, s.nws);
+	if (wps && env.all) {
+		/* the sweep: every process seen, ranked */
+		FILE *f = data_on_stdout() ? stderr : stdout;
+
+		pmw_rank(wps, s.nws, PMW_RANK_SCORE);
+		fprintf(f, "\nsweep of %s: %d CPython process%s, ranked by leak score\n", host, s.nws,
+			s.nws == 1 ? "" : "es");
+		pmw_print_ranking(f, wps, s.nws, true);
+	} else if (wps) {
+		pmw_print_summary(data_on_stdout() ? stderr : stdout, wps, s.nws);
+	}
 
 	if (s.child) {
 		if (!s.child_reaped) {
@@ -737,15 +819,18 @@ cleanup:
 	if (s.stats_fd >= 0)
 		close(s.stats_fd);
 	{
-		struct pmw_attach *as[PMW_MAX_PIDS];
+		struct pmw_attach **as = calloc(2 * s.nws + 1, sizeof(*as));
 
-		for (int i = 0; i < s.nws; i++)
-			as[i] = &s.ws[i].a;
-		pmw_probes_detach_many(as, s.nws);
-		for (int i = 0; i < s.nws; i++)
-			as[i] = &s.ws[i].burst_a;
-		pmw_probes_detach_many(as, s.nws);
+		for (int i = 0; as && i < s.nws; i++) {
+			as[2 * i] = &s.ws[i].a;
+			as[2 * i + 1] = &s.ws[i].burst_a;
+		}
+		if (as)
+			pmw_probes_detach_many(as, 2 * s.nws);
+		free(as);
 	}
+	free(wps);
+	pmw_discover_free(&s.disc);
 	for (int i = 0; i < s.nws; i++)
 		pmw_leaks_free(&s.ws[i].leaks);
 	for (int i = 0; i < s.nws; i++)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "log.h"
@@ -9,7 +10,7 @@
 
 static const struct pmw_output_ops *const pmw_outputs[] = {
 	&pmw_out_table, &pmw_out_tui, &pmw_out_csv, &pmw_out_csv_sites, &pmw_out_json,
-	&pmw_out_flamegraph, NULL,
+	&pmw_out_flamegraph, &pmw_out_prometheus, NULL,
 };
 
 FILE *pmw_output_create(const char *path)
@@ -113,6 +114,84 @@ void pmw_print_summary(FILE *f, struct pmw_watch **ws, int n)
 					pmw_fmt_bytes(st->live_bytes, a, sizeof(a)), st->score);
 			}
 		}
+	}
+	fflush(f);
+}
+
+const char *const pmw_rank_key_names[PMW_RANK_NKEYS] = {
+	"score", "heap", "rss", "growth", "pid",
+};
+
+const char pmw_rank_header[] =
+	"PID     NSPID   CONTAINER        COMM         PYTHON   LIVE    RSS   GROW/min P99(ms)  SCORE";
+
+static enum pmw_rank_key rank_key;
+
+static double rank_value(const struct pmw_watch *w)
+{
+	switch (rank_key) {
+	case PMW_RANK_HEAP: return w->row.live_bytes;
+	case PMW_RANK_RSS: return w->row.rss_bytes;
+	case PMW_RANK_GROWTH: return w->leaks.ps.heap_slope;
+	case PMW_RANK_PID: return -w->t.pid;
+	default: return w->leaks.ps.score;
+	}
+}
+
+static int cmp_rank(const void *a, const void *b)
+{
+	const struct pmw_watch *x = *(struct pmw_watch *const *)a, *y = *(struct pmw_watch *const *)b;
+	double vx = rank_value(x), vy = rank_value(y);
+
+	if (x->exited != y->exited)
+		return x->exited ? 1 : -1;	/* live processes first */
+	return vx < vy ? 1 : vx > vy ? -1 : x->t.pid - y->t.pid;
+}
+
+void pmw_rank(struct pmw_watch **ws, int n, enum pmw_rank_key key)
+{
+	rank_key = key;
+	qsort(ws, n, sizeof(*ws), cmp_rank);
+}
+
+/* p99 GC pause over the run, all generations, ms */
+static double pause_p99_ms(const struct pmw_watch *w)
+{
+	uint64_t hist[PMW_HIST_SLOTS] = { 0 }, max = 0;
+
+	for (int g = 0; g < PMW_NGEN; g++) {
+		for (int i = 0; i < PMW_HIST_SLOTS; i++)
+			hist[i] += w->gc_total[g].hist[i];
+		if (w->gc_total[g].pause_max_ns > max)
+			max = w->gc_total[g].pause_max_ns;
+	}
+	return pmw_hist_percentile(hist, PMW_HIST_SLOTS, 99, max) / 1e6;
+}
+
+void pmw_format_rank_line(char *buf, size_t len, const struct pmw_watch *w)
+{
+	char live[16], rss[16], grow[16];
+	double slope = w->leaks.ps.heap_slope;
+
+	pmw_fmt_bytes(w->row.live_bytes, live, sizeof(live));
+	pmw_fmt_bytes(w->row.rss_bytes, rss, sizeof(rss));
+	grow[0] = slope < 0 ? '-' : '+';
+	pmw_fmt_bytes(slope < 0 ? -slope : slope, grow + 1, sizeof(grow) - 1);
+	snprintf(buf, len, "%-7d %-7d %-16.16s %-12.12s %-8.8s %6s %6s %8s %7.2f %6.1f%s",
+		 w->t.pid, w->t.ns_pid, w->t.container[0] ? w->t.container : "-", w->t.comm,
+		 w->t.version, live, rss, grow, pause_p99_ms(w), w->leaks.ps.score,
+		 w->exited ? " exited" : "");
+}
+
+void pmw_print_ranking(FILE *f, struct pmw_watch **ws, int n, bool header)
+{
+	char line[160];
+
+	if (header)
+		fprintf(f, "%s\n", pmw_rank_header);
+	for (int i = 0; i < n; i++) {
+		pmw_format_rank_line(line, sizeof(line), ws[i]);
+		fprintf(f, "%s\n", line);
 	}
 	fflush(f);
 }

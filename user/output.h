@@ -37,7 +37,7 @@ struct pmw_output {
 };
 
 extern const struct pmw_output_ops pmw_out_csv, pmw_out_table, pmw_out_tui, pmw_out_csv_sites,
-	pmw_out_flamegraph, pmw_out_json;
+	pmw_out_flamegraph, pmw_out_json, pmw_out_prometheus;
 
 /* Create @path for writing ("-" = stdout), never following a symlink; NULL + errno on failure. */
 FILE *pmw_output_create(const char *path);
@@ -53,7 +53,27 @@ void pmw_site_stack(const struct pmw_site *s, char *buf, size_t len);
 /* The output named @name, or NULL. */
 const struct pmw_output_ops *pmw_output_find(const char *name);
 
+/* --prometheus: is @arg a valid ADDR:PORT, [IPV6]:PORT or :PORT? */
+bool pmw_prometheus_addr_ok(const char *arg);
+
 /* Summary per PID, printed at the end of every run (stdout). */
 void pmw_print_summary(FILE *f, struct pmw_watch **ws, int n);
+
+/* sort keys of the ranking (-a) */
+enum pmw_rank_key { PMW_RANK_SCORE, PMW_RANK_HEAP, PMW_RANK_RSS, PMW_RANK_GROWTH, PMW_RANK_PID,
+		    PMW_RANK_NKEYS };
+extern const char *const pmw_rank_key_names[PMW_RANK_NKEYS];
+
+/* @ws sorted by @key, best first (in place). */
+void pmw_rank(struct pmw_watch **ws, int n, enum pmw_rank_key key);
+
+/*
+ * One line per process, ranked by leak score (-a): the sweep. @header
+ * prints the column names first. Lines are under 100 columns.
+ */
+void pmw_print_ranking(FILE *f, struct pmw_watch **ws, int n, bool header);
+/* The same line for one process, into @buf. */
+void pmw_format_rank_line(char *buf, size_t len, const struct pmw_watch *w);
+extern const char pmw_rank_header[];
 
 #endif

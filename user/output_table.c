@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Plain interval tables for pipes and files (like vmstat), under 100 columns. */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include "env.h"
 #include "output.h"
 #include "util.h"
 
@@ -32,6 +36,26 @@ static void header(FILE *f)
 static int table_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
 {
 	char v[ARRAY_SIZE(cols)][24];
+
+	if (env.all) {
+		/* -a: the processes ranked by leak score, each interval */
+		struct pmw_watch **r = malloc((n ? n : 1) * sizeof(*r));
+		char now[16];
+		time_t tt = time(NULL);
+		struct tm tm;
+
+		if (!r)
+			return -ENOMEM;
+		memcpy(r, ws, n * sizeof(*r));
+		pmw_rank(r, n, PMW_RANK_SCORE);
+		localtime_r(&tt, &tm);
+		strftime(now, sizeof(now), "%H:%M:%S", &tm);
+		fprintf(o->f, "%s  %d process%s, ranked by leak score\n", now, n, n == 1 ? "" : "es");
+		pmw_print_ranking(o->f, r, n, true);
+		fputc('\n', o->f);
+		free(r);
+		return 0;
+	}
 
 	header(o->f);
 	for (int i = 0; i < n; i++) {

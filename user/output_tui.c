@@ -3,6 +3,8 @@
 #include <curses.h>
 #include <string.h>
 #include <time.h>
+#include <stdlib.h>
+#include "env.h"
 #include "output.h"
 #include "util.h"
 
@@ -12,6 +14,11 @@
 struct tui {
 	char notes[NOTES][160];
 	int nnotes;
+	/* -a: the ranking */
+	enum pmw_rank_key key;		/* s: next key */
+	int sel;			/* selected row (up/down) */
+	int sel_pid;			/* PID drilled into (Enter), 0 = the ranking */
+	int nrows;
 };
 
 static struct tui tui;
@@ -44,7 +51,79 @@ static void tui_note(struct pmw_output *o, const char *msg)
 	snprintf(t->notes[t->nnotes++], sizeof(t->notes[0]), "%s", msg);
 }
 
+static int draw_watches(struct pmw_output *o, struct pmw_watch **ws, int n);
+
+/* -a: one line per process, ranked; returns 1 if it drew the screen */
+static int draw_ranking(struct tui *t, struct pmw_watch **ws, int n, struct pmw_output *o)
+{
+	struct pmw_watch **r;
+	char line[160], now[16];
+	time_t tt = time(NULL);
+	struct tm tm;
+
+	if (t->sel_pid)
+		return 0;
+	r = malloc((n ? n : 1) * sizeof(*r));
+	if (!r)
+		return 0;
+	memcpy(r, ws, n * sizeof(*r));
+	pmw_rank(r, n, t->key);
+	t->nrows = n;
+	if (t->sel >= n)
+		t->sel = n ? n - 1 : 0;
+	localtime_r(&tt, &tm);
+	strftime(now, sizeof(now), "%H:%M:%S", &tm);
+	erase();
+	attron(A_REVERSE);
+	mvprintw(0, 0, "pymemwatch %s  %s  %d CPython process%s  sorted by %s   "
+		 "s: sort  up/down, Enter: details  q: quit%*s", PMW_VERSION, now, n,
+		 n == 1 ? "" : "es", pmw_rank_key_names[t->key], COLS, "");
+	attroff(A_REVERSE);
+	attron(A_UNDERLINE);
+	mvprintw(2, 0, "%s", pmw_rank_header);
+	attroff(A_UNDERLINE);
+	for (int i = 0; i < n && 3 + i < LINES - 1 - t->nnotes; i++) {
+		pmw_format_rank_line(line, sizeof(line), r[i]);
+		if (i == t->sel) {
+			attron(A_REVERSE);
+			t->sel_pid = -r[i]->t.pid;	/* Enter drills into this one */
+		}
+		mvprintw(3 + i, 0, "%-*.*s", COLS - 1, COLS - 1, line);
+		if (i == t->sel)
+			attroff(A_REVERSE);
+	}
+	for (int i = 0; i < t->nnotes; i++)
+		mvprintw(LINES - t->nnotes + i, 0, "%.*s", COLS - 1, t->notes[i]);
+	refresh();
+	free(r);
+	(void)o;
+	return 1;
+}
+
 static int tui_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
+{
+	struct tui *t = o->priv;
+
+	if (env.all) {
+		if (t->sel_pid < 0)
+			t->sel_pid = 0;
+		if (draw_ranking(t, ws, n, o))
+			return 0;
+		/* drilled into one PID: its full panel below */
+		for (int i = 0; i < n; i++) {
+			if (ws[i]->t.pid == t->sel_pid) {
+				ws = &ws[i];
+				n = 1;
+				break;
+			}
+		}
+		if (n != 1)
+			t->sel_pid = 0;	/* it exited: back to the ranking */
+	}
+	return draw_watches(o, ws, n);
+}
+
+static int draw_watches(struct pmw_output *o, struct pmw_watch **ws, int n)
 {
 	struct tui *t = o->priv;
 	char a[16], b[16], c[16], d[16], e[16], f[16], now[16];
@@ -157,9 +236,32 @@ static int tui_poll_keys(struct pmw_output *o)
 {
 	int ch;
 
-	while ((ch = getch()) != ERR)
-		if (ch == 'q' || ch == 'Q')
+	struct tui *t = o->priv;
+
+	while ((ch = getch()) != ERR) {
+		switch (ch) {
+		case 'q': case 'Q':
 			return 1;
+		case 's':
+			t->key = (t->key + 1) % PMW_RANK_NKEYS;
+			break;
+		case KEY_UP:
+			if (t->sel > 0)
+				t->sel--;
+			break;
+		case KEY_DOWN:
+			if (t->sel + 1 < t->nrows)
+				t->sel++;
+			break;
+		case '\n': case KEY_ENTER: case 'd':
+			if (t->sel_pid < 0)
+				t->sel_pid = -t->sel_pid;
+			break;
+		case 27: case KEY_BACKSPACE: case 'b':
+			t->sel_pid = 0;
+			break;
+		}
+	}
 	return 0;
 }
 

@@ -69,6 +69,83 @@ bool pmw_pid_alive(pid_t pid)
 	return alive;
 }
 
+/* "docker-<64 hex>.scope", "cri-containerd-<hex>.scope", ".../pod<uid>/...": a short id */
+static bool cgroup_container(const char *cg, char *out, size_t len)
+{
+	static const struct { const char *marker, *kind; } kinds[] = {
+		{ "docker-", "docker" }, { "/docker/", "docker" }, { "cri-containerd-", "containerd" },
+		{ "crio-", "crio" }, { "libpod-", "podman" },
+	};
+	const char *p;
+
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
+		p = strstr(cg, kinds[i].marker);
+		if (p && isxdigit((unsigned char)p[strlen(kinds[i].marker)])) {
+			snprintf(out, len, "%s:%.12s", kinds[i].kind, p + strlen(kinds[i].marker));
+			return true;
+		}
+	}
+	p = strstr(cg, "pod");
+	if (p && strstr(cg, "kubepods")) {
+		snprintf(out, len, "k8s:%.*s", (int)strcspn(p, "/."), p);
+		return true;
+	}
+	return false;
+}
+
+void pmw_target_identity(struct pmw_target *t)
+{
+	char path[64], line[512], a[64] = "", b[64] = "";
+	FILE *f;
+	ssize_t n;
+
+	t->ns_pid = t->pid;
+	t->container[0] = 0;
+	snprintf(path, sizeof(path), "/proc/%d/status", t->pid);
+	if ((f = fopen(path, "re"))) {
+		while (fgets(line, sizeof(line), f)) {
+			if (!strncmp(line, "NSpid:", 6)) {
+				char *last = strrchr(line, '\t');
+
+				if (last)
+					t->ns_pid = atoi(last + 1);
+			}
+		}
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", t->pid);
+	if ((f = fopen(path, "re"))) {
+		while (fgets(line, sizeof(line), f)) {
+			line[strcspn(line, "\n")] = 0;
+			if (cgroup_container(line, t->container, sizeof(t->container)))
+				break;
+		}
+		fclose(f);
+	}
+	if (t->container[0])
+		return;
+	/* no container runtime in the cgroup: another mount namespace or root */
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", t->pid);
+	n = readlink(path, a, sizeof(a) - 1);
+	if (n > 0)
+		a[n] = 0;
+	n = readlink("/proc/self/ns/mnt", b, sizeof(b) - 1);
+	if (n > 0)
+		b[n] = 0;
+	if (a[0] && b[0] && strcmp(a, b)) {
+		snprintf(t->container, sizeof(t->container), "mntns:%s", a + strcspn(a, "[") +
+			 (a[strcspn(a, "[")] ? 1 : 0));
+		t->container[strcspn(t->container, "]")] = 0;
+		return;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/root", t->pid);
+	n = readlink(path, line, sizeof(line) - 1);
+	if (n > 1) {
+		line[n] = 0;
+		snprintf(t->container, sizeof(t->container), "chroot:%.88s", line);
+	}
+}
+
 static void read_comm(struct pmw_target *t)
 {
 	char path[64];
@@ -273,6 +350,7 @@ int pmw_target_open_pid(struct pmw_target *t, pid_t pid)
 	if (!pmw_pid_alive(pid))
 		return -ESRCH;
 	read_comm(t);
+	pmw_target_identity(t);
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 	n = readlink(path, exe, sizeof(exe) - 1);
 	if (n < 0)
@@ -357,6 +435,7 @@ int pmw_target_open_exec(struct pmw_target *t, const char *exe, pid_t pid)
 	memset(t, 0, sizeof(*t));
 	t->elf.fd = -1;
 	t->pid = pid;
+	t->ns_pid = pid;
 	t->root[0] = 0;
 	snprintf(t->comm, sizeof(t->comm), "%.15s", strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe);
 	snprintf(t->path, sizeof(t->path), "%s", exe);

@@ -11,7 +11,10 @@
 #include "pyver.h"
 
 struct pmw_target {
-	pid_t pid;
+	pid_t pid;			/* as seen from the host (our PID namespace) */
+	pid_t ns_pid;			/* in the target's own PID namespace (= pid if the same) */
+	char container[96];		/* "docker:<id>", "containerd:<id>", "k8s:pod<uid>", "chroot:<path>",
+					 * "mntns:<inode>", a cgroup path, or "" for the host */
 	char comm[32];
 	char root[48];			/* "/proc/PID/root" */
 	char path[PATH_MAX];		/* interpreter image as the target sees it */
@@ -71,6 +74,9 @@ uint64_t pmw_target_interp(const struct pmw_target *t);
  * Returns 0, -ENOENT (struct not found: no symbols), -EFAULT (unreadable).
  */
 int pmw_target_obj_allocator(const struct pmw_target *t, uint64_t fn[5]);
+
+/* Fill t->ns_pid and t->container from /proc/PID/{status,cgroup,ns,root}. */
+void pmw_target_identity(struct pmw_target *t);
 
 /* true if the process still exists (and is not a zombie) */
 bool pmw_pid_alive(pid_t pid);
