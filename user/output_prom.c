@@ -366,15 +366,20 @@ static int publish(struct prom *p, struct pmw_watch **ws, int n)
 
 /* ---------------------------------------------------------------- ops */
 
-static struct MHD_Daemon *start(struct prom *p, unsigned int flags, struct sockaddr *sa)
+static struct MHD_Daemon *start(struct prom *p, unsigned int flags, struct sockaddr *sa,
+				 uint16_t port)
 {
+	/*
+	 * @port only for MHD's messages: @sa is what is bound. MHD sets
+	 * SO_REUSEADDR, never SO_REUSEPORT: a second pymemwatch on the same
+	 * port fails instead of sharing it.
+	 */
 	return MHD_start_daemon(flags | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
-				0, NULL, NULL, handle, p,
+				port, NULL, NULL, handle, p,
 				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,	/* first, for every message */
 				MHD_OPTION_SOCK_ADDR, sa,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
-				MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
 				MHD_OPTION_END);
 }
 
@@ -383,6 +388,7 @@ static int prom_open(struct pmw_output *o, const char *arg)
 	struct sockaddr_storage ss;
 	struct prom *p;
 	sigset_t all, old;
+	uint16_t port;
 	bool v6, any;
 	int err;
 
@@ -390,6 +396,7 @@ static int prom_open(struct pmw_output *o, const char *arg)
 		elog("--prometheus %s: expected ADDR:PORT, [IPV6]:PORT or :PORT\n", arg ? arg : "");
 		return -EINVAL;
 	}
+	port = ntohs(((struct sockaddr_in *)&ss)->sin_port);	/* same place in sockaddr_in6 */
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
@@ -410,20 +417,18 @@ static int prom_open(struct pmw_output *o, const char *arg)
 			.sin6_addr = IN6ADDR_ANY_INIT,
 		};
 
-		p->d = start(p, MHD_USE_DUAL_STACK, (struct sockaddr *)&sin6);
+		p->d = start(p, MHD_USE_DUAL_STACK, (struct sockaddr *)&sin6, port);
 		if (!p->d && (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL || errno == 0)) {
 			errno = 0;
-			p->d = start(p, 0, (struct sockaddr *)&ss);
+			p->d = start(p, 0, (struct sockaddr *)&ss, port);
 		}
 	} else {
-		p->d = start(p, v6 ? MHD_USE_IPv6 : 0, (struct sockaddr *)&ss);
+		p->d = start(p, v6 ? MHD_USE_IPv6 : 0, (struct sockaddr *)&ss, port);
 	}
 	err = errno ? -errno : -EADDRNOTAVAIL;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (!p->d) {
-		elog("--prometheus %s: cannot serve HTTP there\n", arg);
+	if (!p->d)
 		goto fail;
-	}
 	snprintf(o->path, sizeof(o->path), "%s", arg);
 	o->priv = p;
 	vlog("serving Prometheus metrics at http://%s/metrics\n", arg);
