@@ -49,7 +49,7 @@ def test_sweep_finds_and_ranks(env, procs, rprocs, tmp_path):
     nsed.wait_ready()
 
     csv_path = str(tmp_path / "sweep.csv")
-    pmw = procs.watch("-a", "-d", 30, "--csv", csv_path, "-i", 1)
+    pmw = procs.watch("-a", "-d", 30, "--csv", csv_path, "-i", 1, "-q")
     pmw.wait_watching()
     time.sleep(3)
     late = procs.popen([late_py, "-c", IDLE], stdout=subprocess.PIPE, text=True)
