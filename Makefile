@@ -69,6 +69,13 @@ $(OUTPUT)/pymemwatch.skel.h: $(OUTPUT)/pymemwatch.bpf.o
 
 $(USER_OBJS): $(OUTPUT)/pymemwatch.skel.h $(wildcard user/*.h) include/pmw.h
 
+# The HTML report template, compiled in as report_template_html[] (user/report.c)
+$(OUTPUT)/report_template.h: user/report_template.html | $(OUTPUT)
+	$(call msg,GEN,$@)
+	$(Q)cd user && xxd -i report_template.html > $(abspath $@)
+
+$(OUTPUT)/report.o: $(OUTPUT)/report_template.h
+
 $(OUTPUT)/%.o: user/%.c | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
@@ -117,3 +124,99 @@ clean:
 
 .DELETE_ON_ERROR:
 .SECONDARY:
+
+# --- Fuzzing (libFuzzer, clang) and sanitizer builds; not part of `make test`.
+# `make fuzz` builds tests/fuzz/fuzz_*.c with -fsanitize=fuzzer,address,undefined
+# and runs each harness FUZZ_SECONDS, adding new inputs to tests/fuzz/corpus/<harness>/;
+# crashes are written to $(FUZZ_OUT)/. `make fuzz-smoke` only replays the corpora.
+FUZZ_OUT := $(OUTPUT)/fuzz
+FUZZ_SECONDS ?= 30
+FUZZ_CC ?= clang
+FUZZ_CFLAGS ?= -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined
+FUZZ_HARNESSES := fuzz_pyline fuzz_elf fuzz_csv fuzz_version
+FUZZ_BINS := $(addprefix $(FUZZ_OUT)/,$(FUZZ_HARNESSES))
+# the user/ files each harness needs: no libbpf, no skeleton
+FUZZ_SRCS_fuzz_pyline := user/pyline.c
+FUZZ_SRCS_fuzz_elf := user/elfimg.c user/util.c
+FUZZ_SRCS_fuzz_csv := user/util.c
+FUZZ_SRCS_fuzz_version := user/util.c
+FUZZ_LIBS_fuzz_elf := -lelf
+FUZZ_MAXLEN_fuzz_pyline := 4096
+FUZZ_MAXLEN_fuzz_elf := 65536
+FUZZ_MAXLEN_fuzz_csv := 1024
+FUZZ_MAXLEN_fuzz_version := 256
+
+.PHONY: fuzz fuzz-build fuzz-smoke test-asan
+.SECONDEXPANSION:
+
+$(FUZZ_OUT) $(FUZZ_OUT)/seed-elf:
+	$(Q)mkdir -p $@
+
+$(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_SRCS_fuzz_%) $(wildcard user/*.h) | $(FUZZ_OUT)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -D_GNU_SOURCE -Iinclude -Iuser $< $(FUZZ_SRCS_fuzz_$*) \
+		$(FUZZ_LIBS_fuzz_$*) -lm -o $@
+
+# tiny ELF seeds (an executable, a stripped one, a shared object with DT_NEEDED/RUNPATH)
+$(FUZZ_OUT)/seed-elf/tiny-exe: tests/fuzz/tiny_elf.c | $(FUZZ_OUT)/seed-elf
+	$(call msg,CC,$@)
+	$(Q)$(CC) -Os -nostdlib -static -Wl,--build-id -Wl,-z,noseparate-code $< -o $@
+	$(Q)$(CC) -Os -nostdlib -static -s -Wl,--build-id -Wl,-z,noseparate-code $< -o $@-stripped
+	$(Q)$(CC) -Os -fPIC -shared -nostdlib -Wl,--build-id -Wl,-z,noseparate-code \
+		-Wl,--no-as-needed -lc -Wl,-rpath,/opt/py/lib -Wl,--enable-new-dtags $< -o $@.so
+
+fuzz-build: $(FUZZ_BINS) $(FUZZ_OUT)/seed-elf/tiny-exe
+
+fuzz: fuzz-build
+	$(Q)set -e; for h in $(FUZZ_HARNESSES); do \
+		mkdir -p tests/fuzz/corpus/$$h $(FUZZ_OUT)/artifacts/$$h; \
+		seeds=; [ $$h != fuzz_elf ] || seeds=$(FUZZ_OUT)/seed-elf; \
+		printf '  %-8s %s (%ss)\n' FUZZ $$h $(FUZZ_SECONDS); \
+		$(FUZZ_OUT)/$$h -max_total_time=$(FUZZ_SECONDS) -max_len=$$(case $$h in \
+			fuzz_pyline) echo $(FUZZ_MAXLEN_fuzz_pyline);; fuzz_elf) echo $(FUZZ_MAXLEN_fuzz_elf);; \
+			fuzz_csv) echo $(FUZZ_MAXLEN_fuzz_csv);; *) echo $(FUZZ_MAXLEN_fuzz_version);; esac) \
+			-print_final_stats=1 -artifact_prefix=$(FUZZ_OUT)/artifacts/$$h/ \
+			tests/fuzz/corpus/$$h $$seeds > $(FUZZ_OUT)/$$h.log 2>&1 \
+			|| { tail -n 40 $(FUZZ_OUT)/$$h.log; exit 1; }; \
+		grep -E '^stat::number_of_executed_units|^stat::new_units_added' $(FUZZ_OUT)/$$h.log | sed 's/^/           /'; \
+	done
+
+# every corpus input once, no mutation (a few seconds in all)
+fuzz-smoke: fuzz-build
+	$(Q)set -e; for h in $(FUZZ_HARNESSES); do \
+		seeds=; [ $$h != fuzz_elf ] || seeds=$(FUZZ_OUT)/seed-elf; \
+		printf '  %-8s %s\n' FUZZ-RUN $$h; \
+		$(FUZZ_OUT)/$$h -runs=0 tests/fuzz/corpus/$$h $$seeds > $(FUZZ_OUT)/$$h.smoke.log 2>&1 \
+			|| { tail -n 40 $(FUZZ_OUT)/$$h.smoke.log; exit 1; }; \
+	done
+
+# Unit tests and the integration suite against an ASan+UBSan build in
+# $(ASAN_OUTPUT)/ (./pymemwatch is untouched; BPF objects are not sanitized).
+# Sanitizer reports go to $(ASAN_OUTPUT)/asan.<pid> and fail the target.
+ASAN_OUTPUT ?= .output-asan
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+ASAN_ENV = ASAN_OPTIONS=log_path=$(abspath $(ASAN_OUTPUT))/asan:detect_leaks=1 \
+	UBSAN_OPTIONS=log_path=$(abspath $(ASAN_OUTPUT))/ubsan:print_stacktrace=1
+
+$(OUTPUT)/pymemwatch: $(USER_OBJS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+test-asan:
+	$(Q)$(MAKE) OUTPUT=$(ASAN_OUTPUT) EXTRA_CFLAGS="$(EXTRA_CFLAGS) $(ASAN_FLAGS)" \
+		LDFLAGS="$(LDFLAGS) $(ASAN_FLAGS)" \
+		$(ASAN_OUTPUT)/pymemwatch $(patsubst $(OUTPUT)/%,$(ASAN_OUTPUT)/%,$(UNIT_BINS))
+	$(Q)rm -f $(ASAN_OUTPUT)/asan.* $(ASAN_OUTPUT)/ubsan.*
+	$(Q)fail=0; for t in $(patsubst $(OUTPUT)/%,$(ASAN_OUTPUT)/%,$(UNIT_BINS)); do \
+		printf '  %-8s %s\n' ASAN $$t; \
+		$(ASAN_ENV) $$t > $$t.log 2>&1 || { tail -n 30 $$t.log; fail=1; }; \
+	done; \
+	printf '  %-8s %s\n' ASAN "integration ($(ASAN_OUTPUT)/pymemwatch)"; \
+	$(ASAN_ENV) PYMEMWATCH=$(abspath $(ASAN_OUTPUT))/pymemwatch PYTHONDONTWRITEBYTECODE=1 \
+		/usr/bin/python3 -m pytest -p no:cacheprovider -q -rs tests/integration $(ASAN_PYTEST_ARGS) \
+		|| fail=1; \
+	for r in $(ASAN_OUTPUT)/asan.* $(ASAN_OUTPUT)/ubsan.*; do \
+		[ -e "$$r" ] || continue; echo "=== $$r"; cat "$$r"; fail=1; \
+	done; \
+	exit $$fail

@@ -7,7 +7,10 @@ set -eu
 PKGS="clang llvm make gcc pkg-config libbpf-dev libelf-dev zlib1g-dev
 bpftool libncurses-dev libjansson-dev libcmocka-dev libcapstone-dev
 python3 python3-pytest python3.11 python3.11-dbg
-procps util-linux debootstrap libmicrohttpd-dev prometheus"
+procps util-linux debootstrap libmicrohttpd-dev prometheus
+tmux chromium"
+# npm (for the report libraries below) only when no npm is on PATH (e.g. nodesource's nodejs has it)
+command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 
 missing=""
 for p in $PKGS; do
@@ -18,17 +21,39 @@ done
 
 if [ -z "$missing" ]; then
 	echo "install-deps: all packages present"
-	exit 0
+else
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "install-deps: missing packages:$missing; run as root (sudo $0)" >&2
+		exit 1
+	fi
+	echo "install-deps: installing$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	echo "install-deps: done"
 fi
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "install-deps: missing packages:$missing; run as root (sudo $0)" >&2
-	exit 1
+# JavaScript libraries inlined into HTML reports (`pymemwatch report`, --report):
+# pinned versions from the npm registry into /var/cache/pymemwatch/npm,
+# installed only when missing. uPlot (MIT), d3 (ISC), d3-flame-graph (Apache-2.0).
+NPM_DIR=/var/cache/pymemwatch/npm
+NPM_PKGS="uplot@1.6.32 d3@7.9.0 d3-flame-graph@4.1.3"
+npm_missing=""
+for p in $NPM_PKGS; do
+	name=${p%@*}
+	ver=${p##*@}
+	if ! grep -qs "\"version\": \"$ver\"" "$NPM_DIR/node_modules/$name/package.json"; then
+		npm_missing="$npm_missing $p"
+	fi
+done
+if [ -n "$npm_missing" ]; then
+	if [ "$(id -u)" -ne 0 ] && ! [ -w "$(dirname "$NPM_DIR")" ]; then
+		echo "install-deps: missing npm packages:$npm_missing; run as root (sudo $0)" >&2
+		exit 1
+	fi
+	echo "install-deps: npm installing$npm_missing into $NPM_DIR"
+	mkdir -p "$NPM_DIR"
+	# shellcheck disable=SC2086
+	npm install --silent --no-audit --no-fund --prefix "$NPM_DIR" $NPM_PKGS >/dev/null
 fi
-
-echo "install-deps: installing$missing"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-# shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
-echo "install-deps: done"

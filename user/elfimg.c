@@ -12,6 +12,27 @@
 #include "log.h"
 #include "util.h"
 
+/* The section and program header tables lie inside the file (not truncated) */
+static bool headers_in_file(const struct pmw_elf *e, off_t size)
+{
+	const GElf_Ehdr *h = &e->ehdr;
+	size_t shnum = h->e_shnum, phnum = h->e_phnum;
+
+	/* libelf quietly reports 0 sections for a table past the end of the file */
+	if (h->e_shoff && h->e_shoff >= (uint64_t)size)
+		return false;
+	if ((!shnum && h->e_shoff && elf_getshdrnum(e->elf, &shnum)) ||
+	    (phnum == PN_XNUM && elf_getphdrnum(e->elf, &phnum)))
+		return false;
+	if (shnum && (h->e_shentsize != sizeof(Elf64_Shdr) || h->e_shoff > (uint64_t)size ||
+		      shnum > ((uint64_t)size - h->e_shoff) / sizeof(Elf64_Shdr)))
+		return false;
+	if (phnum && (h->e_phentsize != sizeof(Elf64_Phdr) || h->e_phoff > (uint64_t)size ||
+		      phnum > ((uint64_t)size - h->e_phoff) / sizeof(Elf64_Phdr)))
+		return false;
+	return true;
+}
+
 int pmw_elf_open(struct pmw_elf *e, const char *path)
 {
 	struct stat st;
@@ -37,6 +58,10 @@ int pmw_elf_open(struct pmw_elf *e, const char *path)
 	    gelf_getclass(e->elf) != ELFCLASS64) {
 		pmw_elf_close(e);
 		return -ENOEXEC;
+	}
+	if (!headers_in_file(e, st.st_size)) {
+		pmw_elf_close(e);
+		return -EBADMSG;
 	}
 	return 0;
 }

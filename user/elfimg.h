@@ -24,7 +24,11 @@ struct pmw_sym {
 	char name[128];		/* the name found, with its compiler suffixes */
 };
 
-/* Open @path read-only. Returns 0, -errno, or -ENOEXEC if it is not a usable ELF. */
+/*
+ * Open @path read-only. Returns 0, -errno, -ENOEXEC if it is not a usable
+ * ELF (not ELF, not 64-bit), or -EBADMSG if it is a corrupt or truncated
+ * one (section or program header table outside the file).
+ */
 int pmw_elf_open(struct pmw_elf *e, const char *path);
 void pmw_elf_close(struct pmw_elf *e);
 

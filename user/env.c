@@ -72,6 +72,7 @@ enum {
 	OPT_JSON,
 	OPT_FLAMEGRAPH,
 	OPT_PROMETHEUS,
+	OPT_REPORT,
 };
 
 static const struct argp_option opts[] = {
@@ -87,6 +88,7 @@ static const struct argp_option opts[] = {
 	{ "json", OPT_JSON, "FILE", 0, "Write JSON Lines: {\"type\":\"process\"...} and {\"type\":\"site\"...} per interval", 3 },
 	{ "flamegraph", OPT_FLAMEGRAPH, "FILE", 0, "At the end, write collapsed stacks of live sampled memory (flamegraph.pl, speedscope, inferno)", 3 },
 	{ "prometheus", OPT_PROMETHEUS, "ADDR:PORT", 0, "Serve Prometheus metrics at http://ADDR:PORT/metrics", 3 },
+	{ "report", OPT_REPORT, "FILE", 0, "At the end, write an HTML report of the run", 3 },
 	{ "quiet", 'q', NULL, 0, "No interval tables or live view on stdout; only the final summary (status lines stay on stderr)", 3 },
 	{ "no-tui", OPT_NO_TUI, NULL, 0, "Plain interval tables even on a terminal", 3 },
 	{ "verbose", 'v', NULL, 0, "More messages (-vv: libbpf debug output too)", 3 },
@@ -195,6 +197,11 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (!*arg)
 			bad(state, "empty file name%s", "");
 		*(key == OPT_CSV_SITES ? &env.csv_sites : key == OPT_JSON ? &env.json : &env.flamegraph) = arg;
+		break;
+	case OPT_REPORT:
+		if (!*arg)
+			bad(state, "empty --report file name%s", "");
+		env.report = arg;
 		break;
 	case OPT_PROMETHEUS:
 		if (!pmw_prometheus_addr_ok(arg))

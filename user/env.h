@@ -36,6 +36,7 @@ struct pmw_env {
 	const char *json;		/* --json FILE */
 	const char *flamegraph;		/* --flamegraph FILE */
 	const char *prometheus;		/* --prometheus ADDR:PORT */
+	const char *report;		/* --report FILE: HTML report at the end */
 	int verbosity;			/* -v: +1 each */
 	bool mode_set;			/* --mode given (else -a defaults to heap, -p to full) */
 	bool quiet;			/* -q: no interval tables or live view */

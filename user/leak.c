@@ -566,7 +566,8 @@ int pmw_leaks_collect(struct pmw_watch **ws, int n, int samples_fd, int stacks_f
 	/* stacks no live sample refers to, and samples of exited targets, are
 	 * dropped, so the maps never fill; keys are collected first, as deleting
 	 * while iterating restarts the iteration */
-	qsort(live_stacks, nlive, sizeof(*live_stacks), cmp_u64);
+	if (nlive)	/* live_stacks is NULL when empty: qsort's argument is nonnull */
+		qsort(live_stacks, nlive, sizeof(*live_stacks), cmp_u64);
 	{
 		uint64_t k, nk, *pk = NULL, *dead = NULL;
 		size_t ndead = 0, dcap = 0;

@@ -23,6 +23,7 @@
 #include "output.h"
 #include "probes.h"
 #include "pymemwatch.skel.h"
+#include "report.h"
 #include "util.h"
 #include "watch.h"
 
@@ -121,6 +122,7 @@ static const char *target_error(int err)
 	case -ESRCH: return "no such process";
 	case -ENOEXEC: return "not a CPython process (no libpython or CPython executable mapped)";
 	case -EPROTONOSUPPORT: return "unsupported CPython version (supported: 3.8-3.14)";
+	case -EBADMSG: return "corrupt or truncated ELF file";
 	case -EACCES: case -EPERM: return "permission denied reading its memory maps";
 	default: return strerror(-err);
 	}
@@ -416,7 +418,8 @@ static int open_outputs(struct session *s, char *host)
 		snprintf(o->host, sizeof(o->host), "%s", host);
 		err = o->ops->open(o, files[i].path);
 		if (err) {
-			elog("cannot write %s: %s\n", files[i].path, strerror(-err));
+			elog("cannot write %s: %s\n", files[i].path, err == -ELOOP ?
+			     "it is a symbolic link (not followed)" : strerror(-err));
 			return err;
 		}
 		s->nout++;
@@ -630,7 +633,10 @@ int main(int argc, char **argv)
 	char host[256] = "";
 	double start, next, end = 0, last;
 	int err, ret = PMW_EXIT_RUNTIME;
+	char report_tmp[64] = "";	/* --report without --json: the JSON Lines go here */
 
+	if (argc > 1 && !strcmp(argv[1], "report"))
+		return pmw_report_main(argc - 1, argv + 1);
 	setvbuf(stdout, NULL, _IOLBF, BUFSIZ);
 	pmw_env_parse(argc, argv);
 	pmw_verbosity = env.verbosity;
@@ -641,6 +647,22 @@ int main(int argc, char **argv)
 		return PMW_EXIT_NOPERM;
 	if (check_kernel())
 		return PMW_EXIT_UNSUPPORTED;
+	if (env.report && env.json && !strcmp(env.json, "-")) {
+		elog("--report reads the run's JSON Lines back: give --json a file, not '-'\n");
+		return PMW_EXIT_USAGE;
+	}
+	if (env.report && !env.json) {
+		int fd;
+
+		snprintf(report_tmp, sizeof(report_tmp), "/tmp/pymemwatch-report-XXXXXX");
+		fd = mkstemp(report_tmp);
+		if (fd < 0) {
+			elog("--report: cannot create a temporary file in /tmp: %s\n", strerror(errno));
+			return PMW_EXIT_RUNTIME;
+		}
+		close(fd);
+		env.json = report_tmp;
+	}
 
 	ret = resolve_targets(&s);
 	if (ret)
@@ -808,6 +830,17 @@ int main(int argc, char **argv)
 			ret = WIFEXITED(s.child_status) ? WEXITSTATUS(s.child_status)
 							 : 128 + WTERMSIG(s.child_status);
 	}
+	if (env.report) {
+		/* the outputs are closed: the JSON Lines are complete */
+		const char *in = env.json;
+
+		if (pmw_report_write(&in, 1, env.report)) {
+			if (ret == PMW_EXIT_OK)
+				ret = PMW_EXIT_RUNTIME;
+		} else if (pmw_verbosity >= 0) {
+			fprintf(stderr, "pymemwatch: report written to %s\n", env.report);
+		}
+	}
 cleanup:
 	close_outputs(&s);
 	if (s.child && !s.child_reaped) {
@@ -838,5 +871,7 @@ cleanup:
 	ring_buffer__free(s.rb);
 	pmw_bpf__destroy(s.skel);
 	free(s.ws);
+	if (report_tmp[0])
+		unlink(report_tmp);
 	return ret;
 }

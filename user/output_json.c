@@ -53,6 +53,15 @@ static int json_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
 					    f[k].type == PMW_F_STR ? json_string(f[k].s ? f[k].s : "") :
 					    f[k].type == PMW_F_U64 ? json_integer((json_int_t)f[k].u) :
 								     json_real(f[k].d));
+		/* pauses per generation in the interval (the HTML report's GC table) */
+		for (int g = 0; g < PMW_NGEN; g++) {
+			char k[40];
+
+			snprintf(k, sizeof(k), "gc_gen%d_pause_ms_total", g);
+			json_object_set_new(obj, k, json_real(ws[i]->row.gc[g].pause_ns / 1e6));
+			snprintf(k, sizeof(k), "gc_gen%d_pause_ms_max", g);
+			json_object_set_new(obj, k, json_real(ws[i]->row.gc[g].pause_max_ns / 1e6));
+		}
 		err |= put(o, obj);
 		{
 			struct pmw_census_type *ct[CENSUS_PER_ROW];

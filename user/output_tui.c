@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* The top-like live view on a terminal (ncurses), redrawn every interval. */
 #include <curses.h>
+#include <langinfo.h>
+#include <locale.h>
 #include <string.h>
 #include <time.h>
 #include <stdlib.h>
@@ -23,8 +25,140 @@ struct tui {
 
 static struct tui tui;
 
+/*
+ * Sparklines: the last SPARK_N live-heap and RSS values of each PID, in a
+ * table of its own (keyed by PID, the oldest entry reused when full).
+ * Unicode blocks on a UTF-8 locale, ASCII otherwise.
+ */
+#define SPARK_N		120
+#define SPARK_PIDS	256
+
+struct spark_ring {
+	int pid;
+	unsigned int n, head;		/* values kept, next slot */
+	uint64_t seq;			/* last update, for reuse */
+	uint64_t live[SPARK_N], rss[SPARK_N];
+};
+
+static struct spark_ring rings[SPARK_PIDS];
+static uint64_t ring_seq;
+static bool utf8;
+
+static const char *const blocks_utf8[8] = { "\u2581", "\u2582", "\u2583", "\u2584",
+					    "\u2585", "\u2586", "\u2587", "\u2588" };
+static const char *const blocks_ascii[8] = { "_", "_", ".", ".", "-", "-", "=", "#" };
+
+static struct spark_ring *ring_of(int pid, bool create)
+{
+	struct spark_ring *old = &rings[0];
+
+	for (int i = 0; i < SPARK_PIDS; i++) {
+		if (rings[i].pid == pid)
+			return &rings[i];
+		if (rings[i].seq < old->seq)
+			old = &rings[i];
+	}
+	if (!create)
+		return NULL;
+	memset(old, 0, sizeof(*old));
+	old->pid = pid;
+	return old;
+}
+
+static void ring_add(const struct pmw_watch *w)
+{
+	struct spark_ring *r = ring_of(w->t.pid, true);
+
+	r->live[r->head] = w->row.live_bytes;
+	r->rss[r->head] = w->row.rss_bytes;
+	r->head = (r->head + 1) % SPARK_N;
+	if (r->n < SPARK_N)
+		r->n++;
+	r->seq = ++ring_seq;
+}
+
+/* The last @width values of @v (a ring of @r) as blocks into @buf; min and max out. */
+static void spark_fmt(const struct spark_ring *r, const uint64_t *v, int width, char *buf,
+		      size_t len, uint64_t *mn, uint64_t *mx)
+{
+	const char *const *b = utf8 ? blocks_utf8 : blocks_ascii;
+	unsigned int n = r->n < (unsigned int)width ? r->n : (unsigned int)width;
+	size_t off = 0;
+
+	*mn = UINT64_MAX;
+	*mx = 0;
+	buf[0] = 0;
+	for (unsigned int k = 0; k < n; k++) {
+		uint64_t x = v[(r->head + SPARK_N - n + k) % SPARK_N];
+
+		if (x < *mn)
+			*mn = x;
+		if (x > *mx)
+			*mx = x;
+	}
+	for (unsigned int k = 0; k < n && off + 4 < len; k++) {
+		uint64_t x = v[(r->head + SPARK_N - n + k) % SPARK_N];
+		int lvl = *mx > *mn ? (int)((x - *mn) * 7 / (*mx - *mn)) : 3;
+
+		off += snprintf(buf + off, len - off, "%s", b[lvl]);
+	}
+	if (!n)
+		*mn = 0;
+}
+
+static const char *fmt_ns(uint64_t ns, char *buf, size_t len)
+{
+	if (ns < 1000)
+		snprintf(buf, len, "%lluns", (unsigned long long)ns);
+	else if (ns < 1000000)
+		snprintf(buf, len, "%.0fus", ns / 1e3);
+	else if (ns < 1000000000)
+		snprintf(buf, len, "%.0fms", ns / 1e6);
+	else
+		snprintf(buf, len, "%.1fs", ns / 1e9);
+	return buf;
+}
+
+/* One line: the pause histogram of a generation over log2 buckets, as bars. */
+static void hist_fmt(const struct pmw_gcgen *g, char *buf, size_t len)
+{
+	const char *const *b = utf8 ? blocks_utf8 : blocks_ascii;
+	int lo = -1, hi = -1;
+	uint64_t mx = 0;
+	char a[16], c[16];
+	size_t off;
+
+	for (int s = 0; s < PMW_HIST_SLOTS; s++) {
+		if (!g->hist[s])
+			continue;
+		if (lo < 0)
+			lo = s;
+		hi = s;
+		if (g->hist[s] > mx)
+			mx = g->hist[s];
+	}
+	if (lo < 0) {
+		snprintf(buf, len, "no pauses");
+		return;
+	}
+	off = snprintf(buf, len, "%s |", fmt_ns(1ULL << lo, a, sizeof(a)));
+	for (int s = lo; s <= hi && off + 8 < len; s++) {
+		/* an empty bucket is a blank, any count at least the lowest bar */
+		int lvl = g->hist[s] ? (int)((g->hist[s] * 8 - 1) / mx) : -1;
+
+		off += snprintf(buf + off, len - off, "%s", lvl < 0 ? " " : b[lvl > 7 ? 7 : lvl]);
+	}
+	snprintf(buf + off, len - off, "| %s  (%llu pauses, log2 buckets)",
+		 fmt_ns(2ULL << hi, c, sizeof(c)), (unsigned long long)g->collections);
+}
+
 static int tui_open(struct pmw_output *o, const char *arg)
 {
+	const char *cs;
+
+	setlocale(LC_ALL, "");	/* ncursesw: multibyte output */
+	cs = nl_langinfo(CODESET);
+	utf8 = cs && (!strcasecmp(cs, "UTF-8") || !strcasecmp(cs, "utf8"));
 	if (!initscr())
 		return -1;
 	cbreak();
@@ -104,6 +238,8 @@ static int tui_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
 {
 	struct tui *t = o->priv;
 
+	for (int i = 0; i < n; i++)
+		ring_add(ws[i]);
 	if (env.all) {
 		if (t->sel_pid < 0)
 			t->sel_pid = 0;
@@ -164,6 +300,25 @@ static int draw_watches(struct pmw_output *o, struct pmw_watch **ws, int n)
 			 pmw_fmt_bytes(r->anon_bytes, b, sizeof(b)),
 			 pmw_fmt_bytes(r->large_live_bytes, f, sizeof(f)),
 			 (unsigned long long)w->tot_dropped);
+		{
+			const struct spark_ring *sr = ring_of(r->pid, false);
+			int width = COLS - 40 < SPARK_N ? COLS - 40 : SPARK_N;
+			char sp[SPARK_N * 4 + 8];
+			uint64_t mn, mx;
+
+			if (sr && width >= 10 && y < LINES - 3) {
+				spark_fmt(sr, sr->live, width, sp, sizeof(sp), &mn, &mx);
+				mvprintw(y, 0, "  heap %7s ", pmw_fmt_bytes(mn, a, sizeof(a)));
+				addstr(sp);
+				printw(" %s", pmw_fmt_bytes(mx, b, sizeof(b)));
+				y++;
+				spark_fmt(sr, sr->rss, width, sp, sizeof(sp), &mn, &mx);
+				mvprintw(y, 0, "  RSS  %7s ", pmw_fmt_bytes(mn, a, sizeof(a)));
+				addstr(sp);
+				printw(" %s  (last %u intervals)", pmw_fmt_bytes(mx, b, sizeof(b)), sr->n);
+				y++;
+			}
+		}
 		attron(A_UNDERLINE);
 		mvprintw(y++, 0, "  %-4s %6s %8s %10s %8s %9s %9s %9s %9s", "GEN", "COLL/i",
 			 "TOTAL", "COLLECTED", "UNCOLL", "PAUSE ms", "p50 ms", "p99 ms", "max ms");
@@ -179,6 +334,14 @@ static int draw_watches(struct pmw_output *o, struct pmw_watch **ws, int n)
 				 pmw_hist_percentile(tot->hist, PMW_HIST_SLOTS, 50, tot->pause_max_ns) / 1e6,
 				 pmw_hist_percentile(tot->hist, PMW_HIST_SLOTS, 99, tot->pause_max_ns) / 1e6,
 				 tot->pause_max_ns / 1e6);
+		}
+		for (int g = 0; g < PMW_NGEN && y < LINES - 1; g++) {
+			char h[PMW_HIST_SLOTS * 4 + 96];
+
+			hist_fmt(&w->gc_total[g], h, sizeof(h));
+			mvprintw(y, 0, "  gen%d pauses ", g);
+			addstr(h);
+			y++;
 		}
 	}
 	for (int i = 0; i < n && y < LINES - 3; i++) {

@@ -284,7 +284,8 @@ void pmw_probes_detach_many(struct pmw_attach **as, int n)
 		return;
 	}
 	for (int i = 0; i < n; i++) {
-		memcpy(all + k, as[i]->links, as[i]->nlinks * sizeof(*all));
+		if (as[i]->nlinks)	/* links is NULL when there are none */
+			memcpy(all + k, as[i]->links, as[i]->nlinks * sizeof(*all));
 		k += as[i]->nlinks;
 		as[i]->nlinks = 0;	/* owned by the jobs now */
 		pmw_probes_detach(as[i]);

@@ -311,6 +311,24 @@ static bool same_file(pid_t pid, const struct map_line *m, const struct pmw_elf 
 	return m->ino == e->ino && makedev(m->maj, m->min) == e->dev;
 }
 
+/*
+ * A file unlinked or replaced on disk since it was mapped ("PATH (deleted)"
+ * in maps, e.g. after a package upgrade): open the mapped inode itself
+ * through /proc/PID/map_files (root only); uprobes attach through that
+ * path too. Returns 0 (@cand set), or -ENOENT if @m is not a deleted file.
+ */
+static int open_deleted(pid_t pid, const struct map_line *m, struct pmw_elf *e,
+			char *cand, size_t len)
+{
+	static const char tag[] = " (deleted)";
+	size_t n = strlen(m->path), k = sizeof(tag) - 1;
+
+	if (n <= k || strcmp(m->path + n - k, tag))
+		return -ENOENT;
+	snprintf(cand, len, "/proc/%d/map_files/%lx-%lx", pid, m->start, m->end);
+	return pmw_elf_open(e, cand);
+}
+
 int pmw_target_refresh(struct pmw_target *t)
 {
 	char path[64], line[PATH_MAX + 128];
@@ -378,7 +396,8 @@ int pmw_target_open_pid(struct pmw_target *t, pid_t pid)
 			pmw_elf_close(&t->elf);
 		if (!t->elf.elf) {
 			snprintf(cand, sizeof(cand), "%s", m.path);
-			if (pmw_elf_open(&t->elf, cand))
+			if (pmw_elf_open(&t->elf, cand) &&
+			    open_deleted(pid, &m, &t->elf, cand, sizeof(cand)))
 				continue;
 		}
 		if (!same_file(pid, &m, &t->elf)) {
@@ -441,6 +460,8 @@ int pmw_target_open_exec(struct pmw_target *t, const char *exe, pid_t pid)
 	snprintf(t->path, sizeof(t->path), "%s", exe);
 	err = open_image(t, exe);
 	if (err != -ENOEXEC) {
+		if (err)
+			return err;	/* e.g. -EPROTONOSUPPORT: t->pv is NULL */
 		t->is_exe = true;
 		goto libc;
 	}

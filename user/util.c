@@ -153,12 +153,21 @@ int pmw_parse_seconds(const char *s, double *out)
 
 int pmw_csv_field(FILE *f, const char *s)
 {
+	bool formula, quote;
+
 	if (!s)
 		s = "";
-	if (!strpbrk(s, ",\"\r\n"))
+	/* OWASP CSV injection: a leading ' makes a spreadsheet read it as text */
+	formula = *s == '=' || *s == '+' || *s == '-' || *s == '@';
+	quote = strpbrk(s, ",\"\r\n") != NULL;
+	if (!quote && !formula)
 		return fputs(s, f) < 0 ? -EIO : 0;
-	if (fputc('"', f) == EOF)
+	if (quote && fputc('"', f) == EOF)
 		return -EIO;
+	if (formula && fputc('\'', f) == EOF)
+		return -EIO;
+	if (!quote)
+		return fputs(s, f) < 0 ? -EIO : 0;
 	for (; *s; s++) {
 		if (*s == '"' && fputc('"', f) == EOF)
 			return -EIO;

@@ -46,7 +46,11 @@ int pmw_parse_seconds(const char *s, double *out);
 
 /*
  * Write @s as one RFC 4180 CSV field: quoted when it holds a comma, quote,
- * CR or LF (quotes doubled). Returns 0 or -EIO.
+ * CR or LF (quotes doubled). A field starting with '=', '+', '-' or '@' is
+ * prefixed with a single quote (inside the quotes, if any) so a spreadsheet
+ * does not evaluate it as a formula (OWASP CSV injection). Other bytes,
+ * invalid UTF-8 included, are written unchanged. For text fields only:
+ * numbers are written with printf and stay numeric. Returns 0 or -EIO.
  */
 int pmw_csv_field(FILE *f, const char *s);
 

@@ -118,6 +118,41 @@ static void test_csv_quoting(void **state)
 	assert_string_equal(csv("cr\r"), "\"cr\r\"");
 }
 
+static void test_csv_formula(void **state)
+{
+	/* OWASP CSV injection: a leading = + - @ gets a ' prefix */
+	assert_string_equal(csv("=1+2"), "'=1+2");
+	assert_string_equal(csv("+x"), "'+x");
+	assert_string_equal(csv("-x"), "'-x");
+	assert_string_equal(csv("@x"), "'@x");
+	assert_string_equal(csv("="), "'=");
+	/* not at the start: unchanged */
+	assert_string_equal(csv("a,=b"), "\"a,=b\"");
+	assert_string_equal(csv("a=b"), "a=b");
+	assert_string_equal(csv("'=x"), "'=x");
+	assert_string_equal(csv(" =x"), " =x");
+	/* prefix inside the quotes when quoting is needed too */
+	assert_string_equal(csv("=HYPERLINK(\"http://x\",\"y\")"),
+			    "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"");
+	assert_string_equal(csv("-cmd,arg"), "\"'-cmd,arg\"");
+	assert_string_equal(csv("@a\nb"), "\"'@a\nb\"");
+}
+
+static void test_csv_hostile(void **state)
+{
+	/* quotes, commas, newlines: quoted, quotes doubled */
+	assert_string_equal(csv("\""), "\"\"\"\"");
+	assert_string_equal(csv("\"\""), "\"\"\"\"\"\"");
+	assert_string_equal(csv(","), "\",\"");
+	assert_string_equal(csv("\r\n"), "\"\r\n\"");
+	assert_string_equal(csv("a\",\"b\r\nc"), "\"a\"\",\"\"b\r\nc\"");
+	/* invalid UTF-8 and control bytes pass through byte for byte */
+	assert_string_equal(csv("\xff\xfe\xc3"), "\xff\xfe\xc3");
+	assert_string_equal(csv("\xc3\x28,\x80"), "\"\xc3\x28,\x80\"");
+	assert_string_equal(csv("\t\x01\x7f"), "\t\x01\x7f");
+	assert_string_equal(csv("-\xff\""), "\"'-\xff\"\"\"");
+}
+
 static void test_hist(void **state)
 {
 	uint64_t h[32] = { 0 };
@@ -172,6 +207,8 @@ int main(void)
 		cmocka_unit_test(test_pids),
 		cmocka_unit_test(test_seconds),
 		cmocka_unit_test(test_csv_quoting),
+		cmocka_unit_test(test_csv_formula),
+		cmocka_unit_test(test_csv_hostile),
 		cmocka_unit_test(test_hist),
 		cmocka_unit_test(test_rfc3339),
 		cmocka_unit_test(test_fmt),

@@ -1,0 +1,13 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Seed for fuzz_elf: `make fuzz` builds it with cc -nostdlib into a tiny
+ * executable and a tiny shared object, with the symbols, build-id note and
+ * DT_NEEDED that pymemwatch looks for in an interpreter image.
+ */
+struct { long a[4]; } _PyRuntime = { { 1, 2, 3, 4 } };
+const unsigned long Py_Version = 0x030b02f0;
+
+void *_PyObject_Malloc(void *ctx, unsigned long n) { return ctx ? (char *)ctx + n : 0; }
+__attribute__((noinline)) long collect(long gen) { return gen + _PyRuntime.a[0]; }
+long gc_collect_main(long gen) { return collect(gen) + 1; }
+void _start(void) { for (;;) gc_collect_main(2); }

@@ -1,0 +1,278 @@
+"""Robustness: never harm the target, never lose a row.
+
+(a) SIGKILL of pymemwatch mid-run: the target keeps running, its GC still
+    works, and no uprobe, BPF link or program of the killed pymemwatch is
+    left behind (perf_event uprobes die with their file descriptors).
+(b) a target whose executable was deleted or replaced on disk after it
+    started: pymemwatch attaches through the mapping, or fails with one
+    line naming the cause; it never crashes.
+(c) `pymemwatch -- FILE` where FILE is a truncated or corrupt ELF: exit 2,
+    one line naming the cause.
+(d) a CSV output path that is a symlink planted in /tmp: refused
+    (O_NOFOLLOW), one line, non-zero exit, the symlink's target untouched.
+(e) the CSV of a run killed with SIGKILL has its header and only complete
+    lines (the file is flushed every interval).
+"""
+
+import csv
+import io
+import json
+import os
+import shutil
+import signal
+import struct
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from conftest import (PID_ATTACHED_RE, Interp, check_header, get_interp,
+                      read_csv, rows_for, run_pmw, wait_rows)
+
+TRACEFS = ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")
+
+
+def one_error_line(res, code):
+    """stderr is exactly one line starting with 'pymemwatch: '."""
+    lines = [l for l in res.stderr.splitlines() if l.strip()]
+    assert res.rc == code, res.describe()
+    assert len(lines) == 1, "expected one error line\n" + res.describe()
+    assert lines[0].startswith("pymemwatch: "), res.describe()
+    return lines[0]
+
+
+def bpftool_json(*args):
+    exe = shutil.which("bpftool") or "/usr/sbin/bpftool"
+    if not os.path.exists(exe):
+        pytest.skip("bpftool not installed")
+    cp = subprocess.run([exe, "-j"] + list(args), stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE, text=True, timeout=30)
+    assert cp.returncode == 0, "bpftool %s: %s" % (args, cp.stderr)
+    return json.loads(cp.stdout or "[]") or []
+
+
+def perf_probes_of(pid):
+    """bpftool perf show entries (uprobes, uretprobes) held by pid."""
+    return [e for e in bpftool_json("perf", "show") if e.get("pid") == pid]
+
+
+def owned_by(entries, pid):
+    """bpftool prog/link show entries whose `pids` include pid."""
+    return [e for e in entries
+            if any(p.get("pid") == pid for p in e.get("pids", []))]
+
+
+def uprobe_events():
+    for d in TRACEFS:
+        path = os.path.join(d, "uprobe_events")
+        if os.path.exists(path):
+            with open(path) as f:
+                return f.read().splitlines()
+    return []
+
+
+def pong(target, timeout=10.0):
+    """SIGUSR2 -> `pong`: the target's interpreter still runs Python code."""
+    mark = len(target.out.lines)
+    os.kill(target.pid, signal.SIGUSR2)
+    return target.out.wait_for("pong", timeout, start=mark) is not None
+
+
+# --------------------------------------------------------------------------
+# (a) SIGKILL mid-run leaves the target running and no probe behind
+
+
+def test_sigkill_leaves_target_unprobed(env, procs, tmp_path):
+    interp = get_interp("debian-3.11")
+    target = procs.target(interp, ["gc", "churn"])
+    csv_path = str(tmp_path / "kill.csv")
+    w = procs.watch("-p", target.pid, "-i", "0.2", "-q", "--csv", csv_path)
+    w.wait_watching()
+    assert wait_rows(csv_path, target.pid, 2), w.stop().describe()
+
+    # while it runs, its uprobes are visible (so the checks below can see one)
+    held = perf_probes_of(w.pid)
+    assert held, "no perf_event uprobe held by the running pymemwatch %d: %s" \
+        % (w.pid, bpftool_json("perf", "show"))
+    assert all(str(target.pid) in e.get("filename", "") or
+               e.get("filename", "").endswith("python3.11") for e in held), held
+    target.run_phase("gc")      # probes fire in the target while attached
+
+    os.kill(w.pid, signal.SIGKILL)
+    w.proc.wait(10)
+    res = w.stop()
+    assert res.rc == -signal.SIGKILL, res.describe()
+
+    # nothing of the killed process remains: perf events, links, programs,
+    # tracefs (legacy) uprobes
+    deadline = time.monotonic() + 10
+    while True:
+        left = (perf_probes_of(w.pid),
+                owned_by(bpftool_json("link", "show"), w.pid),
+                owned_by(bpftool_json("prog", "show"), w.pid),
+                [l for l in uprobe_events()
+                 if "libbpf_%d_" % w.pid in l or "pymemwatch" in l])
+        if not any(left) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert not any(left), "left behind by the killed pymemwatch %d " \
+        "(perf, links, progs, uprobe_events): %s" % (w.pid, left)
+
+    # the target is untouched: alive, answers, and its GC and allocator
+    # paths (where the uprobes were) still work
+    assert target.proc.poll() is None, "target died: %s" % target.err.text()
+    assert pong(target), target.out.text()
+    snap = target.run_phase("churn")
+    assert snap, "churn phase returned nothing"
+    assert target.proc.poll() is None, target.err.text()
+    assert target.stop() == 0, target.err.text()
+
+
+# --------------------------------------------------------------------------
+# (b) executable deleted or replaced on disk after the target started
+
+
+@pytest.mark.parametrize("how", ["deleted", "replaced"])
+def test_exe_deleted_or_replaced(env, procs, tmp_path, how):
+    base = get_interp("debian-3.11")
+    d = tmp_path / "bin"
+    d.mkdir()
+    exe = str(d / "python3.11")
+    shutil.copy2(base.path, exe)
+    target = procs.target(Interp("copy-3.11", exe, "copy of " + base.path),
+                          ["gc"])
+    os.unlink(exe)
+    if how == "replaced":
+        shutil.copy2("/bin/true", exe)          # another binary, same path
+    with open("/proc/%d/maps" % target.pid) as f:
+        assert "(deleted)" in f.read()
+
+    csv_path = str(tmp_path / "deleted.csv")
+    res = run_pmw(["-p", target.pid, "-i", "0.5", "-d", "3", "-q",
+                   "--csv", csv_path], timeout=120)
+    assert res.rc in (0, 2), res.describe()
+    if res.rc == 2:
+        line = one_error_line(res, 2)
+        assert str(target.pid) in line, res.describe()
+    else:
+        # attached through the mapping (/proc/PID/map_files), real rows
+        assert PID_ATTACHED_RE.search(res.stderr), res.describe()
+        header, rows = read_csv(csv_path)
+        check_header(header)
+        rows = rows_for(rows, target.pid)
+        assert rows, res.describe()
+        assert all(r["python"].startswith("3.11") for r in rows), rows
+        assert any(r["rss_bytes"] > 0 for r in rows), rows
+    assert target.proc.poll() is None, target.err.text()
+    target.run_phase("gc")
+    assert target.stop() == 0, target.err.text()
+
+
+# --------------------------------------------------------------------------
+# (c) a truncated or corrupt ELF as the command
+
+
+def _corrupt_shoff(path):
+    with open(path, "r+b") as f:
+        size = os.fstat(f.fileno()).st_size
+        f.seek(0x28)                            # e_shoff (ELF64)
+        f.write(struct.pack("<Q", size + 4096))
+
+
+@pytest.mark.parametrize("kind", ["truncated", "bad-shoff"])
+def test_command_corrupt_elf(env, tmp_path, kind):
+    base = get_interp("debian-3.11")
+    exe = str(tmp_path / ("python3.11-" + kind))
+    if kind == "truncated":
+        with open(base.path, "rb") as src, open(exe, "wb") as dst:
+            dst.write(src.read(65536))
+    else:
+        shutil.copy2(base.path, exe)
+        _corrupt_shoff(exe)
+    os.chmod(exe, 0o755)
+    res = run_pmw(["-d", "2", "--", exe, "-c", "pass"], timeout=60)
+    line = one_error_line(res, 2)
+    assert exe in line, res.describe()
+    assert "corrupt or truncated ELF" in line, res.describe()
+
+
+def test_command_not_elf(env, tmp_path):
+    exe = str(tmp_path / "not-an-elf")
+    with open(exe, "wb") as f:
+        f.write(b"\x7fELF" + b"\xff" * 60)       # an ELF magic and garbage
+    os.chmod(exe, 0o755)
+    res = run_pmw(["-d", "2", "--", exe], timeout=60)
+    line = one_error_line(res, 2)
+    assert exe in line, res.describe()
+
+
+# --------------------------------------------------------------------------
+# (d) the CSV output path is a planted symlink
+
+
+@pytest.mark.parametrize("dangling", [False, True])
+def test_csv_symlink_refused(env, procs, dangling):
+    interp = get_interp("debian-3.11")
+    target = procs.target(interp, ["gc"])
+    d = tempfile.mkdtemp(prefix="pmw-symlink-", dir="/tmp")
+    try:
+        victim = os.path.join(d, "victim")
+        if not dangling:
+            with open(victim, "w") as f:
+                f.write("precious\n")
+            before = os.stat(victim)
+        link = os.path.join(d, "out.csv")
+        os.symlink(victim, link)
+        res = run_pmw(["-p", target.pid, "-d", "2", "-q", "--csv", link],
+                      timeout=60)
+        assert res.rc != 0, res.describe()
+        lines = [l for l in res.stderr.splitlines() if l.strip()]
+        err = [l for l in lines if link in l]
+        assert len(err) == 1 and err[0].startswith("pymemwatch: "), \
+            res.describe()
+        assert "symbolic link" in err[0], res.describe()
+        assert os.path.islink(link)
+        if dangling:
+            assert not os.path.exists(victim), "symlink target created"
+        else:
+            after = os.stat(victim)
+            with open(victim) as f:
+                assert f.read() == "precious\n"
+            assert (after.st_size, after.st_mtime_ns, after.st_ino) == \
+                (before.st_size, before.st_mtime_ns, before.st_ino)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    assert target.proc.poll() is None
+
+
+# --------------------------------------------------------------------------
+# (e) CSV of a SIGKILLed run: header and complete lines only
+
+
+def test_csv_complete_after_sigkill(env, procs, tmp_path):
+    interp = get_interp("debian-3.11")
+    target = procs.target(interp, ["churn", "gc"])
+    csv_path = str(tmp_path / "killed.csv")
+    w = procs.watch("-p", target.pid, "-i", "0.1", "-q", "--csv", csv_path)
+    w.wait_watching()
+    target.run_phase("churn")                   # activity while rows flow
+    assert wait_rows(csv_path, target.pid, 5), w.stop().describe()
+    os.kill(w.pid, signal.SIGKILL)
+    w.proc.wait(10)
+    assert w.stop().rc == -signal.SIGKILL
+
+    with open(csv_path, "rb") as f:
+        data = f.read()
+    assert data.endswith(b"\r\n"), "last line incomplete: %r" % data[-200:]
+    text = data.decode("utf-8")
+    records = list(csv.reader(io.StringIO(text, newline="")))
+    header, body = records[0], records[1:]
+    check_header(header)
+    assert len(body) >= 5, text
+    bad = [r for r in body if len(r) != len(header)]
+    assert not bad, "incomplete rows: %s" % bad
+    pid_col = header.index("pid")
+    assert all(r[pid_col] == str(target.pid) for r in body), text
+    assert target.proc.poll() is None
+    target.run_phase("gc")
