@@ -84,14 +84,15 @@ static int json_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
 
 			pmw_site_name(s, site, sizeof(site));
 			pmw_site_stack(s, stack, sizeof(stack));
-			obj = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:f, s:f, s:I, s:f, s:f}",
+			obj = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:f, s:f, s:I, s:f, s:f, s:s, s:i}",
 					"type", "site", "time", ts, "host", o->host,
 					"pid", ws[i]->t.pid, "site", site,
 					"function", s->nframes ? s->frames[0].func : "?",
 					"stack", stack, "object_type", s->type,
 					"live_bytes", s->live_bytes, "growth_bytes", s->growth_bytes,
 					"samples", (json_int_t)s->live, "score", s->score,
-					"survival", s->survival);
+					"survival", s->survival, "container", ws[i]->t.container,
+					"ns_pid", ws[i]->t.ns_pid);
 			if (obj)
 				err |= put(o, obj);
 		}

@@ -38,7 +38,7 @@ static int sites_open(struct pmw_output *o, const char *path)
 		return -errno;
 	snprintf(o->path, sizeof(o->path), "%s", path);
 	fputs("time,host,pid,site,function,stack,type,live_bytes,growth_bytes,samples,score,"
-	      "survival,sampled_s\r\n", o->f);
+	      "survival,sampled_s,container,ns_pid\r\n", o->f);
 	return fflush(o->f) ? -errno : 0;
 }
 
@@ -68,9 +68,11 @@ static int sites_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
 			pmw_csv_field(o->f, stack);
 			fputc(',', o->f);
 			pmw_csv_field(o->f, s->type);
-			fprintf(o->f, ",%.0f,%.0f,%llu,%.1f,%.3f,%.2f\r\n", s->live_bytes,
+			fprintf(o->f, ",%.0f,%.0f,%llu,%.1f,%.3f,%.2f,", s->live_bytes,
 				s->growth_bytes, (unsigned long long)s->live, s->score, s->survival,
 				w->leaks.burst_s);
+			pmw_csv_field(o->f, w->t.container);
+			fprintf(o->f, ",%d\r\n", w->t.ns_pid);
 		}
 	}
 	if (fflush(o->f))
