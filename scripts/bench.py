@@ -12,10 +12,12 @@ second SIGUSR1 before exiting, so pymemwatch is stopped before interpreter teard
 Configurations, alternated round-robin within each repetition round:
   plain        the workload alone
   gc|heap|full pymemwatch -p PID -q -i 1 --mode X  (full is pymemwatch's default)
-  exact        pymemwatch --exact (every pymalloc call probed). Run at a reduced
-               --scale (EXACT_SCALE) and compared with plain at that same scale
-               ("plain@exact-scale"), else one run would take minutes.
-  tracemalloc  python -X tracemalloc=1, no pymemwatch
+  exact        pymemwatch --exact (every pymalloc call probed). Run at 1/100 of the
+               work (SCALED) and compared with plain at that same scale
+               ("plain@exact-scale"), else one run would take minutes. Skipped after
+               the first run on an interpreter where pymemwatch reports estimates (LTO).
+  tracemalloc  python -X tracemalloc=1, no pymemwatch; at 1/4 of the work, compared
+               with "plain@tracemalloc-scale" (it costs up to 40x: full runs took too long)
 Ratios are median(config) / median(plain). Also measured: the cost of one uprobe hit
 (bench/uprobe_cost.c with perf probe), per-BPF-program ns per event (--bpf-stats),
 and pymemwatch's own attach time, CPU, peak RSS and detach time on 1/20/100 idle
@@ -45,9 +47,11 @@ UPROBE_SRC = os.path.join(ROOT, "bench", "uprobe_cost.c")
 DEFAULT_PYTHONS = ["/usr/bin/python3.11", "/root/.pyenv/versions/3.11.7/bin/python3.11"]
 ALL_CONFIGS = ["plain", "gc", "heap", "full", "exact", "tracemalloc"]
 PMW_CONFIGS = ("gc", "heap", "full", "exact")
-SMALL = "plain@exact-scale"  # internal reference config for exact
+SMALL = "plain@exact-scale"  # internal reference configs for the scaled configs
+TSMALL = "plain@tracemalloc-scale"
+SCALED = {"exact": (SMALL, 0.01), "tracemalloc": (TSMALL, 0.25)}  # config -> (its plain reference, scale)
+SCALE_OF = dict([(c, f) for c, (r, f) in SCALED.items()] + [(r, f) for c, (r, f) in SCALED.items()])
 QUICK_WORKLOADS = ["json_docs", "gc_cycles", "asyncio_echo"]
-EXACT_SCALE = 0.01
 READY_TIMEOUT = 60.0
 WATCH_TIMEOUT = 60.0
 RUN_TIMEOUT = 600.0
@@ -58,9 +62,18 @@ UPROBE_FUNCS = [("f_push", "push %rbp (emulated)", 1000000),
                 ("f_lea", "lea (single-stepped)", 200000)]
 
 # rough seconds per run, only for the estimate printed at the start
-EST = {"plain": 1.5, "gc": 1.7, "heap": 1.7, "full": 1.7, "exact": 2.0, SMALL: 0.4, "tracemalloc": 4.5}
+EST = {"plain": 1.5, "gc": 1.7, "heap": 1.7, "full": 2.7, "exact": 2.0, SMALL: 0.4, "tracemalloc": 2.5, TSMALL: 0.6}
 
 BPF_STATS_RE = re.compile(r"bpf-stats: prog=(\S+) runs=(\d+) run_ns=(\d+) ns_per_run=([\d.]+)")
+
+
+def with_refs(configs):
+    """configs plus the plain references of the scaled ones, in run order."""
+    plan = list(configs)
+    for c in configs:
+        if c in SCALED:
+            plan.append(SCALED[c][0])
+    return plan
 
 
 def load1():
@@ -367,9 +380,7 @@ class Bench(object):
     # ------------------------------------------------------------ the rounds
 
     def run_matrix(self, interps, workloads, configs, reps):
-        plan = list(configs)
-        if "exact" in plan:
-            plan.append(SMALL)
+        plan = with_refs(configs)
         total_runs = len(interps) * len(workloads) * reps * len(plan)
         est_total = len(interps) * len(workloads) * reps * sum(EST[c] for c in plan)
         self.est_remaining = est_total
@@ -386,7 +397,9 @@ class Bench(object):
                         spent_est += EST[config]
                         if config in self.unsupported:
                             continue
-                        scale = self.args.scale * (EXACT_SCALE if config in ("exact", SMALL) else 1.0)
+                        if config in ("exact", SMALL) and interp.exact_ok is False:
+                            continue  # LTO: --exact falls back to estimates, nothing to measure
+                        scale = self.args.scale * SCALE_OF.get(config, 1.0)
                         key = (interp.path, wl, config)
                         try:
                             res = self.run_once(interp, wl, config, scale)
@@ -426,7 +439,7 @@ class Bench(object):
         return statistics.median(v) if v else None
 
     def ratio(self, interp, wl, config):
-        base = SMALL if config == "exact" else "plain"
+        base = SCALED.get(config, ("plain",))[0]
         m, b = self.median(interp, wl, config), self.median(interp, wl, base)
         return m / b if m and b else None
 
@@ -479,7 +492,7 @@ class Bench(object):
                   "exact_frees", "precision", "floor", "exact_over_floor", "pool_refills", "attach_s",
                   "bpf_ns_per_run", "value", "unit", "note"]
         rows = []
-        plan = list(configs) + ([SMALL] if "exact" in configs else [])
+        plan = with_refs(configs)
         for interp in interps:
             for wl in workloads:
                 rate, rate_src = self.alloc_rate(interp, wl)
@@ -499,10 +512,10 @@ class Bench(object):
                         row.update(median_s="%.6f" % statistics.median(v), min_s="%.6f" % min(v),
                                    max_s="%.6f" % max(v),
                                    scale=[r for r in runs if "scale" in r][0]["scale"])
-                    if config != "plain" and config != SMALL:
+                    if config not in ("plain", SMALL, TSMALL):
                         r = self.ratio(interp, wl, config)
                         row["ratio"] = "%.4f" % r if r else ""
-                        row["ratio_base"] = SMALL if config == "exact" else "plain"
+                        row["ratio_base"] = SCALED.get(config, ("plain",))[0]
                     if config == "plain" and rate:
                         row["allocs_per_s"] = "%.0f" % rate
                         row["allocs_per_s_from"] = rate_src or interp.label
@@ -696,14 +709,17 @@ def print_table(title, header, rows, out=sys.stdout):
 
 def report(b, interps, workloads, configs):
     ratio_cols = [c for c in configs if c != "plain"]
+    na = "n/a"
     for interp in interps:
         rows = []
         for wl in workloads:
             rate, src = b.alloc_rate(interp, wl)
             plain = b.median(interp, wl, "plain")
-            rows.append([wl] + [fmt_ratio(b.ratio(interp, wl, c)) for c in ratio_cols] +
+            rows.append([wl] + [na if c == "exact" and interp.exact_ok is False else fmt_ratio(b.ratio(interp, wl, c))
+                                for c in ratio_cols] +
                         ["%.3f" % plain if plain else "-", fmt_rate(rate) + ("*" if src else "")])
-        rows.append(["geomean"] + [fmt_ratio(geomean([b.ratio(interp, wl, c) for wl in workloads]))
+        rows.append(["geomean"] + [na if c == "exact" and interp.exact_ok is False else
+                                   fmt_ratio(geomean([b.ratio(interp, wl, c) for wl in workloads]))
                                    for c in ratio_cols] + ["", ""])
         print_table("Cost to the target, %s (%s): time of the timed section / plain (median of %d)" %
                     (interp.label, interp.path, b.args.reps),
@@ -720,10 +736,13 @@ def report(b, interps, workloads, configs):
                         (100 * statistics.median(spreads), 100 * max(spreads)))
         if "exact" in configs:
             foot.append("exact is run at --scale %g of the work and divided by plain at that scale" %
-                        (b.args.scale * EXACT_SCALE))
+                        (b.args.scale * SCALE_OF["exact"]))
             if interp.exact_ok is False:
-                foot.append("--exact is not available on this interpreter (LTO): pymemwatch kept estimates, "
-                            "so 'exact' here costs what 'full' costs")
+                foot.append("exact n/a: --exact is not available on this interpreter (LTO, pymalloc inlined); "
+                            "pymemwatch reported estimates on the first exact run, so exact was not run further")
+        if "tracemalloc" in configs:
+            foot.append("tracemalloc is run at --scale %g of the work and divided by plain at that scale" %
+                        (b.args.scale * SCALE_OF["tracemalloc"]))
         if any(b.alloc_rate(interp, wl)[1] for wl in workloads):
             srcs = set(b.alloc_rate(interp, wl)[1] for wl in workloads) - {None}
             foot.append("allocs/s*: pymalloc allocations per second of plain run time, counted by --exact on %s "
@@ -774,14 +793,24 @@ def report(b, interps, workloads, configs):
 
     bpf_rows = []
     for interp in interps:
-        for wl in workloads:
-            for config in ("full", "exact"):
+        for config in ("full", "exact"):
+            per = {}  # program -> [(runs, ns/run)] over workloads
+            for wl in workloads:
                 for prog, (runs, ns) in b.bpf_summary(interp, wl, config).items():
                     if runs:
-                        bpf_rows.append([interp.label, wl, config, prog, "%d" % runs, "%.1f" % ns])
+                        per.setdefault(prog, []).append((runs, ns))
+            for prog, v in sorted(per.items()):
+                tot = sum(r for r, n in v)
+                ns = [n for r, n in v]
+                wavg = sum(r * n for r, n in v) / tot
+                bpf_rows.append([interp.label, config, prog, len(v), "%d" % tot, "%.0f" % wavg,
+                                 "%.0f" % min(ns), "%.0f" % max(ns)])
     if bpf_rows:
-        print_table("BPF programs (--bpf-stats, median over reps): runs and ns per run",
-                    ["interpreter", "workload", "config", "program", "runs", "ns/run"], bpf_rows)
+        print_table("BPF programs (--bpf-stats on the full and exact runs): ns per run, over the workloads "
+                    "(per workload in the CSV, bpf_ns_per_run)",
+                    ["interpreter", "config", "program", "workloads", "runs", "ns/run", "min", "max"], bpf_rows)
+        sys.stdout.write("  note: runs = sum over workloads of the median per run; ns/run weighted by runs; "
+                         "min/max over workloads. exact runs do 1/100 of the work\n")
     elif not b.features["bpf_stats"]:
         sys.stdout.write("\nBPF per-program cost: skipped, this pymemwatch has no --bpf-stats\n")
 
@@ -889,7 +918,7 @@ def main():
         log("pymemwatch has no --bpf-stats: no per-program BPF table")
 
     run_configs = [c for c in configs if c not in b.unsupported]
-    plan = run_configs + ([SMALL] if "exact" in run_configs else [])
+    plan = with_refs(run_configs)
     est = len(interps) * len(workloads) * args.reps * sum(EST[c] for c in plan) * max(args.scale, 0.3)
     if pmw_ok:
         est += 3 * 6 + (0 if args.skip_own_cost else sum(args.own_duration + 3 + n * 0.05 for n in own_sizes))

@@ -27,6 +27,8 @@ FILE *pmw_output_create(const char *path)
 	f = fdopen(fd, "w");
 	if (!f)
 		close(fd);
+	else	/* an interval's rows reach the file in one write at the flush, not mid-row */
+		setvbuf(f, NULL, _IOFBF, 1 << 20);
 	return f;
 }
 
