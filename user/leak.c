@@ -157,6 +157,9 @@ static void resolve_stack(struct pmw_watch *w, struct pmw_stack_site *ss, int st
 
 	if (ss->site || bpf_map_lookup_elem(stacks_fd, &ss->stack, &st))
 		return;
+	/* made on first use: targets without sampled stacks need none */
+	if (!w->leaks.cc && !(w->leaks.cc = pmw_code_cache_new()))
+		return;
 	for (unsigned int i = 0; i < st.depth && i < PMW_MAX_DEPTH; i++)
 		if (!pmw_frame_resolve(&w->t, w->leaks.cc, st.code[i], st.instr[i], &fr[n]))
 			n++;
@@ -503,8 +506,6 @@ int pmw_leaks_collect(struct pmw_watch **ws, int n, int samples_fd, int stacks_f
 	for (int i = 0; i < n; i++) {
 		struct pmw_leaks *l = &ws[i]->leaks;
 
-		if (!l->cc)
-			l->cc = pmw_code_cache_new();
 		for (int s = 0; s < l->nstacks; s++)
 			l->stacks[s].live = 0;
 	}

@@ -7,7 +7,7 @@
 #include "pystack.h"
 #include "util.h"
 
-#define CACHE_SLOTS	4096		/* direct-mapped by code address */
+#define CACHE_SLOTS	1024		/* direct-mapped by code address: ~420 KiB */
 #define MAX_LINETABLE	(64 << 10)	/* larger tables are refused */
 
 /* PyObject: ob_type @8; PyTypeObject: tp_name @24, tp_flags @168;

@@ -238,26 +238,101 @@ static int resolve_version(struct pmw_target *t)
 	return t->pv ? 0 : -EPROTONOSUPPORT;
 }
 
+/*
+ * Interpreter images opened once, whatever the number of processes that map
+ * them (a hundred workers would otherwise map the image and its debuginfo a
+ * hundred times), keyed by device and inode.
+ */
+struct pmw_image {
+	dev_t dev;
+	ino_t ino;
+	int refs;
+	struct pmw_elf elf;
+};
+
+static struct pmw_image **images;
+static int nimages;
+
+static struct pmw_image *image_get(dev_t dev, ino_t ino)
+{
+	for (int i = 0; i < nimages; i++) {
+		if (images[i]->dev == dev && images[i]->ino == ino) {
+			images[i]->refs++;
+			return images[i];
+		}
+	}
+	return NULL;
+}
+
+static void image_add(struct pmw_target *t)
+{
+	struct pmw_image *img = malloc(sizeof(*img)), **ni;
+
+	if (!img)
+		return;
+	ni = realloc(images, (nimages + 1) * sizeof(*ni));
+	if (!ni) {
+		free(img);
+		return;
+	}
+	images = ni;
+	img->dev = t->elf.dev;
+	img->ino = t->elf.ino;
+	img->refs = 1;
+	img->elf = t->elf;
+	images[nimages++] = img;
+	t->image = img;
+}
+
+static void image_put(struct pmw_target *t)
+{
+	struct pmw_image *img = t->image;
+
+	t->image = NULL;
+	memset(&t->elf, 0, sizeof(t->elf));
+	t->elf.fd = -1;
+	if (--img->refs)
+		return;
+	for (int i = 0; i < nimages; i++) {
+		if (images[i] == img) {
+			images[i] = images[--nimages];
+			break;
+		}
+	}
+	pmw_elf_close(&img->elf);
+	free(img);
+}
+
 /* The image has libpython in it if it defines _PyRuntime. */
 static int open_image(struct pmw_target *t, const char *host_path)
 {
 	struct pmw_sym s;
+	struct stat st;
 	GElf_Shdr sh;
 	int err;
 
-	err = pmw_elf_open(&t->elf, host_path);
-	if (err)
-		return err;
+	if (!stat(host_path, &st) && (t->image = image_get(st.st_dev, st.st_ino))) {
+		t->elf = t->image->elf;
+	} else {
+		err = pmw_elf_open(&t->elf, host_path);
+		if (err)
+			return err;
+	}
 	if (pmw_elf_find_symbol(&t->elf, "_PyRuntime", &s)) {
-		pmw_elf_close(&t->elf);
+		if (t->image)
+			image_put(t);
+		else
+			pmw_elf_close(&t->elf);
 		return -ENOEXEC;
 	}
 	t->runtime_vaddr = s.addr;
 	snprintf(t->host_path, sizeof(t->host_path), "%s", host_path);
 	t->has_usdt = !pmw_elf_section(&t->elf, ".note.stapsdt", &sh);
-	t->has_symtab = !pmw_elf_section(&t->elf, ".symtab", &sh);
-	if (!t->has_symtab)
+	t->has_symtab = !pmw_elf_section(&t->elf, ".symtab", &sh) || t->elf.debug;
+	if (!t->has_symtab && !t->image)
 		t->has_symtab = !pmw_elf_load_debuginfo(&t->elf, t->root);
+	if (!t->image)
+		image_add(t);
 	if (!pmw_elf_find_symbol(&t->elf, "PyObject_Malloc", &s))
 		t->lto_inlined = s.size > 64;	/* a plain build's is load + jump, ~30 bytes */
 	err = resolve_version(t);
@@ -494,7 +569,10 @@ libc:
 
 void pmw_target_close(struct pmw_target *t)
 {
-	pmw_elf_close(&t->elf);
+	if (t->image)
+		image_put(t);
+	else
+		pmw_elf_close(&t->elf);
 }
 
 uint64_t pmw_target_interp(const struct pmw_target *t)

@@ -10,6 +10,8 @@
 #include "elfimg.h"
 #include "pyver.h"
 
+struct pmw_image;
+
 struct pmw_target {
 	pid_t pid;			/* as seen from the host (our PID namespace) */
 	pid_t ns_pid;			/* in the target's own PID namespace (= pid if the same) */
@@ -21,6 +23,7 @@ struct pmw_target {
 	char host_path[PATH_MAX];	/* root + path: what is opened and probed */
 	char libc_path[PATH_MAX + 64];	/* host path of the target's libc, "" if unknown */
 	struct pmw_elf elf;		/* the image (executable or libpython) */
+	struct pmw_image *image;	/* the shared image @elf belongs to, NULL if not shared */
 	bool is_exe;			/* libpython linked into the executable */
 	bool bias_known;
 	uint64_t bias;			/* target address = link-time vaddr + bias */
