@@ -8,7 +8,7 @@ PKGS="clang llvm make gcc pkg-config libbpf-dev libelf-dev zlib1g-dev
 bpftool libncurses-dev libjansson-dev libcmocka-dev libcapstone-dev
 python3 python3-pytest python3.11 python3.11-dbg
 procps util-linux debootstrap libmicrohttpd-dev prometheus
-tmux chromium"
+tmux chromium xxd binutils"
 # npm (for the report libraries below) only when no npm is on PATH (e.g. nodesource's nodejs has it)
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 
