@@ -422,7 +422,7 @@ static int follow_objects(struct pmw_watch *w, struct found *f, int nf, int samp
 }
 
 /* Fold the stacks of @w into its symbolized sites and score them. */
-static void update_sites(struct pmw_watch *w, int stacks_fd, double interval_s)
+static void update_sites(struct pmw_watch *w, int stacks_fd)
 {
 	struct pmw_leaks *l = &w->leaks;
 	double pool = w->t.pv->pool_size;
@@ -495,8 +495,7 @@ static void update_sites(struct pmw_watch *w, int stacks_fd, double interval_s)
 		l->want_bursts--;
 }
 
-int pmw_leaks_collect(struct pmw_watch **ws, int n, int samples_fd, int stacks_fd,
-		      double interval_s)
+int pmw_leaks_collect(struct pmw_watch **ws, int n, int samples_fd, int stacks_fd)
 {
 	struct pmw_sample_key key, next, *prev = NULL;
 	struct pmw_sample smp;
@@ -563,7 +562,7 @@ int pmw_leaks_collect(struct pmw_watch **ws, int n, int samples_fd, int stacks_f
 	free(nper);
 	free(cper);
 	for (int i = 0; i < n; i++)
-		update_sites(ws[i], stacks_fd, interval_s);
+		update_sites(ws[i], stacks_fd);
 	/* stacks no live sample refers to, and samples of exited targets, are
 	 * dropped, so the maps never fill; keys are collected first, as deleting
 	 * while iterating restarts the iteration */

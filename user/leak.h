@@ -129,8 +129,7 @@ const char *pmw_census_name(struct pmw_watch *w, uint64_t type);
  * and types, update scores, forget stacks no sample refers to. Then decide
  * each target's next burst. Returns 0 or -errno.
  */
-int pmw_leaks_collect(struct pmw_watch **ws, int n, int samples_fd, int stacks_fd,
-		      double interval_s);
+int pmw_leaks_collect(struct pmw_watch **ws, int n, int samples_fd, int stacks_fd);
 
 /* Start or stop sampling stacks for @w (the sampling flag of its pmw_targets entry). */
 int pmw_leaks_set_sampling(int targets_fd, struct pmw_watch *w, bool on);

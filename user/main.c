@@ -611,7 +611,7 @@ static int tick(struct session *s, double interval_s)
 		rows[n++] = w;
 	}
 	pmw_leaks_collect(rows, n, bpf_map__fd(s->skel->maps.pmw_samples),
-			  bpf_map__fd(s->skel->maps.pmw_stacks), interval_s);
+			  bpf_map__fd(s->skel->maps.pmw_stacks));
 	for (int i = 0; i < s->nout; i++) {
 		int e = s->out[i].ops->interval(&s->out[i], rows, n);
 
