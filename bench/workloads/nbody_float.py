@@ -1,8 +1,6 @@
 """bench workload: float arithmetic, an n-body simulation (pyperformance-style)."""
-import os
-import signal
-import sys
-import time
+
+import _protocol  # ready / SIGUSR1 / elapsed, shared by the workloads
 
 ITERATIONS = 260000
 PI = 3.14159265358979323
@@ -65,34 +63,5 @@ def run(bodies, scale):
     return e
 
 
-# ---- bench protocol (same in every workload) ---------------------------------
-def main():
-    scale, wait, hold = 1.0, True, False
-    argv = sys.argv[1:]
-    while argv:
-        a = argv.pop(0)
-        if a == "--scale":
-            scale = float(argv.pop(0))
-        elif a == "--no-wait":
-            wait = False
-        elif a == "--hold":
-            hold = True
-        else:
-            sys.exit("usage: %s [--scale F] [--no-wait] [--hold]" % sys.argv[0])
-    sigs = {signal.SIGUSR1}
-    signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
-    state = setup()
-    run(state, 0.05)
-    print("ready %d" % os.getpid(), flush=True)
-    if wait and signal.sigtimedwait(sigs, 600) is None:
-        sys.exit("no SIGUSR1 within 600 s")
-    t0 = time.perf_counter()
-    run(state, scale)
-    elapsed = time.perf_counter() - t0
-    print("elapsed %.6f" % elapsed, flush=True)
-    if hold and signal.sigtimedwait(sigs, 600) is None:
-        sys.exit("no second SIGUSR1 within 600 s")
-
-
 if __name__ == "__main__":
-    main()
+    _protocol.main(setup, run)
