@@ -436,3 +436,26 @@ def check_header(header):
 
 
 PID_ATTACHED_RE = re.compile(r"attached to PID (\d+)")
+
+
+def assert_gc_matches(rows, snap, diag):
+    """The CSV rows' GC figures equal the change in the target's own
+    gc.get_stats() between its snapshots "a" and "b", exactly."""
+    a, b = snap["a"]["stats"], snap["b"]["stats"]
+    expect = [b[g]["collections"] - a[g]["collections"] for g in range(3)]
+    got = [sum(r["gc_gen%d" % g] for r in rows) for g in range(3)]
+    assert sum(expect) > 0, "workload made no collections?\n" + diag
+    assert got == expect, \
+        "collections per generation: pymemwatch %s, gc.get_stats() %s\n%s" \
+        % (got, expect, diag)
+
+    expect_freed = sum((b[g]["collected"] + b[g]["uncollectable"])
+                       - (a[g]["collected"] + a[g]["uncollectable"])
+                       for g in range(3))
+    got_freed = sum(r["gc_collected"] + r["gc_uncollectable"] for r in rows)
+    assert got_freed == expect_freed, \
+        "collected+uncollectable: pymemwatch %d, gc.get_stats() %d\n%s" \
+        % (got_freed, expect_freed, diag)
+    expect_unc = sum(b[g]["uncollectable"] - a[g]["uncollectable"]
+                     for g in range(3))
+    assert sum(r["gc_uncollectable"] for r in rows) == expect_unc, diag
