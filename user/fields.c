@@ -12,7 +12,7 @@ static const char *const names[PMW_NFIELDS] = {
 	"live_blocks", "anon_bytes", "large_live_bytes", "large_allocs", "pool_refills",
 	"gc_pause_ms_p50", "gc_pause_ms_p99", "gc_unknown_gen", "exited",
 	"leak_score", "heap_slope_bytes_per_min", "heap_fit_r2", "rss_slope_bytes_per_min",
-	"rss_fit_r2", "uncollectable_per_min", "sampled_s", "container", "ns_pid",
+	"rss_fit_r2", "uncollectable_per_min", "sampled_s", "container", "ns_pid", "heap_scan_ms",
 };
 
 const char *pmw_field_name(int i)
@@ -81,6 +81,7 @@ int pmw_process_fields(const struct pmw_watch *w, const char *host, char *ts, si
 	F64(w->leaks.burst_s, 2);
 	STR(w->t.container);
 	U64(w->t.ns_pid);
+	F64(r->heap_ok ? w->heap.scan_ms : 0, 2);
 #undef STR
 #undef U64
 #undef F64

@@ -21,7 +21,7 @@ struct pmw_field {
 	int prec;		/* digits after the point for PMW_F_F64 in CSV */
 };
 
-#define PMW_NFIELDS 39
+#define PMW_NFIELDS 40
 
 /* Fill @f with the fields of @w's last row (host: @host). Returns PMW_NFIELDS. */
 int pmw_process_fields(const struct pmw_watch *w, const char *host, char *ts, size_t tslen,

@@ -495,6 +495,61 @@ static void update_sites(struct pmw_watch *w, int stacks_fd)
 		l->want_bursts--;
 }
 
+/*
+ * Delete every key of map @fd (keys of @ksz bytes) for which @stale says so.
+ * Keys are collected first: deleting while iterating restarts the iteration.
+ */
+static void delete_keys(int fd, size_t ksz, bool (*stale)(const void *key, void *arg), void *arg)
+{
+	char *keys = NULL, *cur = NULL, next[64];
+	size_t n = 0, cap = 0;
+
+	if (ksz > sizeof(next))
+		return;
+	while (!bpf_map_get_next_key(fd, cur, next)) {
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 256;
+			char *nk = realloc(keys, nc * ksz);
+
+			if (!nk)
+				break;
+			keys = nk;
+			cap = nc;
+		}
+		memcpy(keys + n * ksz, next, ksz);
+		cur = keys + n++ * ksz;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (stale(keys + i * ksz, arg))
+			bpf_map_delete_elem(fd, keys + i * ksz);
+	free(keys);
+}
+
+struct stale_stack {
+	const uint64_t *live;	/* sorted */
+	size_t n;
+};
+
+static bool stack_unreferenced(const void *key, void *arg)
+{
+	const struct stale_stack *st = arg;
+
+	return !st->n || !bsearch(key, st->live, st->n, sizeof(uint64_t), cmp_u64);
+}
+
+struct stale_sample {
+	struct pmw_watch **ws;
+	int n;
+};
+
+static bool sample_orphaned(const void *key, void *arg)
+{
+	const struct stale_sample *st = arg;
+	struct pmw_watch *w = by_pid(st->ws, st->n, ((const struct pmw_sample_key *)key)->pid);
+
+	return !w || w->exited;
+}
+
 int pmw_leaks_collect(struct pmw_watch **ws, int n, int samples_fd, int stacks_fd)
 {
 	struct pmw_sample_key key, next, *prev = NULL;
@@ -564,60 +619,14 @@ int pmw_leaks_collect(struct pmw_watch **ws, int n, int samples_fd, int stacks_f
 	for (int i = 0; i < n; i++)
 		update_sites(ws[i], stacks_fd);
 	/* stacks no live sample refers to, and samples of exited targets, are
-	 * dropped, so the maps never fill; keys are collected first, as deleting
-	 * while iterating restarts the iteration */
+	 * dropped, so the maps never fill */
 	if (nlive)	/* live_stacks is NULL when empty: qsort's argument is nonnull */
 		qsort(live_stacks, nlive, sizeof(*live_stacks), cmp_u64);
-	{
-		uint64_t k, nk, *pk = NULL, *dead = NULL;
-		size_t ndead = 0, dcap = 0;
+	struct stale_stack stale_stack = { live_stacks, nlive };
+	struct stale_sample stale_sample = { ws, n };
 
-		while (!bpf_map_get_next_key(stacks_fd, pk, &nk)) {
-			k = nk;
-			pk = &k;
-			if (nlive && bsearch(&k, live_stacks, nlive, sizeof(k), cmp_u64))
-				continue;
-			if (ndead == dcap) {
-				size_t nc = dcap ? dcap * 2 : 256;
-				uint64_t *nd = realloc(dead, nc * sizeof(*nd));
-
-				if (!nd)
-					break;
-				dead = nd;
-				dcap = nc;
-			}
-			dead[ndead++] = k;
-		}
-		for (size_t i = 0; i < ndead; i++)
-			bpf_map_delete_elem(stacks_fd, &dead[i]);
-		free(dead);
-	}
-	{
-		struct pmw_sample_key *dead = NULL, k2, nk2, *pk2 = NULL;
-		size_t ndead = 0, dcap = 0;
-
-		while (!bpf_map_get_next_key(samples_fd, pk2, &nk2)) {
-			struct pmw_watch *w = by_pid(ws, n, nk2.pid);
-
-			k2 = nk2;
-			pk2 = &k2;
-			if (w && !w->exited)
-				continue;
-			if (ndead == dcap) {
-				size_t nc = dcap ? dcap * 2 : 256;
-				struct pmw_sample_key *nd = realloc(dead, nc * sizeof(*nd));
-
-				if (!nd)
-					break;
-				dead = nd;
-				dcap = nc;
-			}
-			dead[ndead++] = k2;
-		}
-		for (size_t i = 0; i < ndead; i++)
-			bpf_map_delete_elem(samples_fd, &dead[i]);
-		free(dead);
-	}
+	delete_keys(stacks_fd, sizeof(uint64_t), stack_unreferenced, &stale_stack);
+	delete_keys(samples_fd, sizeof(struct pmw_sample_key), sample_orphaned, &stale_sample);
 	free(live_stacks);
 	return 0;
 }

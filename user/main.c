@@ -851,16 +851,11 @@ cleanup:
 		close(s.sync_fd);
 	if (s.stats_fd >= 0)
 		close(s.stats_fd);
-	{
-		struct pmw_attach **as = calloc(2 * s.nws + 1, sizeof(*as));
-
-		for (int i = 0; as && i < s.nws; i++) {
-			as[2 * i] = &s.ws[i].a;
-			as[2 * i + 1] = &s.ws[i].burst_a;
-		}
-		if (as)
-			pmw_probes_detach_many(as, 2 * s.nws);
-		free(as);
+	/* each uprobe link waits for an RCU grace period as it goes (~0.1-0.2 s);
+	 * threads do not help: the kernel serializes them on its event mutex */
+	for (int i = 0; i < s.nws; i++) {
+		pmw_probes_detach(&s.ws[i].a);
+		pmw_probes_detach(&s.ws[i].burst_a);
 	}
 	free(wps);
 	pmw_discover_free(&s.disc);

@@ -100,11 +100,6 @@ static int table_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
 	return 0;
 }
 
-static void table_note(struct pmw_output *o, const char *msg)
-{
-	/* notes already went to stderr */
-}
-
 static void table_close(struct pmw_output *o)
 {
 	fflush(stdout);
@@ -114,6 +109,5 @@ const struct pmw_output_ops pmw_out_table = {
 	.name = "table",
 	.open = table_open,
 	.interval = table_interval,
-	.note = table_note,
 	.close = table_close,
 };

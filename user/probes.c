@@ -252,59 +252,6 @@ void pmw_probes_detach(struct pmw_attach *a)
 	a->groups = 0;
 }
 
-#define DETACH_THREADS 32
-
-struct detach_job {
-	struct bpf_link **links;
-	int n;
-};
-
-static void *detach_thread(void *arg)
-{
-	struct detach_job *j = arg;
-
-	for (int i = 0; i < j->n; i++)
-		bpf_link__destroy(j->links[i]);
-	return NULL;
-}
-
-void pmw_probes_detach_many(struct pmw_attach **as, int n)
-{
-	struct detach_job jobs[DETACH_THREADS] = {};
-	pthread_t th[DETACH_THREADS];
-	struct bpf_link **all;
-	int total = 0, k = 0, nth;
-
-	for (int i = 0; i < n; i++)
-		total += as[i]->nlinks;
-	all = calloc(total ? total : 1, sizeof(*all));
-	if (!all) {
-		for (int i = 0; i < n; i++)
-			pmw_probes_detach(as[i]);
-		return;
-	}
-	for (int i = 0; i < n; i++) {
-		if (as[i]->nlinks)	/* links is NULL when there are none */
-			memcpy(all + k, as[i]->links, as[i]->nlinks * sizeof(*all));
-		k += as[i]->nlinks;
-		as[i]->nlinks = 0;	/* owned by the jobs now */
-		pmw_probes_detach(as[i]);
-	}
-	nth = total < DETACH_THREADS ? total : DETACH_THREADS;
-	for (int t = 0; t < nth; t++) {
-		jobs[t].links = all + (long)total * t / nth;
-		jobs[t].n = (int)((long)total * (t + 1) / nth - (long)total * t / nth);
-		if (pthread_create(&th[t], NULL, detach_thread, &jobs[t])) {
-			detach_thread(&jobs[t]);
-			jobs[t].n = -1;
-		}
-	}
-	for (int t = 0; t < nth; t++)
-		if (jobs[t].n >= 0)
-			pthread_join(th[t], NULL);
-	free(all);
-}
-
 static void *detach_async_thread(void *arg)
 {
 	struct pmw_attach *a = arg;

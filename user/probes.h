@@ -67,12 +67,6 @@ int pmw_probes_attach(struct pmw_bpf *skel, const struct pmw_target *t, unsigned
 /* Detach every link of @a; NULL-safe, idempotent. */
 void pmw_probes_detach(struct pmw_attach *a);
 
-/*
- * Detach the links of @n attachments at once. Each uprobe detach waits for
- * an RCU grace period (~0.2 s here), so they run on parallel threads:
- * 60 links take ~0.3 s instead of ~12 s.
- */
-void pmw_probes_detach_many(struct pmw_attach **as, int n);
 
 /* Detach the links of @a on a background thread (the caller goes on). */
 void pmw_probes_detach_async(struct pmw_attach *a);

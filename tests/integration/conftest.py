@@ -293,6 +293,17 @@ class Watch(object):
         return self._finish()
 
 
+def stop_process(p, grace=10):
+    """SIGTERM a Popen, SIGKILL it after @grace seconds."""
+    if p.poll() is None:
+        p.terminate()
+        try:
+            p.wait(grace)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
 class Procs(object):
     """Starts targets and pymemwatch runs; cleans up leftovers."""
 
@@ -323,13 +334,7 @@ class Procs(object):
         for t in self.targets:
             t.stop()
         for p in self.others:
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+            stop_process(p)
 
 
 @pytest.fixture

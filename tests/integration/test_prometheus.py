@@ -21,7 +21,7 @@ import urllib.request
 
 import pytest
 
-from conftest import REPO_ROOT, Procs, get_interp
+from conftest import REPO_ROOT, Procs, get_interp, stop_process
 
 CONTRIB = os.path.join(REPO_ROOT, "contrib")
 INTERVAL = 0.5
@@ -302,12 +302,7 @@ def test_prometheus_scrapes(served):
             assert status == 200 and ans["status"] == "success", \
                 "dashboard query %r: %s %s" % (e, status, ans)
     finally:
-        p.terminate()
-        try:
-            p.wait(10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+        stop_process(p)
         log.close()
 
 
