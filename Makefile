@@ -25,7 +25,7 @@ NCURSES_LDLIBS ?= $(shell $(PKG_CONFIG) --libs ncursesw 2>/dev/null || echo -lnc
 CFLAGS ?= -g -O2 -Wall -Wextra -Wno-unused-parameter -Wmissing-field-initializers
 ALL_CFLAGS := $(CFLAGS) $(EXTRA_CFLAGS) -D_GNU_SOURCE -DPMW_VERSION='"$(VERSION)"' \
 	-Iinclude -Iuser -I$(OUTPUT) $(LIBBPF_CFLAGS)
-LDLIBS := $(LIBBPF_LDLIBS) -lelf -lz -lcapstone -ljansson -lmicrohttpd $(NCURSES_LDLIBS) -lm -lpthread
+LDLIBS := $(LIBBPF_LDLIBS) -lelf -lz -lcapstone -lcap -ljansson -lmicrohttpd $(NCURSES_LDLIBS) -lm -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(dir $(VMLINUX)) -Iinclude
 
 # Let clang find the system's asm/ headers for BPF (libbpf-bootstrap idiom)

@@ -5,10 +5,16 @@
 set -eu
 
 PKGS="clang llvm make gcc pkg-config libbpf-dev libelf-dev zlib1g-dev
-bpftool libncurses-dev libjansson-dev libcmocka-dev libcapstone-dev
+bpftool libncurses-dev libjansson-dev libcmocka-dev libcapstone-dev libcap-dev
 python3 python3-pytest python3.11 python3.11-dbg
 procps util-linux debootstrap libmicrohttpd-dev prometheus
 tmux chromium xxd binutils"
+# third-party Python programs for the independent benchmark set (bench/independent, `make bench-independent`)
+PKGS="$PKGS python3-lib2to3 python3-docutils python3-sympy python3-genshi python3-mako
+python3-chameleon python3-html5lib python3-dulwich python3-tornado python3-sqlalchemy
+python3-networkx python3-pyflakes python3-pygments"
+# CPython's own regression tests, run under observation by tests/integration/test_regrtest.py
+PKGS="$PKGS libpython3.11-testsuite"
 # npm (for the report libraries below) only when no npm is on PATH (e.g. nodesource's nodejs has it)
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 

@@ -23,6 +23,7 @@
 #include "output.h"
 #include "probes.h"
 #include "pymemwatch.skel.h"
+#include "priv.h"
 #include "report.h"
 #include "util.h"
 #include "watch.h"
@@ -52,35 +53,6 @@ static double now_s(clockid_t c)
 
 	clock_gettime(c, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* CAP_SYS_PTRACE 19, CAP_SYS_ADMIN 21, CAP_PERFMON 38, CAP_BPF 39 (linux/capability.h) */
-static int check_privileges(void)
-{
-	unsigned long long eff = 0;
-	char line[256];
-	FILE *f = fopen("/proc/self/status", "re");
-	const struct { int bit; const char *name; } need[] = {
-		{ 39, "CAP_BPF" }, { 38, "CAP_PERFMON" }, { 19, "CAP_SYS_PTRACE" },
-	};
-	char missing[128] = "";
-
-	if (f) {
-		while (fgets(line, sizeof(line), f))
-			if (sscanf(line, "CapEff: %llx", &eff) == 1)
-				break;
-		fclose(f);
-	}
-	if (eff & (1ULL << 21) && eff & (1ULL << 19))
-		return 0;	/* CAP_SYS_ADMIN covers BPF and perf events */
-	for (size_t i = 0; i < ARRAY_SIZE(need); i++)
-		if (!(eff & (1ULL << need[i].bit)))
-			snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing),
-				 "%s%s", missing[0] ? ", " : "", need[i].name);
-	if (!missing[0])
-		return 0;
-	elog("permission denied: missing %s; run as root (sudo pymemwatch ...)\n", missing);
-	return -EPERM;
 }
 
 static int check_kernel(void)
@@ -168,7 +140,7 @@ struct session {
 static struct pmw_watch *watch_by_pid(struct session *s, int pid)
 {
 	for (int i = 0; i < s->nws; i++)
-		if (s->ws[i].t.pid == pid)
+		if (s->ws[i].t.pid == pid && !s->ws[i].exited)
 			return &s->ws[i];
 	return NULL;
 }
@@ -247,18 +219,29 @@ static int resolve_targets(struct session *s)
 		close(pfd[0]);
 		s->sync_fd = pfd[1];
 		err = pmw_target_open_exec(&s->ws[0].t, exe, s->child);
+		if (err == -ENOEXEC && env.follow) {
+			/* a shell or launcher: its Python descendants (or itself, after an exec) */
+			s->nws = 0;
+			return 0;
+		}
 		if (err) {
-			elog("'%s': %s\n", exe, target_error(err));
+			elog("'%s': %s%s\n", exe, target_error(err), err == -ENOEXEC ?
+			     "; add --follow to watch the Python processes it starts" : "");
 			return PMW_EXIT_TARGET;
 		}
 		return 0;
 	}
 	for (int i = 0; i < env.npids; i++) {
 		err = pmw_target_open_pid(&s->ws[i].t, env.pids[i]);
+		if (err && err != -ESRCH && !pmw_pid_alive(env.pids[i])) {
+			elog("PID %d: exited while attaching\n", env.pids[i]);
+			return PMW_EXIT_TARGET;
+		}
 		if (err) {
 			elog("PID %d: %s\n", env.pids[i], target_error(err));
 			return PMW_EXIT_TARGET;
 		}
+		s->ws[i].exec_id_ok = !pmw_exec_id_read(env.pids[i], &s->ws[i].exec_id);
 		struct pmw_target *t = &s->ws[i].t;
 
 		/* 3.8-3.11 keep the arena table in file-static variables: the heap needs symbols */
@@ -350,7 +333,9 @@ static void attach_target(struct session *s, struct pmw_watch *w)
 		want &= ~PMW_G_SHARED;
 		w->gc_src = twin->gc_src;
 	}
-	pmw_probes_attach(s->skel, t, want, &w->a);
+	pmw_probes_attach(s->skel, t, want & PMW_G_SHARED, &w->a);
+	pmw_probes_attach(s->skel, t, want & ~PMW_G_SHARED, &w->pid_a);
+	w->a.groups |= w->pid_a.groups;
 	if (!twin && (wanted_groups(t) & PMW_G_GC_USDT) && !(w->a.groups & PMW_G_GC_USDT) &&
 	    (wanted_groups(t) & PMW_G_GC_UPROBE)) {
 		vlog("PID %d: USDT gc probes failed, trying the collection function\n", t->pid);
@@ -516,51 +501,135 @@ static bool known_pid(void *arg, pid_t pid)
 }
 
 /*
- * -a: take on every CPython process not watched yet. One that cannot be
- * resolved (an unsupported version, a race with its exit) is noted once
- * with -v and not offered again.
+ * Take on CPython process @pid while running (-a, --follow, or a target that
+ * exec'd another Python). @parent names why, in a note before the attach
+ * line: 0 = found by -a, @pid itself = it exec'd, else the parent it was
+ * forked from. One that cannot be resolved (an unsupported version, a race
+ * with its exit) is noted once with -v and not offered again until it execs.
+ * s->ws may move. Returns 0 or -errno.
  */
+static int add_target(struct session *s, pid_t pid, pid_t parent)
+{
+	struct pmw_watch *w;
+	int err;
+
+	if (s->nws == PMW_MAX_TARGETS) {
+		if (pmw_discover_first_note(&s->disc, 0))
+			wlog("more than %d CPython processes: the others are not watched\n",
+			     PMW_MAX_TARGETS);
+		return -E2BIG;
+	}
+	if (s->nws == s->cap_ws) {
+		int nc = s->cap_ws ? s->cap_ws * 2 : 16;
+		struct pmw_watch *nw = realloc(s->ws, nc * sizeof(*nw));
+
+		if (!nw)
+			return -ENOMEM;
+		s->ws = nw;
+		s->cap_ws = nc;
+	}
+	w = &s->ws[s->nws];
+	memset(w, 0, sizeof(*w));
+	err = pmw_target_open_pid(&w->t, pid);
+	if (!err && !w->t.has_symtab && w->t.pv->obm_kind == PMW_OBM_STATIC &&
+	    env.mode != PMW_MODE_GC) {
+		wlog("PID %d (%s): no symbols for its heap: install python%d.%d-dbg; GC only\n",
+		     w->t.pid, w->t.comm, w->t.major, w->t.minor);
+	}
+	if (!err)
+		err = setup_target_maps(s, w);
+	if (err) {
+		vlog("PID %d: not watched: %s\n", pid, target_error(err));
+		pmw_target_close(&w->t);
+		pmw_discover_reject(&s->disc, pid);
+		return err;
+	}
+	w->exec_id_ok = !pmw_exec_id_read(pid, &w->exec_id);
+	if (parent == pid)
+		note(s, "PID %d exec'd into %s (python %s), watching it", pid, w->t.path,
+		     w->t.version);
+	else if (parent)
+		note(s, "PID %d: new child of %d (python %s), following", pid, parent, w->t.version);
+	s->nws++;
+	attach_target(s, w);
+	pmw_watch_baseline(w);
+	return 0;
+}
+
+/* -a: take on every CPython process not watched yet. */
 static void discover_targets(struct session *s)
 {
 	pid_t pids[256];
 	int n = pmw_discover_scan(&s->disc, known_pid, s, pids, ARRAY_SIZE(pids));
 
-	for (int i = 0; i < n; i++) {
-		struct pmw_watch *w;
-		int err;
-
-		if (s->nws == PMW_MAX_TARGETS) {
-			wlog("more than %d CPython processes: the others are not watched\n",
-			     PMW_MAX_TARGETS);
+	for (int i = 0; i < n; i++)
+		if (add_target(s, pids[i], 0) == -E2BIG)
 			return;
-		}
-		if (s->nws == s->cap_ws) {
-			int nc = s->cap_ws ? s->cap_ws * 2 : 16;
-			struct pmw_watch *nw = realloc(s->ws, nc * sizeof(*nw));
+}
 
-			if (!nw)
-				return;
-			s->ws = nw;
-			s->cap_ws = nc;
-		}
-		w = &s->ws[s->nws];
-		memset(w, 0, sizeof(*w));
-		err = pmw_target_open_pid(&w->t, pids[i]);
-		if (!err && !w->t.has_symtab && w->t.pv->obm_kind == PMW_OBM_STATIC &&
-		    env.mode != PMW_MODE_GC) {
-			wlog("PID %d (%s): no symbols for its heap: install python%d.%d-dbg; GC only\n",
-			     w->t.pid, w->t.comm, w->t.major, w->t.minor);
-		}
-		if (err || setup_target_maps(s, w)) {
-			vlog("PID %d: not watched: %s\n", pids[i], target_error(err));
-			pmw_target_close(&w->t);
-			pmw_discover_reject(&s->disc, pids[i]);
-			continue;
-		}
-		s->nws++;
-		attach_target(s, w);
-		pmw_watch_baseline(w);
+/*
+ * -p, -- COMMAND: the Python descendants of the live targets (and of the
+ * command, which may be a shell). With --follow they are taken on; without,
+ * each is named once.
+ */
+static void follow_targets(struct session *s)
+{
+	pid_t *roots = calloc(s->nws + 1, sizeof(*roots)), pids[256], parents[256];
+	int nroots = 0, n;
+
+	if (!roots)
+		return;
+	for (int i = 0; i < s->nws; i++)
+		if (!s->ws[i].exited)
+			roots[nroots++] = s->ws[i].t.pid;
+	if (s->child && !s->child_reaped && !known_pid(s, s->child)) {
+		roots[nroots++] = s->child;
+		/* the command itself, once it has exec'd a Python */
+		if (env.follow && pmw_pid_alive(s->child) && pmw_discover_is_cpython(&s->disc, s->child))
+			add_target(s, s->child, s->child);
 	}
+	n = pmw_discover_children(&s->disc, roots, nroots, known_pid, s, pids, parents,
+				  ARRAY_SIZE(pids));
+	free(roots);
+	for (int i = 0; i < n; i++) {
+		if (env.follow) {
+			if (add_target(s, pids[i], parents[i]) == -E2BIG)
+				return;
+		} else if (pmw_discover_first_note(&s->disc, pids[i])) {
+			note(s, "PID %d: child of %d runs Python, not followed (use --follow)", pids[i],
+			     parents[i]);
+		}
+	}
+}
+
+/*
+ * A target that exec'd another program: its row so far ends here (final,
+ * exited = 1) and its own probes go. Returns true if it did; @again is set
+ * when the new program is a CPython to watch anew.
+ */
+static bool check_exec(struct session *s, struct pmw_watch *w, double interval_s,
+		       const struct timespec *wall, bool *again)
+{
+	struct pmw_exec_id now;
+	char path[64], exe[PATH_MAX] = "?";
+	__u32 key = w->t.pid;
+	ssize_t n;
+
+	if (!w->exec_id_ok || pmw_exec_id_read(w->t.pid, &now) || pmw_exec_id_same(&now, &w->exec_id))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/exe", w->t.pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	if (n > 0)
+		exe[n] = 0;
+	w->execd = true;
+	pmw_watch_tick(w, bpf_map__fd(s->skel->maps.pmw_counts), interval_s, wall);
+	bpf_map_delete_elem(bpf_map__fd(s->skel->maps.pmw_targets), &key);
+	pmw_probes_detach_async(&w->pid_a);
+	pmw_probes_detach_async(&w->burst_a);
+	*again = pmw_discover_is_cpython(&s->disc, w->t.pid);
+	if (!*again)
+		note(s, "PID %d exec'd into %s: no longer Python, stopped watching", w->t.pid, exe);
+	return true;
 }
 
 /* Close the interval for every live target and hand the rows to the outputs. */
@@ -568,25 +637,33 @@ static int tick(struct session *s, double interval_s)
 {
 	struct pmw_watch **rows = calloc(s->nws ? s->nws : 1, sizeof(*rows));
 	struct timespec wall;
-	int n = 0, live = 0, err = 0;
+	int n = 0, live = 0, err = 0, nagain = 0;
+	pid_t execd[64];	/* targets that exec'd another Python: taken on anew */
 
 	if (!rows)
 		return -ENOMEM;
 
 	ring_buffer__consume(s->rb);
 	clock_gettime(CLOCK_REALTIME, &wall);
+	if (s->child && !s->child_reaped) {
+		int st;
+
+		if (waitpid(s->child, &st, WNOHANG) == s->child) {
+			s->child_status = st;
+			s->child_reaped = true;
+		}
+	}
 	for (int i = 0; i < s->nws; i++) {
 		struct pmw_watch *w = &s->ws[i];
+		bool again = false;
 
 		if (w->exited)
 			continue;
-		if (s->child && !s->child_reaped) {
-			int st;
-
-			if (waitpid(s->child, &st, WNOHANG) == s->child) {
-				s->child_status = st;
-				s->child_reaped = true;
-			}
+		if (check_exec(s, w, interval_s, &wall, &again)) {
+			if (again && nagain < (int)ARRAY_SIZE(execd))
+				execd[nagain++] = w->t.pid;
+			rows[n++] = w;
+			continue;
 		}
 		bool had_bias = w->t.bias_known;
 
@@ -596,6 +673,7 @@ static int tick(struct session *s, double interval_s)
 			live++;
 		if (!had_bias && w->t.bias_known) {
 			sync_runtime_addr(s, w);
+			w->exec_id_ok = !pmw_exec_id_read(w->t.pid, &w->exec_id);
 			/* after exec: the command's own name */
 			char path[64];
 			FILE *f;
@@ -621,8 +699,19 @@ static int tick(struct session *s, double interval_s)
 		}
 	}
 	free(rows);
+	for (int i = 0; i < nagain && !exiting; i++)
+		if (!known_pid(s, execd[i]) && add_target(s, execd[i], execd[i]))
+			note(s, "PID %d exec'd into another Python that cannot be watched "
+			     "(-v says why), stopped watching", execd[i]);
 	if (env.all && !exiting)
 		discover_targets(s);
+	else if (!exiting)
+		follow_targets(s);
+	live = 0;
+	for (int i = 0; i < s->nws; i++)
+		live += !s->ws[i].exited;
+	if (env.follow && s->child && !s->child_reaped)
+		live++;	/* a command that is not Python (yet) */
 	return err ? -EIO : env.all ? 1 : live;
 }
 
@@ -633,6 +722,7 @@ int main(int argc, char **argv)
 	char host[256] = "";
 	double start, next, end = 0, last;
 	int err, ret = PMW_EXIT_RUNTIME;
+	unsigned int groups = 0;	/* PMW_G_*: the probe groups loaded */
 	char report_tmp[64] = "";	/* --report without --json: the JSON Lines go here */
 
 	if (argc > 1 && !strcmp(argv[1], "report"))
@@ -643,7 +733,7 @@ int main(int argc, char **argv)
 	libbpf_set_print(libbpf_print_fn);
 	gethostname(host, sizeof(host) - 1);
 
-	if (check_privileges())
+	if (pmw_priv_check())
 		return PMW_EXIT_NOPERM;
 	if (check_kernel())
 		return PMW_EXIT_UNSUPPORTED;
@@ -675,11 +765,9 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	{
-		unsigned int groups = 0;
-
 		for (int i = 0; i < s.nws; i++)
 			groups |= wanted_groups(&s.ws[i].t);
-		if (env.all)	/* every program the mode may need: targets come later */
+		if (env.all || env.follow)	/* every program the mode may need: targets come later */
 			groups |= PMW_G_GC_USDT | PMW_G_GC_UPROBE |
 				  (env.mode == PMW_MODE_FULL ? PMW_G_HEAP | PMW_G_ARENA : 0) |
 				  (env.exact ? PMW_G_EXACT : 0) | (env.large ? PMW_G_LARGE : 0);
@@ -718,6 +806,10 @@ int main(int argc, char **argv)
 		}
 	}
 
+	/* before any thread starts: capabilities are per thread */
+	err = pmw_priv_drop(env.all || (groups & PMW_G_BURST), env.all);
+	if (err)
+		wlog("cannot drop capabilities: %s; running with all of them\n", strerror(-err));
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
@@ -729,6 +821,11 @@ int main(int argc, char **argv)
 		pmw_watch_baseline(&s.ws[i]);
 	if (env.all)
 		discover_targets(&s);
+	else
+		follow_targets(&s);
+	if (env.command && !s.nws)
+		note(&s, "'%s' is not Python: watching the Python processes it becomes or starts "
+		     "(--follow)", env.command[0]);
 	note(&s, "watching %d process%s%s; interval %.3g s%s", s.nws, s.nws == 1 ? "" : "es",
 	     env.all ? " (every CPython process, new ones as they start)" : "",
 	     env.interval, env.duration > 0 ? "" : "; Ctrl-C to stop");
@@ -855,6 +952,7 @@ cleanup:
 	 * threads do not help: the kernel serializes them on its event mutex */
 	for (int i = 0; i < s.nws; i++) {
 		pmw_probes_detach(&s.ws[i].a);
+		pmw_probes_detach(&s.ws[i].pid_a);
 		pmw_probes_detach(&s.ws[i].burst_a);
 	}
 	free(wps);

@@ -129,6 +129,25 @@ def test_not_root(binary, root):
         or "permission" in cp.stderr.lower(), desc
 
 
+@pytest.mark.parametrize("bound,missing", [
+    ("-all,+bpf,+perfmon,+sys_ptrace", "CAP_SYS_ADMIN"),
+    ("-all,+sys_admin", "CAP_SYS_PTRACE"),
+])
+def test_missing_capability(binary, root, bound, missing):
+    """Root with a reduced bounding set: the missing capability is named."""
+    setpriv = shutil.which("setpriv")
+    if not setpriv:
+        pytest.skip("setpriv (util-linux) not installed")
+    argv = [setpriv, "--bounding-set", bound, BINARY, "-p", str(os.getpid())]
+    cp = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                        text=True, timeout=30)
+    desc = "%s -> %d\nstderr:\n%s" % (argv, cp.returncode, cp.stderr)
+    assert cp.returncode == 77, desc
+    lines = cp.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("pymemwatch: "), desc
+    assert missing in lines[0], desc
+
+
 # --------------------------------------------------------------------------
 # -- COMMAND
 

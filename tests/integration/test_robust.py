@@ -12,6 +12,9 @@
     (O_NOFOLLOW), one line, non-zero exit, the symlink's target untouched.
 (e) the CSV of a run killed with SIGKILL has its header and only complete
     lines (the file is flushed every interval).
+(f) once attached, pymemwatch holds only the capabilities the rest of the
+    run needs, in every thread, with no_new_privs set; and it still works:
+    rows keep coming, leak bursts still attach their probes.
 """
 
 import csv
@@ -276,3 +279,56 @@ def test_csv_complete_after_sigkill(env, procs, tmp_path):
     assert all(r[pid_col] == str(target.pid) for r in body), text
     assert target.proc.poll() is None
     target.run_phase("gc")
+
+
+# --------------------------------------------------------------------------
+# (f) capabilities dropped after attach
+
+# linux/capability.h
+CAP = {"CAP_DAC_READ_SEARCH": 2, "CAP_SYS_PTRACE": 19, "CAP_SYS_ADMIN": 21,
+       "CAP_CHECKPOINT_RESTORE": 40}
+
+
+def proc_status(pid):
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            out[k] = v.strip()
+    return out
+
+
+@pytest.mark.parametrize("args,kept", [
+    (["--mode", "gc"], ["CAP_SYS_PTRACE"]),
+    (["--mode", "heap", "--prometheus", "127.0.0.1:19913"], ["CAP_SYS_PTRACE"]),
+    (["--leaks", "always", "-vv"], ["CAP_SYS_PTRACE", "CAP_SYS_ADMIN"]),
+], ids=["gc", "heap-prometheus", "full-bursts"])
+def test_capabilities_dropped(env, procs, tmp_path, args, kept):
+    interp = get_interp("debian-3.11")
+    target = procs.target(interp, ["churn"])
+    csv_path = str(tmp_path / "caps.csv")
+    w = procs.watch("-p", target.pid, "-i", "0.3", "-q", "--csv", csv_path,
+                    *args)
+    w.wait_watching()
+    want = sum(1 << CAP[c] for c in kept)
+    tasks = os.listdir("/proc/%d/task" % w.pid)
+    for tid in tasks:
+        st = proc_status(int(tid))
+        for k in ("CapEff", "CapPrm", "CapBnd"):
+            assert int(st[k], 16) == want, "thread %s %s=%s, want %x (%s)\n%s" \
+                % (tid, k, st[k], want, kept, w.stop().describe())
+        assert int(st["CapInh"], 16) == 0 and int(st["CapAmb"], 16) == 0, st
+        assert st["NoNewPrivs"] == "1", st
+    if "--prometheus" in args:
+        assert len(tasks) >= 2, "the HTTP server thread should exist: %s" % tasks
+    # still working with what is left: rows, and (full) probes attached by bursts
+    target.run_phase("churn")
+    if "--leaks" in args:
+        i = w.err.wait_for("burst on", 30)
+        assert i is not None and not w.err.lines[i].endswith("(0 free probes)"), \
+            w.stop().describe()
+    assert wait_rows(csv_path, target.pid, 3), w.stop().describe()
+    res = w.stop()
+    assert res.rc == 0, res.describe()
+    assert "cannot drop capabilities" not in res.stderr, res.describe()
+    assert "Operation not permitted" not in res.stderr, res.describe()
