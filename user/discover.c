@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,26 +17,98 @@ struct pmw_image_verdict {
 	bool cpython;
 };
 
-static bool rejected(const struct pmw_discover *d, pid_t pid)
+struct pmw_rejected {
+	pid_t pid;
+	struct pmw_exec_id id;		/* what it ran when rejected */
+};
+
+int pmw_exec_id_read(pid_t pid, struct pmw_exec_id *id)
 {
-	for (int i = 0; i < d->nrej; i++)
-		if (d->rejected[i] == pid)
+	char path[64], buf[1024], *p;
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	if (stat(path, &st))
+		return errno == ENOENT ? -ESRCH : -errno;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return n ? -errno : -ESRCH;
+	buf[n] = 0;
+	/* comm may hold anything: fields restart after its last ')'; startcode is field 26 */
+	p = strrchr(buf, ')');
+	if (!p)
+		return -EINVAL;
+	for (int field = 2; p && field < 26; field++)
+		p = strchr(p + 1, ' ');
+	if (!p)
+		return -EINVAL;
+	id->dev = st.st_dev;
+	id->ino = st.st_ino;
+	id->start_code = strtoull(p + 1, NULL, 10);
+	return 0;
+}
+
+bool pmw_exec_id_same(const struct pmw_exec_id *a, const struct pmw_exec_id *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->start_code == b->start_code;
+}
+
+/* Rejected before, and has not exec'd since (a PID that execs is judged again). */
+static bool rejected(struct pmw_discover *d, pid_t pid)
+{
+	for (int i = 0; i < d->nrej; i++) {
+		struct pmw_exec_id now;
+
+		if (d->rejected[i].pid != pid)
+			continue;
+		if (!pmw_exec_id_read(pid, &now) && pmw_exec_id_same(&now, &d->rejected[i].id))
 			return true;
+		d->rejected[i] = d->rejected[--d->nrej];
+		return false;
+	}
 	return false;
 }
 
 void pmw_discover_reject(struct pmw_discover *d, pid_t pid)
 {
+	struct pmw_exec_id id = {};
+
 	if (d->nrej == d->cap_rej) {
 		int nc = d->cap_rej ? d->cap_rej * 2 : 64;
-		pid_t *nr = realloc(d->rejected, nc * sizeof(*nr));
+		struct pmw_rejected *nr = realloc(d->rejected, nc * sizeof(*nr));
 
 		if (!nr)
 			return;
 		d->rejected = nr;
 		d->cap_rej = nc;
 	}
-	d->rejected[d->nrej++] = pid;
+	pmw_exec_id_read(pid, &id);	/* gone: all zero, and retried if the PID comes back */
+	d->rejected[d->nrej++] = (struct pmw_rejected){ pid, id };
+}
+
+bool pmw_discover_first_note(struct pmw_discover *d, pid_t pid)
+{
+	for (int i = 0; i < d->nnoted; i++)
+		if (d->noted[i] == pid)
+			return false;
+	if (d->nnoted == d->cap_noted) {
+		int nc = d->cap_noted ? d->cap_noted * 2 : 64;
+		pid_t *nn = realloc(d->noted, nc * sizeof(*nn));
+
+		if (!nn)
+			return true;
+		d->noted = nn;
+		d->cap_noted = nc;
+	}
+	d->noted[d->nnoted++] = pid;
+	return true;
 }
 
 /* Is the executable of @pid a CPython interpreter (it defines _PyRuntime)? Cached by inode. */
@@ -87,6 +160,83 @@ static bool maps_libpython(pid_t pid)
 	return found;
 }
 
+bool pmw_discover_is_cpython(struct pmw_discover *d, pid_t pid)
+{
+	return exe_is_cpython(d, pid) || maps_libpython(pid);
+}
+
+/* Append the direct children of @pid (every thread's) to @q; returns the new length. */
+static int children_of(pid_t pid, pid_t *q, int n, int max)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	if (!dir)
+		return n;
+	while (n < max && (de = readdir(dir))) {
+		char cpath[320];
+		FILE *f;
+		int c;
+
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		snprintf(cpath, sizeof(cpath), "/proc/%d/task/%s/children", pid, de->d_name);
+		f = fopen(cpath, "re");
+		if (!f)
+			continue;
+		while (n < max && fscanf(f, "%d", &c) == 1)
+			q[n++] = c;
+		fclose(f);
+	}
+	closedir(dir);
+	return n;
+}
+
+#define PMW_MAX_DESCENDANTS 4096
+
+int pmw_discover_children(struct pmw_discover *d, const pid_t *roots, int nroots,
+			  bool (*known)(void *arg, pid_t pid), void *arg, pid_t *out,
+			  pid_t *parent, int max)
+{
+	pid_t *q = malloc(PMW_MAX_DESCENDANTS * sizeof(*q));
+	pid_t *up = malloc(PMW_MAX_DESCENDANTS * sizeof(*up));
+	int head = 0, tail = 0, n = 0;
+
+	if (!q || !up)
+		goto out;
+	/* breadth first; each queued PID is a descendant, with its parent in up[] */
+	for (int r = 0; r < nroots; r++) {
+		int from = tail;
+
+		tail = children_of(roots[r], q, tail, PMW_MAX_DESCENDANTS);
+		for (int i = from; i < tail; i++)
+			up[i] = roots[r];
+	}
+	while (head < tail && n < max) {
+		pid_t pid = q[head], from = tail;
+
+		if (known(arg, pid)) {
+			head++;
+			continue;	/* a target: its own descendants are looked at from it */
+		}
+		if (!rejected(d, pid) && pmw_discover_is_cpython(d, pid)) {
+			out[n] = pid;
+			parent[n++] = up[head];
+		}
+		tail = children_of(pid, q, tail, PMW_MAX_DESCENDANTS);
+		for (int i = from; i < tail; i++)
+			up[i] = pid;
+		head++;
+	}
+out:
+	free(q);
+	free(up);
+	return n;
+}
+
 int pmw_discover_scan(struct pmw_discover *d, bool (*known)(void *arg, pid_t pid), void *arg,
 		      pid_t *out, int max)
 {
@@ -120,5 +270,6 @@ void pmw_discover_free(struct pmw_discover *d)
 {
 	free(d->img);
 	free(d->rejected);
+	free(d->noted);
 	memset(d, 0, sizeof(*d));
 }

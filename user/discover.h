@@ -7,12 +7,22 @@
 #include <sys/types.h>
 
 struct pmw_image_verdict;
+struct pmw_rejected;
+
+/* What a process runs: changes when it execs (even into the same file, with ASLR). */
+struct pmw_exec_id {
+	dev_t dev;			/* /proc/PID/exe device and inode */
+	ino_t ino;
+	unsigned long long start_code;	/* /proc/PID/stat startcode: the executable's load address */
+};
 
 struct pmw_discover {
 	struct pmw_image_verdict *img;	/* executables seen: (dev, ino) -> CPython or not */
 	int nimg, cap_img;
-	pid_t *rejected;		/* PIDs that failed to resolve: not retried */
+	struct pmw_rejected *rejected;	/* PIDs that failed to resolve: retried only after an exec */
 	int nrej, cap_rej;
+	pid_t *noted;			/* PIDs already named in a note (pmw_discover_first_note) */
+	int nnoted, cap_noted;
 };
 
 /*
@@ -24,8 +34,34 @@ struct pmw_discover {
 int pmw_discover_scan(struct pmw_discover *d, bool (*known)(void *arg, pid_t pid), void *arg,
 		      pid_t *out, int max);
 
-/* Do not offer @pid again (it could not be resolved). */
+/* Do not offer @pid again (it could not be resolved), unless it execs. */
 void pmw_discover_reject(struct pmw_discover *d, pid_t pid);
+
+/*
+ * Does @pid map a CPython interpreter (as pmw_discover_scan decides)?
+ * false also when it is gone or unreadable.
+ */
+bool pmw_discover_is_cpython(struct pmw_discover *d, pid_t pid);
+
+/*
+ * Descendants of the @nroots PIDs in @roots (children, their children...,
+ * read from /proc/PID/task/TID/children, through non-Python processes too)
+ * that map a CPython interpreter, are not claimed by @known and were not
+ * rejected: at most @max, into @out, with the PID of each one's parent in
+ * @parent. Returns the count.
+ */
+int pmw_discover_children(struct pmw_discover *d, const pid_t *roots, int nroots,
+			  bool (*known)(void *arg, pid_t pid), void *arg, pid_t *out,
+			  pid_t *parent, int max);
+
+/* true the first time it is called for @pid, false after (once-per-process notes) */
+bool pmw_discover_first_note(struct pmw_discover *d, pid_t pid);
+
+/* Read what @pid runs now. Returns 0, -ESRCH (gone, or a zombie) or -errno. */
+int pmw_exec_id_read(pid_t pid, struct pmw_exec_id *id);
+
+/* Do @a and @b name the same program image at the same address? */
+bool pmw_exec_id_same(const struct pmw_exec_id *a, const struct pmw_exec_id *b);
 
 void pmw_discover_free(struct pmw_discover *d);
 

@@ -36,6 +36,7 @@ static const char doc[] =
 "    sudo pymemwatch -p 1234 -d 60 --csv mem.csv   # one minute of rows to mem.csv\n"
 "    sudo pymemwatch --csv - -p 1234 | head  # CSV on stdout\n"
 "    sudo pymemwatch -- python3 app.py       # trace from the first allocation\n"
+"    sudo pymemwatch --follow -p 1234        # 1234 and its Python children, as they fork\n"
 "    sudo pymemwatch --exact -p 1234         # exact alloc/free counts (non-LTO builds)\n"
 "\n"
 "Figures per PID and interval: allocations and frees, live pymalloc heap (read\n"
@@ -74,12 +75,14 @@ enum {
 	OPT_FLAMEGRAPH,
 	OPT_PROMETHEUS,
 	OPT_REPORT,
+	OPT_FOLLOW,
 };
 
 static const struct argp_option opts[] = {
 	{ NULL, 0, NULL, 0, "Targets:", 1 },
 	{ "pid", 'p', "PID[,PID...]", 0, "Watch these running processes", 1 },
 	{ "all", 'a', NULL, 0, "Watch every CPython process on the host, containers included, also those that start later (default --mode heap)", 1 },
+	{ "follow", OPT_FOLLOW, NULL, 0, "With -p or -- COMMAND: also watch the targets' descendants that run Python (fork children, children that exec a Python), as they appear; COMMAND may then be a non-Python (a shell) that starts Python", 1 },
 	{ NULL, 0, NULL, 0, "Timing:", 2 },
 	{ "interval", 'i', "SECONDS", 0, "Interval between rows (default 1; fractions allowed)", 2 },
 	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS (default: Ctrl-C, or when every target has exited)", 2 },
@@ -150,6 +153,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (!*arg)
 			bad(state, "empty --csv file name%s", "");
 		env.csv = arg;
+		break;
+	case OPT_FOLLOW:
+		env.follow = true;
 		break;
 	case OPT_EXACT:
 		env.exact = true;
@@ -234,6 +240,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case ARGP_KEY_END:
 		if (!env.npids && !env.command && !env.all)
 			argp_error(state, "no target: give -p PID[,PID...], -a or -- COMMAND [ARG...]");
+		if (env.all && env.follow)
+			argp_error(state, "--follow is for -p PID and -- COMMAND: -a already watches every CPython process");
 		if (env.all && !env.mode_set)
 			env.mode = PMW_MODE_HEAP;
 		break;

@@ -21,6 +21,7 @@ struct pmw_env {
 	int pids[PMW_MAX_PIDS];		/* -p */
 	int npids;
 	bool all;			/* -a: every CPython process on the host, as they come and go */
+	bool follow;			/* --follow: also the Python descendants of -p PIDs / COMMAND */
 	char **command;			/* -- COMMAND [ARG...], NULL-terminated */
 	double interval;		/* -i, seconds (> 0) */
 	double duration;		/* -d, seconds; 0 = until Ctrl-C or all targets exit */

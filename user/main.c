@@ -319,7 +319,8 @@ static struct pmw_watch *same_image(struct session *s, struct pmw_watch *w)
 	return NULL;
 }
 
-static void attach_target(struct session *s, struct pmw_watch *w)
+/* Attach @w's probes and name what it got. Returns 0, or -ESRCH if it exited meanwhile. */
+static int attach_target(struct session *s, struct pmw_watch *w)
 {
 	struct pmw_target *t = &w->t;
 	struct pmw_watch *twin = same_image(s, w);
@@ -346,6 +347,8 @@ static void attach_target(struct session *s, struct pmw_watch *w)
 			    w->a.groups & PMW_G_GC_UPROBE ? PMW_GC_UPROBE : PMW_GC_MEMORY;
 	w->exact = !!(w->a.groups & PMW_G_EXACT);
 	w->scan_heap = env.mode != PMW_MODE_GC;
+	if (!s->child && !pmw_pid_alive(t->pid))
+		return -ESRCH;	/* what failed, failed for that: no warnings */
 	if (env.exact && !w->exact)
 		wlog("PID %d: --exact is not available for %s (%s): reporting estimates\n", t->pid,
 		     t->path, t->lto_inlined ? "LTO build with pymalloc inlined into its callers"
@@ -372,6 +375,7 @@ static void attach_target(struct session *s, struct pmw_watch *w)
 		 w->exact ? "exact" : "estimate", w->a.groups & PMW_G_LARGE ? ", large=libc" : "");
 	note(s, "attached to PID %d (%s, python %s, %s): %s", t->pid, t->comm, t->version, t->path,
 	     what);
+	return 0;
 }
 
 static bool data_on_stdout(void)
@@ -605,7 +609,7 @@ static void follow_targets(struct session *s)
 /*
  * A target that exec'd another program: its row so far ends here (final,
  * exited = 1) and its own probes go. Returns true if it did; @again is set
- * when the new program is a CPython to watch anew.
+ * when the new program is a CPython to watch anew (-a, --follow).
  */
 static bool check_exec(struct session *s, struct pmw_watch *w, double interval_s,
 		       const struct timespec *wall, bool *again)
@@ -626,9 +630,14 @@ static bool check_exec(struct session *s, struct pmw_watch *w, double interval_s
 	bpf_map_delete_elem(bpf_map__fd(s->skel->maps.pmw_targets), &key);
 	pmw_probes_detach_async(&w->pid_a);
 	pmw_probes_detach_async(&w->burst_a);
+	/* watching a new program means attaching: only where targets may come (privileges) */
 	*again = pmw_discover_is_cpython(&s->disc, w->t.pid);
 	if (!*again)
 		note(s, "PID %d exec'd into %s: no longer Python, stopped watching", w->t.pid, exe);
+	else if (!env.all && !env.follow)
+		note(s, "PID %d exec'd into %s, another Python: stopped watching (use --follow to "
+		     "watch it on)", w->t.pid, exe);
+	*again = *again && (env.all || env.follow);
 	return true;
 }
 
@@ -798,8 +807,7 @@ int main(int argc, char **argv)
 			elog("PID %d: cannot configure BPF maps: %s\n", s.ws[i].t.pid, strerror(-err));
 			goto cleanup;
 		}
-		attach_target(&s, &s.ws[i]);
-		if (!s.child && !pmw_pid_alive(s.ws[i].t.pid)) {
+		if (attach_target(&s, &s.ws[i]) || (!s.child && !pmw_pid_alive(s.ws[i].t.pid))) {
 			elog("PID %d: exited while attaching\n", s.ws[i].t.pid);
 			ret = PMW_EXIT_TARGET;
 			goto cleanup;
@@ -807,7 +815,7 @@ int main(int argc, char **argv)
 	}
 
 	/* before any thread starts: capabilities are per thread */
-	err = pmw_priv_drop(env.all || (groups & PMW_G_BURST), env.all);
+	err = pmw_priv_drop(env.all || env.follow || (groups & PMW_G_BURST), env.all || env.follow);
 	if (err)
 		wlog("cannot drop capabilities: %s; running with all of them\n", strerror(-err));
 	signal(SIGINT, on_signal);

@@ -154,7 +154,7 @@ int pmw_watch_tick(struct pmw_watch *w, int counts_fd, double interval_s,
 	struct pmw_row *r = &w->row;
 	struct pmw_counters now;
 	struct pmw_heap h;
-	bool alive = pmw_pid_alive(w->t.pid);
+	bool alive = !w->execd && pmw_pid_alive(w->t.pid);
 	uint64_t prev_blocks = w->row.live_blocks;
 	int err;
 

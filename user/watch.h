@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
+#include "discover.h"
 #include "heap.h"
 #include "leak.h"
 #include "pmw.h"
@@ -51,6 +52,10 @@ struct pmw_watch {
 	struct pmw_target t;
 	struct pmw_attach a;
 	struct pmw_attach burst_a;	/* object-free probes, only while a burst runs */
+	struct pmw_attach pid_a;	/* this PID's own probes (allocation paths); @a: shared ones */
+	struct pmw_exec_id exec_id;	/* what the process ran when attached */
+	bool exec_id_ok;
+	bool execd;			/* it exec'd another program: its last tick ends it */
 	enum pmw_gc_source gc_src;
 	bool exact;			/* --exact attached */
 	bool scan_heap;			/* read the pymalloc heap each interval (--mode heap|full) */
@@ -86,7 +91,7 @@ void pmw_watch_gc_event(struct pmw_watch *w, const struct pmw_gc_event *ev);
 /*
  * Close the interval for @w: read counters (@counts_fd), scan the heap,
  * read /proc, fill w->row. Returns 0, or -ESRCH when the process has
- * exited (w->row then holds its final row).
+ * exited, or w->execd is set (w->row then holds its final row).
  */
 int pmw_watch_tick(struct pmw_watch *w, int counts_fd, double interval_s,
 		   const struct timespec *wall);
