@@ -182,6 +182,7 @@ static __always_inline int gc_end(__s64 total, bool from_usdt)
 	__u32 flags = 0;
 	__s64 collected = 0, uncollectable = 0;
 	__u64 ts = bpf_ktime_get_ns();
+	bool read_ok = false;	/* the main interpreter's generation_stats read at the end */
 
 	in = bpf_map_lookup_elem(&pmw_gc_inflight, &tid);
 	c = counters(pid);
@@ -192,6 +193,7 @@ static __always_inline int gc_end(__s64 total, bool from_usdt)
 	}
 	if (in->stats_addr &&
 	    !bpf_probe_read_user(&now, sizeof(now), (void *)in->stats_addr)) {
+		read_ok = true;
 		for (int g = 0; g < PMW_NGEN; g++) {
 			if (now[g].collections != in->st[g].collections) {
 				gen = g;
@@ -203,8 +205,12 @@ static __always_inline int gc_end(__s64 total, bool from_usdt)
 		}
 	}
 	if (!(flags & PMW_GC_STATS)) {
-		if (!from_usdt && in->stats_addr) {
-			/* returned without collecting */
+		/*
+		 * The main interpreter's generation_stats did not move: a call
+		 * that collected nothing, or (USDT too) a collection of a
+		 * subinterpreter, whose GC state is its own (3.9+).
+		 */
+		if (read_ok || (!from_usdt && in->stats_addr)) {
 			bpf_map_delete_elem(&pmw_gc_inflight, &tid);
 			return 0;
 		}
