@@ -12,6 +12,8 @@
 #include <bpf/usdt.bpf.h>
 #include "pmw.h"
 
+#define EEXIST 17	/* uapi asm-generic/errno-base.h */
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* pid (tgid) -> configuration; presence = the PID is watched */
@@ -379,6 +381,7 @@ static __always_inline void take_sample(struct pmw_counters *c, const struct pmw
 	__u32 zero = 0;
 	struct pmw_stack *st = bpf_map_lookup_elem(&pmw_scratch, &zero);
 	struct pmw_sample smp = { .szidx = szidx };
+	long err;
 
 	if (!st)
 		return;
@@ -388,8 +391,9 @@ static __always_inline void take_sample(struct pmw_counters *c, const struct pmw
 	}
 	smp.stack = stack_hash(st);
 	smp.born_ns = bpf_ktime_get_ns();
-	bpf_map_update_elem(&pmw_stacks, &smp.stack, st, BPF_NOEXIST);
-	if (bpf_map_update_elem(&pmw_samples, key, &smp, BPF_ANY))
+	err = bpf_map_update_elem(&pmw_stacks, &smp.stack, st, BPF_NOEXIST);
+	/* a full map (not an already-known stack) loses the sample */
+	if ((err && err != -EEXIST) || bpf_map_update_elem(&pmw_samples, key, &smp, BPF_ANY))
 		c->dropped++;
 	else
 		c->samples++;

@@ -103,7 +103,7 @@ struct pmw_counters {
 	__u64 large_alloc_bytes;
 	__u64 large_frees;	/* frees of large blocks seen allocated since attach */
 	__u64 large_free_bytes;
-	__u64 dropped;		/* events lost: ring buffer full, large-block map full */
+	__u64 dropped;		/* events lost: ring buffer, large-block, sample or stack map full */
 	__u64 gc_unmatched;	/* gc done/return without a start on that thread */
 	__u64 samples;		/* pools sampled with their stack */
 	__u64 sample_deaths;	/* sampled pools seen taken into use again (so emptied) */

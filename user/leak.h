@@ -94,6 +94,7 @@ struct pmw_leaks {
 	double run_s;			/* seconds observed so far */
 	bool burst;			/* sampling in the current interval */
 	unsigned int want_bursts;	/* intervals left during which bursts run */
+	unsigned int bursts_unfollowed;	/* bursts without free probes: attach deferred under load */
 	double heap_hist[PMW_HIST_N], rss_hist[PMW_HIST_N], t_hist[PMW_HIST_N];
 	uint64_t uncoll_total;
 	int nhist;

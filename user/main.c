@@ -458,6 +458,16 @@ static void start_burst(struct session *s, double now)
 {
 	int fd = bpf_map__fd(s->skel->maps.pmw_targets);
 	double period = env.interval > BURST_PERIOD_MIN ? env.interval : BURST_PERIOD_MIN;
+	/*
+	 * Attaching the free probes holds this loop: 0.1-0.4 s per target
+	 * alone, up to 4 s while earlier detaches are still in the kernel
+	 * (measured with 5 busy targets). So attach only while no detach is
+	 * in flight and within a quarter of an interval; the other targets
+	 * sample without free probes this time (their sampled objects' deaths
+	 * are then seen at the next interval, by fingerprint or refill).
+	 */
+	bool busy = pmw_probes_detaching() > 0;
+	double spent = 0;
 	bool any = false;
 
 	for (int i = 0; i < s->nws; i++) {
@@ -465,10 +475,17 @@ static void start_burst(struct session *s, double now)
 
 		if (!wants_burst(w))
 			continue;
-		if (!w->burst_a.nlinks)
+		if (!w->burst_a.nlinks && !busy && spent < env.interval / 4) {
+			double t0 = now_s(CLOCK_MONOTONIC);
+
 			pmw_probes_attach(s->skel, &w->t, PMW_G_BURST, &w->burst_a);
+			spent += now_s(CLOCK_MONOTONIC) - t0;
+		}
+		if (!w->burst_a.nlinks)
+			w->leaks.bursts_unfollowed++;
 		pmw_leaks_set_sampling(fd, w, true);
-		dlog("PID %d: burst on (%d free probes)\n", w->t.pid, w->burst_a.nlinks);
+		dlog("PID %d: burst on (%d free probes; attach so far %.3f s%s)\n", w->t.pid,
+		     w->burst_a.nlinks, spent, busy ? ", detach in flight" : "");
 		any = true;
 	}
 	s->burst_start = now;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/libbpf.h>
@@ -252,12 +253,15 @@ void pmw_probes_detach(struct pmw_attach *a)
 	a->groups = 0;
 }
 
+static atomic_int detaching;	/* background detaches not yet finished */
+
 static void *detach_async_thread(void *arg)
 {
 	struct pmw_attach *a = arg;
 
 	pmw_probes_detach(a);
 	free(a);
+	atomic_fetch_sub(&detaching, 1);
 	return NULL;
 }
 
@@ -267,21 +271,24 @@ void pmw_probes_detach_async(struct pmw_attach *a)
 	pthread_attr_t attr;
 	pthread_t th;
 
-	if (!a->nlinks) {
-		pmw_probes_detach(a);
-		return;
-	}
-	if (!copy) {
+	if (!a->nlinks || !copy) {
+		free(copy);
 		pmw_probes_detach(a);
 		return;
 	}
 	*copy = *a;
 	memset(a, 0, sizeof(*a));
+	atomic_fetch_add(&detaching, 1);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	if (pthread_create(&th, &attr, detach_async_thread, copy))
 		detach_async_thread(copy);
 	pthread_attr_destroy(&attr);
+}
+
+int pmw_probes_detaching(void)
+{
+	return atomic_load(&detaching);
 }
 
 void pmw_probes_set_autoload(struct pmw_bpf *skel, unsigned int groups)

@@ -71,6 +71,9 @@ void pmw_probes_detach(struct pmw_attach *a);
 /* Detach the links of @a on a background thread (the caller goes on). */
 void pmw_probes_detach_async(struct pmw_attach *a);
 
+/* Number of background detaches still running (uprobe unregistration). */
+int pmw_probes_detaching(void);
+
 /* Enable loading only of the programs that @groups use (before load). */
 void pmw_probes_set_autoload(struct pmw_bpf *skel, unsigned int groups);
 
