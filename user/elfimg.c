@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/openat2.h>
 #include "elfimg.h"
 #include "log.h"
 #include "util.h"
@@ -33,6 +35,47 @@ static bool headers_in_file(const struct pmw_elf *e, off_t size)
 	return true;
 }
 
+/*
+ * Open @path read-only for parsing. A path inside a target's root
+ * ("/proc/PID/root/...") is resolved with openat2(RESOLVE_IN_ROOT), so that
+ * a symlink planted in a container (absolute, or with "..") stays inside
+ * that container instead of reaching the host's files. O_NONBLOCK: a FIFO
+ * planted where a debug file is expected must not hang us.
+ * Returns an fd or -errno; -EINVAL for anything but a regular file.
+ */
+static int open_target_file(const char *path)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	char rootdir[48];
+	struct stat st;
+	int pid, n = 0, fd, rfd;
+
+	if (sscanf(path, "/proc/%d/root/%n", &pid, &n) == 1 && n > 0) {
+		snprintf(rootdir, sizeof(rootdir), "/proc/%d/root", pid);
+		rfd = open(rootdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (rfd < 0)
+			return -errno;
+		fd = syscall(SYS_openat2, rfd, path + n, &how, sizeof(how));
+		if (fd < 0 && errno == ENOSYS)	/* before 5.6 */
+			fd = openat(rfd, path + n, how.flags | O_NOFOLLOW);
+		if (fd < 0)
+			fd = -errno;
+		close(rfd);
+	} else {
+		fd = open(path, how.flags);
+		if (fd < 0)
+			fd = -errno;
+	}
+	if (fd >= 0 && (fstat(fd, &st) || !S_ISREG(st.st_mode))) {
+		close(fd);
+		fd = -EINVAL;
+	}
+	return fd;
+}
+
 int pmw_elf_open(struct pmw_elf *e, const char *path)
 {
 	struct stat st;
@@ -42,9 +85,13 @@ int pmw_elf_open(struct pmw_elf *e, const char *path)
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		return -ENOTSUP;
 	snprintf(e->path, sizeof(e->path), "%s", path);
-	e->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (e->fd < 0)
-		return -errno;
+	e->fd = open_target_file(path);
+	if (e->fd < 0) {
+		int err = e->fd;
+
+		e->fd = -1;
+		return err;
+	}
 	if (fstat(e->fd, &st) < 0) {
 		int err = -errno;
 

@@ -57,6 +57,18 @@ USAGE_CASES = [
     ("only-options", ["-i", "1"], None),
     ("pid-and-command", ["-p", "1", "--", "/bin/true"], None),
     ("unknown-option", ["--no-such-option"], None),
+    ("all-and-pid", ["-a", "-p", "1"], "one of"),
+    ("all-and-command", ["-a", "--", "/bin/true"], "one of"),
+    ("pid-all-and-command", ["-p", "1", "-a", "--", "/bin/true"], "one of"),
+    ("interval-zero", ["-p", "1", "-i", "0"], "interval"),
+    ("interval-huge", ["-p", "1", "-i", "1e9"], "interval"),
+    ("duration-negative", ["-p", "1", "-d", "-5"], "duration"),
+    ("pid-negative", ["-p", "-5"], "pid"),
+    ("pid-overflow", ["-p", "99999999999"], "pid"),
+    ("leak-budget-not-a-number", ["-p", "1", "--leak-budget", "x"], "leak-budget"),
+    ("stack-depth-out-of-range", ["-p", "1", "--stack-depth", "999"], "stack-depth"),
+    ("mode-unknown", ["-p", "1", "--mode", "turbo"], "mode"),
+    ("option-missing-argument", ["-p", "1", "--csv"], "requires an argument"),
 ]
 
 

@@ -15,6 +15,9 @@
 (f) once attached, pymemwatch holds only the capabilities the rest of the
     run needs, in every thread, with no_new_privs set; and it still works:
     rows keep coming, leak bursts still attach their probes.
+(g) a container plants, where its interpreter's debug file belongs, an
+    absolute symlink to a host file or a FIFO: the link is resolved inside
+    the container, the FIFO does not hang pymemwatch.
 """
 
 import csv
@@ -332,3 +335,50 @@ def test_capabilities_dropped(env, procs, tmp_path, args, kept):
     assert res.rc == 0, res.describe()
     assert "cannot drop capabilities" not in res.stderr, res.describe()
     assert "Operation not permitted" not in res.stderr, res.describe()
+
+
+# --------------------------------------------------------------------------
+# (g) files planted in a container's root: a symlink out of it, a FIFO
+
+
+@pytest.mark.parametrize("plant", ["symlink-to-host", "fifo"])
+def test_planted_debug_file_in_container(env, procs, tmp_path, plant):
+    """The debug file a container offers for its interpreter's build-id is
+    an absolute symlink to a host-only file (an ELF with a symbol table and
+    the right build-id, which would be loaded if the link were followed
+    from the host's root), or a FIFO (which a blocking open would hang on).
+    pymemwatch must resolve the link inside the container (where nothing
+    is), not hang, and attach without debuginfo."""
+    from roots import require_root_fs
+    root = require_root_fs("trixie")
+    exe = "/usr/bin/python3.13"
+    for tool in ("readelf", "objcopy", "unshare", "chroot"):
+        if not shutil.which(tool):
+            pytest.skip("%s is not installed" % tool)
+    notes = subprocess.run(["readelf", "-n", root + exe], stdout=subprocess.PIPE,
+                           text=True, check=True).stdout
+    build_id = notes.split("Build ID:")[1].split()[0]
+    hostonly = str(tmp_path / "hostonly.debug")
+    subprocess.run(["objcopy", "--add-symbol", "pmw_planted=.text:0", root + exe,
+                    hostonly], check=True)
+    os.makedirs(os.path.join(root, "usr/lib/debug"), exist_ok=True)
+    plant_dir = "%s/usr/lib/debug/.build-id/%s" % (root, build_id[:2])
+    plant_path = "%s/%s.debug" % (plant_dir, build_id[2:])
+    make = ("ln -s %s %s" % (hostonly, plant_path) if plant == "symlink-to-host"
+            else "mkfifo %s" % plant_path)
+    # a private tmpfs over the root's /usr/lib/debug: the cached root is untouched
+    script = ("mount -t tmpfs tmpfs {root}/usr/lib/debug && mkdir -p {d} && {make} && "
+              "exec chroot {root} {exe} -c 'import time; print(\"up\", flush=True); "
+              "time.sleep(120)'").format(root=root, d=plant_dir, make=make, exe=exe)
+    target = procs.popen(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                          script], stdout=subprocess.PIPE, text=True)
+    assert target.stdout.readline().strip() == "up"
+    assert os.path.lexists("/proc/%d/root%s" % (
+        target.pid, plant_path[len(root):])), "the plant is not visible to the target"
+
+    res = run_pmw(["-p", target.pid, "-d", "2", "-q", "-v", "--mode", "heap"], timeout=60)
+    assert res.rc == 0, res.describe()
+    assert "attached to PID %d" % target.pid in res.stderr, res.describe()
+    assert "debuginfo for" not in res.stderr, \
+        "a file outside the container (or a FIFO) was loaded as debuginfo\n" + res.describe()
+    assert target.poll() is None, "the target must survive"
