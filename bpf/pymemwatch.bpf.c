@@ -218,6 +218,22 @@ static __always_inline int gc_end(__s64 total, bool from_usdt)
 		}
 		gen = in->gen;
 		collected = total;
+	} else {
+		/*
+		 * Count each change of the stats once: a subinterpreter's
+		 * collection on another thread (own GIL, 3.12+) that overlaps one
+		 * of the main interpreter's sees the same change. Not atomic: two
+		 * ends on the same nanosecond may both count.
+		 */
+		struct pmw_target_cfg *cfg = bpf_map_lookup_elem(&pmw_targets, &pid);
+		__s64 sum = now[0].collections + now[1].collections + now[2].collections;
+
+		if (cfg && sum <= cfg->gc_seen) {
+			bpf_map_delete_elem(&pmw_gc_inflight, &tid);
+			return 0;
+		}
+		if (cfg)
+			cfg->gc_seen = sum;
 	}
 
 	ev = bpf_ringbuf_reserve(&pmw_gc_rb, sizeof(*ev), 0);

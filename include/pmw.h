@@ -83,6 +83,8 @@ struct pmw_target_cfg {
 	__u8 sampling;		/* 1: a leak-attribution burst is on: sample stacks at refills */
 	__u8 pad[6];
 	struct pmw_py_walk walk;
+	__s64 gc_seen;		/* BPF-written: the main interpreter's collections (all generations)
+				 * when the last one was counted; 0 = none yet */
 };
 
 /*
