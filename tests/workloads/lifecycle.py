@@ -21,6 +21,10 @@ subinterp N      the same window around N subinterpreters (3.12:
                  _xxsubinterpreters, 3.13: _interpreters), each allocating and
                  running gc.collect() 3 times, plus gc.collect() in the main
                  interpreter; ``done subinterp <json>``, or ``skip subinterp``.
+subinterp-threads N
+                 a subinterpreter on another thread (its own GIL on 3.12+)
+                 runs gc.collect() N times while the main interpreter does
+                 too, concurrently; ``done subinterp <json>`` or ``skip ...``.
 quit             exit 0.
 """
 
@@ -107,7 +111,8 @@ def run_threads(n):
     return {"a": a, "b": stats(), "threads": n}
 
 
-def run_subinterps(n):
+def subinterp_module():
+    """(module, run function) of the private subinterpreter API, or None."""
     try:
         import _interpreters as interpreters      # 3.13
         run = interpreters.exec
@@ -117,6 +122,14 @@ def run_subinterps(n):
             run = interpreters.run_string
         except ImportError:
             return None
+    return interpreters, run
+
+
+def run_subinterps(n):
+    found = subinterp_module()
+    if found is None:
+        return None
+    interpreters, run = found
     code = ("import gc\n"
             "keep = []\n"
             "for i in range(5000):\n"
@@ -136,6 +149,31 @@ def run_subinterps(n):
         gc.collect()                   # one main-interpreter collection each
     settle()
     return {"a": a, "b": stats(), "subinterpreters": n}
+
+
+def run_subinterp_threads(n):
+    found = subinterp_module()
+    if found is None:
+        return None
+    interpreters, run = found
+    code = ("import gc\n"
+            "for k in range(%d):\n"
+            "    x = [k]\n"
+            "    x.append(x)\n"
+            "    gc.collect()\n" % n)
+    interp = interpreters.create()
+    a = stats()
+    t = threading.Thread(target=run, args=(interp, code))
+    t.start()
+    for k in range(n):
+        x = [k]
+        x.append(x)
+        gc.collect()
+    t.join()
+    settle()
+    b = stats()
+    interpreters.destroy(interp)
+    return {"a": a, "b": b, "subinterp_collections": n}
 
 
 def main():
@@ -170,6 +208,9 @@ def main():
             say("done threads " + json.dumps(run_threads(int(cmd[1]))))
         elif cmd[0] == "subinterp":
             r = run_subinterps(int(cmd[1]))
+            say("skip subinterp" if r is None else "done subinterp " + json.dumps(r))
+        elif cmd[0] == "subinterp-threads":
+            r = run_subinterp_threads(int(cmd[1]))
             say("skip subinterp" if r is None else "done subinterp " + json.dumps(r))
         elif cmd[0] == "quit":
             break
