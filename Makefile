@@ -107,10 +107,22 @@ test: deps
 
 # What watching costs the target, per workload and mode (scripts/bench.py);
 # BENCH_ARGS=--quick for a ~5 minute run.
-.PHONY: bench
+.PHONY: bench bench-independent
 bench: deps
 	$(Q)$(MAKE) all
 	$(Q)/usr/bin/python3 scripts/bench.py $(BENCH_ARGS)
+
+# the same measurement on third-party programs from Debian packages (bench/independent)
+bench-independent: deps
+	$(Q)$(MAKE) all
+	$(Q)/usr/bin/python3 scripts/bench.py --set independent $(BENCH_ARGS)
+
+# 10 minutes against 20 churning targets: pymemwatch's RSS flat, every row there
+.PHONY: soak
+SOAK_SECONDS ?= 600
+soak: deps
+	$(Q)$(MAKE) all
+	$(Q)/usr/bin/python3 scripts/soak.py --seconds $(SOAK_SECONDS) $(SOAK_ARGS)
 
 test-unit: all $(UNIT_BINS)
 	$(Q)./scripts/run-tests.sh unit

@@ -12,9 +12,10 @@ idle interpreters for the rest. pymemwatch runs `-p` in its default (full)
 mode at a 1 s interval with --csv and --csv-sites.
 
 Printed at the end, one `soak:` line each: pymemwatch's RSS (after a
-warm-up of 10% of the run: first, last, min, max, least-squares slope),
+warm-up of 10% of the run, at least 30 s: first, last, min, max, least-squares slope),
 its CPU use, rows per target against the intervals elapsed, gaps,
-incomplete rows, and the total of the `dropped` column. Exit status 0 when
+incomplete rows, and the total of the `dropped` column. The RSS samples
+go to OUT/rss.csv. Exit status 0 when
 RSS is flat (last-quarter mean within 5% + 2 MiB of the first post-warm-up
 quarter) and every target has a complete row for every interval; 1
 otherwise.
@@ -145,7 +146,10 @@ def main():
             t.wait()
         err.close()
 
-    warm = [s for s in samples if s[0] >= 0.1 * a.seconds]
+    with open(os.path.join(a.out, "rss.csv"), "w") as f:
+        f.write("seconds,rss_kib\n")
+        f.writelines("%.1f,%d\n" % s for s in samples)
+    warm = [s for s in samples if s[0] >= max(0.1 * a.seconds, 30)]
     q = max(1, len(warm) // 4)
     first = sum(r for _, r in warm[:q]) / q / 1024
     last = sum(r for _, r in warm[-q:]) / q / 1024

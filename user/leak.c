@@ -404,8 +404,10 @@ static int follow_objects(struct pmw_watch *w, struct found *f, int nf, int samp
 		objs[nobjs++].fp = fp;
 		ss = sorted_get((void **)&l->stacks, &l->nstacks, &l->cap_stacks, sizeof(*ss),
 				f[i].smp.stack, SITES_MAX * 4);
-		if (!ss)
+		if (!ss) {
+			l->dropped++;	/* stack table full */
 			continue;
+		}
 		ss->live++;
 		if (!old)
 			ss->born++;
@@ -443,11 +445,17 @@ static void update_sites(struct pmw_watch *w, int stacks_fd)
 		if (!ss->site)
 			continue;
 		s = sorted_get((void **)&l->sites, &l->nsites, &l->cap, sizeof(*s), ss->site, SITES_MAX);
-		if (!s)
+		if (!s) {
+			l->dropped += !ss->no_room;	/* site table full */
+			ss->no_room = true;
 			continue;
-		if (!s->nframes) {
-			memcpy(s->frames, ss->frames, ss->nframes * sizeof(*ss->frames));
-			s->nframes = ss->nframes;
+		}
+		if (!s->frames && ss->nframes) {
+			s->frames = malloc(ss->nframes * sizeof(*ss->frames));
+			if (s->frames) {
+				memcpy(s->frames, ss->frames, ss->nframes * sizeof(*ss->frames));
+				s->nframes = ss->nframes;
+			}
 		}
 		s->live += ss->live;
 		s->born += ss->born;
@@ -472,9 +480,12 @@ static void update_sites(struct pmw_watch *w, int stacks_fd)
 						   s->survival : 0;
 		s->idle = s->live ? 0 : s->idle + 1;
 	}
-	for (int k = 0; k < l->nsites; k++)
+	for (int k = 0; k < l->nsites; k++) {
 		if (l->sites[k].idle <= SITE_IDLE_MAX)
 			l->sites[kept++] = l->sites[k];
+		else
+			free(l->sites[k].frames);
+	}
 	l->nsites = kept;
 	kept = 0;
 	for (int k = 0; k < l->nstacks; k++) {
@@ -639,6 +650,8 @@ void pmw_leaks_free(struct pmw_leaks *l)
 	free(l->objs);
 	free(l->census);
 	pmw_code_cache_free(l->cc);
+	for (int i = 0; i < l->nsites; i++)
+		free(l->sites[i].frames);
 	free(l->sites);
 	memset(l, 0, sizeof(*l));
 }

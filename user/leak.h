@@ -25,6 +25,7 @@ struct pmw_stack_site {
 	struct pmw_frame *frames;	/* resolved frames (nframes), owned */
 	int nframes;
 	unsigned int idle;		/* intervals with nothing live */
+	bool no_room;			/* its site did not fit (SITES_MAX): counted once */
 };
 
 /*
@@ -33,7 +34,7 @@ struct pmw_stack_site {
  */
 struct pmw_site {
 	uint64_t key;			/* hash of the symbolized frames */
-	struct pmw_frame frames[PMW_MAX_DEPTH]; /* innermost first */
+	struct pmw_frame *frames;	/* innermost first, nframes, owned */
 	int nframes;
 	char type[64];			/* type of the object at the head of a live pool, "" unknown */
 	uint64_t live;			/* sampled pools still in use */
@@ -95,6 +96,7 @@ struct pmw_leaks {
 	bool burst;			/* sampling in the current interval */
 	unsigned int want_bursts;	/* intervals left during which bursts run */
 	unsigned int bursts_unfollowed;	/* bursts without free probes: attach deferred under load */
+	uint64_t dropped;		/* samples and sites lost to full tables, not yet in a row */
 	double heap_hist[PMW_HIST_N], rss_hist[PMW_HIST_N], t_hist[PMW_HIST_N];
 	uint64_t uncoll_total;
 	int nhist;

@@ -218,7 +218,8 @@ int pmw_watch_tick(struct pmw_watch *w, int counts_fd, double interval_s,
 	r->large_allocs = D(large_allocs);
 	r->large_live_bytes = now.large_alloc_bytes - now.large_free_bytes;
 	r->pool_refills = D(pool_refills);
-	r->dropped = D(dropped);
+	r->dropped = D(dropped) + w->leaks.dropped;	/* BPF events + full site tables */
+	w->leaks.dropped = 0;
 
 	memcpy(r->gc, w->gc_cur, sizeof(r->gc));
 	r->gc_unknown_gen = w->gc_unknown_cur;
