@@ -146,13 +146,15 @@ FUZZ_SECONDS ?= 30
 FUZZ_CC ?= clang
 FUZZ_CFLAGS ?= -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined
-FUZZ_HARNESSES := fuzz_pyline fuzz_elf fuzz_csv fuzz_version
+FUZZ_HARNESSES := fuzz_pyline fuzz_elf fuzz_csv fuzz_version fuzz_pystack
 FUZZ_BINS := $(addprefix $(FUZZ_OUT)/,$(FUZZ_HARNESSES))
 # the user/ files each harness needs: no libbpf, no skeleton
 FUZZ_SRCS_fuzz_pyline := user/pyline.c
 FUZZ_SRCS_fuzz_elf := user/elfimg.c user/util.c
 FUZZ_SRCS_fuzz_csv := user/util.c
 FUZZ_SRCS_fuzz_version := user/util.c
+# pmw_mem_read() comes from the harness: the input is the target's memory
+FUZZ_SRCS_fuzz_pystack := user/pystack.c user/pyline.c user/pyver.c user/util.c
 FUZZ_LIBS_fuzz_elf := -lelf
 FUZZ_MAXLEN_fuzz_pyline := 4096
 FUZZ_MAXLEN_fuzz_elf := 65536

@@ -1,11 +1,23 @@
 #!/usr/bin/python3
 """pymemwatch benchmark: what watching a Python process costs it, and what pymemwatch costs.
 
-usage: scripts/bench.py [--python PATH]... [--reps N] [--workloads a,b] [--configs a,b]
-                        [--quick] [--skip-own-cost] [--csv PATH] [--pymemwatch PATH]
-(run as root from anywhere; `make bench BENCH_ARGS=...` runs it after building)
+usage: scripts/bench.py [--set workloads|independent] [--python PATH]... [--reps N]
+                        [--workloads a,b] [--configs a,b] [--quick] [--skip-own-cost]
+                        [--csv PATH] [--pymemwatch PATH]
+(run as root from anywhere; `make bench BENCH_ARGS=...` runs it after building,
+`make bench-independent` with --set independent)
 
-Workloads (bench/workloads/*.py) warm up, print "ready PID", wait for SIGUSR1, run
+Sets of workloads (--set):
+  workloads    bench/workloads/*.py, written for this project (default)
+  independent  bench/independent/*.py: third-party programs from Debian 12's python3-*
+               packages (lib2to3, docutils, sympy, genshi, chameleon, mako, html5lib, dulwich,
+               tornado, sqlalchemy, networkx, pyflakes, pygments), mirroring pyperformance's
+               benchmarks, each driven by a thin driver. Each is first run with --probe on each
+               interpreter; where its modules do not import, it is skipped there, with the
+               reason printed. pymemwatch's own cost (independent of the workloads) is measured
+               with the default set only.
+
+Workloads warm up, print "ready PID", wait for SIGUSR1, run
 their timed section and print "elapsed SECONDS"; with --hold they then wait for a
 second SIGUSR1 before exiting, so pymemwatch is stopped before interpreter teardown.
 
@@ -21,7 +33,8 @@ Configurations, alternated round-robin within each repetition round:
 Ratios are median(config) / median(plain). Also measured: the cost of one uprobe hit
 (bench/uprobe_cost.c with perf probe), per-BPF-program ns per event (--bpf-stats),
 and pymemwatch's own attach time, CPU, peak RSS and detach time on 1/20/100 idle
-interpreters. Everything goes to a CSV too (default ./bench-results.csv).
+interpreters. Everything goes to a CSV too (default ./bench-results.csv, or
+./bench-results-SET.csv for another set), whose "set" column names the set.
 Standard library only.
 """
 
@@ -41,7 +54,10 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-WORKLOAD_DIR = os.path.join(ROOT, "bench", "workloads")
+# set -> (directory, --quick subset, probe each workload first, extra seconds per run for imports/setup)
+SETS = {"workloads": (os.path.join(ROOT, "bench", "workloads"), ["json_docs", "gc_cycles", "asyncio_echo"], False, 0.0),
+        "independent": (os.path.join(ROOT, "bench", "independent"), ["docutils_html", "sqlalchemy_orm", "tornado_http"],
+                        True, 1.0)}
 UPROBE_SRC = os.path.join(ROOT, "bench", "uprobe_cost.c")
 
 DEFAULT_PYTHONS = ["/usr/bin/python3.11", "/root/.pyenv/versions/3.11.7/bin/python3.11"]
@@ -51,7 +67,6 @@ SMALL = "plain@exact-scale"  # internal reference configs for the scaled configs
 TSMALL = "plain@tracemalloc-scale"
 SCALED = {"exact": (SMALL, 0.01), "tracemalloc": (TSMALL, 0.25)}  # config -> (its plain reference, scale)
 SCALE_OF = dict([(c, f) for c, (r, f) in SCALED.items()] + [(r, f) for c, (r, f) in SCALED.items()])
-QUICK_WORKLOADS = ["json_docs", "gc_cycles", "asyncio_echo"]
 READY_TIMEOUT = 60.0
 WATCH_TIMEOUT = 60.0
 RUN_TIMEOUT = 600.0
@@ -288,6 +303,24 @@ class Bench(object):
         self.results = {}  # (interp.path, workload, config) -> list of run dicts
         self.children = []  # every Popen still possibly alive
         self.loads = []  # 1-minute load average after each workload
+        self.set_name = args.set
+        self.wl_dir, _, self.probe_first, self.setup_s = SETS[args.set]
+        self.skipped = {}  # (interp.path, workload) -> reason it cannot run there
+
+    def probe(self, interps, workloads):
+        """Run each workload with --probe on each interpreter; remember what cannot run where."""
+        for interp in interps:
+            for wl in workloads:
+                try:
+                    r = subprocess.run([interp.path, os.path.join(self.wl_dir, wl + ".py"), "--probe"],
+                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                                       timeout=120)
+                    ok, out = r.returncode == 0, r.stdout.strip()
+                except (OSError, subprocess.TimeoutExpired) as e:
+                    ok, out = False, str(e)
+                if not ok:
+                    self.skipped[(interp.path, wl)] = out.split("\n")[-1][:200] or "probe failed"
+                    log("%s: skipping %s on %s: %s" % (self.set_name, wl, interp.label, self.skipped[(interp.path, wl)]))
 
     def pmw_args(self, config):
         a = []
@@ -302,7 +335,7 @@ class Bench(object):
     def run_once(self, interp, workload, config, scale):
         """One run; returns a dict with elapsed (s) and whatever pymemwatch reported."""
         is_pmw = config in PMW_CONFIGS
-        wl_path = os.path.join(WORKLOAD_DIR, workload + ".py")
+        wl_path = os.path.join(self.wl_dir, workload + ".py")
         cmd = [interp.path]
         if config == "tracemalloc":
             cmd += ["-X", "tracemalloc=1"]
@@ -382,19 +415,23 @@ class Bench(object):
     def run_matrix(self, interps, workloads, configs, reps):
         plan = with_refs(configs)
         total_runs = len(interps) * len(workloads) * reps * len(plan)
-        est_total = len(interps) * len(workloads) * reps * sum(EST[c] for c in plan)
+        est_total = len(interps) * len(workloads) * reps * sum(EST[c] + self.setup_s for c in plan)
         self.est_remaining = est_total
         done = 0
         t_start = time.monotonic()
         spent_est = 0.0
         for interp in interps:
             for wl in workloads:
+                if (interp.path, wl) in self.skipped:
+                    done += reps * len(plan)
+                    spent_est += reps * sum(EST[c] + self.setup_s for c in plan)
+                    continue
                 for r in range(reps):
                     k = r % len(plan)
                     order = plan[k:] + plan[:k]  # rotate: no config always first
                     for config in order:
                         done += 1
-                        spent_est += EST[config]
+                        spent_est += EST[config] + self.setup_s
                         if config in self.unsupported:
                             continue
                         if config in ("exact", SMALL) and interp.exact_ok is False:
@@ -487,7 +524,7 @@ class Bench(object):
 
     def write_csv(self, interps, workloads, configs):
         path = self.args.csv
-        fields = ["kind", "interpreter", "python", "path", "workload", "config", "scale", "reps", "median_s",
+        fields = ["kind", "set", "interpreter", "python", "path", "workload", "config", "scale", "reps", "median_s",
                   "min_s", "max_s", "ratio", "ratio_base", "allocs_per_s", "allocs_per_s_from", "exact_allocs",
                   "exact_frees", "precision", "floor", "exact_over_floor", "pool_refills", "attach_s",
                   "bpf_ns_per_run", "value", "unit", "note"]
@@ -496,6 +533,11 @@ class Bench(object):
         for interp in interps:
             for wl in workloads:
                 rate, rate_src = self.alloc_rate(interp, wl)
+                if (interp.path, wl) in self.skipped:
+                    rows.append({"kind": "overhead", "interpreter": interp.label, "python": interp.version,
+                                 "path": interp.path, "workload": wl, "reps": 0,
+                                 "note": "skipped: " + self.skipped[(interp.path, wl)]})
+                    continue
                 for config in plan:
                     runs = self.results.get((interp.path, wl, config), [])
                     v = self.elapsed_list(interp, wl, config)
@@ -550,6 +592,8 @@ class Bench(object):
                     rows.append({"kind": "own_cost", "interpreter": o["label"], "path": o["python"],
                                  "workload": "idle x%d" % o["n"], "config": k, "value": o[k], "unit": unit,
                                  "note": o.get("note", "")})
+        for row in rows:
+            row["set"] = self.set_name
         with open(path, "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=fields)
             w.writeheader()
@@ -712,7 +756,14 @@ def report(b, interps, workloads, configs):
     na = "n/a"
     for interp in interps:
         rows = []
+        skipped = [wl for wl in workloads if (interp.path, wl) in b.skipped]
+        if len(skipped) == len(workloads):
+            sys.stdout.write("\nCost to the target, set %s, %s (%s): skipped, no workload runs there (%s)\n" %
+                             (b.set_name, interp.label, interp.path, b.skipped[(interp.path, skipped[0])]))
+            continue
         for wl in workloads:
+            if wl in skipped:
+                continue
             rate, src = b.alloc_rate(interp, wl)
             plain = b.median(interp, wl, "plain")
             rows.append([wl] + [na if c == "exact" and interp.exact_ok is False else fmt_ratio(b.ratio(interp, wl, c))
@@ -721,8 +772,8 @@ def report(b, interps, workloads, configs):
         rows.append(["geomean"] + [na if c == "exact" and interp.exact_ok is False else
                                    fmt_ratio(geomean([b.ratio(interp, wl, c) for wl in workloads]))
                                    for c in ratio_cols] + ["", ""])
-        print_table("Cost to the target, %s (%s): time of the timed section / plain (median of %d)" %
-                    (interp.label, interp.path, b.args.reps),
+        print_table("Cost to the target, set %s, %s (%s): time of the timed section / plain (median of %d)" %
+                    (b.set_name, interp.label, interp.path, b.args.reps),
                     ["workload"] + ratio_cols + ["plain s", "allocs/s"], rows)
         foot = []
         spreads = []
@@ -760,6 +811,8 @@ def report(b, interps, workloads, configs):
         for c in ratio_cols:
             if c in b.unsupported:
                 foot.append("%s: skipped, %s" % (c, b.unsupported[c]))
+        for wl in skipped:
+            foot.append("%s: skipped on this interpreter, %s" % (wl, b.skipped[(interp.path, wl)]))
         for f in foot:
             sys.stdout.write("  note: %s\n" % f)
 
@@ -771,6 +824,8 @@ def report(b, interps, workloads, configs):
                 continue
             rows = []
             for wl in workloads:
+                if (interp.path, wl) in b.skipped:
+                    continue
                 c = b.exact_counts(interp, wl)
                 fl = b.floor(interp, wl)
                 r = b.ratio(interp, wl, "exact")
@@ -780,8 +835,8 @@ def report(b, interps, workloads, configs):
                              "%.2f" % (r / fl) if r and fl else "-"])
             ins = "; ".join("%s probed at instruction %d '%s' (hit cost as %s)" % (s, v[0], v[2], v[1] if v[1] !=
                             "single-step" else "f_lea, single-stepped") for s, v in sorted(interp.first_insn.items()))
-            print_table("Physical floor of --exact, %s: 1 + (allocs x malloc hit + frees x free hit) / plain time" %
-                        interp.label, ["workload", "allocs", "frees", "plain s", "floor", "exact", "exact/floor"],
+            print_table("Physical floor of --exact, set %s, %s: 1 + (allocs x malloc hit + frees x free hit) / plain time" %
+                        (b.set_name, interp.label), ["workload", "allocs", "frees", "plain s", "floor", "exact", "exact/floor"],
                         rows)
             if ins:
                 sys.stdout.write("  note: %s\n" % ins)
@@ -837,29 +892,40 @@ def report(b, interps, workloads, configs):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--set", choices=sorted(SETS), default="workloads",
+                    help="which workloads: this project's (workloads, default) or third-party programs "
+                         "from Debian packages (independent)")
     ap.add_argument("--python", action="append", metavar="PATH",
                     help="interpreter to benchmark (repeatable; default: %s)" % " and ".join(DEFAULT_PYTHONS))
     ap.add_argument("--reps", type=int, help="repetitions per configuration (default 5; --quick 3)")
-    ap.add_argument("--workloads", help="comma-separated subset of bench/workloads (default: all)")
+    ap.add_argument("--workloads", help="comma-separated subset of the set's workloads (default: all)")
     ap.add_argument("--configs", help="comma-separated subset of %s (plain is always run)" % ",".join(ALL_CONFIGS))
     ap.add_argument("--quick", action="store_true",
-                    help="3 reps, workloads %s, own cost on 1 and 20 processes" % ",".join(QUICK_WORKLOADS))
+                    help="3 reps, 3 workloads (%s), own cost on 1 and 20 processes" %
+                         "; ".join("%s: %s" % (k, ",".join(v[1])) for k, v in sorted(SETS.items())))
     ap.add_argument("--skip-own-cost", action="store_true", help="do not measure pymemwatch's own cost")
     ap.add_argument("--no-bpf-stats", action="store_true", help="do not pass --bpf-stats to full/exact runs")
     ap.add_argument("--scale", type=float, default=1.0, help="multiply every workload's work (default 1)")
     ap.add_argument("--own-duration", type=float, default=15.0, help="seconds of own-cost measurement (default 15)")
-    ap.add_argument("--csv", default="bench-results.csv", help="CSV output (default ./bench-results.csv)")
+    ap.add_argument("--csv", help="CSV output (default ./bench-results.csv; ./bench-results-SET.csv for another set)")
     ap.add_argument("--pymemwatch", default=os.path.join(ROOT, "pymemwatch"), help="binary (default ./pymemwatch)")
     args = ap.parse_args()
 
-    all_wl = sorted(f[:-3] for f in os.listdir(WORKLOAD_DIR) if f.endswith(".py") and not f.startswith("_"))
+    wl_dir, quick_wl = SETS[args.set][:2]
+    if args.csv is None:
+        args.csv = "bench-results.csv" if args.set == "workloads" else "bench-results-%s.csv" % args.set
+    if args.set != "workloads" and not args.skip_own_cost:
+        args.skip_own_cost = True
+        log("set %s: pymemwatch's own cost does not depend on the workloads; measured with the default set only"
+            % args.set)
+    all_wl = sorted(f[:-3] for f in os.listdir(wl_dir) if f.endswith(".py") and not f.startswith("_"))
     if args.workloads:
         workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
         bad = [w for w in workloads if w not in all_wl]
         if bad:
             ap.error("unknown workload(s) %s; have: %s" % (",".join(bad), ",".join(all_wl)))
     else:
-        workloads = QUICK_WORKLOADS if args.quick else all_wl
+        workloads = quick_wl if args.quick else all_wl
     configs = ALL_CONFIGS
     if args.configs:
         want = [c.strip() for c in args.configs.split(",") if c.strip()]
@@ -891,6 +957,11 @@ def main():
         log("no usable interpreter")
         return 1
     b.interps = interps
+    if b.probe_first:
+        b.probe(interps, workloads)
+        if all((i.path, wl) in b.skipped for i in interps for wl in workloads):
+            log("set %s: no workload runs on any interpreter (missing packages? scripts/install-deps.sh)" % args.set)
+            return 1
 
     pmw_ok = True
     if os.geteuid() != 0:
@@ -919,14 +990,15 @@ def main():
 
     run_configs = [c for c in configs if c not in b.unsupported]
     plan = with_refs(run_configs)
-    est = len(interps) * len(workloads) * args.reps * sum(EST[c] for c in plan) * max(args.scale, 0.3)
+    runnable = sum(1 for i in interps for wl in workloads if (i.path, wl) not in b.skipped)
+    est = runnable * args.reps * sum(EST[c] + b.setup_s for c in plan) * max(args.scale, 0.3)
     if pmw_ok:
         est += 3 * 6 + (0 if args.skip_own_cost else sum(args.own_duration + 3 + n * 0.05 for n in own_sizes))
     l0 = load1()
     if l0 is not None and l0 > 0.5:
         log("load average is %.2f before starting: other work on this machine will make results noisy" % l0)
-    log("%d interpreter(s) x %d workloads x %d reps x configs %s: about %s in all" %
-        (len(interps), len(workloads), args.reps, ",".join(plan), fmt_dur(est)))
+    log("set %s: %d interpreter(s) x %d workloads x %d reps x configs %s: about %s in all" %
+        (args.set, len(interps), len(workloads), args.reps, ",".join(plan), fmt_dur(est)))
 
     def on_term(signum, frame):
         raise KeyboardInterrupt
