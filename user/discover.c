@@ -41,23 +41,26 @@ int pmw_exec_id_read(pid_t pid, struct pmw_exec_id *id)
 	if (n <= 0)
 		return n ? -errno : -ESRCH;
 	buf[n] = 0;
-	/* comm may hold anything: fields restart after its last ')'; startcode is field 26 */
+	/* comm may hold anything: fields restart after its last ')' (field 2);
+	 * startcode is field 26, startstack 28 */
 	p = strrchr(buf, ')');
-	if (!p)
-		return -EINVAL;
-	for (int field = 2; p && field < 26; field++)
+	for (int field = 2; p && field < 28; field++) {
 		p = strchr(p + 1, ' ');
+		if (p && field == 25)
+			id->start_code = strtoull(p + 1, NULL, 10);
+	}
 	if (!p)
 		return -EINVAL;
+	id->start_stack = strtoull(p + 1, NULL, 10);
 	id->dev = st.st_dev;
 	id->ino = st.st_ino;
-	id->start_code = strtoull(p + 1, NULL, 10);
 	return 0;
 }
 
 bool pmw_exec_id_same(const struct pmw_exec_id *a, const struct pmw_exec_id *b)
 {
-	return a->dev == b->dev && a->ino == b->ino && a->start_code == b->start_code;
+	return a->dev == b->dev && a->ino == b->ino && a->start_code == b->start_code &&
+	       a->start_stack == b->start_stack;
 }
 
 /* Rejected before, and has not exec'd since (a PID that execs is judged again). */

@@ -9,11 +9,15 @@
 struct pmw_image_verdict;
 struct pmw_rejected;
 
-/* What a process runs: changes when it execs (even into the same file, with ASLR). */
+/*
+ * What a process runs: changes when it execs, even into the same file while
+ * ASLR is on (the stack moves at every exec; a PIE executable too).
+ */
 struct pmw_exec_id {
 	dev_t dev;			/* /proc/PID/exe device and inode */
 	ino_t ino;
 	unsigned long long start_code;	/* /proc/PID/stat startcode: the executable's load address */
+	unsigned long long start_stack;	/* /proc/PID/stat startstack: the main stack's bottom */
 };
 
 struct pmw_discover {
