@@ -160,6 +160,7 @@ FUZZ_MAXLEN_fuzz_pyline := 4096
 FUZZ_MAXLEN_fuzz_elf := 65536
 FUZZ_MAXLEN_fuzz_csv := 1024
 FUZZ_MAXLEN_fuzz_version := 256
+FUZZ_MAXLEN_fuzz_pystack := 4096
 
 .PHONY: fuzz fuzz-build fuzz-smoke test-asan
 .SECONDEXPANSION:
@@ -189,7 +190,8 @@ fuzz: fuzz-build
 		printf '  %-8s %s (%ss)\n' FUZZ $$h $(FUZZ_SECONDS); \
 		$(FUZZ_OUT)/$$h -max_total_time=$(FUZZ_SECONDS) -max_len=$$(case $$h in \
 			fuzz_pyline) echo $(FUZZ_MAXLEN_fuzz_pyline);; fuzz_elf) echo $(FUZZ_MAXLEN_fuzz_elf);; \
-			fuzz_csv) echo $(FUZZ_MAXLEN_fuzz_csv);; *) echo $(FUZZ_MAXLEN_fuzz_version);; esac) \
+			fuzz_csv) echo $(FUZZ_MAXLEN_fuzz_csv);; \
+			fuzz_pystack) echo $(FUZZ_MAXLEN_fuzz_pystack);; *) echo $(FUZZ_MAXLEN_fuzz_version);; esac) \
 			-print_final_stats=1 -artifact_prefix=$(FUZZ_OUT)/artifacts/$$h/ \
 			tests/fuzz/corpus/$$h $$seeds > $(FUZZ_OUT)/$$h.log 2>&1 \
 			|| { tail -n 40 $(FUZZ_OUT)/$$h.log; exit 1; }; \

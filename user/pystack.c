@@ -95,9 +95,8 @@ int pmw_read_str(const struct pmw_target *t, uint64_t addr, char *buf, size_t le
 	if (h.length < 0 || !compact || (kind != 1 && kind != 2 && kind != 4))
 		return -EINVAL;
 	esize = kind;
-	n = (size_t)h.length;
-	if (n * esize > sizeof(raw))
-		n = sizeof(raw) / esize;
+	/* compare lengths, not byte counts: length * kind overflows for a hostile length */
+	n = (uint64_t)h.length > sizeof(raw) / esize ? sizeof(raw) / esize : (size_t)h.length;
 	if (pmw_mem_read(t->pid, addr + (ascii ? t->pv->ascii_data : t->pv->compact_data), raw,
 			 n * esize))
 		return -EFAULT;
