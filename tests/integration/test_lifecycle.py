@@ -188,7 +188,8 @@ def test_exec_into_python_without_follow(env, procs, tmp_path):
 
 
 def test_sweep_exec_both_ways(env, procs, tmp_path):
-    """-a: a shell that execs Python is found; a Python that execs sleep ends."""
+    """-a: a shell that execs Python is found; a fork child is a new PID; a
+    Python that execs sleep ends."""
     py = get_interp("debian-3.11")
     # a non-Python first (its inode is judged and cached as not CPython), Python 2 s later
     late = procs.popen(["sh", "-c", "sleep 2.5; exec %s -c \"%s\"" % (py.path, IDLE)],
@@ -200,6 +201,9 @@ def test_sweep_exec_both_ways(env, procs, tmp_path):
     assert wait_rows(csv_path, t.pid, 2), pmw.stop().describe()
     assert late.stdout.readline().startswith("ready"), "sh never exec'd python"
     assert wait_rows(csv_path, late.pid, 2), pmw.stop().describe()
+    child = int(t.ask("fork 2", "child "))
+    assert wait_rows(csv_path, child, 2), pmw.stop().describe()
+    t.ask("reap", "reaped")
     t.send("exec /bin/sleep 3")
     time.sleep(1.5)
     res = pmw.stop()
@@ -210,6 +214,7 @@ def test_sweep_exec_both_ways(env, procs, tmp_path):
     assert all(r["python"].startswith("3.11") for r in rows_for(rows, late.pid)), diag
     assert re.search(r"PID %d exec'd into \S*/sleep: no longer Python" % t.pid, res.stderr), diag
     final_rows_ok(rows, t.pid, diag)
+    final_rows_ok(rows, child, diag)
 
 
 def test_command_shell_execs_python(env, procs, tmp_path):
