@@ -155,7 +155,7 @@ FUZZ_SRCS_fuzz_csv := user/util.c
 FUZZ_SRCS_fuzz_version := user/util.c
 # pmw_mem_read() comes from the harness: the input is the target's memory
 FUZZ_SRCS_fuzz_pystack := user/pystack.c user/pyline.c user/pyver.c user/util.c
-FUZZ_LIBS_fuzz_elf := -lelf
+FUZZ_LIBS_fuzz_elf := -lelf -lz
 FUZZ_MAXLEN_fuzz_pyline := 4096
 FUZZ_MAXLEN_fuzz_elf := 65536
 FUZZ_MAXLEN_fuzz_csv := 1024

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
@@ -10,6 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/openat2.h>
+#include <zlib.h>
 #include "elfimg.h"
 #include "log.h"
 #include "util.h"
@@ -188,7 +190,8 @@ int pmw_elf_build_id(const struct pmw_elf *e, char *hex, size_t len)
 	return -ENOENT;
 }
 
-static int debuglink(const struct pmw_elf *e, char *name, size_t len)
+/* .gnu_debuglink: file name, NUL, padding to 4, CRC32 of the debug file (gdb's format) */
+static int debuglink(const struct pmw_elf *e, char *name, size_t len, uint32_t *crc)
 {
 	GElf_Shdr shdr;
 	size_t shstrndx;
@@ -209,12 +212,40 @@ static int debuglink(const struct pmw_elf *e, char *name, size_t len)
 		if (!data || !data->d_size || !memchr(data->d_buf, 0, data->d_size))
 			return -ENOENT;
 		snprintf(name, len, "%s", (const char *)data->d_buf);
+		{
+			size_t off = (strlen(data->d_buf) + 4) & ~(size_t)3;
+
+			if (off + 4 > data->d_size)
+				return -ENOENT;
+			memcpy(crc, (const char *)data->d_buf + off, 4);
+		}
 		return 0;
 	}
 	return -ENOENT;
 }
 
-static int try_debug(struct pmw_elf *e, const char *cand, const char *want_id)
+/* CRC32 (zlib's, as gdb uses for .gnu_debuglink) of the whole file open at @fd */
+static uint32_t file_crc32(int fd)
+{
+	unsigned char buf[1 << 16];
+	uLong crc = crc32(0, Z_NULL, 0);
+	ssize_t n;
+	off_t off = 0;
+
+	while ((n = pread(fd, buf, sizeof(buf), off)) > 0) {
+		crc = crc32(crc, buf, n);
+		off += n;
+	}
+	return crc;
+}
+
+/*
+ * Take @cand as @e's debuginfo if it matches: same build-id when @e has
+ * one, else (@use_crc) the CRC32 that @e's .gnu_debuglink records. A
+ * mismatched file would put probes at wrong addresses: never use one.
+ */
+static int try_debug(struct pmw_elf *e, const char *cand, const char *want_id, bool use_crc,
+		     uint32_t want_crc)
 {
 	struct pmw_elf *d = calloc(1, sizeof(*d));
 	char id[128];
@@ -225,8 +256,10 @@ static int try_debug(struct pmw_elf *e, const char *cand, const char *want_id)
 		free(d);
 		return -ENOENT;
 	}
-	if (want_id[0] && (pmw_elf_build_id(d, id, sizeof(id)) < 0 || strcmp(id, want_id))) {
-		wlog("%s: build-id does not match %s, ignored\n", cand, e->path);
+	if ((want_id[0] && (pmw_elf_build_id(d, id, sizeof(id)) < 0 || strcmp(id, want_id))) ||
+	    (!want_id[0] && use_crc && file_crc32(d->fd) != want_crc)) {
+		wlog("%s: %s does not match %s, ignored\n", cand, want_id[0] ? "build-id" : "CRC",
+		     e->path);
 		pmw_elf_close(d);
 		free(d);
 		return -ENOENT;
@@ -245,6 +278,7 @@ int pmw_elf_load_debuginfo(struct pmw_elf *e, const char *root)
 {
 	char id[128] = "", link[256], cand[PATH_MAX + 64], dir[PATH_MAX];
 	const char *roots[2] = { root, "" };
+	uint32_t crc = 0;
 
 	if (e->debug)
 		return 0;
@@ -253,11 +287,11 @@ int pmw_elf_load_debuginfo(struct pmw_elf *e, const char *root)
 		if (strlen(id) > 2) {
 			snprintf(cand, sizeof(cand), "%s/usr/lib/debug/.build-id/%.2s/%s.debug",
 				 roots[r], id, id + 2);
-			if (!try_debug(e, cand, id))
+			if (!try_debug(e, cand, id, false, 0))
 				return 0;
 		}
 	}
-	if (debuglink(e, link, sizeof(link)) || strchr(link, '/'))
+	if (debuglink(e, link, sizeof(link), &crc) || strchr(link, '/'))
 		return -ENOENT;
 	snprintf(dir, sizeof(dir), "%s", e->path);
 	dirname(dir);
@@ -275,7 +309,7 @@ int pmw_elf_load_debuginfo(struct pmw_elf *e, const char *root)
 				snprintf(cand, sizeof(cand), fmts[i], roots[r], tdir, link);
 				if (!strcmp(cand, e->path))
 					continue;
-				if (!try_debug(e, cand, id))
+				if (!try_debug(e, cand, id, true, crc))
 					return 0;
 			}
 		}
