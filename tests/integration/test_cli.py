@@ -108,14 +108,18 @@ def test_reaped_child_pid(binary, root):
     assert str(p.pid) in res.stderr, res.describe()
 
 
-def test_not_cpython(binary, root, procs):
+def test_not_cpython(binary, root, procs, tmp_path):
+    """...and no output file is created, not even an empty one."""
     sleeper = procs.popen(["sleep", "30"])
     time.sleep(0.2)
-    res = run_pmw(["-p", sleeper.pid], timeout=60)
+    outs = [str(tmp_path / n) for n in ("rows.csv", "sites.csv", "run.jsonl", "report.html")]
+    res = run_pmw(["-p", sleeper.pid, "--csv", outs[0], "--csv-sites", outs[1],
+                   "--json", outs[2], "--report", outs[3]], timeout=60)
     assert res.rc == 2, res.describe()
     assert error_line_ok(res), res.describe()
     assert "cpython" in res.stderr.lower(), res.describe()
     assert str(sleeper.pid) in res.stderr, res.describe()
+    assert not [o for o in outs if os.path.exists(o)], os.listdir(str(tmp_path))
 
 
 # --------------------------------------------------------------------------
