@@ -211,7 +211,7 @@ static int resolve_targets(struct session *s)
 			/* wait until the probes are in place, then become the command */
 			if (read(pfd[0], &c, 1) != 1)
 				_exit(127);
-			signal(SIGINT, SIG_DFL);
+			/* signal dispositions stay as inherited: the command runs as it would alone */
 			execvp(env.command[0], env.command);
 			fprintf(stderr, "pymemwatch: cannot run '%s': %s\n", env.command[0], strerror(errno));
 			_exit(127);

@@ -255,21 +255,33 @@ def test_follow_usage():
 # (c) threads
 
 
-def test_threads_gc_exact(env, interp, procs, tmp_path):
-    t = Driven(procs, interp)
-    csv_path = str(tmp_path / "threads.csv")
+def watched_command(procs, t, tmp_path, command, reply_mark, label):
+    """Run @command in driven target @t while pymemwatch watches it; returns
+    (rows of t, the target's JSON snapshot, diagnostics), or None if the
+    target answered `skip`."""
+    csv_path = str(tmp_path / "rows.csv")
     pmw = procs.watch("-p", t.pid, "-i", "0.3", "-q", "--csv", csv_path)
     pmw.wait_watching()
     assert wait_rows(csv_path, t.pid, 1), pmw.stop().describe()
-    snap = json.loads(t.ask("threads 96", "done threads "))
+    reply = t.ask(command, reply_mark)
+    if reply.startswith("skip") or "skip " + reply_mark in t.out.text():
+        pmw.stop()
+        return None
+    snap = json.loads(reply)
     time.sleep(1.0)
     res = pmw.stop()
     _, rows = read_csv(csv_path)
     rows = rows_for(rows, t.pid)
-    diag = "%s\n%s\nrows:\n%s\nsnapshots: %s" % (interp, res.describe(), format_rows(rows), snap)
+    diag = "%s\n%s\nrows:\n%s\nsnapshots: %s" % (label, res.describe(), format_rows(rows), snap)
     assert res.rc == 0, diag
-    assert_gc_matches(rows, snap, diag)
     assert t.proc.poll() is None, t.err.text()
+    return rows, snap, diag
+
+
+def test_threads_gc_exact(env, interp, procs, tmp_path):
+    rows, snap, diag = watched_command(procs, Driven(procs, interp), tmp_path, "threads 96",
+                                       "done threads ", interp)
+    assert_gc_matches(rows, snap, diag)
 
 
 # --------------------------------------------------------------------------
@@ -280,25 +292,13 @@ def test_threads_gc_exact(env, interp, procs, tmp_path):
                          ids=["sequential", "concurrent"])
 @pytest.mark.parametrize("ident", ["debian-3.11", "pyenv-3.12.1", "pyenv-3.13.0"])
 def test_subinterpreters(env, procs, tmp_path, ident, command):
-    t = Driven(procs, get_interp(ident))
-    csv_path = str(tmp_path / "sub.csv")
-    pmw = procs.watch("-p", t.pid, "-i", "0.3", "-q", "--csv", csv_path)
-    pmw.wait_watching()
-    assert wait_rows(csv_path, t.pid, 1), pmw.stop().describe()
-    reply = t.ask(command, "subinterp")
-    if reply.startswith("skip") or "skip subinterp" in t.out.text():
+    got = watched_command(procs, Driven(procs, get_interp(ident)), tmp_path, command,
+                          "subinterp", ident)
+    if got is None:
         pytest.skip("%s has no subinterpreter module" % ident)
-    snap = json.loads(reply)
-    time.sleep(1.0)
-    res = pmw.stop()
-    _, rows = read_csv(csv_path)
-    rows = rows_for(rows, t.pid)
-    diag = "%s\n%s\nrows:\n%s\nsnapshots: %s" % (ident, res.describe(), format_rows(rows), snap)
-    assert res.rc == 0, diag
     # the subinterpreters' collections are not the main interpreter's: not counted, even
     # when one overlaps a main-interpreter collection on another thread
-    assert_gc_matches(rows, snap, diag)
-    assert t.proc.poll() is None, t.err.text()
+    assert_gc_matches(*got)
 
 
 # --------------------------------------------------------------------------
