@@ -95,7 +95,7 @@ struct pmw_leaks {
 	double run_s;			/* seconds observed so far */
 	bool burst;			/* sampling in the current interval */
 	unsigned int want_bursts;	/* intervals left during which bursts run */
-	unsigned int bursts_unfollowed;	/* bursts without free probes: attach deferred under load */
+	unsigned int bursts_skipped;	/* bursts missed: free probes not attached in time (load) */
 	uint64_t dropped;		/* samples and sites lost to full tables, not yet in a row */
 	double heap_hist[PMW_HIST_N], rss_hist[PMW_HIST_N], t_hist[PMW_HIST_N];
 	uint64_t uncoll_total;

@@ -135,6 +135,7 @@ struct session {
 	double burst_start, burst_end;	/* CLOCK_MONOTONIC s of the current burst, 0 = none */
 	double grace_end;		/* burst free probes go at this time, 0 = none */
 	double next_burst;		/* earliest start of the next burst */
+	int burst_rr;			/* the target start_burst() serves first */
 };
 
 static struct pmw_watch *watch_by_pid(struct session *s, int pid)
@@ -462,30 +463,35 @@ static void start_burst(struct session *s, double now)
 	 * Attaching the free probes holds this loop: 0.1-0.4 s per target
 	 * alone, up to 4 s while earlier detaches are still in the kernel
 	 * (measured with 5 busy targets). So attach only while no detach is
-	 * in flight and within a quarter of an interval; the other targets
-	 * sample without free probes this time (their sampled objects' deaths
-	 * are then seen at the next interval, by fingerprint or refill).
+	 * in flight and within a quarter of an interval. A target left without
+	 * free probes skips this burst: sampling it blind would take objects
+	 * that die into free lists for survivors. Targets are taken round-robin
+	 * so that under load each one's bursts get sparser, none starves.
 	 */
 	bool busy = pmw_probes_detaching() > 0;
 	double spent = 0;
 	bool any = false;
 
-	for (int i = 0; i < s->nws; i++) {
+	for (int k = 0; k < s->nws; k++) {
+		int i = (s->burst_rr + k) % s->nws;
 		struct pmw_watch *w = &s->ws[i];
 
 		if (!wants_burst(w))
 			continue;
-		if (!w->burst_a.nlinks && !busy && spent < env.interval / 4) {
+		if (!w->burst_a.nlinks) {
 			double t0 = now_s(CLOCK_MONOTONIC);
 
+			if (busy || spent >= env.interval / 4) {
+				w->leaks.bursts_skipped++;
+				continue;
+			}
 			pmw_probes_attach(s->skel, &w->t, PMW_G_BURST, &w->burst_a);
 			spent += now_s(CLOCK_MONOTONIC) - t0;
+			s->burst_rr = i + 1;
 		}
-		if (!w->burst_a.nlinks)
-			w->leaks.bursts_unfollowed++;
 		pmw_leaks_set_sampling(fd, w, true);
-		dlog("PID %d: burst on (%d free probes; attach so far %.3f s%s)\n", w->t.pid,
-		     w->burst_a.nlinks, spent, busy ? ", detach in flight" : "");
+		dlog("PID %d: burst on (%d free probes; attach so far %.3f s)\n", w->t.pid,
+		     w->burst_a.nlinks, spent);
 		any = true;
 	}
 	s->burst_start = now;

@@ -70,9 +70,9 @@ void pmw_print_summary(FILE *f, struct pmw_watch **ws, int n)
 		fprintf(f, "  allocs %llu, frees %llu (%s); events dropped %llu\n",
 			(unsigned long long)w->tot_allocs, (unsigned long long)w->tot_frees,
 			w->exact ? "exact" : "estimate", (unsigned long long)w->tot_dropped);
-		if (w->leaks.bursts_unfollowed)
-			fprintf(f, "  leak bursts without free probes (attach deferred under load): %u\n",
-				w->leaks.bursts_unfollowed);
+		if (w->leaks.bursts_skipped)
+			fprintf(f, "  leak bursts skipped under load (free probes not attached in time): %u\n",
+				w->leaks.bursts_skipped);
 		fprintf(f, "  %-4s %11s %11s %8s %10s %9s %9s %9s\n", "GEN", "COLLECTIONS",
 			"COLLECTED", "UNCOLL", "PAUSE(ms)", "p50(ms)", "p99(ms)", "max(ms)");
 		for (int g = 0; g < PMW_NGEN; g++) {

@@ -65,7 +65,7 @@ def runs(tmp_path_factory):
 def render(inputs, out, extra_env=None):
     env = dict(os.environ, **(extra_env or {}))
     return subprocess.run([BINARY, "report"] + inputs + ["-o", out], capture_output=True,
-                          text=True, timeout=60, env=env)
+                          text=True, timeout=300, env=env)  # a sanitized build is ~10x slower
 
 
 def load_in_chromium(html, shot=None):
