@@ -74,7 +74,7 @@ def start_targets(python, n):
     return procs
 
 
-def check_rows(path, pids, seconds, interval):
+def check_rows(path, pids):
     """Rows per PID, incomplete rows, largest gap (s), dropped total."""
     per = {p: [] for p in pids}
     incomplete = dropped = 0
@@ -122,7 +122,7 @@ def main():
     pmw = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err)
     samples = []                 # (t, rss KiB)
     t0 = time.monotonic()
-    cpu0 = None
+    cpu0 = cpu1 = None
     try:
         while pmw.poll() is None:
             try:
@@ -155,8 +155,8 @@ def main():
     last = sum(r for _, r in warm[-q:]) / q / 1024
     rss = [r / 1024 for _, r in warm]
     slope = slope_per_min([t for t, _ in warm], rss)
-    cpu = 100 * (cpu1[1] - cpu0[1]) / (cpu1[0] - cpu0[0]) if cpu0 and cpu1[0] > cpu0[0] else 0
-    per, incomplete, gap, dropped = check_rows(csv_path, pids, a.seconds, a.interval)
+    cpu = 100 * (cpu1[1] - cpu0[1]) / (cpu1[0] - cpu0[0]) if cpu0 and cpu1 and cpu1[0] > cpu0[0] else 0
+    per, incomplete, gap, dropped = check_rows(csv_path, pids)
     want = int(a.seconds / a.interval)
     short = {p: len(per.get(p, [])) for p in pids if len(per.get(p, [])) < want - 1}
     flat = last <= first * 1.05 + 2

@@ -67,7 +67,6 @@ int pmw_probes_attach(struct pmw_bpf *skel, const struct pmw_target *t, unsigned
 /* Detach every link of @a; NULL-safe, idempotent. */
 void pmw_probes_detach(struct pmw_attach *a);
 
-
 /* Detach the links of @a on a background thread (the caller goes on). */
 void pmw_probes_detach_async(struct pmw_attach *a);
 

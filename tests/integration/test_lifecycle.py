@@ -64,6 +64,15 @@ class Driven(object):
         self.proc.stdin.flush()
 
 
+def watch_driven(procs, t, csv_path, *extra, rows=2):
+    """pymemwatch on driven target @t at 0.3 s, writing @csv_path, once it
+    has written @rows rows for it."""
+    pmw = procs.watch("-p", t.pid, *(list(extra) + ["-i", "0.3", "-q", "--csv", csv_path]))
+    pmw.wait_watching()
+    assert wait_rows(csv_path, t.pid, rows), pmw.stop().describe()
+    return pmw
+
+
 def final_rows_ok(rows, pid, diag):
     """Rows of pid end with exactly one final row (exited = 1): nothing stale after it."""
     mine = rows_for(rows, pid)
@@ -123,9 +132,7 @@ def test_fork_child(env, interp, procs, tmp_path, follow):
 def test_exec_into_non_python(env, interp, procs, tmp_path):
     t = Driven(procs, interp)
     csv_path = str(tmp_path / "exec.csv")
-    pmw = procs.watch("-p", t.pid, "-i", "0.3", "-q", "--csv", csv_path)
-    pmw.wait_watching()
-    assert wait_rows(csv_path, t.pid, 2), pmw.stop().describe()
+    pmw = watch_driven(procs, t, csv_path)
     t.send("exec /bin/sleep 3")
     res = pmw.wait(20)
     if res is None:
@@ -149,9 +156,7 @@ def test_exec_into_python_follow(env, procs, tmp_path, second_id):
     ver = re.escape(".".join(second_id.split("-")[1].split(".")[:2]))
     t = Driven(procs, first)
     csv_path = str(tmp_path / "exec2.csv")
-    pmw = procs.watch("-p", t.pid, "--follow", "-i", "0.3", "-q", "--csv", csv_path)
-    pmw.wait_watching()
-    assert wait_rows(csv_path, t.pid, 2), pmw.stop().describe()
+    pmw = watch_driven(procs, t, csv_path, "--follow")
     t.send("exec %s -c __import__('time').sleep(2);__import__('gc').collect();__import__('time').sleep(1)" % second.path)
     res = pmw.wait(30) or pmw.stop()
     _, rows = read_csv(csv_path)
@@ -173,9 +178,7 @@ def test_exec_into_python_without_follow(env, procs, tmp_path):
     first, second = get_interp("debian-3.11"), get_interp("pyenv-3.12.1")
     t = Driven(procs, first)
     csv_path = str(tmp_path / "exec3.csv")
-    pmw = procs.watch("-p", t.pid, "-i", "0.3", "-q", "--csv", csv_path)
-    pmw.wait_watching()
-    assert wait_rows(csv_path, t.pid, 2), pmw.stop().describe()
+    pmw = watch_driven(procs, t, csv_path)
     t.send("exec %s -c __import__('time').sleep(5)" % second.path)
     res = pmw.wait(20) or pmw.stop()
     _, rows = read_csv(csv_path)
@@ -260,9 +263,7 @@ def watched_command(procs, t, tmp_path, command, reply_mark, label):
     (rows of t, the target's JSON snapshot, diagnostics), or None if the
     target answered `skip`."""
     csv_path = str(tmp_path / "rows.csv")
-    pmw = procs.watch("-p", t.pid, "-i", "0.3", "-q", "--csv", csv_path)
-    pmw.wait_watching()
-    assert wait_rows(csv_path, t.pid, 1), pmw.stop().describe()
+    pmw = watch_driven(procs, t, csv_path, rows=1)
     reply = t.ask(command, reply_mark)
     if reply.startswith("skip") or "skip " + reply_mark in t.out.text():
         pmw.stop()
