@@ -8,7 +8,7 @@ PKGS="clang llvm make gcc pkg-config libbpf-dev libelf-dev zlib1g-dev
 bpftool libncurses-dev libjansson-dev libcmocka-dev libcapstone-dev libcap-dev
 python3 python3-pytest python3.11 python3.11-dbg
 procps util-linux debootstrap libmicrohttpd-dev prometheus
-tmux chromium xxd binutils"
+tmux chromium xxd binutils patchelf"
 # third-party Python programs for the independent benchmark set (bench/independent, `make bench-independent`)
 PKGS="$PKGS python3-lib2to3 python3-docutils python3-sympy python3-genshi python3-mako
 python3-chameleon python3-html5lib python3-dulwich python3-tornado python3-sqlalchemy
