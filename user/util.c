@@ -256,3 +256,38 @@ char *pmw_fmt_count(double v, char *buf, size_t len)
 		snprintf(buf, len, v < 10 ? "%.1f%c" : "%.0f%c", v, units[u]);
 	return buf;
 }
+
+/* Find or insert the element with u64 key @k (at offset 0) in a sorted array. */
+void *pmw_sorted_get(void **arr, int *n, int *cap, size_t esz, uint64_t k, int max)
+{
+	int lo = 0, hi = *n;
+	char *a = *arr;
+
+	while (lo < hi) {
+		int mid = (lo + hi) / 2;
+		uint64_t mk = *(uint64_t *)(a + mid * esz);
+
+		if (mk == k)
+			return a + mid * esz;
+		if (mk < k)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (*n >= max)
+		return NULL;
+	if (*n == *cap) {
+		int ncap = *cap ? *cap * 2 : 64;
+		char *na = realloc(a, ncap * esz);
+
+		if (!na)
+			return NULL;
+		*arr = a = na;
+		*cap = ncap;
+	}
+	memmove(a + (lo + 1) * esz, a + lo * esz, (*n - lo) * esz);
+	memset(a + lo * esz, 0, esz);
+	*(uint64_t *)(a + lo * esz) = k;
+	(*n)++;
+	return a + lo * esz;
+}

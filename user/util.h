@@ -74,4 +74,12 @@ char *pmw_fmt_bytes(uint64_t v, char *buf, size_t len);
 /* "1.2M", "340k", "12" (powers of 1000), for counts and rates */
 char *pmw_fmt_count(double v, char *buf, size_t len);
 
+/*
+ * Find or insert the element with u64 key @k (the element's first 8 bytes)
+ * in the array *@arr of *@n elements of @esz bytes sorted by key, growing
+ * it (*@cap) as needed. A new element is zeroed except its key. Returns the
+ * element, or NULL when *@n reached @max or memory ran out.
+ */
+void *pmw_sorted_get(void **arr, int *n, int *cap, size_t esz, uint64_t k, int max);
+
 #endif

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Call sites of sampled pools: stacks sampled in bursts, the sampled
+ * objects followed across intervals, sites scored by growth x survival.
+ */
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
@@ -13,126 +16,12 @@
 #define SITES_MAX	4096	/* per target; the least useful are forgotten beyond */
 #define SITE_IDLE_MAX	30	/* intervals a site is kept with nothing live */
 #define TYPE_SITES	20	/* sites whose type is read each interval */
-#define GROWTH_MIN	(64 << 10) /* bytes of heap growth over 5 intervals that start bursts */
-#define BURST_HOLD	30	/* intervals bursts go on after growth was last seen */
-
-void pmw_fit_line(const double *x, const double *y, int n, double *slope, double *r2)
-{
-	double sx = 0, sy = 0, sxx = 0, sxy = 0, syy = 0, vx, vy, cov;
-
-	*slope = 0;
-	*r2 = 0;
-	if (n < 3)
-		return;
-	for (int i = 0; i < n; i++) {
-		sx += x[i];
-		sy += y[i];
-		sxx += x[i] * x[i];
-		sxy += x[i] * y[i];
-		syy += y[i] * y[i];
-	}
-	vx = sxx - sx * sx / n;
-	vy = syy - sy * sy / n;
-	cov = sxy - sx * sy / n;
-	if (vx <= 0)
-		return;
-	*slope = cov / vx;
-	*r2 = vy > 0 ? cov * cov / (vx * vy) : 0;
-}
-
-double pmw_leak_process_score(const struct pmw_leak_score *s)
-{
-	/* log-scaled growth rates in KiB per minute, weighted by how well a line fits */
-	double heap = s->heap_slope > 0 ? s->heap_r2 * log2(1 + s->heap_slope / 1024) : 0;
-	double rss = s->rss_slope > 0 ? s->rss_r2 * log2(1 + s->rss_slope / 1024) : 0;
-	double unc = s->uncoll_per_min > 0 ? log2(1 + s->uncoll_per_min) : 0;
-
-	return heap + 0.5 * rss + unc;
-}
-
-void pmw_leaks_process(struct pmw_watch *w)
-{
-	struct pmw_leaks *l = &w->leaks;
-	const struct pmw_row *r = &w->row;
-	int n, start;
-	double x[PMW_HIST_N], yh[PMW_HIST_N], yr[PMW_HIST_N];
-
-	l->run_s += r->interval_s;
-	for (int g = 0; g < PMW_NGEN; g++)
-		l->uncoll_total += r->gc[g].uncollectable;
-	if (l->nhist == PMW_HIST_N) {
-		memmove(l->heap_hist, l->heap_hist + 1, sizeof(double) * (PMW_HIST_N - 1));
-		memmove(l->rss_hist, l->rss_hist + 1, sizeof(double) * (PMW_HIST_N - 1));
-		memmove(l->t_hist, l->t_hist + 1, sizeof(double) * (PMW_HIST_N - 1));
-		l->nhist--;
-	}
-	l->heap_hist[l->nhist] = r->live_bytes + r->large_live_bytes;
-	l->rss_hist[l->nhist] = r->rss_bytes;
-	l->t_hist[l->nhist] = l->run_s / 60.0;	/* minutes */
-	l->nhist++;
-	n = l->nhist;
-	start = 0;
-	for (int i = 0; i < n - start; i++) {
-		x[i] = l->t_hist[start + i];
-		yh[i] = l->heap_hist[start + i];
-		yr[i] = l->rss_hist[start + i];
-	}
-	pmw_fit_line(x, yh, n, &l->ps.heap_slope, &l->ps.heap_r2);
-	pmw_fit_line(x, yr, n, &l->ps.rss_slope, &l->ps.rss_r2);
-	l->ps.uncoll_per_min = l->run_s > 0 ? l->uncoll_total / (l->run_s / 60) : 0;
-	l->ps.score = pmw_leak_process_score(&l->ps);
-
-	/* bursts: on while the heap grows, and for BURST_HOLD intervals after */
-	if (n >= 5) {
-		int grew = 0;
-
-		for (int i = n - 4; i < n; i++)
-			grew += l->heap_hist[i] > l->heap_hist[i - 1];
-		if (grew >= 3 && l->heap_hist[n - 1] - l->heap_hist[n - 5] > GROWTH_MIN)
-			l->want_bursts = BURST_HOLD;
-	}
-}
 
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
 	return x < y ? -1 : x > y;
-}
-
-/* Find or insert the element with u64 key @k (at offset 0) in a sorted array. */
-static void *sorted_get(void **arr, int *n, int *cap, size_t esz, uint64_t k, int max)
-{
-	int lo = 0, hi = *n;
-	char *a = *arr;
-
-	while (lo < hi) {
-		int mid = (lo + hi) / 2;
-		uint64_t mk = *(uint64_t *)(a + mid * esz);
-
-		if (mk == k)
-			return a + mid * esz;
-		if (mk < k)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (*n >= max)
-		return NULL;
-	if (*n == *cap) {
-		int ncap = *cap ? *cap * 2 : 64;
-		char *na = realloc(a, ncap * esz);
-
-		if (!na)
-			return NULL;
-		*arr = a = na;
-		*cap = ncap;
-	}
-	memmove(a + (lo + 1) * esz, a + lo * esz, (*n - lo) * esz);
-	memset(a + lo * esz, 0, esz);
-	*(uint64_t *)(a + lo * esz) = k;
-	(*n)++;
-	return a + lo * esz;
 }
 
 static uint64_t frames_key(const struct pmw_frame *f, int n)
@@ -208,20 +97,6 @@ static struct pmw_watch *by_pid(struct pmw_watch **ws, int n, __u32 pid)
 	return NULL;
 }
 
-/* The cache entry of type object @addr, validated once; NULL for 0. */
-static const struct pmw_type *type_get(struct pmw_watch *w, uint64_t addr)
-{
-	struct pmw_type *ty = &w->leaks.types[(addr >> 4) % ARRAY_SIZE(w->leaks.types)];
-
-	if (!addr)
-		return NULL;
-	if (ty->addr != addr) {
-		ty->addr = addr;
-		ty->ok = !pmw_type_name(&w->t, addr, ty->name, sizeof(ty->name));
-	}
-	return ty;
-}
-
 #define OBJ_READ	96	/* bytes read at a sampled block: header candidates at +0, +16, +32 */
 
 /*
@@ -230,36 +105,12 @@ static const struct pmw_type *type_get(struct pmw_watch *w, uint64_t addr)
  * pointer) or another object than at the last look (the fingerprint of its
  * type and first fields changed). Sets *fp and *type of what is there now.
  */
-/*
- * The type of the object at the head of block @b (OBJ_READ bytes read from
- * the target): the object header is tried at +0 (plain), +16 (PyGC_Head)
- * and +32 (3.11+ pre-header). Returns the type address (0: no object) and
- * the header's offset in *off.
- */
-static uint64_t block_type(struct pmw_watch *w, const uint8_t *b, int *off)
-{
-	static const int offs[] = { 0, 16, 32 };
-
-	for (size_t i = 0; i < ARRAY_SIZE(offs); i++) {
-		const struct pmw_type *t;
-		uint64_t ty;
-
-		memcpy(&ty, b + offs[i] + 8, sizeof(ty));
-		t = type_get(w, ty);
-		if (t && t->ok) {
-			*off = offs[i];
-			return ty;
-		}
-	}
-	return 0;
-}
-
 static bool obj_fingerprint(struct pmw_watch *w, const uint8_t *b, uint64_t *fp, uint64_t *type)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
 	int off = 0;
 
-	*type = block_type(w, b, &off);
+	*type = pmw_block_type(w, b, &off);
 	if (!*type)
 		return false;
 	/* ob_type and the fields after it; ob_refcnt excluded */
@@ -267,75 +118,6 @@ static bool obj_fingerprint(struct pmw_watch *w, const uint8_t *b, uint64_t *fp,
 		h = (h ^ b[k]) * 0x100000001b3ULL;
 	*fp = h;
 	return true;
-}
-
-void pmw_census_begin(struct pmw_watch *w)
-{
-	for (int i = 0; i < w->leaks.ncensus; i++) {
-		w->leaks.census[i].bytes = 0;
-		w->leaks.census[i].pools = 0;
-	}
-}
-
-void pmw_census_pool(void *arg, const uint8_t *first_block, uint64_t live_bytes)
-{
-	struct pmw_watch *w = arg;
-	struct pmw_leaks *l = &w->leaks;
-	struct pmw_census_type *c;
-	int off;
-	uint64_t ty = block_type(w, first_block, &off);
-
-	if (!ty)
-		return;		/* the pool's first block is free: its bytes stay unattributed */
-	c = sorted_get((void **)&l->census, &l->ncensus, &l->cap_census, sizeof(*c), ty, 4096);
-	if (!c)
-		return;
-	c->bytes += live_bytes;
-	c->pools++;
-}
-
-void pmw_census_end(struct pmw_watch *w)
-{
-	if (w->leaks.census_started)
-		return;
-	for (int i = 0; i < w->leaks.ncensus; i++)
-		w->leaks.census[i].first_bytes = w->leaks.census[i].bytes;
-	w->leaks.census_started = true;
-}
-
-static int cmp_growth(const void *a, const void *b)
-{
-	const struct pmw_census_type *x = *(struct pmw_census_type *const *)a;
-	const struct pmw_census_type *y = *(struct pmw_census_type *const *)b;
-	int64_t gx = (int64_t)x->bytes - (int64_t)x->first_bytes;
-	int64_t gy = (int64_t)y->bytes - (int64_t)y->first_bytes;
-
-	return gx < gy ? 1 : gx > gy ? -1 : 0;
-}
-
-int pmw_census_top(struct pmw_watch *w, struct pmw_census_type **out, int max)
-{
-	struct pmw_leaks *l = &w->leaks;
-	int n = 0;
-	struct pmw_census_type **all = malloc((l->ncensus ? l->ncensus : 1) * sizeof(*all));
-
-	if (!all)
-		return 0;
-	for (int i = 0; i < l->ncensus; i++)
-		all[n++] = &l->census[i];
-	qsort(all, n, sizeof(*all), cmp_growth);
-	if (n > max)
-		n = max;
-	memcpy(out, all, n * sizeof(*out));
-	free(all);
-	return n;
-}
-
-const char *pmw_census_name(struct pmw_watch *w, uint64_t type)
-{
-	const struct pmw_type *t = type_get(w, type);
-
-	return t && t->ok ? t->name : "?";
 }
 
 static struct pmw_obj *obj_find(struct pmw_leaks *l, uint64_t pool)
@@ -402,7 +184,7 @@ static int follow_objects(struct pmw_watch *w, struct found *f, int nf, int samp
 		}
 		objs[nobjs].pool = f[i].key.pool;
 		objs[nobjs++].fp = fp;
-		ss = sorted_get((void **)&l->stacks, &l->nstacks, &l->cap_stacks, sizeof(*ss),
+		ss = pmw_sorted_get((void **)&l->stacks, &l->nstacks, &l->cap_stacks, sizeof(*ss),
 				f[i].smp.stack, SITES_MAX * 4);
 		if (!ss) {
 			l->dropped++;	/* stack table full */
@@ -444,7 +226,7 @@ static void update_sites(struct pmw_watch *w, int stacks_fd)
 			resolve_stack(w, ss, stacks_fd);
 		if (!ss->site)
 			continue;
-		s = sorted_get((void **)&l->sites, &l->nsites, &l->cap, sizeof(*s), ss->site, SITES_MAX);
+		s = pmw_sorted_get((void **)&l->sites, &l->nsites, &l->cap, sizeof(*s), ss->site, SITES_MAX);
 		if (!s) {
 			l->dropped += !ss->no_room;	/* site table full */
 			ss->no_room = true;
@@ -497,7 +279,7 @@ static void update_sites(struct pmw_watch *w, int stacks_fd)
 	l->nstacks = kept;
 	ntop = pmw_leak_top(l, top, TYPE_SITES);
 	for (int k = 0; k < ntop; k++) {
-		const struct pmw_type *ty = type_get(w, top[k]->type_obj);
+		const struct pmw_type *ty = pmw_type_get(w, top[k]->type_obj);
 
 		if (top[k]->live && ty && ty->ok)
 			snprintf(top[k]->type, sizeof(top[k]->type), "%s", ty->name);

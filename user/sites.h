@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Leak suspects by call site: sites ranked by the growth of the pymalloc
+ * pools they took into use and that are still in use, sampled with their
+ * Python stacks in bounded bursts.
+ */
+#ifndef PMW_SITES_H
+#define PMW_SITES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "pmw.h"
+#include "pystack.h"
+
+#define PMW_SITE_WINDOW	10	/* intervals over which a site's growth is measured */
+
+/* A distinct sampled stack (raw: code object and instruction per frame). */
+struct pmw_stack_site {
+	uint64_t stack;			/* hash, key of pmw_stacks */
+	uint64_t site;			/* key of the pmw_site it belongs to, 0 = unresolved */
+	uint64_t live;			/* sampled pools still in use now */
+	uint64_t born;			/* samples taken, cumulative */
+	uint64_t type;			/* type object of its last live sample */
+	struct pmw_frame *frames;	/* resolved frames (nframes), owned */
+	int nframes;
+	unsigned int idle;		/* intervals with nothing live */
+	bool no_room;			/* its site did not fit (SITES_MAX): counted once */
+};
+
+/*
+ * A call site as users see it: the symbolized stack (file, function, line
+ * per frame), whatever instruction inside a line allocated.
+ */
+struct pmw_site {
+	uint64_t key;			/* hash of the symbolized frames */
+	struct pmw_frame *frames;	/* innermost first, nframes, owned */
+	int nframes;
+	char type[64];			/* type of the object at the head of a live pool, "" unknown */
+	uint64_t live;			/* sampled pools still in use */
+	uint64_t born;			/* sampled pools, cumulative */
+	uint64_t live_hist[PMW_SITE_WINDOW]; /* live at the end of the last intervals */
+	uint64_t type_obj;		/* type object of a live sample */
+	double live_bytes;		/* live * pool size, bytes (sampled) */
+	double growth_bytes;		/* change of live_bytes in the interval, bytes */
+	double survival;		/* live / born: ~1 for a leak, ~0 for churn */
+	double score;			/* growth over the window per second sampled x survival */
+	unsigned int idle;
+};
+
+/* a sampled object followed from userspace: its content must not change */
+struct pmw_obj {
+	uint64_t pool;			/* sampled pool; the object is its first block */
+	uint64_t fp;			/* fingerprint: type and first fields, refcount excluded */
+};
+
+struct pmw_leaks;
+struct pmw_watch;
+
+/* Sorted view of a target's sites, best score first; returns the count. */
+int pmw_leak_top(struct pmw_leaks *l, struct pmw_site **out, int max);
+
+/*
+ * After each interval: read every sampled pool (@samples_fd) and group
+ * them by stack into each target's sites, resolve new stacks (@stacks_fd)
+ * and types, update scores, forget stacks no sample refers to. Then decide
+ * each target's next burst. Returns 0 or -errno.
+ */
+int pmw_leaks_collect(struct pmw_watch **ws, int n, int samples_fd, int stacks_fd);
+
+/* Start or stop sampling stacks for @w (the sampling flag of its pmw_targets entry). */
+int pmw_leaks_set_sampling(int targets_fd, struct pmw_watch *w, bool on);
+
+#endif

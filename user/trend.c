@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The process leak score: slopes of live heap and RSS over time. */
+#include <math.h>
+#include <string.h>
+#include "leak.h"
+#include "watch.h"
+
+#define GROWTH_MIN	(64 << 10) /* bytes of heap growth over 5 intervals that start bursts */
+#define BURST_HOLD	30	/* intervals bursts go on after growth was last seen */
+
+void pmw_fit_line(const double *x, const double *y, int n, double *slope, double *r2)
+{
+	double sx = 0, sy = 0, sxx = 0, sxy = 0, syy = 0, vx, vy, cov;
+
+	*slope = 0;
+	*r2 = 0;
+	if (n < 3)
+		return;
+	for (int i = 0; i < n; i++) {
+		sx += x[i];
+		sy += y[i];
+		sxx += x[i] * x[i];
+		sxy += x[i] * y[i];
+		syy += y[i] * y[i];
+	}
+	vx = sxx - sx * sx / n;
+	vy = syy - sy * sy / n;
+	cov = sxy - sx * sy / n;
+	if (vx <= 0)
+		return;
+	*slope = cov / vx;
+	*r2 = vy > 0 ? cov * cov / (vx * vy) : 0;
+}
+
+double pmw_leak_process_score(const struct pmw_leak_score *s)
+{
+	/* log-scaled growth rates in KiB per minute, weighted by how well a line fits */
+	double heap = s->heap_slope > 0 ? s->heap_r2 * log2(1 + s->heap_slope / 1024) : 0;
+	double rss = s->rss_slope > 0 ? s->rss_r2 * log2(1 + s->rss_slope / 1024) : 0;
+	double unc = s->uncoll_per_min > 0 ? log2(1 + s->uncoll_per_min) : 0;
+
+	return heap + 0.5 * rss + unc;
+}
+
+void pmw_leaks_process(struct pmw_watch *w)
+{
+	struct pmw_leaks *l = &w->leaks;
+	const struct pmw_row *r = &w->row;
+	int n, start;
+	double x[PMW_HIST_N], yh[PMW_HIST_N], yr[PMW_HIST_N];
+
+	l->run_s += r->interval_s;
+	for (int g = 0; g < PMW_NGEN; g++)
+		l->uncoll_total += r->gc[g].uncollectable;
+	if (l->nhist == PMW_HIST_N) {
+		memmove(l->heap_hist, l->heap_hist + 1, sizeof(double) * (PMW_HIST_N - 1));
+		memmove(l->rss_hist, l->rss_hist + 1, sizeof(double) * (PMW_HIST_N - 1));
+		memmove(l->t_hist, l->t_hist + 1, sizeof(double) * (PMW_HIST_N - 1));
+		l->nhist--;
+	}
+	l->heap_hist[l->nhist] = r->live_bytes + r->large_live_bytes;
+	l->rss_hist[l->nhist] = r->rss_bytes;
+	l->t_hist[l->nhist] = l->run_s / 60.0;	/* minutes */
+	l->nhist++;
+	n = l->nhist;
+	start = 0;
+	for (int i = 0; i < n - start; i++) {
+		x[i] = l->t_hist[start + i];
+		yh[i] = l->heap_hist[start + i];
+		yr[i] = l->rss_hist[start + i];
+	}
+	pmw_fit_line(x, yh, n, &l->ps.heap_slope, &l->ps.heap_r2);
+	pmw_fit_line(x, yr, n, &l->ps.rss_slope, &l->ps.rss_r2);
+	l->ps.uncoll_per_min = l->run_s > 0 ? l->uncoll_total / (l->run_s / 60) : 0;
+	l->ps.score = pmw_leak_process_score(&l->ps);
+
+	/* bursts: on while the heap grows, and for BURST_HOLD intervals after */
+	if (n >= 5) {
+		int grew = 0;
+
+		for (int i = n - 4; i < n; i++)
+			grew += l->heap_hist[i] > l->heap_hist[i - 1];
+		if (grew >= 3 && l->heap_hist[n - 1] - l->heap_hist[n - 5] > GROWTH_MIN)
+			l->want_bursts = BURST_HOLD;
+	}
+}

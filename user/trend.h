@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The per-process leak score: slopes and fits of live heap and RSS over time. */
+#ifndef PMW_TREND_H
+#define PMW_TREND_H
+
+#define PMW_HIST_N	120	/* intervals of history for slopes */
+
+/* per-process leak score and its parts */
+struct pmw_leak_score {
+	double score;			/* 0 steady, higher = likelier leak */
+	double heap_slope;		/* live heap, bytes per minute (least squares) */
+	double heap_r2;			/* fit of that line, 0..1 */
+	double rss_slope;		/* RSS, bytes per minute */
+	double rss_r2;
+	double uncoll_per_min;		/* GC uncollectable objects per minute */
+};
+
+/* Least-squares slope (per unit of @x) and R^2 of @n points. */
+void pmw_fit_line(const double *x, const double *y, int n, double *slope, double *r2);
+
+/* The process score from the slopes: 0 when nothing grows. */
+double pmw_leak_process_score(const struct pmw_leak_score *s);
+
+struct pmw_watch;
+
+/* Update the process score of @w from its last row. */
+void pmw_leaks_process(struct pmw_watch *w);
+
+#endif
