@@ -49,8 +49,11 @@ int pmw_process_fields(const struct pmw_watch *w, const char *host, char *ts, si
 	STR(r->python);
 	F64(r->interval_s, 3);
 	U64(r->allocs);
+	f[i - 1].na = r->counts_na;
 	U64(r->alloc_bytes);
+	f[i - 1].na = r->counts_na;
 	U64(r->frees);
+	f[i - 1].na = r->counts_na;
 	U64(r->live_bytes);
 	U64(r->arena_bytes);
 	U64(r->rss_bytes);
@@ -61,7 +64,7 @@ int pmw_process_fields(const struct pmw_watch *w, const char *host, char *ts, si
 	U64(unc);
 	F64(pause / 1e6, 3);
 	F64(pmax / 1e6, 3);
-	STR(r->exact ? "exact" : "estimate");
+	STR(r->counts_na ? "unavailable" : r->exact ? "exact" : "estimate");
 	U64(r->dropped);
 	U64(r->live_blocks);
 	U64(r->anon_bytes);

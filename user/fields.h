@@ -7,6 +7,7 @@
 #ifndef PMW_FIELDS_H
 #define PMW_FIELDS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "watch.h"
 
@@ -19,6 +20,7 @@ struct pmw_field {
 	uint64_t u;
 	double d;
 	int prec;		/* digits after the point for PMW_F_F64 in CSV */
+	bool na;		/* unavailable (not measured): CSV empty, JSON null, table n/a */
 };
 
 #define PMW_NFIELDS 40

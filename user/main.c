@@ -246,7 +246,7 @@ static int resolve_targets(struct session *s)
 		struct pmw_target *t = &s->ws[i].t;
 
 		/* 3.8-3.11 keep the arena table in file-static variables: the heap needs symbols */
-		if (!t->has_symtab && t->pv->obm_kind == PMW_OBM_STATIC && env.mode != PMW_MODE_GC) {
+		if (!t->arenas_vaddr && t->pv->obm_kind == PMW_OBM_STATIC && env.mode != PMW_MODE_GC) {
 			elog("PID %d: %s has no symbol table and no debuginfo was found: "
 			     "install its debug symbols (Debian: python%d.%d-dbg), or use --mode gc\n",
 			     t->pid, t->path, t->major, t->minor);
@@ -558,7 +558,7 @@ static int add_target(struct session *s, pid_t pid, pid_t parent)
 	w = &s->ws[s->nws];
 	memset(w, 0, sizeof(*w));
 	err = pmw_target_open_pid(&w->t, pid);
-	if (!err && !w->t.has_symtab && w->t.pv->obm_kind == PMW_OBM_STATIC &&
+	if (!err && !w->t.arenas_vaddr && w->t.pv->obm_kind == PMW_OBM_STATIC &&
 	    env.mode != PMW_MODE_GC) {
 		wlog("PID %d (%s): no symbols for its heap: install python%d.%d-dbg; GC only\n",
 		     w->t.pid, w->t.comm, w->t.major, w->t.minor);

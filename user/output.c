@@ -67,9 +67,15 @@ void pmw_print_summary(FILE *f, struct pmw_watch **ws, int n)
 			pmw_fmt_bytes(growth < 0 ? -growth : growth, c, sizeof(c)),
 			pmw_fmt_bytes(w->peak_live, d, sizeof(d)),
 			pmw_fmt_bytes(w->peak_rss, e, sizeof(e)));
-		fprintf(f, "  allocs %llu, frees %llu (%s); events dropped %llu\n",
-			(unsigned long long)w->tot_allocs, (unsigned long long)w->tot_frees,
-			w->exact ? "exact" : "estimate", (unsigned long long)w->tot_dropped);
+		if (!w->rows_counted)
+			fprintf(f, "  allocs n/a, frees n/a (unavailable: %s); events dropped %llu\n",
+				!(w->a.groups & PMW_G_HEAP) ? "no pool-refill probe" :
+				"pool-refill probe not checked yet", (unsigned long long)w->tot_dropped);
+		else
+			fprintf(f, "  allocs %llu, frees %llu (%s%s); events dropped %llu\n",
+				(unsigned long long)w->tot_allocs, (unsigned long long)w->tot_frees,
+				w->exact ? "exact" : "estimate", w->rows_counted < w->rows ?
+				", over the intervals measured" : "", (unsigned long long)w->tot_dropped);
 		if (w->leaks.bursts_skipped)
 			fprintf(f, "  leak bursts skipped under load (free probes not attached in time): %u\n",
 				w->leaks.bursts_skipped);

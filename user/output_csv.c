@@ -32,7 +32,9 @@ static int csv_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
 		for (int k = 0; k < nf; k++) {
 			if (k)
 				fputc(',', o->f);
-			if (f[k].type == PMW_F_STR)
+			if (f[k].na)
+				;	/* unavailable: empty cell */
+			else if (f[k].type == PMW_F_STR)
 				pmw_csv_field(o->f, f[k].s);
 			else if (f[k].type == PMW_F_U64)
 				fprintf(o->f, "%llu", (unsigned long long)f[k].u);

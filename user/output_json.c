@@ -50,6 +50,7 @@ static int json_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
 		json_object_set_new(obj, "type", json_string("process"));
 		for (int k = 0; k < nf; k++)
 			json_object_set_new(obj, f[k].name,
+					    f[k].na ? json_null() :
 					    f[k].type == PMW_F_STR ? json_string(f[k].s ? f[k].s : "") :
 					    f[k].type == PMW_F_U64 ? json_integer((json_int_t)f[k].u) :
 								     json_real(f[k].d));

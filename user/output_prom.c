@@ -270,6 +270,8 @@ static void render(FILE *f, struct pmw_watch **ws, int n)
 	put_family(f, "pymemwatch_allocations_total", "counter",
 		   "pymalloc allocations since attach (precision: exact, or estimate from pool refills and live blocks).");
 	EACH(w) {
+		if (!w->rows_counted)
+			continue;	/* unavailable: sample omitted */
 		put_series(f, "pymemwatch_allocations_total", NULL, w);
 		fprintf(f, ",precision=\"%s\"} %llu\n", w->exact ? "exact" : "estimate",
 			(unsigned long long)w->tot_allocs);

@@ -80,6 +80,10 @@ static int table_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
 		pmw_fmt_count(r->frees / s, v[4], sizeof(v[4]));
 		if (!r->exact)
 			strcat(v[4], "~");
+		if (r->counts_na) {	/* not measured */
+			snprintf(v[3], sizeof(v[3]), "n/a");
+			snprintf(v[4], sizeof(v[4]), "n/a");
+		}
 		pmw_fmt_bytes(r->live_bytes, v[5], sizeof(v[5]));
 		pmw_fmt_bytes(r->arena_bytes, v[6], sizeof(v[6]));
 		pmw_fmt_bytes(r->rss_bytes, v[7], sizeof(v[7]));

@@ -287,11 +287,12 @@ static int draw_watches(struct pmw_output *o, struct pmw_watch **ws, int n)
 		attroff(A_BOLD);
 		mvprintw(y++, 0, "  gc=%s heap=%s counts=%s%s  leak score %.1f%s",
 			 pmw_gc_source_name(w->gc_src), w->heap_ever ? "scan" : "unavailable",
-			 r->exact ? "exact" : "estimate", w->a.groups & PMW_G_LARGE ? " large=libc" : "",
+			 r->counts_na ? "unavailable" : r->exact ? "exact" : "estimate",
+			 w->a.groups & PMW_G_LARGE ? " large=libc" : "",
 			 w->leaks.ps.score, w->leaks.burst ? "  [sampling burst]" : "");
 		mvprintw(y++, 0, "  alloc/s %-7s free/s %-7s live %-7s (%s%s since attach)  arena %-6s",
-			 pmw_fmt_count(r->allocs / s, a, sizeof(a)),
-			 pmw_fmt_count(r->frees / s, b, sizeof(b)),
+			 r->counts_na ? "n/a" : pmw_fmt_count(r->allocs / s, a, sizeof(a)),
+			 r->counts_na ? "n/a" : pmw_fmt_count(r->frees / s, b, sizeof(b)),
 			 pmw_fmt_bytes(r->live_bytes, c, sizeof(c)), growth < 0 ? "-" : "+",
 			 pmw_fmt_bytes(growth < 0 ? -growth : growth, d, sizeof(d)),
 			 pmw_fmt_bytes(r->arena_bytes, e, sizeof(e)));

@@ -75,6 +75,8 @@ static int resolve_row(const struct pmw_probe *p, const struct pmw_target *t, st
 	switch (p->res) {
 	case PMW_RES_SYM:
 		n = pmw_elf_find_functions(e, p->what, syms, MAX_CLONES);
+		if (!n)
+			n = pmw_symfind_lookup(t, p->what, syms);	/* stripped: by disassembly */
 		return n ? n : -ENOENT;
 	case PMW_RES_GC_FUNC:
 		for (int i = 0; i < 3 && t->pv->gc_funcs[i]; i++) {
@@ -82,7 +84,7 @@ static int resolve_row(const struct pmw_probe *p, const struct pmw_target *t, st
 			if (n)
 				return n;
 		}
-		return -ENOENT;
+		return pmw_symfind_lookup(t, NULL, syms) ?: -ENOENT;
 	case PMW_RES_OBJ_ALLOC:
 		err = pmw_target_obj_allocator(t, fn);
 		if (err == -EAGAIN) {

@@ -421,6 +421,7 @@ int pmw_target_refresh(struct pmw_target *t)
 		if (!t->bias_known && m.off == 0 && same_file(t->pid, &m, &t->elf)) {
 			t->bias = m.start - pmw_elf_link_base(&t->elf);
 			t->bias_known = true;
+			pmw_symfind_run(t);	/* no symbols: again, with live memory */
 		}
 		ret = 0;
 	}
@@ -496,6 +497,8 @@ int pmw_target_open_pid(struct pmw_target *t, pid_t pid)
 	fclose(f);
 	if (!t->elf.elf && err == 0)
 		err = -ENOEXEC;
+	if (!err)
+		pmw_symfind_run(t);	/* no symbols: find what the probes need by disassembly */
 	if (err && !pmw_pid_alive(pid))
 		err = -ESRCH;
 	return err;
@@ -562,6 +565,7 @@ int pmw_target_open_exec(struct pmw_target *t, const char *exe, pid_t pid)
 	if (err)
 		return err;
 libc:
+	pmw_symfind_run(t);
 	if (search_lib("libc.so.6", sys_lib_dirs, "", t->libc_path, sizeof(t->libc_path)))
 		t->libc_path[0] = 0;
 	return 0;

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 #include "elfimg.h"
 #include "pyver.h"
+#include "symfind.h"
 
 struct pmw_image;
 
@@ -37,6 +38,7 @@ struct pmw_target {
 	bool has_symtab;		/* full symbols (.symtab or debuginfo) */
 	bool has_usdt;			/* .note.stapsdt present (built --with-dtrace) */
 	bool lto_inlined;		/* the pymalloc fast path is inlined (LTO+PGO) */
+	struct pmw_symfind sf;		/* no symbols: what disassembly found, and its checks */
 };
 
 /*

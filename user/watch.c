@@ -126,6 +126,34 @@ static void gc_from_memory(struct pmw_watch *w)
 	w->mem_prev_ok = true;
 }
 
+/*
+ * No symbols: a collection function found by disassembly is checked against
+ * generation_stats every interval (symfind.h); a failed one gives way to them.
+ */
+static void gc_check_found(struct pmw_watch *w)
+{
+	struct pmw_py_gcstats st[PMW_NGEN];
+	uint64_t probe[PMW_NGEN], mem[PMW_NGEN];
+
+	if (read_gc_stats(w, st))
+		return;
+	if (w->mem_prev_ok) {
+		for (int g = 0; g < PMW_NGEN; g++) {
+			probe[g] = w->gc_cur[g].collections;
+			mem[g] = st[g].collections - w->mem_prev[g].collections;
+		}
+		pmw_symfind_check_gc(&w->t, probe, mem);
+		for (int g = 0; g < PMW_NGEN && w->t.sf.gc_func.check == PMW_CHECK_FAILED; g++)
+			w->gc_cur[g] = (struct pmw_gcgen){
+				.collections = probe[g],
+				.collected = st[g].collected - w->mem_prev[g].collected,
+				.uncollectable = st[g].uncollectable - w->mem_prev[g].uncollectable,
+			};
+	}
+	memcpy(w->mem_prev, st, sizeof(st));
+	w->mem_prev_ok = true;
+}
+
 void pmw_watch_baseline(struct pmw_watch *w)
 {
 	struct pmw_heap h;
@@ -140,7 +168,7 @@ void pmw_watch_baseline(struct pmw_watch *w)
 		w->heap_ever = true;
 		w->row.live_blocks = h.live_blocks;
 	}
-	if (w->gc_src == PMW_GC_MEMORY) {
+	if (w->gc_src == PMW_GC_MEMORY || w->t.sf.gc_func.check == PMW_CHECK_PENDING) {
 		gc_from_memory(w);
 		memset(w->gc_cur, 0, sizeof(w->gc_cur));
 	}
@@ -156,6 +184,7 @@ int pmw_watch_tick(struct pmw_watch *w, int counts_fd, double interval_s,
 	struct pmw_heap h;
 	bool alive = !w->execd && pmw_pid_alive(w->t.pid);
 	uint64_t prev_blocks = w->row.live_blocks;
+	bool prev_ok = w->heap_ever;	/* a scan (baseline or last interval) to difference */
 	int err;
 
 	memset(r, 0, sizeof(*r));
@@ -170,6 +199,8 @@ int pmw_watch_tick(struct pmw_watch *w, int counts_fd, double interval_s,
 		pmw_target_refresh(&w->t);
 	if (w->gc_src == PMW_GC_MEMORY && alive)
 		gc_from_memory(w);
+	else if (w->gc_src == PMW_GC_UPROBE && w->t.sf.gc_func.addr && alive)
+		gc_check_found(w);
 
 	if (pmw_watch_read_counters(counts_fd, w->t.pid, &now))
 		now = w->prev;
@@ -202,18 +233,21 @@ int pmw_watch_tick(struct pmw_watch *w, int counts_fd, double interval_s,
 		r->allocs = D(allocs);
 		r->alloc_bytes = D(alloc_bytes);
 		r->frees = D(frees);
+	} else if (!(w->a.groups & PMW_G_HEAP) || !r->heap_ok || !prev_ok ||
+		   !pmw_symfind_check_refill(&w->t, w->heap.pools_used, D(pool_refills),
+					     D(refill_blocks))) {
+		/* no refill probe (or one not checked yet), or no two heap scans to difference */
+		r->counts_na = true;
 	} else {
 		/* estimate: blocks handed out by new pools (a lower bound under churn),
 		 * frees from the change in live blocks */
+		int64_t net = (int64_t)r->live_blocks - (int64_t)prev_blocks;
+
 		r->allocs = D(refill_blocks);
 		r->alloc_bytes = D(refill_bytes);
-		if (w->started && r->heap_ok) {
-			int64_t net = (int64_t)r->live_blocks - (int64_t)prev_blocks;
-
-			r->frees = (int64_t)r->allocs > net ? r->allocs - net : 0;
-			if (net > (int64_t)r->allocs)
-				r->allocs = net;
-		}
+		r->frees = (int64_t)r->allocs > net ? r->allocs - net : 0;
+		if (net > (int64_t)r->allocs)
+			r->allocs = net;
 	}
 	r->large_allocs = D(large_allocs);
 	r->large_live_bytes = now.large_alloc_bytes - now.large_free_bytes;
@@ -244,6 +278,7 @@ int pmw_watch_tick(struct pmw_watch *w, int counts_fd, double interval_s,
 	w->seconds += interval_s;
 	w->tot_allocs += r->allocs;
 	w->tot_frees += r->frees;
+	w->rows_counted += !r->counts_na;
 	w->tot_dropped += r->dropped;
 	if (r->live_bytes > w->peak_live)
 		w->peak_live = r->live_bytes;

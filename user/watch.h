@@ -32,6 +32,7 @@ struct pmw_row {
 	const char *python;		/* "3.11.2" */
 	uint64_t allocs, alloc_bytes, frees; /* in the interval (see precision) */
 	bool exact;			/* allocs/frees counted at every pymalloc call */
+	bool counts_na;			/* allocs, alloc_bytes, frees not measured: unavailable */
 	bool heap_ok;			/* live_* and arena_bytes were read this interval */
 	uint64_t live_bytes;		/* live pymalloc heap at the end, bytes */
 	uint64_t live_blocks;		/* live pymalloc blocks at the end */
@@ -74,6 +75,7 @@ struct pmw_watch {
 	/* totals for the summary */
 	struct pmw_gcgen gc_total[PMW_NGEN];
 	uint64_t tot_allocs, tot_frees, tot_dropped;
+	unsigned int rows_counted;	/* rows whose allocs/frees were measured */
 	uint64_t first_live, peak_live, peak_rss;
 	unsigned int rows;
 	double seconds;
