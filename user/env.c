@@ -61,8 +61,7 @@ static const char doc[] =
 "OPTIONS:";
 
 enum {
-	OPT_CSV = 1000,
-	OPT_EXACT,
+	OPT_EXACT = 1000,
 	OPT_NO_TUI,
 	OPT_LARGE,
 	OPT_MODE,
@@ -70,13 +69,12 @@ enum {
 	OPT_STACK_DEPTH,
 	OPT_LEAK_BUDGET,
 	OPT_LEAKS,
-	OPT_CSV_SITES,
-	OPT_JSON,
-	OPT_FLAMEGRAPH,
-	OPT_PROMETHEUS,
 	OPT_REPORT,
 	OPT_FOLLOW,
+	OPT_OUTPUT0 = 2000,	/* + index in the output registry (output.c) */
 };
+
+#define GROUP_OUTPUT	3	/* the outputs' own options join this group (output.h) */
 
 static const struct argp_option opts[] = {
 	{ NULL, 0, NULL, 0, "Targets:", 1 },
@@ -86,12 +84,7 @@ static const struct argp_option opts[] = {
 	{ NULL, 0, NULL, 0, "Timing:", 2 },
 	{ "interval", 'i', "SECONDS", 0, "Interval between rows (default 1; fractions allowed)", 2 },
 	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS (default: Ctrl-C, or when every target has exited)", 2 },
-	{ NULL, 0, NULL, 0, "Output:", 3 },
-	{ "csv", OPT_CSV, "FILE", 0, "Write one CSV row per PID per interval to FILE ('-' = stdout)", 3 },
-	{ "csv-sites", OPT_CSV_SITES, "FILE", 0, "Write one CSV row per leak-suspect site per PID per interval ('-' = stdout)", 3 },
-	{ "json", OPT_JSON, "FILE", 0, "Write JSON Lines: {\"type\":\"process\"...} and {\"type\":\"site\"...} per interval", 3 },
-	{ "flamegraph", OPT_FLAMEGRAPH, "FILE", 0, "At the end, write collapsed stacks of live sampled memory (flamegraph.pl, speedscope, inferno)", 3 },
-	{ "prometheus", OPT_PROMETHEUS, "ADDR:PORT", 0, "Serve Prometheus metrics at http://ADDR:PORT/metrics", 3 },
+	{ NULL, 0, NULL, 0, "Output:", GROUP_OUTPUT },
 	{ "report", OPT_REPORT, "FILE", 0, "At the end, write an HTML report of the run", 3 },
 	{ "quiet", 'q', NULL, 0, "No interval tables or live view on stdout; only the final summary (status lines stay on stderr)", 3 },
 	{ "no-tui", OPT_NO_TUI, NULL, 0, "Plain interval tables even on a terminal", 3 },
@@ -149,11 +142,6 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (pmw_parse_seconds(arg, &env.duration))
 			bad(state, "invalid duration '%s': expected seconds >= 0", arg);
 		break;
-	case OPT_CSV:
-		if (!*arg)
-			bad(state, "empty --csv file name%s", "");
-		env.csv = arg;
-		break;
 	case OPT_FOLLOW:
 		env.follow = true;
 		break;
@@ -198,22 +186,10 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		else
 			bad(state, "invalid --leaks '%s': expected auto, always or off", arg);
 		break;
-	case OPT_CSV_SITES:
-	case OPT_JSON:
-	case OPT_FLAMEGRAPH:
-		if (!*arg)
-			bad(state, "empty file name%s", "");
-		*(key == OPT_CSV_SITES ? &env.csv_sites : key == OPT_JSON ? &env.json : &env.flamegraph) = arg;
-		break;
 	case OPT_REPORT:
 		if (!*arg)
 			bad(state, "empty --report file name%s", "");
 		env.report = arg;
-		break;
-	case OPT_PROMETHEUS:
-		if (!pmw_prometheus_addr_ok(arg))
-			bad(state, "invalid --prometheus '%s': expected ADDR:PORT, [IPV6]:PORT or :PORT", arg);
-		env.prometheus = arg;
 		break;
 	case OPT_BPF_STATS:
 		env.bpf_stats = true;
@@ -246,18 +222,24 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			env.mode = PMW_MODE_HEAP;
 		break;
 	default:
-		return ARGP_ERR_UNKNOWN;
+		return pmw_outputs_parse_opt(key, OPT_OUTPUT0, arg, state);
 	}
 	return 0;
 }
 
 void pmw_env_parse(int argc, char **argv)
 {
+	/* the fixed options, then each output's own (the terminating {} comes last) */
+	static struct argp_option all[ARRAY_SIZE(opts) + PMW_MAX_OUTPUTS];
 	static const struct argp argp = {
-		.options = opts,
+		.options = all,
 		.parser = parse_arg,
 		.doc = doc,
 	};
+	int n = ARRAY_SIZE(opts) - 1;
+
+	memcpy(all, opts, n * sizeof(*opts));
+	pmw_outputs_argp_options(all + n, GROUP_OUTPUT, OPT_OUTPUT0);
 
 	/* argp prefixes its errors with this: "pymemwatch: ...", whatever argv[0] was */
 	program_invocation_name = program_invocation_short_name = "pymemwatch";

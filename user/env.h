@@ -25,7 +25,7 @@ struct pmw_env {
 	char **command;			/* -- COMMAND [ARG...], NULL-terminated */
 	double interval;		/* -i, seconds (> 0) */
 	double duration;		/* -d, seconds; 0 = until Ctrl-C or all targets exit */
-	const char *csv;		/* --csv FILE, "-" = stdout */
+	/* the outputs' options (--csv FILE ...): output.h, pmw_output_arg() */
 	bool exact;			/* --exact */
 	bool large;			/* --large: libc malloc family probes */
 	enum pmw_mode mode;		/* --mode */
@@ -33,10 +33,6 @@ struct pmw_env {
 	int stack_depth;		/* --stack-depth: Python frames per sample */
 	double leak_budget;		/* --leak-budget: fraction of time in bursts (0..1) */
 	int leak_mode;			/* --leaks: PMW_LEAKS_* */
-	const char *csv_sites;		/* --csv-sites FILE */
-	const char *json;		/* --json FILE */
-	const char *flamegraph;		/* --flamegraph FILE */
-	const char *prometheus;		/* --prometheus ADDR:PORT */
 	const char *report;		/* --report FILE: HTML report at the end */
 	int verbosity;			/* -v: +1 each */
 	bool mode_set;			/* --mode given (else -a defaults to heap, -p to full) */

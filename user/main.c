@@ -125,8 +125,7 @@ struct session {
 	struct pmw_watch *ws;
 	int nws, cap_ws;
 	struct pmw_discover disc;	/* -a */
-	struct pmw_output out[8];
-	int nout;
+	struct pmw_outputs out;
 	pid_t child;			/* -- COMMAND */
 	int child_status;
 	bool child_reaped;
@@ -165,18 +164,11 @@ static void note(struct session *s, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
-	bool screen = false;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	for (int i = 0; i < s->nout; i++) {
-		if (s->out[i].ops->poll_keys && s->out[i].ops->note) {
-			s->out[i].ops->note(&s->out[i], msg);
-			screen = true;
-		}
-	}
-	if (!screen && pmw_verbosity >= 0)
+	if (!pmw_outputs_note(&s->out, msg) && pmw_verbosity >= 0)
 		fprintf(stderr, "pymemwatch: %s\n", msg);
 }
 
@@ -377,65 +369,6 @@ static int attach_target(struct session *s, struct pmw_watch *w)
 	note(s, "attached to PID %d (%s, python %s, %s): %s", t->pid, t->comm, t->version, t->path,
 	     what);
 	return 0;
-}
-
-static bool data_on_stdout(void)
-{
-	const char *paths[] = { env.csv, env.csv_sites, env.json, env.flamegraph };
-
-	for (size_t i = 0; i < ARRAY_SIZE(paths); i++)
-		if (paths[i] && !strcmp(paths[i], "-"))
-			return true;
-	return false;
-}
-
-static int open_outputs(struct session *s, char *host)
-{
-	const struct { const char *name, *path; } files[] = {
-		{ "csv", env.csv }, { "csv-sites", env.csv_sites }, { "json", env.json },
-		{ "flamegraph", env.flamegraph }, { "prometheus", env.prometheus },
-	};
-	const char *screen;
-	int err;
-
-	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
-		struct pmw_output *o = &s->out[s->nout];
-
-		if (!files[i].path)
-			continue;
-		o->ops = pmw_output_find(files[i].name);
-		o->interval = env.interval;
-		snprintf(o->host, sizeof(o->host), "%s", host);
-		err = o->ops->open(o, files[i].path);
-		if (err) {
-			elog("cannot write %s: %s\n", files[i].path, err == -ELOOP ?
-			     "it is a symbolic link (not followed)" : strerror(-err));
-			return err;
-		}
-		s->nout++;
-	}
-	if (env.quiet || data_on_stdout())
-		return 0;
-	screen = isatty(STDOUT_FILENO) && !env.no_tui && !env.command ? "tui" : "table";
-	{
-		struct pmw_output *o = &s->out[s->nout];
-
-		o->ops = pmw_output_find(screen);
-		o->interval = env.interval;
-		if (!o->ops->open(o, NULL))
-			s->nout++;
-		else if ((o->ops = &pmw_out_table) && !o->ops->open(o, NULL))
-			s->nout++;
-	}
-	return 0;
-}
-
-static void close_outputs(struct session *s)
-{
-	for (int i = s->nout - 1; i >= 0; i--)
-		if (s->out[i].ops->close)
-			s->out[i].ops->close(&s->out[i]);
-	s->nout = 0;
 }
 
 /*
@@ -722,14 +655,7 @@ static int tick(struct session *s, double interval_s)
 	}
 	pmw_leaks_collect(rows, n, bpf_map__fd(s->skel->maps.pmw_samples),
 			  bpf_map__fd(s->skel->maps.pmw_stacks));
-	for (int i = 0; i < s->nout; i++) {
-		int e = s->out[i].ops->interval(&s->out[i], rows, n);
-
-		if (e && !err) {
-			elog("output %s failed: %s\n", s->out[i].ops->name, strerror(-e));
-			err = e;
-		}
-	}
+	err = pmw_outputs_interval(&s->out, rows, n);
 	free(rows);
 	for (int i = 0; i < nagain && !exiting; i++)
 		if (!known_pid(s, execd[i]) && add_target(s, execd[i], execd[i]))
@@ -769,11 +695,11 @@ int main(int argc, char **argv)
 		return PMW_EXIT_NOPERM;
 	if (check_kernel())
 		return PMW_EXIT_UNSUPPORTED;
-	if (env.report && env.json && !strcmp(env.json, "-")) {
+	if (env.report && pmw_output_arg("json") && !strcmp(pmw_output_arg("json"), "-")) {
 		elog("--report reads the run's JSON Lines back: give --json a file, not '-'\n");
 		return PMW_EXIT_USAGE;
 	}
-	if (env.report && !env.json) {
+	if (env.report && !pmw_output_arg("json")) {
 		int fd;
 
 		snprintf(report_tmp, sizeof(report_tmp), "/tmp/pymemwatch-report-XXXXXX");
@@ -783,7 +709,7 @@ int main(int argc, char **argv)
 			return PMW_EXIT_RUNTIME;
 		}
 		close(fd);
-		env.json = report_tmp;
+		pmw_output_set_arg("json", report_tmp);
 	}
 
 	ret = resolve_targets(&s);
@@ -844,7 +770,8 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	if (open_outputs(&s, host))
+	if (pmw_outputs_open(&s.out, env.quiet ? NULL : isatty(STDOUT_FILENO) && !env.no_tui &&
+			     !env.command ? "tui" : "table", host, env.interval))
 		goto cleanup;
 
 	/* baseline (heap, GC state) before the first interval starts */
@@ -889,9 +816,8 @@ int main(int argc, char **argv)
 			ret = PMW_EXIT_RUNTIME;
 			break;
 		}
-		for (int i = 0; i < s.nout; i++)
-			if (s.out[i].ops->poll_keys && s.out[i].ops->poll_keys(&s.out[i]))
-				exiting = 1;
+		if (pmw_outputs_poll_keys(&s.out))
+			exiting = 1;
 		t = now_s(CLOCK_MONOTONIC);
 		if (s.burst_end && t >= s.burst_end)
 			end_burst(&s, t);
@@ -928,23 +854,22 @@ int main(int argc, char **argv)
 	wps = calloc(s.nws ? s.nws : 1, sizeof(*wps));
 	for (int i = 0; wps && i < s.nws; i++)
 		wps[i] = &s.ws[i];
-	for (int i = 0; wps && i < s.nout; i++)
-		if (s.out[i].ops->finish)
-			s.out[i].ops->finish(&s.out[i], wps, s.nws);
-	close_outputs(&s);
+	if (wps)
+		pmw_outputs_finish(&s.out, wps, s.nws);
+	pmw_outputs_close(&s.out);
 	if (s.stats_fd >= 0)
 		print_bpf_stats(s.skel);
 	/* the summary never mixes into a data stream on stdout */
 	if (wps && env.all) {
 		/* the sweep: every process seen, ranked */
-		FILE *f = data_on_stdout() ? stderr : stdout;
+		FILE *f = pmw_outputs_on_stdout() ? stderr : stdout;
 
 		pmw_rank(wps, s.nws, PMW_RANK_SCORE);
 		fprintf(f, "\nsweep of %s: %d CPython process%s, ranked by leak score\n", host, s.nws,
 			s.nws == 1 ? "" : "es");
 		pmw_print_ranking(f, wps, s.nws, true);
 	} else if (wps) {
-		pmw_print_summary(data_on_stdout() ? stderr : stdout, wps, s.nws);
+		pmw_print_summary(pmw_outputs_on_stdout() ? stderr : stdout, wps, s.nws);
 	}
 
 	if (s.child) {
@@ -960,7 +885,7 @@ int main(int argc, char **argv)
 	}
 	if (env.report) {
 		/* the outputs are closed: the JSON Lines are complete */
-		const char *in = env.json;
+		const char *in = pmw_output_arg("json");
 
 		if (pmw_report_write(&in, 1, env.report)) {
 			if (ret == PMW_EXIT_OK)
@@ -970,7 +895,7 @@ int main(int argc, char **argv)
 		}
 	}
 cleanup:
-	close_outputs(&s);
+	pmw_outputs_close(&s.out);
 	if (s.child && !s.child_reaped) {
 		kill(s.child, SIGKILL);
 		waitpid(s.child, NULL, 0);

@@ -1,27 +1,49 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Outputs: one registry; to add a format, write user/output_<name>.c with a
- * struct pmw_output_ops and list it in pmw_outputs[] (output.c).
+ * Outputs: one registry (output.c). Each output declares its command-line
+ * option, help line and how its argument is taken; the options, their
+ * parsing and the opening of the outputs come from the registry. To add a
+ * format, write user/output_<name>.c with a struct pmw_output_ops and add
+ * one line to PMW_OUTPUTS (output.c).
  */
 #ifndef PMW_OUTPUT_H
 #define PMW_OUTPUT_H
 
+#include <argp.h>
 #include <stdio.h>
 #include "watch.h"
 
+#define PMW_MAX_OUTPUTS	16
+
 struct pmw_output;
 
+/* how an output is chosen, and what its argument is */
+enum pmw_output_kind {
+	PMW_OUT_SCREEN,		/* no option: the view on stdout, when no data goes there */
+	PMW_OUT_FILE,		/* --NAME FILE: the registry creates o->f ("-" = stdout) */
+	PMW_OUT_ARG,		/* --NAME ARG: handed to open() as given, checked by arg_ok */
+};
+
 struct pmw_output_ops {
-	const char *name;
-	/* 0 or -errno; @arg is the option's value (a file name) or NULL */
+	const char *name;		/* also the long option: --NAME */
+	enum pmw_output_kind kind;
+	const char *arg;		/* the argument's name in --help: "FILE", "ADDR:PORT" */
+	const char *help;		/* the option's --help line */
+	/* PMW_OUT_ARG: is @arg well formed (checked while parsing)? @expect names what is */
+	bool (*arg_ok)(const char *arg);
+	const char *expect;
+	/*
+	 * 0 or -errno; @arg is the option's argument or NULL (screen). For
+	 * PMW_OUT_FILE, o->f and o->path are set before; NULL = nothing to do.
+	 */
 	int (*open)(struct pmw_output *o, const char *arg);
-	/* every watch that produced a row this interval; 0 or -errno */
+	/* every watch that produced a row this interval; 0 or -errno; optional */
 	int (*interval)(struct pmw_output *o, struct pmw_watch **ws, int n);
 	/* a note for the user (target attached, exited): outputs that own the screen show it */
 	void (*note)(struct pmw_output *o, const char *msg);
 	/* end of run, before close: every watch in its final state (optional) */
 	void (*finish)(struct pmw_output *o, struct pmw_watch **ws, int n);
-	/* end of run: flush and release; NULL-safe */
+	/* end of run: release; optional (PMW_OUT_FILE: o->f is closed after it) */
 	void (*close)(struct pmw_output *o);
 	/* keyboard (TUI): returns 1 if the user asked to quit */
 	int (*poll_keys)(struct pmw_output *o);
@@ -36,8 +58,45 @@ struct pmw_output {
 	double interval;
 };
 
-extern const struct pmw_output_ops pmw_out_csv, pmw_out_table, pmw_out_tui, pmw_out_csv_sites,
-	pmw_out_flamegraph, pmw_out_json, pmw_out_prometheus;
+/* The outputs of one run, in the registry's order. */
+struct pmw_outputs {
+	struct pmw_output o[PMW_MAX_OUTPUTS];
+	int n;
+};
+
+/*
+ * argp: one option per output that has one (group @group, keys @key0 +
+ * registry index) into @opts, which has room for PMW_MAX_OUTPUTS; returns
+ * how many were written.
+ */
+int pmw_outputs_argp_options(struct argp_option *opts, int group, int key0);
+/* argp: take the argument of such an option; ARGP_ERR_UNKNOWN if @key is not one */
+error_t pmw_outputs_parse_opt(int key, int key0, char *arg, struct argp_state *state);
+
+/* The argument given to output @name, or NULL; set replaces it (NULL = none). */
+const char *pmw_output_arg(const char *name);
+void pmw_output_set_arg(const char *name, const char *arg);
+
+/* Does an output given on the command line write its data to stdout ("-")? */
+bool pmw_outputs_on_stdout(void);
+
+/*
+ * Open every output given on the command line, then screen output @screen
+ * ("tui", "table"; NULL = none) unless data goes to stdout; if @screen
+ * cannot open, "table". @host and @interval are handed to each. Returns 0,
+ * or -errno after naming the output that failed (those open stay in @os).
+ */
+int pmw_outputs_open(struct pmw_outputs *os, const char *screen, const char *host,
+		     double interval);
+/* Hand the interval's rows to every output; 0, or the first -errno (each failure named). */
+int pmw_outputs_interval(struct pmw_outputs *os, struct pmw_watch **ws, int n);
+/* Show @msg on an output that owns the screen; false if none does. */
+bool pmw_outputs_note(struct pmw_outputs *os, const char *msg);
+/* Keyboard of the screen output: true if the user asked to quit. */
+bool pmw_outputs_poll_keys(struct pmw_outputs *os);
+/* End of run: finish, then close every output (last opened first); idempotent. */
+void pmw_outputs_finish(struct pmw_outputs *os, struct pmw_watch **ws, int n);
+void pmw_outputs_close(struct pmw_outputs *os);
 
 /* Create @path for writing ("-" = stdout), never following a symlink; NULL + errno on failure. */
 FILE *pmw_output_create(const char *path);
@@ -49,12 +108,6 @@ void pmw_output_close_file(struct pmw_output *o);
 void pmw_site_name(const struct pmw_site *s, char *buf, size_t len);
 /* collapsed stack "file:func:line;..." outermost first */
 void pmw_site_stack(const struct pmw_site *s, char *buf, size_t len);
-
-/* The output named @name, or NULL. */
-const struct pmw_output_ops *pmw_output_find(const char *name);
-
-/* --prometheus: is @arg a valid ADDR:PORT, [IPV6]:PORT or :PORT? */
-bool pmw_prometheus_addr_ok(const char *arg);
 
 /* Summary per PID, printed at the end of every run (stdout). */
 void pmw_print_summary(FILE *f, struct pmw_watch **ws, int n);

@@ -12,10 +12,6 @@
 
 static int csv_open(struct pmw_output *o, const char *path)
 {
-	o->f = pmw_output_create(path);
-	if (!o->f)
-		return -errno;
-	snprintf(o->path, sizeof(o->path), "%s", path);
 	for (int i = 0; i < PMW_NFIELDS; i++)
 		fprintf(o->f, "%s%s", i ? "," : "", pmw_field_name(i));
 	fputs("\r\n", o->f);
@@ -51,7 +47,9 @@ static int csv_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
 
 const struct pmw_output_ops pmw_out_csv = {
 	.name = "csv",
+	.kind = PMW_OUT_FILE,
+	.arg = "FILE",
+	.help = "Write one CSV row per PID per interval to FILE ('-' = stdout)",
 	.open = csv_open,
 	.interval = csv_interval,
-	.close = pmw_output_close_file,
 };

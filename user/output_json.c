@@ -16,15 +16,6 @@
 #define SITES_PER_ROW	50
 #define CENSUS_PER_ROW	20
 
-static int json_open(struct pmw_output *o, const char *path)
-{
-	o->f = pmw_output_create(path);
-	if (!o->f)
-		return -errno;
-	snprintf(o->path, sizeof(o->path), "%s", path);
-	return 0;
-}
-
 static int put(struct pmw_output *o, json_t *obj)
 {
 	int err = json_dumpf(obj, o->f, JSON_COMPACT | JSON_ENSURE_ASCII);
@@ -105,7 +96,8 @@ static int json_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
 
 const struct pmw_output_ops pmw_out_json = {
 	.name = "json",
-	.open = json_open,
+	.kind = PMW_OUT_FILE,
+	.arg = "FILE",
+	.help = "Write JSON Lines: {\"type\":\"process\"...} and {\"type\":\"site\"...} per interval",
 	.interval = json_interval,
-	.close = pmw_output_close_file,
 };

@@ -103,7 +103,7 @@ static int parse_addr(const char *arg, struct sockaddr_storage *ss, bool *v6, bo
 	return 0;
 }
 
-bool pmw_prometheus_addr_ok(const char *arg)
+static bool addr_ok(const char *arg)
 {
 	struct sockaddr_storage ss;
 	bool v6, any;
@@ -463,6 +463,11 @@ static void prom_close(struct pmw_output *o)
 
 const struct pmw_output_ops pmw_out_prometheus = {
 	.name = "prometheus",
+	.kind = PMW_OUT_ARG,
+	.arg = "ADDR:PORT",
+	.help = "Serve Prometheus metrics at http://ADDR:PORT/metrics",
+	.arg_ok = addr_ok,
+	.expect = "ADDR:PORT, [IPV6]:PORT or :PORT",
 	.open = prom_open,
 	.interval = prom_interval,
 	.close = prom_close,

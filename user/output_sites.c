@@ -33,10 +33,6 @@ void pmw_site_stack(const struct pmw_site *s, char *buf, size_t len)
 
 static int sites_open(struct pmw_output *o, const char *path)
 {
-	o->f = pmw_output_create(path);
-	if (!o->f)
-		return -errno;
-	snprintf(o->path, sizeof(o->path), "%s", path);
 	fputs("time,host,pid,site,function,stack,type,live_bytes,growth_bytes,samples,score,"
 	      "survival,sampled_s,container,ns_pid\r\n", o->f);
 	return fflush(o->f) ? -errno : 0;
@@ -82,21 +78,14 @@ static int sites_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
 
 const struct pmw_output_ops pmw_out_csv_sites = {
 	.name = "csv-sites",
+	.kind = PMW_OUT_FILE,
+	.arg = "FILE",
+	.help = "Write one CSV row per leak-suspect site per PID per interval ('-' = stdout)",
 	.open = sites_open,
 	.interval = sites_interval,
-	.close = pmw_output_close_file,
 };
 
 /* --flamegraph: written once, at the end, from the last state of every target */
-static int flame_open(struct pmw_output *o, const char *path)
-{
-	o->f = pmw_output_create(path);
-	if (!o->f)
-		return -errno;
-	snprintf(o->path, sizeof(o->path), "%s", path);
-	return 0;
-}
-
 static void flame_finish(struct pmw_output *o, struct pmw_watch **ws, int n)
 {
 	static char stack[8192];
@@ -117,15 +106,10 @@ static void flame_finish(struct pmw_output *o, struct pmw_watch **ws, int n)
 	}
 }
 
-static int no_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
-{
-	return 0;
-}
-
 const struct pmw_output_ops pmw_out_flamegraph = {
 	.name = "flamegraph",
-	.open = flame_open,
-	.interval = no_interval,
+	.kind = PMW_OUT_FILE,
+	.arg = "FILE",
+	.help = "At the end, write collapsed stacks of live sampled memory (flamegraph.pl, speedscope, inferno)",
 	.finish = flame_finish,
-	.close = pmw_output_close_file,
 };

@@ -111,6 +111,7 @@ static void table_close(struct pmw_output *o)
 
 const struct pmw_output_ops pmw_out_table = {
 	.name = "table",
+	.kind = PMW_OUT_SCREEN,
 	.open = table_open,
 	.interval = table_interval,
 	.close = table_close,

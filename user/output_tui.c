@@ -438,6 +438,7 @@ static void tui_close(struct pmw_output *o)
 
 const struct pmw_output_ops pmw_out_tui = {
 	.name = "tui",
+	.kind = PMW_OUT_SCREEN,
 	.open = tui_open,
 	.interval = tui_interval,
 	.note = tui_note,
