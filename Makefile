@@ -58,7 +58,7 @@ deps:
 $(OUTPUT) $(OUTPUT)/tests:
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/pymemwatch.bpf.o: bpf/pymemwatch.bpf.c include/pmw.h $(VMLINUX) | $(OUTPUT)
+$(OUTPUT)/pymemwatch.bpf.o: bpf/pymemwatch.bpf.c $(wildcard include/*.h) $(VMLINUX) | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) $(CLANG_BPF_SYS_INCLUDES) -c $< -o $@
 	$(Q)$(LLVM_STRIP) -g $@
@@ -67,7 +67,7 @@ $(OUTPUT)/pymemwatch.skel.h: $(OUTPUT)/pymemwatch.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name pmw_bpf > $@
 
-$(USER_OBJS): $(OUTPUT)/pymemwatch.skel.h $(wildcard user/*.h) include/pmw.h
+$(USER_OBJS): $(OUTPUT)/pymemwatch.skel.h $(wildcard user/*.h) $(wildcard include/*.h)
 
 # The HTML report template, compiled in as report_template_html[] (user/report.c)
 $(OUTPUT)/report_template.h: user/report_template.html | $(OUTPUT)

@@ -11,6 +11,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/usdt.bpf.h>
 #include "pmw.h"
+#include "pmw_pymalloc.h"
 
 #define EEXIST 17	/* uapi asm-generic/errno-base.h */
 
@@ -437,14 +438,14 @@ int BPF_KRETPROBE(pmw_pool_refill, __u64 block)
 	if (!c || !block || !pool_size)
 		return 0;
 	key.pool = block & ~(pool_size - 1);
-	bpf_probe_read_user(&szidx, sizeof(szidx), (void *)(key.pool + 36));
+	bpf_probe_read_user(&szidx, sizeof(szidx), (void *)(key.pool + PMW_POOL_SZIDX));
 	c->pool_refills++;
 	if (!bpf_map_delete_elem(&pmw_samples, &key))
 		c->sample_deaths++;
 	if (szidx >= PMW_NCLASS)
 		return 0;
-	bsize = (szidx + 1) * 16;
-	nblocks = ((__u32)pool_size - 48) / bsize;
+	bsize = (szidx + 1) * PMW_ALIGNMENT;
+	nblocks = ((__u32)pool_size - PMW_POOL_HDR_SIZE) / bsize;
 	c->refill_blocks += nblocks;
 	c->refill_bytes += nblocks * bsize;
 	cfg = bpf_map_lookup_elem(&pmw_targets, &pid);
@@ -465,9 +466,9 @@ static __always_inline int sample_free(struct pt_regs *ctx, __u64 ptr)
 	struct pmw_sample_key key = { .pid = current_pid() };
 	struct pmw_counters *c;
 
-	if (!ptr || !pool_size || (ptr & (pool_size - 1)) != 48)
+	if (!ptr || !pool_size || (ptr & (pool_size - 1)) != PMW_POOL_HDR_SIZE)
 		return 0;
-	key.pool = ptr - 48;
+	key.pool = ptr - PMW_POOL_HDR_SIZE;
 	if (!bpf_map_delete_elem(&pmw_samples, &key)) {
 		c = counters(key.pid);
 		if (c)
@@ -491,11 +492,11 @@ int BPF_KPROBE(pmw_free_s, __u64 a0, __u64 a1)
 SEC("uprobe")
 int BPF_KPROBE(pmw_dealloc_s, __u64 op)
 {
-	if (op < 32)
+	if (op < PMW_PREHEADER_SIZE)
 		return 0;
 	sample_free(ctx, op);
-	sample_free(ctx, op - 16);
-	return sample_free(ctx, op - 32);
+	sample_free(ctx, op - PMW_GC_HEAD_SIZE);
+	return sample_free(ctx, op - PMW_PREHEADER_SIZE);
 }
 
 SEC("uprobe")

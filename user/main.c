@@ -93,7 +93,13 @@ static const char *target_error(int err)
 	switch (err) {
 	case -ESRCH: return "no such process";
 	case -ENOEXEC: return "not a CPython process (no libpython or CPython executable mapped)";
-	case -EPROTONOSUPPORT: return "unsupported CPython version (supported: 3.8-3.14)";
+	case -EPROTONOSUPPORT: {
+		static char msg[64];	/* the range comes from the version table */
+
+		snprintf(msg, sizeof(msg), "unsupported CPython version (supported: %s)",
+			 pmw_pyver_supported());
+		return msg;
+	}
 	case -EBADMSG: return "corrupt or truncated ELF file";
 	case -EACCES: case -EPERM: return "permission denied reading its memory maps";
 	default: return strerror(-err);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Line numbers from a code object's line table, for CPython 3.8-3.14.
+ * Line numbers from a code object's line table, in the three formats
+ * CPython 3.8+ used (enum pmw_linetable).
  * Same walks as CPython's Objects/codeobject.c (PyCode_Addr2Line for
  * co_lnotab, advance()/_PyCode_CheckLineNumber for co_linetable), but
  * linear, bounds-checked and strict: the bytes were copied out of another
@@ -133,7 +134,7 @@ static int skip_bytes(const uint8_t *t, size_t len, size_t *pos, size_t n)
 }
 
 /*
- * 3.11-3.14 location table (PEP 657). Each entry: first byte 1cccclll,
+ * 3.11+ location table (PEP 657). Each entry: first byte 1cccclll,
  * code c, covering l+1 code units (2 bytes each), then:
  *   15      no location (line unchanged, instruction has none)
  *   14      long form: svarint line delta, varint end-line delta,
@@ -197,16 +198,18 @@ static int loctable_line(const uint8_t *t, size_t len, int firstlineno,
 	return -EINVAL;
 }
 
-int pmw_py_line(int minor, const uint8_t *table, size_t len, int firstlineno,
+int pmw_py_line(enum pmw_linetable fmt, const uint8_t *table, size_t len, int firstlineno,
 		uint32_t offset)
 {
 	if (!table && len)
 		return -EINVAL;
-	if (minor == 8 || minor == 9)
+	switch (fmt) {
+	case PMW_LT_LNOTAB:
 		return lnotab_line(table, len, firstlineno, offset);
-	if (minor == 10)
+	case PMW_LT_LINETABLE310:
 		return linetable310_line(table, len, firstlineno, offset);
-	if (minor >= 11 && minor <= 14)
+	case PMW_LT_LOCATIONS:
 		return loctable_line(table, len, firstlineno, offset);
+	}
 	return -EINVAL;
 }

@@ -5,20 +5,11 @@
 #include "log.h"
 #include "pyline.h"
 #include "pystack.h"
+#include "pyver.h"
 #include "util.h"
 
 #define CACHE_SLOTS	1024		/* direct-mapped by code address: ~420 KiB */
 #define MAX_LINETABLE	(64 << 10)	/* larger tables are refused */
-
-/* PyObject: ob_type @8; PyTypeObject: tp_name @24, tp_flags @168;
- * PyVarObject.ob_size @16; PyBytesObject.ob_sval @32 (Include/object.h,
- * Include/cpython/bytesobject.h; 3.8-3.14 GIL builds) */
-#define OB_TYPE		8
-#define TP_NAME		24
-#define TP_FLAGS	168
-#define OB_SIZE		16
-#define OB_SVAL		32
-#define TPFLAGS_TYPE_SUBCLASS	(1UL << 31)
 
 struct code_entry {
 	uint64_t code;			/* 0 = empty */
@@ -117,11 +108,11 @@ int pmw_type_name(const struct pmw_target *t, uint64_t type, char *buf, size_t l
 	if (!type || type & 7)
 		return -ENOENT;
 	/* a type's own type is `type` or a metaclass: both have Py_TPFLAGS_TYPE_SUBCLASS */
-	if (pmw_mem_read(t->pid, type + OB_TYPE, &meta, sizeof(meta)) || !meta || meta & 7 ||
-	    pmw_mem_read(t->pid, meta + TP_FLAGS, &flags, sizeof(flags)) ||
-	    !(flags & TPFLAGS_TYPE_SUBCLASS))
+	if (pmw_mem_read(t->pid, type + PMW_OB_TYPE, &meta, sizeof(meta)) || !meta || meta & 7 ||
+	    pmw_mem_read(t->pid, meta + PMW_TP_FLAGS, &flags, sizeof(flags)) ||
+	    !(flags & PMW_TPFLAGS_TYPE_SUBCLASS))
 		return -ENOENT;
-	if (pmw_mem_read(t->pid, type + TP_NAME, &name, sizeof(name)) || !name)
+	if (pmw_mem_read(t->pid, type + PMW_TP_NAME, &name, sizeof(name)) || !name)
 		return -ENOENT;
 	memset(buf, 0, len);
 	for (size_t i = 0; i + 1 < len; i += 16) {
@@ -144,7 +135,7 @@ static int type_name(const struct pmw_target *t, uint64_t obj, char *buf, size_t
 {
 	uint64_t type;
 
-	if (pmw_mem_read(t->pid, obj + OB_TYPE, &type, sizeof(type)))
+	if (pmw_mem_read(t->pid, obj + PMW_OB_TYPE, &type, sizeof(type)))
 		return -ENOENT;
 	return pmw_type_name(t, type, buf, len);
 }
@@ -171,10 +162,10 @@ static int load_code(const struct pmw_target *t, uint64_t code, struct code_entr
 		snprintf(e->file, sizeof(e->file), "?");
 	if (pmw_read_str(t, name, e->func, sizeof(e->func)) < 0)
 		snprintf(e->func, sizeof(e->func), "?");
-	if (table && !pmw_mem_read(t->pid, table + OB_SIZE, &tlen, sizeof(tlen)) && tlen > 0 &&
+	if (table && !pmw_mem_read(t->pid, table + PMW_OB_SIZE, &tlen, sizeof(tlen)) && tlen > 0 &&
 	    tlen <= MAX_LINETABLE) {
 		e->table = malloc(tlen);
-		if (e->table && !pmw_mem_read(t->pid, table + OB_SVAL, e->table, tlen))
+		if (e->table && !pmw_mem_read(t->pid, table + PMW_OB_SVAL, e->table, tlen))
 			e->table_len = tlen;
 	}
 	e->code = code;
@@ -203,15 +194,13 @@ int pmw_frame_resolve(const struct pmw_target *t, struct pmw_code_cache *c, uint
 	snprintf(out->file, sizeof(out->file), "%s", e->file);
 	snprintf(out->func, sizeof(out->func), "%s", e->func);
 	/* byte offset of the instruction in the bytecode */
-	if (pv->minor <= 9)
-		off = (int64_t)instr;				/* f_lasti, bytes */
-	else if (pv->minor == 10)
-		off = 2 * (int64_t)instr;			/* f_lasti, code units */
+	if (pv->lasti_unit)
+		off = (int64_t)instr * pv->lasti_unit;		/* f_lasti */
 	else
 		off = (int64_t)(instr - (code + pv->co_code_adaptive));
 	out->line = -1;
 	if (off >= 0 && e->table_len) {
-		int line = pmw_py_line(pv->minor, e->table, e->table_len, e->firstlineno, (uint32_t)off);
+		int line = pmw_py_line(pv->line_table, e->table, e->table_len, e->firstlineno, (uint32_t)off);
 
 		out->line = line >= 0 ? line : -1;
 	}

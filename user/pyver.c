@@ -11,6 +11,7 @@
  * last holder through PyInterpreterState.ceval.gil (3.12+).
  */
 #include <stddef.h>
+#include <stdio.h>
 #include "pyver.h"
 #include "util.h"
 
@@ -21,28 +22,32 @@ static const struct pmw_pyver pyvers[] = {
 	  .walk = { .tstate_kind = PMW_TSTATE_RUNTIME, .tstate_off = 1368, .tstate_frame = 24,
 		    .frame_back = 24, .frame_code = 32, .frame_instr = 104, .instr_int = 1,
 		    .code_mask = ~0ULL },
-	  .co_filename = 104, .co_name = 112, .co_firstlineno = 40, .co_linetable = 120, .ascii_data = 48, .compact_data = 72 },
+	  .co_filename = 104, .co_name = 112, .co_firstlineno = 40, .co_linetable = 120, .ascii_data = 48, .compact_data = 72,
+	  .line_table = PMW_LT_LNOTAB, .lasti_unit = 1 },
 	{ .major = 3, .minor = 9, .interp_main = 40, .gc_stats = 744,
 	  .pool_size = 4096, .arena_size = 256 << 10, .obm_kind = PMW_OBM_STATIC,
 	  .gc_funcs = { "collect" },
 	  .walk = { .tstate_kind = PMW_TSTATE_RUNTIME, .tstate_off = 568, .tstate_frame = 24,
 		    .frame_back = 24, .frame_code = 32, .frame_instr = 104, .instr_int = 1,
 		    .code_mask = ~0ULL },
-	  .co_filename = 104, .co_name = 112, .co_firstlineno = 40, .co_linetable = 120, .ascii_data = 48, .compact_data = 72 },
+	  .co_filename = 104, .co_name = 112, .co_firstlineno = 40, .co_linetable = 120, .ascii_data = 48, .compact_data = 72,
+	  .line_table = PMW_LT_LNOTAB, .lasti_unit = 1 },
 	{ .major = 3, .minor = 10, .interp_main = 40, .gc_stats = 744,
 	  .pool_size = 16 << 10, .arena_size = 1 << 20, .obm_kind = PMW_OBM_STATIC,
 	  .gc_funcs = { "gc_collect_main" },
 	  .walk = { .tstate_kind = PMW_TSTATE_RUNTIME, .tstate_off = 568, .tstate_frame = 24,
 		    .frame_back = 24, .frame_code = 32, .frame_instr = 96, .instr_int = 1,
 		    .code_mask = ~0ULL },
-	  .co_filename = 104, .co_name = 112, .co_firstlineno = 40, .co_linetable = 120, .ascii_data = 48, .compact_data = 72 },
+	  .co_filename = 104, .co_name = 112, .co_firstlineno = 40, .co_linetable = 120, .ascii_data = 48, .compact_data = 72,
+	  .line_table = PMW_LT_LINETABLE310, .lasti_unit = 2 },
 	{ .major = 3, .minor = 11, .interp_main = 48, .gc_stats = 776,
 	  .pool_size = 16 << 10, .arena_size = 1 << 20, .obm_kind = PMW_OBM_STATIC,
 	  .gc_funcs = { "gc_collect_main" },
 	  .walk = { .tstate_kind = PMW_TSTATE_RUNTIME, .tstate_off = 576, .tstate_frame = 56,
 		    .cframe_frame = 8 + 1, .frame_back = 48, .frame_code = 32, .frame_instr = 56,
 		    .code_mask = ~0ULL },
-	  .co_filename = 112, .co_name = 120, .co_qualname = 128, .co_firstlineno = 72, .co_linetable = 136, .co_code_adaptive = 184, .ascii_data = 48, .compact_data = 72 },
+	  .co_filename = 112, .co_name = 120, .co_qualname = 128, .co_firstlineno = 72, .co_linetable = 136, .co_code_adaptive = 184, .ascii_data = 48, .compact_data = 72,
+	  .line_table = PMW_LT_LOCATIONS },
 	{ .major = 3, .minor = 12, .interp_main = 48, .gc_stats = 240,
 	  .pool_size = 16 << 10, .arena_size = 1 << 20, .obm_kind = PMW_OBM_EMBEDDED,
 	  .obm_off = 3960, .obj_allocator = 176,
@@ -50,7 +55,8 @@ static const struct pmw_pyver pyvers[] = {
 	  .walk = { .tstate_kind = PMW_TSTATE_GIL, .tstate_off = 384, .tstate_frame = 56,
 		    .cframe_frame = 0 + 1, .frame_back = 8, .frame_code = 0, .frame_instr = 56,
 		    .frame_owner = 70, .owner_cstack = 3, .code_mask = ~0ULL },
-	  .co_filename = 112, .co_name = 120, .co_qualname = 128, .co_firstlineno = 68, .co_linetable = 136, .co_code_adaptive = 192, .ascii_data = 40, .compact_data = 56 },
+	  .co_filename = 112, .co_name = 120, .co_qualname = 128, .co_firstlineno = 68, .co_linetable = 136, .co_code_adaptive = 192, .ascii_data = 40, .compact_data = 56,
+	  .line_table = PMW_LT_LOCATIONS },
 	{ .major = 3, .minor = 13, .interp_main = 640, .gc_stats = 7528,
 	  .pool_size = 16 << 10, .arena_size = 1 << 20, .obm_kind = PMW_OBM_POINTER,
 	  .obm_off = 10800, .obj_allocator = 784,
@@ -58,7 +64,8 @@ static const struct pmw_pyver pyvers[] = {
 	  .walk = { .tstate_kind = PMW_TSTATE_GIL, .tstate_off = 16, .tstate_frame = 72,
 		    .frame_back = 8, .frame_code = 0, .frame_instr = 56, .frame_owner = 70,
 		    .owner_cstack = 3, .code_mask = ~0ULL },
-	  .co_filename = 112, .co_name = 120, .co_qualname = 128, .co_firstlineno = 68, .co_linetable = 136, .co_code_adaptive = 200, .ascii_data = 40, .compact_data = 56 },
+	  .co_filename = 112, .co_name = 120, .co_qualname = 128, .co_firstlineno = 68, .co_linetable = 136, .co_code_adaptive = 200, .ascii_data = 40, .compact_data = 56,
+	  .line_table = PMW_LT_LOCATIONS },
 	/* 3.14.0 shipped the incremental GC (_PyGC_Collect); later 3.14.x reverted to gc_collect_main */
 	{ .major = 3, .minor = 14, .interp_main = 816, .gc_stats = 7528,
 	  .pool_size = 16 << 10, .arena_size = 1 << 20, .obm_kind = PMW_OBM_POINTER,
@@ -67,7 +74,8 @@ static const struct pmw_pyver pyvers[] = {
 	  .walk = { .tstate_kind = PMW_TSTATE_GIL, .tstate_off = 16, .tstate_frame = 72,
 		    .frame_back = 8, .frame_code = 0, .frame_instr = 56, .frame_owner = 74,
 		    .owner_cstack = 4, .code_mask = ~3ULL },
-	  .co_filename = 112, .co_name = 120, .co_qualname = 128, .co_firstlineno = 68, .co_linetable = 136, .co_code_adaptive = 208, .ascii_data = 40, .compact_data = 56 },
+	  .co_filename = 112, .co_name = 120, .co_qualname = 128, .co_firstlineno = 68, .co_linetable = 136, .co_code_adaptive = 208, .ascii_data = 40, .compact_data = 56,
+	  .line_table = PMW_LT_LOCATIONS },
 };
 
 const struct pmw_pyver *pmw_pyver_find(int major, int minor)
@@ -78,7 +86,17 @@ const struct pmw_pyver *pmw_pyver_find(int major, int minor)
 	return NULL;
 }
 
+const struct pmw_pyver *pmw_pyver_at(size_t i)
+{
+	return i < ARRAY_SIZE(pyvers) ? &pyvers[i] : NULL;
+}
+
 const char *pmw_pyver_supported(void)
 {
-	return "3.8-3.14";
+	static char buf[32];
+	const struct pmw_pyver *lo = &pyvers[0], *hi = &pyvers[ARRAY_SIZE(pyvers) - 1];
+
+	if (!buf[0])
+		snprintf(buf, sizeof(buf), "%d.%d-%d.%d", lo->major, lo->minor, hi->major, hi->minor);
+	return buf;
 }

@@ -6,9 +6,12 @@
 #ifndef PMW_PYVER_H
 #define PMW_PYVER_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <linux/types.h>
 #include "pmw.h"
+#include "pmw_pymalloc.h"
+#include "pyline.h"
 
 /* where a version keeps pymalloc's arena table (struct arena_object *arenas) */
 enum pmw_obm_kind {
@@ -33,6 +36,9 @@ struct pmw_pyver {
 	uint32_t co_filename, co_name, co_qualname /* 0: none (<=3.10) */, co_firstlineno;
 	uint32_t co_linetable;	/* co_lnotab (<=3.9) or co_linetable (bytes object) */
 	uint32_t co_code_adaptive; /* 3.11+: first code unit; instr_ptr - (code + this) = byte offset */
+	enum pmw_linetable line_table; /* format of co_linetable / co_lnotab */
+	uint32_t lasti_unit;	/* bytes per f_lasti unit: 1 (<=3.9), 2 (3.10, code units);
+				 * 0: frames hold an instruction pointer (3.11+), see walk.instr_int */
 	uint32_t ascii_data;	/* sizeof(PyASCIIObject): compact ASCII str data */
 	uint32_t compact_data;	/* sizeof(PyCompactUnicodeObject): compact non-ASCII str data */
 };
@@ -41,12 +47,16 @@ struct pmw_pyver {
 #define PMW_OBM_ARENAS		512	/* mgmt.arenas */
 #define PMW_OBM_MAXARENAS	520	/* mgmt.maxarenas (uint) */
 
-/* struct arena_object and struct pool_header, Objects/obmalloc.c (3.8-3.11),
- * Include/internal/pycore_obmalloc.h (3.12+): unchanged 3.8-3.14 */
-#define PMW_ARENA_OBJ_SIZE	48	/* address @0, pool_address @8, nfreepools @16, ntotalpools @20 */
-#define PMW_POOL_HDR_SIZE	48	/* ref.count @0 (uint), szidx @36 (uint) */
-#define PMW_POOL_SZIDX		36
-#define PMW_ALIGNMENT		16	/* ALIGNMENT on 64-bit, 3.8+ */
+/* PyObject.ob_type, PyTypeObject.tp_name and .tp_flags, PyVarObject.ob_size,
+ * PyBytesObject.ob_sval: Include/object.h, Include/cpython/object.h,
+ * Include/cpython/bytesobject.h; the same in every row (3.8-3.15 GIL builds,
+ * checked against each version's DWARF) */
+#define PMW_OB_TYPE		8
+#define PMW_TP_NAME		24
+#define PMW_TP_FLAGS		168
+#define PMW_OB_SIZE		16
+#define PMW_OB_SVAL		32
+#define PMW_TPFLAGS_TYPE_SUBCLASS (1UL << 31)
 
 /* struct PyMemAllocatorEx { ctx, malloc, calloc, realloc, free }: pointer slots */
 enum pmw_alloc_slot { PMW_ALLOC_MALLOC = 1, PMW_ALLOC_CALLOC, PMW_ALLOC_REALLOC, PMW_ALLOC_FREE };
@@ -54,7 +64,11 @@ enum pmw_alloc_slot { PMW_ALLOC_MALLOC = 1, PMW_ALLOC_CALLOC, PMW_ALLOC_REALLOC,
 /* The table entry for major.minor, or NULL if unsupported. */
 const struct pmw_pyver *pmw_pyver_find(int major, int minor);
 
-/* "3.8-3.14", for messages */
+/* Rows of the table in version order, for tests: row @i (NULL past the end). */
+const struct pmw_pyver *pmw_pyver_at(size_t i);
+
+/* The supported range, "3.8-3.15", derived from the table's first and last
+ * rows (the table has no gaps: test_pyver checks it), for messages. */
 const char *pmw_pyver_supported(void);
 
 #endif

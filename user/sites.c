@@ -169,7 +169,7 @@ static int follow_objects(struct pmw_watch *w, struct found *f, int nf, int samp
 		return -ENOMEM;
 	}
 	for (int i = 0; i < nf; i++)
-		addrs[i] = f[i].key.pool + 48;	/* POOL_OVERHEAD: the sampled first block */
+		addrs[i] = f[i].key.pool + PMW_POOL_HDR_SIZE;	/* the sampled first block */
 	got = pmw_mem_readv(w->t.pid, addrs, OBJ_READ, nf, buf);
 	for (int i = 0; i < nf; i++) {
 		struct pmw_stack_site *ss;

@@ -8,7 +8,7 @@
  * The input is the target's memory: pmw_mem_read() is defined here and
  * serves reads of [BASE, BASE + size) from the input, -EFAULT outside, so
  * every pointer pymemwatch follows comes from the fuzzer.
- * Input: [0] minor = 8 + b % 7, [1..2] offset of the code object, [3..4]
+ * Input: [0] row of the version table = b % its length, [1..2] offset of the code object, [3..4]
  * offset of the instruction pointer, [5..6] offset of a str, [7..8] of a
  * type (little-endian, modulo the size, relative to BASE); all of it is
  * also memory.
@@ -43,6 +43,7 @@ static uint64_t at(const uint8_t *d, int i)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct pmw_target t;	/* large: keep it off the stack */
+	static size_t nrows;
 	struct pmw_code_cache *cc;
 	struct pmw_frame fr;
 	char buf[200];
@@ -50,7 +51,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 9)
 		return 0;
-	t.pv = pmw_pyver_find(3, 8 + data[0] % 7);
+	while (pmw_pyver_at(nrows))
+		nrows++;
+	t.pv = pmw_pyver_at(data[0] % nrows);
 	if (!t.pv)
 		return 0;
 	copy = malloc(size);	/* exact size: ASan sees any read past it */

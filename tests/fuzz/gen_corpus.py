@@ -2,7 +2,8 @@
 """Write the seed corpora of tests/fuzz/ (run from the repository root).
 
   corpus/fuzz_pyline/   real line tables from tests/unit/fixtures/pyline-*.txt,
-                        in the harness's format: minor byte, offset u32 LE,
+                        in the harness's format: format byte (enum
+                        pmw_linetable - 1), offset u32 LE,
                         firstlineno u32 LE, table bytes
   corpus/fuzz_version/  version strings, PID lists, seconds, symbol names
   corpus/fuzz_csv/      hostile CSV fields
@@ -30,6 +31,8 @@ for path in sorted(glob.glob("tests/unit/fixtures/pyline-*.txt")):
         f = line.split()
         if f and f[0] == "V":
             minor = int(f[1])
+            # user/pyver.c's line_table: lnotab <= 3.9, PEP 626 3.10, PEP 657 3.11+
+            fmt = 0 if minor <= 9 else 1 if minor == 10 else 2
         elif f and f[0] == "C" and taken < 4:
             first, ncode, table = int(f[2]), int(f[3]), f[4]
             table = b"" if table == "-" else bytes.fromhex(table)
@@ -37,7 +40,7 @@ for path in sorted(glob.glob("tests/unit/fixtures/pyline-*.txt")):
                 continue
             for off in (0, ncode // 2 & ~1, max(ncode - 2, 0)):
                 put("fuzz_pyline",
-                    bytes([minor - 8]) + struct.pack("<Ii", off, first) + table)
+                    bytes([fmt]) + struct.pack("<Ii", off, first) + table)
             taken += 1
 
 for s in [b"3.11.2", b"3.12", b"libpython3.12.so.1.0", b"python3.13d", b"python3",

@@ -11,6 +11,15 @@ Run from the repository root with every interpreter at hand (Python 3.8+):
             /root/.pyenv/versions/3.13.0/bin/python3.13 \\
             /usr/bin/python3.11; do $py tests/unit/gen_pyline_fixtures.py; done
 
+and, for the versions living in a Debian root (scripts/make-roots.sh sid):
+
+  R=/var/cache/pymemwatch/roots/sid; mkdir -p $R/tmp/g/fixtures
+  cp tests/unit/gen_pyline_fixtures.py $R/tmp/g/
+  for v in 3.14 3.15; do chroot $R /usr/bin/python$v /tmp/g/gen_pyline_fixtures.py; done
+  cp $R/tmp/g/fixtures/*.txt tests/unit/fixtures/
+
+test_pyline.c fails when a version of user/pyver.c's table has no fixture.
+
 It compiles a fixed set of source snippets, walks every code object and
 writes, for each, the raw line table and the line the interpreter itself
 gives every byte offset of the bytecode:

@@ -2,8 +2,9 @@
 /*
  * Unit tests of user/pyline.c (cmocka): every byte offset of every code
  * object in tests/unit/fixtures/pyline-*.txt (the interpreters' own answers,
- * see gen_pyline_fixtures.py), truncated copies of those tables, hand-made
- * malformed tables and random bytes. Tables are copied into buffers of
+ * see gen_pyline_fixtures.py; every row of user/pyver.c's version table must
+ * have one, parsed with the row's line-table format), truncated copies of
+ * those tables, hand-made malformed tables and random bytes. Tables are copied into buffers of
  * exactly their size so that ASan/valgrind catch any read past @len.
  */
 #include <errno.h>
@@ -18,11 +19,12 @@
 #include <string.h>
 #include <cmocka.h>
 #include "pyline.h"
+#include "pyver.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* pmw_py_line on a heap copy of exactly @len bytes */
-static int line_of(int minor, const uint8_t *t, size_t len, int first, uint32_t off)
+static int line_of(enum pmw_linetable fmt, const uint8_t *t, size_t len, int first, uint32_t off)
 {
 	uint8_t *copy = NULL;
 	int ret;
@@ -32,7 +34,7 @@ static int line_of(int minor, const uint8_t *t, size_t len, int first, uint32_t 
 		assert_non_null(copy);
 		memcpy(copy, t, len);
 	}
-	ret = pmw_py_line(minor, copy, len, first, off);
+	ret = pmw_py_line(fmt, copy, len, first, off);
 	free(copy);
 	return ret;
 }
@@ -120,22 +122,22 @@ static int parse_l(const char *line, struct code *c)
 }
 
 /* result for a copy of the table cut to @cut bytes: the full answer or -EINVAL */
-static void check_truncated(int minor, const struct code *c)
+static void check_truncated(enum pmw_linetable fmt, const struct code *c)
 {
 	size_t cut, step = c->len <= 64 ? 1 : c->len / 64;
 	uint32_t off, ostep = c->ncode <= 64 ? 1 : c->ncode / 64;
 	int got;
 
-	if (minor <= 9) {
+	if (fmt == PMW_LT_LNOTAB) {
 		/* no length in the format: only an odd cut is detectable */
 		if (c->len)
-			assert_int_equal(line_of(minor, c->tab, c->len - 1, c->first, 0),
+			assert_int_equal(line_of(fmt, c->tab, c->len - 1, c->first, 0),
 					 -EINVAL);
 		return;
 	}
 	for (cut = 0; cut < c->len; cut += step) {
 		for (off = 0; off < c->ncode; off += ostep) {
-			got = line_of(minor, c->tab, cut, c->first, off);
+			got = line_of(fmt, c->tab, cut, c->first, off);
 			if (got != c->want[off] && got != -EINVAL)
 				fail_msg("%s cut %zu/%zu offset %u: %d, want %d or -EINVAL",
 					 c->name, cut, c->len, off, got, c->want[off]);
@@ -145,26 +147,32 @@ static void check_truncated(int minor, const struct code *c)
 
 static unsigned int check_code(int minor, const struct code *c)
 {
+	const struct pmw_pyver *pv = pmw_pyver_find(3, minor);
+	enum pmw_linetable fmt;
 	uint32_t off;
 	int got, last;
 
+	assert_non_null(pv);
+	fmt = pv->line_table;
+
 	for (off = 0; off < c->ncode; off++) {
-		got = line_of(minor, c->tab, c->len, c->first, off);
+		got = line_of(fmt, c->tab, c->len, c->first, off);
 		if (got != c->want[off])
 			fail_msg("3.%d %s (line %d) offset %u: got %d, want %d",
 				 minor, c->name, c->first, off, got, c->want[off]);
 	}
 	/* past the end of the bytecode */
 	last = c->ncode ? c->want[c->ncode - 1] : c->first;
-	got = line_of(minor, c->tab, c->len, c->first, c->ncode);
-	assert_int_equal(got, minor <= 9 ? last : -EINVAL);
-	got = line_of(minor, c->tab, c->len, c->first, UINT32_MAX);
-	assert_int_equal(got, minor <= 9 ? last : -EINVAL);
-	check_truncated(minor, c);
+	got = line_of(fmt, c->tab, c->len, c->first, c->ncode);
+	assert_int_equal(got, fmt == PMW_LT_LNOTAB ? last : -EINVAL);
+	got = line_of(fmt, c->tab, c->len, c->first, UINT32_MAX);
+	assert_int_equal(got, fmt == PMW_LT_LNOTAB ? last : -EINVAL);
+	check_truncated(fmt, c);
 	return c->ncode;
 }
 
-static void check_file(const char *path, int *nfiles)
+/* checks one fixture file; returns its minor version */
+static int check_file(const char *path)
 {
 	FILE *f = fopen(path, "r");
 	char *line = NULL, version[32] = "?";
@@ -183,7 +191,8 @@ static void check_file(const char *path, int *nfiles)
 			assert_int_equal(sscanf(line, "V %d %31s", &minor, version), 2);
 			break;
 		case 'C':
-			assert_true(minor >= 8 && minor <= 14);
+			if (!pmw_pyver_find(3, minor))
+				fail_msg("%s: 3.%d is not in the version table", path, minor);
 			assert_false(have_code);
 			if (parse_c(line, &c))
 				fail_msg("%s: bad C record: %.60s", path, line);
@@ -209,7 +218,7 @@ static void check_file(const char *path, int *nfiles)
 	assert_true(ncodes > 0);
 	print_message("[ pyline   ] %-8s (3.%d): %u code objects, %u offsets ok\n",
 		      version, minor, ncodes, noffsets);
-	(*nfiles)++;
+	return minor;
 }
 
 static void test_fixtures(void **state)
@@ -218,7 +227,8 @@ static void test_fixtures(void **state)
 	char here[PATH_MAX], pat[2 * PATH_MAX];
 	const char *dirs[] = { "tests/unit/fixtures", here, "../../tests/unit/fixtures" };
 	const char *file = __FILE__, *slash = strrchr(file, '/');
-	int nfiles = 0;
+	const struct pmw_pyver *pv;
+	int nfiles = 0, seen[256] = { 0 };
 	size_t i, j;
 
 	snprintf(here, sizeof(here), "%.*s/fixtures",
@@ -229,23 +239,29 @@ static void test_fixtures(void **state)
 		snprintf(pat, sizeof(pat), "%s/pyline-*.txt", dirs[i]);
 		if (glob(pat, 0, NULL, &g))
 			continue;
-		for (j = 0; j < g.gl_pathc; j++)
-			check_file(g.gl_pathv[j], &nfiles);
+		for (j = 0; j < g.gl_pathc; j++, nfiles++)
+			seen[check_file(g.gl_pathv[j]) & 255]++;
 		globfree(&g);
 	}
 	if (!nfiles)
 		fail_msg("no tests/unit/fixtures/pyline-*.txt found");
+	/* a version added to the table comes with its fixtures */
+	for (i = 0; (pv = pmw_pyver_at(i)); i++)
+		if (!seen[pv->minor & 255])
+			fail_msg("no tests/unit/fixtures/pyline-3.%d.*.txt for a version in the table"
+				 " (run tests/unit/gen_pyline_fixtures.py with python3.%d)",
+				 pv->minor, pv->minor);
 }
 
 #define T(...) ((const uint8_t[]){ __VA_ARGS__ })
-#define L(minor, first, off, ...) \
-	line_of(minor, T(__VA_ARGS__), sizeof(T(__VA_ARGS__)), first, off)
+#define L(fmt, first, off, ...) \
+	line_of(fmt, T(__VA_ARGS__), sizeof(T(__VA_ARGS__)), first, off)
 
 static void test_lnotab(void **state)
 {
-	int m;
+	const enum pmw_linetable m = PMW_LT_LNOTAB;
 
-	for (m = 8; m <= 9; m++) {
+	{
 		/* empty co_lnotab: everything on co_firstlineno */
 		assert_int_equal(pmw_py_line(m, NULL, 0, 7, 0), 7);
 		assert_int_equal(pmw_py_line(m, NULL, 0, 7, 1000), 7);
@@ -276,25 +292,25 @@ static void test_lnotab(void **state)
 
 static void test_linetable310(void **state)
 {
-	assert_int_equal(pmw_py_line(10, NULL, 0, 7, 0), -EINVAL);
-	assert_int_equal(pmw_py_line(10, NULL, 4, 7, 0), -EINVAL);
+	assert_int_equal(pmw_py_line(PMW_LT_LINETABLE310, NULL, 0, 7, 0), -EINVAL);
+	assert_int_equal(pmw_py_line(PMW_LT_LINETABLE310, NULL, 4, 7, 0), -EINVAL);
 	/* (4, +1) (2, -128) (2, +2) */
-	assert_int_equal(L(10, 5, 0, 4, 1, 2, 0x80, 2, 2), 6);
-	assert_int_equal(L(10, 5, 3, 4, 1, 2, 0x80, 2, 2), 6);
-	assert_int_equal(L(10, 5, 4, 4, 1, 2, 0x80, 2, 2), -ENOENT);
-	assert_int_equal(L(10, 5, 5, 4, 1, 2, 0x80, 2, 2), -ENOENT);
-	assert_int_equal(L(10, 5, 6, 4, 1, 2, 0x80, 2, 2), 8);
-	assert_int_equal(L(10, 5, 7, 4, 1, 2, 0x80, 2, 2), 8);
-	assert_int_equal(L(10, 5, 8, 4, 1, 2, 0x80, 2, 2), -EINVAL);
-	assert_int_equal(L(10, 5, UINT32_MAX, 4, 1, 2, 0x80, 2, 2), -EINVAL);
+	assert_int_equal(L(PMW_LT_LINETABLE310, 5, 0, 4, 1, 2, 0x80, 2, 2), 6);
+	assert_int_equal(L(PMW_LT_LINETABLE310, 5, 3, 4, 1, 2, 0x80, 2, 2), 6);
+	assert_int_equal(L(PMW_LT_LINETABLE310, 5, 4, 4, 1, 2, 0x80, 2, 2), -ENOENT);
+	assert_int_equal(L(PMW_LT_LINETABLE310, 5, 5, 4, 1, 2, 0x80, 2, 2), -ENOENT);
+	assert_int_equal(L(PMW_LT_LINETABLE310, 5, 6, 4, 1, 2, 0x80, 2, 2), 8);
+	assert_int_equal(L(PMW_LT_LINETABLE310, 5, 7, 4, 1, 2, 0x80, 2, 2), 8);
+	assert_int_equal(L(PMW_LT_LINETABLE310, 5, 8, 4, 1, 2, 0x80, 2, 2), -EINVAL);
+	assert_int_equal(L(PMW_LT_LINETABLE310, 5, UINT32_MAX, 4, 1, 2, 0x80, 2, 2), -EINVAL);
 	/* zero-length pairs carry +-127 and never match an offset */
-	assert_int_equal(L(10, 1, 0, 0, 127, 0, 127, 2, 6), 261);
-	assert_int_equal(L(10, 1, 2, 0, 127, 0, 127, 2, 6), -EINVAL);
-	assert_int_equal(L(10, 300, 2, 2, 0, 0, 0x81, 2, 0x81), 46);
+	assert_int_equal(L(PMW_LT_LINETABLE310, 1, 0, 0, 127, 0, 127, 2, 6), 261);
+	assert_int_equal(L(PMW_LT_LINETABLE310, 1, 2, 0, 127, 0, 127, 2, 6), -EINVAL);
+	assert_int_equal(L(PMW_LT_LINETABLE310, 300, 2, 2, 0, 0, 0x81, 2, 0x81), 46);
 	/* odd length, negative line */
-	assert_int_equal(L(10, 5, 0, 4, 1, 2), -EINVAL);
-	assert_int_equal(L(10, 1, 0, 2, 0xfe), -EINVAL);
-	assert_int_equal(L(10, 0, 0, 2, 0), 0);
+	assert_int_equal(L(PMW_LT_LINETABLE310, 5, 0, 4, 1, 2), -EINVAL);
+	assert_int_equal(L(PMW_LT_LINETABLE310, 1, 0, 2, 0xfe), -EINVAL);
+	assert_int_equal(L(PMW_LT_LINETABLE310, 0, 0, 2, 0), 0);
 }
 
 /* first byte of a 3.11+ entry: code, length in code units */
@@ -302,9 +318,9 @@ static void test_linetable310(void **state)
 
 static void test_loctable(void **state)
 {
-	int m;
+	const enum pmw_linetable m = PMW_LT_LOCATIONS;
 
-	for (m = 11; m <= 14; m++) {
+	{
 		assert_int_equal(pmw_py_line(m, NULL, 0, 7, 0), -EINVAL);
 		assert_int_equal(pmw_py_line(m, NULL, 3, 7, 0), -EINVAL);
 		/* short form: same line, 1 column byte; offsets in bytes */
@@ -362,21 +378,25 @@ static void test_loctable(void **state)
 	}
 }
 
-static void test_versions(void **state)
+/* only the three formats parse; every version in the table names one */
+static void test_formats(void **state)
 {
 	static const uint8_t t[] = { 2, 1 };
+	const struct pmw_pyver *pv;
 	int m;
 
 	for (m = -1; m < 20; m++) {
-		int got = pmw_py_line(m, t, 0, 1, 0);
+		int got = pmw_py_line((enum pmw_linetable)m, t, 0, 1, 0);
 
-		if (m >= 8 && m <= 9)
+		if (m == PMW_LT_LNOTAB)
 			assert_int_equal(got, 1);
 		else
 			assert_int_equal(got, -EINVAL);
 	}
-	assert_int_equal(pmw_py_line(7, t, sizeof(t), 1, 0), -EINVAL);
-	assert_int_equal(pmw_py_line(15, t, sizeof(t), 1, 0), -EINVAL);
+	assert_int_equal(pmw_py_line(0, t, sizeof(t), 1, 0), -EINVAL);
+	assert_int_equal(pmw_py_line(PMW_LT_LOCATIONS + 1, t, sizeof(t), 1, 0), -EINVAL);
+	for (size_t i = 0; (pv = pmw_pyver_at(i)); i++)
+		assert_true(pv->line_table >= PMW_LT_LNOTAB && pv->line_table <= PMW_LT_LOCATIONS);
 }
 
 /* random bytes: any answer, but only in range and never out of bounds */
@@ -395,7 +415,7 @@ static void test_random(void **state)
 			if (j % 3 == 0 && (seed & 0x100))
 				buf[j] |= 0x80;	/* more entry starts */
 		}
-		for (m = 8; m <= 14; m++) {
+		for (m = PMW_LT_LNOTAB; m <= PMW_LT_LOCATIONS; m++) {
 			got = line_of(m, buf, len, (int)(i % 1000), (i * 7) % 200);
 			assert_true(got >= 0 || got == -ENOENT || got == -EINVAL);
 		}
@@ -408,7 +428,7 @@ int main(void)
 		cmocka_unit_test(test_lnotab),
 		cmocka_unit_test(test_linetable310),
 		cmocka_unit_test(test_loctable),
-		cmocka_unit_test(test_versions),
+		cmocka_unit_test(test_formats),
 		cmocka_unit_test(test_random),
 		cmocka_unit_test(test_fixtures),
 	};

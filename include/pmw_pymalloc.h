@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * pymalloc and object-header geometry, shared by the BPF programs (bpf/) and
+ * the loader (user/): the one place for these CPython facts. They are the
+ * same in every version of user/pyver.c's table (3.8-3.15, x86_64, GIL
+ * builds); what differs per version (POOL_SIZE, ARENA_SIZE, where the arena
+ * table lives) is in that table.
+ * Sources: Objects/obmalloc.c (3.8-3.11), Include/internal/pycore_obmalloc.h
+ * (3.12+) for pools and arenas; Include/internal/pycore_gc.h (PyGC_Head)
+ * and Include/internal/pycore_object.h (3.11+ pre-header: managed dict and
+ * weakref slots before PyGC_Head) for object headers.
+ */
+#ifndef PMW_PYMALLOC_H
+#define PMW_PYMALLOC_H
+
+/* ALIGNMENT on 64-bit: block size of size class i is (i + 1) * 16 bytes */
+#define PMW_ALIGNMENT		16
+/* sizeof(struct pool_header) = POOL_OVERHEAD: the first block of a pool
+ * (which is POOL_SIZE-aligned) starts here; ref.count (uint) @0 */
+#define PMW_POOL_HDR_SIZE	48
+/* offsetof(struct pool_header, szidx) (uint): the pool's size class */
+#define PMW_POOL_SZIDX		36
+/* sizeof(struct arena_object): address @0, pool_address @8,
+ * nfreepools @16, ntotalpools @20 (uint) */
+#define PMW_ARENA_OBJ_SIZE	48
+
+/* where the PyObject header sits in a pymalloc block: at the block (plain
+ * objects), after PyGC_Head (GC objects) or after the 3.11+ pre-header */
+#define PMW_GC_HEAD_SIZE	16	/* sizeof(PyGC_Head) */
+#define PMW_PREHEADER_SIZE	32	/* PyGC_Head + 2 pointers (3.11+) */
+
+#endif

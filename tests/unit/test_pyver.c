@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Unit tests of user/pyver.c (cmocka): the CPython version table is the one
+ * place to add a version, so every row is checked here for what the rest of
+ * the tool assumes of it, and the supported range is the table's.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+#include "pyver.h"
+
+static size_t nrows(void)
+{
+	size_t n = 0;
+
+	while (pmw_pyver_at(n))
+		n++;
+	return n;
+}
+
+/* rows in version order without gaps; find() returns each row; range = ends */
+static void test_order_and_range(void **state)
+{
+	const struct pmw_pyver *first = pmw_pyver_at(0), *last, *pv;
+	size_t n = nrows();
+	char want[32];
+
+	assert_true(n > 0);
+	last = pmw_pyver_at(n - 1);
+	for (size_t i = 0; i < n; i++) {
+		pv = pmw_pyver_at(i);
+		assert_int_equal(pv->major, 3);
+		assert_int_equal(pv->minor, first->minor + (int)i);
+		assert_ptr_equal(pmw_pyver_find(pv->major, pv->minor), pv);
+	}
+	assert_null(pmw_pyver_find(3, first->minor - 1));
+	assert_null(pmw_pyver_find(3, last->minor + 1));
+	assert_null(pmw_pyver_find(2, 7));
+	snprintf(want, sizeof(want), "3.%d-3.%d", first->minor, last->minor);
+	assert_string_equal(pmw_pyver_supported(), want);
+}
+
+/* each row is complete and self-consistent */
+static void test_rows(void **state)
+{
+	const struct pmw_pyver *pv;
+
+	for (size_t i = 0; (pv = pmw_pyver_at(i)); i++) {
+		const struct pmw_py_walk *w = &pv->walk;
+
+		print_message("[ pyver    ] 3.%d\n", pv->minor);
+		/* pools: power of two, hold at least one 512-byte block; arenas hold pools */
+		assert_true(pv->pool_size && !(pv->pool_size & (pv->pool_size - 1)));
+		assert_true(pv->pool_size >= PMW_POOL_HDR_SIZE + PMW_NCLASS * PMW_ALIGNMENT);
+		assert_true(pv->arena_size >= pv->pool_size && pv->arena_size % pv->pool_size == 0);
+		assert_true((pv->obm_kind == PMW_OBM_STATIC) == (pv->obm_off == 0));
+		assert_non_null(pv->gc_funcs[0]);
+		assert_true(pv->interp_main && pv->gc_stats);
+		/* frames: an int f_lasti exactly where the row converts f_lasti units */
+		assert_true(w->tstate_kind == PMW_TSTATE_RUNTIME || w->tstate_kind == PMW_TSTATE_GIL);
+		assert_int_equal(!!w->instr_int, pv->lasti_unit != 0);
+		assert_true(pv->lasti_unit <= 2);
+		assert_true(w->code_mask != 0);
+		assert_true(!w->frame_owner == !w->owner_cstack);
+		assert_true(pv->lasti_unit || pv->co_code_adaptive);
+		/* code objects and str */
+		assert_true(pv->co_filename && pv->co_name && pv->co_firstlineno && pv->co_linetable);
+		assert_true(pv->ascii_data && pv->compact_data > pv->ascii_data);
+		assert_true(pv->line_table >= PMW_LT_LNOTAB && pv->line_table <= PMW_LT_LOCATIONS);
+		/* formats follow the versions that introduced them (PEP 626, PEP 657) */
+		assert_int_equal(pv->line_table, pv->minor <= 9 ? PMW_LT_LNOTAB :
+				 pv->minor == 10 ? PMW_LT_LINETABLE310 : PMW_LT_LOCATIONS);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_order_and_range),
+		cmocka_unit_test(test_rows),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
