@@ -20,6 +20,32 @@ enum pmw_obm_kind {
 	PMW_OBM_POINTER,	/* PyInterpreterState.obmalloc points to it (3.13+) */
 };
 
+/* how an instance keeps its attributes when its type has no tp_dictoffset > 0 */
+enum pmw_managed_dict {
+	PMW_MD_NONE,		/* <=3.10: only tp_dictoffset */
+	PMW_MD_311,		/* 3.11: dict at obj[-3], PyDictValues* at obj[-4] */
+	PMW_MD_312,		/* 3.12: obj[-3] is a dict, or values - 1 (odd) */
+	PMW_MD_313,		/* 3.13+: dict at obj[-3], else values inline at obj + tp_basicsize */
+};
+
+/*
+ * Object layouts for holder paths (user/pyobj.c). offsetof() printed by a C
+ * program built against each version's headers (Include/cpython/object.h,
+ * funcobject.h, Include/internal/pycore_{interp,dict}.h; pyenv 3.8.18-3.13.0),
+ * lru_cache_object from Modules/_functoolsmodule.c.
+ */
+struct pmw_pyobj_off {
+	uint32_t interp_modules;	/* PyInterpreterState.modules (<=3.11), .imports.modules */
+	uint32_t ht_cached_keys;	/* PyHeapTypeObject.ht_cached_keys */
+	uint32_t func_qualname, func_module, func_defaults, func_kwdefaults, func_closure;
+	uint32_t tuple_items;		/* PyTupleObject.ob_item */
+	uint32_t lru_cache, lru_func;	/* lru_cache_object.cache, .func */
+	uint8_t dict_keys_311;		/* PyDictKeysObject with dk_log2_size/dk_kind (3.11+) */
+	uint8_t dict_values_hdr;	/* bytes before PyDictValues.values[] (3.13+: 8) */
+	uint8_t long_tag;		/* PyLongObject.long_value.lv_tag holds the size (3.12+) */
+	uint8_t managed;		/* enum pmw_managed_dict */
+};
+
 struct pmw_pyver {
 	int major, minor;
 	uint32_t interp_main;	/* offsetof(_PyRuntimeState, interpreters.main) */
@@ -41,6 +67,7 @@ struct pmw_pyver {
 				 * 0: frames hold an instruction pointer (3.11+), see walk.instr_int */
 	uint32_t ascii_data;	/* sizeof(PyASCIIObject): compact ASCII str data */
 	uint32_t compact_data;	/* sizeof(PyCompactUnicodeObject): compact non-ASCII str data */
+	struct pmw_pyobj_off obj; /* holder paths: object layouts (wt-holders) */
 };
 
 /* offsets inside struct _obmalloc_state (3.12+), Include/internal/pycore_obmalloc.h */
@@ -57,6 +84,31 @@ struct pmw_pyver {
 #define PMW_OB_SIZE		16
 #define PMW_OB_SVAL		32
 #define PMW_TPFLAGS_TYPE_SUBCLASS (1UL << 31)
+
+/*
+ * Holder paths (user/pyobj.c, wt-holders): object fields that are the same in
+ * every row, offsetof() against each version's headers (3.8-3.13; Include/object.h,
+ * Include/cpython/{object,dictobject,listobject,setobject,cellobject}.h,
+ * Include/internal/pycore_moduleobject.h, Modules/_collectionsmodule.c).
+ */
+#define PMW_TP_BASICSIZE	32
+#define PMW_TP_ITEMSIZE		40
+#define PMW_TP_BASE		256
+#define PMW_TP_DICT		264
+#define PMW_TP_DICTOFFSET	288
+#define PMW_GC_HEAD		16	/* sizeof(PyGC_Head) */
+#define PMW_PREHEADER		16	/* 3.11+ managed dict/weakref pointers before the GC header */
+#define PMW_MA_USED		16	/* PyDictObject.ma_used, .ma_keys @32, .ma_values @40 */
+#define PMW_SET_MASK		32	/* PySetObject.mask, .table @40 */
+#define PMW_SET_SMALLTABLE	64
+#define PMW_CELL_REF		16	/* PyCellObject.ob_ref */
+#define PMW_MD_DICT		16	/* PyModuleObject.md_dict */
+#define PMW_DEQUE_BLOCKLEN	64	/* block { leftlink, data[64], rightlink } */
+#define PMW_TPFLAGS_INLINE_VALUES	(1UL << 2)	/* 3.13+ */
+#define PMW_TPFLAGS_MANAGED_WEAKREF	(1UL << 3)	/* 3.12+ */
+#define PMW_TPFLAGS_MANAGED_DICT	(1UL << 4)	/* 3.11+ */
+#define PMW_TPFLAGS_HEAPTYPE		(1UL << 9)
+#define PMW_TPFLAGS_HAVE_GC		(1UL << 14)
 
 /* struct PyMemAllocatorEx { ctx, malloc, calloc, realloc, free }: pointer slots */
 enum pmw_alloc_slot { PMW_ALLOC_MALLOC = 1, PMW_ALLOC_CALLOC, PMW_ALLOC_REALLOC, PMW_ALLOC_FREE };

@@ -1,0 +1,163 @@
+"""Holder paths and retained size (user/holders.c), read from outside.
+
+A target (tests/workloads/holder_run.py) grows containers of every holder
+shape (module global list/dict/set/deque, class attribute, instance attribute
+through a module-level singleton, closure cell, function default and
+keyword-only default, a dict nested in a class attribute, nested 4 deep,
+functools.lru_cache) and prints id(), len() and the retained size by
+sys.getsizeof of each one, with the path Python would spell. A small C driver
+(holders_driver.c, linked with the built .output objects) calls
+pmw_holders_find() on those addresses; the test compares.
+"""
+
+import glob
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import REPO_ROOT, WORKLOADS, INTERPRETERS, pyenv_root
+
+DRIVER_SRC = os.path.join(REPO_ROOT, "tests", "integration", "holders_driver.c")
+STRIPPED_DIR = os.environ.get("PMW_STRIPPED_DIR") or "/var/cache/pymemwatch/stripped"
+LIBS = ["-lbpf", "-lelf", "-lz", "-lcapstone", "-lcap", "-ljansson", "-lmicrohttpd",
+        "-lncursesw", "-lm", "-lpthread"]
+N_ITEMS = 300
+RETAINED_TOLERANCE = 0.10   # sampled + extrapolated vs sys.getsizeof in the target
+
+
+def _pyenv(version):
+    return os.path.join(pyenv_root(), "versions", version, "bin",
+                        "python" + ".".join(version.split(".")[:2]))
+
+
+def _stripped(version):
+    """strip --strip-all copy of a pyenv interpreter (scripts/make-stripped.sh)."""
+    short = ".".join(version.split(".")[:2])
+    exe = os.path.join(STRIPPED_DIR, version, "bin", "python" + short)
+    script = os.path.join(REPO_ROOT, "scripts", "make-stripped.sh")
+    if not os.path.exists(exe) and os.path.exists(script) and os.geteuid() == 0:
+        subprocess.run(["sh", script, STRIPPED_DIR, version], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=300)
+    return exe
+
+
+HOLDER_INTERPS = {
+    "debian-3.11": INTERPRETERS["debian-3.11"][0],
+    "pyenv-3.12.1": INTERPRETERS["pyenv-3.12.1"][0],
+    "pyenv-3.13.0": INTERPRETERS["pyenv-3.13.0"][0],
+    "stripped-3.12.1": None,  # resolved lazily: building it needs root
+    "pyenv-3.8.18": _pyenv("3.8.18"),
+    "pyenv-3.9.18": _pyenv("3.9.18"),
+    "pyenv-3.10.13": _pyenv("3.10.13"),
+}
+
+
+@pytest.fixture(scope="session")
+def driver(tmp_path_factory):
+    # the objects of user/*.c as `make` builds them (stale ones of removed sources left out)
+    objs = [os.path.join(REPO_ROOT, ".output", os.path.basename(c)[:-2] + ".o")
+            for c in glob.glob(os.path.join(REPO_ROOT, "user", "*.c"))
+            if not c.endswith("/main.c")]
+    missing = [o for o in objs if not os.path.exists(o)]
+    if missing:
+        pytest.skip("built objects missing in .output (run `make`): %s" % missing[:3])
+    if not shutil.which("cc"):
+        pytest.skip("no C compiler")
+    out = str(tmp_path_factory.mktemp("holders") / "holders_driver")
+    argv = (["cc", "-g", "-O1", "-D_GNU_SOURCE", "-I" + os.path.join(REPO_ROOT, "include"),
+             "-I" + os.path.join(REPO_ROOT, "user"), "-I" + os.path.join(REPO_ROOT, ".output"),
+             DRIVER_SRC] + objs + LIBS + ["-o", out])
+    res = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert res.returncode == 0, "driver build failed:\n" + res.stdout
+    return out
+
+
+class HolderTarget(object):
+    def __init__(self, exe, n=N_ITEMS):
+        self.proc = subprocess.Popen([exe, os.path.join(WORKLOADS, "holder_run.py"), str(n)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        self.shapes = []    # (addr, len, retained, kind, path)
+        self.orphan = None
+        for line in self.proc.stdout:
+            f = line.split()
+            if f[0] == "SHAPE":
+                self.shapes.append((int(f[1]), int(f[2]), int(f[3]), f[4], " ".join(f[5:])))
+            elif f[0] == "ORPHAN":
+                self.orphan = (int(f[1]), int(f[2]), int(f[3]))
+            elif f[0] == "READY":
+                return
+        raise AssertionError("target ended early: " + self.proc.stderr.read())
+
+    def stop(self):
+        try:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait()
+
+
+def run_driver(driver, pid, addrs, repeat=2):
+    res = subprocess.run([driver, "-r", str(repeat), str(pid)] + ["0x%x" % a for a in addrs],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert res.returncode == 0, "driver failed (%d): %s" % (res.returncode, res.stderr)
+    calls, stats = {}, {}
+    for line in res.stdout.splitlines():
+        f = line.split("\t")
+        if f[0] == "stats":
+            stats[int(f[1])] = dict(reads=int(f[2]), nodes=int(f[3]), torn=int(f[4]),
+                                    spent=int(f[5]), ms=float(f[6]))
+            continue
+        calls.setdefault(int(f[0]), {})[int(f[1], 16)] = dict(
+            kind=f[2], items=int(f[3]), retained=None if f[4] == "-" else int(f[4]),
+            item_type=f[5], path=f[6])
+    return calls, stats, res.stdout
+
+
+def resolve(ident):
+    exe = HOLDER_INTERPS[ident]
+    if ident.startswith("stripped-"):
+        exe = _stripped(ident.split("-", 1)[1])
+    if not exe or not os.access(exe, os.X_OK):
+        pytest.skip("interpreter %s not found at %s" % (ident, exe))
+    return exe
+
+
+@pytest.mark.parametrize("ident", sorted(HOLDER_INTERPS))
+def test_holder_paths(driver, root, ident):
+    exe = resolve(ident)
+    t = HolderTarget(exe)
+    try:
+        addrs = [s[0] for s in t.shapes] + [t.orphan[0]]
+        calls, stats, raw = run_driver(driver, t.proc.pid, addrs)
+    finally:
+        t.stop()
+    assert sorted(calls) == [0, 1], raw
+    for call in (0, 1):
+        got = calls[call]
+        for addr, length, retained, kind, path in t.shapes:
+            h = got[addr]
+            ctx = "call %d, %s on %s:\n%s" % (call, path, ident, raw)
+            assert h["path"] == path, ctx
+            assert h["kind"] == kind, ctx
+            assert h["items"] == length, ctx
+            assert h["retained"] is not None, ctx
+            assert abs(h["retained"] - retained) <= RETAINED_TOLERANCE * retained, \
+                "retained %d, sys.getsizeof says %d: %s" % (h["retained"], retained, ctx)
+        # held only by a frame's local variable: no path, but its size is known
+        orphan = got[t.orphan[0]]
+        assert orphan["path"] == "" and orphan["kind"] == "unknown", raw
+        assert orphan["items"] == t.orphan[1], raw
+    # item types as the target made them
+    types = {p: calls[0][a]["item_type"] for a, _, _, _, p in t.shapes}
+    assert types["holder_shapes.SESSIONS"] == "bytes"
+    assert types["holder_shapes.ACTIVE_TOKENS"] == "str"
+    assert types["holder_shapes.Registry.points"] == "float"
+    assert types["holder_shapes.EVENTS"] == "tuple"
+    assert types["functools.lru_cache(holder_shapes.fetch)"] == "bytes"
+    # the search stayed within its budget; the second call re-checked cached paths
+    assert not stats[0]["spent"], raw
+    assert stats[1]["nodes"] == 0 and stats[1]["reads"] < stats[0]["reads"], raw

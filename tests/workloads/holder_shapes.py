@@ -1,0 +1,100 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Containers of every holder shape, imported by holder_run.py (tests/integration/test_holders.py).
+
+Each container is named in SHAPES with the path pymemwatch must report for it.
+"""
+import collections
+import functools
+
+ACTIVE_TOKENS = []                      # module global list
+SESSIONS = {}                           # module global dict keyed by an unbounded id
+SEEN = set()                            # module global set
+EVENTS = collections.deque()            # module global deque
+
+
+class Registry:
+    points = []                         # class attribute
+
+    def __init__(self):
+        self.series = {}                # instance attribute (inline/managed values)
+        self.name = "registry"
+
+
+REGISTRY = Registry()                   # instance through a module-level singleton
+
+
+class Node:
+    def __init__(self, child=None):
+        self.child = child
+        self.items = []
+
+
+# nested 4 deep: ROOT.child.child.child.items
+ROOT = Node(Node(Node(Node())))
+
+
+def _make_handler():
+    seen = []                           # closure cell
+
+    def handler(x):
+        seen.append(x)
+        return len(seen)
+    return handler
+
+
+handler = _make_handler()
+
+
+def record(x, _log=[]):                 # function default
+    _log.append(x)
+
+
+def remember(x, *, cache={}):           # keyword-only default
+    cache[x] = x
+
+
+@functools.lru_cache(maxsize=None)
+def fetch(key):                         # lru_cache
+    return b"x" * 600                   # > 512 B items
+
+
+class Config:
+    ROUTES = {"api": {"v1": []}}        # dict nested in a class attribute
+
+
+def grow(n):
+    for i in range(n):
+        ACTIVE_TOKENS.append("tok-%d" % i)
+        SESSIONS[i] = bytes(1000)       # large payloads
+        SEEN.add(i * 7)
+        EVENTS.append((i, i))
+        Registry.points.append(float(i))
+        REGISTRY.series["k%d" % i] = [i]
+        ROOT.child.child.child.items.append(i)
+        handler(i)
+        record(i)
+        remember(i)
+        fetch(i)
+        Config.ROUTES["api"]["v1"].append(i)
+
+
+def shapes():
+    """(expected path, kind, object) for every container."""
+    import gc
+    currsize = fetch.cache_info().currsize
+    lru = [d for d in gc.get_referents(fetch)
+           if type(d) is dict and d is not fetch.__dict__ and len(d) == currsize]
+    return [
+        ("holder_shapes.ACTIVE_TOKENS", "module_global", ACTIVE_TOKENS),
+        ("holder_shapes.SESSIONS", "module_global", SESSIONS),
+        ("holder_shapes.SEEN", "module_global", SEEN),
+        ("holder_shapes.EVENTS", "module_global", EVENTS),
+        ("holder_shapes.Registry.points", "class_attr", Registry.points),
+        ("holder_shapes.REGISTRY.series", "instance_attr", REGISTRY.series),
+        ("holder_shapes.ROOT.child.child.child.items", "instance_attr", ROOT.child.child.child.items),
+        ("holder_shapes.handler.__closure__[0].cell_contents", "closure", handler.__closure__[0].cell_contents),
+        ("holder_shapes.record.__defaults__[0]", "default", record.__defaults__[0]),
+        ("holder_shapes.remember.__kwdefaults__['cache']", "default", remember.__kwdefaults__["cache"]),
+        ("holder_shapes.Config.ROUTES['api']['v1']", "class_attr", Config.ROUTES["api"]["v1"]),
+        ("functools.lru_cache(holder_shapes.fetch)", "lru_cache", lru[0]),
+    ]

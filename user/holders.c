@@ -1,0 +1,618 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Holder paths: a breadth-first search over target memory from sys.modules
+ * down to the containers asked for, and their retained size from a sample
+ * of their items. Path spellings are documented in README ("Holder paths").
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "holders.h"
+#include "log.h"
+#include "pyobj.h"
+
+#define NODE_CAP	(1 << 18)	/* objects expanded per search */
+#define SEEN_SLOTS	(1 << 20)	/* visited set, power of two */
+#define MODULES_MAX	16384		/* sys.modules entries read */
+#define GLOBALS_MAX	8192		/* entries read of a module, class or instance dict */
+#define ITEMS_MAX	256		/* items followed in a dict, list, tuple or deque */
+#define LARGE_ITEM	512		/* items above this are counted by real size */
+#define CACHE_SLOTS	1024		/* remembered paths, all targets */
+#define CACHE_TTL_S	300		/* a found path is searched again after this */
+
+const char *pmw_holder_kind_name(enum pmw_holder_kind k)
+{
+	static const char *const names[] = {
+		[PMW_HK_UNKNOWN] = "unknown", [PMW_HK_MODULE_GLOBAL] = "module_global",
+		[PMW_HK_CLASS_ATTR] = "class_attr", [PMW_HK_INSTANCE_ATTR] = "instance_attr",
+		[PMW_HK_CLOSURE] = "closure", [PMW_HK_DEFAULT] = "default",
+		[PMW_HK_LRU_CACHE] = "lru_cache",
+	};
+
+	return (unsigned int)k < sizeof(names) / sizeof(names[0]) ? names[k] : "unknown";
+}
+
+struct node {
+	uint64_t obj;
+	int32_t parent;		/* -1: a module (root) */
+	uint8_t depth;		/* steps below the module */
+	uint8_t kind;		/* enum pmw_holder_kind of the last named step */
+	uint8_t pk;		/* enum pmw_pykind of obj */
+	char label[61];		/* "auth", ".ACTIVE", "['k']", "[3]", ".__closure__[0].cell_contents" */
+};
+
+struct search {
+	struct pmw_pyr *r;
+	struct pmw_holder *h;
+	uint64_t *slot;		/* per h[i]: where the container pointer was found */
+	int *want;		/* indices into h still searched, -1 when found */
+	int nwant, left;
+	struct node *nodes;
+	size_t nnodes;
+	uint64_t *seen;
+	struct pmw_pyitem *items;	/* scratch, GLOBALS_MAX */
+	uint64_t *types;		/* scratch: ob_type of each item */
+};
+
+struct cached {
+	int pid;
+	uint64_t container, slot;
+	time_t when;
+	int found;
+	enum pmw_holder_kind kind;
+	char path[256];
+};
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct cached cache[CACHE_SLOTS];
+static struct pmw_holders_stats last;
+
+/* true the first time @v is seen */
+static bool seen_add(uint64_t *seen, uint64_t v)
+{
+	size_t i = (v >> 3) * 0x9e3779b97f4a7c15ULL >> 40 & (SEEN_SLOTS - 1);
+
+	for (size_t probes = 0; probes < SEEN_SLOTS; probes++, i = (i + 1) & (SEEN_SLOTS - 1)) {
+		if (seen[i] == v)
+			return false;
+		if (!seen[i]) {
+			seen[i] = v;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* "['key']", "[12]", "[<tuple>]" for a dict key */
+static void key_label(struct pmw_pyr *r, uint64_t key, char *buf, size_t len)
+{
+	char s[48];
+	int64_t v;
+	int n = pmw_pyobj_str(r, key, s, sizeof(s));
+	const struct pmw_pytype *ty;
+
+	if (n >= 0) {
+		char q = strchr(s, '\'') && !strchr(s, '"') ? '"' : '\'';
+
+		for (char *c = s; *c; c++)
+			if (*c == q || *c == '\\' || (unsigned char)*c < 0x20)
+				*c = '?';
+		snprintf(buf, len, "[%c%.40s%s%c]", q, s, n > 40 ? "..." : "", q);
+	} else if (!pmw_pyobj_int(r, key, &v)) {
+		snprintf(buf, len, "[%lld]", (long long)v);
+	} else {
+		ty = pmw_pyobj_type(r, key);
+		snprintf(buf, len, "[<%.40s>]", ty ? ty->name : "?");
+	}
+}
+
+static void build_path(const struct search *s, int idx, const char *last, char *out, size_t len)
+{
+	int chain[PMW_HOLDERS_DEPTH + 2], n = 0;
+	size_t off = 0;
+
+	for (int i = idx; i >= 0 && n < (int)(sizeof(chain) / sizeof(chain[0])); i = s->nodes[i].parent)
+		chain[n++] = i;
+	out[0] = 0;
+	while (n-- > 0 && off < len)
+		off += snprintf(out + off, len - off, "%s", s->nodes[chain[n]].label);
+	if (last && off < len)
+		snprintf(out + off, len - off, "%s", last);
+}
+
+/* one of the containers asked for: record the path parent + label */
+static void check_target(struct search *s, int parent, uint64_t v, uint64_t slot,
+			 const char *label, enum pmw_holder_kind kind)
+{
+	for (int w = 0; w < s->nwant; w++) {
+		int i = s->want[w];
+
+		if (i < 0 || s->h[i].container != v)
+			continue;
+		build_path(s, parent, label, s->h[i].path, sizeof(s->h[i].path));
+		s->h[i].kind = kind;
+		s->slot[i] = slot;
+		s->want[w] = -1;
+		s->left--;
+	}
+}
+
+static bool followed(const struct pmw_pytype *ty, struct pmw_pyr *r, uint64_t v)
+{
+	const struct pmw_pytype *self;
+
+	switch (ty->kind) {
+	case PMW_PK_INSTANCE: case PMW_PK_FUNCTION: case PMW_PK_LRU: case PMW_PK_DICT:
+	case PMW_PK_LIST: case PMW_PK_TUPLE: case PMW_PK_DEQUE:
+		return true;
+	case PMW_PK_TYPE:	/* classes, not the built-in types */
+		self = pmw_pytype_get(r, v);
+		return self && self->heap;
+	default:
+		return false;
+	}
+}
+
+/* a reference from node @parent to @v: a target? then queue it if worth following */
+static void child(struct search *s, int parent, uint64_t v, uint64_t type, uint64_t slot,
+		  const char *label, enum pmw_holder_kind kind)
+{
+	const struct pmw_pytype *ty;
+	struct node *n;
+	int depth = parent >= 0 ? s->nodes[parent].depth + 1 : 0;
+
+	if (s->left)
+		check_target(s, parent, v, slot, label, kind);
+	if (depth >= PMW_HOLDERS_DEPTH || s->nnodes >= NODE_CAP || !seen_add(s->seen, v))
+		return;
+	ty = type ? pmw_pytype_get(s->r, type) : pmw_pyobj_type(s->r, v);
+	if (!ty || ty->kind == PMW_PK_MODULE || !followed(ty, s->r, v))
+		return;
+	n = &s->nodes[s->nnodes++];
+	n->obj = v;
+	n->parent = parent;
+	n->depth = depth;
+	n->kind = kind;
+	n->pk = ty->kind;
+	snprintf(n->label, sizeof(n->label), "%s", label);
+}
+
+/* ob_type of every item, one readv; 0 where unreadable */
+static void item_types(struct search *s, size_t n)
+{
+	uint8_t (*heads)[16] = malloc(n * 16);
+	uint64_t *addrs = malloc(n * sizeof(*addrs));
+	ssize_t got = 0;
+
+	memset(s->types, 0, n * sizeof(*s->types));
+	if (heads && addrs && n && s->r->reads < s->r->budget) {
+		for (size_t i = 0; i < n; i++)
+			addrs[i] = s->items[i].value;
+		s->r->reads += 1 + n / 1024;
+		got = pmw_mem_readv(s->r->t->pid, addrs, 16, n, heads);
+		for (size_t i = 0; got > 0 && i < (size_t)got / 16; i++)
+			memcpy(&s->types[i], heads[i] + 8, 8);
+	}
+	free(heads);
+	free(addrs);
+}
+
+/* entries of a dict whose keys are attribute names */
+static void attr_children(struct search *s, int idx, ssize_t n, enum pmw_holder_kind kind)
+{
+	char name[56], label[61];
+
+	if (n <= 0)
+		return;
+	item_types(s, n);
+	for (ssize_t i = 0; i < n; i++) {
+		if (pmw_pyobj_str(s->r, s->items[i].key, name, sizeof(name)) < 0 ||
+		    !strcmp(name, "__builtins__"))
+			continue;
+		snprintf(label, sizeof(label), ".%s", name);
+		child(s, idx, s->items[i].value, s->types[i], s->items[i].slot, label, kind);
+	}
+}
+
+static void expand_function(struct search *s, int idx, uint64_t obj)
+{
+	const struct pmw_pyobj_off *o = &s->r->t->pv->obj;
+	const struct pmw_pytype *tt;
+	struct pmw_pyfunc f;
+	char label[61];
+	ssize_t n;
+
+	if (pmw_func_read(s->r, obj, &f))
+		return;
+	if (f.closure && (tt = pmw_pyobj_type(s->r, f.closure)) && tt->kind == PMW_PK_TUPLE) {
+		n = pmw_seq_items(s->r, f.closure, tt, 1, s->items, ITEMS_MAX);
+		for (ssize_t i = 0; i < n; i++) {
+			uint64_t cell = s->items[i].value, v = pmw_cell_get(s->r, cell);
+			int pos = (s->items[i].slot - f.closure - o->tuple_items) / 8;
+
+			if (!v)
+				continue;
+			snprintf(label, sizeof(label), ".__closure__[%d].cell_contents", pos);
+			child(s, idx, v, 0, cell + 16, label, PMW_HK_CLOSURE);
+		}
+	}
+	if (f.defaults && (tt = pmw_pyobj_type(s->r, f.defaults)) && tt->kind == PMW_PK_TUPLE) {
+		n = pmw_seq_items(s->r, f.defaults, tt, 1, s->items, ITEMS_MAX);
+		for (ssize_t i = 0; i < n; i++) {
+			int pos = (s->items[i].slot - f.defaults - o->tuple_items) / 8;
+
+			snprintf(label, sizeof(label), ".__defaults__[%d]", pos);
+			child(s, idx, s->items[i].value, 0, s->items[i].slot, label, PMW_HK_DEFAULT);
+		}
+	}
+	if (f.kwdefaults && (n = pmw_dict_items(s->r, f.kwdefaults, 1, s->items, ITEMS_MAX)) > 0) {
+		char key[44];
+
+		for (ssize_t i = 0; i < n; i++) {
+			key_label(s->r, s->items[i].key, key, sizeof(key));
+			snprintf(label, sizeof(label), ".__kwdefaults__%s", key);
+			child(s, idx, s->items[i].value, 0, s->items[i].slot, label, PMW_HK_DEFAULT);
+		}
+	}
+}
+
+static void expand_lru(struct search *s, int idx)
+{
+	uint64_t cache, func;
+	char name[200], label[256];
+
+	if (pmw_lru_read(s->r, s->nodes[idx].obj, &cache, &func))
+		return;
+	if (s->left) {
+		for (int w = 0; w < s->nwant; w++) {
+			int i = s->want[w];
+
+			if (i < 0 || s->h[i].container != cache)
+				continue;
+			if (pmw_qualified_name(s->r, func, name, sizeof(name)))
+				build_path(s, idx, NULL, name, sizeof(name));
+			snprintf(label, sizeof(label), "functools.lru_cache(%s)", name);
+			snprintf(s->h[i].path, sizeof(s->h[i].path), "%s", label);
+			s->h[i].kind = PMW_HK_LRU_CACHE;
+			s->slot[i] = s->nodes[idx].obj + s->r->t->pv->obj.lru_cache;
+			s->want[w] = -1;
+			s->left--;
+		}
+	}
+	seen_add(s->seen, cache);	/* its items are arguments and results: not followed */
+	child(s, idx, func, 0, s->nodes[idx].obj + s->r->t->pv->obj.lru_func, ".__wrapped__",
+	      s->nodes[idx].kind);
+}
+
+static void expand(struct search *s, int idx)
+{
+	struct node nd = s->nodes[idx];	/* copied: children may be appended */
+	const struct pmw_pytype *ty;
+	uint64_t dict = 0;
+	char label[61];
+	ssize_t n;
+
+	switch (nd.pk) {
+	case PMW_PK_TYPE:
+		ty = pmw_pytype_get(s->r, nd.obj);
+		if (!ty || !ty->dict)
+			return;
+		attr_children(s, idx, pmw_dict_items(s->r, ty->dict, 1, s->items, GLOBALS_MAX),
+			      PMW_HK_CLASS_ATTR);
+		return;
+	case PMW_PK_INSTANCE:
+		ty = pmw_pyobj_type(s->r, nd.obj);
+		if (!ty)
+			return;
+		n = pmw_instance_attrs(s->r, nd.obj, ty, s->items, GLOBALS_MAX, &dict);
+		if (dict && s->left)	/* the instance's own __dict__: obj + tp_dictoffset or obj[-3] */
+			check_target(s, idx, dict, nd.obj + (ty->dictoffset > 0 ? ty->dictoffset : -24),
+				     ".__dict__", PMW_HK_INSTANCE_ATTR);
+		attr_children(s, idx, n, PMW_HK_INSTANCE_ATTR);
+		if (ty->heap)
+			child(s, idx, ty->addr, 0, nd.obj + 8, ".__class__", nd.kind);
+		return;
+	case PMW_PK_FUNCTION:
+		expand_function(s, idx, nd.obj);
+		return;
+	case PMW_PK_LRU:
+		expand_lru(s, idx);
+		return;
+	case PMW_PK_DICT:
+		n = pmw_dict_items(s->r, nd.obj, 1, s->items, ITEMS_MAX);
+		if (n <= 0)
+			return;
+		item_types(s, n);
+		for (ssize_t i = 0; i < n; i++) {
+			key_label(s->r, s->items[i].key, label, sizeof(label));
+			child(s, idx, s->items[i].value, s->types[i], s->items[i].slot, label, nd.kind);
+		}
+		return;
+	case PMW_PK_LIST: case PMW_PK_TUPLE: case PMW_PK_DEQUE:
+		ty = pmw_pyobj_type(s->r, nd.obj);
+		if (!ty)
+			return;
+		n = pmw_seq_items(s->r, nd.obj, ty, 1, s->items, ITEMS_MAX);
+		if (n <= 0)
+			return;
+		item_types(s, n);
+		for (ssize_t i = 0; i < n; i++) {
+			snprintf(label, sizeof(label), "[%zd]", i);
+			child(s, idx, s->items[i].value, s->types[i], s->items[i].slot, label, nd.kind);
+		}
+		return;
+	default:
+		return;
+	}
+}
+
+/* the modules of sys.modules as roots, then breadth first */
+static int search(struct search *s)
+{
+	const struct pmw_target *t = s->r->t;
+	uint64_t interp = pmw_target_interp(t), modules, md;
+	char name[60];
+	ssize_t n;
+
+	if (!interp)
+		return pmw_pid_alive(t->pid) ? -EAGAIN : -ESRCH;
+	if (pmw_pyr_read(s->r, interp + t->pv->obj.interp_modules, &modules, 8))
+		return pmw_pid_alive(t->pid) ? -EFAULT : -ESRCH;
+	n = pmw_dict_items(s->r, modules, 1, s->items, MODULES_MAX);
+	if (n < 0)
+		return n == -EINVAL ? -EFAULT : (int)n;
+	for (ssize_t i = 0; i < n && s->nnodes < NODE_CAP; i++) {
+		const struct pmw_pytype *ty = pmw_pyobj_type(s->r, s->items[i].value);
+		struct node *nd;
+
+		if (!ty || ty->kind != PMW_PK_MODULE ||
+		    pmw_pyobj_str(s->r, s->items[i].key, name, sizeof(name)) <= 0 ||
+		    !seen_add(s->seen, s->items[i].value))
+			continue;
+		nd = &s->nodes[s->nnodes++];
+		nd->obj = s->items[i].value;
+		nd->parent = -1;
+		nd->depth = 0;
+		nd->kind = PMW_HK_MODULE_GLOBAL;
+		nd->pk = PMW_PK_MODULE;
+		snprintf(nd->label, sizeof(nd->label), "%s", name);
+	}
+	/* breadth first: a node's children go to the end of the queue */
+	for (size_t i = 0; i < s->nnodes && s->left > 0 && s->r->reads < s->r->budget; i++) {
+		if (s->nodes[i].pk != PMW_PK_MODULE) {
+			expand(s, i);
+			continue;
+		}
+		if (pmw_pyr_read(s->r, s->nodes[i].obj + PMW_MD_DICT, &md, 8))
+			continue;
+		if (s->left)
+			check_target(s, i, md, s->nodes[i].obj + PMW_MD_DICT, ".__dict__",
+				     PMW_HK_MODULE_GLOBAL);
+		seen_add(s->seen, md);
+		attr_children(s, i, pmw_dict_items(s->r, md, 1, s->items, GLOBALS_MAX),
+			      PMW_HK_MODULE_GLOBAL);
+	}
+	last.nodes = s->nnodes;
+	return 0;
+}
+
+/* len(), retained bytes and most common item type of h->container */
+static void measure(struct pmw_pyr *r, struct pmw_holder *h, struct pmw_pyitem *items)
+{
+	const struct pmw_pytype *ty = pmw_pyobj_type(r, h->container), *it;
+	struct { const struct pmw_pytype *ty; int n; } tally[16];
+	int ntally = 0, best = -1;
+	int64_t len, self, slots, sz;
+	uint64_t stride, sum = 0;
+	ssize_t n;
+
+	h->items = 0;
+	h->retained_bytes = UINT64_MAX;
+	h->item_type[0] = 0;
+	if (!ty)
+		return;
+	len = pmw_pyobj_len(r, h->container, ty);
+	self = pmw_pyobj_size(r, h->container, ty);
+	if (len < 0 || self < 0)
+		return;
+	h->items = len;
+	slots = ty->kind == PMW_PK_DICT ? pmw_dict_nentries(r, h->container) : len;
+	if (ty->kind == PMW_PK_SET) {	/* sampled over the table's slots */
+		uint64_t mask;
+
+		slots = pmw_pyr_read(r, h->container + PMW_SET_MASK, &mask, 8) ? -1 : (int64_t)mask + 1;
+	}
+	if (slots < 0)
+		return;
+	stride = slots > PMW_HOLDERS_SAMPLE ? (slots + PMW_HOLDERS_SAMPLE - 1) / PMW_HOLDERS_SAMPLE : 1;
+	n = ty->kind == PMW_PK_DICT ? pmw_dict_items(r, h->container, stride, items, PMW_HOLDERS_SAMPLE)
+				    : pmw_seq_items(r, h->container, ty, stride, items, PMW_HOLDERS_SAMPLE);
+	if (n < 0)
+		return;
+	for (ssize_t i = 0; i < n; i++) {
+		uint64_t objs[2] = { items[i].value, items[i].key };
+
+		for (int k = 0; k < 2 && objs[k]; k++) {
+			it = pmw_pyobj_type(r, objs[k]);
+			sz = it ? pmw_pyobj_size(r, objs[k], it) : -1;
+			if (sz < 0)
+				continue;
+			/* small objects take a pymalloc block: 16-byte size classes */
+			sum += sz > LARGE_ITEM ? (uint64_t)sz : ((uint64_t)sz + 15) & ~15ULL;
+			if (k)
+				continue;
+			for (best = 0; best < ntally && tally[best].ty != it; best++)
+				;
+			if (best < ntally)
+				tally[best].n++;
+			else if (ntally < (int)(sizeof(tally) / sizeof(tally[0])))
+				tally[ntally++] = (typeof(tally[0])){ it, 1 };
+		}
+	}
+	best = -1;
+	for (int i = 0; i < ntally; i++)
+		if (best < 0 || tally[i].n > tally[best].n)
+			best = i;
+	if (best >= 0)
+		snprintf(h->item_type, sizeof(h->item_type), "%s", tally[best].ty->name);
+	if (n > 0)
+		sum = (uint64_t)((double)sum * len / n);
+	else if (len > 0)
+		return;	/* items exist but none could be read: unavailable */
+	h->retained_bytes = self + sum;
+}
+
+static struct cached *cache_find(int pid, uint64_t container)
+{
+	for (int i = 0; i < CACHE_SLOTS; i++)
+		if (cache[i].pid == pid && cache[i].container == container)
+			return &cache[i];
+	return NULL;
+}
+
+static void cache_put(int pid, const struct pmw_holder *h, uint64_t slot, time_t now)
+{
+	struct cached *c = cache_find(pid, h->container);
+
+	if (!c) {
+		c = &cache[0];
+		for (int i = 1; i < CACHE_SLOTS && c->pid; i++)
+			if (!cache[i].pid || cache[i].when < c->when)
+				c = &cache[i];
+	}
+	c->pid = pid;
+	c->container = h->container;
+	c->slot = slot;
+	c->when = now;
+	c->found = h->path[0] != 0;
+	c->kind = h->kind;
+	snprintf(c->path, sizeof(c->path), "%s", h->path);
+}
+
+void pmw_holders_forget(int pid)
+{
+	pthread_mutex_lock(&cache_lock);
+	for (int i = 0; i < CACHE_SLOTS; i++)
+		if (cache[i].pid == pid)
+			memset(&cache[i], 0, sizeof(cache[i]));
+	pthread_mutex_unlock(&cache_lock);
+}
+
+void pmw_holders_last_stats(struct pmw_holders_stats *s)
+{
+	pthread_mutex_lock(&cache_lock);
+	*s = last;
+	pthread_mutex_unlock(&cache_lock);
+}
+
+/* the remembered path of h->container, if still valid; -1 searched, 0 not found recently, 1 found */
+static int from_cache(struct pmw_pyr *r, struct pmw_holder *h, time_t now)
+{
+	struct cached *c = cache_find(r->t->pid, h->container);
+	uint64_t v;
+
+	if (!c)
+		return -1;
+	if (!c->found)
+		return now - c->when < PMW_HOLDERS_RETRY_S ? 0 : -1;
+	if (now - c->when >= CACHE_TTL_S || !c->slot ||
+	    pmw_pyr_read(r, c->slot, &v, sizeof(v)) || v != h->container)
+		return -1;
+	snprintf(h->path, sizeof(h->path), "%s", c->path);
+	h->kind = c->kind;
+	return 1;
+}
+
+int pmw_holders_find(const struct pmw_target *t, struct pmw_holder *h, int n)
+{
+	struct search s = { 0 };
+	struct pmw_pyr r;
+	struct timespec t0, t1;
+	time_t now = time(NULL);
+	uint8_t *asked = NULL;	/* h[i] searched this call */
+	int err, found = 0;
+
+	if (!t->pv || !t->pv->obj.interp_modules)
+		return -EOPNOTSUPP;
+	if (!t->runtime_vaddr)
+		return -ENOENT;
+	if (n <= 0)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	err = pmw_pyr_init(&r, t, PMW_HOLDERS_BUDGET);
+	if (err)
+		return err;
+	s.r = &r;
+	s.h = h;
+	s.slot = calloc(n, sizeof(*s.slot));
+	s.want = calloc(n, sizeof(*s.want));
+	asked = calloc(n, 1);
+	s.items = calloc(MODULES_MAX > GLOBALS_MAX ? MODULES_MAX : GLOBALS_MAX, sizeof(*s.items));
+	s.types = calloc(MODULES_MAX > GLOBALS_MAX ? MODULES_MAX : GLOBALS_MAX, sizeof(*s.types));
+	if (!s.slot || !s.want || !asked || !s.items || !s.types) {
+		err = -ENOMEM;
+		goto out;
+	}
+	pthread_mutex_lock(&cache_lock);
+	for (int i = 0; i < n; i++) {
+		int c;
+
+		h[i].path[0] = 0;
+		h[i].kind = PMW_HK_UNKNOWN;
+		c = from_cache(&r, &h[i], now);
+		if (c < 0) {
+			s.want[s.nwant++] = i;
+			asked[i] = 1;
+		}
+	}
+	pthread_mutex_unlock(&cache_lock);
+	s.left = s.nwant;
+	last.nodes = 0;
+	if (s.nwant) {
+		s.nodes = malloc(NODE_CAP * sizeof(*s.nodes));
+		s.seen = calloc(SEEN_SLOTS, sizeof(*s.seen));
+		if (!s.nodes || !s.seen) {
+			err = -ENOMEM;
+			goto out;
+		}
+		err = search(&s);
+		if (err == -ESRCH || err == -ENOMEM)
+			goto out;
+		if (err)
+			wlog("PID %d: holder search: %s\n", t->pid, strerror(-err));
+		err = 0;
+	}
+	for (int i = 0; i < n; i++)
+		measure(&r, &h[i], s.items);
+	pthread_mutex_lock(&cache_lock);
+	for (int i = 0; i < n; i++) {
+		if (h[i].path[0])
+			found++;
+		/* found now, or searched in vain with budget left (retried after PMW_HOLDERS_RETRY_S) */
+		if (asked[i] && (s.slot[i] || (!h[i].path[0] && r.reads < r.budget)))
+			cache_put(t->pid, &h[i], s.slot[i], now);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	last.reads = r.reads;
+	last.torn = r.torn;
+	last.budget_spent = r.reads >= r.budget;
+	last.ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+	pthread_mutex_unlock(&cache_lock);
+	dlog("PID %d: holders: %d/%d found, %llu reads, %zu nodes, %llu torn, %.1f ms\n", t->pid,
+	     found, n, (unsigned long long)r.reads, s.nnodes, (unsigned long long)r.torn, last.ms);
+out:
+	free(s.slot);
+	free(s.want);
+	free(asked);
+	free(s.items);
+	free(s.types);
+	free(s.nodes);
+	free(s.seen);
+	pmw_pyr_free(&r);
+	if (err == 0 && !pmw_pid_alive(t->pid))
+		err = -ESRCH;
+	return err ? err : found;
+}

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Validated readers of CPython objects in another process's memory
+ * (process_vm_readv through pmw_mem_read): types, str, dict/list/tuple/set/
+ * deque items, module and type dicts, instance attributes, functions and
+ * functools.lru_cache wrappers, real object sizes. Every pointer comes from
+ * the target and is untrusted: each is checked for alignment and range,
+ * every length against a cap, and an object that fails a check is skipped
+ * and counted in pmw_pyr.torn. x86_64 GIL builds, 3.8+; layouts per version
+ * in pmw_pyver.obj (user/pyver.c).
+ */
+#ifndef PMW_PYOBJ_H
+#define PMW_PYOBJ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "target.h"
+
+/* what an object is, by the nearest built-in type in its tp_base chain */
+enum pmw_pykind {
+	PMW_PK_OTHER,		/* a built-in type we do not look into */
+	PMW_PK_INSTANCE,	/* instance of a class (heap type) with no built-in container base */
+	PMW_PK_STR, PMW_PK_BYTES, PMW_PK_INT,
+	PMW_PK_TUPLE, PMW_PK_LIST, PMW_PK_DICT, PMW_PK_SET, PMW_PK_DEQUE,
+	PMW_PK_MODULE, PMW_PK_TYPE, PMW_PK_FUNCTION, PMW_PK_CELL, PMW_PK_LRU,
+};
+
+/* A type object read from the target (cached per reader by address). */
+struct pmw_pytype {
+	uint64_t addr;			/* 0 = empty cache slot */
+	char name[64];			/* tp_name ("dict", "Session", "collections.deque") */
+	uint64_t flags;			/* tp_flags */
+	int64_t basicsize, itemsize;	/* tp_basicsize, tp_itemsize */
+	int64_t dictoffset;		/* tp_dictoffset (> 0: instance dict pointer there) */
+	uint64_t dict;			/* tp_dict (heap types; NULL for static types 3.12+) */
+	uint64_t cached_keys;		/* heap types: ht_cached_keys (shared instance keys) */
+	bool heap;			/* Py_TPFLAGS_HEAPTYPE */
+	enum pmw_pykind kind;
+};
+
+/* One reading session over a target: budget, counters, type cache. */
+struct pmw_pyr {
+	const struct pmw_target *t;
+	uint64_t reads;			/* process_vm_readv calls made */
+	uint64_t budget;		/* stop reading after this many calls; 0 = no limit */
+	uint64_t torn;			/* objects skipped: unreadable or failing a check */
+	struct pmw_pytype *types;	/* open-addressed type cache */
+	size_t ntypes, types_cap;
+};
+
+/* (key, value) of a dict or attribute table; key 0 for sequences */
+struct pmw_pyitem {
+	uint64_t key;
+	uint64_t value;
+	uint64_t slot;			/* target address of the pointer to value */
+};
+
+/* Start a session on @t that makes at most @budget reads (0: unlimited). 0 or -ENOMEM. */
+int pmw_pyr_init(struct pmw_pyr *r, const struct pmw_target *t, uint64_t budget);
+void pmw_pyr_free(struct pmw_pyr *r);
+
+/* Counted read of @len bytes. 0, -EDQUOT (budget spent), -EFAULT, -ESRCH. */
+int pmw_pyr_read(struct pmw_pyr *r, uint64_t addr, void *buf, size_t len);
+
+/* true if @addr could be an object pointer (8-aligned, user range) */
+bool pmw_pyptr_ok(uint64_t addr);
+
+/* The type of the object at @obj, or NULL if it has none we can read. */
+const struct pmw_pytype *pmw_pyobj_type(struct pmw_pyr *r, uint64_t obj);
+
+/* The type object at @type (validated: its own type has Py_TPFLAGS_TYPE_SUBCLASS). */
+const struct pmw_pytype *pmw_pytype_get(struct pmw_pyr *r, uint64_t type);
+
+/* If @obj is a str, its text as UTF-8 (pmw_read_str). Length or -EINVAL/-EFAULT. */
+int pmw_pyobj_str(struct pmw_pyr *r, uint64_t obj, char *buf, size_t len);
+
+/* If @obj is an int that fits in 60 bits, its value in *v. 0 or -EINVAL. */
+int pmw_pyobj_int(struct pmw_pyr *r, uint64_t obj, int64_t *v);
+
+/*
+ * len() of a list, tuple, dict, set or deque (by kind of @ty), -EINVAL for
+ * other kinds, -EFAULT on an unreadable or implausible object.
+ */
+int64_t pmw_pyobj_len(struct pmw_pyr *r, uint64_t obj, const struct pmw_pytype *ty);
+
+/*
+ * Items of a dict: entries 0, @stride, 2*@stride, ... (indices into the
+ * entry table, so deleted slots are skipped and a sample may hold fewer than
+ * @max), at most @max. Combined and split tables; 3.8-3.10 keys (dk_size,
+ * dk_indices) and 3.11+ (dk_log2_size, unicode/general entries), 3.13+
+ * PyDictValues header (Include/internal/pycore_dict.h, Objects/dictobject.c).
+ * Returns the count or -errno.
+ */
+ssize_t pmw_dict_items(struct pmw_pyr *r, uint64_t dict, uint64_t stride,
+		       struct pmw_pyitem *out, size_t max);
+
+/* Entry count of @dict's table (stride planning), -errno. */
+int64_t pmw_dict_nentries(struct pmw_pyr *r, uint64_t dict);
+
+/*
+ * Items of a list, tuple, set (keys) or deque (Modules/_collectionsmodule.c:
+ * 64-slot blocks) at positions 0, @stride, 2*@stride ... (set: table slots),
+ * at most @max. Returns the count or -errno.
+ */
+ssize_t pmw_seq_items(struct pmw_pyr *r, uint64_t obj, const struct pmw_pytype *ty,
+		      uint64_t stride, struct pmw_pyitem *out, size_t max);
+
+/*
+ * Attributes of an instance: its __dict__ (tp_dictoffset > 0, or the 3.11+
+ * managed dict), else its values with the keys the type shares
+ * (ht_cached_keys; 3.11/3.12 PyDictValues before the object, 3.13+ inline
+ * after it; Include/internal/pycore_object.h). *dict is set to the
+ * materialized __dict__ or 0. Returns the count or -errno.
+ */
+ssize_t pmw_instance_attrs(struct pmw_pyr *r, uint64_t obj, const struct pmw_pytype *ty,
+			   struct pmw_pyitem *out, size_t max, uint64_t *dict);
+
+/* The parts of a function object that can hold data (Include/cpython/funcobject.h). */
+struct pmw_pyfunc {
+	uint64_t qualname, module;	/* str objects (module may be None or absent) */
+	uint64_t defaults, kwdefaults;	/* tuple, dict or 0 */
+	uint64_t closure;		/* tuple of cells or 0 */
+};
+int pmw_func_read(struct pmw_pyr *r, uint64_t func, struct pmw_pyfunc *f);
+
+/* A cell's content (PyCellObject.ob_ref), 0 if empty or unreadable. */
+uint64_t pmw_cell_get(struct pmw_pyr *r, uint64_t cell);
+
+/* functools._lru_cache_wrapper: its cache dict and wrapped function (Modules/_functoolsmodule.c). */
+int pmw_lru_read(struct pmw_pyr *r, uint64_t wrapper, uint64_t *cache, uint64_t *func);
+
+/*
+ * "module.qualname" of a function (func_module, func_qualname) into @buf,
+ * or of a heap type (__module__ from its dict, its name). 0 or -ENOENT.
+ */
+int pmw_qualified_name(struct pmw_pyr *r, uint64_t obj, char *buf, size_t len);
+
+/*
+ * Real size of an object in bytes, as sys.getsizeof() counts it: str
+ * (compact forms), bytes, int (3.12+ lv_tag), list (allocated slots), dict
+ * (keys and values tables it owns), set (table), deque (blocks), else
+ * tp_basicsize + |ob_size| * tp_itemsize; plus the GC header and the 3.11+
+ * pre-header, 3.13+ inline values. Returns the size or -errno.
+ */
+int64_t pmw_pyobj_size(struct pmw_pyr *r, uint64_t obj, const struct pmw_pytype *ty);
+
+#endif
