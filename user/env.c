@@ -14,6 +14,7 @@ struct pmw_env env = {
 	.mode = PMW_MODE_FULL,	/* --mode */
 	.stack_depth = 16,	/* --stack-depth */
 	.leak_budget = 0.10,	/* --leak-budget 10 */
+	.walk_budget = 0.05,	/* --walk-budget 5 */
 	.leak_mode = PMW_LEAKS_AUTO, /* --leaks */
 };
 
@@ -68,6 +69,7 @@ enum {
 	OPT_BPF_STATS,
 	OPT_STACK_DEPTH,
 	OPT_LEAK_BUDGET,
+	OPT_WALK_BUDGET,
 	OPT_LEAKS,
 	OPT_REPORT,
 	OPT_FOLLOW,
@@ -94,6 +96,7 @@ static const struct argp_option opts[] = {
 	{ "mode", OPT_MODE, "gc|heap|full", 0, "Signals: gc = GC only; heap = + live heap scans (nothing on allocation paths); full = + pool-refill probe for allocation estimates (default)", 4 },
 	{ "leaks", OPT_LEAKS, "auto|always|off", 0, "Leak-attribution bursts: when the heap grows (auto, default), always, or never", 4 },
 	{ "leak-budget", OPT_LEAK_BUDGET, "PERCENT", 0, "Share of time spent in bursts (default 10)", 4 },
+	{ "walk-budget", OPT_WALK_BUDGET, "PERCENT", 0, "CPU time of pymemwatch (percent of one CPU) spent walking each target's heap for the census and growing containers; 0 = no walks (default 5)", 4 },
 	{ "stack-depth", OPT_STACK_DEPTH, "N", 0, "Python frames kept per sampled stack (1-16, default 16)", 4 },
 	{ "exact", OPT_EXACT, NULL, 0, "Count every pymalloc allocation and free (costly; non-LTO builds only)", 4 },
 	{ "large", OPT_LARGE, NULL, 0, "Follow libc blocks > 512 B (probes every malloc/free of the PID: costly)", 4 },
@@ -174,6 +177,14 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (pmw_parse_seconds(arg, &v) || v <= 0 || v > 100)
 			bad(state, "invalid --leak-budget '%s': expected a percentage, above 0 and at most 100", arg);
 		env.leak_budget = v / 100;
+		break;
+	}
+	case OPT_WALK_BUDGET: {
+		double v;
+
+		if (pmw_parse_seconds(arg, &v) || v > 100)
+			bad(state, "invalid --walk-budget '%s': expected a percentage of one CPU, 0 to 100", arg);
+		env.walk_budget = v / 100;
 		break;
 	}
 	case OPT_LEAKS:

@@ -32,6 +32,7 @@ struct pmw_env {
 	bool bpf_stats;			/* --bpf-stats: print BPF run time per program at exit */
 	int stack_depth;		/* --stack-depth: Python frames per sample */
 	double leak_budget;		/* --leak-budget: fraction of time in bursts (0..1) */
+	double walk_budget;		/* --walk-budget: fraction of one CPU for heap walks (0..1) */
 	int leak_mode;			/* --leaks: PMW_LEAKS_* */
 	const char *report;		/* --report FILE: HTML report at the end */
 	int verbosity;			/* -v: +1 each */

@@ -18,6 +18,13 @@ struct arena_object {		/* Objects/obmalloc.c, 3.8-3.14 */
 };
 _Static_assert(sizeof(struct arena_object) == PMW_ARENA_OBJ_SIZE, "arena_object");
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 static int arena_table(const struct pmw_target *t, uint64_t *arenas, uint32_t *maxarenas)
 {
 	const struct pmw_pyver *pv = t->pv;
@@ -50,19 +57,16 @@ static int arena_table(const struct pmw_target *t, uint64_t *arenas, uint32_t *m
 	return err;
 }
 
-int pmw_heap_scan(const struct pmw_target *t, struct pmw_heap *h, pmw_pool_fn fn, void *arg)
+int pmw_heap_pools(const struct pmw_target *t, struct pmw_heap_pools *hp)
 {
 	uint32_t pool_size = t->pv->pool_size, maxarenas = 0;
 	struct arena_object *ao = NULL;
-	uint64_t arenas = 0, *addrs = NULL;
-	unsigned char *hdrs = NULL;
-	size_t npools = 0, cap = 0, piece;
-	struct timespec t0, t1;
-	ssize_t got;
+	uint64_t arenas = 0;
+	size_t cap = 0;
 	int err;
 
-	memset(h, 0, sizeof(*h));
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	memset(hp, 0, sizeof(*hp));
+	hp->arena_size = t->pv->arena_size;
 	err = arena_table(t, &arenas, &maxarenas);
 	if (err)
 		return err;
@@ -71,8 +75,11 @@ int pmw_heap_scan(const struct pmw_target *t, struct pmw_heap *h, pmw_pool_fn fn
 	if (maxarenas > MAX_ARENAS)
 		return -EFAULT;
 	ao = malloc((size_t)maxarenas * sizeof(*ao));
-	if (!ao)
-		return -ENOMEM;
+	hp->arenas = malloc((size_t)maxarenas * sizeof(*hp->arenas));
+	if (!ao || !hp->arenas) {
+		err = -ENOMEM;
+		goto out;
+	}
 	err = pmw_mem_read(t->pid, arenas, ao, (size_t)maxarenas * sizeof(*ao));
 	if (err)
 		goto out;
@@ -82,26 +89,78 @@ int pmw_heap_scan(const struct pmw_target *t, struct pmw_heap *h, pmw_pool_fn fn
 
 		if (!ao[i].address)
 			continue;
-		h->narenas++;
+		hp->narenas_mapped++;
 		first = (ao[i].address + pool_size - 1) & ~(uint64_t)(pool_size - 1);
 		end = ao[i].pool_address;
 		if (end < first || end > ao[i].address + t->pv->arena_size)
 			continue;	/* torn read: skip this arena */
+		hp->arenas[hp->narenas++] = ao[i].address;
 		for (uint64_t p = first; p < end; p += pool_size) {
-			if (npools == cap) {
+			if (hp->npools == cap) {
 				size_t ncap = cap ? cap * 2 : 4096;
-				uint64_t *na = realloc(addrs, ncap * sizeof(*addrs));
+				uint64_t *na = realloc(hp->pools, ncap * sizeof(*hp->pools));
 
 				if (!na) {
 					err = -ENOMEM;
 					goto out;
 				}
-				addrs = na;
+				hp->pools = na;
 				cap = ncap;
 			}
-			addrs[npools++] = p;
+			hp->pools[hp->npools++] = p;
 		}
 	}
+	qsort(hp->arenas, hp->narenas, sizeof(*hp->arenas), cmp_u64);
+out:
+	free(ao);
+	if (err) {
+		pmw_heap_pools_free(hp);
+		if (err == -ESRCH || !pmw_pid_alive(t->pid))
+			return -ESRCH;
+	}
+	return err;
+}
+
+void pmw_heap_pools_free(struct pmw_heap_pools *hp)
+{
+	free(hp->pools);
+	free(hp->arenas);
+	memset(hp, 0, sizeof(*hp));
+}
+
+bool pmw_heap_in_arena(const struct pmw_heap_pools *hp, uint64_t addr)
+{
+	size_t lo = 0, hi = hp->narenas;
+
+	/* the last arena starting at or below @addr */
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (hp->arenas[mid] <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo && addr < hp->arenas[lo - 1] + hp->arena_size;
+}
+
+int pmw_heap_scan(const struct pmw_target *t, struct pmw_heap *h, pmw_pool_fn fn, void *arg)
+{
+	uint32_t pool_size = t->pv->pool_size;
+	struct pmw_heap_pools hp;
+	unsigned char *hdrs = NULL;
+	size_t npools, piece;
+	struct timespec t0, t1;
+	ssize_t got;
+	int err;
+
+	memset(h, 0, sizeof(*h));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	err = pmw_heap_pools(t, &hp);
+	if (err)
+		return err;
+	npools = hp.npools;
+	h->narenas = hp.narenas_mapped;
 	h->arena_bytes = h->narenas * t->pv->arena_size;
 	/* the header and, with a census, the head of the pool's first block */
 	piece = PMW_POOL_HDR_SIZE + (fn ? PMW_HEAP_PEEK : 0);
@@ -110,7 +169,7 @@ int pmw_heap_scan(const struct pmw_target *t, struct pmw_heap *h, pmw_pool_fn fn
 		err = -ENOMEM;
 		goto out;
 	}
-	got = pmw_mem_readv(t->pid, addrs, piece, npools, hdrs);
+	got = pmw_mem_readv(t->pid, hp.pools, piece, npools, hdrs);
 	if (got < 0) {
 		err = got;
 		goto out;
@@ -138,8 +197,7 @@ int pmw_heap_scan(const struct pmw_target *t, struct pmw_heap *h, pmw_pool_fn fn
 out:
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	h->scan_ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
-	free(ao);
-	free(addrs);
+	pmw_heap_pools_free(&hp);
 	free(hdrs);
 	if (err == -ESRCH || (err && !pmw_pid_alive(t->pid)))
 		return -ESRCH;

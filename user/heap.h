@@ -3,6 +3,7 @@
 #ifndef PMW_HEAP_H
 #define PMW_HEAP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "pmw.h"
 #include "target.h"
@@ -33,5 +34,25 @@ typedef void (*pmw_pool_fn)(void *arg, const uint8_t *first_block, uint64_t live
  * -ESRCH if the process is gone, -EFAULT on an inconsistent read.
  */
 int pmw_heap_scan(const struct pmw_target *t, struct pmw_heap *h, pmw_pool_fn fn, void *arg);
+
+/* Every carved pool of a heap, and the arenas that hold them. */
+struct pmw_heap_pools {
+	uint64_t *pools;		/* pool header addresses, npools */
+	size_t npools;
+	uint64_t *arenas;		/* base addresses of arenas with carved pools, sorted */
+	size_t narenas;
+	uint64_t narenas_mapped;	/* arenas in use, count */
+	uint32_t arena_size;		/* ARENA_SIZE */
+};
+
+/*
+ * List every carved pool of @t (arenas[i].address .. pool_address) into
+ * @hp (free it with pmw_heap_pools_free). Errors as pmw_heap_scan().
+ */
+int pmw_heap_pools(const struct pmw_target *t, struct pmw_heap_pools *hp);
+void pmw_heap_pools_free(struct pmw_heap_pools *hp);
+
+/* Is @addr inside one of @hp's arenas? */
+bool pmw_heap_in_arena(const struct pmw_heap_pools *hp, uint64_t addr);
 
 #endif

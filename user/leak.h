@@ -9,8 +9,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "census.h"
+#include "containers.h"
 #include "sites.h"
 #include "trend.h"
+#include "walk.h"
 
 struct pmw_leaks {
 	struct pmw_census_type *census;	/* sorted by type address */
@@ -34,6 +36,8 @@ struct pmw_leaks {
 	uint64_t uncoll_total;
 	int nhist;
 	struct pmw_leak_score ps;
+	struct pmw_walk walk;		/* heap walks: exact census, containers */
+	struct pmw_containers ct;	/* containers followed across walks */
 };
 
 /* Free everything @l owns and zero it. */

@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include "log.h"
 #include "output.h"
+#include "output_leaks.h"
 #include "util.h"
 
 /*
@@ -15,6 +16,8 @@
 #define PMW_OUTPUTS(X)		\
 	X(pmw_out_csv)		\
 	X(pmw_out_csv_sites)	\
+	X(pmw_out_csv_leaks)	\
+	X(pmw_out_csv_types)	\
 	X(pmw_out_json)		\
 	X(pmw_out_flamegraph)	\
 	X(pmw_out_prometheus)	\
@@ -237,6 +240,7 @@ void pmw_print_summary(FILE *f, struct pmw_watch **ws, int n)
 
 		fprintf(f, "\nsummary PID %d %s (python %s)%s: %.1f s, %u rows\n", w->t.pid,
 			w->t.comm, w->t.version, w->exited ? ", exited" : "", w->seconds, w->rows);
+		pmw_print_leak_table(f, w, PMW_LEAKS_MAX);	/* leaks first */
 		fprintf(f, "  live heap %s -> %s (%s%s), peak %s; peak RSS %s\n",
 			pmw_fmt_bytes(w->first_live, a, sizeof(a)),
 			pmw_fmt_bytes(w->row.live_bytes, b, sizeof(b)), growth < 0 ? "-" : "+",

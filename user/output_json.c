@@ -11,6 +11,7 @@
 #include "fields.h"
 #include "log.h"
 #include "output.h"
+#include "output_leaks.h"
 #include "util.h"
 
 #define SITES_PER_ROW	50
@@ -55,6 +56,7 @@ static int json_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
 			json_object_set_new(obj, k, json_real(ws[i]->row.gc[g].pause_max_ns / 1e6));
 		}
 		err |= put(o, obj);
+		err |= pmw_leaks_json(o->f, o->host, ts, ws[i]);	/* leak and types lines */
 		{
 			struct pmw_census_type *ct[CENSUS_PER_ROW];
 			int nc = pmw_census_top(ws[i], ct, CENSUS_PER_ROW);

@@ -435,6 +435,8 @@ void pmw_leaks_free(struct pmw_leaks *l)
 	for (int i = 0; i < l->nsites; i++)
 		free(l->sites[i].frames);
 	free(l->sites);
+	pmw_walk_free(&l->walk);
+	pmw_containers_free(&l->ct);
 	memset(l, 0, sizeof(*l));
 }
 

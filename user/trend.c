@@ -2,7 +2,9 @@
 /* The process leak score: slopes of live heap and RSS over time. */
 #include <math.h>
 #include <string.h>
+#include "env.h"
 #include "leak.h"
+#include "log.h"
 #include "watch.h"
 
 #define GROWTH_MIN	(64 << 10) /* bytes of heap growth over 5 intervals that start bursts */
@@ -42,6 +44,34 @@ double pmw_leak_process_score(const struct pmw_leak_score *s)
 	return heap + 0.5 * rss + unc;
 }
 
+/* Heap walks within --walk-budget, and growing containers after each. */
+static void walk_heap(struct pmw_watch *w)
+{
+	struct pmw_leaks *l = &w->leaks;
+	int err;
+
+	if (!w->scan_heap || env.walk_budget <= 0 || w->exited || !w->t.bias_known)
+		return;
+	err = pmw_walk_step(&l->walk, &w->t, env.walk_budget);
+	if (err < 0) {
+		vlog("PID %d: heap walk: %s\n", w->t.pid, strerror(-err));
+		return;
+	}
+	if (err == 1) {
+		const struct pmw_walk_stats *st = &l->walk.last_stats;
+
+		pmw_containers_update(&l->ct, &l->walk, &w->t);
+		l->ps.holder_score = pmw_containers_score(&l->ct);
+		l->ps.walked = l->ct.walks >= 2;
+		vlog("PID %d: walk %llu: %llu pools, %llu objects (%llu > 512 B), %llu other blocks, "
+		     "%llu torn, %.1f MB read, %.1f ms CPU, %.0f ms wall\n", w->t.pid,
+		     (unsigned long long)l->walk.walks, (unsigned long long)st->pools,
+		     (unsigned long long)st->objects, (unsigned long long)st->large_objects,
+		     (unsigned long long)st->other_blocks, (unsigned long long)st->torn,
+		     st->bytes_read / 1e6, st->cpu_s * 1e3, st->wall_s * 1e3);
+	}
+}
+
 void pmw_leaks_process(struct pmw_watch *w)
 {
 	struct pmw_leaks *l = &w->leaks;
@@ -72,7 +102,9 @@ void pmw_leaks_process(struct pmw_watch *w)
 	pmw_fit_line(x, yh, n, &l->ps.heap_slope, &l->ps.heap_r2);
 	pmw_fit_line(x, yr, n, &l->ps.rss_slope, &l->ps.rss_r2);
 	l->ps.uncoll_per_min = l->run_s > 0 ? l->uncoll_total / (l->run_s / 60) : 0;
-	l->ps.score = pmw_leak_process_score(&l->ps);
+	walk_heap(w);
+	/* with heap walks, the process score is its holders' growth */
+	l->ps.score = l->ps.walked ? l->ps.holder_score : pmw_leak_process_score(&l->ps);
 
 	/* bursts: on while the heap grows, and for BURST_HOLD intervals after */
 	if (n >= 5) {

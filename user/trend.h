@@ -3,6 +3,8 @@
 #ifndef PMW_TREND_H
 #define PMW_TREND_H
 
+#include <stdbool.h>
+
 #define PMW_HIST_N	120	/* intervals of history for slopes */
 
 /* per-process leak score and its parts */
@@ -13,6 +15,8 @@ struct pmw_leak_score {
 	double rss_slope;		/* RSS, bytes per minute */
 	double rss_r2;
 	double uncoll_per_min;		/* GC uncollectable objects per minute */
+	double holder_score;		/* worst growing container's score (heap walks), 0 none */
+	bool walked;			/* heap walks ran: score is the holders' growth */
 };
 
 /* Least-squares slope (per unit of @x) and R^2 of @n points. */

@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "containers.h"
+#include "log.h"
+#include "trend.h"
+#include "util.h"
+
+#define MISS_MAX	2	/* walks a container may be missed (torn pool) before it is dropped */
+#define MIN_POINTS	4	/* walks before a container can score */
+#define MIN_SPAN_MIN	0.1	/* minutes of history before it can score */
+#define TYPED_MAX	32	/* growing containers whose items are typed per walk */
+#define ITEM_BYTES_DEFAULT 64.0	/* item size assumed before items are typed */
+
+
+static double now_min(struct pmw_containers *cs)
+{
+	struct timespec ts;
+	double s;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	s = ts.tv_sec + ts.tv_nsec / 1e9;
+	if (!cs->t0)
+		cs->t0 = s;
+	return (s - cs->t0) / 60;
+}
+
+/* Slope, fit, new highs and score of @tr from its history. */
+static void track_score(struct pmw_ctrack *tr)
+{
+	int n = tr->n, half = n / 2, highs = 0;
+	double max = 0, bytes_min;
+
+	tr->items_per_min = tr->r2 = tr->highs = tr->score = 0;
+	if (n < MIN_POINTS || tr->t[n - 1] - tr->t[0] < MIN_SPAN_MIN)
+		return;
+	pmw_fit_line(tr->t, tr->len, n, &tr->items_per_min, &tr->r2);
+	/* a leak keeps setting new highs; a cache that filled up long ago does not */
+	for (int i = 0; i < n; i++) {
+		if (i >= half && tr->len[i] > max)
+			highs++;
+		if (tr->len[i] > max)
+			max = tr->len[i];
+	}
+	tr->highs = (double)highs / (n - half);
+	if (tr->bounded || tr->items_per_min <= 0 || tr->len[n - 1] < 0.9 * max)
+		return;
+	bytes_min = tr->items_per_min * (tr->item_bytes > 0 ? tr->item_bytes : ITEM_BYTES_DEFAULT);
+	tr->score = tr->r2 * tr->highs * log2(1 + bytes_min / 1024);
+}
+
+static int cmp_score(const void *a, const void *b)
+{
+	const struct pmw_ctrack *x = *(struct pmw_ctrack *const *)a, *y = *(struct pmw_ctrack *const *)b;
+
+	if (x->score != y->score)
+		return x->score < y->score ? 1 : -1;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+int pmw_containers_top(struct pmw_containers *cs, struct pmw_ctrack **out, int max)
+{
+	struct pmw_ctrack **all = malloc((cs->n ? cs->n : 1) * sizeof(*all));
+	int n = 0;
+
+	if (!all)
+		return 0;
+	for (int i = 0; i < cs->n; i++)
+		if (cs->tr[i].score > 0)
+			all[n++] = &cs->tr[i];
+	qsort(all, n, sizeof(*all), cmp_score);
+	if (n > max)
+		n = max;
+	memcpy(out, all, n * sizeof(*out));
+	free(all);
+	return n;
+}
+
+double pmw_containers_score(const struct pmw_containers *cs)
+{
+	double best = 0;
+
+	for (int i = 0; i < cs->n; i++)
+		if (cs->tr[i].score > best)
+			best = cs->tr[i].score;
+	return best;
+}
+
+/* Type the newest items of the growing containers: item type and mean size. */
+static void type_items(struct pmw_containers *cs, struct pmw_walk *wk, const struct pmw_target *t)
+{
+	struct pmw_ctrack *top[TYPED_MAX];
+	int n = 0;
+
+	/* candidates: growing by slope, whatever their score so far */
+	for (int i = 0; i < cs->n; i++) {
+		struct pmw_ctrack *tr = &cs->tr[i];
+
+		if (tr->items_per_min <= 0 || !tr->nsample || tr->seen != wk->walks)
+			continue;
+		if (n < TYPED_MAX) {
+			top[n++] = tr;
+		} else {
+			int lo = 0;
+
+			for (int k = 1; k < n; k++)
+				if (top[k]->items_per_min < top[lo]->items_per_min)
+					lo = k;
+			if (tr->items_per_min > top[lo]->items_per_min)
+				top[lo] = tr;
+		}
+	}
+	for (int k = 0; k < n; k++) {
+		struct pmw_ctrack *tr = top[k];
+		const struct pmw_wtype *types[PMW_WALK_SAMPLE];
+		uint64_t sizes[PMW_WALK_SAMPLE], total = 0;
+		int found = pmw_walk_objects(wk, t, tr->sample, tr->nsample, types, sizes), best = -1,
+		    bestn = 0;
+
+		if (found <= 0)
+			continue;
+		for (int i = 0; i < tr->nsample; i++) {
+			int same = 0;
+
+			if (!types[i])
+				continue;
+			total += sizes[i];
+			for (int j = 0; j < tr->nsample; j++)
+				same += types[j] == types[i];
+			if (same > bestn) {
+				bestn = same;
+				best = i;
+			}
+		}
+		tr->item_bytes = (double)total / found;
+		if (best >= 0)
+			snprintf(tr->item_type, sizeof(tr->item_type), "%s", types[best]->name);
+		track_score(tr);
+	}
+}
+
+int pmw_containers_update(struct pmw_containers *cs, struct pmw_walk *wk,
+			  const struct pmw_target *t)
+{
+	double tm = now_min(cs);
+	int kept = 0, growing = 0;
+
+	/* merge the walk's containers (sorted by address) into the tracks (sorted too) */
+	for (int i = 0, j = 0; i < wk->ndone; i++) {
+		const struct pmw_walk_container *c = &wk->done[i];
+		struct pmw_ctrack *tr;
+
+		while (j < cs->n && cs->tr[j].addr < c->addr)
+			j++;
+		if (j < cs->n && cs->tr[j].addr == c->addr) {
+			tr = &cs->tr[j];
+		} else {
+			tr = pmw_sorted_get((void **)&cs->tr, &cs->n, &cs->cap, sizeof(*tr), c->addr,
+					    1 << 22);
+			if (!tr)
+				return -ENOMEM;
+		}
+		/* another object at the same address: start over */
+		if (tr->n && (tr->type != c->type || tr->kind != c->kind ||
+			      (tr->fp && c->fp && tr->fp != c->fp)))
+			tr->n = 0;
+		if (!tr->n) {
+			const struct pmw_wtype *ty = pmw_walk_type(wk, t, c->type);
+
+			tr->type = c->type;
+			tr->kind = c->kind;
+			tr->item_bytes = 0;
+			tr->item_type[0] = 0;
+			snprintf(tr->type_name, sizeof(tr->type_name), "%s",
+				 ty ? ty->name : pmw_ckind_name(c->kind));
+		}
+		if (c->fp)
+			tr->fp = c->fp;
+		tr->bounded = c->maxlen > 0;
+		if (tr->n == PMW_CT_HIST) {
+			memmove(tr->t, tr->t + 1, sizeof(tr->t[0]) * (PMW_CT_HIST - 1));
+			memmove(tr->len, tr->len + 1, sizeof(tr->len[0]) * (PMW_CT_HIST - 1));
+			tr->n--;
+		}
+		tr->t[tr->n] = tm;
+		tr->len[tr->n++] = c->len;
+		tr->seen = wk->walks;
+		memcpy(tr->sample, c->sample, sizeof(tr->sample));
+		tr->nsample = c->nsample;
+		j = (int)(tr - cs->tr) + 1;
+	}
+	for (int k = 0; k < cs->n; k++) {
+		if (wk->walks - cs->tr[k].seen > MISS_MAX)
+			continue;	/* gone */
+		cs->tr[kept++] = cs->tr[k];
+	}
+	cs->n = kept;
+	for (int k = 0; k < cs->n; k++)
+		track_score(&cs->tr[k]);
+	type_items(cs, wk, t);
+	for (int k = 0; k < cs->n; k++) {
+		growing += cs->tr[k].score > 0;
+		if (cs->tr[k].score > 0)
+			dlog("container %s@%lx: %d walks, len %.0f, %.0f/min, r2 %.2f, highs %.2f, "
+			     "item %.0f B, score %.2f\n", cs->tr[k].type_name, (unsigned long)cs->tr[k].addr,
+			     cs->tr[k].n, cs->tr[k].len[cs->tr[k].n - 1], cs->tr[k].items_per_min,
+			     cs->tr[k].r2, cs->tr[k].highs, cs->tr[k].item_bytes, cs->tr[k].score);
+	}
+	cs->walks++;
+	return growing;
+}
+
+void pmw_containers_free(struct pmw_containers *cs)
+{
+	free(cs->tr);
+	memset(cs, 0, sizeof(*cs));
+}

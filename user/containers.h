@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Growing containers: every list, dict (and subclasses), set and deque a
+ * heap walk reports is followed by address and identity (type and a
+ * fingerprint: first item, first key or left block) across walks, and its
+ * length fitted over time. A leak is a container that keeps growing: a
+ * positive slope, a good fit and new highs in the recent half of its
+ * history. A bounded cache that plateaus or oscillates sets no new highs and
+ * scores 0 however large or busy it is; a deque with a maxlen scores 0.
+ */
+#ifndef PMW_CONTAINERS_H
+#define PMW_CONTAINERS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "walk.h"
+
+#define PMW_CT_HIST	48	/* walks of history per container */
+#define PMW_LEAKS_MAX	10	/* leak rows per process and interval */
+
+struct pmw_ctrack {
+	uint64_t addr;			/* container object address, key */
+	uint64_t type, fp;		/* identity */
+	uint8_t kind;			/* enum pmw_ckind */
+	bool bounded;			/* deque with maxlen */
+	int n;				/* points in t[], len[] */
+	double t[PMW_CT_HIST];		/* minutes since attach */
+	double len[PMW_CT_HIST];	/* len() */
+	uint64_t seen;			/* walk number of the last sighting */
+	uint64_t sample[PMW_WALK_SAMPLE]; /* newest items at the last walk */
+	int nsample;
+	/* derived after each walk */
+	double items_per_min;		/* least-squares slope */
+	double r2;			/* fit of that line */
+	double highs;			/* share of recent walks that set a new high, 0..1 */
+	double item_bytes;		/* mean real size of the sampled items, 0 unknown */
+	double score;			/* 0 = not growing */
+	char item_type[64];		/* most common type of the sampled items */
+	char type_name[64];		/* the container's own type */
+};
+
+struct pmw_containers {
+	struct pmw_ctrack *tr;		/* sorted by address */
+	int n, cap;
+	uint64_t walks;			/* walks folded in */
+	double t0;			/* CLOCK_MONOTONIC seconds of the first walk */
+};
+
+/* One leak as outputs print it (see --csv-leaks in README). */
+struct pmw_leak_row {
+	int rank;			/* 1 = worst */
+	char holder[256];		/* "module.NAME" or "TYPE@0xADDR" until holder paths exist */
+	char holder_kind[24];		/* "module_global", ..., "" unknown */
+	uint64_t items;			/* len() at the last walk */
+	double items_per_min;
+	uint64_t retained_bytes;	/* items x mean sampled item size; UINT64_MAX unavailable */
+	double retained_bytes_per_min;	/* NAN unavailable */
+	char item_type[64];
+	char site[160];			/* "file:line" of the call site creating the items, "" unknown */
+	double score;
+	uint64_t container;		/* address */
+};
+
+/*
+ * Fold the last completed walk of @wk into @cs: match containers by address
+ * and identity, add a point, fit, score, type the newest items of the
+ * growing ones. Returns the number of growing containers, or -ENOMEM.
+ */
+int pmw_containers_update(struct pmw_containers *cs, struct pmw_walk *wk,
+			  const struct pmw_target *t);
+
+/* Growing containers, worst first (score > 0); returns the count (<= @max). */
+int pmw_containers_top(struct pmw_containers *cs, struct pmw_ctrack **out, int max);
+
+/* The largest score of @cs (0 if nothing grows): the process leak score. */
+double pmw_containers_score(const struct pmw_containers *cs);
+
+void pmw_containers_free(struct pmw_containers *cs);
+
+#endif

@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Leaks named by what holds them, from heap walks: --csv-leaks (one row per
+ * growing container per PID per interval, rank 1 = worst), --csv-types (the
+ * exact census, one row per type per PID after each walk), the JSON
+ * {"type":"leak"} and {"type":"types"} lines and the leak table of the
+ * summary and the live view.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+#include <jansson.h>
+#include "log.h"
+#include "output.h"
+#include "output_leaks.h"
+#include "util.h"
+
+#define TYPES_JSON	50	/* census rows per {"type":"types"} line, largest first */
+
+int pmw_leak_rows(struct pmw_watch *w, struct pmw_leak_row *rows, int max)
+{
+	struct pmw_ctrack *top[PMW_LEAKS_MAX];
+	int n = pmw_containers_top(&w->leaks.ct, top, max < PMW_LEAKS_MAX ? max : PMW_LEAKS_MAX);
+
+	for (int k = 0; k < n; k++) {
+		const struct pmw_ctrack *tr = top[k];
+		struct pmw_leak_row *r = &rows[k];
+
+		memset(r, 0, sizeof(*r));
+		r->rank = k + 1;
+		/* the holder path comes with holder search; until then the container itself */
+		snprintf(r->holder, sizeof(r->holder), "%s@0x%" PRIx64, tr->type_name, tr->addr);
+		r->items = tr->n ? (uint64_t)tr->len[tr->n - 1] : 0;
+		r->items_per_min = tr->items_per_min;
+		if (tr->item_bytes > 0) {
+			r->retained_bytes = (uint64_t)(r->items * tr->item_bytes);
+			r->retained_bytes_per_min = tr->items_per_min * tr->item_bytes;
+		} else {
+			r->retained_bytes = UINT64_MAX;
+			r->retained_bytes_per_min = NAN;
+		}
+		snprintf(r->item_type, sizeof(r->item_type), "%s", tr->item_type);
+		r->score = tr->score;
+		r->container = tr->addr;
+	}
+	return n;
+}
+
+/* ---------------------------------------------------------------- --csv-leaks */
+
+static int leaks_open(struct pmw_output *o, const char *path)
+{
+	fputs("time,host,pid,rank,holder,holder_kind,items,items_per_min,retained_bytes,"
+	      "retained_bytes_per_min,item_type,site,score,container,ns_pid\r\n", o->f);
+	return fflush(o->f) ? -errno : 0;
+}
+
+static int leaks_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
+{
+	struct pmw_leak_row rows[PMW_LEAKS_MAX];
+
+	for (int i = 0; i < n; i++) {
+		struct pmw_watch *w = ws[i];
+		int nr = pmw_leak_rows(w, rows, PMW_LEAKS_MAX);
+		char ts[40];
+
+		pmw_fmt_rfc3339(&w->row.wall, ts, sizeof(ts));
+		for (int k = 0; k < nr; k++) {
+			const struct pmw_leak_row *r = &rows[k];
+
+			fprintf(o->f, "%s,", ts);
+			pmw_csv_field(o->f, o->host);
+			fprintf(o->f, ",%d,%d,", w->t.pid, r->rank);
+			pmw_csv_field(o->f, r->holder);
+			fputc(',', o->f);
+			pmw_csv_field(o->f, r->holder_kind);
+			fprintf(o->f, ",%" PRIu64 ",%.1f,", r->items, r->items_per_min);
+			if (r->retained_bytes != UINT64_MAX)
+				fprintf(o->f, "%" PRIu64 ",%.0f", r->retained_bytes,
+					r->retained_bytes_per_min);
+			else
+				fputc(',', o->f);	/* unavailable: empty cells */
+			fputc(',', o->f);
+			pmw_csv_field(o->f, r->item_type);
+			fputc(',', o->f);
+			pmw_csv_field(o->f, r->site);
+			fprintf(o->f, ",%.2f,", r->score);
+			pmw_csv_field(o->f, w->t.container);
+			fprintf(o->f, ",%d\r\n", w->t.ns_pid);
+		}
+	}
+	if (fflush(o->f))
+		return -errno;
+	return ferror(o->f) ? -EIO : 0;
+}
+
+const struct pmw_output_ops pmw_out_csv_leaks = {
+	.name = "csv-leaks",
+	.kind = PMW_OUT_FILE,
+	.arg = "FILE",
+	.help = "Write one CSV row per growing container (leak) per PID per interval, worst first ('-' = stdout)",
+	.open = leaks_open,
+	.interval = leaks_interval,
+};
+
+/* ---------------------------------------------------------------- --csv-types */
+
+/* the last walk's census, once per walk: has @w a walk not yet written by @seen? */
+struct types_priv {
+	int pid[1024];
+	uint64_t walks[1024];
+};
+
+static bool new_walk(struct types_priv *p, const struct pmw_watch *w)
+{
+	unsigned int slot = (unsigned int)w->t.pid % ARRAY_SIZE(p->pid);
+
+	if (!w->leaks.walk.walks || (p->pid[slot] == w->t.pid && p->walks[slot] == w->leaks.walk.walks))
+		return false;
+	p->pid[slot] = w->t.pid;
+	p->walks[slot] = w->leaks.walk.walks;
+	return true;
+}
+
+static int types_open(struct pmw_output *o, const char *path)
+{
+	o->priv = calloc(1, sizeof(struct types_priv));
+	if (!o->priv)
+		return -ENOMEM;
+	fputs("time,host,pid,type,objects,bytes,objects_delta,bytes_delta\r\n", o->f);
+	return fflush(o->f) ? -errno : 0;
+}
+
+static int types_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct pmw_watch *w = ws[i];
+		const struct pmw_walk *wk = &w->leaks.walk;
+		char ts[40];
+
+		if (!new_walk(o->priv, w))
+			continue;
+		pmw_fmt_rfc3339(&w->row.wall, ts, sizeof(ts));
+		for (int k = 0; k < wk->ncensus; k++) {
+			const struct pmw_walk_census *c = &wk->census[k];
+
+			fprintf(o->f, "%s,", ts);
+			pmw_csv_field(o->f, o->host);
+			fprintf(o->f, ",%d,", w->t.pid);
+			pmw_csv_field(o->f, c->name);
+			fprintf(o->f, ",%" PRIu64 ",%" PRIu64 ",%" PRId64 ",%" PRId64 "\r\n", c->objects,
+				c->bytes, c->objects_delta, c->bytes_delta);
+		}
+	}
+	if (fflush(o->f))
+		return -errno;
+	return ferror(o->f) ? -EIO : 0;
+}
+
+static void types_close(struct pmw_output *o)
+{
+	free(o->priv);
+	o->priv = NULL;
+}
+
+const struct pmw_output_ops pmw_out_csv_types = {
+	.name = "csv-types",
+	.kind = PMW_OUT_FILE,
+	.arg = "FILE",
+	.help = "Write the exact census of each heap walk: one CSV row per object type per PID ('-' = stdout)",
+	.open = types_open,
+	.interval = types_interval,
+	.close = types_close,
+};
+
+/* ---------------------------------------------------------------- JSON, tables */
+
+static int put_json(FILE *f, json_t *obj)
+{
+	int err;
+
+	if (!obj)
+		return -ENOMEM;
+	err = json_dumpf(obj, f, JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_decref(obj);
+	return err || fputc('\n', f) == EOF ? -EIO : 0;
+}
+
+int pmw_leaks_json(FILE *f, const char *host, const char *ts, struct pmw_watch *w)
+{
+	struct pmw_leak_row rows[PMW_LEAKS_MAX];
+	const struct pmw_walk *wk = &w->leaks.walk;
+	int nr = pmw_leak_rows(w, rows, PMW_LEAKS_MAX), err = 0;
+	char addr[24];
+
+	for (int k = 0; k < nr; k++) {
+		const struct pmw_leak_row *r = &rows[k];
+
+		snprintf(addr, sizeof(addr), "0x%" PRIx64, r->container);
+		err |= put_json(f, json_pack(
+			"{s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:I, s:f, s:o, s:o, s:s, s:s, s:f, s:s, s:s, s:i}",
+			"type", "leak", "time", ts, "host", host, "pid", w->t.pid, "rank", r->rank,
+			"holder", r->holder, "holder_kind", r->holder_kind, "items", (json_int_t)r->items,
+			"items_per_min", r->items_per_min,
+			"retained_bytes", r->retained_bytes == UINT64_MAX ? json_null() :
+					  json_integer((json_int_t)r->retained_bytes),
+			"retained_bytes_per_min", isnan(r->retained_bytes_per_min) ? json_null() :
+						  json_real(r->retained_bytes_per_min),
+			"item_type", r->item_type, "site", r->site, "score", r->score,
+			"container_addr", addr, "container", w->t.container, "ns_pid", w->t.ns_pid));
+	}
+	if (wk->walks) {
+		json_t *types = json_array();
+
+		for (int k = 0; k < wk->ncensus && k < TYPES_JSON; k++) {
+			const struct pmw_walk_census *c = &wk->census[k];
+
+			json_array_append_new(types, json_pack("{s:s, s:I, s:I, s:I, s:I}", "type", c->name,
+							       "objects", (json_int_t)c->objects,
+							       "bytes", (json_int_t)c->bytes,
+							       "objects_delta", (json_int_t)c->objects_delta,
+							       "bytes_delta", (json_int_t)c->bytes_delta));
+		}
+		err |= put_json(f, json_pack("{s:s, s:s, s:s, s:i, s:I, s:o}", "type", "types", "time", ts,
+					     "host", host, "pid", w->t.pid, "walks", (json_int_t)wk->walks,
+					     "types", types));
+	}
+	return err ? -EIO : 0;
+}
+
+void pmw_print_leak_table(FILE *f, struct pmw_watch *w, int max)
+{
+	struct pmw_leak_row rows[PMW_LEAKS_MAX];
+	int nr = pmw_leak_rows(w, rows, max);
+	const struct pmw_walk_stats *st = &w->leaks.walk.last_stats;
+
+	if (!w->leaks.walk.walks)
+		return;
+	if (!nr) {
+		fprintf(f, "  leaks: no growing container (%llu heap walks, last %.0f ms CPU)\n",
+			(unsigned long long)w->leaks.walk.walks, st->cpu_s * 1e3);
+		return;
+	}
+	fprintf(f, "  leaks (growing containers, %llu heap walks):\n",
+		(unsigned long long)w->leaks.walk.walks);
+	fprintf(f, "    %-4s %-40s %10s %12s %10s %-20s %s\n", "rank", "holder", "items",
+		"items/min", "retained", "item type", "site");
+	for (int k = 0; k < nr; k++) {
+		char items[16], rate[16], ret[16];
+
+		pmw_fmt_count(rows[k].items, items, sizeof(items));
+		pmw_fmt_count(rows[k].items_per_min, rate, sizeof(rate));
+		if (rows[k].retained_bytes != UINT64_MAX)
+			pmw_fmt_bytes(rows[k].retained_bytes, ret, sizeof(ret));
+		else
+			snprintf(ret, sizeof(ret), "n/a");
+		fprintf(f, "    %-4d %-40.40s %10s %11s+ %10s %-20.20s %s\n", rows[k].rank,
+			rows[k].holder, items, rate, ret, rows[k].item_type[0] ? rows[k].item_type : "?",
+			rows[k].site[0] ? rows[k].site : "-");
+	}
+}

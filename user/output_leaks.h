@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Leak rows from heap walks, shared by the outputs (see output_leaks.c). */
+#ifndef PMW_OUTPUT_LEAKS_H
+#define PMW_OUTPUT_LEAKS_H
+
+#include <stdio.h>
+#include "containers.h"
+
+struct pmw_watch;
+
+/* The growing containers of @w as leak rows, worst first (rank 1); returns the count. */
+int pmw_leak_rows(struct pmw_watch *w, struct pmw_leak_row *rows, int max);
+
+/* JSON Lines: one {"type":"leak"} per row and one {"type":"types"} census. 0 or -EIO. */
+int pmw_leaks_json(FILE *f, const char *host, const char *ts, struct pmw_watch *w);
+
+/* The leak table (holder, growth, retained size, item type, site), @max rows. */
+void pmw_print_leak_table(FILE *f, struct pmw_watch *w, int max);
+
+#endif

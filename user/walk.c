@@ -1,0 +1,1106 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <time.h>
+#include "log.h"
+#include "util.h"
+#include "pmw_pymalloc.h"
+#include "pyver.h"
+#include "walk.h"
+
+/*
+ * CPython facts, x86_64 GIL builds 3.8-3.14, besides pyver.h's and
+ * pmw_pymalloc.h's (see the sources named): PyTypeObject tp_basicsize @32,
+ * tp_itemsize @40, tp_base @256 (Include/cpython/object.h).
+ */
+#define OB_TYPE		PMW_OB_TYPE
+#define OB_SIZE		PMW_OB_SIZE
+#define TP_NAME		PMW_TP_NAME
+#define TP_BASICSIZE	32
+#define TP_ITEMSIZE	40
+#define TP_FLAGS	PMW_TP_FLAGS
+#define TP_BASE		256
+#define TYPE_READ	264	/* bytes of a type object read: up to tp_base */
+
+/* tp_flags bits, Include/object.h */
+#define F_MANAGED_WEAKREF	(1UL << 3)	/* 3.12+ */
+#define F_MANAGED_DICT		(1UL << 4)	/* 3.11+ */
+#define F_HEAPTYPE		(1UL << 9)
+#define F_READY			(1UL << 12)
+#define F_HAVE_GC		(1UL << 14)
+#define F_LONG_SUBCLASS		(1UL << 24)
+#define F_LIST_SUBCLASS		(1UL << 25)
+#define F_TUPLE_SUBCLASS	(1UL << 26)
+#define F_UNICODE_SUBCLASS	(1UL << 28)
+#define F_DICT_SUBCLASS		(1UL << 29)
+#define F_TYPE_SUBCLASS		PMW_TPFLAGS_TYPE_SUBCLASS
+
+#define SMALL_MAX	512	/* SMALL_REQUEST_THRESHOLD: larger requests go to libc malloc */
+#define POOL_FREEBLOCK	8	/* struct pool_header: freeblock @8, nextoffset @40 (uint) */
+#define POOL_NEXTOFFSET	40
+#define CHUNK_POOLS	32	/* pools read per process_vm_readv round */
+#define ITEMS_MAX	(1u << 20) /* items read per container; more: the newest only */
+#define NEG_TYPES_MAX	8192 /* non-types remembered per walk */
+#define REFCNT_MAX	(1ULL << 40) /* above: a pointer, not a reference count */
+
+/* PyDictObject: ma_used @16, ma_keys @32, ma_values @40 (Include/cpython/dictobject.h) */
+#define DICT_USED	16
+#define DICT_KEYS	32
+#define DICT_VALUES	40
+/* PySetObject: used @24, mask @32, table @40 (Include/cpython/setobject.h) */
+#define SET_USED	24
+#define SET_MASK	32
+#define SET_TABLE	40
+/* PyListObject: ob_item @24 (Include/cpython/listobject.h) */
+#define LIST_ITEMS	24
+/* dequeobject: leftblock @24, rightblock @32, rightindex @48, maxlen @64;
+ * block: leftlink @0, data[64] @8 (Modules/_collectionsmodule.c) */
+#define DEQUE_LEFT	24
+#define DEQUE_RIGHT	32
+#define DEQUE_RINDEX	48
+#define DEQUE_MAXLEN	64
+#define DEQUE_BLOCKLEN	64
+/* PyTupleObject.ob_item @24 (3.8-3.13) */
+#define TUPLE_ITEMS	24
+
+enum { PH_IDLE, PH_POOLS, PH_LARGE };
+
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static uint64_t rd64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+const char *pmw_ckind_name(enum pmw_ckind k)
+{
+	static const char *const names[] = { "", "list", "dict", "set", "deque" };
+
+	return (unsigned int)k < ARRAY_SIZE(names) ? names[k] : "";
+}
+
+/* a user-space pointer that may hold an object */
+static bool ptr_ok(uint64_t p)
+{
+	return p >= 0x10000 && p < (1ULL << 47) && !(p & 7);
+}
+
+/*
+ * Gather @n pieces (@addrs[i], @lens[i] bytes) into @buf (concatenated).
+ * A piece that cannot be read is zeroed and its @ok[i] false; the others
+ * are still read. Returns the number of pieces read, or -ESRCH.
+ */
+static ssize_t gather(pid_t pid, const uint64_t *addrs, const size_t *lens, size_t n, uint8_t *buf,
+		      bool *ok)
+{
+	struct iovec local[512], remote[512];
+	size_t i = 0, done = 0, boff = 0;
+
+	while (i < n) {
+		size_t k = 0, want = 0, got_n = 0;
+		ssize_t got;
+
+		while (i + k < n && k < ARRAY_SIZE(remote)) {
+			remote[k].iov_base = (void *)addrs[i + k];
+			remote[k].iov_len = lens[i + k];
+			local[k].iov_base = buf + boff + want;
+			local[k].iov_len = lens[i + k];
+			want += lens[i + k];
+			k++;
+		}
+		got = process_vm_readv(pid, local, k, remote, k, 0);
+		if (got < 0 && errno == ESRCH)
+			return -ESRCH;
+		if (got < 0)
+			got = 0;
+		/* complete pieces read; a partial read stops at the failing piece */
+		for (size_t used = 0; got_n < k && used + lens[i + got_n] <= (size_t)got; got_n++) {
+			used += lens[i + got_n];
+			ok[i + got_n] = true;
+		}
+		for (size_t j = 0; j < got_n; j++)
+			boff += lens[i + j];
+		done += got_n;
+		i += got_n;
+		if (got_n < k) {	/* skip the piece that failed */
+			memset(buf + boff, 0, lens[i]);
+			ok[i] = false;
+			boff += lens[i];
+			i++;
+		}
+	}
+	return done;
+}
+
+/* ---------------------------------------------------------------- types */
+
+/* PyGC_Head and the 3.11+ pre-header (managed dict/weakref pointers) before the object:
+ * _PyType_PreHeaderSize(), Include/internal/pycore_object.h 3.11-3.14 */
+static unsigned int type_obj_off(const struct pmw_target *t, uint64_t flags)
+{
+	uint64_t pre = t->minor >= 12 ? F_MANAGED_DICT | F_MANAGED_WEAKREF :
+		       t->minor == 11 ? F_MANAGED_DICT : 0;
+
+	return flags & pre ? PMW_PREHEADER_SIZE : flags & F_HAVE_GC ? PMW_GC_HEAD_SIZE : 0;
+}
+
+static struct pmw_wtype *type_slot(struct pmw_walk *wk, uint64_t addr)
+{
+	size_t mask = wk->cap_types - 1, i = (addr >> 3) * 0x9E3779B97F4A7C15ULL >> 20 & mask;
+
+	while (wk->types[i].addr && wk->types[i].addr != addr)
+		i = (i + 1) & mask;
+	return &wk->types[i];
+}
+
+static int types_grow(struct pmw_walk *wk)
+{
+	struct pmw_wtype *old = wk->types;
+	size_t ocap = wk->cap_types, ncap = ocap ? ocap * 2 : 1024;
+
+	wk->types = calloc(ncap, sizeof(*wk->types));
+	if (!wk->types) {
+		wk->types = old;
+		return -ENOMEM;
+	}
+	wk->cap_types = ncap;
+	for (size_t i = 0; i < ocap; i++)
+		if (old[i].addr)
+			*type_slot(wk, old[i].addr) = old[i];
+	free(old);
+	return 0;
+}
+
+static int read_name(pid_t pid, uint64_t addr, char *buf, size_t len)
+{
+	memset(buf, 0, len);
+	if (pmw_mem_read(pid, addr, buf, len - 1)) {
+		/* the name may end just before an unmapped page */
+		size_t k = 4096 - (addr & 4095);
+
+		if (k >= len - 1 || pmw_mem_read(pid, addr, buf, k))
+			return -EFAULT;
+	}
+	buf[len - 1] = 0;
+	for (char *c = buf; *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+			return -EFAULT;
+	return buf[0] ? 0 : -EFAULT;
+}
+
+static const struct pmw_wtype *type_get(struct pmw_walk *wk, const struct pmw_target *t,
+					uint64_t addr, int depth);
+
+/* Is @p PyType_Type: its own type, named "type", a type subclass? */
+static bool is_pytype(const struct pmw_target *t, uint64_t p)
+{
+	uint8_t b[TYPE_READ];
+	char name[8];
+
+	return !pmw_mem_read(t->pid, p, b, sizeof(b)) && rd64(b + OB_TYPE) == p &&
+	       rd64(b + TP_FLAGS) & F_TYPE_SUBCLASS && !read_name(t->pid, rd64(b + TP_NAME), name,
+								    sizeof(name)) &&
+	       !strcmp(name, "type");
+}
+
+/*
+ * Validate @ty->addr as a type object: ready, sane sizes, a readable name,
+ * and its type is `type` or a metaclass whose type is `type`. PyType_Type
+ * is learned from the first chain that ends in a fixed point.
+ */
+static void type_validate(struct pmw_walk *wk, const struct pmw_target *t, uint64_t addr,
+			  int depth)
+{
+	struct pmw_wtype v = { .addr = addr, .gen = wk->gen };
+	const struct pmw_wtype *base;
+	uint8_t b[TYPE_READ];
+	uint64_t meta;
+
+	/* nested lookups (metaclass, base) may move the table: results go in at the end */
+	if (pmw_mem_read(t->pid, addr, b, sizeof(b)))
+		goto out;
+	meta = rd64(b + OB_TYPE);
+	v.flags = rd64(b + TP_FLAGS);
+	v.basicsize = (int64_t)rd64(b + TP_BASICSIZE);
+	v.itemsize = (int64_t)rd64(b + TP_ITEMSIZE);
+	v.base = rd64(b + TP_BASE);
+	if (!(v.flags & F_READY) || v.basicsize < 16 || v.basicsize > (1 << 24) ||
+	    v.itemsize < 0 || v.itemsize > 1024 || !ptr_ok(meta))
+		goto out;
+	if (!wk->pytype) {
+		uint64_t m = meta;
+
+		for (int i = 0; i < 3 && ptr_ok(m); i++) {
+			uint64_t mm;
+
+			if (pmw_mem_read(t->pid, m + OB_TYPE, &mm, sizeof(mm)))
+				goto out;
+			if (mm == m) {
+				if (is_pytype(t, m))
+					wk->pytype = m;
+				break;
+			}
+			m = mm;
+		}
+		if (!wk->pytype)
+			goto out;
+	}
+	if (addr != wk->pytype && meta != wk->pytype) {
+		const struct pmw_wtype *mt = depth < 2 ? type_get(wk, t, meta, depth + 1) : NULL;
+
+		if (!mt || !(mt->flags & F_TYPE_SUBCLASS))
+			goto out;
+	}
+	if (read_name(t->pid, rd64(b + TP_NAME), v.name, sizeof(v.name)))
+		goto out;
+	v.off = type_obj_off(t, v.flags);
+	v.kind = v.flags & F_LIST_SUBCLASS ? PMW_CK_LIST : v.flags & F_DICT_SUBCLASS ? PMW_CK_DICT :
+		 PMW_CK_NONE;
+	if (!(v.flags & F_HEAPTYPE) && !strcmp(v.name, "set"))
+		v.kind = PMW_CK_SET;
+	else if (!(v.flags & F_HEAPTYPE) && !strcmp(v.name, "collections.deque"))
+		v.kind = PMW_CK_DEQUE;
+	v.ok = true;
+	if (v.kind == PMW_CK_NONE && v.flags & F_HEAPTYPE && depth < 8 && ptr_ok(v.base) &&
+	    (base = type_get(wk, t, v.base, depth + 1)))
+		v.kind = base->kind;
+out:
+	*type_slot(wk, addr) = v;
+}
+
+static const struct pmw_wtype *type_get(struct pmw_walk *wk, const struct pmw_target *t,
+					uint64_t addr, int depth)
+{
+	struct pmw_wtype *ty;
+
+	if (!ptr_ok(addr))
+		return NULL;
+	if ((wk->ntypes + 1) * 2 > wk->cap_types && types_grow(wk))
+		return NULL;
+	ty = type_slot(wk, addr);
+	if (ty->addr == addr && ty->gen == wk->gen)
+		return ty->ok ? ty : NULL;
+	if (ty->addr != addr) {
+		if (wk->ntypes >= NEG_TYPES_MAX * 2)
+			return NULL;	/* table full of non-types */
+		ty->addr = addr;
+		wk->ntypes++;
+	}
+	ty->gen = wk->gen;
+	ty->ok = false;		/* while validating: a loop of types ends here */
+	type_validate(wk, t, addr, depth);
+	ty = type_slot(wk, addr);
+	return ty->ok ? ty : NULL;
+}
+
+const struct pmw_wtype *pmw_walk_type(struct pmw_walk *wk, const struct pmw_target *t,
+				      uint64_t addr)
+{
+	return type_get(wk, t, addr, 0);
+}
+
+/*
+ * Real size of an object of type @ty whose header (@h, from the object
+ * start, at least 48 bytes) is read: tp_basicsize + ob_size * tp_itemsize;
+ * str by its compact layout (Include/cpython/unicodeobject.h: length @16,
+ * state @32: kind bits 2-4, compact bit 5, ascii bit 6); int 3.12+ by
+ * lv_tag >> 3 digits (Include/cpython/longintrepr.h). Plus the GC head and
+ * pre-header, rounded to 8.
+ */
+static uint64_t obj_size(const struct pmw_target *t, const struct pmw_wtype *ty, const uint8_t *h,
+			 size_t avail)
+{
+	uint64_t sz = ty->basicsize;
+	int64_t n = avail >= 24 ? (int64_t)rd64(h + OB_SIZE) : 0;
+
+	if (ty->flags & F_UNICODE_SUBCLASS && !(ty->flags & F_HEAPTYPE)) {
+		if (avail < 36)
+			return UINT64_MAX;	/* no str fits */
+		uint32_t state = rd32(h + 32), kind = (state >> 2) & 7;
+
+		if (state >> 5 & 1)	/* compact */
+			sz = state >> 6 & 1 ? t->pv->ascii_data + n + 1 :
+					      t->pv->compact_data + (n + 1) * (kind ? kind : 1);
+	} else if (ty->flags & F_LONG_SUBCLASS) {
+		uint64_t nd = t->minor >= 12 ? rd64(h + OB_SIZE) >> 3 : (uint64_t)(n < 0 ? -n : n);
+
+		sz += nd * 4;
+	} else if (ty->itemsize) {
+		sz += (uint64_t)(n < 0 ? -n : n) * ty->itemsize;
+	}
+	return (sz + ty->off + 7) & ~7ULL;
+}
+
+/* ---------------------------------------------------------------- large objects */
+
+static void large_add(struct pmw_walk *wk, uint64_t p)
+{
+	size_t mask, i;
+
+	if (!ptr_ok(p) || pmw_heap_in_arena(&wk->hp, p))
+		return;
+	if ((wk->nlarge + 1) * 2 > wk->cap_large) {
+		size_t ocap = wk->cap_large, ncap = ocap ? ocap * 2 : 4096;
+		uint64_t *old = wk->large, *n = calloc(ncap, sizeof(*n));
+
+		if (!n)
+			return;
+		wk->large = n;
+		wk->cap_large = ncap;
+		for (size_t k = 0; k < ocap; k++) {
+			if (!old[k])
+				continue;
+			for (i = (old[k] >> 4) * 0x9E3779B97F4A7C15ULL >> 20 & (ncap - 1); n[i];)
+				i = (i + 1) & (ncap - 1);
+			n[i] = old[k];
+		}
+		free(old);
+	}
+	mask = wk->cap_large - 1;
+	for (i = (p >> 4) * 0x9E3779B97F4A7C15ULL >> 20 & mask; wk->large[i]; i = (i + 1) & mask)
+		if (wk->large[i] == p)
+			return;
+	wk->large[i] = p;
+	wk->nlarge++;
+}
+
+/* Read object headers at @objs, type them and size them (see pmw_walk_objects). */
+static int objects_info(struct pmw_walk *wk, const struct pmw_target *t, const uint64_t *objs,
+			int n, const struct pmw_wtype **types, uint64_t *sizes)
+{
+	size_t *lens = malloc((n ? n : 1) * sizeof(*lens));
+	bool *ok = calloc(n ? n : 1, sizeof(*ok));
+	uint8_t *buf = malloc((size_t)(n ? n : 1) * 48);
+	int found = 0;
+
+	if (!lens || !ok || !buf) {
+		free(lens);
+		free(ok);
+		free(buf);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < n; i++)
+		lens[i] = 48;
+	if (gather(t->pid, objs, lens, n, buf, ok) < 0)
+		memset(ok, 0, n * sizeof(*ok));
+	wk->cur.bytes_read += (uint64_t)n * 48;
+	for (int i = 0; i < n; i++) {
+		const uint8_t *h = buf + (size_t)i * 48;
+		uint64_t rc = rd64(h);
+
+		types[i] = NULL;
+		sizes[i] = 0;
+		if (!ok[i] || !rc || rc >= REFCNT_MAX)
+			continue;
+		types[i] = type_get(wk, t, rd64(h + OB_TYPE), 0);
+		if (types[i]) {
+			sizes[i] = obj_size(t, types[i], h, 48);
+			found++;
+		}
+	}
+	free(lens);
+	free(ok);
+	free(buf);
+	return found;
+}
+
+int pmw_walk_objects(struct pmw_walk *wk, const struct pmw_target *t, const uint64_t *objs, int n,
+		     const struct pmw_wtype **types, uint64_t *sizes)
+{
+	return objects_info(wk, t, objs, n, types, sizes);
+}
+
+/* Count the candidates over 512 B (libc blocks held by containers) into the census. */
+static int walk_large(struct pmw_walk *wk, const struct pmw_target *t)
+{
+	uint64_t *objs = malloc((wk->nlarge ? wk->nlarge : 1) * sizeof(*objs));
+	const struct pmw_wtype **types = malloc((wk->nlarge ? wk->nlarge : 1) * sizeof(*types));
+	uint64_t *sizes = malloc((wk->nlarge ? wk->nlarge : 1) * sizeof(*sizes));
+	int n = 0;
+
+	if (!objs || !types || !sizes) {
+		free(objs);
+		free(types);
+		free(sizes);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < wk->cap_large; i++)
+		if (wk->large[i])
+			objs[n++] = wk->large[i];
+	objects_info(wk, t, objs, n, types, sizes);
+	for (int i = 0; i < n; i++) {
+		struct pmw_wtype *ty;
+
+		if (!types[i] || sizes[i] <= SMALL_MAX)
+			continue;	/* static objects (None, small ints) and raw blocks */
+		ty = type_slot(wk, types[i]->addr);
+		ty->objects++;
+		ty->bytes += sizes[i];
+		wk->cur.large_objects++;
+		wk->cur.large_bytes += sizes[i];
+		wk->cur.objects++;
+	}
+	free(objs);
+	free(types);
+	free(sizes);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- containers */
+
+/* a container met in the pools of the current chunk, waiting for its items */
+struct pending {
+	uint64_t addr, type, len, maxlen;
+	uint64_t a, b;		/* list: ob_item; dict: ma_keys, ma_values; set: table, mask; deque: right, left */
+	uint64_t rindex;
+	uint8_t kind;
+};
+
+struct chunk {
+	struct pending *p;
+	int n, cap;
+};
+
+static void note_container(struct chunk *c, const struct pmw_wtype *ty, uint64_t addr,
+			   const uint8_t *o, uint64_t avail)
+{
+	struct pending *p;
+
+	static const uint8_t need[] = { [PMW_CK_LIST] = LIST_ITEMS + 8, [PMW_CK_DICT] = DICT_VALUES + 8,
+					[PMW_CK_SET] = SET_TABLE + 8, [PMW_CK_DEQUE] = DEQUE_MAXLEN + 8 };
+
+	if (ty->kind >= ARRAY_SIZE(need) || avail < need[ty->kind])
+		return;
+	if (c->n == c->cap) {
+		int ncap = c->cap ? c->cap * 2 : 256;
+		struct pending *np = realloc(c->p, ncap * sizeof(*np));
+
+		if (!np)
+			return;
+		c->p = np;
+		c->cap = ncap;
+	}
+	p = &c->p[c->n];
+	memset(p, 0, sizeof(*p));
+	p->addr = addr;
+	p->type = ty->addr;
+	p->kind = ty->kind;
+	switch (ty->kind) {
+	case PMW_CK_LIST:
+		p->len = rd64(o + OB_SIZE);
+		p->a = rd64(o + LIST_ITEMS);
+		break;
+	case PMW_CK_DICT:
+		p->len = rd64(o + DICT_USED);
+		p->a = rd64(o + DICT_KEYS);
+		p->b = rd64(o + DICT_VALUES);
+		break;
+	case PMW_CK_SET:
+		p->len = rd64(o + SET_USED);
+		p->a = rd64(o + SET_TABLE);
+		p->b = rd64(o + SET_MASK);
+		break;
+	case PMW_CK_DEQUE:
+		p->len = rd64(o + OB_SIZE);
+		p->a = rd64(o + DEQUE_RIGHT);
+		p->b = rd64(o + DEQUE_LEFT);
+		p->rindex = rd64(o + DEQUE_RINDEX);
+		p->maxlen = (int64_t)rd64(o + DEQUE_MAXLEN) > 0 ? rd64(o + DEQUE_MAXLEN) : 0;
+		break;
+	default:
+		return;
+	}
+	if (p->len && p->len < (1ULL << 40))
+		c->n++;
+}
+
+/*
+ * Combined-table dict entries (split tables, ma_values != NULL, are skipped):
+ * 3.11+ PyDictKeysObject {dk_refcnt, u8 dk_log2_size, u8 dk_log2_index_bytes,
+ * u8 dk_kind, u32 dk_version, dk_usable, dk_nentries @24, dk_indices @32},
+ * entries {key, value} (unicode kinds) or {hash, key, value} (general);
+ * 3.8-3.10 {dk_refcnt, dk_size @8, dk_lookup, dk_usable, dk_nentries @32,
+ * dk_indices @40}, indices 1/2/4/8 bytes by size, entries {hash, key, value}
+ * (Objects/dict-common.h, Include/internal/pycore_dict.h).
+ */
+static bool dict_entries(const struct pmw_target *t, const uint8_t *k, uint64_t keys,
+			 uint64_t *start, uint64_t *n, unsigned int *esz, unsigned int *koff)
+{
+	if (t->minor >= 11) {
+		unsigned int ib = k[9];
+
+		if (ib > 40)
+			return false;
+		*n = rd64(k + 24);
+		*start = keys + 32 + (1ULL << ib);
+		*esz = k[10] ? 16 : 24;
+		*koff = k[10] ? 0 : 8;
+	} else {
+		uint64_t size = rd64(k + 8);
+		unsigned int w = size <= 0xff ? 1 : size <= 0xffff ? 2 : size <= 0xffffffffULL ? 4 : 8;
+
+		if (!size || size > (1ULL << 40))
+			return false;
+		*n = rd64(k + 32);
+		*start = keys + 40 + size * w;
+		*esz = 24;
+		*koff = 8;
+	}
+	return *n <= (1ULL << 32);
+}
+
+static void keep_sample(struct pmw_walk_container *c, uint64_t item)
+{
+	if (!ptr_ok(item))
+		return;
+	if (c->nsample == PMW_WALK_SAMPLE) {
+		memmove(c->sample, c->sample + 1, sizeof(c->sample[0]) * (PMW_WALK_SAMPLE - 1));
+		c->nsample--;
+	}
+	c->sample[c->nsample++] = item;
+}
+
+static struct pmw_walk_container *cont_new(struct pmw_walk *wk, const struct pending *p)
+{
+	struct pmw_walk_container *c;
+
+	if (p->len < PMW_WALK_MIN_LEN)
+		return NULL;
+	if (wk->nconts == wk->cap_conts) {
+		int ncap = wk->cap_conts ? wk->cap_conts * 2 : 1024;
+		struct pmw_walk_container *nc = realloc(wk->conts, ncap * sizeof(*nc));
+
+		if (!nc)
+			return NULL;
+		wk->conts = nc;
+		wk->cap_conts = ncap;
+	}
+	c = &wk->conts[wk->nconts++];
+	memset(c, 0, sizeof(*c));
+	c->addr = p->addr;
+	c->type = p->type;
+	c->len = p->len;
+	c->kind = p->kind;
+	c->maxlen = p->maxlen;
+	return c;
+}
+
+/* one read of the chunk's second round */
+struct want {
+	uint64_t addr;
+	size_t len;
+	int pi;			/* pending index */
+	unsigned int esz;	/* dict entries: entry size (16 or 24) */
+};
+
+static int want_add(struct want **w, int *n, int *cap, uint64_t addr, size_t len, int pi)
+{
+	if (*n == *cap) {
+		int ncap = *cap ? *cap * 2 : 256;
+		struct want *nw = realloc(*w, ncap * sizeof(*nw));
+
+		if (!nw)
+			return -ENOMEM;
+		*w = nw;
+		*cap = ncap;
+	}
+	(*w)[*n].addr = addr;
+	(*w)[*n].len = len;
+	(*w)[(*n)++].pi = pi;
+	return 0;
+}
+
+/* Read @n wants; returns the buffer (offsets in order) and their @ok flags, or NULL. */
+static uint8_t *want_read(struct pmw_walk *wk, const struct pmw_target *t, const struct want *w,
+			  int n, bool **okp)
+{
+	uint64_t *addrs = malloc((n ? n : 1) * sizeof(*addrs));
+	size_t *lens = malloc((n ? n : 1) * sizeof(*lens)), total = 0;
+	bool *ok = calloc(n ? n : 1, sizeof(*ok));
+	uint8_t *buf;
+
+	for (int i = 0; i < n && addrs && lens; i++) {
+		addrs[i] = w[i].addr;
+		lens[i] = w[i].len;
+		total += w[i].len;
+	}
+	buf = malloc(total ? total : 1);
+	if (!addrs || !lens || !ok || !buf || gather(t->pid, addrs, lens, n, buf, ok) < 0) {
+		free(buf);
+		free(ok);
+		buf = NULL;
+		ok = NULL;
+	}
+	for (int i = 0; i < n && ok; i++)
+		wk->cur.torn += !ok[i];
+	wk->cur.bytes_read += total;
+	free(addrs);
+	free(lens);
+	*okp = ok;
+	return buf;
+}
+
+/* Items of the chunk's containers: samples, fingerprints, candidates > 512 B. */
+static void chunk_items(struct pmw_walk *wk, const struct pmw_target *t, struct chunk *c)
+{
+	struct want *w = NULL, *w2 = NULL;
+	int nw = 0, cw = 0, nw2 = 0, cw2 = 0;
+	uint8_t *buf = NULL, *buf2 = NULL;
+	bool *ok = NULL, *ok2 = NULL;
+	size_t off = 0;
+
+	/* round 1: list item arrays, set tables, deque right blocks, dict keys headers */
+	for (int i = 0; i < c->n; i++) {
+		struct pending *p = &c->p[i];
+		uint64_t n = p->len < ITEMS_MAX ? p->len : ITEMS_MAX;
+
+		switch (p->kind) {
+		case PMW_CK_LIST:
+			if (ptr_ok(p->a))
+				want_add(&w, &nw, &cw, p->a + (p->len - n) * 8, n * 8, i);
+			break;
+		case PMW_CK_SET:
+			if (ptr_ok(p->a) && p->b < ITEMS_MAX * 2)
+				want_add(&w, &nw, &cw, p->a, (p->b + 1) * 16, i);
+			break;
+		case PMW_CK_DEQUE:
+			if (ptr_ok(p->a) && p->rindex < DEQUE_BLOCKLEN)
+				want_add(&w, &nw, &cw, p->a + 8, (p->rindex + 1) * 8, i);
+			break;
+		case PMW_CK_DICT:
+			if (ptr_ok(p->a) && !p->b)
+				want_add(&w, &nw, &cw, p->a, 40, i);
+			break;
+		}
+	}
+	buf = want_read(wk, t, w, nw, &ok);
+	for (int k = 0; buf && k < nw; off += w[k++].len) {
+		struct pending *p = &c->p[w[k].pi];
+		const uint8_t *b = buf + off;
+		struct pmw_walk_container *ct;
+		uint64_t start, n;
+		unsigned int esz, koff;
+
+		if (!ok[k])
+			continue;
+		if (p->kind == PMW_CK_DICT) {
+			if (dict_entries(t, b, p->a, &start, &n, &esz, &koff) && n &&
+			    !want_add(&w2, &nw2, &cw2, start, (n < ITEMS_MAX ? n : ITEMS_MAX) * esz,
+				      w[k].pi))
+				w2[nw2 - 1].esz = esz;
+			continue;
+		}
+		ct = cont_new(wk, p);
+		if (p->kind == PMW_CK_SET) {
+			for (size_t e = 0; e < w[k].len; e += 16) {
+				large_add(wk, rd64(b + e));
+				if (ct)
+					keep_sample(ct, rd64(b + e));
+			}
+			continue;
+		}
+		for (size_t e = 0; e < w[k].len; e += 8) {
+			large_add(wk, rd64(b + e));
+			if (ct && e + 8 * PMW_WALK_SAMPLE >= w[k].len)
+				keep_sample(ct, rd64(b + e));
+		}
+		if (ct)
+			ct->fp = p->kind == PMW_CK_DEQUE ? p->b :
+				 p->len <= ITEMS_MAX ? rd64(b) : 0;
+	}
+	/* round 2: dict entries */
+	buf2 = want_read(wk, t, w2, nw2, &ok2);
+	off = 0;
+	for (int k = 0; buf2 && k < nw2; off += w2[k++].len) {
+		struct pending *p = &c->p[w2[k].pi];
+		const uint8_t *b = buf2 + off;
+		unsigned int esz, koff;
+		struct pmw_walk_container *ct;
+
+		if (!ok2[k])
+			continue;
+		esz = w2[k].esz;
+		koff = esz == 24 ? 8 : 0;
+		ct = cont_new(wk, p);
+		for (size_t e = 0; e + esz <= w2[k].len; e += esz) {
+			uint64_t key = rd64(b + e + koff), val = rd64(b + e + koff + 8);
+
+			if (!key || !val)
+				continue;
+			large_add(wk, key);
+			large_add(wk, val);
+			if (ct) {
+				if (!ct->fp)
+					ct->fp = key;
+				keep_sample(ct, val);
+			}
+		}
+	}
+	free(w);
+	free(w2);
+	free(buf);
+	free(buf2);
+	free(ok);
+	free(ok2);
+}
+
+/* ---------------------------------------------------------------- pools */
+
+/*
+ * The object at the head of block @b (@size bytes at @addr): the header is
+ * tried at +0, +16 (PyGC_Head) and +32 (3.11+ pre-header) and taken where a
+ * plausible reference count is followed by a validated type whose flags put
+ * the object at exactly that offset and whose size fits the block.
+ */
+static const struct pmw_wtype *block_object(struct pmw_walk *wk, const struct pmw_target *t,
+					    const uint8_t *b, uint32_t size, unsigned int *offp)
+{
+	for (unsigned int off = 0; off <= 32 && off + 24 <= size; off += 16) {
+		uint64_t rc = rd64(b + off), tp = rd64(b + off + OB_TYPE);
+		const struct pmw_wtype *ty;
+		uint64_t need;
+
+		if (!rc || rc >= REFCNT_MAX || !ptr_ok(tp) || pmw_heap_in_arena(&wk->hp, tp))
+			continue;
+		ty = type_get(wk, t, tp, 0);
+		if (!ty || ty->off != off)
+			continue;
+		need = obj_size(t, ty, b + off, size - off);
+		if (need > size)
+			continue;
+		*offp = off;
+		return ty;
+	}
+	return NULL;
+}
+
+static void walk_pool_into(struct pmw_walk *wk, const struct pmw_target *t, const uint8_t *pool,
+			   uint64_t addr, struct chunk *c)
+{
+	uint32_t psize = t->pv->pool_size, count = rd32(pool), szidx = rd32(pool + PMW_POOL_SZIDX);
+	uint32_t nextoff = rd32(pool + POOL_NEXTOFFSET), size, nblocks, nfree = 0;
+	uint64_t fb = rd64(pool + POOL_FREEBLOCK), bm[(65536 / PMW_ALIGNMENT + 63) / 64] = { 0 };
+
+	if (!count)
+		return;
+	size = (szidx + 1) * PMW_ALIGNMENT;
+	if (szidx >= PMW_NCLASS || psize > 65536 || nextoff < PMW_POOL_HDR_SIZE || nextoff > psize) {
+		wk->cur.torn++;
+		return;
+	}
+	/* blocks carved so far; a full pool's nextoffset may point past the last one */
+	nblocks = (nextoff - PMW_POOL_HDR_SIZE) / size;
+	/* blocks on the pool's free list are not allocated */
+	while (fb) {
+		uint64_t o = fb - addr;
+		uint32_t idx;
+
+		if (fb < addr || o < PMW_POOL_HDR_SIZE || o >= nextoff ||
+		    (o - PMW_POOL_HDR_SIZE) % size || nfree >= nblocks) {
+			wk->cur.torn++;	/* racing with the allocator */
+			return;
+		}
+		idx = (o - PMW_POOL_HDR_SIZE) / size;
+		if (bm[idx / 64] >> (idx % 64) & 1) {
+			wk->cur.torn++;	/* a loop */
+			return;
+		}
+		bm[idx / 64] |= 1ULL << (idx % 64);
+		nfree++;
+		fb = rd64(pool + o);
+	}
+	if (nblocks - nfree != count) {
+		wk->cur.torn++;
+		return;
+	}
+	wk->cur.pools++;
+	wk->cur.blocks += count;
+	for (uint32_t i = 0; i < nblocks; i++) {
+		const uint8_t *b = pool + PMW_POOL_HDR_SIZE + (size_t)i * size;
+		uint64_t baddr = addr + PMW_POOL_HDR_SIZE + (uint64_t)i * size;
+		const struct pmw_wtype *ty;
+		struct pmw_wtype *cty;
+		unsigned int off;
+
+		if (bm[i / 64] >> (i % 64) & 1)
+			continue;
+		ty = block_object(wk, t, b, size, &off);
+		if (!ty) {
+			wk->cur.other_blocks++;
+			continue;
+		}
+		cty = type_slot(wk, ty->addr);
+		cty->objects++;
+		cty->bytes += size;
+		wk->cur.objects++;
+		if (ty->kind && c)
+			note_container(c, ty, baddr + off, b + off, size - off);
+		else if (ty->flags & F_TUPLE_SUBCLASS) {
+			int64_t n = (int64_t)rd64(b + off + OB_SIZE);
+
+			for (int64_t k = 0; k < n && off + TUPLE_ITEMS + (k + 1) * 8 <= size; k++)
+				large_add(wk, rd64(b + off + TUPLE_ITEMS + k * 8));
+		}
+	}
+}
+
+void pmw_walk_pool(struct pmw_walk *wk, const struct pmw_target *t, const uint8_t *pool,
+		   uint64_t addr)
+{
+	walk_pool_into(wk, t, pool, addr, NULL);
+}
+
+/* Read and walk the next CHUNK_POOLS pools, then their containers' items. */
+static int walk_chunk(struct pmw_walk *wk, const struct pmw_target *t)
+{
+	size_t n = wk->hp.npools - wk->next < CHUNK_POOLS ? wk->hp.npools - wk->next : CHUNK_POOLS;
+	uint32_t psize = t->pv->pool_size;
+	size_t lens[CHUNK_POOLS] = { 0 };
+	bool ok[CHUNK_POOLS];
+	struct chunk c = { 0 };
+	uint8_t *buf = malloc((size_t)CHUNK_POOLS * psize);
+	ssize_t got;
+
+	if (!buf)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		lens[i] = psize;
+	got = gather(t->pid, wk->hp.pools + wk->next, lens, n, buf, ok);
+	if (got < 0) {
+		free(buf);
+		return got;
+	}
+	wk->cur.bytes_read += (uint64_t)n * psize;
+	for (size_t i = 0; i < n; i++) {
+		if (ok[i])
+			walk_pool_into(wk, t, buf + i * psize, wk->hp.pools[wk->next + i], &c);
+		else
+			wk->cur.torn++;	/* arena given back meanwhile */
+	}
+	wk->next += n;
+	chunk_items(wk, t, &c);
+	free(c.p);
+	free(buf);
+	return 0;
+}
+
+static int cmp_cont(const void *a, const void *b)
+{
+	uint64_t x = ((const struct pmw_walk_container *)a)->addr;
+	uint64_t y = ((const struct pmw_walk_container *)b)->addr;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_census_name(const void *a, const void *b)
+{
+	return strcmp(((const struct pmw_walk_census *)a)->name,
+		      ((const struct pmw_walk_census *)b)->name);
+}
+
+static int cmp_census_bytes(const void *a, const void *b)
+{
+	uint64_t x = ((const struct pmw_walk_census *)a)->bytes;
+	uint64_t y = ((const struct pmw_walk_census *)b)->bytes;
+
+	return x < y ? 1 : x > y ? -1 : cmp_census_name(a, b);
+}
+
+/* The census of the finished walk, by type name, with deltas to the last one. */
+static void walk_census(struct pmw_walk *wk)
+{
+	struct pmw_walk_census *cs = calloc(wk->cap_types ? wk->cap_types : 1, sizeof(*cs)), *old;
+	int n = 0, m = 0, nold = wk->ncensus;
+
+	if (!cs)
+		return;
+	for (size_t i = 0; i < wk->cap_types; i++) {
+		const struct pmw_wtype *ty = &wk->types[i];
+
+		if (ty->addr && ty->ok && ty->gen == wk->gen && ty->objects) {
+			snprintf(cs[n].name, sizeof(cs[n].name), "%s", ty->name);
+			cs[n].objects = ty->objects;
+			cs[n++].bytes = ty->bytes;
+		}
+	}
+	/* same name (classes of two modules): one row */
+	qsort(cs, n, sizeof(*cs), cmp_census_name);
+	for (int i = 0; i < n; i++) {
+		if (m && !strcmp(cs[m - 1].name, cs[i].name)) {
+			cs[m - 1].objects += cs[i].objects;
+			cs[m - 1].bytes += cs[i].bytes;
+		} else {
+			cs[m++] = cs[i];
+		}
+	}
+	old = wk->census;
+	if (old)
+		qsort(old, nold, sizeof(*old), cmp_census_name);
+	for (int i = 0, j = 0; i < m; i++) {
+		while (j < nold && strcmp(old[j].name, cs[i].name) < 0)
+			j++;
+		if (old && j < nold && !strcmp(old[j].name, cs[i].name)) {
+			cs[i].objects_delta = (int64_t)cs[i].objects - (int64_t)old[j].objects;
+			cs[i].bytes_delta = (int64_t)cs[i].bytes - (int64_t)old[j].bytes;
+		} else if (old) {
+			cs[i].objects_delta = cs[i].objects;
+			cs[i].bytes_delta = cs[i].bytes;
+		}
+	}
+	qsort(cs, m, sizeof(*cs), cmp_census_bytes);
+	free(old);
+	wk->census = cs;
+	wk->ncensus = m;
+}
+
+static void walk_finish(struct pmw_walk *wk)
+{
+	qsort(wk->conts, wk->nconts, sizeof(*wk->conts), cmp_cont);
+	free(wk->done);
+	wk->done = wk->conts;
+	wk->ndone = wk->nconts;
+	wk->conts = NULL;
+	wk->nconts = wk->cap_conts = 0;
+	walk_census(wk);
+	wk->done_at = mono_s();
+	wk->cur.wall_s = wk->done_at - wk->start;
+	wk->last_stats = wk->cur;
+	wk->walks++;
+	free(wk->large);
+	wk->large = NULL;
+	wk->nlarge = wk->cap_large = 0;
+	pmw_heap_pools_free(&wk->hp);
+	wk->phase = PH_IDLE;
+}
+
+static int walk_start(struct pmw_walk *wk, const struct pmw_target *t)
+{
+	int err = pmw_heap_pools(t, &wk->hp);
+
+	if (err)
+		return err;
+	/* types are revalidated once per walk: a freed type's address may be reused */
+	wk->gen++;
+	wk->ntypes = 0;
+	for (size_t i = 0; i < wk->cap_types; i++) {
+		if (wk->types[i].addr && !wk->types[i].ok)
+			memset(&wk->types[i], 0, sizeof(wk->types[i]));
+		else if (wk->types[i].addr)
+			wk->ntypes++;
+	}
+	/* rehash: clearing entries broke probe chains */
+	if (wk->cap_types) {
+		struct pmw_wtype *old = wk->types;
+		size_t cap = wk->cap_types;
+
+		wk->types = calloc(cap, sizeof(*wk->types));
+		if (!wk->types) {
+			wk->types = old;
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i < cap; i++)
+			if (old[i].addr)
+				*type_slot(wk, old[i].addr) = old[i];
+		free(old);
+	}
+	memset(&wk->cur, 0, sizeof(wk->cur));
+	wk->next = 0;
+	wk->start = mono_s();
+	wk->phase = PH_POOLS;
+	return 0;
+}
+
+int pmw_walk_step(struct pmw_walk *wk, const struct pmw_target *t, double budget)
+{
+	double now = mono_s(), c0 = cpu_s(), c1;
+	int err = 0, done = 0;
+
+	if (budget <= 0)
+		return 0;
+	/* earn budget * wall time; a first walk may start right away */
+	wk->credit += wk->last ? (now - wk->last) * budget : 0.2;
+	if (wk->credit > 0.5 + 4 * budget)
+		wk->credit = 0.5 + 4 * budget;
+	wk->last = now;
+	while (wk->credit > 0 && !done && !err) {
+		switch (wk->phase) {
+		case PH_IDLE:
+			err = walk_start(wk, t);
+			break;
+		case PH_POOLS:
+			if (wk->next < wk->hp.npools)
+				err = walk_chunk(wk, t);
+			else
+				wk->phase = PH_LARGE;
+			break;
+		default:
+			err = walk_large(wk, t);
+			c1 = cpu_s();
+			wk->cur.cpu_s += c1 - c0;
+			wk->credit -= c1 - c0;
+			c0 = c1;
+			walk_finish(wk);
+			done = 1;
+			break;
+		}
+		c1 = cpu_s();
+		wk->cur.cpu_s += c1 - c0;
+		wk->credit -= c1 - c0;
+		c0 = c1;
+	}
+	if (err) {
+		wk->err = err;
+		pmw_heap_pools_free(&wk->hp);
+		wk->phase = PH_IDLE;
+		return err;
+	}
+	wk->err = 0;
+	return done;
+}
+
+const struct pmw_walk_container *pmw_walk_container(const struct pmw_walk *wk, uint64_t addr)
+{
+	struct pmw_walk_container key = { .addr = addr };
+
+	if (!wk->ndone)
+		return NULL;
+	return bsearch(&key, wk->done, wk->ndone, sizeof(key), cmp_cont);
+}
+
+void pmw_walk_free(struct pmw_walk *wk)
+{
+	pmw_heap_pools_free(&wk->hp);
+	free(wk->conts);
+	free(wk->large);
+	free(wk->types);
+	free(wk->done);
+	free(wk->census);
+	memset(wk, 0, sizeof(*wk));
+}

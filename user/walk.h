@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Heap walk: every allocated block of every used pymalloc pool, read from
+ * target memory; the object in each block identified and typed (type
+ * pointers validated: their type's type chain ends at `type`, whose own
+ * type is itself); an exact census per type; the containers (list, dict and
+ * subclasses, set, deque) with their lengths and newest items. Objects over
+ * 512 B (libc malloc, outside pools) are counted when a container or tuple
+ * holds them. Needs only _PyRuntime and memory: no symbols, no probe.
+ *
+ * Walks never stop the target. They are paced by a CPU budget on our side
+ * and done in steps; what races with the target (a pool whose free list
+ * does not match its count, an unreadable piece) is skipped and counted.
+ */
+#ifndef PMW_WALK_H
+#define PMW_WALK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "heap.h"
+#include "target.h"
+
+#define PMW_WALK_SAMPLE		16	/* newest items kept per container */
+#define PMW_WALK_MIN_LEN	8	/* containers shorter than this are not reported */
+
+enum pmw_ckind { PMW_CK_NONE, PMW_CK_LIST, PMW_CK_DICT, PMW_CK_SET, PMW_CK_DEQUE };
+
+/* "list", "dict", "set", "deque" or "" */
+const char *pmw_ckind_name(enum pmw_ckind k);
+
+/* A validated type object of the target (cached per walk). */
+struct pmw_wtype {
+	uint64_t addr;			/* type object address, key */
+	uint64_t flags;			/* tp_flags */
+	uint64_t base;			/* tp_base */
+	int64_t basicsize, itemsize;	/* tp_basicsize, tp_itemsize, bytes */
+	uint32_t gen;			/* walk that validated it; stale entries are revalidated */
+	uint8_t off;			/* object offset in its block: PyGC_Head + pre-header */
+	uint8_t kind;			/* enum pmw_ckind of the type or a base */
+	bool ok;			/* it is a type */
+	bool bounded;			/* never grows without bound (deque with maxlen: per object) */
+	uint64_t objects, bytes;	/* this walk's census */
+	char name[64];			/* tp_name */
+};
+
+/* One container seen by a walk (length >= PMW_WALK_MIN_LEN). */
+struct pmw_walk_container {
+	uint64_t addr;			/* object address */
+	uint64_t type;			/* its type object */
+	uint64_t fp;			/* identity: first item / first key / left block, 0 unknown */
+	uint64_t len;			/* len() */
+	uint64_t maxlen;		/* deque maxlen, 0 = none */
+	uint64_t sample[PMW_WALK_SAMPLE]; /* newest items (dict: values), nsample of them */
+	uint8_t nsample;
+	uint8_t kind;			/* enum pmw_ckind */
+};
+
+/* One census row: objects and bytes per type name. */
+struct pmw_walk_census {
+	char name[64];
+	uint64_t objects;		/* count */
+	uint64_t bytes;			/* pymalloc block bytes + real size of objects > 512 B */
+	uint64_t large_objects;		/* of which outside pymalloc (> 512 B, reached from containers) */
+	int64_t objects_delta, bytes_delta; /* since the previous walk */
+};
+
+struct pmw_walk_stats {
+	uint64_t pools, blocks, objects; /* walked: used pools, allocated blocks, objects found */
+	uint64_t other_blocks;		/* allocated blocks holding no object (buffers) */
+	uint64_t torn;			/* pools and pieces skipped: racing or unreadable */
+	uint64_t large_objects, large_bytes; /* objects > 512 B found through containers */
+	uint64_t bytes_read;		/* target memory read */
+	double cpu_s, wall_s;		/* our CPU time and wall time of the walk */
+};
+
+struct pmw_walk {
+	/* progress of the walk under way */
+	int phase;
+	uint32_t gen;			/* walks started */
+	struct pmw_heap_pools hp;
+	size_t next;			/* next pool to read */
+	struct pmw_walk_stats cur;
+	double start;			/* CLOCK_MONOTONIC seconds */
+	double credit, last;		/* CPU seconds we may still spend; time of the last step */
+	struct pmw_walk_container *conts;
+	int nconts, cap_conts;
+	uint64_t *large;		/* candidate objects > 512 B: open-addressed set */
+	size_t nlarge, cap_large;
+	/* validated types: open-addressed table */
+	struct pmw_wtype *types;
+	size_t ntypes, cap_types;
+	uint64_t pytype;		/* &PyType_Type, learned from the type chain */
+	/* the last complete walk */
+	uint64_t walks;			/* completed */
+	double done_at;			/* CLOCK_MONOTONIC seconds of its end */
+	struct pmw_walk_stats last_stats;
+	struct pmw_walk_container *done;	/* sorted by address */
+	int ndone;
+	struct pmw_walk_census *census;	/* sorted by bytes, largest first */
+	int ncensus;
+	int err;			/* last error, 0 if fine */
+};
+
+/*
+ * Spend at most the CPU time earned since the last call (@budget: fraction
+ * of one CPU, 0.05 = 5%) on the walk of @t's heap, starting a new walk when
+ * none is under way. Returns 1 when a walk completed in this call (results
+ * in wk->done, wk->census), 0 when still under way or out of budget,
+ * -ENOENT/-EAGAIN/-ESRCH as pmw_heap_pools(), -ENOMEM.
+ */
+int pmw_walk_step(struct pmw_walk *wk, const struct pmw_target *t, double budget);
+
+/* The validated type at @addr (NULL if not a type). */
+const struct pmw_wtype *pmw_walk_type(struct pmw_walk *wk, const struct pmw_target *t,
+				      uint64_t addr);
+
+/*
+ * Type and real size of the objects at @objs[0..n) (object addresses, as
+ * held by containers): @types[i] NULL when unreadable or not an object,
+ * @sizes[i] in bytes (tp_basicsize + items, str and int rules, GC head and
+ * pre-header included). Returns how many were identified.
+ */
+int pmw_walk_objects(struct pmw_walk *wk, const struct pmw_target *t, const uint64_t *objs, int n,
+		     const struct pmw_wtype **types, uint64_t *sizes);
+
+/* The container of the last walk at @addr, or NULL. */
+const struct pmw_walk_container *pmw_walk_container(const struct pmw_walk *wk, uint64_t addr);
+
+/* Identify the objects in one pool image (@pool: pool_size bytes read at @addr); for fuzzing. */
+void pmw_walk_pool(struct pmw_walk *wk, const struct pmw_target *t, const uint8_t *pool,
+		   uint64_t addr);
+
+void pmw_walk_free(struct pmw_walk *wk);
+
+#endif
