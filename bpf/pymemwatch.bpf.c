@@ -42,7 +42,7 @@ struct {
 /* a collection in progress on a thread */
 struct gc_inflight {
 	__u64 start_ns;
-	__u64 stats_addr;	/* &generation_stats[0], 0 if unknown */
+	__u64 stats_addr;	/* GC stats base (gc_stats_addr()), 0 if unknown */
 	__s32 gen;		/* from the probe argument, -1 unknown */
 	__u32 pad;
 	struct pmw_py_gcstats st[PMW_NGEN]; /* generation_stats at start */
@@ -130,10 +130,10 @@ static __always_inline void learn_runtime(struct pt_regs *ctx, struct pmw_target
 		cfg->runtime_addr = PT_REGS_IP(ctx) + delta;
 }
 
-/* &generation_stats[0] of the main interpreter, 0 if not readable yet */
+/* the main interpreter's GC stats base (struct pmw_py_gcstats_layout), 0 if not readable yet */
 static __always_inline __u64 gc_stats_addr(struct pmw_target_cfg *cfg)
 {
-	__u64 interp = 0;
+	__u64 interp = 0, base;
 
 	if (!cfg->runtime_addr)
 		return 0;
@@ -142,7 +142,29 @@ static __always_inline __u64 gc_stats_addr(struct pmw_target_cfg *cfg)
 	if (bpf_probe_read_user(&interp, sizeof(interp),
 				(void *)(cfg->runtime_addr + cfg->interp_main_off)) || !interp)
 		return 0;
-	return interp + cfg->gc_stats_off;
+	base = interp + cfg->gc_stats_off;
+	if (cfg->gc_layout.deref && bpf_probe_read_user(&base, sizeof(base), (void *)base))
+		return 0;
+	return base;
+}
+
+/* the cumulative counters of each generation from @base; 0, or -1 if unreadable */
+static __always_inline int read_gc_stats(const struct pmw_py_gcstats_layout *l, __u64 base,
+					 struct pmw_py_gcstats st[PMW_NGEN])
+{
+	for (int g = 0; g < PMW_NGEN; g++) {
+		__u64 ring = base + l->gen_off[g];
+		__s8 slot = 0;
+
+		if (l->stride &&
+		    (bpf_probe_read_user(&slot, 1, (void *)(ring + l->index_off[g])) ||
+		     slot < 0 || (__u32)slot >= l->slots[g]))
+			return -1;
+		if (bpf_probe_read_user(&st[g], sizeof(st[g]),
+					(void *)(ring + (__u32)slot * l->stride + l->counts_off)))
+			return -1;
+	}
+	return 0;
 }
 
 static __always_inline int gc_begin(struct pt_regs *ctx, __s32 gen, bool learn)
@@ -159,8 +181,7 @@ static __always_inline int gc_begin(struct pt_regs *ctx, __s32 gen, bool learn)
 		learn_runtime(ctx, cfg);
 	in.gen = gen;
 	in.stats_addr = gc_stats_addr(cfg);
-	if (in.stats_addr &&
-	    bpf_probe_read_user(&in.st, sizeof(in.st), (void *)in.stats_addr))
+	if (in.stats_addr && read_gc_stats(&cfg->gc_layout, in.stats_addr, in.st))
 		in.stats_addr = 0;
 	in.start_ns = bpf_ktime_get_ns();
 	bpf_map_update_elem(&pmw_gc_inflight, &tid, &in, BPF_ANY);
@@ -178,6 +199,7 @@ static __always_inline int gc_end(__s64 total, bool from_usdt)
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 pid = id >> 32, tid = (__u32)id;
 	struct pmw_py_gcstats now[PMW_NGEN];
+	struct pmw_target_cfg *cfg = bpf_map_lookup_elem(&pmw_targets, &pid);
 	struct gc_inflight *in;
 	struct pmw_gc_event *ev;
 	struct pmw_counters *c;
@@ -194,8 +216,7 @@ static __always_inline int gc_end(__s64 total, bool from_usdt)
 			c->gc_unmatched++;
 		return 0;
 	}
-	if (in->stats_addr &&
-	    !bpf_probe_read_user(&now, sizeof(now), (void *)in->stats_addr)) {
+	if (in->stats_addr && cfg && !read_gc_stats(&cfg->gc_layout, in->stats_addr, now)) {
 		read_ok = true;
 		for (int g = 0; g < PMW_NGEN; g++) {
 			if (now[g].collections != in->st[g].collections) {
@@ -226,7 +247,6 @@ static __always_inline int gc_end(__s64 total, bool from_usdt)
 		 * of the main interpreter's sees the same change. Not atomic: two
 		 * ends on the same nanosecond may both count.
 		 */
-		struct pmw_target_cfg *cfg = bpf_map_lookup_elem(&pmw_targets, &pid);
 		__s64 sum = now[0].collections + now[1].collections + now[2].collections;
 
 		if (cfg && sum <= cfg->gc_seen) {

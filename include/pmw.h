@@ -70,6 +70,26 @@ struct pmw_sample {
 };
 
 /*
+ * Where the per-generation GC counters (struct pmw_py_gcstats, cumulative)
+ * are, from the address of the interpreter's generation_stats field; per
+ * CPython minor version (user/pyver.c; sources there). Up to 3.14 the field
+ * is an array of 3 records; 3.15 makes it a pointer to a struct gc_stats of
+ * 3 rings of records (young, old[0], old[1]), each with the int8 index of
+ * its newest slot, which carries the running totals.
+ * Generation g's counters: ring = base + gen_off[g] (base: the field, or
+ * what it points to if deref); slot = stride ? *(int8 *)(ring + index_off[g])
+ * (< slots[g]) : 0; counters at ring + slot * stride + counts_off.
+ */
+struct pmw_py_gcstats_layout {
+	__u32 deref;		/* 1: generation_stats is a pointer (3.15+) */
+	__u32 stride;		/* bytes per ring record; 0: one record per generation */
+	__u32 counts_off;	/* offset of collections in a record */
+	__u32 gen_off[PMW_NGEN];
+	__u32 index_off[PMW_NGEN];
+	__u32 slots[PMW_NGEN];
+};
+
+/*
  * Per-PID configuration, written by userspace into pmw_targets before the
  * target's probes can fire. Its presence is also the PID filter.
  * Addresses are absolute, in the target's address space.
@@ -83,6 +103,7 @@ struct pmw_target_cfg {
 	__u8 sampling;		/* 1: a leak-attribution burst is on: sample stacks at refills */
 	__u8 pad[6];
 	struct pmw_py_walk walk;
+	struct pmw_py_gcstats_layout gc_layout;
 	__s64 gc_seen;		/* BPF-written: the main interpreter's collections (all generations)
 				 * when the last one was counted; 0 = none yet */
 };
@@ -128,7 +149,8 @@ struct pmw_gc_event {
 } __attribute__((aligned(8)));
 
 /* CPython gc_generation_stats: { collections, collected, uncollectable } (Py_ssize_t each),
- * Include/internal/pycore_gc.h, identical 3.8-3.14. */
+ * Include/internal/pycore_gc.h 3.8-3.14; 3.15 (pycore_interp_structs.h) puts
+ * ts_start and ts_stop before them and more fields after. */
 struct pmw_py_gcstats {
 	__s64 collections;
 	__s64 collected;

@@ -280,6 +280,7 @@ static int setup_target_maps(struct session *s, struct pmw_watch *w)
 		.gc_stats_off = t->pv->gc_stats,
 		.gc_stats_in_runtime = t->pv->gc_stats_in_runtime,
 		.walk = t->pv->walk,
+		.gc_layout = t->pv->gc_layout,
 	};
 	int ncpu = libbpf_num_possible_cpus();
 	struct pmw_counters *zero = calloc(ncpu > 0 ? ncpu : 1, sizeof(*zero));

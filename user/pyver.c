@@ -2,7 +2,9 @@
 /*
  * Sources: offsetof() printed by a C program built against each version's
  * Include/internal headers (pyenv 3.8.18-3.13.0, Debian 3.11.2 and 3.14.10),
- * see ../shared/reference/cpython-internals.md section 3.7; GC function names
+ * see ../shared/reference/cpython-internals.md section 3.7; 3.14 and 3.15:
+ * gdb's offsetof/ptype/o on Debian's python3.1x-dbg debug files (3.14.10
+ * gave exactly the row made from the headers); GC function names
  * from Modules/gcmodule.c (3.8-3.12) and Python/gc.c (3.13+).
  * Frame walking: Include/cpython/frameobject.h (<=3.10),
  * Include/internal/pycore_frame.h (3.11-3.13), pycore_interpframe_structs.h
@@ -10,15 +12,20 @@
  * thread state: _PyRuntime.gilstate.tstate_current (<=3.11), else the GIL's
  * last holder through PyInterpreterState.ceval.gil (3.12+).
  */
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include "pyver.h"
+#include "target.h"
 #include "util.h"
+
+/* generation_stats[3] of { collections, collected, uncollectable } (3.8-3.14) */
+#define GC_FLAT { .gen_off = { 0, 24, 48 } }
 
 static const struct pmw_pyver pyvers[] = {
 	{ .major = 3, .minor = 8, .interp_main = 40, .gc_stats = 472, .gc_stats_in_runtime = 1,
 	  .pool_size = 4096, .arena_size = 256 << 10, .obm_kind = PMW_OBM_STATIC,
-	  .gc_funcs = { "collect" },
+	  .gc_funcs = { "collect" }, .gc_layout = GC_FLAT,
 	  .walk = { .tstate_kind = PMW_TSTATE_RUNTIME, .tstate_off = 1368, .tstate_frame = 24,
 		    .frame_back = 24, .frame_code = 32, .frame_instr = 104, .instr_int = 1,
 		    .code_mask = ~0ULL },
@@ -30,7 +37,7 @@ static const struct pmw_pyver pyvers[] = {
 		 .lru_cache = 72, .lru_func = 88, .managed = PMW_MD_NONE } },
 	{ .major = 3, .minor = 9, .interp_main = 40, .gc_stats = 744,
 	  .pool_size = 4096, .arena_size = 256 << 10, .obm_kind = PMW_OBM_STATIC,
-	  .gc_funcs = { "collect" },
+	  .gc_funcs = { "collect" }, .gc_layout = GC_FLAT,
 	  .walk = { .tstate_kind = PMW_TSTATE_RUNTIME, .tstate_off = 568, .tstate_frame = 24,
 		    .frame_back = 24, .frame_code = 32, .frame_instr = 104, .instr_int = 1,
 		    .code_mask = ~0ULL },
@@ -42,7 +49,7 @@ static const struct pmw_pyver pyvers[] = {
 		 .lru_cache = 72, .lru_func = 88, .managed = PMW_MD_NONE } },
 	{ .major = 3, .minor = 10, .interp_main = 40, .gc_stats = 744,
 	  .pool_size = 16 << 10, .arena_size = 1 << 20, .obm_kind = PMW_OBM_STATIC,
-	  .gc_funcs = { "gc_collect_main" },
+	  .gc_funcs = { "gc_collect_main" }, .gc_layout = GC_FLAT,
 	  .walk = { .tstate_kind = PMW_TSTATE_RUNTIME, .tstate_off = 568, .tstate_frame = 24,
 		    .frame_back = 24, .frame_code = 32, .frame_instr = 96, .instr_int = 1,
 		    .code_mask = ~0ULL },
@@ -54,7 +61,7 @@ static const struct pmw_pyver pyvers[] = {
 		 .lru_cache = 72, .lru_func = 88, .managed = PMW_MD_NONE } },
 	{ .major = 3, .minor = 11, .interp_main = 48, .gc_stats = 776,
 	  .pool_size = 16 << 10, .arena_size = 1 << 20, .obm_kind = PMW_OBM_STATIC,
-	  .gc_funcs = { "gc_collect_main" },
+	  .gc_funcs = { "gc_collect_main" }, .gc_layout = GC_FLAT,
 	  .walk = { .tstate_kind = PMW_TSTATE_RUNTIME, .tstate_off = 576, .tstate_frame = 56,
 		    .cframe_frame = 8 + 1, .frame_back = 48, .frame_code = 32, .frame_instr = 56,
 		    .code_mask = ~0ULL },
@@ -67,7 +74,7 @@ static const struct pmw_pyver pyvers[] = {
 	{ .major = 3, .minor = 12, .interp_main = 48, .gc_stats = 240,
 	  .pool_size = 16 << 10, .arena_size = 1 << 20, .obm_kind = PMW_OBM_EMBEDDED,
 	  .obm_off = 3960, .obj_allocator = 176,
-	  .gc_funcs = { "gc_collect_main" },
+	  .gc_funcs = { "gc_collect_main" }, .gc_layout = GC_FLAT,
 	  .walk = { .tstate_kind = PMW_TSTATE_GIL, .tstate_off = 384, .tstate_frame = 56,
 		    .cframe_frame = 0 + 1, .frame_back = 8, .frame_code = 0, .frame_instr = 56,
 		    .frame_owner = 70, .owner_cstack = 3, .code_mask = ~0ULL },
@@ -80,7 +87,7 @@ static const struct pmw_pyver pyvers[] = {
 	{ .major = 3, .minor = 13, .interp_main = 640, .gc_stats = 7528,
 	  .pool_size = 16 << 10, .arena_size = 1 << 20, .obm_kind = PMW_OBM_POINTER,
 	  .obm_off = 10800, .obj_allocator = 784,
-	  .gc_funcs = { "gc_collect_main" },
+	  .gc_funcs = { "gc_collect_main" }, .gc_layout = GC_FLAT,
 	  .walk = { .tstate_kind = PMW_TSTATE_GIL, .tstate_off = 16, .tstate_frame = 72,
 		    .frame_back = 8, .frame_code = 0, .frame_instr = 56, .frame_owner = 70,
 		    .owner_cstack = 3, .code_mask = ~0ULL },
@@ -95,7 +102,7 @@ static const struct pmw_pyver pyvers[] = {
 	{ .major = 3, .minor = 14, .interp_main = 816, .gc_stats = 7528,
 	  .pool_size = 16 << 10, .arena_size = 1 << 20, .obm_kind = PMW_OBM_POINTER,
 	  .obm_off = 10904, .obj_allocator = 960,
-	  .gc_funcs = { "gc_collect_main", "_PyGC_Collect" },
+	  .gc_funcs = { "gc_collect_main", "_PyGC_Collect" }, .gc_layout = GC_FLAT,
 	  .walk = { .tstate_kind = PMW_TSTATE_GIL, .tstate_off = 16, .tstate_frame = 72,
 		    .frame_back = 8, .frame_code = 0, .frame_instr = 56, .frame_owner = 74,
 		    .owner_cstack = 4, .code_mask = ~3ULL },
@@ -109,6 +116,31 @@ const struct pmw_pyver *pmw_pyver_find(int major, int minor)
 		if (pyvers[i].major == major && pyvers[i].minor == minor)
 			return &pyvers[i];
 	return NULL;
+}
+
+int pmw_pyver_gc_read(pid_t pid, const struct pmw_py_gcstats_layout *l, uint64_t addr,
+		      struct pmw_py_gcstats st[PMW_NGEN])
+{
+	uint64_t base = addr;
+
+	if (l->deref) {
+		if (pmw_mem_read(pid, addr, &base, sizeof(base)))
+			return -EFAULT;
+		if (!base)
+			return -EAGAIN;
+	}
+	for (int g = 0; g < PMW_NGEN; g++) {
+		uint64_t ring = base + l->gen_off[g];
+		int8_t slot = 0;
+
+		if (l->stride && (pmw_mem_read(pid, ring + l->index_off[g], &slot, 1) ||
+				  slot < 0 || (uint32_t)slot >= l->slots[g]))
+			return -EFAULT;
+		if (pmw_mem_read(pid, ring + (uint32_t)slot * l->stride + l->counts_off, &st[g],
+				 sizeof(st[g])))
+			return -EFAULT;
+	}
+	return 0;
 }
 
 const struct pmw_pyver *pmw_pyver_at(size_t i)

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/types.h>
+#include <sys/types.h>
 #include "pmw.h"
 #include "pmw_pymalloc.h"
 #include "pyline.h"
@@ -57,6 +58,7 @@ struct pmw_pyver {
 	uint32_t obm_off;	/* offsetof(PyInterpreterState, obmalloc) (EMBEDDED/POINTER) */
 	uint32_t obj_allocator;	/* offsetof(_PyRuntimeState, allocators.standard.obj), 0: static _PyObject */
 	const char *gc_funcs[3]; /* collection function(s), first found is probed */
+	struct pmw_py_gcstats_layout gc_layout; /* the counters behind gc_stats */
 	struct pmw_py_walk walk; /* frame walking in BPF (depth set at run time) */
 	/* PyCodeObject fields, Include/cpython/code.h */
 	uint32_t co_filename, co_name, co_qualname /* 0: none (<=3.10) */, co_firstlineno;
@@ -115,6 +117,15 @@ enum pmw_alloc_slot { PMW_ALLOC_MALLOC = 1, PMW_ALLOC_CALLOC, PMW_ALLOC_REALLOC,
 
 /* The table entry for major.minor, or NULL if unsupported. */
 const struct pmw_pyver *pmw_pyver_find(int major, int minor);
+
+/*
+ * The cumulative GC counters of each generation, read from target @pid's
+ * memory by @l from @addr, the address of its generation_stats field.
+ * Returns 0, -EFAULT (unreadable, or a ring index out of range: torn read),
+ * -EAGAIN (3.15+: the stats not allocated yet).
+ */
+int pmw_pyver_gc_read(pid_t pid, const struct pmw_py_gcstats_layout *l, uint64_t addr,
+		      struct pmw_py_gcstats st[PMW_NGEN]);
 
 /* Rows of the table in version order, for tests: row @i (NULL past the end). */
 const struct pmw_pyver *pmw_pyver_at(size_t i);

@@ -104,7 +104,7 @@ static int read_gc_stats(struct pmw_watch *w, struct pmw_py_gcstats st[PMW_NGEN]
 			return -EAGAIN;
 		addr += t->pv->gc_stats;
 	}
-	return pmw_mem_read(t->pid, addr, st, sizeof(struct pmw_py_gcstats) * PMW_NGEN);
+	return pmw_pyver_gc_read(t->pid, &t->pv->gc_layout, addr, st);
 }
 
 static void gc_from_memory(struct pmw_watch *w)

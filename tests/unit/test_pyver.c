@@ -60,6 +60,20 @@ static void test_rows(void **state)
 		assert_true((pv->obm_kind == PMW_OBM_STATIC) == (pv->obm_off == 0));
 		assert_non_null(pv->gc_funcs[0]);
 		assert_true(pv->interp_main && pv->gc_stats);
+		/* GC counters: 3 records in a row, or rings whose index follows their slots */
+		for (int g = 0; g < PMW_NGEN; g++) {
+			const struct pmw_py_gcstats_layout *l = &pv->gc_layout;
+
+			if (!l->stride) {
+				assert_int_equal(l->gen_off[g], g * sizeof(struct pmw_py_gcstats));
+				assert_int_equal(l->counts_off, 0);
+				continue;
+			}
+			assert_true(l->slots[g] > 0 && l->slots[g] <= 127);
+			assert_true(l->index_off[g] >= l->slots[g] * l->stride);
+			assert_true(l->counts_off + sizeof(struct pmw_py_gcstats) <= l->stride);
+			assert_true(!g || l->gen_off[g] > l->gen_off[g - 1] + l->index_off[g - 1]);
+		}
 		/* frames: an int f_lasti exactly where the row converts f_lasti units */
 		assert_true(w->tstate_kind == PMW_TSTATE_RUNTIME || w->tstate_kind == PMW_TSTATE_GIL);
 		assert_int_equal(!!w->instr_int, pv->lasti_unit != 0);
