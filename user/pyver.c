@@ -108,6 +108,24 @@ static const struct pmw_pyver pyvers[] = {
 		    .owner_cstack = 4, .code_mask = ~3ULL },
 	  .co_filename = 112, .co_name = 120, .co_qualname = 128, .co_firstlineno = 68, .co_linetable = 136, .co_code_adaptive = 208, .ascii_data = 40, .compact_data = 56,
 	  .line_table = PMW_LT_LOCATIONS },
+	/* 3.15: Debian 3.15.2's DWARF (python3.15-dbg). GC counters moved into rings of
+	 * struct gc_generation_stats { ts_start, ts_stop, collections, collected,
+	 * uncollectable, candidates, duration, heap_size } (64 bytes) behind the pointer
+	 * gc.generation_stats: struct gc_stats { young: items[11] @0, int8 index @704;
+	 * old[2]: items[3] @0, index @192, 200 bytes each, @712 } (pycore_interp_structs.h);
+	 * _frameowner lost FRAME_OWNED_BY_CSTACK: the C-stack entry frames are
+	 * FRAME_OWNED_BY_INTERPRETER = 3 (Python/gc.c mark_stacks skips owner >= it) */
+	{ .major = 3, .minor = 15, .interp_main = 944, .gc_stats = 7504,
+	  .pool_size = 16 << 10, .arena_size = 1 << 20, .obm_kind = PMW_OBM_POINTER,
+	  .obm_off = 10880, .obj_allocator = 1088,
+	  .gc_funcs = { "gc_collect_main" },
+	  .gc_layout = { .deref = 1, .stride = 64, .counts_off = 16, .gen_off = { 0, 712, 912 },
+			 .index_off = { 704, 192, 192 }, .slots = { 11, 3, 3 } },
+	  .walk = { .tstate_kind = PMW_TSTATE_GIL, .tstate_off = 16, .tstate_frame = 72,
+		    .frame_back = 8, .frame_code = 0, .frame_instr = 56, .frame_owner = 74,
+		    .owner_cstack = 3, .code_mask = ~3ULL },
+	  .co_filename = 112, .co_name = 120, .co_qualname = 128, .co_firstlineno = 68, .co_linetable = 136, .co_code_adaptive = 208, .ascii_data = 40, .compact_data = 56,
+	  .line_table = PMW_LT_LOCATIONS },
 };
 
 const struct pmw_pyver *pmw_pyver_find(int major, int minor)
