@@ -34,10 +34,10 @@ from conftest import PHASE_TIMEOUT, REPO_ROOT, WORKLOADS, LineCollector
 MAKE_ROOTS = os.path.join(REPO_ROOT, "scripts", "make-roots.sh")
 ROOTS_DIR = os.environ.get("PMW_ROOTS_DIR") or "/var/cache/pymemwatch/roots"
 # Roots the tests build when missing (make-roots.sh's defaults, plus
-# bullseye-dbg: pymemwatch needs python3.9's debug symbols for 3.8-3.11).
-# Other roots (bookworm-pypy) are used only when already built.
-DEFAULT_ROOTS = ("bullseye", "bullseye-dbg", "trixie", "sid")
-BUILD_TIMEOUT = 900.0          # four roots from scratch take ~3 min
+# bullseye-dbg: pymemwatch needs python3.9's debug symbols for 3.8-3.11;
+# sid-dbg: stacks of 3.14 and 3.15 need their debug symbols).
+DEFAULT_ROOTS = ("bullseye", "bullseye-dbg", "trixie", "sid", "sid-dbg")
+BUILD_TIMEOUT = 900.0          # five roots from scratch take ~4 min
 MODES = ("chroot", "unshare")
 READY_TIMEOUT = 60.0
 
@@ -48,6 +48,8 @@ ROOT_INTERPS = {
     "trixie-3.13": ("trixie", "/usr/bin/python3.13"),
     "sid-3.14": ("sid", "/usr/bin/python3.14"),
     "sid-3.15": ("sid", "/usr/bin/python3.15"),
+    "sid-dbg-3.14": ("sid-dbg", "/usr/bin/python3.14"),
+    "sid-dbg-3.15": ("sid-dbg", "/usr/bin/python3.15"),
 }
 
 
@@ -138,7 +140,8 @@ class RootDir(object):
         self.rel = os.path.join("tmp", "pmw", uuid.uuid4().hex[:12])
         self.hostdir = os.path.join(root, self.rel)
         os.makedirs(self.hostdir, mode=0o700)
-        shutil.copy(os.path.join(WORKLOADS, "gc_window.py"), self.hostdir)
+        for name in ("gc_window.py", "leaky_service.py"):
+            shutil.copy(os.path.join(WORKLOADS, name), self.hostdir)
 
     def inside(self, name):
         """Path of `name` as the target sees it."""

@@ -12,7 +12,11 @@ exactly, as in test_gc.py, the root's Python version and a live heap.
 - bullseye (python3.9 without debug symbols): README documents that only
   the live heap needs python3.9-dbg, so `--mode gc` must still give exact
   GC figures.
-- sid python3.15: newer than pymemwatch's version table; refused cleanly.
+- sid python3.14 and python3.15, with (sid-dbg) and without (sid) their
+  -dbg packages: the full check, and with the debug symbols the Python
+  stacks of leak sites (tests/workloads/leaky_service.py), end to end.
+- pyenv 3.7: older than pymemwatch's version table; refused cleanly with
+  the supported range, which covers the newest interpreter of the matrix.
 - pypy3 in the bookworm-pypy root (built only on request:
   `sudo scripts/make-roots.sh bookworm-pypy`): refused as not CPython.
 
@@ -20,14 +24,19 @@ Roots that cannot be built (no network, no debootstrap) skip with the
 reason.
 """
 
+import csv
 import functools
+import glob
+import os
+import re
+import subprocess
 import time
 
 import pytest
 
-from conftest import (assert_gc_matches, check_header, format_rows, read_csv, rows_for, run_pmw,
-                      wait_rows)
-from roots import (MODES, ROOT_INTERPS, RootProcs, python_version,
+from conftest import (assert_gc_matches, check_header, format_rows, pyenv_root, read_csv,
+                      rows_for, run_pmw, wait_rows)
+from roots import (MODES, ROOT_INTERPS, RootDir, RootProcs, python_version,
                    require_root_fs)
 
 # (interpreter id, extra pymemwatch options, check live heap, marks)
@@ -35,6 +44,9 @@ FULL = [
     ("bullseye-dbg-3.9", [], True, []),
     ("trixie-3.13", [], True, []),
     ("sid-3.14", [], True, []),
+    ("sid-3.15", [], True, []),
+    ("sid-dbg-3.14", [], True, []),
+    ("sid-dbg-3.15", [], True, []),
     # stripped, no python3.9-dbg: --mode gc needs no symbols (USDT + .dynsym)
     ("bullseye-3.9", ["--mode", "gc"], False, []),
 ]
@@ -97,19 +109,79 @@ def test_gc_counts_exact_in_root(env, procs, rprocs, tmp_path, ident, mode,
     assert target.proc.poll() is None, "target died\n" + diag
 
 
-def test_newer_version_refused(env, rprocs):
-    """sid's python3.15 is newer than pymemwatch's version table: a clean
-    refusal (exit 2, 'unsupported'), never a guess at its layout. Turn it
-    into a FULL case above once 3.15 is supported."""
-    root_name, exe = ROOT_INTERPS["sid-3.15"]
-    root = require_root_fs(root_name)
-    target = rprocs.target("chroot", root, exe, ["gc"])
-    res = run_pmw(["-p", target.pid, "-i", "0.5", "-d", "2", "-q"],
-                  timeout=60)
-    diag = "%s\n%s" % (res.describe(), target.describe())
+OLD_SCRIPT = ("import os, sys, time\n"
+              "print('ready %d' % os.getpid(), flush=True)\n"
+              "time.sleep(120)\n")
+
+
+def test_older_version_refused(env, procs):
+    """pyenv's 3.7 is older than pymemwatch's version table: a clean refusal
+    (exit 2, 'unsupported', the supported range), never a guess at its
+    layout. The range is the table's; it must reach the newest interpreter
+    of this matrix."""
+    found = sorted(glob.glob(os.path.join(pyenv_root(), "versions", "3.7.*", "bin",
+                                          "python3.7")))
+    if not found:
+        pytest.skip("no pyenv 3.7 under %s" % pyenv_root())
+    target = procs.popen([found[-1], "-c", OLD_SCRIPT], stdout=subprocess.PIPE, text=True)
+    assert target.stdout.readline().startswith("ready")
+    res = run_pmw(["-p", target.pid, "-i", "0.5", "-d", "2", "-q"], timeout=60)
+    diag = res.describe()
     assert res.rc == 2, diag
-    assert "unsupported" in res.stderr.lower(), diag
-    assert target.proc.poll() is None, "target died\n" + diag
+    m = re.search(r"unsupported CPython version \(supported: 3\.(\d+)-3\.(\d+)\)",
+                  res.stderr)
+    assert m, diag
+    newest = max(int(exe.rsplit(".", 1)[1]) for _, exe in ROOT_INTERPS.values())
+    assert int(m.group(1)) > 7 and int(m.group(2)) >= newest, diag
+    assert target.poll() is None, "target died\n" + diag
+
+
+LEAK_S = 40
+
+
+def _marked_line(path, tag):
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            if "# " + tag in line:
+                return n
+    raise AssertionError("no %s marker in %s" % (tag, path))
+
+
+@pytest.mark.parametrize("ident", ["sid-dbg-3.14", "sid-dbg-3.15"])
+@pytest.mark.parametrize("mode", MODES)
+def test_leak_stacks_in_root(env, procs, rprocs, tmp_path, ident, mode):
+    """With the -dbg symbols, the Python stacks of leak sites work end to
+    end on 3.14 and 3.15 in another root: leak B's line (LEAK-B in
+    remember_session()) ranks in the top two, with its file, its caller
+    handle() and the object type, as test_leaks.py checks on the host."""
+    root_name, exe = ROOT_INTERPS[ident]
+    root = require_root_fs(root_name)
+    d = RootDir(root)
+    try:
+        target = rprocs.process(mode, root, [exe, d.inside("leaky_service.py"), str(LEAK_S + 30)])
+        target.wait_ready()
+        sites_csv = str(tmp_path / "sites.csv")
+        pmw = procs.watch("-p", target.pid, "-d", LEAK_S, "-q", "--csv-sites", sites_csv)
+        res = pmw.wait(LEAK_S + 60) or pmw.stop()
+        assert res.rc == 0, res.describe() + target.describe()
+        with open(sites_csv, newline="") as f:
+            rows = list(csv.DictReader(f))
+        assert rows, "no site rows\n" + res.describe()
+        last = max(r["time"] for r in rows)
+        final = [r for r in rows if r["time"] == last]
+        diag = "%s %s final ranking:\n%s\n%s" % (ident, mode, "\n".join(
+            "%s %s %s samples=%s score=%s stack=%s" % (r["site"], r["function"], r["type"],
+                                                      r["samples"], r["score"], r["stack"])
+            for r in final[:6]), res.describe())
+        want = "%s:%d" % (d.inside("leaky_service.py"),
+                          _marked_line(d.host("leaky_service.py"), "LEAK-B"))
+        top = [r for r in final[:2] if r["site"] == want]
+        assert top, "%s not in the top two\n%s" % (want, diag)
+        assert top[0]["function"] == "remember_session", diag
+        assert top[0]["type"] in ("Session", "str"), diag
+        assert ":handle:" in top[0]["stack"] and ":main:" in top[0]["stack"], diag
+    finally:
+        d.remove()
 
 
 PYPY_SCRIPT = ("import os, signal, sys, time\n"
