@@ -25,7 +25,7 @@ NCURSES_LDLIBS ?= $(shell $(PKG_CONFIG) --libs ncursesw 2>/dev/null || echo -lnc
 CFLAGS ?= -g -O2 -Wall -Wextra -Wno-unused-parameter -Wmissing-field-initializers
 ALL_CFLAGS := $(CFLAGS) $(EXTRA_CFLAGS) -D_GNU_SOURCE -DPMW_VERSION='"$(VERSION)"' \
 	-Iinclude -Iuser -I$(OUTPUT) $(LIBBPF_CFLAGS)
-LDLIBS := $(LIBBPF_LDLIBS) -lelf -lz -lcapstone -lcap -ljansson -lmicrohttpd $(NCURSES_LDLIBS) -lm -lpthread
+LDLIBS := $(LIBBPF_LDLIBS) -lelf -ldebuginfod -llzma -lz -lcapstone -lcap -ljansson -lmicrohttpd $(NCURSES_LDLIBS) -lm -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(dir $(VMLINUX)) -Iinclude
 
 # Let clang find the system's asm/ headers for BPF (libbpf-bootstrap idiom)
@@ -155,7 +155,7 @@ FUZZ_SRCS_fuzz_csv := user/util.c
 FUZZ_SRCS_fuzz_version := user/util.c
 # pmw_mem_read() comes from the harness: the input is the target's memory
 FUZZ_SRCS_fuzz_pystack := user/pystack.c user/pyline.c user/pyver.c user/util.c
-FUZZ_LIBS_fuzz_elf := -lelf -lz
+FUZZ_LIBS_fuzz_elf := -lelf -ldebuginfod -llzma -lz
 FUZZ_MAXLEN_fuzz_pyline := 4096
 FUZZ_MAXLEN_fuzz_elf := 65536
 FUZZ_MAXLEN_fuzz_csv := 1024
@@ -173,13 +173,16 @@ $(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_SRCS_fuzz_%) $(wildcard user/*.h
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -D_GNU_SOURCE -Iinclude -Iuser $< $(FUZZ_SRCS_fuzz_$*) \
 		$(FUZZ_LIBS_fuzz_$*) -lm -o $@
 
-# tiny ELF seeds (an executable, a stripped one, a shared object with DT_NEEDED/RUNPATH)
+# tiny ELF seeds (an executable, a stripped one, a shared object with DT_NEEDED/RUNPATH,
+# the stripped one with MiniDebugInfo)
 $(FUZZ_OUT)/seed-elf/tiny-exe: tests/fuzz/tiny_elf.c | $(FUZZ_OUT)/seed-elf
 	$(call msg,CC,$@)
 	$(Q)$(CC) -Os -nostdlib -static -Wl,--build-id -Wl,-z,noseparate-code $< -o $@
 	$(Q)$(CC) -Os -nostdlib -static -s -Wl,--build-id -Wl,-z,noseparate-code $< -o $@-stripped
 	$(Q)$(CC) -Os -fPIC -shared -nostdlib -Wl,--build-id -Wl,-z,noseparate-code \
 		-Wl,--no-as-needed -lc -Wl,-rpath,/opt/py/lib -Wl,--enable-new-dtags $< -o $@.so
+	$(Q)objcopy --only-keep-debug $@ $@.dbg && xz -f $@.dbg && \
+		objcopy --add-section .gnu_debugdata=$@.dbg.xz $@-stripped $@-minidebuginfo && rm -f $@.dbg.xz
 
 fuzz-build: $(FUZZ_BINS) $(FUZZ_OUT)/seed-elf/tiny-exe
 

@@ -15,6 +15,9 @@ python3-chameleon python3-html5lib python3-dulwich python3-tornado python3-sqlal
 python3-networkx python3-pyflakes python3-pygments"
 # CPython's own regression tests, run under observation by tests/integration/test_regrtest.py
 PKGS="$PKGS libpython3.11-testsuite"
+# symbol sources (user/elfimg.c): debuginfod client, MiniDebugInfo (xz); the debuginfod server
+# and xz for tests/integration/test_symbols.py
+PKGS="$PKGS libdebuginfod-dev liblzma-dev debuginfod xz-utils"
 # npm (for the report libraries below) only when no npm is on PATH (e.g. nodesource's nodejs has it)
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 
@@ -62,4 +65,19 @@ if [ -n "$npm_missing" ]; then
 	mkdir -p "$NPM_DIR"
 	# shellcheck disable=SC2086
 	npm install --silent --no-audit --no-fund --prefix "$NPM_DIR" $NPM_PKGS >/dev/null
+fi
+
+# The python3.11-dbg .deb matching the installed python3.11, served by the local debuginfod
+# server of tests/integration/test_symbols.py: downloaded once into /var/cache/pymemwatch/debs
+DEBS_DIR=/var/cache/pymemwatch/debs
+pyver=$(dpkg-query -W -f='${Version}' python3.11 2>/dev/null || true)
+if [ -n "$pyver" ] && ! ls "$DEBS_DIR"/python3.11-dbg_*"${pyver#*:}"_*.deb >/dev/null 2>&1; then
+	if [ "$(id -u)" -ne 0 ] && ! [ -w "$(dirname "$DEBS_DIR")" ]; then
+		echo "install-deps: python3.11-dbg .deb missing in $DEBS_DIR; run as root (sudo $0)" >&2
+		exit 1
+	fi
+	echo "install-deps: downloading python3.11-dbg $pyver into $DEBS_DIR"
+	mkdir -p "$DEBS_DIR"
+	(cd "$DEBS_DIR" && apt-get download -qq "python3.11-dbg=$pyver" 2>/dev/null) ||
+		echo "install-deps: warning: python3.11-dbg $pyver cannot be downloaded (apt-get update?): the debuginfod test will skip" >&2
 fi

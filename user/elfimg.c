@@ -10,7 +10,10 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <time.h>
 #include <linux/openat2.h>
+#include <elfutils/debuginfod.h>
+#include <lzma.h>
 #include <zlib.h>
 #include "elfimg.h"
 #include "log.h"
@@ -115,28 +118,36 @@ int pmw_elf_open(struct pmw_elf *e, const char *path)
 	return 0;
 }
 
+double pmw_debuginfod_timeout = 30;
+
 void pmw_elf_close(struct pmw_elf *e)
 {
-	if (e->debug) {
-		pmw_elf_close(e->debug);
-		free(e->debug);
-		e->debug = NULL;
+	struct pmw_elf **subs[] = { &e->debug, &e->mini };
+
+	for (size_t i = 0; i < ARRAY_SIZE(subs); i++) {
+		if (*subs[i]) {
+			pmw_elf_close(*subs[i]);
+			free(*subs[i]);
+			*subs[i] = NULL;
+		}
 	}
 	if (e->elf)
 		elf_end(e->elf);
 	if (e->fd >= 0)
 		close(e->fd);
+	free(e->mem);
+	e->mem = NULL;
 	e->elf = NULL;
 	e->fd = -1;
 }
 
-int pmw_elf_section(const struct pmw_elf *e, const char *name, GElf_Shdr *shdr)
+static Elf_Scn *section_by_name(const struct pmw_elf *e, const char *name, GElf_Shdr *shdr)
 {
 	size_t shstrndx;
 	Elf_Scn *scn = NULL;
 
 	if (elf_getshdrstrndx(e->elf, &shstrndx))
-		return -ENOENT;
+		return NULL;
 	while ((scn = elf_nextscn(e->elf, scn))) {
 		const char *n;
 
@@ -144,9 +155,14 @@ int pmw_elf_section(const struct pmw_elf *e, const char *name, GElf_Shdr *shdr)
 			continue;
 		n = elf_strptr(e->elf, shstrndx, shdr->sh_name);
 		if (n && !strcmp(n, name))
-			return 0;
+			return scn;
 	}
-	return -ENOENT;
+	return NULL;
+}
+
+int pmw_elf_section(const struct pmw_elf *e, const char *name, GElf_Shdr *shdr)
+{
+	return section_by_name(e, name, shdr) ? 0 : -ENOENT;
 }
 
 static Elf_Scn *section_by_type(const struct pmw_elf *e, GElf_Word type, GElf_Shdr *shdr)
@@ -194,34 +210,18 @@ int pmw_elf_build_id(const struct pmw_elf *e, char *hex, size_t len)
 static int debuglink(const struct pmw_elf *e, char *name, size_t len, uint32_t *crc)
 {
 	GElf_Shdr shdr;
-	size_t shstrndx;
-	Elf_Scn *scn = NULL;
+	Elf_Scn *scn = section_by_name(e, ".gnu_debuglink", &shdr);
+	Elf_Data *data = scn ? elf_getdata(scn, NULL) : NULL;
+	size_t off;
 
-	if (elf_getshdrstrndx(e->elf, &shstrndx))
+	if (!data || !data->d_size || !memchr(data->d_buf, 0, data->d_size))
 		return -ENOENT;
-	while ((scn = elf_nextscn(e->elf, scn))) {
-		const char *n;
-		Elf_Data *data;
-
-		if (!gelf_getshdr(scn, &shdr))
-			continue;
-		n = elf_strptr(e->elf, shstrndx, shdr.sh_name);
-		if (!n || strcmp(n, ".gnu_debuglink"))
-			continue;
-		data = elf_getdata(scn, NULL);
-		if (!data || !data->d_size || !memchr(data->d_buf, 0, data->d_size))
-			return -ENOENT;
-		snprintf(name, len, "%s", (const char *)data->d_buf);
-		{
-			size_t off = (strlen(data->d_buf) + 4) & ~(size_t)3;
-
-			if (off + 4 > data->d_size)
-				return -ENOENT;
-			memcpy(crc, (const char *)data->d_buf + off, 4);
-		}
-		return 0;
-	}
-	return -ENOENT;
+	snprintf(name, len, "%s", (const char *)data->d_buf);
+	off = (strlen(data->d_buf) + 4) & ~(size_t)3;
+	if (off + 4 > data->d_size)
+		return -ENOENT;
+	memcpy(crc, (const char *)data->d_buf + off, 4);
+	return 0;
 }
 
 /* CRC32 (zlib's, as gdb uses for .gnu_debuglink) of the whole file open at @fd */
@@ -243,9 +243,11 @@ static uint32_t file_crc32(int fd)
  * Take @cand as @e's debuginfo if it matches: same build-id when @e has
  * one, else (@use_crc) the CRC32 that @e's .gnu_debuglink records. A
  * mismatched file would put probes at wrong addresses: never use one.
+ * @url: where debuginfod fetched @cand from (the caller reports a mismatch),
+ * NULL for a local file. Returns 0, -EBADMSG (mismatch) or -ENOENT.
  */
 static int try_debug(struct pmw_elf *e, const char *cand, const char *want_id, bool use_crc,
-		     uint32_t want_crc)
+		     uint32_t want_crc, const char *url)
 {
 	struct pmw_elf *d = calloc(1, sizeof(*d));
 	char id[128];
@@ -258,36 +260,38 @@ static int try_debug(struct pmw_elf *e, const char *cand, const char *want_id, b
 	}
 	if ((want_id[0] && (pmw_elf_build_id(d, id, sizeof(id)) < 0 || strcmp(id, want_id))) ||
 	    (!want_id[0] && use_crc && file_crc32(d->fd) != want_crc)) {
-		wlog("%s: %s does not match %s, ignored\n", cand, want_id[0] ? "build-id" : "CRC",
-		     e->path);
+		if (!url)
+			wlog("%s: %s does not match %s, ignored\n", cand,
+			     want_id[0] ? "build-id" : "CRC", e->path);
 		pmw_elf_close(d);
 		free(d);
-		return -ENOENT;
+		return -EBADMSG;
 	}
 	if (section_by_type(d, SHT_SYMTAB, &(GElf_Shdr){}) == NULL) {
 		pmw_elf_close(d);
 		free(d);
 		return -ENOENT;
 	}
+	if (url)
+		snprintf(d->url, sizeof(d->url), "%s", url);
 	e->debug = d;
-	vlog("debuginfo for %s: %s\n", e->path, cand);
+	if (!url)	/* else the debuginfod status line says it */
+		vlog("debuginfo for %s: %s\n", e->path, cand);
 	return 0;
 }
 
-int pmw_elf_load_debuginfo(struct pmw_elf *e, const char *root)
+/* A local debug file for @e (build-id @id, "" if none): see pmw_elf_load_debuginfo */
+static int find_local_debug(struct pmw_elf *e, const char *root, const char *id)
 {
-	char id[128] = "", link[256], cand[PATH_MAX + 64], dir[PATH_MAX];
+	char link[256], cand[PATH_MAX + 64], dir[PATH_MAX];
 	const char *roots[2] = { root, "" };
 	uint32_t crc = 0;
 
-	if (e->debug)
-		return 0;
-	pmw_elf_build_id(e, id, sizeof(id));
 	for (int r = 0; r < (root && root[0] ? 2 : 1); r++) {
 		if (strlen(id) > 2) {
 			snprintf(cand, sizeof(cand), "%s/usr/lib/debug/.build-id/%.2s/%s.debug",
 				 roots[r], id, id + 2);
-			if (!try_debug(e, cand, id, false, 0))
+			if (!try_debug(e, cand, id, false, 0, NULL))
 				return 0;
 		}
 	}
@@ -309,12 +313,236 @@ int pmw_elf_load_debuginfo(struct pmw_elf *e, const char *root)
 				snprintf(cand, sizeof(cand), fmts[i], roots[r], tdir, link);
 				if (!strcmp(cand, e->path))
 					continue;
-				if (!try_debug(e, cand, id, true, crc))
+				if (!try_debug(e, cand, id, true, crc, NULL))
 					return 0;
 			}
 		}
 	}
 	return -ENOENT;
+}
+
+/* Largest .gnu_debugdata accepted, compressed and decompressed: the file is the target's */
+#define MINI_MAX_IN	(64u << 20)
+#define MINI_MAX_OUT	(512u << 20)
+
+/*
+ * xz-decompress @in (@n bytes) with liblzma into a malloc'd buffer.
+ * Returns 0 (@out, @outlen set), -EBADMSG (not xz, corrupt), -E2BIG, -ENOMEM.
+ */
+static int xz_decompress(const void *in, size_t n, void **out, size_t *outlen)
+{
+	lzma_stream strm = LZMA_STREAM_INIT;
+	size_t cap = n * 4 < (1 << 20) ? 1 << 20 : n * 4;
+	unsigned char *buf = NULL;
+	lzma_ret r;
+	int err = 0;
+
+	if (lzma_stream_decoder(&strm, MINI_MAX_OUT, 0) != LZMA_OK)
+		return -ENOMEM;
+	strm.next_in = in;
+	strm.avail_in = n;
+	do {
+		if (!buf || !strm.avail_out) {
+			size_t used = buf ? cap : 0;
+			unsigned char *nb;
+
+			if (buf)
+				cap *= 2;
+			if (cap > MINI_MAX_OUT) {
+				err = -E2BIG;
+				break;
+			}
+			nb = realloc(buf, cap);
+			if (!nb) {
+				err = -ENOMEM;
+				break;
+			}
+			buf = nb;
+			strm.next_out = buf + used;
+			strm.avail_out = cap - used;
+		}
+		r = lzma_code(&strm, LZMA_FINISH);
+	} while (r == LZMA_OK);
+	if (!err && r != LZMA_STREAM_END)
+		err = r == LZMA_MEM_ERROR || r == LZMA_MEMLIMIT_ERROR ? -E2BIG : -EBADMSG;
+	*outlen = strm.total_out;
+	lzma_end(&strm);
+	if (err)
+		free(buf);
+	else
+		*out = buf;
+	return err;
+}
+
+int pmw_elf_load_minidebuginfo(struct pmw_elf *e)
+{
+	struct pmw_elf *m;
+	GElf_Shdr shdr;
+	Elf_Scn *scn;
+	Elf_Data *data;
+	void *img;
+	size_t len;
+	int err;
+
+	if (e->mini)
+		return 0;
+	scn = section_by_name(e, ".gnu_debugdata", &shdr);
+	if (!scn || shdr.sh_type != SHT_PROGBITS)
+		return -ENOENT;
+	if (shdr.sh_size > MINI_MAX_IN)
+		return -E2BIG;
+	data = elf_rawdata(scn, NULL);
+	if (!data || !data->d_buf || !data->d_size)
+		return -EBADMSG;
+	err = xz_decompress(data->d_buf, data->d_size, &img, &len);
+	if (err)
+		return err;
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		free(img);
+		return -ENOMEM;
+	}
+	m->fd = -1;
+	m->mem = img;
+	snprintf(m->path, sizeof(m->path), "%.4000s (MiniDebugInfo)", e->path);
+	m->elf = elf_memory(img, len);
+	if (!m->elf || elf_kind(m->elf) != ELF_K_ELF || !gelf_getehdr(m->elf, &m->ehdr) ||
+	    gelf_getclass(m->elf) != ELFCLASS64 || m->ehdr.e_machine != e->ehdr.e_machine ||
+	    !headers_in_file(m, len) || !section_by_type(m, SHT_SYMTAB, &shdr)) {
+		pmw_elf_close(m);
+		free(m);
+		return -EBADMSG;
+	}
+	e->mini = m;
+	return 0;
+}
+
+struct dbgd_progress {
+	struct timespec start;
+	double limit;
+	bool cancelled;
+};
+
+static double since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t0->tv_sec) + (now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* libdebuginfod's progress callback (about once a second): non-zero cancels the fetch */
+static int dbgd_progress(debuginfod_client *c, long done, long total)
+{
+	struct dbgd_progress *p = debuginfod_get_user_data(c);
+
+	if (since(&p->start) <= p->limit)
+		return 0;
+	p->cancelled = true;
+	return 1;
+}
+
+/*
+ * Fetch @e's debug file (build-id @id) through libdebuginfod from
+ * $DEBUGINFOD_URLS (or its cache), within pmw_debuginfod_timeout seconds:
+ * the library's DEBUGINFOD_MAXTIME is set to that for the call unless the
+ * user set a smaller one, and the progress callback cancels a transfer that
+ * outlasts it. One line on stderr says what is fetched, from where, and the
+ * result. Returns 0 (e->debug set), -ENOENT, -EBADMSG (build-id mismatch),
+ * -ETIME, or another -errno.
+ */
+static int fetch_debuginfod(struct pmw_elf *e, const char *id)
+{
+	const char *urls = getenv(DEBUGINFOD_URLS_ENV_VAR);
+	const char *maxtime = getenv(DEBUGINFOD_MAXTIME_ENV_VAR);
+	struct dbgd_progress p = { .limit = pmw_debuginfod_timeout };
+	char *saved = maxtime ? strdup(maxtime) : NULL, limit[32], url[1024] = "";
+	debuginfod_client *c;
+	char *path = NULL;
+	struct stat st;
+	int fd, err;
+
+	if (!urls || !*urls || !id[0] || pmw_debuginfod_timeout <= 0) {
+		free(saved);
+		return -ENOENT;
+	}
+	c = debuginfod_begin();
+	if (!c) {
+		free(saved);
+		wlog("debuginfod: cannot start its client for %s\n", e->path);
+		return -ENOMEM;
+	}
+	debuginfod_set_user_data(c, &p);
+	debuginfod_set_progressfn(c, dbgd_progress);
+	snprintf(limit, sizeof(limit), "%ld", (long)(p.limit + 0.999));
+	if (!maxtime || atol(maxtime) <= 0 || atol(maxtime) > atol(limit))
+		setenv(DEBUGINFOD_MAXTIME_ENV_VAR, limit, 1);
+	ilog("debuginfod: fetching the debug file of %s (build-id %s) from %s ... ", e->path, id,
+	     urls);
+	clock_gettime(CLOCK_MONOTONIC, &p.start);
+	fd = debuginfod_find_debuginfo(c, (const unsigned char *)id, 0, &path);
+	if (saved)
+		setenv(DEBUGINFOD_MAXTIME_ENV_VAR, saved, 1);
+	else
+		unsetenv(DEBUGINFOD_MAXTIME_ENV_VAR);
+	free(saved);
+	if (fd >= 0 && debuginfod_get_url(c))
+		snprintf(url, sizeof(url), "%s", debuginfod_get_url(c));
+	else if (fd >= 0)
+		snprintf(url, sizeof(url), "cache %s", path);
+	debuginfod_end(c);
+	if (fd < 0) {
+		err = p.cancelled || fd == -ETIME || since(&p.start) > p.limit ? -ETIME : fd;
+		if (pmw_verbosity >= 0)
+			fprintf(stderr, "%s after %.1f s\n",
+				err == -ETIME ? "gave up: time limit reached (--debuginfod-timeout)"
+				: err == -ENOENT ? "not found (libdebuginfod also caches a recent failure)"
+				: strerror(-err), since(&p.start));
+		return err;
+	}
+	err = fstat(fd, &st) ? -errno : 0;
+	close(fd);
+	if (!err)
+		err = try_debug(e, path, id, false, 0, url);
+	if (pmw_verbosity >= 0) {
+		if (!err)
+			fprintf(stderr, "ok, %.1f MB from %s in %.1f s\n", st.st_size / 1e6, url,
+				since(&p.start));
+		else
+			fprintf(stderr, "refused: %s from %s %s\n", path, url,
+				err == -EBADMSG ? "has another build-id" : "has no symbol table");
+	}
+	free(path);
+	return err;
+}
+
+/* Where a debug image's symbols came from, for -v/-vv: "debuginfod URL" or "debug file PATH" */
+static const char *debug_source(const struct pmw_elf *d, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s %s", d->url[0] ? "debuginfod" : "debug file",
+		 d->url[0] ? d->url : d->path);
+	return buf;
+}
+
+int pmw_elf_load_debuginfo(struct pmw_elf *e, const char *root)
+{
+	char id[128] = "", src[sizeof(e->path) + 16];
+	int err;
+
+	if (e->debug)
+		return 0;
+	pmw_elf_build_id(e, id, sizeof(id));
+	err = pmw_elf_load_minidebuginfo(e);
+	if (err && err != -ENOENT)
+		wlog("%s: its MiniDebugInfo (.gnu_debugdata) is unusable: %s\n", e->path,
+		     err == -EBADMSG ? "not an xz-compressed ELF with a symbol table" : strerror(-err));
+	if (find_local_debug(e, root, id))
+		fetch_debuginfod(e, id);
+	vlog("symbols for %s: %s.dynsym%s%s%s\n", e->path,
+	     section_by_type(e, SHT_SYMTAB, &(GElf_Shdr){}) ? ".symtab, " : "",
+	     e->mini ? ", MiniDebugInfo" : "", e->debug ? ", " : "",
+	     e->debug ? debug_source(e->debug, src, sizeof(src)) : "");
+	return e->debug ? 0 : -ENOENT;
 }
 
 typedef int (*sym_cb)(const char *name, const GElf_Sym *s, void *arg);
@@ -383,17 +611,30 @@ static int find_cb(const char *name, const GElf_Sym *s, void *arg)
 	return c->max == 1 && !strcmp(name, c->want);
 }
 
+/* Look @name up in each source, in the order of elfimg.h; -vv says which one gave it */
 static int find_all(struct pmw_elf *e, const char *name, struct pmw_sym *syms, int max, bool funcs)
 {
 	struct find_ctx c = { .want = name, .out = syms, .max = max, .funcs_only = funcs };
-	struct pmw_elf *imgs[2] = { e, e->debug };
+	const struct {
+		struct pmw_elf *img;
+		GElf_Word type;
+		const char *label;	/* NULL: the debug file's own */
+	} srcs[] = {
+		{ e, SHT_SYMTAB, ".symtab" },
+		{ e, SHT_DYNSYM, ".dynsym" },
+		{ e->mini, SHT_SYMTAB, "MiniDebugInfo" },
+		{ e->debug, SHT_SYMTAB, NULL },
+		{ e->debug, SHT_DYNSYM, NULL },
+	};
+	char buf[sizeof(e->path) + 16];
 
-	for (int i = 0; i < 2 && !c.n; i++) {
-		if (!imgs[i])
+	for (size_t i = 0; i < ARRAY_SIZE(srcs) && !c.n; i++) {
+		if (!srcs[i].img)
 			continue;
-		for_each_symbol(imgs[i], SHT_SYMTAB, find_cb, &c);
-		if (!c.n)
-			for_each_symbol(imgs[i], SHT_DYNSYM, find_cb, &c);
+		for_each_symbol(srcs[i].img, srcs[i].type, find_cb, &c);
+		if (c.n)
+			dlog("symbol %s of %s: from %s\n", name, e->path, srcs[i].label ? srcs[i].label
+			     : debug_source(srcs[i].img, buf, sizeof(buf)));
 	}
 	return c.n;
 }

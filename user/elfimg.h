@@ -1,5 +1,11 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* ELF images and their separate debuginfo, read with libelf. */
+/*
+ * ELF images and their symbol sources, read with libelf. A name is looked up
+ * in this order: the image's .symtab, its .dynsym, its MiniDebugInfo
+ * (.gnu_debugdata: an xz-compressed ELF holding the function symbols that
+ * .dynsym lacks, Fedora/RHEL), then its separate debug file (local, by
+ * build-id or .gnu_debuglink, else fetched with libdebuginfod).
+ */
 #ifndef PMW_ELFIMG_H
 #define PMW_ELFIMG_H
 
@@ -15,7 +21,16 @@ struct pmw_elf {
 	ino_t ino;
 	char path[4096];
 	struct pmw_elf *debug;	/* separate debuginfo (build-id or .gnu_debuglink), or NULL */
+	struct pmw_elf *mini;	/* MiniDebugInfo (.gnu_debugdata decompressed), or NULL */
+	void *mem;		/* the decompressed image behind a MiniDebugInfo's elf (fd -1) */
+	char url[1024];		/* debug file fetched by debuginfod: where from; "" otherwise */
 };
+
+/*
+ * Time limit in seconds for one debuginfod fetch (all servers, retries
+ * included): --debuginfod-timeout, default 30.
+ */
+extern double pmw_debuginfod_timeout;
 
 /* symbol lookup result; addresses are link-time virtual addresses */
 struct pmw_sym {
@@ -33,17 +48,33 @@ int pmw_elf_open(struct pmw_elf *e, const char *path);
 void pmw_elf_close(struct pmw_elf *e);
 
 /*
- * Find separate debuginfo for @e under @root ("" for the host, or
+ * Load the symbol sources that @e (no .symtab) lacks: its MiniDebugInfo
+ * (e->mini), and its separate debuginfo under @root ("" for the host, or
  * "/proc/PID/root"): /usr/lib/debug/.build-id/xx/yyyy.debug first, then the
- * .gnu_debuglink name next to the file, in .debug/ and under /usr/lib/debug.
- * A candidate whose build-id differs from @e's is rejected.
- * Returns 0 (e->debug set), -ENOENT if none was found.
+ * .gnu_debuglink name next to the file, in .debug/ and under /usr/lib/debug;
+ * when none is found locally and DEBUGINFOD_URLS is set, fetched through
+ * libdebuginfod (its cache, DEBUGINFOD_* variables, pmw_debuginfod_timeout),
+ * one status line on stderr. A candidate whose build-id differs from @e's is
+ * rejected. Returns 0 (e->debug set: a full symbol table), -ENOENT if no debug
+ * file was found; e->mini is set either way when .gnu_debugdata is readable
+ * (function symbols only: static objects such as 3.8-3.11's arena table are
+ * not in it).
  */
 int pmw_elf_load_debuginfo(struct pmw_elf *e, const char *root);
 
 /*
+ * MiniDebugInfo: @e's .gnu_debugdata section is an xz-compressed ELF whose
+ * .symtab holds the function symbols that .dynsym lacks (GDB manual,
+ * "MiniDebugInfo"; Fedora's find-debuginfo builds it). Decompressed with
+ * liblzma (at most 512 MiB) and parsed in memory; sets e->mini. Returns 0
+ * (also when already loaded), -ENOENT (no such section), -EBADMSG (not xz,
+ * or not a 64-bit ELF of @e's machine with a .symtab), -E2BIG, -ENOMEM.
+ */
+int pmw_elf_load_minidebuginfo(struct pmw_elf *e);
+
+/*
  * Find the function or object named @name (compiler suffixes allowed,
- * ".cold" parts skipped) in .symtab, then .dynsym, then the debuginfo.
+ * ".cold" parts skipped) in the order above; -vv logs which source gave it.
  * Returns 0, or -ENOENT.
  */
 int pmw_elf_find_symbol(struct pmw_elf *e, const char *name, struct pmw_sym *sym);

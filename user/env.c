@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "elfimg.h"
 #include "env.h"
 #include "log.h"
 #include "output.h"
@@ -73,6 +74,7 @@ enum {
 	OPT_LEAKS,
 	OPT_REPORT,
 	OPT_FOLLOW,
+	OPT_DEBUGINFOD_TIMEOUT,
 	OPT_OUTPUT0 = 2000,	/* + index in the output registry (output.c) */
 };
 
@@ -100,6 +102,7 @@ static const struct argp_option opts[] = {
 	{ "stack-depth", OPT_STACK_DEPTH, "N", 0, "Python frames kept per sampled stack (1-16, default 16)", 4 },
 	{ "exact", OPT_EXACT, NULL, 0, "Count every pymalloc allocation and free (costly; non-LTO builds only)", 4 },
 	{ "large", OPT_LARGE, NULL, 0, "Follow libc blocks > 512 B (probes every malloc/free of the PID: costly)", 4 },
+	{ "debuginfod-timeout", OPT_DEBUGINFOD_TIMEOUT, "SECONDS", 0, "Give up fetching a debug file from $DEBUGINFOD_URLS after SECONDS (default 30)", 4 },
 	{ NULL, 0, NULL, 0, "Help:", -1 },
 	{},
 };
@@ -207,6 +210,11 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_LARGE:
 		env.large = true;
+		break;
+	case OPT_DEBUGINFOD_TIMEOUT:
+		if (pmw_parse_seconds(arg, &pmw_debuginfod_timeout) || pmw_debuginfod_timeout <= 0 ||
+		    pmw_debuginfod_timeout > 3600)
+			bad(state, "invalid --debuginfod-timeout '%s': expected seconds, above 0 and at most 3600", arg);
 		break;
 	case OPT_NO_TUI:
 		env.no_tui = true;

@@ -2,8 +2,9 @@
 /*
  * libFuzzer harness for user/elfimg.c: the input is written to a memfd and
  * opened by path (/proc/self/fd/N) as pymemwatch opens a target's image;
- * then the symbol lookups pymemwatch does, the build-id, DT_NEEDED and
- * reads through PT_LOAD.
+ * its MiniDebugInfo (.gnu_debugdata, xz) is decompressed and parsed; then
+ * the symbol lookups pymemwatch does, the build-id, DT_NEEDED and reads
+ * through PT_LOAD.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -45,6 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", mfd);
 	if (pmw_elf_open(&e, path))
 		return 0;
+	pmw_elf_load_minidebuginfo(&e);
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		struct pmw_sym s;
 
@@ -64,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pmw_elf_section(&e, ".note.stapsdt", &shdr);
 	pmw_elf_read(&e, pmw_elf_link_base(&e), buf, sizeof(buf));
 	pmw_elf_read(&e, e.ehdr.e_entry, buf, 16);
-	/* no debuginfo lookup: it opens files by the build-id and name found */
+	/* no separate debuginfo lookup: it opens files by the build-id and name found */
 	pmw_elf_close(&e);
 	return 0;
 }

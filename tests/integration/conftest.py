@@ -243,8 +243,9 @@ class Target(object):
 class Watch(object):
     """A running pymemwatch with stdout/stderr collected by threads."""
 
-    def __init__(self, args, **popen_kw):
-        self.argv = [BINARY] + [str(a) for a in args]
+    def __init__(self, args, wrap=(), **popen_kw):
+        # wrap: argv prefix that execs pymemwatch (e.g. unshare into a namespace)
+        self.argv = list(wrap) + [BINARY] + [str(a) for a in args]
         self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True,
                                      bufsize=1, cwd=REPO_ROOT, **popen_kw)
@@ -344,9 +345,9 @@ def procs(tmp_path):
     p.cleanup()
 
 
-def run_pmw(args, timeout=120, **kw):
-    """Run pymemwatch to completion; returns a Result."""
-    argv = [BINARY] + [str(a) for a in args]
+def run_pmw(args, timeout=120, wrap=(), **kw):
+    """Run pymemwatch to completion (argv prefixed by wrap); returns a Result."""
+    argv = list(wrap) + [BINARY] + [str(a) for a in args]
     try:
         cp = subprocess.run(argv, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True,
@@ -355,6 +356,24 @@ def run_pmw(args, timeout=120, **kw):
         pytest.fail("%s did not finish within %ds\nstdout:\n%s\nstderr:\n%s"
                     % (argv, timeout, e.stdout, e.stderr))
     return Result(cp.returncode, cp.stdout, cp.stderr, argv)
+
+
+def watch_phase(procs, target, phase, csv_path, args=(), min_rows=1, **watch_kw):
+    """pymemwatch -p TARGET -i 0.5 --csv CSV_PATH -q ARGS around one phase of
+    a gc_window.py target: waits for `min_rows` rows first (the CSV is live),
+    runs the phase, lets two more intervals pass, stops pymemwatch.
+    Returns (Result, the target's rows, the phase's snapshots)."""
+    pmw = procs.watch("-p", target.pid, "-i", "0.5", "--csv", csv_path, "-q", *args,
+                      **watch_kw)
+    pmw.wait_watching()
+    assert wait_rows(csv_path, target.pid, min_rows), \
+        "fewer than %d CSV rows within 30 s of `watching`\n%s" % (
+            min_rows, pmw.stop().describe())
+    snap = target.run_phase(phase)
+    time.sleep(1.2)                              # > 2 intervals
+    res = pmw.stop()
+    _, rows = read_csv(csv_path)
+    return res, rows_for(rows, target.pid), snap
 
 
 # --------------------------------------------------------------------------
