@@ -21,6 +21,7 @@
 #define ITEMS_MAX	256		/* items followed in a dict, list, tuple or deque */
 #define LARGE_ITEM	512		/* items above this are counted by real size */
 #define CACHE_SLOTS	1024		/* remembered paths, all targets */
+#define PREFETCH	2048		/* nodes whose heads are read at once (<= PMW_PYR_HEADS / 2) */
 #define CACHE_TTL_S	300		/* a found path is searched again after this */
 
 const char *pmw_holder_kind_name(enum pmw_holder_kind k)
@@ -35,13 +36,33 @@ const char *pmw_holder_kind_name(enum pmw_holder_kind k)
 	return (unsigned int)k < sizeof(names) / sizeof(names[0]) ? names[k] : "unknown";
 }
 
+/* how a step of a path is spelled; its text is read only for the paths found */
+enum step_kind {
+	ST_MODULE,	/* "auth": the module's __name__ (str @key) */
+	ST_ATTR,	/* ".name" (str @key) */
+	ST_KEY,		/* "['k']", "[12]", "[<tuple>]" (dict key @key) */
+	ST_INDEX,	/* "[3]" */
+	ST_CLOSURE,	/* ".__closure__[0].cell_contents" */
+	ST_DEFAULT,	/* ".__defaults__[0]" */
+	ST_KWDEFAULT,	/* ".__kwdefaults__['k']" (key @key) */
+	ST_CLASS,	/* ".__class__" */
+	ST_WRAPPED,	/* ".__wrapped__" */
+	ST_DICT,	/* ".__dict__" */
+};
+
+struct step {
+	uint8_t kind;		/* enum step_kind */
+	uint32_t index;
+	uint64_t key;
+};
+
 struct node {
 	uint64_t obj;
 	int32_t parent;		/* -1: a module (root) */
 	uint8_t depth;		/* steps below the module */
 	uint8_t kind;		/* enum pmw_holder_kind of the last named step */
 	uint8_t pk;		/* enum pmw_pykind of obj */
-	char label[61];		/* "auth", ".ACTIVE", "['k']", "[3]", ".__closure__[0].cell_contents" */
+	struct step step;	/* from the parent to obj */
 };
 
 struct search {
@@ -55,6 +76,7 @@ struct search {
 	uint64_t *seen;
 	struct pmw_pyitem *items;	/* scratch, GLOBALS_MAX */
 	uint64_t *types;		/* scratch: ob_type of each item */
+	uint64_t objs[PREFETCH];	/* scratch: nodes whose heads are prefetched */
 };
 
 struct cached {
@@ -109,23 +131,67 @@ static void key_label(struct pmw_pyr *r, uint64_t key, char *buf, size_t len)
 	}
 }
 
-static void build_path(const struct search *s, int idx, const char *last, char *out, size_t len)
+static void step_text(struct pmw_pyr *r, const struct step *st, char *buf, size_t len)
+{
+	char t[48];
+
+	switch (st->kind) {
+	case ST_MODULE:
+	case ST_ATTR:
+		if (pmw_pyobj_str(r, st->key, t, sizeof(t)) < 0)
+			snprintf(t, sizeof(t), "?");
+		snprintf(buf, len, "%s%s", st->kind == ST_ATTR ? "." : "", t);
+		break;
+	case ST_KEY:
+	case ST_KWDEFAULT:
+		key_label(r, st->key, t, sizeof(t));
+		snprintf(buf, len, "%s%s", st->kind == ST_KWDEFAULT ? ".__kwdefaults__" : "", t);
+		break;
+	case ST_INDEX:
+		snprintf(buf, len, "[%u]", st->index);
+		break;
+	case ST_CLOSURE:
+		snprintf(buf, len, ".__closure__[%u].cell_contents", st->index);
+		break;
+	case ST_DEFAULT:
+		snprintf(buf, len, ".__defaults__[%u]", st->index);
+		break;
+	case ST_CLASS:
+		snprintf(buf, len, ".__class__");
+		break;
+	case ST_WRAPPED:
+		snprintf(buf, len, ".__wrapped__");
+		break;
+	default:
+		snprintf(buf, len, ".__dict__");
+		break;
+	}
+}
+
+/* the path to node @idx, then @last if any */
+static void build_path(const struct search *s, int idx, const struct step *last, char *out,
+		       size_t len)
 {
 	int chain[PMW_HOLDERS_DEPTH + 2], n = 0;
 	size_t off = 0;
+	char t[64];
 
 	for (int i = idx; i >= 0 && n < (int)(sizeof(chain) / sizeof(chain[0])); i = s->nodes[i].parent)
 		chain[n++] = i;
 	out[0] = 0;
-	while (n-- > 0 && off < len)
-		off += snprintf(out + off, len - off, "%s", s->nodes[chain[n]].label);
-	if (last && off < len)
-		snprintf(out + off, len - off, "%s", last);
+	while (n-- > 0 && off < len) {
+		step_text(s->r, &s->nodes[chain[n]].step, t, sizeof(t));
+		off += snprintf(out + off, len - off, "%s", t);
+	}
+	if (last && off < len) {
+		step_text(s->r, last, t, sizeof(t));
+		snprintf(out + off, len - off, "%s", t);
+	}
 }
 
-/* one of the containers asked for: record the path parent + label */
+/* one of the containers asked for: record the path parent + step */
 static void check_target(struct search *s, int parent, uint64_t v, uint64_t slot,
-			 const char *label, enum pmw_holder_kind kind)
+			 const struct step *label, enum pmw_holder_kind kind)
 {
 	for (int w = 0; w < s->nwant; w++) {
 		int i = s->want[w];
@@ -158,14 +224,14 @@ static bool followed(const struct pmw_pytype *ty, struct pmw_pyr *r, uint64_t v)
 
 /* a reference from node @parent to @v: a target? then queue it if worth following */
 static void child(struct search *s, int parent, uint64_t v, uint64_t type, uint64_t slot,
-		  const char *label, enum pmw_holder_kind kind)
+		  struct step label, enum pmw_holder_kind kind)
 {
 	const struct pmw_pytype *ty;
 	struct node *n;
 	int depth = parent >= 0 ? s->nodes[parent].depth + 1 : 0;
 
 	if (s->left)
-		check_target(s, parent, v, slot, label, kind);
+		check_target(s, parent, v, slot, &label, kind);
 	if (depth >= PMW_HOLDERS_DEPTH || s->nnodes >= NODE_CAP || !seen_add(s->seen, v))
 		return;
 	ty = type ? pmw_pytype_get(s->r, type) : pmw_pyobj_type(s->r, v);
@@ -177,44 +243,37 @@ static void child(struct search *s, int parent, uint64_t v, uint64_t type, uint6
 	n->depth = depth;
 	n->kind = kind;
 	n->pk = ty->kind;
-	snprintf(n->label, sizeof(n->label), "%s", label);
+	n->step = label;
 }
 
 /* ob_type of every item, one readv; 0 where unreadable */
 static void item_types(struct search *s, size_t n)
 {
-	uint8_t (*heads)[16] = malloc(n * 16);
-	uint64_t *addrs = malloc(n * sizeof(*addrs));
-	ssize_t got = 0;
+	uint64_t (*heads)[2] = malloc(n * 16), *addrs = malloc(n * sizeof(*addrs));
+	uint8_t *ok = malloc(n);
 
 	memset(s->types, 0, n * sizeof(*s->types));
-	if (heads && addrs && n && s->r->reads < s->r->budget) {
+	if (heads && addrs && ok) {
 		for (size_t i = 0; i < n; i++)
 			addrs[i] = s->items[i].value;
-		s->r->reads += 1 + n / 1024;
-		got = pmw_mem_readv(s->r->t->pid, addrs, 16, n, heads);
-		for (size_t i = 0; got > 0 && i < (size_t)got / 16; i++)
-			memcpy(&s->types[i], heads[i] + 8, 8);
+		pmw_pyr_readv(s->r, addrs, 16, n, heads, ok);
+		for (size_t i = 0; i < n; i++)
+			s->types[i] = heads[i][1];	/* ob_type */
 	}
 	free(heads);
 	free(addrs);
+	free(ok);
 }
 
 /* entries of a dict whose keys are attribute names */
 static void attr_children(struct search *s, int idx, ssize_t n, enum pmw_holder_kind kind)
 {
-	char name[56], label[61];
-
 	if (n <= 0)
 		return;
 	item_types(s, n);
-	for (ssize_t i = 0; i < n; i++) {
-		if (pmw_pyobj_str(s->r, s->items[i].key, name, sizeof(name)) < 0 ||
-		    !strcmp(name, "__builtins__"))
-			continue;
-		snprintf(label, sizeof(label), ".%s", name);
-		child(s, idx, s->items[i].value, s->types[i], s->items[i].slot, label, kind);
-	}
+	for (ssize_t i = 0; i < n; i++)
+		child(s, idx, s->items[i].value, s->types[i], s->items[i].slot,
+		      (struct step){ ST_ATTR, 0, s->items[i].key }, kind);
 }
 
 static void expand_function(struct search *s, int idx, uint64_t obj)
@@ -222,7 +281,6 @@ static void expand_function(struct search *s, int idx, uint64_t obj)
 	const struct pmw_pyobj_off *o = &s->r->t->pv->obj;
 	const struct pmw_pytype *tt;
 	struct pmw_pyfunc f;
-	char label[61];
 	ssize_t n;
 
 	if (pmw_func_read(s->r, obj, &f))
@@ -233,10 +291,9 @@ static void expand_function(struct search *s, int idx, uint64_t obj)
 			uint64_t cell = s->items[i].value, v = pmw_cell_get(s->r, cell);
 			int pos = (s->items[i].slot - f.closure - o->tuple_items) / 8;
 
-			if (!v)
-				continue;
-			snprintf(label, sizeof(label), ".__closure__[%d].cell_contents", pos);
-			child(s, idx, v, 0, cell + 16, label, PMW_HK_CLOSURE);
+			if (v)
+				child(s, idx, v, 0, cell + PMW_CELL_REF,
+				      (struct step){ ST_CLOSURE, pos, 0 }, PMW_HK_CLOSURE);
 		}
 	}
 	if (f.defaults && (tt = pmw_pyobj_type(s->r, f.defaults)) && tt->kind == PMW_PK_TUPLE) {
@@ -244,25 +301,20 @@ static void expand_function(struct search *s, int idx, uint64_t obj)
 		for (ssize_t i = 0; i < n; i++) {
 			int pos = (s->items[i].slot - f.defaults - o->tuple_items) / 8;
 
-			snprintf(label, sizeof(label), ".__defaults__[%d]", pos);
-			child(s, idx, s->items[i].value, 0, s->items[i].slot, label, PMW_HK_DEFAULT);
+			child(s, idx, s->items[i].value, 0, s->items[i].slot,
+			      (struct step){ ST_DEFAULT, pos, 0 }, PMW_HK_DEFAULT);
 		}
 	}
-	if (f.kwdefaults && (n = pmw_dict_items(s->r, f.kwdefaults, 1, s->items, ITEMS_MAX)) > 0) {
-		char key[44];
-
-		for (ssize_t i = 0; i < n; i++) {
-			key_label(s->r, s->items[i].key, key, sizeof(key));
-			snprintf(label, sizeof(label), ".__kwdefaults__%s", key);
-			child(s, idx, s->items[i].value, 0, s->items[i].slot, label, PMW_HK_DEFAULT);
-		}
-	}
+	if (f.kwdefaults && (n = pmw_dict_items(s->r, f.kwdefaults, 1, s->items, ITEMS_MAX)) > 0)
+		for (ssize_t i = 0; i < n; i++)
+			child(s, idx, s->items[i].value, 0, s->items[i].slot,
+			      (struct step){ ST_KWDEFAULT, 0, s->items[i].key }, PMW_HK_DEFAULT);
 }
 
 static void expand_lru(struct search *s, int idx)
 {
 	uint64_t cache, func;
-	char name[200], label[256];
+	char name[200];
 
 	if (pmw_lru_read(s->r, s->nodes[idx].obj, &cache, &func))
 		return;
@@ -274,8 +326,7 @@ static void expand_lru(struct search *s, int idx)
 				continue;
 			if (pmw_qualified_name(s->r, func, name, sizeof(name)))
 				build_path(s, idx, NULL, name, sizeof(name));
-			snprintf(label, sizeof(label), "functools.lru_cache(%s)", name);
-			snprintf(s->h[i].path, sizeof(s->h[i].path), "%s", label);
+			snprintf(s->h[i].path, sizeof(s->h[i].path), "functools.lru_cache(%.230s)", name);
 			s->h[i].kind = PMW_HK_LRU_CACHE;
 			s->slot[i] = s->nodes[idx].obj + s->r->t->pv->obj.lru_cache;
 			s->want[w] = -1;
@@ -283,8 +334,8 @@ static void expand_lru(struct search *s, int idx)
 		}
 	}
 	seen_add(s->seen, cache);	/* its items are arguments and results: not followed */
-	child(s, idx, func, 0, s->nodes[idx].obj + s->r->t->pv->obj.lru_func, ".__wrapped__",
-	      s->nodes[idx].kind);
+	child(s, idx, func, 0, s->nodes[idx].obj + s->r->t->pv->obj.lru_func,
+	      (struct step){ ST_WRAPPED, 0, 0 }, s->nodes[idx].kind);
 }
 
 static void expand(struct search *s, int idx)
@@ -292,7 +343,7 @@ static void expand(struct search *s, int idx)
 	struct node nd = s->nodes[idx];	/* copied: children may be appended */
 	const struct pmw_pytype *ty;
 	uint64_t dict = 0;
-	char label[61];
+	struct step st = { ST_DICT, 0, 0 };
 	ssize_t n;
 
 	switch (nd.pk) {
@@ -310,10 +361,11 @@ static void expand(struct search *s, int idx)
 		n = pmw_instance_attrs(s->r, nd.obj, ty, s->items, GLOBALS_MAX, &dict);
 		if (dict && s->left)	/* the instance's own __dict__: obj + tp_dictoffset or obj[-3] */
 			check_target(s, idx, dict, nd.obj + (ty->dictoffset > 0 ? ty->dictoffset : -24),
-				     ".__dict__", PMW_HK_INSTANCE_ATTR);
+				     &st, PMW_HK_INSTANCE_ATTR);
 		attr_children(s, idx, n, PMW_HK_INSTANCE_ATTR);
 		if (ty->heap)
-			child(s, idx, ty->addr, 0, nd.obj + 8, ".__class__", nd.kind);
+			child(s, idx, ty->addr, 0, nd.obj + PMW_OB_TYPE, (struct step){ ST_CLASS, 0, 0 },
+			      nd.kind);
 		return;
 	case PMW_PK_FUNCTION:
 		expand_function(s, idx, nd.obj);
@@ -326,10 +378,9 @@ static void expand(struct search *s, int idx)
 		if (n <= 0)
 			return;
 		item_types(s, n);
-		for (ssize_t i = 0; i < n; i++) {
-			key_label(s->r, s->items[i].key, label, sizeof(label));
-			child(s, idx, s->items[i].value, s->types[i], s->items[i].slot, label, nd.kind);
-		}
+		for (ssize_t i = 0; i < n; i++)
+			child(s, idx, s->items[i].value, s->types[i], s->items[i].slot,
+			      (struct step){ ST_KEY, 0, s->items[i].key }, nd.kind);
 		return;
 	case PMW_PK_LIST: case PMW_PK_TUPLE: case PMW_PK_DEQUE:
 		ty = pmw_pyobj_type(s->r, nd.obj);
@@ -339,10 +390,9 @@ static void expand(struct search *s, int idx)
 		if (n <= 0)
 			return;
 		item_types(s, n);
-		for (ssize_t i = 0; i < n; i++) {
-			snprintf(label, sizeof(label), "[%zd]", i);
-			child(s, idx, s->items[i].value, s->types[i], s->items[i].slot, label, nd.kind);
-		}
+		for (ssize_t i = 0; i < n; i++)
+			child(s, idx, s->items[i].value, s->types[i], s->items[i].slot,
+			      (struct step){ ST_INDEX, i, 0 }, nd.kind);
 		return;
 	default:
 		return;
@@ -354,8 +404,8 @@ static int search(struct search *s)
 {
 	const struct pmw_target *t = s->r->t;
 	uint64_t interp = pmw_target_interp(t), modules, md;
-	char name[60];
-	ssize_t n;
+	struct step st = { ST_DICT, 0, 0 };
+	ssize_t n, nmods = 0;
 
 	if (!interp)
 		return pmw_pid_alive(t->pid) ? -EAGAIN : -ESRCH;
@@ -364,24 +414,45 @@ static int search(struct search *s)
 	n = pmw_dict_items(s->r, modules, 1, s->items, MODULES_MAX);
 	if (n < 0)
 		return n == -EINVAL ? -EFAULT : (int)n;
-	for (ssize_t i = 0; i < n && s->nnodes < NODE_CAP; i++) {
+	/*
+	 * Modules in sys.modules order, each at its first key (an alias such as
+	 * "__mp_main__" -> __main__ comes later), then queued latest imported first: a
+	 * module imports its dependencies while it runs, after it entered sys.modules, so
+	 * `from auth import TOKENS` in app finds auth.TOKENS before app.TOKENS, and
+	 * __main__ (entered at start-up) comes after the modules it imports.
+	 */
+	for (ssize_t i = 0; i < n; i++) {
 		const struct pmw_pytype *ty = pmw_pyobj_type(s->r, s->items[i].value);
+
+		if (ty && ty->kind == PMW_PK_MODULE && seen_add(s->seen, s->items[i].value))
+			s->items[nmods++] = s->items[i];
+	}
+	for (ssize_t i = nmods - 1; i >= 0 && s->nnodes < NODE_CAP; i--) {
+		uint64_t name = 0;
 		struct node *nd;
 
-		if (!ty || ty->kind != PMW_PK_MODULE ||
-		    pmw_pyobj_str(s->r, s->items[i].key, name, sizeof(name)) <= 0 ||
-		    !seen_add(s->seen, s->items[i].value))
-			continue;
+		/* named by md_name: "__main__" also when reached as "__mp_main__" */
+		if (pmw_pyr_read(s->r, s->items[i].value + t->pv->obj.md_name, &name, 8) ||
+		    !pmw_pyptr_ok(name))
+			name = s->items[i].key;
 		nd = &s->nodes[s->nnodes++];
 		nd->obj = s->items[i].value;
 		nd->parent = -1;
 		nd->depth = 0;
 		nd->kind = PMW_HK_MODULE_GLOBAL;
 		nd->pk = PMW_PK_MODULE;
-		snprintf(nd->label, sizeof(nd->label), "%s", name);
+		nd->step = (struct step){ ST_MODULE, 0, name };
 	}
 	/* breadth first: a node's children go to the end of the queue */
-	for (size_t i = 0; i < s->nnodes && s->left > 0 && s->r->reads < s->r->budget; i++) {
+	for (size_t i = 0, ahead = 0; i < s->nnodes && s->left > 0 && s->r->reads < s->r->budget; i++) {
+		if (i == ahead) {	/* the heads of the next nodes, one readv */
+			size_t k = s->nnodes - i < PREFETCH ? s->nnodes - i : PREFETCH;
+
+			for (size_t j = 0; j < k; j++)
+				s->objs[j] = s->nodes[i + j].obj;
+			pmw_pyr_prefetch(s->r, s->objs, k);
+			ahead = i + k;
+		}
 		if (s->nodes[i].pk != PMW_PK_MODULE) {
 			expand(s, i);
 			continue;
@@ -389,7 +460,7 @@ static int search(struct search *s)
 		if (pmw_pyr_read(s->r, s->nodes[i].obj + PMW_MD_DICT, &md, 8))
 			continue;
 		if (s->left)
-			check_target(s, i, md, s->nodes[i].obj + PMW_MD_DICT, ".__dict__",
+			check_target(s, i, md, s->nodes[i].obj + PMW_MD_DICT, &st,
 				     PMW_HK_MODULE_GLOBAL);
 		seen_add(s->seen, md);
 		attr_children(s, i, pmw_dict_items(s->r, md, 1, s->items, GLOBALS_MAX),
@@ -406,7 +477,7 @@ static void measure(struct pmw_pyr *r, struct pmw_holder *h, struct pmw_pyitem *
 	struct { const struct pmw_pytype *ty; int n; } tally[16];
 	int ntally = 0, best = -1;
 	int64_t len, self, slots, sz;
-	uint64_t stride, sum = 0;
+	uint64_t stride, sum = 0, heads[2 * PMW_HOLDERS_SAMPLE];
 	ssize_t n;
 
 	h->items = 0;
@@ -432,6 +503,11 @@ static void measure(struct pmw_pyr *r, struct pmw_holder *h, struct pmw_pyitem *
 				    : pmw_seq_items(r, h->container, ty, stride, items, PMW_HOLDERS_SAMPLE);
 	if (n < 0)
 		return;
+	for (ssize_t i = 0; i < n; i++) {	/* the sampled items' heads, one readv */
+		heads[2 * i] = items[i].value;
+		heads[2 * i + 1] = items[i].key ? items[i].key : items[i].value;
+	}
+	pmw_pyr_prefetch(r, heads, 2 * n);
 	for (ssize_t i = 0; i < n; i++) {
 		uint64_t objs[2] = { items[i].value, items[i].key };
 

@@ -37,7 +37,9 @@ int pmw_pyr_init(struct pmw_pyr *r, const struct pmw_target *t, uint64_t budget)
 void pmw_pyr_free(struct pmw_pyr *r)
 {
 	free(r->types);
+	free(r->heads);
 	r->types = NULL;
+	r->heads = NULL;
 }
 
 static bool spent(struct pmw_pyr *r)
@@ -45,12 +47,98 @@ static bool spent(struct pmw_pyr *r)
 	return r->budget && r->reads >= r->budget;
 }
 
+static size_t head_slot(uint64_t obj)
+{
+	return (obj >> 3) * 0x9e3779b97f4a7c15ULL >> 40 & (PMW_PYR_HEADS - 1);
+}
+
+/* the prefetched window holding [addr, addr + len), or NULL */
+static const uint8_t *head_find(const struct pmw_pyr *r, uint64_t addr, size_t len)
+{
+	uint64_t lo, hi;
+
+	if (!r->heads || len > PMW_PYR_HEAD_LEN || addr & 7)
+		return NULL;
+	/* window of obj: [obj - PRE, obj - PRE + LEN) */
+	lo = addr + len + PMW_PYR_HEAD_PRE - PMW_PYR_HEAD_LEN;
+	hi = addr + PMW_PYR_HEAD_PRE;
+	for (uint64_t obj = (lo + 7) & ~7ULL; obj <= hi; obj += 8) {
+		const struct pmw_pyhead *h = &r->heads[head_slot(obj)];
+
+		if (h->obj == obj && h->gen == r->gen)
+			return h->b + (addr - (obj - PMW_PYR_HEAD_PRE));
+	}
+	return NULL;
+}
+
 int pmw_pyr_read(struct pmw_pyr *r, uint64_t addr, void *buf, size_t len)
 {
+	const uint8_t *h = head_find(r, addr, len);
+
+	if (h) {
+		memcpy(buf, h, len);
+		return 0;
+	}
 	if (spent(r))
 		return -EDQUOT;
 	r->reads++;
 	return pmw_mem_read(r->t->pid, addr, buf, len);
+}
+
+size_t pmw_pyr_readv(struct pmw_pyr *r, const uint64_t *addrs, size_t piece, size_t n, void *buf,
+		     uint8_t *ok)
+{
+	size_t i = 0, good = 0;
+
+	memset(ok, 0, n);
+	while (i < n && !spent(r)) {
+		ssize_t got = pmw_mem_readv(r->t->pid, addrs + i, piece, n - i,
+					    (uint8_t *)buf + i * piece);
+		size_t full = got > 0 ? (size_t)got / piece : 0;
+
+		r->reads += 1 + (n - i) / 1024;
+		memset(ok + i, 1, full);
+		good += full;
+		i += full;
+		if (i < n) {	/* piece i is unreadable: skip it */
+			memset((uint8_t *)buf + i * piece, 0, piece);
+			r->torn++;
+			i++;
+		}
+	}
+	return good;
+}
+
+void pmw_pyr_prefetch(struct pmw_pyr *r, const uint64_t *objs, size_t n)
+{
+	uint8_t (*buf)[PMW_PYR_HEAD_LEN], *ok;
+	uint64_t *addrs;
+
+	if (!n || (!r->heads && !(r->heads = calloc(PMW_PYR_HEADS, sizeof(*r->heads)))))
+		return;
+	r->gen++;
+	if (n > PMW_PYR_HEADS / 2)
+		n = PMW_PYR_HEADS / 2;
+	buf = malloc(n * PMW_PYR_HEAD_LEN);
+	addrs = malloc(n * sizeof(*addrs));
+	ok = malloc(n);
+	if (buf && addrs && ok) {
+		for (size_t i = 0; i < n; i++)
+			addrs[i] = objs[i] - PMW_PYR_HEAD_PRE;
+		pmw_pyr_readv(r, addrs, PMW_PYR_HEAD_LEN, n, buf, ok);
+		for (size_t i = 0; i < n; i++) {
+			struct pmw_pyhead *h = &r->heads[head_slot(objs[i])];
+
+			if (!ok[i])
+				continue;
+			h->obj = objs[i];
+			h->gen = r->gen;
+			memcpy(h->b, buf[i], PMW_PYR_HEAD_LEN);
+		}
+	}
+	free(buf);
+	free(addrs);
+	free(ok);
 }
 
 /* @n entries of @esize bytes at @base + i * @stride * @esize into @buf; entries read */
@@ -58,23 +146,24 @@ static size_t read_strided(struct pmw_pyr *r, uint64_t base, size_t esize, uint6
 			   size_t n, void *buf)
 {
 	uint64_t *addrs;
-	ssize_t got;
+	uint8_t *ok;
+	size_t got = 0;
 
 	if (!n)
 		return 0;
 	if (stride <= 1)
 		return pmw_pyr_read(r, base, buf, n * esize) ? 0 : n;
-	if (spent(r))
-		return 0;
 	addrs = malloc(n * sizeof(*addrs));
-	if (!addrs)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		addrs[i] = base + i * stride * esize;
-	r->reads += 1 + n / 1024;
-	got = pmw_mem_readv(r->t->pid, addrs, esize, n, buf);
+	ok = malloc(n);
+	if (addrs && ok) {
+		for (size_t i = 0; i < n; i++)
+			addrs[i] = base + i * stride * esize;
+		/* unreadable entries are left zero: empty slots to the callers */
+		got = pmw_pyr_readv(r, addrs, esize, n, buf, ok) ? n : 0;
+	}
 	free(addrs);
-	return got > 0 ? (size_t)got / esize : 0;
+	free(ok);
+	return got;
 }
 
 static uint64_t rd64(const uint8_t *p, size_t off)
@@ -357,12 +446,16 @@ static ssize_t dict_items(struct pmw_pyr *r, uint64_t dict, uint64_t stride,
 	int64_t used;
 	ssize_t n;
 
-	if (dict_head(r, dict, &used, &keys, &values) || keys_read(r, keys, &k)) {
+	if (dict_head(r, dict, &used, &keys, &values)) {
 		r->torn++;
 		return -EFAULT;
 	}
-	if (!used)
+	if (!used)	/* an empty dict may share the static Py_EMPTY_KEYS (size 1) */
 		return 0;
+	if (keys_read(r, keys, &k)) {
+		r->torn++;
+		return -EFAULT;
+	}
 	n = table_items(r, &k, values ? values + r->t->pv->obj.dict_values_hdr : 0, k.nentries,
 			stride, out, max);
 	return n;

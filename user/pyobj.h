@@ -39,7 +39,17 @@ struct pmw_pytype {
 	enum pmw_pykind kind;
 };
 
-/* One reading session over a target: budget, counters, type cache. */
+/* a prefetched window [obj - PRE, obj - PRE + LEN): the pre-header and head of an object */
+#define PMW_PYR_HEADS		8192	/* slots, power of two */
+#define PMW_PYR_HEAD_PRE	32
+#define PMW_PYR_HEAD_LEN	160
+struct pmw_pyhead {
+	uint64_t obj;
+	uint64_t gen;
+	uint8_t b[PMW_PYR_HEAD_LEN];
+};
+
+/* One reading session over a target: budget, counters, type and head caches. */
 struct pmw_pyr {
 	const struct pmw_target *t;
 	uint64_t reads;			/* process_vm_readv calls made */
@@ -47,6 +57,8 @@ struct pmw_pyr {
 	uint64_t torn;			/* objects skipped: unreadable or failing a check */
 	struct pmw_pytype *types;	/* open-addressed type cache */
 	size_t ntypes, types_cap;
+	struct pmw_pyhead *heads;	/* prefetched object heads (pmw_pyr_prefetch) */
+	uint64_t gen;			/* heads of this generation are valid */
 };
 
 /* (key, value) of a dict or attribute table; key 0 for sequences */
@@ -60,8 +72,26 @@ struct pmw_pyitem {
 int pmw_pyr_init(struct pmw_pyr *r, const struct pmw_target *t, uint64_t budget);
 void pmw_pyr_free(struct pmw_pyr *r);
 
-/* Counted read of @len bytes. 0, -EDQUOT (budget spent), -EFAULT, -ESRCH. */
+/*
+ * Counted read of @len bytes, served from the prefetched heads when it falls
+ * inside one. 0, -EDQUOT (budget spent), -EFAULT, -ESRCH.
+ */
 int pmw_pyr_read(struct pmw_pyr *r, uint64_t addr, void *buf, size_t len);
+
+/*
+ * Read @piece bytes at each of @addrs into @buf (readv, 1024 pieces a call).
+ * An unreadable piece is zero-filled, ok[i] = 0, counted torn, and the rest
+ * is read on. Returns the pieces read.
+ */
+size_t pmw_pyr_readv(struct pmw_pyr *r, const uint64_t *addrs, size_t piece, size_t n, void *buf,
+		     uint8_t *ok);
+
+/*
+ * Read the pre-header and head of each object of @objs (at most
+ * PMW_PYR_HEADS / 2) in one readv; until the next call, pmw_pyr_read() of
+ * bytes inside those windows costs no read. Heads of earlier calls are dropped.
+ */
+void pmw_pyr_prefetch(struct pmw_pyr *r, const uint64_t *objs, size_t n);
 
 /* true if @addr could be an object pointer (8-aligned, user range) */
 bool pmw_pyptr_ok(uint64_t addr);

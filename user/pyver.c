@@ -32,7 +32,7 @@ static const struct pmw_pyver pyvers[] = {
 	  .co_filename = 104, .co_name = 112, .co_firstlineno = 40, .co_linetable = 120, .ascii_data = 48, .compact_data = 72,
 	  .line_table = PMW_LT_LNOTAB, .lasti_unit = 1,
 	  /* holder paths (wt-holders) */
-	  .obj = { .interp_modules = 56, .ht_cached_keys = 872, .func_qualname = 104, .func_module = 88,
+	  .obj = { .interp_modules = 56, .md_name = 48, .ht_cached_keys = 872, .func_qualname = 104, .func_module = 88,
 		 .func_defaults = 32, .func_kwdefaults = 40, .func_closure = 48, .tuple_items = 24,
 		 .lru_cache = 72, .lru_func = 88, .managed = PMW_MD_NONE } },
 	{ .major = 3, .minor = 9, .interp_main = 40, .gc_stats = 744,
@@ -44,7 +44,7 @@ static const struct pmw_pyver pyvers[] = {
 	  .co_filename = 104, .co_name = 112, .co_firstlineno = 40, .co_linetable = 120, .ascii_data = 48, .compact_data = 72,
 	  .line_table = PMW_LT_LNOTAB, .lasti_unit = 1,
 	  /* holder paths (wt-holders) */
-	  .obj = { .interp_modules = 856, .ht_cached_keys = 864, .func_qualname = 104, .func_module = 88,
+	  .obj = { .interp_modules = 856, .md_name = 48, .ht_cached_keys = 864, .func_qualname = 104, .func_module = 88,
 		 .func_defaults = 32, .func_kwdefaults = 40, .func_closure = 48, .tuple_items = 24,
 		 .lru_cache = 72, .lru_func = 88, .managed = PMW_MD_NONE } },
 	{ .major = 3, .minor = 10, .interp_main = 40, .gc_stats = 744,
@@ -56,7 +56,7 @@ static const struct pmw_pyver pyvers[] = {
 	  .co_filename = 104, .co_name = 112, .co_firstlineno = 40, .co_linetable = 120, .ascii_data = 48, .compact_data = 72,
 	  .line_table = PMW_LT_LINETABLE310, .lasti_unit = 2,
 	  /* holder paths (wt-holders) */
-	  .obj = { .interp_modules = 856, .ht_cached_keys = 872, .func_qualname = 40, .func_module = 104,
+	  .obj = { .interp_modules = 856, .md_name = 48, .ht_cached_keys = 872, .func_qualname = 40, .func_module = 104,
 		 .func_defaults = 56, .func_kwdefaults = 64, .func_closure = 72, .tuple_items = 24,
 		 .lru_cache = 72, .lru_func = 88, .managed = PMW_MD_NONE } },
 	{ .major = 3, .minor = 11, .interp_main = 48, .gc_stats = 776,
@@ -68,7 +68,7 @@ static const struct pmw_pyver pyvers[] = {
 	  .co_filename = 112, .co_name = 120, .co_qualname = 128, .co_firstlineno = 72, .co_linetable = 136, .co_code_adaptive = 184, .ascii_data = 48, .compact_data = 72,
 	  .line_table = PMW_LT_LOCATIONS,
 	  /* holder paths (wt-holders) */
-	  .obj = { .interp_modules = 888, .ht_cached_keys = 872, .func_qualname = 40, .func_module = 104,
+	  .obj = { .interp_modules = 888, .md_name = 48, .ht_cached_keys = 872, .func_qualname = 40, .func_module = 104,
 		 .func_defaults = 56, .func_kwdefaults = 64, .func_closure = 72, .tuple_items = 24,
 		 .lru_cache = 72, .lru_func = 88, .dict_keys_311 = 1, .managed = PMW_MD_311 } },
 	{ .major = 3, .minor = 12, .interp_main = 48, .gc_stats = 240,
@@ -81,7 +81,7 @@ static const struct pmw_pyver pyvers[] = {
 	  .co_filename = 112, .co_name = 120, .co_qualname = 128, .co_firstlineno = 68, .co_linetable = 136, .co_code_adaptive = 192, .ascii_data = 40, .compact_data = 56,
 	  .line_table = PMW_LT_LOCATIONS,
 	  /* holder paths (wt-holders) */
-	  .obj = { .interp_modules = 944, .ht_cached_keys = 880, .func_qualname = 40, .func_module = 104,
+	  .obj = { .interp_modules = 944, .md_name = 48, .ht_cached_keys = 880, .func_qualname = 40, .func_module = 104,
 		 .func_defaults = 56, .func_kwdefaults = 64, .func_closure = 72, .tuple_items = 24,
 		 .lru_cache = 72, .lru_func = 88, .dict_keys_311 = 1, .long_tag = 1, .managed = PMW_MD_312 } },
 	{ .major = 3, .minor = 13, .interp_main = 640, .gc_stats = 7528,
@@ -94,7 +94,7 @@ static const struct pmw_pyver pyvers[] = {
 	  .co_filename = 112, .co_name = 120, .co_qualname = 128, .co_firstlineno = 68, .co_linetable = 136, .co_code_adaptive = 200, .ascii_data = 40, .compact_data = 56,
 	  .line_table = PMW_LT_LOCATIONS,
 	  /* holder paths (wt-holders) */
-	  .obj = { .interp_modules = 7656, .ht_cached_keys = 880, .func_qualname = 40, .func_module = 104,
+	  .obj = { .interp_modules = 7656, .md_name = 48, .ht_cached_keys = 880, .func_qualname = 40, .func_module = 104,
 		 .func_defaults = 56, .func_kwdefaults = 64, .func_closure = 72, .tuple_items = 24,
 		 .lru_cache = 72, .lru_func = 88, .dict_keys_311 = 1, .dict_values_hdr = 8, .long_tag = 1,
 		 .managed = PMW_MD_313 } },
@@ -107,7 +107,13 @@ static const struct pmw_pyver pyvers[] = {
 		    .frame_back = 8, .frame_code = 0, .frame_instr = 56, .frame_owner = 74,
 		    .owner_cstack = 4, .code_mask = ~3ULL },
 	  .co_filename = 112, .co_name = 120, .co_qualname = 128, .co_firstlineno = 68, .co_linetable = 136, .co_code_adaptive = 208, .ascii_data = 40, .compact_data = 56,
-	  .line_table = PMW_LT_LOCATIONS },
+	  .line_table = PMW_LT_LOCATIONS,
+	  /* holder paths (wt-holders); 3.14.10 (Debian sid): each offset found by the address of a
+	   * known object stored there (ctypes in the running interpreter); tuples cache their hash */
+	  .obj = { .interp_modules = 7688, .md_name = 48, .ht_cached_keys = 880, .func_qualname = 40, .func_module = 104,
+		 .func_defaults = 56, .func_kwdefaults = 64, .func_closure = 72, .tuple_items = 32,
+		 .lru_cache = 72, .lru_func = 88, .dict_keys_311 = 1, .dict_values_hdr = 8, .long_tag = 1,
+		 .managed = PMW_MD_313 } },
 	/* 3.15: Debian 3.15.2's DWARF (python3.15-dbg). GC counters moved into rings of
 	 * struct gc_generation_stats { ts_start, ts_stop, collections, collected,
 	 * uncollectable, candidates, duration, heap_size } (64 bytes) behind the pointer
@@ -125,7 +131,13 @@ static const struct pmw_pyver pyvers[] = {
 		    .frame_back = 8, .frame_code = 0, .frame_instr = 56, .frame_owner = 74,
 		    .owner_cstack = 3, .code_mask = ~3ULL },
 	  .co_filename = 112, .co_name = 120, .co_qualname = 128, .co_firstlineno = 68, .co_linetable = 136, .co_code_adaptive = 208, .ascii_data = 40, .compact_data = 56,
-	  .line_table = PMW_LT_LOCATIONS },
+	  .line_table = PMW_LT_LOCATIONS,
+	  /* holder paths (wt-holders); 3.15.2 (Debian sid), found as for 3.14: md_name moved
+	   * from 48 to 40, ht_qualname from 872 to 880 */
+	  .obj = { .interp_modules = 7592, .md_name = 40, .ht_cached_keys = 888, .func_qualname = 40, .func_module = 104,
+		 .func_defaults = 56, .func_kwdefaults = 64, .func_closure = 72, .tuple_items = 32,
+		 .lru_cache = 72, .lru_func = 88, .dict_keys_311 = 1, .dict_values_hdr = 8, .long_tag = 1,
+		 .managed = PMW_MD_313 } },
 };
 
 const struct pmw_pyver *pmw_pyver_find(int major, int minor)

@@ -37,6 +37,7 @@ enum pmw_managed_dict {
  */
 struct pmw_pyobj_off {
 	uint32_t interp_modules;	/* PyInterpreterState.modules (<=3.11), .imports.modules */
+	uint32_t md_name;		/* PyModuleObject.md_name (its __name__ at creation) */
 	uint32_t ht_cached_keys;	/* PyHeapTypeObject.ht_cached_keys */
 	uint32_t func_qualname, func_module, func_defaults, func_kwdefaults, func_closure;
 	uint32_t tuple_items;		/* PyTupleObject.ob_item */

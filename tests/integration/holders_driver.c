@@ -5,7 +5,8 @@
  * one tab-separated line per container:
  *   call ADDR KIND ITEMS RETAINED ITEM_TYPE PATH
  * (RETAINED "-" when unavailable), then "stats call READS NODES TORN SPENT MS".
- * Exit 0, 2 if the target cannot be opened, 1 if the search fails.
+ * Exit 0, 2 if the target cannot be opened, 3 if its version has no object
+ * layouts (or is not supported at all), 1 if the search fails.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -38,7 +39,7 @@ int main(int argc, char **argv)
 	err = pmw_target_open_pid(&t, atoi(argv[optind]));
 	if (err) {
 		fprintf(stderr, "holders_driver: cannot open PID %s: %s\n", argv[optind], strerror(-err));
-		return 2;
+		return err == -EPROTONOSUPPORT ? 3 : 2;
 	}
 	n = argc - optind - 1;
 	h = calloc(n, sizeof(*h));
@@ -50,7 +51,7 @@ int main(int argc, char **argv)
 		err = pmw_holders_find(&t, h, n);
 		if (err < 0) {
 			fprintf(stderr, "holders_driver: %s\n", strerror(-err));
-			return 1;
+			return err == -EOPNOTSUPP ? 3 : 1;
 		}
 		for (int i = 0; i < n; i++) {
 			char ret[32];

@@ -3,13 +3,16 @@
 ("SHAPE <id> <len> <retained> <kind> <expected path>"; retained by sys.getsizeof),
 one "ORPHAN <id> <len> <retained>" line for a list only a frame holds, then "READY" and waits on stdin (EOF ends it).
 
-Usage: holder_run.py [N]   (N items per container, default 300)
+Usage: holder_run.py [N] [many]   (N items per container, default 300; "many": import
+~150 standard-library modules first, so that the search has a realistic haystack)
 """
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import holder_shapes  # noqa: E402
+# an alias in __main__: the path must still name the module that defines SESSIONS
+from holder_shapes import SESSIONS  # noqa: E402,F401
 
 
 def block(size):
@@ -26,8 +29,26 @@ def retained(obj):
     return sys.getsizeof(obj) + items
 
 
+STDLIB = """argparse ast asyncio base64 bisect bz2 calendar cmd code codecs collections.abc
+colorsys concurrent.futures configparser contextlib copy csv ctypes dataclasses datetime decimal
+difflib dis email.mime.multipart email.parser enum filecmp fnmatch fractions ftplib getopt gettext
+glob gzip hashlib heapq hmac html.parser http.client http.cookiejar http.server imaplib inspect
+ipaddress json logging.handlers lzma mailbox mimetypes multiprocessing netrc numbers operator
+optparse pathlib pickle pkgutil platform plistlib poplib pprint profile pstats queue quopri random
+re secrets selectors shelve shlex shutil smtplib socket socketserver sqlite3 ssl statistics string
+stringprep struct subprocess tarfile tempfile textwrap threading timeit tokenize tomllib trace
+traceback typing unittest urllib.request uuid wave weakref xml.dom.minidom xml.etree.ElementTree
+xml.sax xmlrpc.client zipfile zoneinfo""".split()
+
+
 def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 300
+    if "many" in sys.argv[2:]:
+        for name in STDLIB:
+            try:
+                __import__(name)
+            except ImportError:     # tomllib <3.11, zoneinfo <3.9
+                pass
     holder_shapes.grow(n)
     orphan = [object() for _ in range(n)]   # held by this frame only: no holder path
     for path, kind, obj in holder_shapes.shapes():
