@@ -550,6 +550,38 @@ static void find_arenas(struct pmw_target *t, const struct funcs *f)
 	      "_Py_GetAllocatedBlocks, none held a valid arena table", nar, nmax);
 }
 
+static const struct {
+	const char *func, *type;
+} deallocs[PMW_SYMFIND_NDEALLOC] = {
+	{ "tupledealloc", "PyTuple_Type" }, { "list_dealloc", "PyList_Type" },
+	{ "dict_dealloc", "PyDict_Type" }, { "float_dealloc", "PyFloat_Type" },
+	{ "unicode_dealloc", "PyUnicode_Type" },
+};
+
+/* offsetof(PyTypeObject, tp_dealloc): after PyObject_VAR_HEAD, tp_name,
+ * tp_basicsize, tp_itemsize; Include/cpython/object.h, 3.8-3.14 (GIL builds) */
+#define TP_DEALLOC	48
+
+static void find_deallocs(struct pmw_target *t, const struct funcs *f)
+{
+	for (int i = 0; i < PMW_SYMFIND_NDEALLOC; i++) {
+		struct pmw_found *fd = &t->sf.dealloc[i];
+		uint64_t type = exported(&t->elf, deallocs[i].type), fn = 0;
+
+		if (!type || pmw_mem_read(t->pid, type + TP_DEALLOC + t->bias, &fn, sizeof(fn)) || !fn) {
+			found(fd, 0, PMW_CHECK_NONE, "%s not readable", deallocs[i].type);
+			continue;
+		}
+		fn -= t->bias;
+		if (!internal_func(&t->elf, f, fn))
+			found(fd, fn, PMW_CHECK_FAILED, "0x%lx from %s.tp_dealloc: not an internal "
+			      "function of the image", (unsigned long)fn, deallocs[i].type);
+		else
+			found(fd, fn, PMW_CHECK_PASSED, "0x%lx from the live %s.tp_dealloc; check: an "
+			      "internal function entry", (unsigned long)fn, deallocs[i].type);
+	}
+}
+
 static void report(const struct pmw_target *t, const char *what, const struct pmw_found *fd)
 {
 	vlog("PID %d: no symbols: %s: %s%s%s\n", t->pid, what, pmw_check_name(fd->check),
@@ -580,6 +612,8 @@ void pmw_symfind_run(struct pmw_target *t)
 		find_gc(t, &f);
 	if (t->pv->obm_kind == PMW_OBM_STATIC && !t->arenas_vaddr)
 		find_arenas(t, &f);
+	if (t->bias_known)
+		find_deallocs(t, &f);
 	sf->done = true;
 	vlog("PID %d: %s has no symbols: looked for them by disassembly of exported functions "
 	     "(%zu functions in .eh_frame_hdr)\n", t->pid, t->path, f.n);
@@ -590,12 +624,18 @@ void pmw_symfind_run(struct pmw_target *t)
 	report(t, "collection function", &sf->gc_func);
 	if (t->pv->obm_kind == PMW_OBM_STATIC)
 		report(t, "arenas", &sf->arenas);
+	for (int i = 0; i < PMW_SYMFIND_NDEALLOC && t->bias_known; i++)
+		report(t, deallocs[i].func, &sf->dealloc[i]);
 }
 
 int pmw_symfind_lookup(const struct pmw_target *t, const char *what, struct pmw_sym *sym)
 {
 	const struct pmw_found *fd = what ? (!strcmp(what, "allocate_from_new_pool") ?
 					     &t->sf.pool_refill : NULL) : &t->sf.gc_func;
+
+	for (int i = 0; what && i < PMW_SYMFIND_NDEALLOC; i++)
+		if (!strcmp(what, deallocs[i].func))
+			fd = &t->sf.dealloc[i];
 
 	if (!fd || !fd->addr || fd->check == PMW_CHECK_FAILED)
 		return 0;

@@ -15,6 +15,7 @@
  *   gc_collect_main      the largest unexported function reached by direct
  *                        calls from PyGC_Collect (two levels: 3.11's
  *                        gc_collect_with_callback sits between)
+ *   tupledealloc, ...    the tp_dealloc slot of PyTuple_Type, ... (live)
  *   arenas, maxarenas    _Py_GetAllocatedBlocks (3.8-3.11): its 32-bit load
  *                        is maxarenas, its 64-bit load used as a base pointer
  *                        is arenas
@@ -35,6 +36,14 @@
 struct pmw_target;
 struct pmw_sym;
 
+/*
+ * Dealloc functions the leak bursts probe (objects that die into free lists
+ * never reach PyObject_Free): read from the live exported type objects'
+ * tp_dealloc slots: tupledealloc (PyTuple_Type), list_dealloc, dict_dealloc,
+ * float_dealloc, unicode_dealloc.
+ */
+#define PMW_SYMFIND_NDEALLOC 5
+
 /* Trust in an address found by disassembly. */
 enum pmw_check {
 	PMW_CHECK_NONE,		/* not looked for, or not found */
@@ -53,6 +62,7 @@ struct pmw_found {
 struct pmw_symfind {
 	bool done, live;	/* ran; ran with the live allocator struct */
 	struct pmw_found objalloc, obj_malloc, pool_refill, gc_func, arenas, maxarenas;
+	struct pmw_found dealloc[PMW_SYMFIND_NDEALLOC]; /* tp_dealloc of the types below */
 	/* GC check: collections since attach seen by the probe and in generation_stats */
 	uint64_t gc_probe[PMW_NGEN], gc_mem[PMW_NGEN];
 	int gc_bad;		/* consecutive intervals out of step */
@@ -74,8 +84,8 @@ void pmw_symfind_run(struct pmw_target *t);
 
 /*
  * Probe-table fallback (probes.c): the address found for @what
- * ("allocate_from_new_pool", or NULL for the collection function) unless
- * its check failed. Fills @sym and returns 1, or returns 0.
+ * ("allocate_from_new_pool", a dealloc function named above, or NULL for the
+ * collection function) unless its check failed. Fills @sym and returns 1, or 0.
  */
 int pmw_symfind_lookup(const struct pmw_target *t, const char *what, struct pmw_sym *sym);
 
