@@ -322,8 +322,10 @@ static int find_local_debug(struct pmw_elf *e, const char *root, const char *id)
 }
 
 /* Largest .gnu_debugdata accepted, compressed and decompressed: the file is the target's */
-#define MINI_MAX_IN	(64u << 20)
-#define MINI_MAX_OUT	(512u << 20)
+#define MINI_MAX_IN	(16u << 20)
+#define MINI_MAX_OUT	(64u << 20)
+/* liblzma's decoder memory limit: xz -9's 64 MiB dictionary needs ~65 MiB */
+#define MINI_MEMLIMIT	(96u << 20)
 
 /*
  * xz-decompress @in (@n bytes) with liblzma into a malloc'd buffer.
@@ -337,7 +339,7 @@ static int xz_decompress(const void *in, size_t n, void **out, size_t *outlen)
 	lzma_ret r;
 	int err = 0;
 
-	if (lzma_stream_decoder(&strm, MINI_MAX_OUT, 0) != LZMA_OK)
+	if (lzma_stream_decoder(&strm, MINI_MEMLIMIT, 0) != LZMA_OK)
 		return -ENOMEM;
 	strm.next_in = in;
 	strm.avail_in = n;

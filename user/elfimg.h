@@ -66,9 +66,10 @@ int pmw_elf_load_debuginfo(struct pmw_elf *e, const char *root);
  * MiniDebugInfo: @e's .gnu_debugdata section is an xz-compressed ELF whose
  * .symtab holds the function symbols that .dynsym lacks (GDB manual,
  * "MiniDebugInfo"; Fedora's find-debuginfo builds it). Decompressed with
- * liblzma (at most 512 MiB) and parsed in memory; sets e->mini. Returns 0
- * (also when already loaded), -ENOENT (no such section), -EBADMSG (not xz,
- * or not a 64-bit ELF of @e's machine with a .symtab), -E2BIG, -ENOMEM.
+ * liblzma (at most 16 MiB in, 64 MiB out; a Python interpreter's is under
+ * 1 MiB) and parsed in memory; sets e->mini. Returns 0 (also when already
+ * loaded), -ENOENT (no such section), -EBADMSG (not xz, or not a 64-bit ELF
+ * of @e's machine with a .symtab), -E2BIG, -ENOMEM.
  */
 int pmw_elf_load_minidebuginfo(struct pmw_elf *e);
 

@@ -369,3 +369,40 @@ def test_minidebuginfo_symbols_gc_exact(binary, root, procs, tmp_path, repo_root
         assert re.search(r"symbol %s of \S+%s: from MiniDebugInfo" % (func, re.escape(copy)),
                          stderr), diag
     assert "gc=uprobe" in stderr and "debuginfod" not in stderr, diag
+
+
+def test_minidebuginfo_unusable(binary, root, procs, tmp_path):
+    """A .gnu_debugdata that is not xz (here random bytes) is ignored with a
+    warning naming it; pymemwatch goes on with .dynsym."""
+    copy, wrapper = debian_copy(tmp_path, "python3.11")
+    junk = str(tmp_path / "junk")
+    with open(junk, "wb") as f:
+        f.write(os.urandom(4096))
+    subprocess.run(["objcopy", "--add-section", ".gnu_debugdata=" + junk, copy], check=True)
+    target = sleeper(procs, wrapper)
+    res = run_pmw(["-p", target.pid, "-d", "1", "-v"], timeout=60, wrap=hide_debug(),
+                  env=pmw_env())
+    assert "%s: its MiniDebugInfo (.gnu_debugdata) is unusable: not an xz-compressed ELF" % copy \
+        in res.stderr, res.describe()
+    assert_only_dynsym(res, copy)
+    assert target.poll() is None, "the target must survive"
+
+
+def test_debuginfod_cache(binary, root, procs, tmp_path, debuginfod_server):
+    """libdebuginfod's cache (DEBUGINFOD_CACHE_PATH) is honoured: a second
+    run takes the debug file from it, though its server is now unreachable."""
+    copy, wrapper = debian_copy(tmp_path, "python3.11")
+    bid = build_id(copy)
+    cache = str(tmp_path / "dbgd-cache")
+    target = sleeper(procs, wrapper)
+    status = []
+    for url in (debuginfod_server, "http://127.0.0.1:%d" % free_port()):
+        res = run_pmw(["-p", target.pid, "-d", "1", "-v"], timeout=60, wrap=hide_debug(),
+                      env=pmw_env(DEBUGINFOD_URLS=url, DEBUGINFOD_CACHE_PATH=cache))
+        assert res.rc == 0, res.describe()
+        status += [l for l in res.stderr.splitlines() if "debuginfod: fetching" in l]
+    assert len(status) == 2, "\n".join(status)
+    assert "ok, " in status[0] and "from %s/buildid/%s/debuginfo" % (debuginfod_server, bid) \
+        in status[0], status[0]
+    assert "ok, " in status[1] and "from cache %s/%s/debuginfo" % (cache, bid) in status[1], \
+        status[1]
