@@ -22,18 +22,23 @@ int main(int argc, char **argv)
 {
 	struct pmw_target t;
 	struct pmw_holder *h;
-	int repeat = 1, opt, n, err;
+	int repeat = 1, wait = 0, forget = 0, opt, n, err;
+	char line[64];
 
-	while ((opt = getopt(argc, argv, "r:v")) != -1) {
+	while ((opt = getopt(argc, argv, "fr:vw")) != -1) {
 		if (opt == 'r')
 			repeat = atoi(optarg);
+		else if (opt == 'w')
+			wait = 1;
+		else if (opt == 'f')
+			forget = 1;
 		else if (opt == 'v')
 			pmw_verbosity = 2;
 		else
 			return 64;
 	}
 	if (argc - optind < 2) {
-		fprintf(stderr, "usage: holders_driver [-r REPEAT] PID ADDR...\n");
+		fprintf(stderr, "usage: holders_driver [-r REPEAT] [-w] [-f] PID ADDR...\n");
 		return 64;
 	}
 	err = pmw_target_open_pid(&t, atoi(argv[optind]));
@@ -46,6 +51,10 @@ int main(int argc, char **argv)
 	for (int call = 0; call < repeat; call++) {
 		struct pmw_holders_stats st;
 
+		if (call && wait && !fgets(line, sizeof(line), stdin))
+			break;
+		if (forget)
+			pmw_holders_forget(t.pid);
 		for (int i = 0; i < n; i++)
 			h[i].container = strtoull(argv[optind + 1 + i], NULL, 0);
 		err = pmw_holders_find(&t, h, n);

@@ -22,8 +22,6 @@ from roots import ROOT_INTERPS, RootDir, require_root_fs
 
 DRIVER_SRC = os.path.join(REPO_ROOT, "tests", "integration", "holders_driver.c")
 STRIPPED_DIR = os.environ.get("PMW_STRIPPED_DIR") or "/var/cache/pymemwatch/stripped"
-LIBS = ["-lbpf", "-lelf", "-lz", "-lcapstone", "-lcap", "-ljansson", "-lmicrohttpd",
-        "-lncursesw", "-lm", "-lpthread"]
 N_ITEMS = 300
 RETAINED_TOLERANCE = 0.10   # sampled + extrapolated vs sys.getsizeof in the target
 
@@ -70,10 +68,16 @@ def driver(tmp_path_factory):
         pytest.skip("built objects missing in .output (run `make`): %s" % missing[:3])
     if not shutil.which("cc"):
         pytest.skip("no C compiler")
+    # link with the libraries the Makefile links pymemwatch with (its LDLIBS)
+    db = subprocess.run(["make", "-C", REPO_ROOT, "-pnq", "pymemwatch"], stdout=subprocess.PIPE,
+                        stderr=subprocess.DEVNULL, text=True).stdout
+    libs = [line.split(":=", 1)[1].split() for line in db.splitlines()
+            if line.startswith("LDLIBS :=")]
+    assert libs, "no LDLIBS in the Makefile's database"
     out = str(tmp_path_factory.mktemp("holders") / "holders_driver")
     argv = (["cc", "-g", "-O1", "-D_GNU_SOURCE", "-I" + os.path.join(REPO_ROOT, "include"),
              "-I" + os.path.join(REPO_ROOT, "user"), "-I" + os.path.join(REPO_ROOT, ".output"),
-             DRIVER_SRC] + objs + LIBS + ["-o", out])
+             DRIVER_SRC] + objs + libs[0] + ["-o", out])
     res = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert res.returncode == 0, "driver build failed:\n" + res.stdout
     return out
@@ -95,6 +99,15 @@ class HolderTarget(object):
                 return
         raise AssertionError("target ended early: " + self.proc.stderr.read())
 
+    def command(self, cmd):
+        """Send a command to the target, wait for its acknowledgement."""
+        self.proc.stdin.write(cmd + "\n")
+        self.proc.stdin.flush()
+        for line in self.proc.stdout:
+            if line.strip() == "OK " + cmd:
+                return
+        raise AssertionError("target ended during %r: %s" % (cmd, self.proc.stderr.read()))
+
     def stop(self):
         try:
             self.proc.stdin.close()
@@ -104,14 +117,20 @@ class HolderTarget(object):
             self.proc.wait()
 
 
-def run_driver(driver, pid, addrs, repeat=2):
-    res = subprocess.run([driver, "-r", str(repeat), str(pid)] + ["0x%x" % a for a in addrs],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
+def run_driver(driver, pid, addrs, repeat=2, opts=()):
+    res = subprocess.run([driver, "-r", str(repeat)] + list(opts) + [str(pid)] +
+                         ["0x%x" % a for a in addrs],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
     if res.returncode == 3:
         pytest.skip("no object layouts for this version: " + res.stderr.strip())
     assert res.returncode == 0, "driver failed (%d): %s" % (res.returncode, res.stderr)
+    return parse_driver(res.stdout)
+
+
+def parse_driver(out):
+    """({call: {addr: holder}}, {call: stats}, raw text) from the driver's output."""
     calls, stats = {}, {}
-    for line in res.stdout.splitlines():
+    for line in out.splitlines():
         f = line.split("\t")
         if f[0] == "stats":
             stats[int(f[1])] = dict(reads=int(f[2]), nodes=int(f[3]), torn=int(f[4]),
@@ -120,7 +139,7 @@ def run_driver(driver, pid, addrs, repeat=2):
         calls.setdefault(int(f[0]), {})[int(f[1], 16)] = dict(
             kind=f[2], items=int(f[3]), retained=None if f[4] == "-" else int(f[4]),
             item_type=f[5], path=f[6])
-    return calls, stats, res.stdout
+    return calls, stats, out
 
 
 def start(ident, tmpdirs):
@@ -183,3 +202,53 @@ def test_holder_paths(driver, root, ident, extra):
     # the search stayed within its budget; the second call re-checked cached paths
     assert not stats[0]["spent"], raw
     assert stats[1]["nodes"] == 0 and stats[1]["reads"] < stats[0]["reads"], raw
+
+
+def test_holder_moved(driver, root):
+    """A container that changes holder between two calls gets its new path: the cached
+    path is re-checked through the slot that held it (here a deleted module global)."""
+    t = HolderTarget(start("debian-3.11", []))
+    try:
+        addrs = [a[0] for a in t.shapes]
+        drv = subprocess.Popen([driver, "-w", "-r", "2", str(t.proc.pid)] +
+                               ["0x%x" % a for a in addrs], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        first = []
+        for line in drv.stdout:
+            first.append(line)
+            if line.startswith("stats\t0"):
+                break
+        t.command("move")
+        out, err = drv.communicate("\n", timeout=120)
+        assert drv.returncode == 0, err
+    finally:
+        t.stop()
+    calls, _, raw = parse_driver("".join(first) + out)
+    moved = [a for a, _, _, _, p in t.shapes if p == "holder_shapes.ACTIVE_TOKENS"][0]
+    assert calls[0][moved]["path"] == "holder_shapes.ACTIVE_TOKENS", raw
+    assert calls[1][moved]["path"] == "holder_shapes.MOVED", raw
+    for addr, _, _, _, path in t.shapes:
+        if addr != moved:
+            assert calls[1][addr]["path"] == path, raw
+
+
+@pytest.mark.parametrize("ident", ["debian-3.11", "pyenv-3.13.0"])
+def test_holder_churn(driver, root, ident):
+    """While a thread of the target resizes and mutates the containers, repeated searches
+    never report a wrong path and find nearly all (a torn read may lose one call's path).
+    Every call searches afresh (-f)."""
+    t = HolderTarget(start(ident, []))
+    try:
+        t.command("churn")
+        calls, stats, raw = run_driver(driver, t.proc.pid, [a[0] for a in t.shapes], repeat=12,
+                                       opts=("-f",))
+    finally:
+        t.stop()
+    found = wrong = 0
+    for call in calls.values():
+        for addr, _, _, _, path in t.shapes:
+            got = call[addr]["path"]
+            found += got == path
+            wrong += got not in ("", path)
+    assert wrong == 0, raw
+    assert found >= 0.9 * len(calls) * len(t.shapes), raw

@@ -1,13 +1,15 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 """Holder-path target: grows holder_shapes' containers, prints one line per container
 ("SHAPE <id> <len> <retained> <kind> <expected path>"; retained by sys.getsizeof),
-one "ORPHAN <id> <len> <retained>" line for a list only a frame holds, then "READY" and waits on stdin (EOF ends it).
+one "ORPHAN <id> <len> <retained>" line for a list only a frame holds, then "READY"; then it
+runs the commands read from stdin ("move", "churn"; see main) until EOF.
 
 Usage: holder_run.py [N] [many]   (N items per container, default 300; "many": import
 ~150 standard-library modules first, so that the search has a realistic haystack)
 """
 import os
 import sys
+import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import holder_shapes  # noqa: E402
@@ -55,7 +57,14 @@ def main():
         print("SHAPE", id(obj), len(obj), retained(obj), kind, path, flush=True)
     print("ORPHAN", id(orphan), len(orphan), retained(orphan), flush=True)
     print("READY", flush=True)
-    sys.stdin.read()
+    for line in sys.stdin:      # commands, each acknowledged with "OK <command>"
+        cmd = line.split()
+        if cmd == ["move"]:     # ACTIVE_TOKENS changes holder: its old dict entry is deleted
+            holder_shapes.MOVED = holder_shapes.ACTIVE_TOKENS
+            del holder_shapes.ACTIVE_TOKENS
+        elif cmd == ["churn"]:  # mutate containers (resizes included) until the end
+            threading.Thread(target=holder_shapes.churn, daemon=True).start()
+        print("OK", " ".join(cmd), flush=True)
 
 
 if __name__ == "__main__":

@@ -78,6 +78,25 @@ def grow(n):
         Config.ROUTES["api"]["v1"].append(i)
 
 
+def churn():
+    """Mutate the containers for ever, resizing them (a target that does not hold still)."""
+    i = 0
+    while True:
+        i += 1
+        for k in range(i % 64, i % 64 + 200):
+            SESSIONS[-k] = b""              # grow past a resize, then shrink back
+        for k in range(i % 64, i % 64 + 200):
+            del SESSIONS[-k]
+        EVENTS.append((i, i))
+        EVENTS.popleft()
+        Registry.points.extend([0.5] * 100)
+        del Registry.points[-100:]
+        REGISTRY.series["tmp%d" % (i % 7)] = [i]
+        REGISTRY.series.pop("tmp%d" % ((i + 3) % 7), None)
+        SEEN.add(-i)
+        SEEN.discard(-i)
+
+
 def shapes():
     """(expected path, kind, object) for every container."""
     import gc
