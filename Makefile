@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # pymemwatch: `make` builds ./pymemwatch; `make test` runs every test;
-# `make demo` runs it on a bundled workload. V=1 shows full commands.
+# `make check` only the unit tests (no root); `make demo` runs it on a
+# bundled workload. V=1 shows full commands.
 
 OUTPUT := .output
 CLANG ?= clang
@@ -48,7 +49,7 @@ LIB_OBJS := $(patsubst user/%.c,$(OUTPUT)/%.o,$(LIB_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all clean install deps demo test test-unit test-integration vmlinux
+.PHONY: all clean install deps demo test check test-unit test-integration vmlinux
 
 all: pymemwatch
 
@@ -125,6 +126,11 @@ soak: deps
 	$(Q)/usr/bin/python3 scripts/soak.py --seconds $(SOAK_SECONDS) $(SOAK_ARGS)
 
 test-unit: all $(UNIT_BINS)
+	$(Q)./scripts/run-tests.sh unit
+
+# Unprivileged, under a minute: the unit tests, the golden-file tests of the
+# outputs first (tests/unit/test_output_golden.c, test_fields.c); installs nothing.
+check: $(UNIT_BINS)
 	$(Q)./scripts/run-tests.sh unit
 
 test-integration: all

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run pymemwatch's tests: C unit tests (cmocka binaries .output/tests/test_*,
-# built by `make test-unit`) and the pytest integration suite
+# built by `make test-unit`; the golden-file tests first) and the pytest integration suite
 # (tests/integration, needs root and a built ./pymemwatch).
 #
 # usage: scripts/run-tests.sh [unit|integration|all]     (default: all)
@@ -49,8 +49,9 @@ cmocka_count() { # tag logfile
 
 run_unit() {
 	local bins=() b rc p f s log
-	for b in .output/tests/test_*; do
-		[[ -f $b && -x $b ]] && bins+=("$b")
+	# the golden-file tests of the outputs and the field table first
+	for b in .output/tests/test_output_golden .output/tests/test_fields .output/tests/test_*; do
+		[[ -f $b && -x $b && " ${bins[*]} " != *" $b "* ]] && bins+=("$b")
 	done
 	if ((${#bins[@]} == 0)); then
 		echo "run-tests: no unit test binaries in .output/tests (run 'make test-unit')"

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "elfimg.h"
 #include "env.h"
+#include "fields.h"
 #include "log.h"
 #include "output.h"
 #include "util.h"
@@ -246,6 +247,12 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
+/* after the options: the column list, from the field table (fields.c) */
+static char *help_filter(int key, const char *text, void *input)
+{
+	return key == ARGP_KEY_HELP_POST_DOC ? pmw_fields_help() : (char *)text;
+}
+
 void pmw_env_parse(int argc, char **argv)
 {
 	/* the fixed options, then each output's own (the terminating {} comes last) */
@@ -254,6 +261,7 @@ void pmw_env_parse(int argc, char **argv)
 		.options = all,
 		.parser = parse_arg,
 		.doc = doc,
+		.help_filter = help_filter,
 	};
 	int n = ARRAY_SIZE(opts) - 1;
 

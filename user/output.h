@@ -109,6 +109,9 @@ void pmw_site_name(const struct pmw_site *s, char *buf, size_t len);
 /* collapsed stack "file:func:line;..." outermost first */
 void pmw_site_stack(const struct pmw_site *s, char *buf, size_t len);
 
+/* --prometheus: the exposition of @ws (those that did not exit) into @f */
+void pmw_prom_render(FILE *f, struct pmw_watch **ws, int n);
+
 /* Summary per PID, printed at the end of every run (stdout). */
 void pmw_print_summary(FILE *f, struct pmw_watch **ws, int n);
 

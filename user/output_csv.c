@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * CSV, RFC 4180: one row per PID per interval, the fields of fields.c.
+ * CSV, RFC 4180: one row per PID per interval, the columns of the field table
+ * (fields.c); an unavailable figure is an empty cell.
  */
 #include <errno.h>
 #include <string.h>
@@ -12,8 +13,12 @@
 
 static int csv_open(struct pmw_output *o, const char *path)
 {
-	for (int i = 0; i < PMW_NFIELDS; i++)
-		fprintf(o->f, "%s%s", i ? "," : "", pmw_field_name(i));
+	char col[64];
+	int n = 0;
+
+	pmw_for_each_col(f, g)
+		if (!(f->flags & PMW_FF_JSON_ONLY))
+			fprintf(o->f, "%s%s", n++ ? "," : "", pmw_field_colname(f, g, col, sizeof(col)));
 	fputs("\r\n", o->f);
 	return fflush(o->f) ? -errno : 0;
 }
@@ -21,21 +26,25 @@ static int csv_open(struct pmw_output *o, const char *path)
 static int csv_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
 {
 	for (int i = 0; i < n; i++) {
-		struct pmw_field f[PMW_NFIELDS];
-		char ts[40];
-		int nf = pmw_process_fields(ws[i], o->host, ts, sizeof(ts), f);
+		struct pmw_fsrc src = { .w = ws[i], .host = o->host };
+		struct pmw_fval v;
+		int k = 0;
 
-		for (int k = 0; k < nf; k++) {
-			if (k)
+		pmw_for_each_col(f, g) {
+			if (f->flags & PMW_FF_JSON_ONLY)
+				continue;
+			src.gen = g;
+			pmw_field_value(f, NULL, NULL, &src, &v);
+			if (k++)
 				fputc(',', o->f);
-			if (f[k].na)
-				;	/* unavailable: empty cell */
-			else if (f[k].type == PMW_F_STR)
-				pmw_csv_field(o->f, f[k].s);
-			else if (f[k].type == PMW_F_U64)
-				fprintf(o->f, "%llu", (unsigned long long)f[k].u);
+			if (v.na)
+				continue;	/* unavailable: an empty cell */
+			if (f->type == PMW_F_STR)
+				pmw_csv_field(o->f, v.s ? v.s : "");
+			else if (f->type == PMW_F_U64)
+				fprintf(o->f, "%llu", (unsigned long long)v.u);
 			else
-				fprintf(o->f, "%.*f", f[k].prec, f[k].d);
+				fprintf(o->f, "%.*f", f->prec, v.d);
 		}
 		fputs("\r\n", o->f);
 	}

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * --json: JSON Lines, one {"type":"process",...} object per PID per
- * interval (the fields of fields.c), one {"type":"census",...} per object
+ * interval (the keys of the field table, fields.c; null: not measured), one {"type":"census",...} per object
  * type (the 20 that grew most) and one {"type":"site",...} per leak
  * suspect, written with jansson.
  */
@@ -33,27 +33,24 @@ static int json_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
 	int err = 0;
 
 	for (int i = 0; i < n; i++) {
-		struct pmw_field f[PMW_NFIELDS];
+		struct pmw_fsrc src = { .w = ws[i], .host = o->host };
 		struct pmw_site *top[SITES_PER_ROW];
-		char ts[40], site[300];
-		int nf = pmw_process_fields(ws[i], o->host, ts, sizeof(ts), f), nt;
+		char ts[40], site[300], col[64];
 		json_t *obj = json_object();
+		int nt;
 
+		pmw_fmt_rfc3339(&ws[i]->row.wall, ts, sizeof(ts));
 		json_object_set_new(obj, "type", json_string("process"));
-		for (int k = 0; k < nf; k++)
-			json_object_set_new(obj, f[k].name,
-					    f[k].na ? json_null() :
-					    f[k].type == PMW_F_STR ? json_string(f[k].s ? f[k].s : "") :
-					    f[k].type == PMW_F_U64 ? json_integer((json_int_t)f[k].u) :
-								     json_real(f[k].d));
-		/* pauses per generation in the interval (the HTML report's GC table) */
-		for (int g = 0; g < PMW_NGEN; g++) {
-			char k[40];
+		pmw_for_each_col(f, g) {
+			struct pmw_fval v;
 
-			snprintf(k, sizeof(k), "gc_gen%d_pause_ms_total", g);
-			json_object_set_new(obj, k, json_real(ws[i]->row.gc[g].pause_ns / 1e6));
-			snprintf(k, sizeof(k), "gc_gen%d_pause_ms_max", g);
-			json_object_set_new(obj, k, json_real(ws[i]->row.gc[g].pause_max_ns / 1e6));
+			src.gen = g;
+			pmw_field_value(f, NULL, NULL, &src, &v);
+			json_object_set_new(obj, pmw_field_colname(f, g, col, sizeof(col)),
+					    v.na ? json_null() :
+					    f->type == PMW_F_STR ? json_string(v.s ? v.s : "") :
+					    f->type == PMW_F_U64 ? json_integer((json_int_t)v.u) :
+								   json_real(v.d));
 		}
 		err |= put(o, obj);
 		err |= pmw_leaks_json(o->f, o->host, ts, ws[i]);	/* leak and types lines */

@@ -6,7 +6,9 @@
  * Every interval the whole exposition is rendered from the watches that
  * produced a row, on the main thread, and swapped in under a mutex; the
  * daemon's own thread only copies the latest text into each response.
- * Processes that exited are left out, so their series end.
+ * Processes that exited are left out, so their series end. The metric
+ * families of the processes are the rows of the field table (fields.c)
+ * that name one; an unavailable figure has no sample.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,6 +21,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <microhttpd.h>
+#include "fields.h"
 #include "log.h"
 #include "output.h"
 #include "util.h"
@@ -209,18 +212,6 @@ static void put_family(FILE *f, const char *name, const char *type, const char *
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void put_u64(FILE *f, const char *name, const struct pmw_watch *w, uint64_t v)
-{
-	put_series(f, name, NULL, w);
-	fprintf(f, "} %llu\n", (unsigned long long)v);
-}
-
-static void put_gen(FILE *f, const char *name, const struct pmw_watch *w, int g, uint64_t v)
-{
-	put_series(f, name, NULL, w);
-	fprintf(f, ",generation=\"%d\"} %llu\n", g, (unsigned long long)v);
-}
-
 /* a float sample value, 15 significant digits */
 static void put_f64(FILE *f, double v)
 {
@@ -239,7 +230,82 @@ static bool shown(const struct pmw_watch *w)
 	return !w->exited;
 }
 
-static void render(FILE *f, struct pmw_watch **ws, int n)
+/*
+ * Pause histogram from the log2 ns slots: slot i counts pauses in
+ * [2^i, 2^(i+1)) ns, so the cumulative bucket le=2^(i+1) ns holds slots
+ * 0..i. The last slot also holds everything longer, so the last finite
+ * bucket is le=2^(SLOTS-1) ns (~2.1 s), then +Inf. Counted are the pauses
+ * that were timed (gc=usdt|uprobe: every collection).
+ */
+static void put_histogram(FILE *f, const char *name, const struct pmw_watch *w, const char *label,
+			  const struct pmw_fval *v)
+{
+	uint64_t acc = 0;
+	int s = 0;
+
+	for (int le = PAUSE_LE_FIRST; le < PMW_HIST_SLOTS; le++) {
+		for (; s < le; s++)
+			acc += v->hist[s];
+		put_series(f, name, "_bucket", w);
+		fprintf(f, "%s,le=\"%.10g\"} %llu\n", label, (double)(1ULL << le) / 1e9,
+			(unsigned long long)acc);
+	}
+	for (; s < PMW_HIST_SLOTS; s++)
+		acc += v->hist[s];
+	put_series(f, name, "_bucket", w);
+	fprintf(f, "%s,le=\"+Inf\"} %llu\n", label, (unsigned long long)acc);
+	put_series(f, name, "_sum", w);
+	fprintf(f, "%s} ", label);
+	put_f64(f, v->d);
+	fputc('\n', f);
+	put_series(f, name, "_count", w);
+	fprintf(f, "%s} %llu\n", label, (unsigned long long)acc);
+}
+
+static const char *const prom_types[] = {
+	[PMW_PROM_GAUGE] = "gauge", [PMW_PROM_COUNTER] = "counter",
+	[PMW_PROM_HISTOGRAM] = "histogram",
+};
+
+/* the family of field @fl: one sample per shown watch (per generation: PMW_PL_GEN) */
+static void put_field_family(FILE *f, const struct pmw_field *fl, struct pmw_watch **ws, int n)
+{
+	const struct pmw_field_prom *p = &fl->prom;
+
+	put_family(f, p->name, prom_types[p->type], p->help);
+	for (int i = 0; i < n; i++) {
+		struct pmw_fsrc src = { .w = ws[i] };
+
+		if (!shown(ws[i]))
+			continue;
+		for (src.gen = 0; src.gen < (p->label == PMW_PL_GEN ? PMW_NGEN : 1); src.gen++) {
+			struct pmw_fval v;
+			char label[64] = "";
+
+			pmw_field_value(fl, p->get, p->avail, &src, &v);
+			if (v.na)
+				continue;	/* unavailable: no sample */
+			if (p->label == PMW_PL_GEN)
+				snprintf(label, sizeof(label), ",generation=\"%d\"", src.gen);
+			else if (p->label == PMW_PL_PRECISION)
+				snprintf(label, sizeof(label), ",precision=\"%s\"",
+					 ws[i]->exact ? "exact" : "estimate");
+			if (p->type == PMW_PROM_HISTOGRAM) {
+				put_histogram(f, p->name, ws[i], label, &v);
+				continue;
+			}
+			put_series(f, p->name, NULL, ws[i]);
+			fprintf(f, "%s} ", label);
+			if (fl->type == PMW_F_F64)
+				put_f64(f, v.d);
+			else
+				fprintf(f, "%llu", (unsigned long long)v.u);
+			fputc('\n', f);
+		}
+	}
+}
+
+void pmw_prom_render(FILE *f, struct pmw_watch **ws, int n)
 {
 	int live = 0;
 
@@ -250,97 +316,10 @@ static void render(FILE *f, struct pmw_watch **ws, int n)
 	fputs("pymemwatch_up 1\n", f);
 	put_family(f, "pymemwatch_targets", "gauge", "CPython processes being watched.");
 	fprintf(f, "pymemwatch_targets %d\n", live);
-
-#define EACH(w) for (int i_ = 0; i_ < n; i_++) \
-	for (const struct pmw_watch *w = ws[i_]; w && shown(w); w = NULL)
-
-	put_family(f, "pymemwatch_live_heap_bytes", "gauge",
-		   "Live pymalloc heap: blocks in use times their size class, at the last scan.");
-	EACH(w)
-		if (w->heap_ever)
-			put_u64(f, "pymemwatch_live_heap_bytes", w, w->row.live_bytes);
-	put_family(f, "pymemwatch_arena_bytes", "gauge", "pymalloc arenas mapped times the arena size.");
-	EACH(w)
-		if (w->heap_ever)
-			put_u64(f, "pymemwatch_arena_bytes", w, w->row.arena_bytes);
-	put_family(f, "pymemwatch_rss_bytes", "gauge", "Resident set size (VmRSS).");
-	EACH(w)
-		put_u64(f, "pymemwatch_rss_bytes", w, w->row.rss_bytes);
-
-	put_family(f, "pymemwatch_allocations_total", "counter",
-		   "pymalloc allocations since attach (precision: exact, or estimate from pool refills and live blocks).");
-	EACH(w) {
-		if (!w->rows_counted)
-			continue;	/* unavailable: sample omitted */
-		put_series(f, "pymemwatch_allocations_total", NULL, w);
-		fprintf(f, ",precision=\"%s\"} %llu\n", w->exact ? "exact" : "estimate",
-			(unsigned long long)w->tot_allocs);
-	}
-
-	put_family(f, "pymemwatch_gc_collections_total", "counter",
-		   "Garbage collections finished since attach, by generation.");
-	EACH(w)
-		for (int g = 0; g < PMW_NGEN; g++)
-			put_gen(f, "pymemwatch_gc_collections_total", w, g, w->gc_total[g].collections);
-	put_family(f, "pymemwatch_gc_collected_objects_total", "counter",
-		   "Objects collected by garbage collections since attach, by generation.");
-	EACH(w)
-		for (int g = 0; g < PMW_NGEN; g++)
-			put_gen(f, "pymemwatch_gc_collected_objects_total", w, g, w->gc_total[g].collected);
-	put_family(f, "pymemwatch_gc_uncollectable_objects_total", "counter",
-		   "Objects garbage collections found uncollectable since attach, by generation.");
-	EACH(w)
-		for (int g = 0; g < PMW_NGEN; g++)
-			put_gen(f, "pymemwatch_gc_uncollectable_objects_total", w, g,
-				w->gc_total[g].uncollectable);
-
-	/*
-	 * Pause histogram from the log2 ns slots: slot i counts pauses in
-	 * [2^i, 2^(i+1)) ns, so the cumulative bucket le=2^(i+1) ns holds
-	 * slots 0..i. The last slot also holds everything longer, so the last
-	 * finite bucket is le=2^(SLOTS-1) ns (~2.1 s), then +Inf. Counted are
-	 * the pauses that were timed (gc=usdt|uprobe: every collection).
-	 */
-	put_family(f, "pymemwatch_gc_pause_seconds", "histogram",
-		   "Garbage collection pauses since attach, by generation.");
-	EACH(w)
-		for (int g = 0; g < PMW_NGEN; g++) {
-			const struct pmw_gcgen *t = &w->gc_total[g];
-			uint64_t acc = 0;
-			int s = 0;
-
-			for (int le = PAUSE_LE_FIRST; le < PMW_HIST_SLOTS; le++) {
-				for (; s < le; s++)
-					acc += t->hist[s];
-				put_series(f, "pymemwatch_gc_pause_seconds", "_bucket", w);
-				fprintf(f, ",generation=\"%d\",le=\"%.10g\"} %llu\n", g,
-					(double)(1ULL << le) / 1e9, (unsigned long long)acc);
-			}
-			for (; s < PMW_HIST_SLOTS; s++)
-				acc += t->hist[s];
-			put_series(f, "pymemwatch_gc_pause_seconds", "_bucket", w);
-			fprintf(f, ",generation=\"%d\",le=\"+Inf\"} %llu\n", g, (unsigned long long)acc);
-			put_series(f, "pymemwatch_gc_pause_seconds", "_sum", w);
-			fprintf(f, ",generation=\"%d\"} ", g);
-			put_f64(f, t->pause_ns / 1e9);
-			fputc('\n', f);
-			put_series(f, "pymemwatch_gc_pause_seconds", "_count", w);
-			fprintf(f, ",generation=\"%d\"} %llu\n", g, (unsigned long long)acc);
-		}
-
-	put_family(f, "pymemwatch_leak_score", "gauge",
-		   "Process leak score: 0 when steady, higher when the heap, RSS or uncollectable objects keep growing.");
-	EACH(w) {
-		put_series(f, "pymemwatch_leak_score", NULL, w);
-		fputs("} ", f);
-		put_f64(f, w->leaks.ps.score);
-		fputc('\n', f);
-	}
-	put_family(f, "pymemwatch_dropped_events_total", "counter",
-		   "Events lost since attach (BPF ring buffer or map full).");
-	EACH(w)
-		put_u64(f, "pymemwatch_dropped_events_total", w, w->tot_dropped);
-#undef EACH
+	/* one family per row of the field table that names one */
+	for (const struct pmw_field *fl = pmw_fields; fl < pmw_fields + pmw_nfields; fl++)
+		if (fl->prom.name)
+			put_field_family(f, fl, ws, n);
 }
 
 /* Render and swap in; 0 or -errno. */
@@ -352,7 +331,7 @@ static int publish(struct prom *p, struct pmw_watch **ws, int n)
 
 	if (!f)
 		return -errno;
-	render(f, ws, n);
+	pmw_prom_render(f, ws, n);
 	if (fclose(f)) {
 		free(text);
 		return -ENOMEM;

@@ -1,24 +1,89 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Plain interval tables for pipes and files (like vmstat), under 100 columns. */
+/*
+ * Plain interval tables for pipes and files (like vmstat), under 100
+ * columns: the rows of the field table (fields.c) that have a table column.
+ */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "env.h"
+#include "fields.h"
 #include "output.h"
 #include "util.h"
 
-struct col {
-	const char *name;
-	int width;
-};
+static bool left(const struct pmw_field *f)
+{
+	return f->table.fmt == PMW_TF_CLOCK || f->table.fmt == PMW_TF_ID || f->table.fmt == PMW_TF_STR;
+}
 
-/* declared once: the header and the rows are printed from this list */
-static const struct col cols[] = {
-	{ "TIME", 8 }, { "PID", 7 }, { "COMM", 12 }, { "ALLOC/s", 7 }, { "FREE/s", 7 },
-	{ "LIVE", 7 }, { "ARENA", 6 }, { "RSS", 6 }, { "GC0", 4 }, { "GC1", 3 },
-	{ "GC2", 3 }, { "COLLECT", 7 }, { "PAUSEMAX", 8 },
-};
+/* the columns of the field table that have a table head, in its order */
+#define for_each_table_col(f, g) pmw_for_each_col(f, g) if (f->table.head)
+
+/* a cell, after a space unless it is the first of its line */
+static void put_cell(FILE *out, const struct pmw_field *f, const char *text, bool first)
+{
+	fprintf(out, left(f) ? "%s%-*s" : "%s%*s", first ? "" : " ", f->table.width, text);
+}
+
+static void header(FILE *out)
+{
+	char buf[32];
+	bool first = true;
+
+	for_each_table_col(f, g) {
+		put_cell(out, f, pmw_field_label(f, f->table.head, g, buf, sizeof(buf)), first);
+		first = false;
+	}
+	fputc('\n', out);
+}
+
+/* one cell of @w's row, as the column's format says */
+static void format(const struct pmw_field *f, const struct pmw_fsrc *src, char *buf, size_t len)
+{
+	const struct pmw_row *r = &src->w->row;
+	double s = r->interval_s > 0 ? r->interval_s : 1;
+	struct pmw_fval v;
+	time_t t;
+	struct tm tm;
+
+	pmw_field_value(f, f->table.get, NULL, src, &v);
+	if (v.na) {
+		snprintf(buf, len, "n/a");
+		return;
+	}
+	switch (f->table.fmt) {
+	case PMW_TF_CLOCK:
+		t = (time_t)v.u;
+		localtime_r(&t, &tm);
+		strftime(buf, len, "%H:%M:%S", &tm);
+		/* the last row of a process that exited: its time column says so */
+		if (r->final)
+			snprintf(buf, len, "exited");
+		break;
+	case PMW_TF_STR:
+		snprintf(buf, len, "%.*s", f->table.width, v.s ? v.s : "");
+		break;
+	case PMW_TF_ID:
+	case PMW_TF_U64:
+		snprintf(buf, len, "%llu", (unsigned long long)v.u);
+		break;
+	case PMW_TF_COUNT:
+		pmw_fmt_count(v.u, buf, len);
+		break;
+	case PMW_TF_RATE:
+		pmw_fmt_count(v.u / s, buf, len);
+		break;
+	case PMW_TF_BYTES:
+		pmw_fmt_bytes(v.u, buf, len);
+		break;
+	case PMW_TF_MS:
+		snprintf(buf, len, "%.2fms", v.d);
+		break;
+	}
+	if ((f->flags & PMW_FF_PRECISION) && !r->exact && strlen(buf) + 1 < len)
+		strcat(buf, "~");
+}
 
 static int table_open(struct pmw_output *o, const char *arg)
 {
@@ -26,17 +91,8 @@ static int table_open(struct pmw_output *o, const char *arg)
 	return 0;
 }
 
-static void header(FILE *f)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(cols); i++)
-		fprintf(f, i < 3 ? "%-*s%s" : "%*s%s", cols[i].width, cols[i].name,
-			i + 1 < ARRAY_SIZE(cols) ? " " : "\n");
-}
-
 static int table_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
 {
-	char v[ARRAY_SIZE(cols)][24];
-
 	if (env.all) {
 		/* -a: the processes ranked by leak score, each interval */
 		struct pmw_watch **r = malloc((n ? n : 1) * sizeof(*r));
@@ -59,45 +115,17 @@ static int table_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
 
 	header(o->f);
 	for (int i = 0; i < n; i++) {
-		const struct pmw_row *r = &ws[i]->row;
-		struct tm tm;
-		time_t t = r->wall.tv_sec;
-		uint64_t coll = 0, pmax = 0;
-		double s = r->interval_s > 0 ? r->interval_s : 1;
+		struct pmw_fsrc src = { .w = ws[i] };
+		bool first = true;
+		char v[32];
 
-		for (int g = 0; g < PMW_NGEN; g++) {
-			coll += r->gc[g].collected + r->gc[g].uncollectable;
-			if (r->gc[g].pause_max_ns > pmax)
-				pmax = r->gc[g].pause_max_ns;
+		for_each_table_col(f, g) {
+			src.gen = g;
+			format(f, &src, v, sizeof(v));
+			put_cell(o->f, f, v, first);
+			first = false;
 		}
-		localtime_r(&t, &tm);
-		strftime(v[0], sizeof(v[0]), "%H:%M:%S", &tm);
-		snprintf(v[1], sizeof(v[1]), "%d", r->pid);
-		snprintf(v[2], sizeof(v[2]), "%.12s", r->comm);
-		pmw_fmt_count(r->allocs / s, v[3], sizeof(v[3]));
-		if (!r->exact)
-			strcat(v[3], "~");
-		pmw_fmt_count(r->frees / s, v[4], sizeof(v[4]));
-		if (!r->exact)
-			strcat(v[4], "~");
-		if (r->counts_na) {	/* not measured */
-			snprintf(v[3], sizeof(v[3]), "n/a");
-			snprintf(v[4], sizeof(v[4]), "n/a");
-		}
-		pmw_fmt_bytes(r->live_bytes, v[5], sizeof(v[5]));
-		pmw_fmt_bytes(r->arena_bytes, v[6], sizeof(v[6]));
-		pmw_fmt_bytes(r->rss_bytes, v[7], sizeof(v[7]));
-		snprintf(v[8], sizeof(v[8]), "%llu", (unsigned long long)r->gc[0].collections);
-		snprintf(v[9], sizeof(v[9]), "%llu", (unsigned long long)r->gc[1].collections);
-		snprintf(v[10], sizeof(v[10]), "%llu", (unsigned long long)r->gc[2].collections);
-		pmw_fmt_count(coll, v[11], sizeof(v[11]));
-		snprintf(v[12], sizeof(v[12]), "%.2fms", pmax / 1e6);
-		/* the last row of a process that exited: its time column says so */
-		if (r->final)
-			snprintf(v[0], sizeof(v[0]), "exited");
-		for (size_t c = 0; c < ARRAY_SIZE(cols); c++)
-			fprintf(o->f, c < 3 ? "%-*s%s" : "%*s%s", cols[c].width, v[c],
-				c + 1 < ARRAY_SIZE(cols) ? " " : "\n");
+		fputc('\n', o->f);
 	}
 	fputc('\n', o->f);
 	fflush(o->f);

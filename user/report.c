@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 #include <jansson.h>
+#include "fields.h"
 #include "report.h"
 #include "report_template.h"	/* $(OUTPUT)/, from user/report_template.html (xxd -i) */
 
@@ -114,6 +115,31 @@ static const char *str(json_t *o, const char *k)
 	return s ? s : "";
 }
 
+/*
+ * Values of process rows: their keys are columns of the field table
+ * (fields.c); tests/unit/test_fields.c checks every name given to fnum(),
+ * fnum_gen() and fstr() in this file against it.
+ */
+#define fnum(row, name)	num(row, name)
+#define fstr(row, name)	str(row, name)
+
+/* the key of column @gen of per-generation field @name ("gc_gen%d_...", one "%d") */
+static const char *fcol(const char *name, int gen, char *buf, size_t len)
+{
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	snprintf(buf, len, name, gen);
+#pragma GCC diagnostic pop
+	return buf;
+}
+
+static double fnum_gen(json_t *row, const char *name, int gen)
+{
+	char k[64];
+
+	return num(row, fcol(name, gen, k, sizeof(k)));
+}
+
 static struct proc *get_proc(struct run *r, json_t *row)
 {
 	char key[300];
@@ -145,8 +171,9 @@ static struct proc *get_proc(struct run *r, json_t *row)
 
 static int add_process_row(struct proc *p, json_t *row)
 {
-	double t = parse_time(str(row, "time")), iv = num(row, "interval_s");
+	double t = parse_time(fstr(row, "time")), iv = fnum(row, "interval_s");
 	double v[NCOL];
+	char k[64];
 	int err = 0;
 
 	if (!p->first)
@@ -154,33 +181,29 @@ static int add_process_row(struct proc *p, json_t *row)
 	json_decref(p->last);
 	p->last = json_incref(row);
 	v[C_T] = t;
-	v[C_LIVE] = num(row, "live_bytes");
-	v[C_RSS] = num(row, "rss_bytes");
-	v[C_RATE] = iv > 0 ? num(row, "allocs") / iv : 0;
-	v[C_GC0] = num(row, "gc_gen0");
-	v[C_GC1] = num(row, "gc_gen1");
-	v[C_GC2] = num(row, "gc_gen2");
-	v[C_PTOT] = num(row, "gc_pause_ms_total");
-	v[C_PMAX] = num(row, "gc_pause_ms_max");
-	v[C_P50] = num(row, "gc_pause_ms_p50");
-	v[C_P99] = num(row, "gc_pause_ms_p99");
+	v[C_LIVE] = fnum(row, "live_bytes");
+	v[C_RSS] = fnum(row, "rss_bytes");
+	v[C_RATE] = iv > 0 ? fnum(row, "allocs") / iv : 0;
+	v[C_GC0] = fnum(row, "gc_gen0");
+	v[C_GC1] = fnum(row, "gc_gen1");
+	v[C_GC2] = fnum(row, "gc_gen2");
+	v[C_PTOT] = fnum(row, "gc_pause_ms_total");
+	v[C_PMAX] = fnum(row, "gc_pause_ms_max");
+	v[C_P50] = fnum(row, "gc_pause_ms_p50");
+	v[C_P99] = fnum(row, "gc_pause_ms_p99");
 	for (int g = 0; g < 3; g++) {
-		char k[40];
-
-		snprintf(k, sizeof(k), "gc_gen%d_pause_ms_total", g);
-		if (json_object_get(row, k))
+		if (json_object_get(row, fcol("gc_gen%d_pause_ms_total", g, k, sizeof(k))))
 			p->per_gen_pause = 1;
-		v[C_G0T + 2 * g] = num(row, k);
-		snprintf(k, sizeof(k), "gc_gen%d_pause_ms_max", g);
-		v[C_G0M + 2 * g] = num(row, k);
+		v[C_G0T + 2 * g] = fnum_gen(row, "gc_gen%d_pause_ms_total", g);
+		v[C_G0M + 2 * g] = fnum_gen(row, "gc_gen%d_pause_ms_max", g);
 		p->gc[g] += v[C_GC0 + g];
 	}
 	for (int c = 0; c < NCOL; c++)
 		err |= dpush(&p->col[c], v[c]);
-	p->allocs += num(row, "allocs");
-	p->alloc_bytes += num(row, "alloc_bytes");
-	p->collected += num(row, "gc_collected");
-	p->uncollectable += num(row, "gc_uncollectable");
+	p->allocs += fnum(row, "allocs");
+	p->alloc_bytes += fnum(row, "alloc_bytes");
+	p->collected += fnum(row, "gc_collected");
+	p->uncollectable += fnum(row, "gc_uncollectable");
 	p->pause_ms += v[C_PTOT];
 	if (v[C_PMAX] > p->pause_max_ms)
 		p->pause_max_ms = v[C_PMAX];
@@ -362,27 +385,27 @@ static json_t *proc_json(struct proc *p)
 	struct site **last = calloc(p->nsites ? p->nsites : 1, sizeof(*last));
 	size_t n = p->col[C_T].n;
 	/* times are seconds since t0 (whole seconds): 7 significant digits stay exact enough */
-	double t0 = n ? floor(p->col[C_T].v[0] - num(p->first, "interval_s")) : 0;
+	double t0 = n ? floor(p->col[C_T].v[0] - fnum(p->first, "interval_s")) : 0;
 	int nl = 0;
 
 	json_object_set_new(o, "pid", json_integer(p->pid));
 	json_object_set_new(o, "host", json_string(p->host));
-	json_object_set_new(o, "comm", json_string(str(p->last, "comm")));
-	json_object_set_new(o, "python", json_string(str(p->last, "python")));
-	json_object_set_new(o, "container", json_string(str(p->last, "container")));
-	json_object_set_new(o, "precision", json_string(str(p->last, "precision")));
-	json_object_set_new(o, "exited", json_boolean(num(p->last, "exited") > 0));
+	json_object_set_new(o, "comm", json_string(fstr(p->last, "comm")));
+	json_object_set_new(o, "python", json_string(fstr(p->last, "python")));
+	json_object_set_new(o, "container", json_string(fstr(p->last, "container")));
+	json_object_set_new(o, "precision", json_string(fstr(p->last, "precision")));
+	json_object_set_new(o, "exited", json_boolean(fnum(p->last, "exited") > 0));
 	json_object_set_new(o, "intervals", json_integer((json_int_t)n));
 	json_object_set_new(o, "t0", json_integer((json_int_t)t0));
-	json_object_set_new(o, "first", json_real(n ? p->col[C_T].v[0] - num(p->first, "interval_s") - t0 : 0));
+	json_object_set_new(o, "first", json_real(n ? p->col[C_T].v[0] - fnum(p->first, "interval_s") - t0 : 0));
 	json_object_set_new(o, "last", json_real(n ? p->col[C_T].v[n - 1] - t0 : 0));
-	json_object_set_new(o, "leak_score", json_real(num(p->last, "leak_score")));
-	json_object_set_new(o, "heap_slope", json_real(num(p->last, "heap_slope_bytes_per_min")));
+	json_object_set_new(o, "leak_score", json_real(fnum(p->last, "leak_score")));
+	json_object_set_new(o, "heap_slope", json_real(fnum(p->last, "heap_slope_bytes_per_min")));
 	json_object_set_new(o, "peak_live", json_real(p->peak_live));
-	json_object_set_new(o, "first_live", json_real(num(p->first, "live_bytes")));
-	json_object_set_new(o, "final_live", json_real(num(p->last, "live_bytes")));
+	json_object_set_new(o, "first_live", json_real(fnum(p->first, "live_bytes")));
+	json_object_set_new(o, "final_live", json_real(fnum(p->last, "live_bytes")));
 	json_object_set_new(o, "peak_rss", json_real(p->peak_rss));
-	json_object_set_new(o, "final_rss", json_real(num(p->last, "rss_bytes")));
+	json_object_set_new(o, "final_rss", json_real(fnum(p->last, "rss_bytes")));
 	json_object_set_new(o, "allocs", json_real(p->allocs));
 	json_object_set_new(o, "alloc_bytes", json_real(p->alloc_bytes));
 	json_object_set_new(o, "gc", json_pack("[f,f,f]", p->gc[0], p->gc[1], p->gc[2]));
