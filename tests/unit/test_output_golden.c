@@ -120,6 +120,7 @@ static int setup(void **state)
 	r->frees = 12000;
 	r->live_bytes = w->heap.live_bytes = 3 * 1048576 + 4096;
 	r->live_blocks = w->heap.live_blocks = 54321;
+	w->heap.pools_used = 900;
 	r->arena_bytes = w->heap.arena_bytes = 4 * 1048576;
 	r->rss_bytes = 50 * 1048576;
 	r->anon_bytes = 30 * 1048576;
@@ -163,6 +164,7 @@ static int setup(void **state)
 	r->frees = 2100000;
 	r->live_bytes = 512 * 1024;
 	r->live_blocks = 9000;
+	w->heap.pools_used = 150;
 	r->arena_bytes = 1048576;
 	gen(&r->gc[0], 10, 0, q0, 2);
 	r->final = w->exited = true;
