@@ -5,6 +5,7 @@
 #include <time.h>
 #include "heap.h"
 #include "log.h"
+#include "mimalloc.h"
 #include "util.h"
 
 #define MAX_ARENAS	(1u << 20)	/* 1 TiB of 1 MiB arenas: anything above is a bad read */
@@ -66,6 +67,8 @@ int pmw_heap_pools(const struct pmw_target *t, struct pmw_heap_pools *hp)
 	int err;
 
 	memset(hp, 0, sizeof(*hp));
+	if (t->free_threaded)	/* no pymalloc pools: mimalloc (user/mimalloc.h) */
+		return -EOPNOTSUPP;
 	hp->arena_size = t->pv->arena_size;
 	err = arena_table(t, &arenas, &maxarenas);
 	if (err)
@@ -154,6 +157,8 @@ int pmw_heap_scan(const struct pmw_target *t, struct pmw_heap *h, pmw_pool_fn fn
 	ssize_t got;
 	int err;
 
+	if (t->free_threaded)	/* no pymalloc: mimalloc heaps (no census peek yet) */
+		return pmw_mi_heap_scan(t, h);
 	memset(h, 0, sizeof(*h));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	err = pmw_heap_pools(t, &hp);

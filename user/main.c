@@ -357,8 +357,10 @@ static int attach_target(struct session *s, struct pmw_watch *w)
 		uint64_t fn[5];
 		struct pmw_sym sym;
 
+		/* free-threaded builds allocate objects with mimalloc (Objects/obmalloc.c) */
 		if (!pmw_target_obj_allocator(t, fn) &&
-		    !pmw_elf_find_symbol(&t->elf, "_PyObject_Malloc", &sym) && fn[1] != sym.addr)
+		    !pmw_elf_find_symbol(&t->elf, t->free_threaded ? "_PyObject_MiMalloc" :
+					 "_PyObject_Malloc", &sym) && fn[1] != sym.addr)
 			wlog("PID %d: the object allocator is hooked (tracemalloc or PYTHONMALLOC): "
 			     "counting its calls, not pymalloc's\n", t->pid);
 	}
@@ -370,11 +372,16 @@ static int attach_target(struct session *s, struct pmw_watch *w)
 		wlog("PID %d: no GC probe attached: collections read from target memory, no pauses\n",
 		     t->pid);
 	snprintf(what, sizeof(what), "gc=%s, heap=%s, counts=%s%s", pmw_gc_source_name(w->gc_src),
-		 !w->scan_heap ? "off" :
+		 !w->scan_heap ? "off" : t->free_threaded ? "mimalloc" :
 		 t->pv->obm_kind != PMW_OBM_STATIC || t->arenas_vaddr ? "scan" : "none",
 		 w->exact ? "exact" : "estimate", w->a.groups & PMW_G_LARGE ? ", large=libc" : "");
 	note(s, "attached to PID %d (%s, python %s, %s): %s", t->pid, t->comm, t->version, t->path,
 	     what);
+	if (t->free_threaded)	/* what differs without a GIL: README "Free-threaded CPython" */
+		note(s, "PID %d: free-threaded build: live heap from mimalloc's heaps (blocks in use "
+		     "x block size), allocs/frees %s, no call-site sampling or type census", t->pid,
+		     w->exact ? "counted at every object allocator call" :
+				"unavailable (use --exact)");
 	return 0;
 }
 

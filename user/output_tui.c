@@ -286,7 +286,8 @@ static int draw_watches(struct pmw_output *o, struct pmw_watch **ws, int n)
 			 w->t.path, r->final ? "  [exited]" : "");
 		attroff(A_BOLD);
 		mvprintw(y++, 0, "  gc=%s heap=%s counts=%s%s  leak score %.1f%s",
-			 pmw_gc_source_name(w->gc_src), w->heap_ever ? "scan" : "unavailable",
+			 pmw_gc_source_name(w->gc_src),
+			 !w->heap_ever ? "unavailable" : w->t.free_threaded ? "mimalloc" : "scan",
 			 r->counts_na ? "unavailable" : r->exact ? "exact" : "estimate",
 			 w->a.groups & PMW_G_LARGE ? " large=libc" : "",
 			 w->leaks.ps.score, w->leaks.burst ? "  [sampling burst]" : "");

@@ -187,3 +187,25 @@ const char *pmw_pyver_supported(void)
 		snprintf(buf, sizeof(buf), "%d.%d-%d.%d", lo->major, lo->minor, hi->major, hi->minor);
 	return buf;
 }
+
+/* ---- free-threaded builds (wt-ft): offsetof() printed by a C program built
+ * against the headers `make install` put in 3.13t's include/python3.13t/internal
+ * (scripts/build-ft.sh: Debian python3.13 3.13.5 source, --disable-gil). ---- */
+static const struct pmw_pyver_ft pyvers_ft[] = {
+	{ .major = 3, .minor = 13, .interp_threads_head = 7344, .interp_abandoned = 10880,
+	  .interp_abandoned_visited = 10816, .tstate_next = 8, .tstate_interp = 16,
+	  .tstate_heaps = 352, .heap_size = 3064, .heap_pages = 1040, .heap_nqueues = 75,
+	  .heap_delayed_free = 2840, .heap_tag = 3057, .page_size = 96, .page_flags = 8,
+	  .page_capacity = 10, .page_reserved = 12, .page_used = 24, .page_xblock_size = 28,
+	  .page_xthread_free = 40, .page_xheap = 48, .page_next = 56,
+	  .seg_abandoned_next = 176, .seg_slice_entries = 248, .seg_slices = 264,
+	  .segment_size = 32u << 20, .slice_size = 64u << 10, .max_slices = 1025 },
+};
+
+const struct pmw_pyver_ft *pmw_pyver_ft_find(int major, int minor)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(pyvers_ft); i++)
+		if (pyvers_ft[i].major == major && pyvers_ft[i].minor == minor)
+			return &pyvers_ft[i];
+	return NULL;
+}

@@ -135,4 +135,45 @@ const struct pmw_pyver *pmw_pyver_at(size_t i);
  * rows (the table has no gaps: test_pyver checks it), for messages. */
 const char *pmw_pyver_supported(void);
 
+/* ---- free-threaded builds (PEP 703, configure --disable-gil): owned by wt-ft ----
+ * A free-threaded interpreter uses its minor version's row above for what its
+ * layout shares with the default build, and the row below for mimalloc, which
+ * replaces pymalloc there. Checked with offsetof() against the installed
+ * 3.13t headers (Include/internal/pycore_*.h, Include/internal/mimalloc/
+ * mimalloc/types.h): interp_main, gc_stats, obj_allocator and the
+ * PyThreadState fields are those of the default 3.13 row; obm_off is not
+ * (unused: pymalloc is off). */
+#define PMW_DEBUG_OFFSETS_FREE_THREADED 16 /* _Py_DebugOffsets.free_threaded (u64) at &_PyRuntime, 3.13+,
+					    * Include/internal/pycore_runtime.h */
+
+struct pmw_pyver_ft {
+	int major, minor;
+	/* PyInterpreterState (Include/internal/pycore_interp.h) */
+	uint32_t interp_threads_head;	/* threads.head: first PyThreadState */
+	uint32_t interp_abandoned;	/* mimalloc.abandoned_pool.abandoned: tagged mi_segment_t * */
+	uint32_t interp_abandoned_visited; /* mimalloc.abandoned_pool.abandoned_visited */
+	/* PyThreadState / _PyThreadStateImpl (Include/internal/pycore_tstate.h) */
+	uint32_t tstate_next, tstate_interp;
+	uint32_t tstate_heaps;		/* mimalloc.heaps[_Py_MIMALLOC_HEAP_COUNT] (pycore_mimalloc.h) */
+	/* mimalloc 2.1 as vendored by CPython (Include/internal/mimalloc/mimalloc/types.h) */
+	uint32_t heap_size;		/* sizeof(mi_heap_t) */
+	uint32_t heap_pages;		/* pages[MI_BIN_FULL + 1]: mi_page_queue_t { first, last, block_size } */
+	uint32_t heap_nqueues;		/* MI_BIN_FULL + 1 */
+	uint32_t heap_delayed_free;	/* thread_delayed_free: mi_block_t * list */
+	uint32_t heap_tag;		/* tag (u8): the _Py_mimalloc_heap_id */
+	uint32_t page_size;		/* sizeof(mi_page_t) = sizeof(mi_slice_t) */
+	uint32_t page_flags;		/* byte holding is_committed:1 is_zero_init:1 use_qsbr:1 tag:4 */
+	uint32_t page_capacity, page_reserved; /* u16 */
+	uint32_t page_used, page_xblock_size; /* u32; xblock_size >= 2 GiB: huge, see its slices */
+	uint32_t page_xthread_free;	/* mi_block_t * | 2 flag bits: frees by other threads */
+	uint32_t page_xheap, page_next;
+	uint32_t seg_abandoned_next, seg_slice_entries, seg_slices;
+	uint32_t segment_size;		/* MI_SEGMENT_SIZE: segments are aligned to it */
+	uint32_t slice_size;		/* MI_SEGMENT_SLICE_SIZE */
+	uint32_t max_slices;		/* MI_SLICES_PER_SEGMENT + 1: entries of slices[] */
+};
+
+/* The free-threaded row for major.minor, or NULL (no verified layout). */
+const struct pmw_pyver_ft *pmw_pyver_ft_find(int major, int minor);
+
 #endif

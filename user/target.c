@@ -12,6 +12,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 #include "log.h"
+#include "mimalloc.h"
 #include "target.h"
 #include "util.h"
 
@@ -235,7 +236,9 @@ static int resolve_version(struct pmw_target *t)
 	else
 		snprintf(t->version, sizeof(t->version), "%d.%d", t->major, t->minor);
 	t->pv = pmw_pyver_find(t->major, t->minor);
-	return t->pv ? 0 : -EPROTONOSUPPORT;
+	if (!t->pv)
+		return -EPROTONOSUPPORT;
+	return pmw_mi_detect(t);	/* free-threaded: needs its mimalloc layout too */
 }
 
 /*

@@ -233,7 +233,8 @@ int pmw_watch_tick(struct pmw_watch *w, int counts_fd, double interval_s,
 		r->allocs = D(allocs);
 		r->alloc_bytes = D(alloc_bytes);
 		r->frees = D(frees);
-	} else if (!(w->a.groups & PMW_G_HEAP) || !r->heap_ok || !prev_ok ||
+	} else if (w->t.free_threaded ||	/* mimalloc: no pool refills to count */
+		   !(w->a.groups & PMW_G_HEAP) || !r->heap_ok || !prev_ok ||
 		   !pmw_symfind_check_refill(&w->t, w->heap.pools_used, D(pool_refills),
 					     D(refill_blocks))) {
 		/* no refill probe (or one not checked yet), or no two heap scans to difference */

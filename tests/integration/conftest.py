@@ -197,11 +197,11 @@ class Target(object):
     """A gc_window.py target: started, waited for `ready`, driven by
     SIGUSR1, phase snapshots read back from JSON."""
 
-    def __init__(self, interp, prefix, phases):
+    def __init__(self, interp, prefix, phases, script="gc_window.py"):
         self.interp = interp
         self.prefix = prefix
         self.phases = list(phases)
-        self.argv = [interp.path, os.path.join(WORKLOADS, "gc_window.py"),
+        self.argv = [interp.path, os.path.join(WORKLOADS, script),
                      prefix] + self.phases
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE,
@@ -314,8 +314,8 @@ class Procs(object):
         self.watches = []
         self.others = []
 
-    def target(self, interp, phases, name="target"):
-        t = Target(interp, str(self.tmp_path / name), phases)
+    def target(self, interp, phases, name="target", script="gc_window.py"):
+        t = Target(interp, str(self.tmp_path / name), phases, script)
         self.targets.append(t)
         return t
 
