@@ -85,9 +85,10 @@ pymemwatch: $(USER_OBJS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests
+# (rebuilt when a header changes too: the test's own code includes them)
+$(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) $(wildcard user/*.h) $(wildcard include/*.h) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(filter %.c %.o,$^) $(LDLIBS) -lcmocka -o $@
 
 install: pymemwatch
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
