@@ -13,6 +13,7 @@
 #include "holders.h"
 #include "log.h"
 #include "pyobj.h"
+#include "util.h"
 
 #define NODE_CAP	(1 << 18)	/* objects expanded per search */
 #define SEEN_SLOTS	(1 << 20)	/* visited set, power of two */
@@ -48,6 +49,13 @@ enum step_kind {
 	ST_CLASS,	/* ".__class__" */
 	ST_WRAPPED,	/* ".__wrapped__" */
 	ST_DICT,	/* ".__dict__" */
+	ST_SLOT,	/* ".name" of a __slots__ member (C string @key) */
+	ST_FUNC,	/* ".__func__" (bound method, staticmethod, classmethod) */
+	ST_SELF,	/* ".__self__" */
+	ST_PFUNC,	/* ".func" (functools.partial) */
+	ST_PARGS,	/* ".args[0]" */
+	ST_PKW,		/* ".keywords['k']" (key @key) */
+	ST_NONE,	/* "": a staticmethod, which attribute access unwraps */
 };
 
 struct step {
@@ -131,41 +139,45 @@ static void key_label(struct pmw_pyr *r, uint64_t key, char *buf, size_t len)
 	}
 }
 
+/* how each step kind is written: its text (%s: a name or key read from the target) or index (%u) */
+static const struct { const char *fmt; char arg; } step_fmt[] = {
+	[ST_MODULE] = { "%s", 's' }, [ST_ATTR] = { ".%s", 's' }, [ST_KEY] = { "%s", 'k' },
+	[ST_INDEX] = { "[%u]", 'u' }, [ST_CLOSURE] = { ".__closure__[%u].cell_contents", 'u' },
+	[ST_DEFAULT] = { ".__defaults__[%u]", 'u' }, [ST_KWDEFAULT] = { ".__kwdefaults__%s", 'k' },
+	[ST_CLASS] = { ".__class__", 0 }, [ST_WRAPPED] = { ".__wrapped__", 0 },
+	[ST_DICT] = { ".__dict__", 0 }, [ST_SLOT] = { ".%s", 'c' }, [ST_FUNC] = { ".__func__", 0 },
+	[ST_SELF] = { ".__self__", 0 }, [ST_PFUNC] = { ".func", 0 },
+	[ST_PARGS] = { ".args[%u]", 'u' }, [ST_PKW] = { ".keywords%s", 'k' }, [ST_NONE] = { "", 0 },
+};
+
 static void step_text(struct pmw_pyr *r, const struct step *st, char *buf, size_t len)
 {
-	char t[48];
+	char t[48] = "?";
 
-	switch (st->kind) {
-	case ST_MODULE:
-	case ST_ATTR:
+	if (st->kind >= ARRAY_SIZE(step_fmt)) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	switch (step_fmt[st->kind].arg) {
+	case 's':	/* a str object */
 		if (pmw_pyobj_str(r, st->key, t, sizeof(t)) < 0)
 			snprintf(t, sizeof(t), "?");
-		snprintf(buf, len, "%s%s", st->kind == ST_ATTR ? "." : "", t);
 		break;
-	case ST_KEY:
-	case ST_KWDEFAULT:
+	case 'k':	/* a dict key */
 		key_label(r, st->key, t, sizeof(t));
-		snprintf(buf, len, "%s%s", st->kind == ST_KWDEFAULT ? ".__kwdefaults__" : "", t);
 		break;
-	case ST_INDEX:
-		snprintf(buf, len, "[%u]", st->index);
+	case 'c':	/* a C string */
+		if (pmw_pyr_cstr(r, st->key, t, sizeof(t)) < 0)
+			snprintf(t, sizeof(t), "?");
 		break;
-	case ST_CLOSURE:
-		snprintf(buf, len, ".__closure__[%u].cell_contents", st->index);
-		break;
-	case ST_DEFAULT:
-		snprintf(buf, len, ".__defaults__[%u]", st->index);
-		break;
-	case ST_CLASS:
-		snprintf(buf, len, ".__class__");
-		break;
-	case ST_WRAPPED:
-		snprintf(buf, len, ".__wrapped__");
-		break;
+	case 'u':
+		snprintf(buf, len, step_fmt[st->kind].fmt, st->index);
+		return;
 	default:
-		snprintf(buf, len, ".__dict__");
-		break;
+		snprintf(buf, len, "%s", step_fmt[st->kind].fmt);
+		return;
 	}
+	snprintf(buf, len, step_fmt[st->kind].fmt, t);
 }
 
 /* the path to node @idx, then @last if any */
@@ -212,7 +224,8 @@ static bool followed(const struct pmw_pytype *ty, struct pmw_pyr *r, uint64_t v)
 
 	switch (ty->kind) {
 	case PMW_PK_INSTANCE: case PMW_PK_FUNCTION: case PMW_PK_LRU: case PMW_PK_DICT:
-	case PMW_PK_LIST: case PMW_PK_TUPLE: case PMW_PK_DEQUE:
+	case PMW_PK_LIST: case PMW_PK_TUPLE: case PMW_PK_DEQUE: case PMW_PK_METHOD:
+	case PMW_PK_WRAPPER: case PMW_PK_PARTIAL:
 		return true;
 	case PMW_PK_TYPE:	/* classes, not the built-in types */
 		self = pmw_pytype_get(r, v);
@@ -338,6 +351,42 @@ static void expand_lru(struct search *s, int idx)
 	      (struct step){ ST_WRAPPED, 0, 0 }, s->nodes[idx].kind);
 }
 
+/* what a bound method, staticmethod, classmethod or functools.partial wraps */
+static void expand_wrapper(struct search *s, int idx)
+{
+	const struct node *nd = &s->nodes[idx];
+	uint64_t obj = nd->obj, w[3] = { 0, 0, 0 }, f;
+	enum pmw_pykind pk = nd->pk;
+	enum pmw_holder_kind kind = nd->kind;
+	const struct pmw_pytype *tt;
+	ssize_t n;
+
+	/* im_func, im_self / sm_callable / fn, args, kw: the words from +16 */
+	if (pmw_pyr_read(s->r, obj + PMW_WRAPPED_16, w, sizeof(w)))
+		return;
+	f = w[0];
+	tt = pmw_pyobj_type(s->r, obj);
+	if (pmw_pyptr_ok(f) && tt)	/* Class.static_fn is the function itself */
+		child(s, idx, f, 0, obj + PMW_WRAPPED_16,
+		      (struct step){ pk == PMW_PK_PARTIAL ? ST_PFUNC :
+				     !strcmp(tt->name, "staticmethod") ? ST_NONE : ST_FUNC, 0, 0 },
+		      kind);
+	if (pk == PMW_PK_METHOD && pmw_pyptr_ok(w[1]))
+		child(s, idx, w[1], 0, obj + PMW_WRAPPED_16 + 8, (struct step){ ST_SELF, 0, 0 }, kind);
+	if (pk != PMW_PK_PARTIAL)
+		return;
+	if (pmw_pyptr_ok(w[1]) && (tt = pmw_pyobj_type(s->r, w[1])) && tt->kind == PMW_PK_TUPLE) {
+		n = pmw_seq_items(s->r, w[1], tt, 1, s->items, ITEMS_MAX);
+		for (ssize_t i = 0; i < n; i++)
+			child(s, idx, s->items[i].value, 0, s->items[i].slot,
+			      (struct step){ ST_PARGS, i, 0 }, kind);
+	}
+	if (pmw_pyptr_ok(w[2]) && (n = pmw_dict_items(s->r, w[2], 1, s->items, ITEMS_MAX)) > 0)
+		for (ssize_t i = 0; i < n; i++)
+			child(s, idx, s->items[i].value, 0, s->items[i].slot,
+			      (struct step){ ST_PKW, 0, s->items[i].key }, kind);
+}
+
 static void expand(struct search *s, int idx)
 {
 	struct node nd = s->nodes[idx];	/* copied: children may be appended */
@@ -363,6 +412,10 @@ static void expand(struct search *s, int idx)
 			check_target(s, idx, dict, nd.obj + (ty->dictoffset > 0 ? ty->dictoffset : -24),
 				     &st, PMW_HK_INSTANCE_ATTR);
 		attr_children(s, idx, n, PMW_HK_INSTANCE_ATTR);
+		n = pmw_instance_slots(s->r, nd.obj, ty, s->items, ITEMS_MAX);
+		for (ssize_t i = 0; i < n; i++)
+			child(s, idx, s->items[i].value, 0, s->items[i].slot,
+			      (struct step){ ST_SLOT, 0, s->items[i].key }, PMW_HK_INSTANCE_ATTR);
 		if (ty->heap)
 			child(s, idx, ty->addr, 0, nd.obj + PMW_OB_TYPE, (struct step){ ST_CLASS, 0, 0 },
 			      nd.kind);
@@ -372,6 +425,9 @@ static void expand(struct search *s, int idx)
 		return;
 	case PMW_PK_LRU:
 		expand_lru(s, idx);
+		return;
+	case PMW_PK_METHOD: case PMW_PK_WRAPPER: case PMW_PK_PARTIAL:
+		expand_wrapper(s, idx);
 		return;
 	case PMW_PK_DICT:
 		n = pmw_dict_items(s->r, nd.obj, 1, s->items, ITEMS_MAX);

@@ -182,13 +182,16 @@ static enum pmw_pykind kind_by_name(const char *name, bool heap)
 		{ "bool", PMW_PK_INT }, { "tuple", PMW_PK_TUPLE }, { "list", PMW_PK_LIST },
 		{ "dict", PMW_PK_DICT }, { "set", PMW_PK_SET }, { "frozenset", PMW_PK_SET },
 		{ "module", PMW_PK_MODULE }, { "type", PMW_PK_TYPE }, { "function", PMW_PK_FUNCTION },
-		{ "cell", PMW_PK_CELL },
+		{ "cell", PMW_PK_CELL }, { "method", PMW_PK_METHOD },
+		{ "staticmethod", PMW_PK_WRAPPER }, { "classmethod", PMW_PK_WRAPPER },
 	};
 
 	if (!strcmp(name, "collections.deque"))
 		return PMW_PK_DEQUE;
 	if (!strcmp(name, "functools._lru_cache_wrapper"))
 		return PMW_PK_LRU;
+	if (!strcmp(name, "functools.partial"))
+		return PMW_PK_PARTIAL;
 	if (heap)
 		return PMW_PK_OTHER;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -197,13 +200,38 @@ static enum pmw_pykind kind_by_name(const char *name, bool heap)
 	return PMW_PK_OTHER;
 }
 
+/* the object members (__slots__) of a heap type's own PyMemberDef array */
+static void type_slots(struct pmw_pyr *r, struct pmw_pytype *ty, uint64_t members)
+{
+	uint8_t m[PMW_MEMBERDEF_SIZE];
+
+	/* entry by entry: the array ends the type's allocation */
+	for (int i = 0; members && i < 64 && ty->nslots < PMW_PYTYPE_SLOTS; i++) {
+		uint64_t name;
+		int64_t off;
+		int32_t type;
+
+		if (pmw_pyr_read(r, members + i * PMW_MEMBERDEF_SIZE, m, sizeof(m)))
+			break;
+		name = rd64(m, 0);
+		off = (int64_t)rd64(m, 16);
+		memcpy(&type, m + 8, sizeof(type));
+		if (!name)
+			break;
+		if ((type == PMW_T_OBJECT_EX || type == PMW_T_OBJECT) && off >= 16 &&
+		    off + 8 <= ty->basicsize && off < UINT16_MAX && !(off & 7)) {
+			ty->slot_off[ty->nslots] = off;
+			ty->slot_name[ty->nslots++] = name;
+		}
+	}
+}
+
 static const struct pmw_pytype *type_get(struct pmw_pyr *r, uint64_t type, int depth)
 {
 	size_t mask = r->types_cap - 1, i = (type >> 3) * 0x9e3779b97f4a7c15ULL >> 40 & mask;
 	struct pmw_pytype ty = { .addr = type }, *slot;
 	const struct pmw_pytype *base = NULL;
 	uint8_t head[TYPE_HEAD];
-	uint64_t base_addr;
 
 	if (!pmw_pyptr_ok(type))
 		return NULL;
@@ -228,6 +256,7 @@ static const struct pmw_pytype *type_get(struct pmw_pyr *r, uint64_t type, int d
 	ty.itemsize = (int64_t)rd64(head, PMW_TP_ITEMSIZE);
 	ty.dictoffset = (int64_t)rd64(head, PMW_TP_DICTOFFSET);
 	ty.dict = rd64(head, PMW_TP_DICT);
+	ty.base = rd64(head, PMW_TP_BASE);
 	ty.heap = ty.flags & PMW_TPFLAGS_HEAPTYPE;
 	if (ty.basicsize < 16 || ty.basicsize > (1 << 20) || ty.itemsize < 0 ||
 	    ty.itemsize > (1 << 16)) {
@@ -238,10 +267,11 @@ static const struct pmw_pytype *type_get(struct pmw_pyr *r, uint64_t type, int d
 	if (ty.heap && r->t->pv->obj.ht_cached_keys &&
 	    pmw_pyr_read(r, type + r->t->pv->obj.ht_cached_keys, &ty.cached_keys, 8))
 		ty.cached_keys = 0;
+	if (ty.heap)
+		type_slots(r, &ty, rd64(head, PMW_TP_MEMBERS));
 	ty.kind = kind_by_name(ty.name, ty.heap);
-	base_addr = rd64(head, PMW_TP_BASE);
-	if (ty.kind == PMW_PK_OTHER && base_addr && depth < MAX_DEPTH_BASE)
-		base = type_get(r, base_addr, depth + 1);
+	if (ty.kind == PMW_PK_OTHER && ty.base && depth < MAX_DEPTH_BASE)
+		base = type_get(r, ty.base, depth + 1);
 	if (base) {
 		switch (base->kind) {
 		case PMW_PK_TUPLE: case PMW_PK_LIST: case PMW_PK_DICT: case PMW_PK_SET:
@@ -694,6 +724,43 @@ ssize_t pmw_instance_attrs(struct pmw_pyr *r, uint64_t obj, const struct pmw_pyt
 	return pmw_dict_items(r, *dict, 1, out, max);
 }
 
+int pmw_pyr_cstr(struct pmw_pyr *r, uint64_t addr, char *buf, size_t len)
+{
+	size_t n;
+
+	/* a C name is short: one read that may stop at a page end, then byte by byte */
+	if (!len || !addr)
+		return -EFAULT;
+	memset(buf, 0, len);
+	if (pmw_pyr_read(r, addr, buf, len - 1))
+		for (n = 0; n + 1 < len && !pmw_pyr_read(r, addr + n, buf + n, 1) && buf[n]; n++)
+			;
+	buf[len - 1] = 0;
+	for (n = 0; buf[n]; n++)
+		if ((unsigned char)buf[n] < 0x20 || (unsigned char)buf[n] > 0x7e)
+			return -EFAULT;
+	return n ? (int)n : -EFAULT;
+}
+
+ssize_t pmw_instance_slots(struct pmw_pyr *r, uint64_t obj, const struct pmw_pytype *ty,
+			   struct pmw_pyitem *out, size_t max)
+{
+	size_t cnt = 0;
+	uint64_t v;
+
+	for (int depth = 0; ty && ty->heap && depth < 16; depth++) {
+		for (int i = 0; i < ty->nslots && cnt < max; i++) {
+			if (pmw_pyr_read(r, obj + ty->slot_off[i], &v, sizeof(v)) || !v)
+				continue;
+			put_item(r, out, &cnt, 0, v, obj + ty->slot_off[i]);
+			if (cnt && out[cnt - 1].slot == obj + ty->slot_off[i])
+				out[cnt - 1].key = ty->slot_name[i];
+		}
+		ty = ty->base ? pmw_pytype_get(r, ty->base) : NULL;
+	}
+	return cnt;
+}
+
 int pmw_func_read(struct pmw_pyr *r, uint64_t func, struct pmw_pyfunc *f)
 {
 	const struct pmw_pyobj_off *o = &r->t->pv->obj;
@@ -784,11 +851,11 @@ int64_t pmw_pyobj_size(struct pmw_pyr *r, uint64_t obj, const struct pmw_pytype 
 		size = (st >> 6) & 1 ? pv->ascii_data + n + 1 : pv->compact_data + (n + 1) * kind;
 		break;
 	}
-	case PMW_PK_INT:
+	case PMW_PK_INT:	/* 30-bit digits of 4 bytes; 3.12+ keeps at least one */
 		if (pv->obj.long_tag)
 			n = (uint64_t)h[2] >> 3;
 		n = n < 0 ? -n : n;
-		size += (n ? n : pv->obj.long_tag) * ty->itemsize;
+		size = PMW_LONG_DIGITS + (n ? n : pv->obj.long_tag) * 4;
 		break;
 	case PMW_PK_LIST:	/* allocated @32 */
 		size += (int64_t)h[4] * 8;

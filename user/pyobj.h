@@ -24,7 +24,12 @@ enum pmw_pykind {
 	PMW_PK_STR, PMW_PK_BYTES, PMW_PK_INT,
 	PMW_PK_TUPLE, PMW_PK_LIST, PMW_PK_DICT, PMW_PK_SET, PMW_PK_DEQUE,
 	PMW_PK_MODULE, PMW_PK_TYPE, PMW_PK_FUNCTION, PMW_PK_CELL, PMW_PK_LRU,
+	PMW_PK_METHOD,		/* bound method: __func__, __self__ */
+	PMW_PK_WRAPPER,		/* staticmethod, classmethod: __func__ */
+	PMW_PK_PARTIAL,		/* functools.partial: func, args, keywords */
 };
+
+#define PMW_PYTYPE_SLOTS	16	/* __slots__ members followed per class */
 
 /* A type object read from the target (cached per reader by address). */
 struct pmw_pytype {
@@ -35,6 +40,11 @@ struct pmw_pytype {
 	int64_t dictoffset;		/* tp_dictoffset (> 0: instance dict pointer there) */
 	uint64_t dict;			/* tp_dict (heap types; NULL for static types 3.12+) */
 	uint64_t cached_keys;		/* heap types: ht_cached_keys (shared instance keys) */
+	uint64_t base;			/* tp_base */
+	/* heap types: object members of its own tp_members (__slots__): offset, C name address */
+	uint8_t nslots;
+	uint16_t slot_off[PMW_PYTYPE_SLOTS];
+	uint64_t slot_name[PMW_PYTYPE_SLOTS];
 	bool heap;			/* Py_TPFLAGS_HEAPTYPE */
 	enum pmw_pykind kind;
 };
@@ -145,6 +155,18 @@ ssize_t pmw_seq_items(struct pmw_pyr *r, uint64_t obj, const struct pmw_pytype *
  */
 ssize_t pmw_instance_attrs(struct pmw_pyr *r, uint64_t obj, const struct pmw_pytype *ty,
 			   struct pmw_pyitem *out, size_t max, uint64_t *dict);
+
+/*
+ * __slots__ (and other object members) of an instance: for its type and each
+ * heap base type, the PyMemberDef entries of type Py_T_OBJECT(_EX) inside the
+ * instance (Include/descrobject.h). key = target address of the member's C
+ * name (read it with pmw_pyr_cstr). Returns the count or -errno.
+ */
+ssize_t pmw_instance_slots(struct pmw_pyr *r, uint64_t obj, const struct pmw_pytype *ty,
+			   struct pmw_pyitem *out, size_t max);
+
+/* A NUL-terminated C string at @addr (printable ASCII) into @buf. Length or -EFAULT. */
+int pmw_pyr_cstr(struct pmw_pyr *r, uint64_t addr, char *buf, size_t len);
 
 /* The parts of a function object that can hold data (Include/cpython/funcobject.h). */
 struct pmw_pyfunc {

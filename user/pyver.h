@@ -107,6 +107,14 @@ struct pmw_pyver {
 #define PMW_CELL_REF		16	/* PyCellObject.ob_ref */
 #define PMW_MD_DICT		16	/* PyModuleObject.md_dict */
 #define PMW_DEQUE_BLOCKLEN	64	/* block { leftlink, data[64], rightlink } */
+#define PMW_LONG_DIGITS		24	/* offsetof(PyLongObject, ob_digit): int.__sizeof__ counts
+					 * from here, also for bool (whose tp_basicsize is larger) */
+#define PMW_TP_MEMBERS		240	/* PyTypeObject.tp_members: PyMemberDef[], NULL name ends it */
+#define PMW_MEMBERDEF_SIZE	40	/* PyMemberDef { name @0, int type @8, offset @16, flags, doc } */
+#define PMW_T_OBJECT		6	/* Py_T_OBJECT (Include/descrobject.h, structmember.h) */
+#define PMW_T_OBJECT_EX		16	/* Py_T_OBJECT_EX: __slots__ members */
+#define PMW_WRAPPED_16		16	/* PyMethodObject.im_func (im_self @24), staticmethod/classmethod
+					 * .sm_callable/.cm_callable, partialobject.fn (args @24, kw @32) */
 #define PMW_TPFLAGS_INLINE_VALUES	(1UL << 2)	/* 3.13+ */
 #define PMW_TPFLAGS_MANAGED_WEAKREF	(1UL << 3)	/* 3.12+ */
 #define PMW_TPFLAGS_MANAGED_DICT	(1UL << 4)	/* 3.11+ */

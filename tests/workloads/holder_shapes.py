@@ -62,6 +62,42 @@ class Config:
     ROUTES = {"api": {"v1": []}}        # dict nested in a class attribute
 
 
+class Metrics:
+    __slots__ = ("name", "samples")     # __slots__ member
+
+
+METRICS = Metrics()
+METRICS.samples = []
+
+
+class Recorder:
+    def __init__(self):
+        self.log = []
+
+    def record(self, x):
+        self.log.append(x)
+
+
+on_event = Recorder().record            # the instance is reachable only as __self__
+
+
+def _notify(queue, x):
+    queue.append(x)
+
+
+notify = functools.partial(_notify, [])  # functools.partial argument
+
+
+class Hooks:
+    @staticmethod
+    def hook(x, _seen={}):              # default of a staticmethod
+        _seen[x] = True
+
+    @classmethod
+    def classhook(cls, x, _calls=[]):   # default of a classmethod
+        _calls.append(x)
+
+
 def grow(n):
     for i in range(n):
         ACTIVE_TOKENS.append("tok-%d" % i)
@@ -76,6 +112,11 @@ def grow(n):
         remember(i)
         fetch(i)
         Config.ROUTES["api"]["v1"].append(i)
+        METRICS.samples.append(i)
+        on_event(i)
+        notify(i)
+        Hooks.hook(i)
+        Hooks.classhook(i)
 
 
 def churn():
@@ -116,4 +157,10 @@ def shapes():
         ("holder_shapes.remember.__kwdefaults__['cache']", "default", remember.__kwdefaults__["cache"]),
         ("holder_shapes.Config.ROUTES['api']['v1']", "class_attr", Config.ROUTES["api"]["v1"]),
         ("functools.lru_cache(holder_shapes.fetch)", "lru_cache", lru[0]),
+        ("holder_shapes.METRICS.samples", "instance_attr", METRICS.samples),
+        ("holder_shapes.on_event.__self__.log", "instance_attr", on_event.__self__.log),
+        ("holder_shapes.notify.args[0]", "module_global", notify.args[0]),
+        ("holder_shapes.Hooks.hook.__defaults__[0]", "default", Hooks.hook.__defaults__[0]),
+        ("holder_shapes.Hooks.classhook.__func__.__defaults__[0]", "default",
+         Hooks.classhook.__func__.__defaults__[0]),
     ]
