@@ -249,6 +249,8 @@ static int scan_thread(struct scan_ctx *c, uint64_t ts)
 	for (int k = 0; k < PMW_MI_NKINDS; k++) {
 		const uint8_t *h = heaps + (size_t)k * ft->heap_size;
 		uint64_t haddr = ts + ft->tstate_heaps + (uint64_t)k * ft->heap_size;
+		/* a heap's queues hold page_count pages: more is a cycle (or a race) */
+		uint64_t left = get_u64(h, ft->heap_page_count) + 64;
 
 		if (h[ft->heap_tag] != k) {
 			/* a thread state whose mimalloc state is not initialised: all zero */
@@ -260,11 +262,16 @@ static int scan_thread(struct scan_ctx *c, uint64_t ts)
 			uint64_t page = get_u64(h, ft->heap_pages + q * 24);	/* queue.first */
 
 			while (page) {
+				if (!left) {	/* a cycle: nothing of this scan can be trusted */
+					free(heaps);
+					return -EFAULT;
+				}
 				if (++c->pages > MAX_PAGES || slice_index(c, page) < 0 ||
 				    pmw_mem_read(c->t->pid, page, pg, ft->page_size)) {
 					c->s->torn++;
 					break;
 				}
+				left--;
 				count_page(c, page, pg, k, haddr, false);
 				page = get_u64(pg, ft->page_next);
 			}
@@ -316,26 +323,34 @@ static uint64_t scan_segment(struct scan_ctx *c, uint64_t seg)
 	return next ? next : 1;	/* 1: end of the list, but this segment was good */
 }
 
-static void scan_abandoned(struct scan_ctx *c, uint64_t interp)
+/* Both lists of the abandoned pool. 0, or -EFAULT for a list longer than it can be. */
+static int scan_abandoned(struct scan_ctx *c, uint64_t interp)
 {
 	const uint32_t heads[] = { c->ft->interp_abandoned, c->ft->interp_abandoned_visited };
+	const uint32_t counts[] = { c->ft->interp_abandoned_count,
+				    c->ft->interp_abandoned_visited_count };
 
 	for (size_t l = 0; l < ARRAY_SIZE(heads); l++) {
-		uint64_t seg = 0;
-		unsigned int n = 0;
+		uint64_t seg = 0, count = 0, n = 0;
 
-		if (pmw_mem_read(c->t->pid, interp + heads[l], &seg, sizeof(seg))) {
+		if (pmw_mem_read(c->t->pid, interp + heads[l], &seg, sizeof(seg)) ||
+		    pmw_mem_read(c->t->pid, interp + counts[l], &count, sizeof(count))) {
 			c->s->torn++;
 			continue;
 		}
 		seg &= c->seg_mask;	/* `abandoned` carries an ABA tag in its low bits */
+		/* the pool's counts "may be a bit off" (types.h): more than twice is a cycle */
 		while (seg > 1) {
-			if (++n > MAX_SEGMENTS || (seg = scan_segment(c, seg)) == 0) {
+			if (++n > MAX_SEGMENTS || n > 2 * count + 16)
+				return -EFAULT;	/* a cycle */
+			seg = scan_segment(c, seg);
+			if (!seg) {
 				c->s->torn++;
 				break;
 			}
 		}
 	}
+	return 0;
 }
 
 int pmw_mi_scan(const struct pmw_target *t, struct pmw_mi_scan *s)
@@ -374,7 +389,7 @@ int pmw_mi_scan(const struct pmw_target *t, struct pmw_mi_scan *s)
 		ts = link[t->ft->tstate_next / 8];
 	}
 	if (!err)
-		scan_abandoned(&c, interp);
+		err = scan_abandoned(&c, interp);
 	free(c.buf);
 	free(c.slices);
 	clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -193,9 +193,11 @@ const char *pmw_pyver_supported(void)
  * (scripts/build-ft.sh: Debian python3.13 3.13.5 source, --disable-gil). ---- */
 static const struct pmw_pyver_ft pyvers_ft[] = {
 	{ .major = 3, .minor = 13, .interp_threads_head = 7344, .interp_abandoned = 10880,
-	  .interp_abandoned_visited = 10816, .tstate_next = 8, .tstate_interp = 16,
+	  .interp_abandoned_visited = 10816, .interp_abandoned_count = 10944,
+	  .interp_abandoned_visited_count = 11008, .tstate_next = 8, .tstate_interp = 16,
 	  .tstate_heaps = 352, .heap_size = 3064, .heap_pages = 1040, .heap_nqueues = 75,
-	  .heap_delayed_free = 2840, .heap_tag = 3057, .page_size = 96, .page_flags = 8,
+	  .heap_delayed_free = 2840, .heap_tag = 3057, .heap_page_count = 3024,
+	  .page_size = 96, .page_flags = 8,
 	  .page_capacity = 10, .page_reserved = 12, .page_used = 24, .page_xblock_size = 28,
 	  .page_xthread_free = 40, .page_xheap = 48, .page_next = 56,
 	  .seg_abandoned_next = 176, .seg_slice_entries = 248, .seg_slices = 264,

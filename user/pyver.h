@@ -160,6 +160,8 @@ struct pmw_pyver_ft {
 	uint32_t interp_threads_head;	/* threads.head: first PyThreadState */
 	uint32_t interp_abandoned;	/* mimalloc.abandoned_pool.abandoned: tagged mi_segment_t * */
 	uint32_t interp_abandoned_visited; /* mimalloc.abandoned_pool.abandoned_visited */
+	uint32_t interp_abandoned_count; /* abandoned_count, abandoned_visited_count (size_t) */
+	uint32_t interp_abandoned_visited_count;
 	/* PyThreadState / _PyThreadStateImpl (Include/internal/pycore_tstate.h) */
 	uint32_t tstate_next, tstate_interp;
 	uint32_t tstate_heaps;		/* mimalloc.heaps[_Py_MIMALLOC_HEAP_COUNT] (pycore_mimalloc.h) */
@@ -169,6 +171,7 @@ struct pmw_pyver_ft {
 	uint32_t heap_nqueues;		/* MI_BIN_FULL + 1 */
 	uint32_t heap_delayed_free;	/* thread_delayed_free: mi_block_t * list */
 	uint32_t heap_tag;		/* tag (u8): the _Py_mimalloc_heap_id */
+	uint32_t heap_page_count;	/* page_count (size_t): pages in all its queues */
 	uint32_t page_size;		/* sizeof(mi_page_t) = sizeof(mi_slice_t) */
 	uint32_t page_flags;		/* byte holding is_committed:1 is_zero_init:1 use_qsbr:1 tag:4 */
 	uint32_t page_capacity, page_reserved; /* u16 */

@@ -22,6 +22,7 @@ import pytest
 
 from conftest import REPO_ROOT, Interp, format_rows, read_csv, rows_for, wait_rows
 from test_gc import test_gc_counts_exact as gc_counts_exact
+from test_heap import test_exact_alloc_counts as exact_alloc_counts
 
 BUILD_FT = os.path.join(REPO_ROOT, "scripts", "build-ft.sh")
 FT_DIR = os.environ.get("PMW_FT_DIR") or "/var/cache/pymemwatch/ft"
@@ -55,7 +56,9 @@ def ft_python(version):
 
 @pytest.fixture(scope="module")
 def ft313(root):
-    return Interp("ft-3.13t", ft_python("3.13"), "free-threaded 3.13t (Debian source)")
+    i = Interp("ft-3.13t", ft_python("3.13"), "free-threaded 3.13t (Debian source)")
+    i.exact_capable = True      # no LTO: --exact probes _PyObject_MiMalloc/MiFree
+    return i
 
 
 def test_ft_detected(env, ft313, procs, tmp_path):
@@ -76,6 +79,12 @@ def test_ft_gc_counts_exact(env, ft313, procs, tmp_path):
     exactly; every row with collections has pause times; alloc counts are
     unavailable without --exact (no pymalloc pool refills to count)."""
     gc_counts_exact(env, ft313, procs, tmp_path, precisions=("unavailable",))
+
+
+def test_ft_exact_alloc_counts(env, ft313, procs, tmp_path):
+    """test_heap.py's --exact check on 3.13t: allocs - frees over the churn
+    phase equals the change in sys.getallocatedblocks() within 1%."""
+    exact_alloc_counts(env, ft313, procs, tmp_path)
 
 
 def epoch(iso):
