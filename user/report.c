@@ -566,13 +566,34 @@ static const char *const libs[][2] = {
 };
 #define NLIBS (sizeof(libs) / sizeof(libs[0]))
 
+json_t *pmw_report_data(const char *const *inputs, int ninputs)
+{
+	struct run runs[2] = { 0 };
+	json_t *doc = json_object(), *ra = json_array();
+	int i;
+
+	json_object_set_new(doc, "version", json_string(PMW_VERSION));
+	json_object_set_new(doc, "runs", ra);
+	for (i = 0; i < ninputs && i < 2; i++) {
+		if (load_run(&runs[i], inputs[i]))
+			break;
+		json_array_append_new(ra, run_json(&runs[i]));
+	}
+	for (int k = 0; k <= i && k < 2; k++)
+		free_run(&runs[k]);
+	if (i < ninputs) {
+		json_decref(doc);
+		return NULL;
+	}
+	return doc;
+}
+
 int pmw_report_write(const char *const *inputs, int ninputs, const char *out)
 {
 	const char *dir = getenv("PMW_JS_DIR");
 	char *lib[NLIBS] = { 0 }, missing[4200] = "";
 	char *tpl = NULL, *data = NULL;
-	struct run runs[2] = { 0 };
-	json_t *doc = NULL, *ra;
+	json_t *doc = NULL;
 	FILE *f = NULL;
 	int ret = 1;
 
@@ -586,15 +607,9 @@ int pmw_report_write(const char *const *inputs, int ninputs, const char *out)
 			goto out;
 		}
 	}
-	doc = json_object();
-	ra = json_array();
-	json_object_set_new(doc, "version", json_string(PMW_VERSION));
-	json_object_set_new(doc, "runs", ra);
-	for (int i = 0; i < ninputs; i++) {
-		if (load_run(&runs[i], inputs[i]))
-			goto out;
-		json_array_append_new(ra, run_json(&runs[i]));
-	}
+	doc = pmw_report_data(inputs, ninputs);
+	if (!doc)
+		goto out;
 	data = json_dumps(doc, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_ESCAPE_SLASH |
 			  JSON_REAL_PRECISION(7));
 	tpl = malloc(report_template_html_len + 1);
@@ -651,8 +666,6 @@ int pmw_report_write(const char *const *inputs, int ninputs, const char *out)
 out:
 	for (size_t i = 0; i < NLIBS; i++)
 		free(lib[i]);
-	for (int i = 0; i < ninputs && i < 2; i++)
-		free_run(&runs[i]);
 	json_decref(doc);
 	free(data);
 	free(tpl);

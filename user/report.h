@@ -7,6 +7,8 @@
 #ifndef PMW_REPORT_H
 #define PMW_REPORT_H
 
+#include <jansson.h>
+
 /* The `report` subcommand: argv[0] is "report". Returns the exit status. */
 int pmw_report_main(int argc, char **argv);
 
@@ -15,5 +17,12 @@ int pmw_report_main(int argc, char **argv);
  * @out. Errors are printed ("pymemwatch: ..."). Returns 0 or an exit status.
  */
 int pmw_report_write(const char *const *inputs, int ninputs, const char *out);
+
+/*
+ * The report's data (what the page draws), read from @ninputs (1 or 2)
+ * --json files: {"version", "runs": [{"file", "procs": [...], ...}]}. NULL
+ * after printing why a file could not be read. Caller json_decref()s it.
+ */
+json_t *pmw_report_data(const char *const *inputs, int ninputs);
 
 #endif
