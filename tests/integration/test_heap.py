@@ -9,7 +9,9 @@ MIB16 = 16 * 1024 * 1024
 
 
 def test_live_bytes_follow_kept_16mib(env, interp, procs, tmp_path):
-    """The keep phase keeps 262144 64-byte pymalloc blocks (16 MiB)."""
+    """The keep phase keeps 262144 64-byte pymalloc blocks (16 MiB). Run
+    without --large, its 2 MiB list array is not followed: large_live_bytes
+    and large_allocs stay 0 (or unavailable), never a number."""
     target = procs.target(interp, ["keep"])
     csv_path = str(tmp_path / "keep.csv")
     pmw = procs.watch("-p", target.pid, "-i", "0.5", "--csv", csv_path, "-q")
@@ -37,6 +39,11 @@ def test_live_bytes_follow_kept_16mib(env, interp, procs, tmp_path):
     assert rows[-1]["live_bytes"] - base >= 0.9 * MIB16, diag
     assert rows[-1]["rss_bytes"] > 0 and rows[-1]["arena_bytes"] > 0, diag
     assert all(r["dropped"] == 0 for r in rows), diag
+    # without --large no libc block is followed (test_large_blocks_followed
+    # sees this same phase's array with --large)
+    assert not any(int(r.get("large_live_bytes") or 0) or int(r.get("large_allocs") or 0)
+                   for r in rows), \
+        "large blocks reported without --large\n" + diag
 
 
 def test_exact_alloc_counts(env, interp, procs, tmp_path):
@@ -95,7 +102,8 @@ def test_exact_alloc_counts(env, interp, procs, tmp_path):
 
 def test_large_blocks_followed(env, interp, procs, tmp_path):
     """--large: the keep phase's list array (262144 pointers, 2 MiB, grown by
-    libc realloc) shows in large_live_bytes; without --large it stays 0."""
+    libc realloc) shows in large_live_bytes (without --large it stays 0:
+    checked in test_live_bytes_follow_kept_16mib, the same phase)."""
     target = procs.target(interp, ["keep"])
     csv_path = str(tmp_path / "large.csv")
     pmw = procs.watch("-p", target.pid, "-i", "0.5", "--large", "--csv", csv_path, "-q")

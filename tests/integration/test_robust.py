@@ -1,8 +1,12 @@
 """Robustness: never harm the target, never lose a row.
 
 (a) SIGKILL of pymemwatch mid-run: the target keeps running, its GC still
-    works, and no uprobe, BPF link or program of the killed pymemwatch is
-    left behind (perf_event uprobes die with their file descriptors).
+    works, and nothing stays attached: the uprobes on the target's binary
+    (a private copy, so that no other test's probes count), found by inode
+    in every process's perf events and in tracefs, return to the count
+    before the run, and the BPF programs and links the run held are gone
+    by id, whoever might still hold them (perf_event uprobes die with their
+    file descriptors).
 (b) a target whose executable was deleted or replaced on disk after it
     started: pymemwatch attaches through the mapping, or fails with one
     line naming the cause; it never crashes.
@@ -58,15 +62,48 @@ def bpftool_json(*args):
     return json.loads(cp.stdout or "[]") or []
 
 
-def perf_probes_of(pid):
-    """bpftool perf show entries (uprobes, uretprobes) held by pid."""
-    return [e for e in bpftool_json("perf", "show") if e.get("pid") == pid]
+def same_file(path, st):
+    """`path` (any form: /proc/PID/root/..., map_files) is the file `st`."""
+    try:
+        o = os.stat(path)
+    except OSError:
+        return False
+    return (o.st_dev, o.st_ino) == (st.st_dev, st.st_ino)
 
 
-def owned_by(entries, pid):
-    """bpftool prog/link show entries whose `pids` include pid."""
-    return [e for e in entries
-            if any(p.get("pid") == pid for p in e.get("pids", []))]
+def probes_on(st):
+    """Everything attached to the file `st` by inode: perf_event uprobes and
+    uretprobes held by any process (bpftool perf show), and tracefs
+    (legacy) uprobes."""
+    perf = [e for e in bpftool_json("perf", "show")
+            if e.get("fd_type") in ("uprobe", "uretprobe")
+            and same_file(e.get("filename", ""), st)]
+    legacy = [l for l in uprobe_events()
+              if len(l.split()) > 1 and same_file(l.split()[1].rsplit(":", 1)[0], st)]
+    return perf + legacy
+
+
+def bpf_ids_held(pid):
+    """{"prog": ids, "link": ids, "map": ids} of the BPF objects pid holds
+    file descriptors of (/proc/PID/fdinfo: bpftool 7.1 here cannot list
+    holders)."""
+    out = {"prog": set(), "link": set(), "map": set()}
+    d = "/proc/%d/fdinfo" % pid
+    for fd in os.listdir(d):
+        try:
+            with open(os.path.join(d, fd)) as f:
+                for line in f:
+                    k, _, v = line.partition(":")
+                    if k in ("prog_id", "link_id", "map_id"):
+                        out[k[:-3]].add(int(v))
+        except OSError:
+            pass
+    return out
+
+
+def ids_alive(kind, ids):
+    """those of `ids` that still exist, held by anyone or pinned."""
+    return {e["id"] for e in bpftool_json(kind, "show")} & set(ids)
 
 
 def uprobe_events():
@@ -90,19 +127,24 @@ def pong(target, timeout=10.0):
 
 
 def test_sigkill_leaves_target_unprobed(env, procs, tmp_path):
-    interp = get_interp("debian-3.11")
-    target = procs.target(interp, ["gc", "churn"])
+    base = get_interp("debian-3.11")
+    exe = str(tmp_path / "python3.11")
+    shutil.copy2(base.path, exe)            # an inode no other test probes
+    exe_st = os.stat(exe)
+    before = probes_on(exe_st)
+    target = procs.target(Interp("copy-3.11", exe, "copy of " + base.path), ["gc", "churn"])
     csv_path = str(tmp_path / "kill.csv")
     w = procs.watch("-p", target.pid, "-i", "0.2", "-q", "--csv", csv_path)
     w.wait_watching()
     assert wait_rows(csv_path, target.pid, 2), w.stop().describe()
 
-    # while it runs, its uprobes are visible (so the checks below can see one)
-    held = perf_probes_of(w.pid)
-    assert held, "no perf_event uprobe held by the running pymemwatch %d: %s" \
-        % (w.pid, bpftool_json("perf", "show"))
-    assert all(str(target.pid) in e.get("filename", "") or
-               e.get("filename", "").endswith("python3.11") for e in held), held
+    # while it runs, its uprobes are on the binary (so the checks below can see one)
+    during = probes_on(exe_st)
+    assert len(during) > len(before), "no uprobe on %s while pymemwatch %d runs: %s" \
+        % (exe, w.pid, bpftool_json("perf", "show"))
+    held = bpf_ids_held(w.pid)
+    progs, links = held["prog"], held["link"]
+    assert progs and held["map"], "pymemwatch %d holds no BPF program or map" % w.pid
     target.run_phase("gc")      # probes fire in the target while attached
 
     os.kill(w.pid, signal.SIGKILL)
@@ -110,20 +152,20 @@ def test_sigkill_leaves_target_unprobed(env, procs, tmp_path):
     res = w.stop()
     assert res.rc == -signal.SIGKILL, res.describe()
 
-    # nothing of the killed process remains: perf events, links, programs,
-    # tracefs (legacy) uprobes
+    # nothing remains attached to the binary, and the programs and links of
+    # the killed run are gone, whoever might hold them
     deadline = time.monotonic() + 10
     while True:
-        left = (perf_probes_of(w.pid),
-                owned_by(bpftool_json("link", "show"), w.pid),
-                owned_by(bpftool_json("prog", "show"), w.pid),
-                [l for l in uprobe_events()
-                 if "libbpf_%d_" % w.pid in l or "pymemwatch" in l])
-        if not any(left) or time.monotonic() > deadline:
+        left = (probes_on(exe_st), ids_alive("prog", progs), ids_alive("link", links),
+                ids_alive("map", held["map"]))
+        if (len(left[0]) <= len(before) and not any(left[1:])) or \
+                time.monotonic() > deadline:
             break
         time.sleep(0.2)
-    assert not any(left), "left behind by the killed pymemwatch %d " \
-        "(perf, links, progs, uprobe_events): %s" % (w.pid, left)
+    assert len(left[0]) == len(before), "uprobes left on %s by the killed pymemwatch %d: " \
+        "%d before, %d during, now %s" % (exe, w.pid, len(before), len(during), left[0])
+    assert not any(left[1:]), "programs %s / links %s / maps %s of the killed " \
+        "pymemwatch still exist" % left[1:]
 
     # the target is untouched: alive, answers, and its GC and allocator
     # paths (where the uprobes were) still work
