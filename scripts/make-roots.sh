@@ -5,7 +5,7 @@
 # tests can run pymemwatch against interpreters living in another root, mount
 # and PID namespace ("container-like" chroots).
 #
-# Usage:  sudo scripts/make-roots.sh [CACHE_DIR] [ROOT...]
+# Usage:  scripts/make-roots.sh [CACHE_DIR] [ROOT...]     (as root to build)
 #   CACHE_DIR  default /var/cache/pymemwatch/roots (or $PMW_ROOTS_DIR); the
 #              first argument is taken as CACHE_DIR when it contains a '/'
 #   ROOT       SUITE[-dbg|-pypy], SUITE one of: bullseye bookworm trixie sid forky

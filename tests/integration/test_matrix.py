@@ -17,11 +17,10 @@ exactly, as in test_gc.py, the root's Python version and a live heap.
   stacks of leak sites (tests/workloads/leaky_service.py), end to end.
 - pyenv 3.7: older than pymemwatch's version table; refused cleanly with
   the supported range, which covers the newest interpreter of the matrix.
-- pypy3 in the bookworm-pypy root (built only on request:
-  `sudo scripts/make-roots.sh bookworm-pypy`): refused as not CPython.
+- pypy3 in the bookworm-pypy root: refused as not CPython.
 
-Roots that cannot be built (no network, no debootstrap) skip with the
-reason.
+Every root is built on first use (roots.DEFAULT_ROOTS); one that cannot be
+built (the Debian archive unreachable) skips with the reason.
 """
 
 import csv
