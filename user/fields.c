@@ -336,8 +336,9 @@ const struct pmw_field pmw_fields[] = {
 	  "time pymemwatch spent reading the pymalloc heap at the end of the interval "
 	  "(empty: not read)", F64(heap.scan_ms), .avail = heap_read_now),
 	F("pools_used", PMW_F_U64, 0, "count",
-	  "pymalloc pools holding at least one block at the last heap read: times the pool size, "
-	  "against `live_bytes`, how full they are", U64(heap.pools_used), .avail = heap_read),
+	  "pymalloc pools (mimalloc pages on free-threaded builds) holding at least one block at "
+	  "the last heap read: times the pool size, against `live_bytes`, how full they are",
+	  U64(heap.pools_used), .avail = heap_read),
 	/* JSON only: the HTML report's GC table */
 	F("gc_gen%d_pause_ms_total", PMW_F_F64, 3, "ms", "pauses of each generation in the interval",
 	  get_gen_pause_total, .avail = pauses_measured, .flags = PMW_FF_PER_GEN | PMW_FF_JSON_ONLY),
