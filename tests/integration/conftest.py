@@ -358,13 +358,14 @@ def run_pmw(args, timeout=120, wrap=(), **kw):
     return Result(cp.returncode, cp.stdout, cp.stderr, argv)
 
 
-def watch_phase(procs, target, phase, csv_path, args=(), min_rows=1, **watch_kw):
+def watch_phase(procs, target, phase, csv_path, args=(), min_rows=1, quiet=True, **watch_kw):
     """pymemwatch -p TARGET -i 0.5 --csv CSV_PATH -q ARGS around one phase of
-    a gc_window.py target: waits for `min_rows` rows first (the CSV is live),
-    runs the phase, lets two more intervals pass, stops pymemwatch.
-    Returns (Result, the target's rows, the phase's snapshots)."""
-    pmw = procs.watch("-p", target.pid, "-i", "0.5", "--csv", csv_path, "-q", *args,
-                      **watch_kw)
+    a gc_window.py target (without -q if not @quiet): waits for `min_rows`
+    rows first (the CSV is live), runs the phase, lets two more intervals
+    pass, stops pymemwatch. Returns (Result, the target's rows, the phase's
+    snapshots)."""
+    pmw = procs.watch("-p", target.pid, "-i", "0.5", "--csv", csv_path,
+                      *((("-q",) if quiet else ()) + tuple(args)), **watch_kw)
     pmw.wait_watching()
     assert wait_rows(csv_path, target.pid, min_rows), \
         "fewer than %d CSV rows within 30 s of `watching`\n%s" % (

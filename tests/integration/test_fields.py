@@ -9,10 +9,9 @@ the default `--mode full` without --large.
 
 import csv
 import json
-import time
 
 from conftest import (check_header, format_rows, get_interp, read_csv,
-                      rows_for, wait_rows)
+                      watch_phase)
 
 NOT_MEASURED_GC = ("allocs", "alloc_bytes", "frees", "live_bytes", "arena_bytes",
                    "live_blocks", "large_live_bytes", "large_allocs", "pool_refills",
@@ -22,26 +21,19 @@ LARGE = ("large_live_bytes", "large_allocs")
 
 def run_gc_phase(procs, tmp_path, *args):
     """pymemwatch --csv --json (and the plain table on stdout) around the gc
-    phase; returns (Result, CSV header, CSV rows, JSON process rows, diag)."""
-    interp = get_interp("debian-3.11")
-    target = procs.target(interp, ["gc"])
+    phase; returns (Result, CSV header, raw CSV rows, JSON process rows, diag)."""
+    target = procs.target(get_interp("debian-3.11"), ["gc"])
     csv_path = str(tmp_path / "run.csv")
     json_path = str(tmp_path / "run.jsonl")
-    pmw = procs.watch("-p", target.pid, "-i", "0.5", "--csv", csv_path, "--json", json_path,
-                      "--no-tui", *args)
-    pmw.wait_watching()
-    assert wait_rows(csv_path, target.pid, 1), pmw.stop().describe()
-    snap = target.run_phase("gc")
-    time.sleep(1.2)
-    res = pmw.stop()
+    res, rows, snap = watch_phase(procs, target, "gc", csv_path, quiet=False,
+                                  args=("--json", json_path, "--no-tui") + args)
     header, _ = read_csv(csv_path)
     with open(csv_path, newline="") as f:
         raw = [r for r in csv.DictReader(f) if r["pid"] == str(target.pid)]
     with open(json_path) as f:
         objs = [json.loads(l) for l in f if l.strip()]
     procs_json = [o for o in objs if o["type"] == "process" and o["pid"] == target.pid]
-    diag = "%s\nrows:\n%s\nsnapshots: %s" % (
-        res.describe(), format_rows(rows_for(read_csv(csv_path)[1], target.pid)), snap)
+    diag = "%s\nrows:\n%s\nsnapshots: %s" % (res.describe(), format_rows(rows), snap)
     assert res.rc == 0, diag
     check_header(header)
     assert raw and procs_json, diag
