@@ -1,8 +1,14 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * THE field table (see fields.h): one row per figure of a process's
- * interval. A new column is one row at the end of pmw_fields[] plus its
- * line in README.md's table (tests/unit/test_fields.c says which).
+ * interval. A new column: one row after the last CSV row of pmw_fields[]
+ * (a getter only if the figure is not a uint64_t or double member of the
+ * watch), its figure in the synthetic watches of
+ * tests/unit/test_output_golden.c, then from the repository root
+ *     make check   # fails: goldens, README.md and the man page differ
+ *     PMW_GOLDEN_UPDATE=1 .output/tests/test_output_golden
+ *     PMW_GOLDEN_UPDATE=1 .output/tests/test_fields
+ * and review the diff.
  */
 #include <stddef.h>
 #include <stdlib.h>
