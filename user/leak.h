@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * Per-target leak state: the type census (census.c), call sites sampled in
- * bursts (sites.c) and the process leak score (trend.c).
+ * bursts (sites.c; when bursts run: burst.c) and the process leak score
+ * (trend.c).
  */
 #ifndef PMW_LEAK_H
 #define PMW_LEAK_H

@@ -1,33 +1,27 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * pymemwatch: lifecycle only.
- * parse -> check privileges -> resolve targets -> open/load BPF -> attach
- * -> poll and tick every interval -> final tick -> summary -> cleanup.
+ * parse -> check privileges and kernel -> resolve targets (session.c) ->
+ * load BPF and attach -> drop privileges -> start (outputs, command.c) ->
+ * poll and tick every interval, bursts between ticks (burst.c) -> final
+ * tick -> summary, report -> cleanup.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
-#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "discover.h"
+#include "burst.h"
 #include "env.h"
 #include "log.h"
-#include "output.h"
+#include "priv.h"
 #include "probes.h"
 #include "pymemwatch.skel.h"
-#include "priv.h"
 #include "report.h"
+#include "session.h"
 #include "util.h"
-#include "watch.h"
-
 
 static volatile sig_atomic_t exiting;
 
@@ -47,14 +41,6 @@ static int libbpf_print_fn(enum libbpf_print_level level, const char *fmt, va_li
 	return vfprintf(stderr, fmt, args);
 }
 
-static double now_s(clockid_t c)
-{
-	struct timespec ts;
-
-	clock_gettime(c, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static int check_kernel(void)
 {
 	if (access("/sys/bus/event_source/devices/uprobe/type", R_OK)) {
@@ -69,782 +55,81 @@ static int check_kernel(void)
 	return 0;
 }
 
-/* Kernel BPF run-time statistics of every loaded program (--bpf-stats). */
-static void print_bpf_stats(struct pmw_bpf *skel)
+/*
+ * --report reads the run's JSON Lines back at the end: without --json they
+ * go to a temporary file, named in @tmp (64 bytes). Returns 0 or PMW_EXIT_*.
+ */
+static int report_prepare(char *tmp)
 {
-	struct bpf_program *prog;
+	const char *json = pmw_output_arg("json");
+	int fd;
 
-	bpf_object__for_each_program(prog, skel->obj) {
-		struct bpf_prog_info info = {};
-		__u32 len = sizeof(info);
-		int fd = bpf_program__fd(prog);
-
-		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
-			continue;
-		fprintf(stderr, "pymemwatch: bpf-stats: prog=%s runs=%llu run_ns=%llu ns_per_run=%.0f\n",
-			bpf_program__name(prog), (unsigned long long)info.run_cnt,
-			(unsigned long long)info.run_time_ns,
-			info.run_cnt ? (double)info.run_time_ns / info.run_cnt : 0.0);
-	}
-}
-
-static const char *target_error(int err)
-{
-	switch (err) {
-	case -ESRCH: return "no such process";
-	case -ENOEXEC: return "not a CPython process (no libpython or CPython executable mapped)";
-	case -EPROTONOSUPPORT: {
-		static char msg[64];	/* the range comes from the version table */
-
-		snprintf(msg, sizeof(msg), "unsupported CPython version (supported: %s)",
-			 pmw_pyver_supported());
-		return msg;
-	}
-	case -EBADMSG: return "corrupt or truncated ELF file";
-	case -EACCES: case -EPERM: return "permission denied reading its memory maps";
-	default: return strerror(-err);
-	}
-}
-
-/* execvp's PATH search, to know the executable before it runs */
-static int find_in_path(const char *cmd, char *out, size_t len)
-{
-	char buf[4096], *save = NULL;
-	const char *path = getenv("PATH");
-
-	if (strchr(cmd, '/')) {
-		snprintf(out, len, "%s", cmd);
-		return access(out, X_OK) ? -errno : 0;
-	}
-	snprintf(buf, sizeof(buf), "%s", path ? path : "/usr/local/bin:/usr/bin:/bin");
-	for (char *d = strtok_r(buf, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-		snprintf(out, len, "%s/%s", d, cmd);
-		if (!access(out, X_OK))
-			return 0;
-	}
-	return -ENOENT;
-}
-
-struct session {
-	struct pmw_bpf *skel;
-	struct ring_buffer *rb;
-	struct pmw_watch *ws;
-	int nws, cap_ws;
-	struct pmw_discover disc;	/* -a */
-	struct pmw_outputs out;
-	pid_t child;			/* -- COMMAND */
-	int child_status;
-	bool child_reaped;
-	int sync_fd;			/* write end: releases the child to exec */
-	int stats_fd;			/* --bpf-stats: keeps kernel BPF statistics on */
-	double burst_start, burst_end;	/* CLOCK_MONOTONIC s of the current burst, 0 = none */
-	double grace_end;		/* burst free probes go at this time, 0 = none */
-	double next_burst;		/* earliest start of the next burst */
-	int burst_rr;			/* the target start_burst() serves first */
-};
-
-static struct pmw_watch *watch_by_pid(struct session *s, int pid)
-{
-	for (int i = 0; i < s->nws; i++)
-		if (s->ws[i].t.pid == pid && !s->ws[i].exited)
-			return &s->ws[i];
-	return NULL;
-}
-
-static int on_gc_event(void *ctx, void *data, size_t size)
-{
-	struct session *s = ctx;
-	const struct pmw_gc_event *ev = data;
-	struct pmw_watch *w;
-
-	if (size < sizeof(*ev))
+	if (!env.report)
 		return 0;
-	w = watch_by_pid(s, ev->pid);
-	if (w)
-		pmw_watch_gc_event(w, ev);
-	return 0;
-}
-
-static void note(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void note(struct session *s, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (!pmw_outputs_note(&s->out, msg) && pmw_verbosity >= 0)
-		fprintf(stderr, "pymemwatch: %s\n", msg);
-}
-
-static int resolve_targets(struct session *s)
-{
-	int err;
-
-	s->nws = env.command ? 1 : env.npids;
-	if (env.all)
-		return 0;	/* found as they come: discover_targets() */
-	s->ws = calloc(s->nws, sizeof(*s->ws));
-	s->cap_ws = s->nws;
-	if (!s->ws)
-		return -ENOMEM;
-	if (env.command) {
-		char exe[4096];
-		int pfd[2];
-
-		err = find_in_path(env.command[0], exe, sizeof(exe));
-		if (err) {
-			elog("cannot run '%s': %s\n", env.command[0], strerror(-err));
-			return PMW_EXIT_TARGET;
-		}
-		if (pipe2(pfd, O_CLOEXEC))
-			return PMW_EXIT_RUNTIME;
-		s->child = fork();
-		if (s->child < 0)
-			return PMW_EXIT_RUNTIME;
-		if (s->child == 0) {
-			char c;
-
-			close(pfd[1]);
-			/* wait until the probes are in place, then become the command */
-			if (read(pfd[0], &c, 1) != 1)
-				_exit(127);
-			/* signal dispositions stay as inherited: the command runs as it would alone */
-			execvp(env.command[0], env.command);
-			fprintf(stderr, "pymemwatch: cannot run '%s': %s\n", env.command[0], strerror(errno));
-			_exit(127);
-		}
-		close(pfd[0]);
-		s->sync_fd = pfd[1];
-		err = pmw_target_open_exec(&s->ws[0].t, exe, s->child);
-		if (err == -ENOEXEC && env.follow) {
-			/* a shell or launcher: its Python descendants (or itself, after an exec) */
-			s->nws = 0;
-			return 0;
-		}
-		if (err) {
-			elog("'%s': %s%s\n", exe, target_error(err), err == -ENOEXEC ?
-			     "; add --follow to watch the Python processes it starts" : "");
-			return PMW_EXIT_TARGET;
-		}
-		return 0;
-	}
-	for (int i = 0; i < env.npids; i++) {
-		err = pmw_target_open_pid(&s->ws[i].t, env.pids[i]);
-		if (err && err != -ESRCH && !pmw_pid_alive(env.pids[i])) {
-			elog("PID %d: exited while attaching\n", env.pids[i]);
-			return PMW_EXIT_TARGET;
-		}
-		if (err) {
-			elog("PID %d: %s\n", env.pids[i], target_error(err));
-			return PMW_EXIT_TARGET;
-		}
-		s->ws[i].exec_id_ok = !pmw_exec_id_read(env.pids[i], &s->ws[i].exec_id);
-		struct pmw_target *t = &s->ws[i].t;
-
-		/* 3.8-3.11 keep the arena table in file-static variables: the heap needs symbols */
-		if (!t->arenas_vaddr && t->pv->obm_kind == PMW_OBM_STATIC && env.mode != PMW_MODE_GC) {
-			elog("PID %d: %s has no symbol table and no debuginfo was found: "
-			     "install its debug symbols (Debian: python%d.%d-dbg), or use --mode gc\n",
-			     t->pid, t->path, t->major, t->minor);
-			return PMW_EXIT_TARGET;
-		}
-	}
-	return 0;
-}
-
-static unsigned int wanted_groups(const struct pmw_target *t)
-{
-	unsigned int g = env.mode == PMW_MODE_FULL ? PMW_G_HEAP | PMW_G_ARENA : 0;
-
-	if (t->has_usdt)
-		g |= PMW_G_GC_USDT;
-	if (t->has_symtab || !t->has_usdt)
-		g |= PMW_G_GC_UPROBE;	/* attached only if USDT fails */
-	if (!t->bias_known)
-		g |= PMW_G_START;
-	if (env.exact && !t->lto_inlined)
-		g |= PMW_G_EXACT;
-	if (env.large && t->libc_path[0])
-		g |= PMW_G_LARGE;
-	return g;
-}
-
-static int setup_target_maps(struct session *s, struct pmw_watch *w)
-{
-	const struct pmw_target *t = &w->t;
-	struct pmw_target_cfg cfg = {
-		.runtime_addr = t->bias_known ? t->runtime_vaddr + t->bias : 0,
-		.interp_main_off = t->pv->interp_main,
-		.gc_stats_off = t->pv->gc_stats,
-		.gc_stats_in_runtime = t->pv->gc_stats_in_runtime,
-		.walk = t->pv->walk,
-		.gc_layout = t->pv->gc_layout,
-	};
-	int ncpu = libbpf_num_possible_cpus();
-	struct pmw_counters *zero = calloc(ncpu > 0 ? ncpu : 1, sizeof(*zero));
-	__u32 key = t->pid;
-	int err = 0;
-
-	if (!zero)
-		return -ENOMEM;
-	cfg.walk.depth = env.stack_depth;
-	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.pmw_counts), &key, zero, BPF_ANY) ||
-	    bpf_map_update_elem(bpf_map__fd(s->skel->maps.pmw_targets), &key, &cfg, BPF_ANY))
-		err = -errno;
-	free(zero);
-	return err;
-}
-
-/* Once userspace knows the load address, give it to BPF unless a probe already did. */
-static void sync_runtime_addr(struct session *s, struct pmw_watch *w)
-{
-	int fd = bpf_map__fd(s->skel->maps.pmw_targets);
-	struct pmw_target_cfg cfg;
-	__u32 key = w->t.pid;
-
-	if (!w->t.bias_known || bpf_map_lookup_elem(fd, &key, &cfg) || cfg.runtime_addr)
-		return;
-	cfg.runtime_addr = w->t.runtime_vaddr + w->t.bias;
-	bpf_map_update_elem(fd, &key, &cfg, BPF_EXIST);
-}
-
-/* An earlier target with the same interpreter image (device, inode), or NULL. */
-static struct pmw_watch *same_image(struct session *s, struct pmw_watch *w)
-{
-	for (struct pmw_watch *o = s->ws; o < w; o++)
-		if (o->t.elf.dev == w->t.elf.dev && o->t.elf.ino == w->t.elf.ino)
-			return o;
-	return NULL;
-}
-
-/* Attach @w's probes and name what it got. Returns 0, or -ESRCH if it exited meanwhile. */
-static int attach_target(struct session *s, struct pmw_watch *w)
-{
-	struct pmw_target *t = &w->t;
-	struct pmw_watch *twin = same_image(s, w);
-	unsigned int want = wanted_groups(t);
-	char what[256];
-
-	if (want & PMW_G_GC_USDT)
-		want &= ~PMW_G_GC_UPROBE;
-	if (twin) {
-		/* its GC probes serve every process of this image */
-		want &= ~PMW_G_SHARED;
-		w->gc_src = twin->gc_src;
-	}
-	pmw_probes_attach(s->skel, t, want & PMW_G_SHARED, &w->a);
-	pmw_probes_attach(s->skel, t, want & ~PMW_G_SHARED, &w->pid_a);
-	w->a.groups |= w->pid_a.groups;
-	if (!twin && (wanted_groups(t) & PMW_G_GC_USDT) && !(w->a.groups & PMW_G_GC_USDT) &&
-	    (wanted_groups(t) & PMW_G_GC_UPROBE)) {
-		vlog("PID %d: USDT gc probes failed, trying the collection function\n", t->pid);
-		pmw_probes_attach(s->skel, t, PMW_G_GC_UPROBE, &w->a);
-	}
-	if (!twin)
-		w->gc_src = w->a.groups & PMW_G_GC_USDT ? PMW_GC_USDT :
-			    w->a.groups & PMW_G_GC_UPROBE ? PMW_GC_UPROBE : PMW_GC_MEMORY;
-	w->exact = !!(w->a.groups & PMW_G_EXACT);
-	w->scan_heap = env.mode != PMW_MODE_GC;
-	if (!s->child && !pmw_pid_alive(t->pid))
-		return -ESRCH;	/* what failed, failed for that: no warnings */
-	if (env.exact && !w->exact)
-		wlog("PID %d: --exact is not available for %s (%s): reporting estimates\n", t->pid,
-		     t->path, t->lto_inlined ? "LTO build with pymalloc inlined into its callers"
-					     : "allocator functions not found");
-	if (w->exact) {
-		uint64_t fn[5];
-		struct pmw_sym sym;
-
-		/* free-threaded builds allocate objects with mimalloc (Objects/obmalloc.c) */
-		if (!pmw_target_obj_allocator(t, fn) &&
-		    !pmw_elf_find_symbol(&t->elf, t->free_threaded ? "_PyObject_MiMalloc" :
-					 "_PyObject_Malloc", &sym) && fn[1] != sym.addr)
-			wlog("PID %d: the object allocator is hooked (tracemalloc or PYTHONMALLOC): "
-			     "counting its calls, not pymalloc's\n", t->pid);
-	}
-	if (env.mode == PMW_MODE_FULL && !(w->a.groups & PMW_G_HEAP))
-		wlog("PID %d: pymalloc's pool refill (allocate_from_new_pool) not found in %s%s: "
-		     "no allocation estimates and no leak attribution, growth only\n", t->pid, t->path,
-		     t->has_symtab ? "" : " (stripped: install its debug symbols, Debian: pythonX.Y-dbg)");
-	if (w->gc_src == PMW_GC_MEMORY)
-		wlog("PID %d: no GC probe attached: collections read from target memory, no pauses\n",
-		     t->pid);
-	snprintf(what, sizeof(what), "gc=%s, heap=%s, counts=%s%s", pmw_gc_source_name(w->gc_src),
-		 !w->scan_heap ? "off" : t->free_threaded ? "mimalloc" :
-		 t->pv->obm_kind != PMW_OBM_STATIC || t->arenas_vaddr ? "scan" : "none",
-		 w->exact ? "exact" : "estimate", w->a.groups & PMW_G_LARGE ? ", large=libc" : "");
-	note(s, "attached to PID %d (%s, python %s, %s): %s", t->pid, t->comm, t->version, t->path,
-	     what);
-	if (t->free_threaded)	/* what differs without a GIL: README "Free-threaded CPython" */
-		note(s, "PID %d: free-threaded build: live heap from mimalloc's heaps (blocks in use "
-		     "x block size), allocs/frees %s, no call-site sampling or type census", t->pid,
-		     w->exact ? "counted at every object allocator call" :
-				"unavailable (use --exact)");
-	return 0;
-}
-
-/*
- * Leak-attribution bursts, for targets whose heap grew lately (or always,
- * with --leaks always), with the pool-refill probe in place (--mode full):
- * every period, for --leak-budget of it, stacks are sampled at pool refills
- * and object-free probes follow the sampled objects. The free probes stay
- * BURST_GRACE longer, so that objects born at the end can still die.
- */
-#define BURST_PERIOD_MIN	5.0	/* s */
-#define BURST_GRACE		0.05	/* s */
-
-static bool wants_burst(const struct pmw_watch *w)
-{
-	return !w->exited && (w->a.groups & PMW_G_HEAP) && w->t.pv->walk.tstate_kind &&
-	       env.leak_mode != PMW_LEAKS_OFF &&
-	       (env.leak_mode == PMW_LEAKS_ALWAYS || w->leaks.want_bursts);
-}
-
-static void start_burst(struct session *s, double now)
-{
-	int fd = bpf_map__fd(s->skel->maps.pmw_targets);
-	double period = env.interval > BURST_PERIOD_MIN ? env.interval : BURST_PERIOD_MIN;
-	/*
-	 * Attaching the free probes holds this loop: 0.1-0.4 s per target
-	 * alone, up to 4 s while earlier detaches are still in the kernel
-	 * (measured with 5 busy targets). So attach only while no detach is
-	 * in flight and within a quarter of an interval. A target left without
-	 * free probes skips this burst: sampling it blind would take objects
-	 * that die into free lists for survivors. Targets are taken round-robin
-	 * so that under load each one's bursts get sparser, none starves.
-	 */
-	bool busy = pmw_probes_detaching() > 0;
-	double spent = 0;
-	bool any = false;
-
-	for (int k = 0; k < s->nws; k++) {
-		int i = (s->burst_rr + k) % s->nws;
-		struct pmw_watch *w = &s->ws[i];
-
-		if (!wants_burst(w))
-			continue;
-		if (!w->burst_a.nlinks) {
-			double t0 = now_s(CLOCK_MONOTONIC);
-
-			if (busy || spent >= env.interval / 4) {
-				w->leaks.bursts_skipped++;
-				continue;
-			}
-			pmw_probes_attach(s->skel, &w->t, PMW_G_BURST, &w->burst_a);
-			spent += now_s(CLOCK_MONOTONIC) - t0;
-			s->burst_rr = i + 1;
-		}
-		pmw_leaks_set_sampling(fd, w, true);
-		dlog("PID %d: burst on (%d free probes; attach so far %.3f s)\n", w->t.pid,
-		     w->burst_a.nlinks, spent);
-		any = true;
-	}
-	s->burst_start = now;
-	s->burst_end = any ? now + env.leak_budget * period : 0;
-	s->next_burst = now + period;
-}
-
-static void end_burst(struct session *s, double now)
-{
-	int fd = bpf_map__fd(s->skel->maps.pmw_targets);
-
-	for (int i = 0; i < s->nws; i++) {
-		struct pmw_watch *w = &s->ws[i];
-
-		if (!w->leaks.burst)
-			continue;
-		pmw_leaks_set_sampling(fd, w, false);
-		w->leaks.burst_s += now - s->burst_start;
-	}
-	s->burst_end = 0;
-	s->grace_end = now + BURST_GRACE;
-}
-
-static void end_grace(struct session *s)
-{
-	for (int i = 0; i < s->nws; i++)
-		pmw_probes_detach_async(&s->ws[i].burst_a);
-	s->grace_end = 0;
-}
-
-static bool known_pid(void *arg, pid_t pid)
-{
-	return watch_by_pid(arg, pid) != NULL;
-}
-
-/*
- * Take on CPython process @pid while running (-a, --follow, or a target that
- * exec'd another Python). @parent names why, in a note before the attach
- * line: 0 = found by -a, @pid itself = it exec'd, else the parent it was
- * forked from. One that cannot be resolved (an unsupported version, a race
- * with its exit) is noted once with -v and not offered again until it execs.
- * s->ws may move. Returns 0 or -errno.
- */
-static int add_target(struct session *s, pid_t pid, pid_t parent)
-{
-	struct pmw_watch *w;
-	int err;
-
-	if (s->nws == PMW_MAX_TARGETS) {
-		if (pmw_discover_first_note(&s->disc, 0))
-			wlog("more than %d CPython processes: the others are not watched\n",
-			     PMW_MAX_TARGETS);
-		return -E2BIG;
-	}
-	if (s->nws == s->cap_ws) {
-		int nc = s->cap_ws ? s->cap_ws * 2 : 16;
-		struct pmw_watch *nw = realloc(s->ws, nc * sizeof(*nw));
-
-		if (!nw)
-			return -ENOMEM;
-		s->ws = nw;
-		s->cap_ws = nc;
-	}
-	w = &s->ws[s->nws];
-	memset(w, 0, sizeof(*w));
-	err = pmw_target_open_pid(&w->t, pid);
-	if (!err && !w->t.arenas_vaddr && w->t.pv->obm_kind == PMW_OBM_STATIC &&
-	    env.mode != PMW_MODE_GC) {
-		wlog("PID %d (%s): no symbols for its heap: install python%d.%d-dbg; GC only\n",
-		     w->t.pid, w->t.comm, w->t.major, w->t.minor);
-	}
-	if (!err)
-		err = setup_target_maps(s, w);
-	if (err) {
-		vlog("PID %d: not watched: %s\n", pid, target_error(err));
-		pmw_target_close(&w->t);
-		pmw_discover_reject(&s->disc, pid);
-		return err;
-	}
-	w->exec_id_ok = !pmw_exec_id_read(pid, &w->exec_id);
-	if (parent == pid)
-		note(s, "PID %d exec'd into %s (python %s), watching it", pid, w->t.path,
-		     w->t.version);
-	else if (parent)
-		note(s, "PID %d: new child of %d (python %s), following", pid, parent, w->t.version);
-	s->nws++;
-	attach_target(s, w);
-	pmw_watch_baseline(w);
-	return 0;
-}
-
-/* -a: take on every CPython process not watched yet. */
-static void discover_targets(struct session *s)
-{
-	pid_t pids[256];
-	int n = pmw_discover_scan(&s->disc, known_pid, s, pids, ARRAY_SIZE(pids));
-
-	for (int i = 0; i < n; i++)
-		if (add_target(s, pids[i], 0) == -E2BIG)
-			return;
-}
-
-/*
- * -p, -- COMMAND: the Python descendants of the live targets (and of the
- * command, which may be a shell). With --follow they are taken on; without,
- * each is named once.
- */
-static void follow_targets(struct session *s)
-{
-	pid_t *roots = calloc(s->nws + 1, sizeof(*roots)), pids[256], parents[256];
-	int nroots = 0, n;
-
-	if (!roots)
-		return;
-	for (int i = 0; i < s->nws; i++)
-		if (!s->ws[i].exited)
-			roots[nroots++] = s->ws[i].t.pid;
-	if (s->child && !s->child_reaped && !known_pid(s, s->child)) {
-		roots[nroots++] = s->child;
-		/* the command itself, once it has exec'd a Python */
-		if (env.follow && pmw_pid_alive(s->child) && pmw_discover_is_cpython(&s->disc, s->child))
-			add_target(s, s->child, s->child);
-	}
-	n = pmw_discover_children(&s->disc, roots, nroots, known_pid, s, pids, parents,
-				  ARRAY_SIZE(pids));
-	free(roots);
-	for (int i = 0; i < n; i++) {
-		if (env.follow) {
-			if (add_target(s, pids[i], parents[i]) == -E2BIG)
-				return;
-		} else if (pmw_discover_first_note(&s->disc, pids[i])) {
-			note(s, "PID %d: child of %d runs Python, not followed (use --follow)", pids[i],
-			     parents[i]);
-		}
-	}
-}
-
-/*
- * A target that exec'd another program: its row so far ends here (final,
- * exited = 1) and its own probes go. Returns true if it did; @again is set
- * when the new program is a CPython to watch anew (-a, --follow).
- */
-static bool check_exec(struct session *s, struct pmw_watch *w, double interval_s,
-		       const struct timespec *wall, bool *again)
-{
-	struct pmw_exec_id now;
-	char path[64], exe[PATH_MAX] = "?";
-	__u32 key = w->t.pid;
-	ssize_t n;
-
-	if (!w->exec_id_ok || pmw_exec_id_read(w->t.pid, &now) || pmw_exec_id_same(&now, &w->exec_id))
-		return false;
-	snprintf(path, sizeof(path), "/proc/%d/exe", w->t.pid);
-	n = readlink(path, exe, sizeof(exe) - 1);
-	if (n > 0)
-		exe[n] = 0;
-	w->execd = true;
-	pmw_watch_tick(w, bpf_map__fd(s->skel->maps.pmw_counts), interval_s, wall);
-	bpf_map_delete_elem(bpf_map__fd(s->skel->maps.pmw_targets), &key);
-	pmw_probes_detach_async(&w->pid_a);
-	pmw_probes_detach_async(&w->burst_a);
-	/* watching a new program means attaching: only where targets may come (privileges) */
-	*again = pmw_discover_is_cpython(&s->disc, w->t.pid);
-	if (!*again)
-		note(s, "PID %d exec'd into %s: no longer Python, stopped watching", w->t.pid, exe);
-	else if (!env.all && !env.follow)
-		note(s, "PID %d exec'd into %s, another Python: stopped watching (use --follow to "
-		     "watch it on)", w->t.pid, exe);
-	*again = *again && (env.all || env.follow);
-	return true;
-}
-
-/* Close the interval for every live target and hand the rows to the outputs. */
-static int tick(struct session *s, double interval_s)
-{
-	struct pmw_watch **rows = calloc(s->nws ? s->nws : 1, sizeof(*rows));
-	struct timespec wall;
-	int n = 0, live = 0, err = 0, nagain = 0;
-	pid_t execd[64];	/* targets that exec'd another Python: taken on anew */
-
-	if (!rows)
-		return -ENOMEM;
-
-	ring_buffer__consume(s->rb);
-	clock_gettime(CLOCK_REALTIME, &wall);
-	if (s->child && !s->child_reaped) {
-		int st;
-
-		if (waitpid(s->child, &st, WNOHANG) == s->child) {
-			s->child_status = st;
-			s->child_reaped = true;
-		}
-	}
-	for (int i = 0; i < s->nws; i++) {
-		struct pmw_watch *w = &s->ws[i];
-		bool again = false;
-
-		if (w->exited)
-			continue;
-		if (check_exec(s, w, interval_s, &wall, &again)) {
-			if (again && nagain < (int)ARRAY_SIZE(execd))
-				execd[nagain++] = w->t.pid;
-			rows[n++] = w;
-			continue;
-		}
-		bool had_bias = w->t.bias_known;
-
-		if (pmw_watch_tick(w, bpf_map__fd(s->skel->maps.pmw_counts), interval_s, &wall) == -ESRCH)
-			note(s, "PID %d exited", w->t.pid);
-		else
-			live++;
-		if (!had_bias && w->t.bias_known) {
-			sync_runtime_addr(s, w);
-			w->exec_id_ok = !pmw_exec_id_read(w->t.pid, &w->exec_id);
-			/* after exec: the command's own name */
-			char path[64];
-			FILE *f;
-
-			snprintf(path, sizeof(path), "/proc/%d/comm", w->t.pid);
-			if ((f = fopen(path, "re"))) {
-				if (fgets(w->t.comm, sizeof(w->t.comm), f))
-					w->t.comm[strcspn(w->t.comm, "\n")] = 0;
-				fclose(f);
-			}
-		}
-		pmw_leaks_process(w);
-		rows[n++] = w;
-	}
-	pmw_leaks_collect(rows, n, bpf_map__fd(s->skel->maps.pmw_samples),
-			  bpf_map__fd(s->skel->maps.pmw_stacks));
-	err = pmw_outputs_interval(&s->out, rows, n);
-	free(rows);
-	for (int i = 0; i < nagain && !exiting; i++)
-		if (!known_pid(s, execd[i]) && add_target(s, execd[i], execd[i]))
-			note(s, "PID %d exec'd into another Python that cannot be watched "
-			     "(-v says why), stopped watching", execd[i]);
-	if (env.all && !exiting)
-		discover_targets(s);
-	else if (!exiting)
-		follow_targets(s);
-	live = 0;
-	for (int i = 0; i < s->nws; i++)
-		live += !s->ws[i].exited;
-	if (env.follow && s->child && !s->child_reaped)
-		live++;	/* a command that is not Python (yet) */
-	return err ? -EIO : env.all ? 1 : live;
-}
-
-int main(int argc, char **argv)
-{
-	struct session s = { .sync_fd = -1, .stats_fd = -1 };
-	struct pmw_watch **wps = NULL;
-	char host[256] = "";
-	double start, next, end = 0, last;
-	int err, ret = PMW_EXIT_RUNTIME;
-	unsigned int groups = 0;	/* PMW_G_*: the probe groups loaded */
-	char report_tmp[64] = "";	/* --report without --json: the JSON Lines go here */
-
-	if (argc > 1 && !strcmp(argv[1], "report"))
-		return pmw_report_main(argc - 1, argv + 1);
-	setvbuf(stdout, NULL, _IOLBF, BUFSIZ);
-	pmw_env_parse(argc, argv);
-	pmw_verbosity = env.verbosity;
-	libbpf_set_print(libbpf_print_fn);
-	gethostname(host, sizeof(host) - 1);
-
-	if (pmw_priv_check())
-		return PMW_EXIT_NOPERM;
-	if (check_kernel())
-		return PMW_EXIT_UNSUPPORTED;
-	if (env.report && pmw_output_arg("json") && !strcmp(pmw_output_arg("json"), "-")) {
+	if (json && !strcmp(json, "-")) {
 		elog("--report reads the run's JSON Lines back: give --json a file, not '-'\n");
 		return PMW_EXIT_USAGE;
 	}
-	if (env.report && !pmw_output_arg("json")) {
-		int fd;
+	if (json)
+		return 0;
+	snprintf(tmp, 64, "/tmp/pymemwatch-report-XXXXXX");
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		elog("--report: cannot create a temporary file in /tmp: %s\n", strerror(errno));
+		tmp[0] = 0;
+		return PMW_EXIT_RUNTIME;
+	}
+	close(fd);
+	pmw_output_set_arg("json", tmp);
+	return 0;
+}
 
-		snprintf(report_tmp, sizeof(report_tmp), "/tmp/pymemwatch-report-XXXXXX");
-		fd = mkstemp(report_tmp);
-		if (fd < 0) {
-			elog("--report: cannot create a temporary file in /tmp: %s\n", strerror(errno));
-			return PMW_EXIT_RUNTIME;
-		}
-		close(fd);
-		pmw_output_set_arg("json", report_tmp);
-	}
+/* --report, once the outputs are closed (the JSON Lines complete). 0 or PMW_EXIT_RUNTIME. */
+static int report_write(void)
+{
+	const char *in = pmw_output_arg("json");
 
-	ret = resolve_targets(&s);
-	if (ret)
-		goto cleanup;
-	ret = PMW_EXIT_RUNTIME;
+	if (!env.report)
+		return 0;
+	if (pmw_report_write(&in, 1, env.report))
+		return PMW_EXIT_RUNTIME;
+	if (pmw_verbosity >= 0)
+		fprintf(stderr, "pymemwatch: report written to %s\n", env.report);
+	return 0;
+}
 
-	s.skel = pmw_bpf__open();
-	if (!s.skel) {
-		elog("cannot open the BPF object: %s\n", strerror(errno));
-		goto cleanup;
-	}
-	{
-		for (int i = 0; i < s.nws; i++)
-			groups |= wanted_groups(&s.ws[i].t);
-		if (env.all || env.follow)	/* every program the mode may need: targets come later */
-			groups |= PMW_G_GC_USDT | PMW_G_GC_UPROBE |
-				  (env.mode == PMW_MODE_FULL ? PMW_G_HEAP | PMW_G_ARENA : 0) |
-				  (env.exact ? PMW_G_EXACT : 0) | (env.large ? PMW_G_LARGE : 0);
-		if ((groups & PMW_G_HEAP) && env.leak_mode != PMW_LEAKS_OFF)
-			groups |= PMW_G_BURST;	/* attached during bursts only */
-		pmw_probes_set_autoload(s.skel, groups);
-	}
-	err = pmw_bpf__load(s.skel);
-	if (err) {
-		elog("cannot load the BPF programs: %s (kernel without BPF, BTF or bpf_cookie support? "
-		     "-vv shows the verifier log)\n", strerror(-err));
-		ret = err == -EPERM ? PMW_EXIT_NOPERM : PMW_EXIT_UNSUPPORTED;
-		goto cleanup;
-	}
-	if (env.bpf_stats) {
-		s.stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
-		if (s.stats_fd < 0)
-			wlog("cannot enable BPF run-time statistics: %s\n", strerror(-s.stats_fd));
-	}
-	s.rb = ring_buffer__new(bpf_map__fd(s.skel->maps.pmw_gc_rb), on_gc_event, &s, NULL);
-	if (!s.rb) {
-		elog("cannot create the ring buffer: %s\n", strerror(errno));
-		goto cleanup;
-	}
-	for (int i = 0; i < s.nws; i++) {
-		err = setup_target_maps(&s, &s.ws[i]);
-		if (err) {
-			elog("PID %d: cannot configure BPF maps: %s\n", s.ws[i].t.pid, strerror(-err));
-			goto cleanup;
-		}
-		if (attach_target(&s, &s.ws[i]) || (!s.child && !pmw_pid_alive(s.ws[i].t.pid))) {
-			elog("PID %d: exited while attaching\n", s.ws[i].t.pid);
-			ret = PMW_EXIT_TARGET;
-			goto cleanup;
-		}
-	}
-
-	/* before any thread starts: capabilities are per thread */
-	err = pmw_priv_drop(env.all || env.follow || (groups & PMW_G_BURST), env.all || env.follow);
-	if (err)
-		wlog("cannot drop capabilities: %s; running with all of them\n", strerror(-err));
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGPIPE, SIG_IGN);
-	if (pmw_outputs_open(&s.out, env.quiet ? NULL : isatty(STDOUT_FILENO) && !env.no_tui &&
-			     !env.command ? "tui" : "table", host, env.interval))
-		goto cleanup;
-
-	/* baseline (heap, GC state) before the first interval starts */
-	for (int i = 0; i < s.nws; i++)
-		pmw_watch_baseline(&s.ws[i]);
-	if (env.all)
-		discover_targets(&s);
-	else
-		follow_targets(&s);
-	if (env.command && !s.nws)
-		note(&s, "'%s' is not Python: watching the Python processes it becomes or starts "
-		     "(--follow)", env.command[0]);
-	note(&s, "watching %d process%s%s; interval %.3g s%s", s.nws, s.nws == 1 ? "" : "es",
-	     env.all ? " (every CPython process, new ones as they start)" : "",
-	     env.interval, env.duration > 0 ? "" : "; Ctrl-C to stop");
-	if (s.child) {
-		/* release the command */
-		if (write(s.sync_fd, "x", 1) != 1)
-			elog("cannot start the command\n");
-		close(s.sync_fd);
-		s.sync_fd = -1;
-	}
-	ret = PMW_EXIT_OK;
-	start = last = now_s(CLOCK_MONOTONIC);
-	next = start + env.interval;
-	if (env.duration > 0)
-		end = start + env.duration;
+/*
+ * Tick every interval until -d, Ctrl-C, q or every target gone; bursts
+ * start after ticks and end between them. Then the last, partial interval
+ * so that nothing seen is lost. Returns PMW_EXIT_OK or PMW_EXIT_RUNTIME.
+ */
+static int run(struct pmw_session *s)
+{
+	struct pmw_bursts b = { 0 };
+	double start = pmw_now_s(), last = start, next = start + env.interval, t;
+	double end = env.duration > 0 ? start + env.duration : 0;
+	int targets_fd = bpf_map__fd(s->skel->maps.pmw_targets), live, ret = PMW_EXIT_OK;
 
 	while (!exiting) {
-		double t = now_s(CLOCK_MONOTONIC), wait = next - t;
-		int live;
+		int err;
 
-		if (end && end < next)
-			wait = end - t;
-		if (s.burst_end && s.burst_end - t < wait)
-			wait = s.burst_end - t;
-		if (s.grace_end && s.grace_end - t < wait)
-			wait = s.grace_end - t;
-		err = ring_buffer__poll(s.rb, wait > 0 ? (int)ceil(wait * 1000) : 0);
-		if (err < 0 && err != -EINTR) {
-			elog("ring buffer poll failed: %s\n", strerror(-err));
+		t = pmw_now_s();
+		err = pmw_session_poll(s, pmw_bursts_wake_by(&b, end && end < next ? end : next) - t);
+		if (err < 0) {
 			ret = PMW_EXIT_RUNTIME;
 			break;
 		}
-		if (pmw_outputs_poll_keys(&s.out))
-			exiting = 1;
-		t = now_s(CLOCK_MONOTONIC);
-		if (s.burst_end && t >= s.burst_end)
-			end_burst(&s, t);
-		if (s.grace_end && t >= s.grace_end)
-			end_grace(&s);
+		if (err > 0)
+			exiting = 1;	/* q */
+		t = pmw_now_s();
+		pmw_bursts_timers(&b, s->ws, s->nws, targets_fd, t);
 		if (end && t >= end)
 			break;
 		if (t < next)
 			continue;
-		live = tick(&s, t - last);
+		live = pmw_session_tick(s, t - last, exiting);
 		last = t;
-		if (!s.burst_end && !s.grace_end && t >= s.next_burst)
-			start_burst(&s, t);
+		pmw_bursts_tick(&b, s->skel, s->ws, s->nws, t);
 		next += env.interval;
 		if (next < t)
 			next = t + env.interval;
@@ -855,85 +140,63 @@ int main(int argc, char **argv)
 		if (live == 0)
 			break;	/* every target exited */
 	}
-	/* the partial last interval, so that nothing seen is lost */
-	{
-		double t = now_s(CLOCK_MONOTONIC);
-		bool any = false;
+	t = pmw_now_s();
+	if (pmw_session_any_live(s) && t - last > 0.001 && pmw_session_tick(s, t - last, true) < 0)
+		ret = PMW_EXIT_RUNTIME;
+	return ret;
+}
 
-		for (int i = 0; i < s.nws; i++)
-			any |= !s.ws[i].exited;
-		if (any && t - last > 0.001 && tick(&s, t - last) < 0)
-			ret = PMW_EXIT_RUNTIME;
-	}
-	wps = calloc(s.nws ? s.nws : 1, sizeof(*wps));
-	for (int i = 0; wps && i < s.nws; i++)
-		wps[i] = &s.ws[i];
-	if (wps)
-		pmw_outputs_finish(&s.out, wps, s.nws);
-	pmw_outputs_close(&s.out);
-	if (s.stats_fd >= 0)
-		print_bpf_stats(s.skel);
-	/* the summary never mixes into a data stream on stdout */
-	if (wps && env.all) {
-		/* the sweep: every process seen, ranked */
-		FILE *f = pmw_outputs_on_stdout() ? stderr : stdout;
+int main(int argc, char **argv)
+{
+	struct pmw_session s;
+	char report_tmp[64] = "";	/* --report without --json: the JSON Lines go here */
+	int err, ret;
 
-		pmw_rank(wps, s.nws, PMW_RANK_SCORE);
-		fprintf(f, "\nsweep of %s: %d CPython process%s, ranked by leak score\n", host, s.nws,
-			s.nws == 1 ? "" : "es");
-		pmw_print_ranking(f, wps, s.nws, true);
-	} else if (wps) {
-		pmw_print_summary(pmw_outputs_on_stdout() ? stderr : stdout, wps, s.nws);
-	}
+	if (argc > 1 && !strcmp(argv[1], "report"))
+		return pmw_report_main(argc - 1, argv + 1);
+	setvbuf(stdout, NULL, _IOLBF, BUFSIZ);
+	pmw_env_parse(argc, argv);
+	pmw_verbosity = env.verbosity;
+	libbpf_set_print(libbpf_print_fn);
+	if (pmw_priv_check())
+		return PMW_EXIT_NOPERM;
+	if (check_kernel())
+		return PMW_EXIT_UNSUPPORTED;
+	ret = report_prepare(report_tmp);
+	if (ret)
+		return ret;
 
-	if (s.child) {
-		if (!s.child_reaped) {
-			if (exiting)	/* Ctrl-C: the command got it too if it shares our terminal */
-				kill(s.child, SIGINT);
-			waitpid(s.child, &s.child_status, 0);
-			s.child_reaped = true;
-		}
+	pmw_session_init(&s);
+	ret = pmw_session_resolve(&s);
+	if (!ret)
+		ret = pmw_session_load(&s);
+	if (ret)
+		goto cleanup;
+	/* before any thread starts: capabilities are per thread */
+	err = pmw_priv_drop(env.all || env.follow || (s.groups & PMW_G_BURST),
+			    env.all || env.follow);
+	if (err)
+		wlog("cannot drop capabilities: %s; running with all of them\n", strerror(-err));
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	ret = pmw_session_start(&s);
+	if (ret)
+		goto cleanup;
+
+	ret = run(&s);
+	pmw_session_finish(&s);
+	if (s.cmd.pid) {
+		/* Ctrl-C: the command got it too if it shares our terminal */
+		err = pmw_command_wait(&s.cmd, exiting);
 		if (ret == PMW_EXIT_OK)
-			ret = WIFEXITED(s.child_status) ? WEXITSTATUS(s.child_status)
-							 : 128 + WTERMSIG(s.child_status);
+			ret = err;
 	}
-	if (env.report) {
-		/* the outputs are closed: the JSON Lines are complete */
-		const char *in = pmw_output_arg("json");
-
-		if (pmw_report_write(&in, 1, env.report)) {
-			if (ret == PMW_EXIT_OK)
-				ret = PMW_EXIT_RUNTIME;
-		} else if (pmw_verbosity >= 0) {
-			fprintf(stderr, "pymemwatch: report written to %s\n", env.report);
-		}
-	}
+	err = report_write();
+	if (err && ret == PMW_EXIT_OK)
+		ret = err;
 cleanup:
-	pmw_outputs_close(&s.out);
-	if (s.child && !s.child_reaped) {
-		kill(s.child, SIGKILL);
-		waitpid(s.child, NULL, 0);
-	}
-	if (s.sync_fd >= 0)
-		close(s.sync_fd);
-	if (s.stats_fd >= 0)
-		close(s.stats_fd);
-	/* each uprobe link waits for an RCU grace period as it goes (~0.1-0.2 s);
-	 * threads do not help: the kernel serializes them on its event mutex */
-	for (int i = 0; i < s.nws; i++) {
-		pmw_probes_detach(&s.ws[i].a);
-		pmw_probes_detach(&s.ws[i].pid_a);
-		pmw_probes_detach(&s.ws[i].burst_a);
-	}
-	free(wps);
-	pmw_discover_free(&s.disc);
-	for (int i = 0; i < s.nws; i++)
-		pmw_leaks_free(&s.ws[i].leaks);
-	for (int i = 0; i < s.nws; i++)
-		pmw_target_close(&s.ws[i].t);
-	ring_buffer__free(s.rb);
-	pmw_bpf__destroy(s.skel);
-	free(s.ws);
+	pmw_session_close(&s);
 	if (report_tmp[0])
 		unlink(report_tmp);
 	return ret;

@@ -284,8 +284,6 @@ static void update_sites(struct pmw_watch *w, int stacks_fd)
 		if (top[k]->live && ty && ty->ok)
 			snprintf(top[k]->type, sizeof(top[k]->type), "%s", ty->name);
 	}
-	if (l->want_bursts)
-		l->want_bursts--;
 }
 
 /*
@@ -438,18 +436,4 @@ void pmw_leaks_free(struct pmw_leaks *l)
 	pmw_walk_free(&l->walk);
 	pmw_containers_free(&l->ct);
 	memset(l, 0, sizeof(*l));
-}
-
-int pmw_leaks_set_sampling(int targets_fd, struct pmw_watch *w, bool on)
-{
-	struct pmw_target_cfg cfg;
-	__u32 key = w->t.pid;
-
-	w->leaks.burst = on;
-	if (bpf_map_lookup_elem(targets_fd, &key, &cfg))
-		return -ENOENT;
-	if (cfg.sampling == on)
-		return 0;
-	cfg.sampling = on;
-	return bpf_map_update_elem(targets_fd, &key, &cfg, BPF_EXIST) ? -errno : 0;
 }

@@ -62,12 +62,9 @@ int pmw_leak_top(struct pmw_leaks *l, struct pmw_site **out, int max);
 /*
  * After each interval: read every sampled pool (@samples_fd) and group
  * them by stack into each target's sites, resolve new stacks (@stacks_fd)
- * and types, update scores, forget stacks no sample refers to. Then decide
- * each target's next burst. Returns 0 or -errno.
+ * and types, update scores, forget stacks no sample refers to. Returns 0
+ * or -errno. (When bursts run: burst.c.)
  */
 int pmw_leaks_collect(struct pmw_watch **ws, int n, int samples_fd, int stacks_fd);
-
-/* Start or stop sampling stacks for @w (the sampling flag of its pmw_targets entry). */
-int pmw_leaks_set_sampling(int targets_fd, struct pmw_watch *w, bool on);
 
 #endif

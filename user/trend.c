@@ -7,9 +7,6 @@
 #include "log.h"
 #include "watch.h"
 
-#define GROWTH_MIN	(64 << 10) /* bytes of heap growth over 5 intervals that start bursts */
-#define BURST_HOLD	30	/* intervals bursts go on after growth was last seen */
-
 void pmw_fit_line(const double *x, const double *y, int n, double *slope, double *r2)
 {
 	double sx = 0, sy = 0, sxx = 0, sxy = 0, syy = 0, vx, vy, cov;
@@ -105,14 +102,4 @@ void pmw_leaks_process(struct pmw_watch *w)
 	walk_heap(w);
 	/* with heap walks, the process score is its holders' growth */
 	l->ps.score = l->ps.walked ? l->ps.holder_score : pmw_leak_process_score(&l->ps);
-
-	/* bursts: on while the heap grows, and for BURST_HOLD intervals after */
-	if (n >= 5) {
-		int grew = 0;
-
-		for (int i = n - 4; i < n; i++)
-			grew += l->heap_hist[i] > l->heap_hist[i - 1];
-		if (grew >= 3 && l->heap_hist[n - 1] - l->heap_hist[n - 5] > GROWTH_MIN)
-			l->want_bursts = BURST_HOLD;
-	}
 }

@@ -291,3 +291,11 @@ void *pmw_sorted_get(void **arr, int *n, int *cap, size_t esz, uint64_t k, int m
 	(*n)++;
 	return a + lo * esz;
 }
+
+double pmw_now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}

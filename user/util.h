@@ -67,6 +67,9 @@ uint64_t pmw_hist_percentile(const uint64_t *slots, unsigned int nslots, double 
 			     uint64_t max_seen);
 
 /* RFC 3339 UTC with milliseconds: "2026-11-21T09:56:40.123Z" */
+/* CLOCK_MONOTONIC now, seconds */
+double pmw_now_s(void);
+
 char *pmw_fmt_rfc3339(const struct timespec *ts, char *buf, size_t len);
 
 /* "1.5M", "312K", "7.0G", "12" (powers of 1024), for tables only */

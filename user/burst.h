@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Leak-attribution bursts: ALL their policy. Which targets get them (the
+ * heap grew lately, or --leaks always), when (a period, --leak-budget of
+ * it), with which probes (the object-free probes, attached only for the
+ * burst and BURST_GRACE after it), and what is skipped under load.
+ */
+#ifndef PMW_BURST_H
+#define PMW_BURST_H
+
+#include "watch.h"
+
+struct pmw_bpf;
+
+/* The burst schedule of one run; all times CLOCK_MONOTONIC seconds, 0 = none. */
+struct pmw_bursts {
+	double start, end;		/* the current burst */
+	double grace_end;		/* the free probes go at this time */
+	double next;			/* earliest start of the next burst */
+	int rr;				/* the target served first at the next start */
+};
+
+/* The probe groups to load for @groups (PMW_G_*): the burst probes where bursts may run. */
+unsigned int pmw_bursts_groups(unsigned int groups);
+
+/* The earlier of @t and the next time the bursts need the loop awake. */
+double pmw_bursts_wake_by(const struct pmw_bursts *b, double t);
+
+/* At every wake-up (@now): end the burst, or its grace, when due. */
+void pmw_bursts_timers(struct pmw_bursts *b, struct pmw_watch *ws, int n, int targets_fd,
+		       double now);
+
+/*
+ * After each tick (@now): update each target's wish for bursts from its
+ * heap history, then start a burst for the targets that want one when it
+ * is due (attaching their free probes: @skel).
+ */
+void pmw_bursts_tick(struct pmw_bursts *b, struct pmw_bpf *skel, struct pmw_watch *ws, int n,
+		     double now);
+
+#endif
