@@ -165,8 +165,8 @@ static ssize_t gather(pid_t pid, const uint64_t *addrs, const size_t *lens, size
  * _PyType_PreHeaderSize(), Include/internal/pycore_object.h 3.11-3.14 */
 static unsigned int type_obj_off(const struct pmw_target *t, uint64_t flags)
 {
-	uint64_t pre = t->minor >= 12 ? F_MANAGED_DICT | F_MANAGED_WEAKREF :
-		       t->minor == 11 ? F_MANAGED_DICT : 0;
+	uint64_t pre = t->pv->obj.managed >= PMW_MD_312 ? F_MANAGED_DICT | F_MANAGED_WEAKREF :
+		       t->pv->obj.managed == PMW_MD_311 ? F_MANAGED_DICT : 0;
 
 	return flags & pre ? PMW_PREHEADER_SIZE : flags & F_HAVE_GC ? PMW_GC_HEAD_SIZE : 0;
 }
@@ -349,7 +349,7 @@ static uint64_t obj_size(const struct pmw_target *t, const struct pmw_wtype *ty,
 			sz = state >> 6 & 1 ? t->pv->ascii_data + n + 1 :
 					      t->pv->compact_data + (n + 1) * (kind ? kind : 1);
 	} else if (ty->flags & F_LONG_SUBCLASS) {
-		uint64_t nd = t->minor >= 12 ? rd64(h + OB_SIZE) >> 3 : (uint64_t)(n < 0 ? -n : n);
+		uint64_t nd = t->pv->obj.long_tag ? rd64(h + OB_SIZE) >> 3 : (uint64_t)(n < 0 ? -n : n);
 
 		sz += nd * 4;
 	} else if (ty->itemsize) {
@@ -553,7 +553,7 @@ static void note_container(struct chunk *c, const struct pmw_wtype *ty, uint64_t
 static bool dict_entries(const struct pmw_target *t, const uint8_t *k, uint64_t keys,
 			 uint64_t *start, uint64_t *n, unsigned int *esz, unsigned int *koff)
 {
-	if (t->minor >= 11) {
+	if (t->pv->obj.dict_keys_311) {
 		unsigned int ib = k[9];
 
 		if (ib > 40)
