@@ -153,7 +153,7 @@ FUZZ_SECONDS ?= 30
 FUZZ_CC ?= clang
 FUZZ_CFLAGS ?= -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined
-FUZZ_HARNESSES := fuzz_pyline fuzz_elf fuzz_csv fuzz_version fuzz_pystack
+FUZZ_HARNESSES := fuzz_pyline fuzz_elf fuzz_csv fuzz_version fuzz_pystack fuzz_holders
 FUZZ_BINS := $(addprefix $(FUZZ_OUT)/,$(FUZZ_HARNESSES))
 # the user/ files each harness needs: no libbpf, no skeleton
 FUZZ_SRCS_fuzz_pyline := user/pyline.c
@@ -162,12 +162,15 @@ FUZZ_SRCS_fuzz_csv := user/util.c
 FUZZ_SRCS_fuzz_version := user/util.c
 # pmw_mem_read() comes from the harness: the input is the target's memory
 FUZZ_SRCS_fuzz_pystack := user/pystack.c user/pyline.c user/pyver.c user/util.c
+FUZZ_SRCS_fuzz_holders := user/holders.c user/pyobj.c user/pystack.c user/pyline.c user/pyver.c \
+	user/util.c
 FUZZ_LIBS_fuzz_elf := -lelf -ldebuginfod -llzma -lz
 FUZZ_MAXLEN_fuzz_pyline := 4096
 FUZZ_MAXLEN_fuzz_elf := 65536
 FUZZ_MAXLEN_fuzz_csv := 1024
 FUZZ_MAXLEN_fuzz_version := 256
 FUZZ_MAXLEN_fuzz_pystack := 4096
+FUZZ_MAXLEN_fuzz_holders := 65535
 
 .PHONY: fuzz fuzz-build fuzz-smoke test-asan
 .SECONDEXPANSION:
@@ -201,7 +204,8 @@ fuzz: fuzz-build
 		$(FUZZ_OUT)/$$h -max_total_time=$(FUZZ_SECONDS) -max_len=$$(case $$h in \
 			fuzz_pyline) echo $(FUZZ_MAXLEN_fuzz_pyline);; fuzz_elf) echo $(FUZZ_MAXLEN_fuzz_elf);; \
 			fuzz_csv) echo $(FUZZ_MAXLEN_fuzz_csv);; \
-			fuzz_pystack) echo $(FUZZ_MAXLEN_fuzz_pystack);; *) echo $(FUZZ_MAXLEN_fuzz_version);; esac) \
+			fuzz_pystack) echo $(FUZZ_MAXLEN_fuzz_pystack);; \
+			fuzz_holders) echo $(FUZZ_MAXLEN_fuzz_holders);; *) echo $(FUZZ_MAXLEN_fuzz_version);; esac) \
 			-print_final_stats=1 -artifact_prefix=$(FUZZ_OUT)/artifacts/$$h/ \
 			tests/fuzz/corpus/$$h $$seeds > $(FUZZ_OUT)/$$h.log 2>&1 \
 			|| { tail -n 40 $(FUZZ_OUT)/$$h.log; exit 1; }; \

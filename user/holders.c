@@ -92,6 +92,7 @@ struct cached {
 	uint64_t container, slot;
 	time_t when;
 	int found;
+	int misses;		/* searches in a row that did not find it */
 	enum pmw_holder_kind kind;
 	char path[256];
 };
@@ -615,6 +616,10 @@ static void cache_put(int pid, const struct pmw_holder *h, uint64_t slot, time_t
 			if (!cache[i].pid || cache[i].when < c->when)
 				c = &cache[i];
 	}
+	if (c->pid != pid || c->container != h->container || h->path[0])
+		c->misses = 0;
+	if (!h->path[0])
+		c->misses++;
 	c->pid = pid;
 	c->container = h->container;
 	c->slot = slot;
@@ -648,8 +653,9 @@ static int from_cache(struct pmw_pyr *r, struct pmw_holder *h, time_t now)
 
 	if (!c)
 		return -1;
-	if (!c->found)
-		return now - c->when < PMW_HOLDERS_RETRY_S ? 0 : -1;
+	if (!c->found)	/* retried after 30 s, 60 s, ... 8 min */
+		return now - c->when < (time_t)PMW_HOLDERS_RETRY_S << (c->misses < 5 ? c->misses - 1 : 4)
+		       ? 0 : -1;
 	if (now - c->when >= CACHE_TTL_S || !c->slot ||
 	    pmw_pyr_read(r, c->slot, &v, sizeof(v)) || v != h->container)
 		return -1;
@@ -714,7 +720,7 @@ int pmw_holders_find(const struct pmw_target *t, struct pmw_holder *h, int n)
 		if (err == -ESRCH || err == -ENOMEM)
 			goto out;
 		if (err)
-			wlog("PID %d: holder search: %s\n", t->pid, strerror(-err));
+			vlog("PID %d: holder search: %s\n", t->pid, strerror(-err));
 		err = 0;
 	}
 	for (int i = 0; i < n; i++)

@@ -835,29 +835,36 @@ static int64_t dict_tables(struct pmw_pyr *r, uint64_t dict)
 int64_t pmw_pyobj_size(struct pmw_pyr *r, uint64_t obj, const struct pmw_pytype *ty)
 {
 	const struct pmw_pyver *pv = r->t->pv;
-	uint64_t h[6];	/* refcnt, type, @16, @24, @32, @40 */
+	uint64_t h[6], un;	/* refcnt, type, @16, @24, @32, @40 */
 	int64_t size = ty->basicsize, n, extra;
 
 	if (pmw_pyr_read(r, obj, h, sizeof(h)))
 		return -EFAULT;
-	n = (int64_t)h[2];
+	/*
+	 * |ob_size| (3.12+ int: lv_tag >> 3) where the kind has one; counts from the target
+	 * past MAX_ENTRIES are bad reads, which keeps the arithmetic below from overflowing
+	 */
+	un = pv->obj.long_tag && ty->kind == PMW_PK_INT ? h[2] >> 3 :
+	     (int64_t)h[2] < 0 ? 0 - h[2] : h[2];
+	n = (int64_t)un;
+	if (un > MAX_ENTRIES && (ty->kind == PMW_PK_INT || ty->kind == PMW_PK_DEQUE || ty->itemsize))
+		return -EFAULT;
 	/* a subclass of str, bytes or int is not in the compact form; container subclasses are */
 	switch (ty->heap && ty->kind <= PMW_PK_INT ? PMW_PK_OTHER : ty->kind) {
 	case PMW_PK_STR: {	/* length @16, state @32: kind bits 2-4, compact 5, ascii 6 */
 		unsigned int st = h[4], kind = (st >> 2) & 7;
 
-		if (n < 0 || (uint64_t)n > MAX_ENTRIES || !((st >> 5) & 1))
+		if ((int64_t)h[2] < 0 || !((st >> 5) & 1))
 			break;	/* not compact: data elsewhere, not counted */
 		size = (st >> 6) & 1 ? pv->ascii_data + n + 1 : pv->compact_data + (n + 1) * kind;
 		break;
 	}
 	case PMW_PK_INT:	/* 30-bit digits of 4 bytes; 3.12+ keeps at least one */
-		if (pv->obj.long_tag)
-			n = (uint64_t)h[2] >> 3;
-		n = n < 0 ? -n : n;
 		size = PMW_LONG_DIGITS + (n ? n : pv->obj.long_tag) * 4;
 		break;
 	case PMW_PK_LIST:	/* allocated @32 */
+		if (h[4] > MAX_ENTRIES)
+			return -EFAULT;
 		size += (int64_t)h[4] * 8;
 		break;
 	case PMW_PK_DICT:
@@ -865,6 +872,8 @@ int64_t pmw_pyobj_size(struct pmw_pyr *r, uint64_t obj, const struct pmw_pytype 
 		size += extra > 0 ? extra : 0;
 		break;
 	case PMW_PK_SET:	/* table @40 elsewhere than smalltable @64: (mask + 1) entries */
+		if (h[4] > MAX_ENTRIES)
+			return -EFAULT;
 		if (h[5] != obj + PMW_SET_SMALLTABLE)
 			size += (int64_t)(h[4] + 1) * 16;
 		break;
@@ -873,7 +882,7 @@ int64_t pmw_pyobj_size(struct pmw_pyr *r, uint64_t obj, const struct pmw_pytype 
 		break;
 	default:
 		if (ty->itemsize)
-			size += (n < 0 ? -n : n) * ty->itemsize;
+			size += n * ty->itemsize;
 		break;
 	}
 	if (size < 0 || size > (1LL << 40))
