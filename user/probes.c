@@ -22,7 +22,7 @@ const struct pmw_probe pmw_probes[] = {
 	{ "pmw_gc_enter",    PMW_UPROBE,    PMW_RES_GC_FUNC,   NULL,                    0,                false, true,  PMW_G_GC_UPROBE },
 	{ "pmw_gc_exit",     PMW_URETPROBE, PMW_RES_GC_FUNC,   NULL,                    0,                false, true,  PMW_G_GC_UPROBE },
 	{ "pmw_rt_init",     PMW_UPROBE,    PMW_RES_SYM,       "_PyRuntime_Initialize", 0,                false, true,  PMW_G_START },
-	{ "pmw_pool_refill", PMW_URETPROBE, PMW_RES_SYM,       "allocate_from_new_pool", 0,               false, false, PMW_G_HEAP },
+	{ "pmw_pool_refill", PMW_URETPROBE, PMW_RES_SYM,       "allocate_from_new_pool", 0,               false, true,  PMW_G_HEAP },
 	{ "pmw_arena_map",   PMW_UPROBE,    PMW_RES_SYM,       "_PyObject_ArenaMmap",   0,                false, false, PMW_G_ARENA },
 	{ "pmw_arena_unmap", PMW_UPROBE,    PMW_RES_SYM,       "_PyObject_ArenaMunmap", 0,                false, false, PMW_G_ARENA },
 	{ "pmw_obj_malloc",  PMW_UPROBE,    PMW_RES_OBJ_ALLOC, "malloc",                PMW_ALLOC_MALLOC, false, true,  PMW_G_EXACT },

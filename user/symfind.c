@@ -271,7 +271,11 @@ static uint64_t rip_operand(const cs_insn *in, int *size, x86_reg *dst)
 	return 0;
 }
 
-/* Unexported functions called (or tail-jumped to) from the function at @func; returns the count. */
+/*
+ * Unexported functions called from the function at @func, in order, then
+ * those only jumped to (tail calls, and the function's own .cold part,
+ * which GCC reaches by a jump); returns the count.
+ */
 static int callees(const struct pmw_elf *e, const struct funcs *f, uint64_t func, uint64_t *out,
 		   int max)
 {
@@ -281,17 +285,18 @@ static int callees(const struct pmw_elf *e, const struct funcs *f, uint64_t func
 
 	if (decode(e, func, end, &d))
 		return 0;
-	for (size_t i = 0; i < d.n && n < max; i++) {
-		bool call = false;
-		uint64_t to = direct_target(&d.insn[i], &call);
-		bool seen = false;
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < d.n && n < max; i++) {
+			bool call = false, seen = false;
+			uint64_t to = direct_target(&d.insn[i], &call);
 
-		if (!to || (to >= func && to < end) || !internal_func(e, f, to))
-			continue;
-		for (int k = 0; k < n; k++)
-			seen |= out[k] == to;
-		if (!seen)
-			out[n++] = to;
+			if (!to || call != !pass || (to >= func && to < end) || !internal_func(e, f, to))
+				continue;
+			for (int k = 0; k < n; k++)
+				seen |= out[k] == to;
+			if (!seen)
+				out[n++] = to;
+		}
 	}
 	decoded_free(&d);
 	return n;
@@ -321,17 +326,18 @@ static uint64_t exported(struct pmw_elf *e, const char *name)
 /*
  * 3.8-3.11: the static PyMemAllocatorEx _PyObject. PyObject_Malloc(size) is
  * `_PyObject.malloc(_PyObject.ctx, size)`: two RIP-relative qword loads of
- * adjacent slots (ctx at +0, malloc at +8), inlined or not.
+ * adjacent slots (ctx at +0, malloc at +8), inlined or not (LTO builds load
+ * ctx only on the path that calls through the slot). Candidates into @out.
  */
-static uint64_t find_objalloc(struct pmw_target *t, const struct funcs *f)
+static int find_objalloc(struct pmw_target *t, const struct funcs *f, uint64_t *out, int max)
 {
-	uint64_t fn = exported(&t->elf, "PyObject_Malloc"), loads[16];
+	uint64_t fn = exported(&t->elf, "PyObject_Malloc"), loads[64];
 	struct decoded d;
-	int n = 0;
+	int n = 0, k = 0;
 
 	if (!fn || decode(&t->elf, fn, func_end(f, fn), &d))
 		return 0;
-	for (size_t i = 0; i < d.n && i < 24 && n < 16; i++) {
+	for (size_t i = 0; i < d.n && n < 64; i++) {
 		int size;
 		x86_reg dst;
 		uint64_t a = rip_operand(&d.insn[i], &size, &dst);
@@ -341,10 +347,12 @@ static uint64_t find_objalloc(struct pmw_target *t, const struct funcs *f)
 	}
 	decoded_free(&d);
 	for (int i = 0; i < n; i++)
-		for (int j = 0; j < n; j++)
-			if (loads[j] == loads[i] + 8)
-				return loads[i];
-	return 0;
+		for (int j = 0; j < n && k < max; j++)
+			if (loads[j] == loads[i] + 8) {
+				out[k++] = loads[i];
+				break;
+			}
+	return k;
 }
 
 /* The allocator struct's four function slots all start functions of this image. */
@@ -356,40 +364,49 @@ static bool allocator_ok(const struct funcs *f, const uint64_t fn[5])
 	return true;
 }
 
+/* The struct's slots (link-time vaddrs): live if the process runs, else the file's initialiser. */
+static void read_allocator(const struct pmw_target *t, const struct funcs *f, uint64_t addr,
+			   uint64_t fn[5])
+{
+	uint64_t file[5] = { 0 };
+
+	memset(fn, 0, 5 * sizeof(*fn));
+	pmw_elf_read(&t->elf, addr, file, sizeof(file));
+	if (t->bias_known && !pmw_mem_read(t->pid, addr + t->bias, fn, 5 * sizeof(*fn)))
+		for (int i = 1; i < 5; i++)
+			fn[i] = fn[i] ? fn[i] - t->bias : 0;
+	/* unset yet, or hooked at run time (tracemalloc, PYTHONMALLOC=debug): the compiled-in one */
+	if (!fn[PMW_ALLOC_MALLOC] || (allocator_ok(f, file) && file[PMW_ALLOC_MALLOC] != fn[PMW_ALLOC_MALLOC]))
+		memcpy(fn, file, sizeof(file));
+}
+
 static void find_obj_malloc(struct pmw_target *t, const struct funcs *f)
 {
 	struct pmw_symfind *sf = &t->sf;
-	uint64_t live[5] = { 0 }, file[5] = { 0 }, addr = t->pv->obj_allocator ?
-		t->runtime_vaddr + t->pv->obj_allocator : find_objalloc(t, f);
+	uint64_t fn[5], cand[8];
+	int n = 0;
 	const char *src = t->pv->obj_allocator ? "_PyRuntime.allocators.standard.obj"
 					       : "PyObject_Malloc's loads of _PyObject.ctx/.malloc";
 
-	if (!addr) {
-		found(&sf->objalloc, 0, PMW_CHECK_NONE, "no adjacent ctx/malloc loads in PyObject_Malloc");
+	if (t->pv->obj_allocator)
+		cand[n++] = t->runtime_vaddr + t->pv->obj_allocator;
+	else
+		n = find_objalloc(t, f, cand, 8);
+	for (int i = 0; i < n; i++) {
+		read_allocator(t, f, cand[i], fn);
+		if (!allocator_ok(f, fn))
+			continue;
+		found(&sf->objalloc, cand[i], PMW_CHECK_PASSED, "at 0x%lx from %s; check: malloc/"
+		      "calloc/realloc/free slots are function entries (%s)", (unsigned long)cand[i],
+		      src, t->bias_known ? "live" : "file initialiser");
+		if (!t->pv->obj_allocator)
+			t->objalloc_vaddr = cand[i];
+		found(&sf->obj_malloc, fn[PMW_ALLOC_MALLOC], PMW_CHECK_PASSED, "0x%lx, the malloc "
+		      "slot of the allocator struct", (unsigned long)fn[PMW_ALLOC_MALLOC]);
 		return;
 	}
-	pmw_elf_read(&t->elf, addr, file, sizeof(file));
-	if (t->bias_known && !pmw_mem_read(t->pid, addr + t->bias, live, sizeof(live))) {
-		for (int i = 1; i < 5; i++)
-			live[i] = live[i] ? live[i] - t->bias : 0;
-	}
-	if (allocator_ok(f, file) && file[PMW_ALLOC_MALLOC] != live[PMW_ALLOC_MALLOC] && live[1])
-		/* hooked at run time (tracemalloc, PYTHONMALLOC=debug): the compiled-in one is pymalloc */
-		memcpy(live, file, sizeof(live));
-	if (!live[1])
-		memcpy(live, file, sizeof(live));
-	if (!allocator_ok(f, live)) {
-		found(&sf->objalloc, addr, PMW_CHECK_FAILED, "at 0x%lx from %s: its slots are not "
-		      "functions of the image", (unsigned long)addr, src);
-		return;
-	}
-	found(&sf->objalloc, addr, PMW_CHECK_PASSED, "at 0x%lx from %s; check: malloc/calloc/"
-	      "realloc/free slots are function entries (%s)", (unsigned long)addr, src,
-	      t->bias_known ? "live" : "file initialiser");
-	if (!t->pv->obj_allocator)
-		t->objalloc_vaddr = addr;
-	found(&sf->obj_malloc, live[PMW_ALLOC_MALLOC], PMW_CHECK_PASSED,
-	      "0x%lx, the malloc slot of the allocator struct", (unsigned long)live[PMW_ALLOC_MALLOC]);
+	found(&sf->objalloc, 0, PMW_CHECK_NONE, "%d candidates from %s, none holds four function "
+	      "entries%s", n, src, t->bias_known ? "" : " (not started yet)");
 }
 
 static void find_refill(struct pmw_target *t, const struct funcs *f)
@@ -406,8 +423,9 @@ static void find_refill(struct pmw_target *t, const struct funcs *f)
 		      (unsigned long)sf->obj_malloc.addr);
 		return;
 	}
-	found(&sf->pool_refill, c[0], PMW_CHECK_PENDING, "0x%lx, %s internal call of _PyObject_Malloc "
-	      "(0x%lx)", (unsigned long)c[0], n == 1 ? "the only" : "the first of several",
+	found(&sf->pool_refill, c[0], PMW_CHECK_PENDING, "0x%lx, %s of _PyObject_Malloc "
+	      "(0x%lx)", (unsigned long)c[0], n == 1 ? "the only internal callee" :
+	      "the first of several internal callees",
 	      (unsigned long)sf->obj_malloc.addr);
 }
 

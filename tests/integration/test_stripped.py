@@ -4,6 +4,9 @@
       builds (scripts/make-stripped.sh, cached under
       /var/cache/pymemwatch/stripped): what python:*-slim and Alpine images
       ship (shared libpython, no USDT, no symbols);
+  bullseye-3.9-nodbg, trixie-3.13-nodbg, sid-3.14-nodbg, sid-3.15-nodbg
+      Debian's python3.X as installed (no -dbg) in cached debootstrap roots
+      (scripts/make-roots.sh), run with chroot;
   debian-3.11-nodbg  Debian's /usr/bin/python3.11 (static LTO, USDT) with its
       python3.11-dbg debug file hidden: target and pymemwatch each run in a
       private mount namespace with an empty tmpfs on /usr/lib/debug and no
@@ -28,6 +31,7 @@ import pytest
 import conftest
 from conftest import (Interp, REPO_ROOT, assert_gc_matches, check_header, format_rows, read_csv,
                       rows_for, wait_rows)
+import roots
 import test_leaks
 
 CACHE = os.environ.get("PMW_STRIPPED_DIR", "/var/cache/pymemwatch/stripped")
@@ -36,7 +40,12 @@ DEBIAN_PY = "/usr/bin/python3.11"
 
 # id -> (version, pyenv build it was stripped from)
 STRIPPED = {"stripped-3.12.1": "3.12.1", "stripped-3.13.0": "3.13.0"}
-ALL = sorted(STRIPPED) + ["debian-3.11-nodbg"]
+# id -> (roots.ROOT_INTERPS key, root holding its -dbg file or None)
+IN_ROOTS = {"bullseye-3.9-nodbg": ("bullseye-3.9", "bullseye-dbg"),
+            "trixie-3.13-nodbg": ("trixie-3.13", None),
+            "sid-3.14-nodbg": ("sid-3.14", "sid-dbg"),
+            "sid-3.15-nodbg": ("sid-3.15", "sid-dbg")}
+ALL = sorted(STRIPPED) + ["debian-3.11-nodbg"] + sorted(IN_ROOTS)
 KEEP_OBJECTS = 262144           # tests/workloads/gc_window.py: blocks its keep phase keeps
 
 # runs "$@" in a private mount namespace whose /usr/lib/debug is an empty tmpfs
@@ -84,6 +93,11 @@ def stripped(request, stripped_cache, monkeypatch, env):
         if rc or not os.access(path, os.X_OK):
             pytest.skip("stripped copy of pyenv %s unavailable: %s" % (ver, out.strip()))
         return Interp(ident, path, "strip --strip-all copy of pyenv %s" % ver)
+    if ident in IN_ROOTS:
+        root_name, exe = roots.ROOT_INTERPS[IN_ROOTS[ident][0]]
+        it = Interp(ident, exe, "Debian %s without -dbg, in a root" % exe)
+        it.root = roots.require_root_fs(root_name)
+        return it
     if not os.access(DEBIAN_PY, os.X_OK):
         pytest.skip("%s not installed" % DEBIAN_PY)
     py, pmw = request.getfixturevalue("hide_debug")
@@ -92,15 +106,28 @@ def stripped(request, stripped_cache, monkeypatch, env):
     return Interp(ident, py, "Debian python3.11, debug file hidden")
 
 
+@pytest.fixture
+def start(procs):
+    """start(interp, phases): a gc_window.py target, in its root for root interpreters."""
+    rp = roots.RootProcs()
+
+    def go(interp, phases):
+        if getattr(interp, "root", None):
+            return rp.target("chroot", interp.root, interp.path, phases)
+        return procs.target(interp, phases)
+    yield go
+    rp.cleanup()
+
+
 def no_symbols_seen(res, diag):
     """pymemwatch -v said it had no symbols (the hiding worked) and used disassembly."""
     assert "has no symbols: looked for them by disassembly" in res.stderr, diag
     assert "debuginfo for" not in res.stderr, diag
 
 
-def test_gc_exact_stripped(stripped, procs, tmp_path):
+def test_gc_exact_stripped(stripped, procs, start, tmp_path):
     """GC counts per generation equal gc.get_stats() deltas exactly, with pauses."""
-    target = procs.target(stripped, ["gc"])
+    target = start(stripped, ["gc"])
     csv_path = str(tmp_path / "gc.csv")
     pmw = procs.watch("-p", target.pid, "-i", "0.5", "--csv", csv_path, "-v")
     pmw.wait_watching()
@@ -142,11 +169,11 @@ def csv_and_json(csv_path, json_path, pid):
 REFILL_PASSED = re.compile(r"allocate_from_new_pool 0x[0-9a-f]+: check passed")
 
 
-def test_counts_honest_stripped(stripped, procs, tmp_path):
+def test_counts_honest_stripped(stripped, procs, start, tmp_path):
     """allocs/frees are unavailable until the refill probe found by disassembly
     passed its check, then estimates whose net equals the target's own
     getallocatedblocks() change; the heap scan matches it too."""
-    target = procs.target(stripped, ["churn", "keep"])
+    target = start(stripped, ["churn", "keep"])
     csv_path = str(tmp_path / "counts.csv")
     json_path = str(tmp_path / "counts.jsonl")
     pmw = procs.watch("-p", target.pid, "-i", "0.5", "--csv", csv_path, "--json", json_path, "-v")
@@ -194,10 +221,10 @@ def test_counts_honest_stripped(stripped, procs, tmp_path):
     assert "allocs n/a" not in res.stdout, diag
 
 
-def test_counts_unavailable_without_refill_probe(stripped, procs, tmp_path):
+def test_counts_unavailable_without_refill_probe(stripped, procs, start, tmp_path):
     """--mode heap attaches no refill probe: allocs/frees are unavailable in
     CSV (empty), JSON (null) and the summary (n/a), never a number."""
-    target = procs.target(stripped, ["churn"])
+    target = start(stripped, ["churn"])
     csv_path = str(tmp_path / "heap.csv")
     json_path = str(tmp_path / "heap.jsonl")
     pmw = procs.watch("-p", target.pid, "-i", "0.5", "--mode", "heap", "--csv", csv_path,
@@ -221,6 +248,8 @@ def test_counts_unavailable_without_refill_probe(stripped, procs, tmp_path):
 def test_leak_sites_stripped(stripped, procs, tmp_path):
     """Leak attribution without symbols: the two leaks' sites rank first and
     second (test_leaks.py's checks, unchanged)."""
+    if getattr(stripped, "root", None):
+        pytest.skip("leaky_service.py is run from the host here, not inside a root")
     test_leaks.test_leak_sites_ranked_first(True, stripped, procs, tmp_path)
 
 
@@ -235,42 +264,53 @@ def _nm(path):
     return syms
 
 
-def _debian_debug_file():
-    out = subprocess.run(["readelf", "-n", DEBIAN_PY], stdout=subprocess.PIPE, text=True).stdout
+def _debian_debug_file(exe, root):
+    """The -dbg package's debug file of @exe under @root, by build-id, or None."""
+    out = subprocess.run(["readelf", "-n", exe], stdout=subprocess.PIPE, text=True).stdout
     m = re.search(r"Build ID: ([0-9a-f]+)", out)
-    path = m and "/usr/lib/debug/.build-id/%s/%s.debug" % (m.group(1)[:2], m.group(1)[2:])
+    path = m and os.path.join(root, "usr/lib/debug/.build-id/%s/%s.debug" % (
+        m.group(1)[:2], m.group(1)[2:]))
     return path if path and os.path.exists(path) else None
 
 
-def test_found_addresses_are_the_symbols(stripped, procs, tmp_path):
+def test_found_addresses_are_the_symbols(stripped, procs, start, tmp_path):
     """Every address found by disassembly is the one the unstripped file
     (pyenv's libpython, Debian's -dbg file) gives that symbol."""
     if stripped.id in STRIPPED:
         ver = STRIPPED[stripped.id]
         truth = os.path.join(PYENV, "versions", ver, "lib",
                              "libpython%s.so.1.0" % ver.rsplit(".", 1)[0])
+    elif stripped.id in IN_ROOTS:
+        dbg = IN_ROOTS[stripped.id][1]
+        truth = dbg and _debian_debug_file(os.path.join(stripped.root, stripped.path.lstrip("/")),
+                                           roots.root_path(dbg))
     else:
-        truth = _debian_debug_file()
+        truth = _debian_debug_file(DEBIAN_PY, "/")
     if not truth or not os.path.exists(truth):
         pytest.skip("no symbol table to compare with for %s" % stripped.id)
     syms = _nm(truth)
-    target = procs.target(stripped, [])
+    target = start(stripped, [])
     res = conftest.run_pmw(["-p", target.pid, "-i", "0.5", "-d", "1", "-v"], timeout=90)
     diag = "%s\n%s" % (stripped, res.describe())
     assert res.rc == 0, diag
     want = {"_PyObject_Malloc": "_PyObject_Malloc", "allocate_from_new_pool":
-            "allocate_from_new_pool", "collection function": "gc_collect_main"}
+            "allocate_from_new_pool", "collection function": None}
     for d in ("tupledealloc", "list_dealloc", "dict_dealloc", "float_dealloc", "unicode_dealloc"):
         want[d] = d
-    if stripped.id not in STRIPPED:
+    static_arenas = stripped.id in ("debian-3.11-nodbg", "bullseye-3.9-nodbg")   # 3.8-3.11
+    if static_arenas:
         want["arenas"] = "arenas"
     for what, sym in want.items():
         m = re.search(r"no symbols: %s: found, check \w+: (?:at )?(0x[0-9a-f]+)" % re.escape(what),
                       res.stderr)
         assert m, "%s not found\n%s" % (what, diag)
+        # names that changed: the collection function (user/pyver.c gc_funcs), tuple_dealloc (3.14+)
+        names = {None: ("gc_collect_main", "collect", "_PyGC_Collect"),
+                 "tupledealloc": ("tupledealloc", "tuple_dealloc")}.get(sym, (sym,))
+        sym = next((s for s in names if int(m.group(1), 16) in syms.get(s, ())), names[0])
         assert int(m.group(1), 16) in syms.get(sym, ()), \
             "%s found at %s, %s is at %s\n%s" % (what, m.group(1), sym,
                                                  [hex(a) for a in syms.get(sym, ())], diag)
-    if stripped.id not in STRIPPED:
+    if static_arenas:
         m = re.search(r"maxarenas (0x[0-9a-f]+)", res.stderr)
         assert m and int(m.group(1), 16) in syms.get("maxarenas", ()), diag
