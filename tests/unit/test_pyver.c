@@ -91,11 +91,53 @@ static void test_rows(void **state)
 	}
 }
 
+/* the contents of @rel (from the repository root), found from __FILE__ or the cwd */
+static char *read_repo_file(const char *rel)
+{
+	const char *file = __FILE__, *slash = strrchr(file, '/');
+	char path[4096];
+	static char buf[1 << 20];
+	size_t n = 0;
+	FILE *f;
+
+	/* __FILE__ is tests/unit/test_pyver.c (relative or absolute) */
+	snprintf(path, sizeof(path), "%.*s/../../%s", slash ? (int)(slash - file) : 1,
+		 slash ? file : ".", rel);
+	f = fopen(path, "r");
+	if (!f)
+		f = fopen(rel, "r");
+	if (!f)
+		fail_msg("cannot read %s (run from the repository root)", rel);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	return buf;
+}
+
+/* README.md and the man page state the table's range */
+static void test_docs_state_the_range(void **state)
+{
+	const struct pmw_pyver *first = pmw_pyver_at(0), *last = first;
+	char want[64];
+
+	for (size_t i = 0; pmw_pyver_at(i); i++)
+		last = pmw_pyver_at(i);
+	snprintf(want, sizeof(want), "Supported: CPython %d.%d\u2013%d.%d ", first->major,
+		 first->minor, last->major, last->minor);
+	if (!strstr(read_repo_file("README.md"), want))
+		fail_msg("README.md does not say \"%s\"", want);
+	snprintf(want, sizeof(want), "CPython %d.%d\\(en%d.%d ", first->major, first->minor,
+		 last->major, last->minor);
+	if (!strstr(read_repo_file("doc/pymemwatch.8"), want))
+		fail_msg("doc/pymemwatch.8 does not say \"%s\"", want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_order_and_range),
 		cmocka_unit_test(test_rows),
+		cmocka_unit_test(test_docs_state_the_range),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
