@@ -4,12 +4,14 @@
  * place to add a version, so every row is checked here for what the rest of
  * the tool assumes of it, and the supported range is the table's.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include "pyver.h"
 
@@ -91,6 +93,58 @@ static void test_rows(void **state)
 	}
 }
 
+/*
+ * pmw_pyver_gc_read on this process's own memory (process_vm_readv on
+ * itself), laid out as each row says: every row's newest counters are found,
+ * and for ring layouts a NULL pointer is -EAGAIN and an index out of range
+ * (a torn read) is -EFAULT.
+ */
+static void test_gc_read(void **state)
+{
+	static uint8_t mem[4096] __attribute__((aligned(16)));
+	const struct pmw_pyver *pv;
+
+	for (size_t i = 0; (pv = pmw_pyver_at(i)); i++) {
+		const struct pmw_py_gcstats_layout *l = &pv->gc_layout;
+		struct pmw_py_gcstats st[PMW_NGEN];
+		uint8_t *base = mem + 64;
+		uint64_t field = (uint64_t)(uintptr_t)mem, ptr = (uint64_t)(uintptr_t)base;
+
+		memset(mem, 0, sizeof(mem));
+		if (l->deref)
+			memcpy(mem, &ptr, sizeof(ptr));
+		else
+			base = mem;
+		for (int g = 0; g < PMW_NGEN; g++) {
+			/* the newest slot is the last one; the others hold older counts */
+			int8_t slot = l->stride ? (int8_t)(l->slots[g] - 1) : 0;
+			struct pmw_py_gcstats want = { 100 + g, 200 + g, 300 + g }, old = { 1, 2, 3 };
+
+			assert_true(l->gen_off[g] + l->index_off[g] + 8 < sizeof(mem) - 64);
+			if (l->stride) {
+				base[l->gen_off[g] + l->index_off[g]] = (uint8_t)slot;
+				memcpy(base + l->gen_off[g] + l->counts_off, &old, sizeof(old));
+			}
+			memcpy(base + l->gen_off[g] + (uint32_t)slot * l->stride + l->counts_off,
+			       &want, sizeof(want));
+		}
+		assert_int_equal(pmw_pyver_gc_read(getpid(), l, field, st), 0);
+		for (int g = 0; g < PMW_NGEN; g++) {
+			assert_int_equal(st[g].collections, 100 + g);
+			assert_int_equal(st[g].collected, 200 + g);
+			assert_int_equal(st[g].uncollectable, 300 + g);
+		}
+		if (!l->stride)
+			continue;
+		base[l->gen_off[1] + l->index_off[1]] = (uint8_t)l->slots[1];
+		assert_int_equal(pmw_pyver_gc_read(getpid(), l, field, st), -EFAULT);
+		base[l->gen_off[1] + l->index_off[1]] = 0xff;
+		assert_int_equal(pmw_pyver_gc_read(getpid(), l, field, st), -EFAULT);
+		memset(mem, 0, 8);
+		assert_int_equal(pmw_pyver_gc_read(getpid(), l, field, st), -EAGAIN);
+	}
+}
+
 /* the contents of @rel (from the repository root), found from __FILE__ or the cwd */
 static char *read_repo_file(const char *rel)
 {
@@ -137,6 +191,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_order_and_range),
 		cmocka_unit_test(test_rows),
+		cmocka_unit_test(test_gc_read),
 		cmocka_unit_test(test_docs_state_the_range),
 	};
 
