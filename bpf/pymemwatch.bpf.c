@@ -469,7 +469,9 @@ int BPF_KRETPROBE(pmw_pool_refill, __u64 block)
 	c->refill_blocks += nblocks;
 	c->refill_bytes += nblocks * bsize;
 	cfg = bpf_map_lookup_elem(&pmw_targets, &pid);
-	if (cfg && cfg->sampling)
+	/* a pool reused for the same size class hands out its free-list head,
+	 * not its first block: the sample would name another object (wt-walk) */
+	if (cfg && cfg->sampling && block == key.pool + PMW_POOL_HDR_SIZE)
 		take_sample(c, cfg, &key, szidx);
 	return 0;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 #include "containers.h"
+#include "holders.h"
 #include "log.h"
 #include "trend.h"
 #include "util.h"
@@ -31,10 +32,11 @@ static double now_min(struct pmw_containers *cs)
 /* Slope, fit, new highs and score of @tr from its history. */
 static void track_score(struct pmw_ctrack *tr)
 {
-	int n = tr->n, half = n / 2, highs = 0;
+	int n = tr->n, half = n / 2, highs = 0, changed = 0;
 	double max = 0, bytes_min;
+	bool dropped = false;
 
-	tr->items_per_min = tr->r2 = tr->highs = tr->score = 0;
+	tr->items_per_min = tr->r2 = tr->highs = tr->stable = tr->score = 0;
 	if (n < MIN_POINTS || tr->t[n - 1] - tr->t[0] < MIN_SPAN_MIN)
 		return;
 	pmw_fit_line(tr->t, tr->len, n, &tr->items_per_min, &tr->r2);
@@ -42,14 +44,18 @@ static void track_score(struct pmw_ctrack *tr)
 	for (int i = 0; i < n; i++) {
 		if (i >= half && tr->len[i] > max)
 			highs++;
+		/* emptied (to half or less) at some point: a cache that is cleared */
+		dropped |= max > 0 && tr->len[i] <= 0.5 * max;
 		if (tr->len[i] > max)
 			max = tr->len[i];
+		changed += tr->fp_changed[i];
 	}
+	tr->stable = 1 - (double)changed / n;
 	tr->highs = (double)highs / (n - half);
-	if (tr->bounded || tr->items_per_min <= 0 || tr->len[n - 1] < 0.9 * max)
+	if (tr->bounded || dropped || tr->items_per_min <= 0 || tr->len[n - 1] < 0.9 * max)
 		return;
 	bytes_min = tr->items_per_min * (tr->item_bytes > 0 ? tr->item_bytes : ITEM_BYTES_DEFAULT);
-	tr->score = tr->r2 * tr->highs * log2(1 + bytes_min / 1024);
+	tr->score = tr->r2 * tr->highs * tr->stable * log2(1 + bytes_min / 1024);
 }
 
 static int cmp_score(const void *a, const void *b)
@@ -163,28 +169,38 @@ int pmw_containers_update(struct pmw_containers *cs, struct pmw_walk *wk,
 			if (!tr)
 				return -ENOMEM;
 		}
-		/* another object at the same address: start over */
-		if (tr->n && (tr->type != c->type || tr->kind != c->kind ||
-			      (tr->fp && c->fp && tr->fp != c->fp)))
+		/* another type at the same address: another object, start over */
+		if (tr->n && (tr->type != c->type || tr->kind != c->kind))
 			tr->n = 0;
 		if (!tr->n) {
 			const struct pmw_wtype *ty = pmw_walk_type(wk, t, c->type);
 
 			tr->type = c->type;
 			tr->kind = c->kind;
+			tr->fp = 0;
+			tr->holder[0] = 0;
+			tr->holder_retained = UINT64_MAX;
+			tr->holder_item_type[0] = 0;
+			tr->site[0] = 0;
+			tr->site_key = 0;
+			tr->site_hits = 0;
 			tr->item_bytes = 0;
 			tr->item_type[0] = 0;
 			snprintf(tr->type_name, sizeof(tr->type_name), "%s",
 				 ty ? ty->name : pmw_ckind_name(c->kind));
 		}
-		if (c->fp)
-			tr->fp = c->fp;
 		tr->bounded = c->maxlen > 0;
 		if (tr->n == PMW_CT_HIST) {
 			memmove(tr->t, tr->t + 1, sizeof(tr->t[0]) * (PMW_CT_HIST - 1));
 			memmove(tr->len, tr->len + 1, sizeof(tr->len[0]) * (PMW_CT_HIST - 1));
+			memmove(tr->fp_changed, tr->fp_changed + 1, PMW_CT_HIST - 1);
 			tr->n--;
 		}
+		/* the first item changed: cleared, evicting, or another object of the same
+		 * type; a leak only appends (its history is kept either way) */
+		tr->fp_changed[tr->n] = tr->n && tr->fp && c->fp && tr->fp != c->fp;
+		if (c->fp)
+			tr->fp = c->fp;
 		tr->t[tr->n] = tm;
 		tr->len[tr->n++] = c->len;
 		tr->seen = wk->walks;
@@ -211,6 +227,70 @@ int pmw_containers_update(struct pmw_containers *cs, struct pmw_walk *wk,
 	}
 	cs->walks++;
 	return growing;
+}
+
+int pmw_containers_holders(struct pmw_containers *cs, const struct pmw_target *t, int max)
+{
+	struct pmw_ctrack *top[PMW_LEAKS_MAX];
+	struct pmw_holder h[PMW_LEAKS_MAX];
+	int n = pmw_containers_top(cs, top, max < PMW_LEAKS_MAX ? max : PMW_LEAKS_MAX), found;
+
+	if (!n)
+		return 0;
+	memset(h, 0, sizeof(h));
+	for (int k = 0; k < n; k++)
+		h[k].container = top[k]->addr;
+	found = pmw_holders_find(t, h, n);
+	for (int k = 0; k < n && found >= 0; k++) {
+		struct pmw_ctrack *tr = top[k];
+
+		snprintf(tr->holder, sizeof(tr->holder), "%s", h[k].path);
+		tr->holder_kind = h[k].kind;
+		tr->holder_retained = h[k].retained_bytes;
+		snprintf(tr->holder_item_type, sizeof(tr->holder_item_type), "%s", h[k].item_type);
+	}
+	return found;
+}
+
+struct pmw_ctrack *pmw_containers_find(struct pmw_containers *cs, uint64_t addr)
+{
+	int lo = 0, hi = cs->n;
+
+	while (lo < hi) {
+		int mid = (lo + hi) / 2;
+
+		if (cs->tr[mid].addr == addr)
+			return &cs->tr[mid];
+		if (cs->tr[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static int cmp_addr(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int pmw_containers_watch(struct pmw_containers *cs, struct pmw_walk *wk)
+{
+	struct pmw_ctrack *top[PMW_LEAKS_MAX];
+	int n = pmw_containers_top(cs, top, PMW_LEAKS_MAX);
+	uint64_t *w = malloc((n ? n : 1) * sizeof(*w));
+
+	if (!w)
+		return -ENOMEM;
+	for (int k = 0; k < n; k++)
+		w[k] = top[k]->addr;
+	qsort(w, n, sizeof(*w), cmp_addr);
+	free(wk->watch);
+	wk->watch = w;
+	wk->nwatch = n;
+	return n;
 }
 
 void pmw_containers_free(struct pmw_containers *cs)

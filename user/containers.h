@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * Growing containers: every list, dict (and subclasses), set and deque a
- * heap walk reports is followed by address and identity (type and a
- * fingerprint: first item, first key or left block) across walks, and its
+ * heap walk reports is followed by address and type across walks, and its
  * length fitted over time. A leak is a container that keeps growing: a
- * positive slope, a good fit and new highs in the recent half of its
- * history. A bounded cache that plateaus or oscillates sets no new highs and
- * scores 0 however large or busy it is; a deque with a maxlen scores 0.
+ * positive slope, a good fit, new highs in the recent half of its history
+ * and a stable first item (first key, left block): it only appends. A
+ * bounded cache that plateaus or oscillates sets no new highs and scores 0
+ * however large or busy it is; one that evicts changes its first item; one
+ * that is cleared (down to half its high) scores 0, as does a deque with a
+ * maxlen.
  */
 #ifndef PMW_CONTAINERS_H
 #define PMW_CONTAINERS_H
@@ -26,6 +28,7 @@ struct pmw_ctrack {
 	int n;				/* points in t[], len[] */
 	double t[PMW_CT_HIST];		/* minutes since attach */
 	double len[PMW_CT_HIST];	/* len() */
+	uint8_t fp_changed[PMW_CT_HIST]; /* the first item changed since the point before */
 	uint64_t seen;			/* walk number of the last sighting */
 	uint64_t sample[PMW_WALK_SAMPLE]; /* newest items at the last walk */
 	int nsample;
@@ -33,10 +36,20 @@ struct pmw_ctrack {
 	double items_per_min;		/* least-squares slope */
 	double r2;			/* fit of that line */
 	double highs;			/* share of recent walks that set a new high, 0..1 */
+	double stable;			/* share of walks whose first item stayed, 0..1 */
 	double item_bytes;		/* mean real size of the sampled items, 0 unknown */
 	double score;			/* 0 = not growing */
 	char item_type[64];		/* most common type of the sampled items */
 	char type_name[64];		/* the container's own type */
+	/* holder search (holders.c), for the worst ones */
+	char holder[256];		/* "auth.ACTIVE_TOKENS", "" not found (yet) */
+	uint8_t holder_kind;		/* enum pmw_holder_kind */
+	uint64_t holder_retained;	/* retained bytes from the search, UINT64_MAX unavailable */
+	char holder_item_type[64];
+	/* call site of its items: sampled allocations found among its items (sites.c) */
+	uint64_t site_key;
+	int site_hits;
+	char site[160];			/* "file.py:42", "" unknown */
 };
 
 struct pmw_containers {
@@ -72,8 +85,23 @@ int pmw_containers_update(struct pmw_containers *cs, struct pmw_walk *wk,
 /* Growing containers, worst first (score > 0); returns the count (<= @max). */
 int pmw_containers_top(struct pmw_containers *cs, struct pmw_ctrack **out, int max);
 
+/*
+ * Name the holders of the @max worst containers of @cs (pmw_holders_find:
+ * paths, kinds, retained bytes). Returns paths found or -errno.
+ */
+int pmw_containers_holders(struct pmw_containers *cs, const struct pmw_target *t, int max);
+
 /* The largest score of @cs (0 if nothing grows): the process leak score. */
 double pmw_containers_score(const struct pmw_containers *cs);
+
+/* The track of container @addr, or NULL. */
+struct pmw_ctrack *pmw_containers_find(struct pmw_containers *cs, uint64_t addr);
+
+/*
+ * The containers whose items the next walk should record (pmw_walk.watch):
+ * the growing ones, up to PMW_LEAKS_MAX. Returns their count or -ENOMEM.
+ */
+int pmw_containers_watch(struct pmw_containers *cs, struct pmw_walk *wk);
 
 void pmw_containers_free(struct pmw_containers *cs);
 

@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include "log.h"
 #include "output.h"
+#include "holders.h"
 #include "output_leaks.h"
 #include "util.h"
 
@@ -29,18 +30,29 @@ int pmw_leak_rows(struct pmw_watch *w, struct pmw_leak_row *rows, int max)
 
 		memset(r, 0, sizeof(*r));
 		r->rank = k + 1;
-		/* the holder path comes with holder search; until then the container itself */
-		snprintf(r->holder, sizeof(r->holder), "%s@0x%" PRIx64, tr->type_name, tr->addr);
+		/* the path that keeps it alive; the container itself when none was found */
+		if (tr->holder[0]) {
+			snprintf(r->holder, sizeof(r->holder), "%s", tr->holder);
+			snprintf(r->holder_kind, sizeof(r->holder_kind), "%s",
+				 pmw_holder_kind_name(tr->holder_kind));
+		} else {
+			snprintf(r->holder, sizeof(r->holder), "%s@0x%" PRIx64, tr->type_name, tr->addr);
+		}
 		r->items = tr->n ? (uint64_t)tr->len[tr->n - 1] : 0;
 		r->items_per_min = tr->items_per_min;
-		if (tr->item_bytes > 0) {
+		if (tr->holder[0] && tr->holder_retained != UINT64_MAX && r->items) {
+			r->retained_bytes = tr->holder_retained;
+			r->retained_bytes_per_min = tr->items_per_min * tr->holder_retained / r->items;
+		} else if (tr->item_bytes > 0) {
 			r->retained_bytes = (uint64_t)(r->items * tr->item_bytes);
 			r->retained_bytes_per_min = tr->items_per_min * tr->item_bytes;
 		} else {
 			r->retained_bytes = UINT64_MAX;
 			r->retained_bytes_per_min = NAN;
 		}
-		snprintf(r->item_type, sizeof(r->item_type), "%s", tr->item_type);
+		snprintf(r->item_type, sizeof(r->item_type), "%s",
+			 tr->holder_item_type[0] ? tr->holder_item_type : tr->item_type);
+		snprintf(r->site, sizeof(r->site), "%s", tr->site);
 		r->score = tr->score;
 		r->container = tr->addr;
 	}
@@ -229,11 +241,29 @@ int pmw_leaks_json(FILE *f, const char *host, const char *ts, struct pmw_watch *
 	return err ? -EIO : 0;
 }
 
+const char pmw_leak_header[] = "rank holder                                      items  items/min   "
+			      "retained item type            site";
+
+void pmw_format_leak_row(char *buf, size_t len, const struct pmw_leak_row *r)
+{
+	char items[16], rate[16], ret[16];
+
+	pmw_fmt_count(r->items, items, sizeof(items));
+	pmw_fmt_count(r->items_per_min, rate, sizeof(rate));
+	if (r->retained_bytes != UINT64_MAX)
+		pmw_fmt_bytes(r->retained_bytes, ret, sizeof(ret));
+	else
+		snprintf(ret, sizeof(ret), "n/a");
+	snprintf(buf, len, "%-4d %-40.40s %7s %9s+ %10s %-20.20s %s", r->rank, r->holder, items, rate,
+		 ret, r->item_type[0] ? r->item_type : "?", r->site[0] ? r->site : "-");
+}
+
 void pmw_print_leak_table(FILE *f, struct pmw_watch *w, int max)
 {
 	struct pmw_leak_row rows[PMW_LEAKS_MAX];
 	int nr = pmw_leak_rows(w, rows, max);
 	const struct pmw_walk_stats *st = &w->leaks.walk.last_stats;
+	char line[320];
 
 	if (!w->leaks.walk.walks)
 		return;
@@ -242,21 +272,10 @@ void pmw_print_leak_table(FILE *f, struct pmw_watch *w, int max)
 			(unsigned long long)w->leaks.walk.walks, st->cpu_s * 1e3);
 		return;
 	}
-	fprintf(f, "  leaks (growing containers, %llu heap walks):\n",
-		(unsigned long long)w->leaks.walk.walks);
-	fprintf(f, "    %-4s %-40s %10s %12s %10s %-20s %s\n", "rank", "holder", "items",
-		"items/min", "retained", "item type", "site");
+	fprintf(f, "  leaks (growing containers, %llu heap walks):\n    %s\n",
+		(unsigned long long)w->leaks.walk.walks, pmw_leak_header);
 	for (int k = 0; k < nr; k++) {
-		char items[16], rate[16], ret[16];
-
-		pmw_fmt_count(rows[k].items, items, sizeof(items));
-		pmw_fmt_count(rows[k].items_per_min, rate, sizeof(rate));
-		if (rows[k].retained_bytes != UINT64_MAX)
-			pmw_fmt_bytes(rows[k].retained_bytes, ret, sizeof(ret));
-		else
-			snprintf(ret, sizeof(ret), "n/a");
-		fprintf(f, "    %-4d %-40.40s %10s %11s+ %10s %-20.20s %s\n", rows[k].rank,
-			rows[k].holder, items, rate, ret, rows[k].item_type[0] ? rows[k].item_type : "?",
-			rows[k].site[0] ? rows[k].site : "-");
+		pmw_format_leak_row(line, sizeof(line), &rows[k]);
+		fprintf(f, "    %s\n", line);
 	}
 }

@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include "env.h"
 #include "output.h"
+#include "output_leaks.h"
 #include "util.h"
 
 #define NOTES 4
+#define TUI_LEAKS	3	/* leak rows per process */
 #define TUI_SITES 5	/* leak suspects shown per PID */
 
 struct tui {
@@ -259,6 +261,25 @@ static int tui_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
 	return draw_watches(o, ws, n);
 }
 
+/* The leak table of @w (growing containers) from line @y, @max rows; returns the next line. */
+static int tui_leaks(struct pmw_watch *w, int y, int max)
+{
+	struct pmw_leak_row rows[PMW_LEAKS_MAX];
+	int nr = pmw_leak_rows(w, rows, max);
+	char line[320];
+
+	if (!nr || y >= LINES - 3)
+		return y;
+	attron(A_UNDERLINE);
+	mvprintw(y++, 0, "  LEAKS %.*s", COLS - 9, pmw_leak_header);
+	attroff(A_UNDERLINE);
+	for (int k = 0; k < nr && y < LINES - 2; k++) {
+		pmw_format_leak_row(line, sizeof(line), &rows[k]);
+		mvprintw(y++, 0, "  %.*s", COLS - 3, line);
+	}
+	return y;
+}
+
 static int draw_watches(struct pmw_output *o, struct pmw_watch **ws, int n)
 {
 	struct tui *t = o->priv;
@@ -285,6 +306,7 @@ static int draw_watches(struct pmw_output *o, struct pmw_watch **ws, int n)
 		mvprintw(y++, 0, "PID %d  %s  python %s  %s%s", r->pid, r->comm, r->python,
 			 w->t.path, r->final ? "  [exited]" : "");
 		attroff(A_BOLD);
+		y = tui_leaks(ws[i], y, TUI_LEAKS);	/* leaks first */
 		mvprintw(y++, 0, "  gc=%s heap=%s counts=%s%s  leak score %.1f%s",
 			 pmw_gc_source_name(w->gc_src),
 			 !w->heap_ever ? "unavailable" : w->t.free_threaded ? "mimalloc" : "scan",

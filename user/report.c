@@ -78,6 +78,8 @@ struct proc {
 	double last_site_t;
 	json_t *census;		/* rows of the last census time */
 	double census_t;
+	json_t *leaks;		/* {"type":"leak"} rows of the last interval that had any */
+	double leaks_t;
 };
 
 struct run {
@@ -265,6 +267,20 @@ static void add_census_row(struct proc *p, json_t *row)
 				  "live", num(row, "live_bytes"), "growth", num(row, "growth_bytes")));
 }
 
+/* growing containers (output_leaks.c): the rows of the last interval that had any */
+static void add_leak_row(struct proc *p, json_t *row)
+{
+	double t = parse_time(str(row, "time"));
+
+	if (!p->leaks || t > p->leaks_t) {
+		json_decref(p->leaks);
+		p->leaks = json_array();
+		p->leaks_t = t;
+	}
+	if (t == p->leaks_t)
+		json_array_append(p->leaks, row);
+}
+
 static int load_run(struct run *r, const char *path)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
@@ -304,6 +320,8 @@ static int load_run(struct run *r, const char *path)
 			err = add_site_row(p, row);
 		else if (!strcmp(type, "census"))
 			add_census_row(p, row);
+		else if (!strcmp(type, "leak"))
+			add_leak_row(p, row);
 		json_decref(row);
 	}
 	free(line);
@@ -474,6 +492,7 @@ static json_t *proc_json(struct proc *p)
 	json_object_set_new(o, "sites", sites);
 	json_object_set_new(o, "flame", flame);
 	json_object_set_new(o, "census", p->census ? json_incref(p->census) : json_array());
+	json_object_set_new(o, "leaks", p->leaks ? json_incref(p->leaks) : json_array());
 	return o;
 }
 

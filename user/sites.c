@@ -10,6 +10,7 @@
 #include "env.h"
 #include "leak.h"
 #include "log.h"
+#include "output.h"
 #include "util.h"
 #include "watch.h"
 
@@ -66,6 +67,8 @@ static int cmp_score(const void *a, const void *b)
 {
 	const struct pmw_site *x = *(struct pmw_site *const *)a, *y = *(struct pmw_site *const *)b;
 
+	if (x->holder_score != y->holder_score)
+		return x->holder_score < y->holder_score ? 1 : -1;
 	if (x->score != y->score)
 		return x->score < y->score ? 1 : -1;
 	return x->live_bytes < y->live_bytes ? 1 : x->live_bytes > y->live_bytes ? -1 : 0;
@@ -182,6 +185,7 @@ static int follow_objects(struct pmw_watch *w, struct found *f, int nf, int samp
 			bpf_map_delete_elem(samples_fd, &f[i].key);
 			continue;
 		}
+		objs[nobjs].stack = f[i].smp.stack;
 		objs[nobjs].pool = f[i].key.pool;
 		objs[nobjs++].fp = fp;
 		ss = pmw_sorted_get((void **)&l->stacks, &l->nstacks, &l->cap_stacks, sizeof(*ss),
@@ -436,4 +440,54 @@ void pmw_leaks_free(struct pmw_leaks *l)
 	pmw_walk_free(&l->walk);
 	pmw_containers_free(&l->ct);
 	memset(l, 0, sizeof(*l));
+}
+
+static struct pmw_stack_site *stack_find(struct pmw_leaks *l, uint64_t stack)
+{
+	struct pmw_stack_site key = { .stack = stack };
+
+	return l->nstacks ? bsearch(&key, l->stacks, l->nstacks, sizeof(key), cmp_u64) : NULL;
+}
+
+static struct pmw_site *site_find(struct pmw_leaks *l, uint64_t site)
+{
+	struct pmw_site key = { .key = site };
+
+	return l->nsites ? bsearch(&key, l->sites, l->nsites, sizeof(key), cmp_u64) : NULL;
+}
+
+int pmw_sites_join(struct pmw_watch *w)
+{
+	static const unsigned int offs[] = { 0, PMW_GC_HEAD_SIZE, PMW_PREHEADER_SIZE };
+	struct pmw_leaks *l = &w->leaks;
+	int joined = 0;
+
+	for (int k = 0; k < l->nsites; k++)
+		l->sites[k].holder_score = 0;
+	for (int i = 0; i < l->nobjs; i++) {
+		const struct pmw_obj *o = &l->objs[i];
+		struct pmw_stack_site *ss = stack_find(l, o->stack);
+		struct pmw_site *site = ss && ss->site ? site_find(l, ss->site) : NULL;
+		uint64_t owner = 0;
+		struct pmw_ctrack *tr;
+
+		for (size_t k = 0; k < ARRAY_SIZE(offs) && !owner; k++)
+			owner = pmw_walk_item_owner(&l->walk, o->pool + PMW_POOL_HDR_SIZE + offs[k]);
+		if (!owner || !site || !(tr = pmw_containers_find(&l->ct, owner)))
+			continue;
+		joined++;
+		if (tr->score > site->holder_score)
+			site->holder_score = tr->score;
+		/* the site with the most joined samples names the container's items */
+		if (tr->site_key == site->key) {
+			tr->site_hits++;
+		} else if (tr->site_hits <= 1) {
+			tr->site_key = site->key;
+			tr->site_hits = 1;
+			pmw_site_name(site, tr->site, sizeof(tr->site));
+		} else {
+			tr->site_hits--;
+		}
+	}
+	return joined;
 }

@@ -44,6 +44,7 @@ struct pmw_site {
 	double growth_bytes;		/* change of live_bytes in the interval, bytes */
 	double survival;		/* live / born: ~1 for a leak, ~0 for churn */
 	double score;			/* growth over the window per second sampled x survival */
+	double holder_score;		/* score of the growing container holding its samples, 0 none */
 	unsigned int idle;
 };
 
@@ -51,12 +52,17 @@ struct pmw_site {
 struct pmw_obj {
 	uint64_t pool;			/* sampled pool; the object is its first block */
 	uint64_t fp;			/* fingerprint: type and first fields, refcount excluded */
+	uint64_t stack;			/* its stack (key of pmw_stacks) */
 };
 
 struct pmw_leaks;
 struct pmw_watch;
 
-/* Sorted view of a target's sites, best score first; returns the count. */
+/*
+ * Sorted view of a target's sites, best first: sites whose samples are items
+ * of a growing container (holder_score) before the others, then by score;
+ * returns the count.
+ */
 int pmw_leak_top(struct pmw_leaks *l, struct pmw_site **out, int max);
 
 /*
@@ -66,5 +72,13 @@ int pmw_leak_top(struct pmw_leaks *l, struct pmw_site **out, int max);
  * or -errno. (When bursts run: burst.c.)
  */
 int pmw_leaks_collect(struct pmw_watch **ws, int n, int samples_fd, int stacks_fd);
+
+/*
+ * Join the live samples of @w with the items of its growing containers (the
+ * last heap walk's watched containers): a sample that is an item of one
+ * names that container's call site (struct pmw_ctrack.site) and lends the
+ * site the container's score. Returns the samples joined.
+ */
+int pmw_sites_join(struct pmw_watch *w);
 
 #endif

@@ -57,7 +57,15 @@ static void walk_heap(struct pmw_watch *w)
 	if (err == 1) {
 		const struct pmw_walk_stats *st = &l->walk.last_stats;
 
+		double c0 = pmw_cpu_s();
+
 		pmw_containers_update(&l->ct, &l->walk, &w->t);
+		if (pmw_containers_holders(&l->ct, &w->t, PMW_LEAKS_MAX) < 0)
+			vlog("PID %d: holder search failed\n", w->t.pid);
+		pmw_containers_watch(&l->ct, &l->walk);	/* their items, next walk */
+		pmw_sites_join(w);
+		/* the holder search is paid from the walks' budget */
+		l->walk.credit -= pmw_cpu_s() - c0;
 		l->ps.holder_score = pmw_containers_score(&l->ct);
 		l->ps.walked = l->ct.walks >= 2;
 		vlog("PID %d: walk %llu: %llu pools, %llu objects (%llu > 512 B), %llu other blocks, "

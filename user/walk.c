@@ -44,6 +44,7 @@
 #define ITEMS_MAX	(1u << 20) /* items read per container; more: the newest only */
 #define NEG_TYPES_MAX	8192 /* non-types remembered per walk */
 #define REFCNT_MAX	(1ULL << 40) /* above: a pointer, not a reference count */
+#define WATCH_ITEMS_MAX	(1u << 22) /* items of watched containers remembered per walk */
 
 /* PyDictObject: ma_used @16, ma_keys @32, ma_values @40 (Include/cpython/dictobject.h) */
 #define DICT_USED	16
@@ -59,6 +60,7 @@
  * block: leftlink @0, data[64] @8 (Modules/_collectionsmodule.c) */
 #define DEQUE_LEFT	24
 #define DEQUE_RIGHT	32
+#define DEQUE_LINDEX	40
 #define DEQUE_RINDEX	48
 #define DEQUE_MAXLEN	64
 #define DEQUE_BLOCKLEN	64
@@ -75,12 +77,19 @@ static double mono_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static double cpu_s(void)
+double pmw_cpu_s(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
 }
 
 static uint64_t rd64(const uint8_t *p)
@@ -285,8 +294,8 @@ static void type_validate(struct pmw_walk *wk, const struct pmw_target *t, uint6
 		 PMW_CK_NONE;
 	if (!(v.flags & F_HEAPTYPE) && !strcmp(v.name, "set"))
 		v.kind = PMW_CK_SET;
-	else if (!(v.flags & F_HEAPTYPE) && !strcmp(v.name, "collections.deque"))
-		v.kind = PMW_CK_DEQUE;
+	else if (!strcmp(v.name, "collections.deque") && v.basicsize > DEQUE_MAXLEN)
+		v.kind = PMW_CK_DEQUE;	/* a heap type from 3.12 on; a class's tp_name has no dot */
 	v.ok = true;
 	if (v.kind == PMW_CK_NONE && v.flags & F_HEAPTYPE && depth < 8 && ptr_ok(v.base) &&
 	    (base = type_get(wk, t, v.base, depth + 1)))
@@ -356,6 +365,60 @@ static uint64_t obj_size(const struct pmw_target *t, const struct pmw_wtype *ty,
 		sz += (uint64_t)(n < 0 ? -n : n) * ty->itemsize;
 	}
 	return (sz + ty->off + 7) & ~7ULL;
+}
+
+/* ---------------------------------------------------------------- watched items */
+
+static size_t item_hash(uint64_t p, size_t cap)
+{
+	return (p >> 4) * 0x9E3779B97F4A7C15ULL >> 20 & (cap - 1);
+}
+
+static void owner_add(struct pmw_walk *wk, uint64_t item, uint64_t container)
+{
+	size_t i;
+
+	if (!ptr_ok(item) || wk->nitems >= WATCH_ITEMS_MAX)
+		return;
+	if ((wk->nitems + 1) * 2 > wk->cap_items) {
+		size_t ocap = wk->cap_items, ncap = ocap ? ocap * 2 : 4096;
+		struct pmw_item_owner *old = wk->items, *n = calloc(ncap, sizeof(*n));
+
+		if (!n)
+			return;
+		for (size_t k = 0; k < ocap; k++) {
+			if (!old[k].item)
+				continue;
+			for (i = item_hash(old[k].item, ncap); n[i].item; i = (i + 1) & (ncap - 1))
+				;
+			n[i] = old[k];
+		}
+		free(old);
+		wk->items = n;
+		wk->cap_items = ncap;
+	}
+	for (i = item_hash(item, wk->cap_items); wk->items[i].item; i = (i + 1) & (wk->cap_items - 1))
+		if (wk->items[i].item == item)
+			return;
+	wk->items[i].item = item;
+	wk->items[i].container = container;
+	wk->nitems++;
+}
+
+uint64_t pmw_walk_item_owner(const struct pmw_walk *wk, uint64_t item)
+{
+	if (!wk->cap_ditems || !item)
+		return 0;
+	for (size_t i = item_hash(item, wk->cap_ditems); wk->ditems[i].item;
+	     i = (i + 1) & (wk->cap_ditems - 1))
+		if (wk->ditems[i].item == item)
+			return wk->ditems[i].container;
+	return 0;
+}
+
+static bool watched(const struct pmw_walk *wk, uint64_t container)
+{
+	return wk->nwatch && bsearch(&container, wk->watch, wk->nwatch, sizeof(uint64_t), cmp_u64);
 }
 
 /* ---------------------------------------------------------------- large objects */
@@ -479,7 +542,7 @@ static int walk_large(struct pmw_walk *wk, const struct pmw_target *t)
 struct pending {
 	uint64_t addr, type, len, maxlen;
 	uint64_t a, b;		/* list: ob_item; dict: ma_keys, ma_values; set: table, mask; deque: right, left */
-	uint64_t rindex;
+	uint64_t lindex, rindex;
 	uint8_t kind;
 };
 
@@ -531,6 +594,7 @@ static void note_container(struct chunk *c, const struct pmw_wtype *ty, uint64_t
 		p->len = rd64(o + OB_SIZE);
 		p->a = rd64(o + DEQUE_RIGHT);
 		p->b = rd64(o + DEQUE_LEFT);
+		p->lindex = rd64(o + DEQUE_LINDEX);
 		p->rindex = rd64(o + DEQUE_RINDEX);
 		p->maxlen = (int64_t)rd64(o + DEQUE_MAXLEN) > 0 ? rd64(o + DEQUE_MAXLEN) : 0;
 		break;
@@ -667,6 +731,32 @@ static uint8_t *want_read(struct pmw_walk *wk, const struct pmw_target *t, const
 	return buf;
 }
 
+/*
+ * Every item of a watched deque: its blocks of 64 items from the left one
+ * (leftindex) to the right one (rightindex), one read per block.
+ */
+static void deque_items(struct pmw_walk *wk, const struct pmw_target *t, const struct pending *p)
+{
+	uint8_t blk[8 + DEQUE_BLOCKLEN * 8 + 8];
+	uint64_t b = p->b, left = p->len;
+
+	for (uint64_t k = 0; ptr_ok(b) && left && k <= p->len / DEQUE_BLOCKLEN + 1; k++) {
+		uint64_t from = k ? 0 : p->lindex, to = b == p->a ? p->rindex : DEQUE_BLOCKLEN - 1;
+
+		if (from >= DEQUE_BLOCKLEN || to >= DEQUE_BLOCKLEN ||
+		    pmw_mem_read(t->pid, b, blk, sizeof(blk))) {
+			wk->cur.torn++;
+			return;
+		}
+		wk->cur.bytes_read += sizeof(blk);
+		for (uint64_t i = from; i <= to && left; i++, left--)
+			owner_add(wk, rd64(blk + 8 + i * 8), p->addr);
+		if (b == p->a)
+			return;
+		b = rd64(blk + 8 + DEQUE_BLOCKLEN * 8);
+	}
+}
+
 /* Items of the chunk's containers: samples, fingerprints, candidates > 512 B. */
 static void chunk_items(struct pmw_walk *wk, const struct pmw_target *t, struct chunk *c)
 {
@@ -707,6 +797,7 @@ static void chunk_items(struct pmw_walk *wk, const struct pmw_target *t, struct 
 		struct pmw_walk_container *ct;
 		uint64_t start, n;
 		unsigned int esz, koff;
+		bool watch;
 
 		if (!ok[k])
 			continue;
@@ -718,9 +809,14 @@ static void chunk_items(struct pmw_walk *wk, const struct pmw_target *t, struct 
 			continue;
 		}
 		ct = cont_new(wk, p);
+		watch = watched(wk, p->addr);
+		if (watch && p->kind == PMW_CK_DEQUE)
+			deque_items(wk, t, p);
 		if (p->kind == PMW_CK_SET) {
 			for (size_t e = 0; e < w[k].len; e += 16) {
 				large_add(wk, rd64(b + e));
+				if (watch)
+					owner_add(wk, rd64(b + e), p->addr);
 				if (ct)
 					keep_sample(ct, rd64(b + e));
 			}
@@ -728,6 +824,8 @@ static void chunk_items(struct pmw_walk *wk, const struct pmw_target *t, struct 
 		}
 		for (size_t e = 0; e < w[k].len; e += 8) {
 			large_add(wk, rd64(b + e));
+			if (watch)
+				owner_add(wk, rd64(b + e), p->addr);
 			if (ct && e + 8 * PMW_WALK_SAMPLE >= w[k].len)
 				keep_sample(ct, rd64(b + e));
 		}
@@ -743,12 +841,14 @@ static void chunk_items(struct pmw_walk *wk, const struct pmw_target *t, struct 
 		const uint8_t *b = buf2 + off;
 		unsigned int esz, koff;
 		struct pmw_walk_container *ct;
+		bool watch;
 
 		if (!ok2[k])
 			continue;
 		esz = w2[k].esz;
 		koff = esz == 24 ? 8 : 0;
 		ct = cont_new(wk, p);
+		watch = watched(wk, p->addr);
 		for (size_t e = 0; e + esz <= w2[k].len; e += esz) {
 			uint64_t key = rd64(b + e + koff), val = rd64(b + e + koff + 8);
 
@@ -756,6 +856,10 @@ static void chunk_items(struct pmw_walk *wk, const struct pmw_target *t, struct 
 				continue;
 			large_add(wk, key);
 			large_add(wk, val);
+			if (watch) {
+				owner_add(wk, key, p->addr);
+				owner_add(wk, val, p->addr);
+			}
 			if (ct) {
 				if (!ct->fp)
 					ct->fp = key;
@@ -782,7 +886,7 @@ static void chunk_items(struct pmw_walk *wk, const struct pmw_target *t, struct 
 static const struct pmw_wtype *block_object(struct pmw_walk *wk, const struct pmw_target *t,
 					    const uint8_t *b, uint32_t size, unsigned int *offp)
 {
-	for (unsigned int off = 0; off <= 32 && off + 24 <= size; off += 16) {
+	for (unsigned int off = 0; off <= PMW_PREHEADER_SIZE && off + 16 <= size; off += 16) {
 		uint64_t rc = rd64(b + off), tp = rd64(b + off + OB_TYPE);
 		const struct pmw_wtype *ty;
 		uint64_t need;
@@ -996,6 +1100,11 @@ static void walk_finish(struct pmw_walk *wk)
 	free(wk->large);
 	wk->large = NULL;
 	wk->nlarge = wk->cap_large = 0;
+	free(wk->ditems);
+	wk->ditems = wk->items;
+	wk->cap_ditems = wk->cap_items;
+	wk->items = NULL;
+	wk->nitems = wk->cap_items = 0;
 	pmw_heap_pools_free(&wk->hp);
 	wk->phase = PH_IDLE;
 }
@@ -1039,7 +1148,7 @@ static int walk_start(struct pmw_walk *wk, const struct pmw_target *t)
 
 int pmw_walk_step(struct pmw_walk *wk, const struct pmw_target *t, double budget)
 {
-	double now = mono_s(), c0 = cpu_s(), c1;
+	double now = mono_s(), c0 = pmw_cpu_s(), c1;
 	int err = 0, done = 0;
 
 	if (budget <= 0)
@@ -1062,7 +1171,7 @@ int pmw_walk_step(struct pmw_walk *wk, const struct pmw_target *t, double budget
 			break;
 		default:
 			err = walk_large(wk, t);
-			c1 = cpu_s();
+			c1 = pmw_cpu_s();
 			wk->cur.cpu_s += c1 - c0;
 			wk->credit -= c1 - c0;
 			c0 = c1;
@@ -1070,7 +1179,7 @@ int pmw_walk_step(struct pmw_walk *wk, const struct pmw_target *t, double budget
 			done = 1;
 			break;
 		}
-		c1 = cpu_s();
+		c1 = pmw_cpu_s();
 		wk->cur.cpu_s += c1 - c0;
 		wk->credit -= c1 - c0;
 		c0 = c1;
@@ -1102,5 +1211,8 @@ void pmw_walk_free(struct pmw_walk *wk)
 	free(wk->types);
 	free(wk->done);
 	free(wk->census);
+	free(wk->items);
+	free(wk->ditems);
+	free(wk->watch);
 	memset(wk, 0, sizeof(*wk));
 }

@@ -55,6 +55,12 @@ struct pmw_walk_container {
 	uint8_t kind;			/* enum pmw_ckind */
 };
 
+/* An item (key or value) of a watched container. */
+struct pmw_item_owner {
+	uint64_t item;			/* object address, 0 = empty slot */
+	uint64_t container;
+};
+
 /* One census row: objects and bytes per type name. */
 struct pmw_walk_census {
 	char name[64];
@@ -86,6 +92,11 @@ struct pmw_walk {
 	int nconts, cap_conts;
 	uint64_t *large;		/* candidate objects > 512 B: open-addressed set */
 	size_t nlarge, cap_large;
+	/* items of watched containers (growing ones), item -> container: open-addressed */
+	uint64_t *watch;		/* in: container addresses, sorted; set by the caller */
+	int nwatch;
+	struct pmw_item_owner *items;
+	size_t nitems, cap_items;
 	/* validated types: open-addressed table */
 	struct pmw_wtype *types;
 	size_t ntypes, cap_types;
@@ -97,6 +108,8 @@ struct pmw_walk {
 	struct pmw_walk_container *done;	/* sorted by address */
 	int ndone;
 	struct pmw_walk_census *census;	/* sorted by bytes, largest first */
+	struct pmw_item_owner *ditems;	/* the items of watched containers (open-addressed) */
+	size_t cap_ditems;
 	int ncensus;
 	int err;			/* last error, 0 if fine */
 };
@@ -123,6 +136,9 @@ const struct pmw_wtype *pmw_walk_type(struct pmw_walk *wk, const struct pmw_targ
 int pmw_walk_objects(struct pmw_walk *wk, const struct pmw_target *t, const uint64_t *objs, int n,
 		     const struct pmw_wtype **types, uint64_t *sizes);
 
+/* The watched container holding object @item in the last walk, 0 if none. */
+uint64_t pmw_walk_item_owner(const struct pmw_walk *wk, uint64_t item);
+
 /* The container of the last walk at @addr, or NULL. */
 const struct pmw_walk_container *pmw_walk_container(const struct pmw_walk *wk, uint64_t addr);
 
@@ -131,5 +147,8 @@ void pmw_walk_pool(struct pmw_walk *wk, const struct pmw_target *t, const uint8_
 		   uint64_t addr);
 
 void pmw_walk_free(struct pmw_walk *wk);
+
+/* CPU time of the calling thread, seconds (CLOCK_THREAD_CPUTIME_ID) */
+double pmw_cpu_s(void);
 
 #endif

@@ -1,0 +1,58 @@
+"""Scaffolding shared by the leak workloads (tests/workloads/leak_*.py).
+
+Each workload is a small service with two real leaks next to bounded caches
+and churn. It is started as a script; `serve` then imports it again by its
+module name, so that its globals live in `leak_x` and a holder path reads
+`leak_x.NAME` as it would in a real application.
+
+usage: leak_x.py [SECONDS [STATE_FILE]]   (SECONDS 0 = until killed)
+
+Protocol: prints ``ready <pid>``; every second (and at exit) writes
+STATE_FILE (JSON, replaced atomically): {"time": ..., "steps": ...,
+"leaks": [...], "bounded": [...]}, each holder as {"holder": "leak_x.NAME",
+"addr": id(container) or null, "len": len(container), "item_type": ...}:
+the ground truth the tests compare pymemwatch's leak table with.
+"""
+import json
+import os
+import sys
+import time
+
+
+def holder(name, container, item_type, addr=True):
+    """One holder as the state file describes it."""
+    return {"holder": name, "addr": id(container) if addr else None,
+            "len": len(container), "item_type": item_type}
+
+
+def _write_state(path, state):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(state, f)
+    os.replace(tmp, path)
+
+
+def serve(module_name, rate=100):
+    """Run module.step(i) `rate` times a second; module.describe() gives the holders."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    mod = __import__(module_name)
+    duration = float(sys.argv[1]) if len(sys.argv) > 1 else 0
+    state_path = sys.argv[2] if len(sys.argv) > 2 else None
+    print("ready %d" % os.getpid(), flush=True)
+    start = time.monotonic()
+    i = 0
+    next_state = start
+    while not duration or time.monotonic() - start < duration:
+        for _ in range(max(1, rate // 20)):
+            mod.step(i)
+            i += 1
+        now = time.monotonic()
+        if state_path and now >= next_state:
+            state = mod.describe()
+            state.update(time=time.time(), steps=i)
+            _write_state(state_path, state)
+            next_state = now + 1
+        # paced: `rate` steps a second on average
+        ahead = start + i / float(rate) - time.monotonic()
+        if ahead > 0:
+            time.sleep(ahead)
