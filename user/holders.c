@@ -21,6 +21,8 @@
 #define GLOBALS_MAX	8192		/* entries read of a module, class or instance dict */
 #define ITEMS_MAX	256		/* items followed in a dict, list, tuple or deque */
 #define LARGE_ITEM	512		/* items above this are counted by real size */
+#define OWNED_SAMPLE	32		/* items whose own referents are counted */
+#define OWNED_MAX	64		/* referents read per item */
 #define CACHE_SLOTS	1024		/* remembered paths, all targets */
 #define PREFETCH	2048		/* nodes whose heads are read at once (<= PMW_PYR_HEADS / 2) */
 #define CACHE_TTL_S	300		/* a found path is searched again after this */
@@ -527,15 +529,74 @@ static int search(struct search *s)
 	return 0;
 }
 
+/* bytes of an object as retained: a pymalloc block (16-byte classes) up to 512 B, else its size */
+static uint64_t block_bytes(struct pmw_pyr *r, uint64_t obj, const struct pmw_pytype **ty)
+{
+	const struct pmw_pytype *t = pmw_pyobj_type(r, obj);
+	int64_t sz = t ? pmw_pyobj_size(r, obj, t) : -1;
+
+	if (ty)
+		*ty = t;
+	if (sz < 0)
+		return 0;
+	return sz > LARGE_ITEM ? (uint64_t)sz : ((uint64_t)sz + 15) & ~15ULL;
+}
+
+/*
+ * What an item alone keeps alive one level down: those of its referents whose
+ * reference count is 1 (an instance's attribute values and own __dict__; a
+ * tuple's, list's, set's or deque's items; a dict's keys and values).
+ */
+static uint64_t owned_bytes(struct pmw_pyr *r, uint64_t obj, struct pmw_pyitem *sub)
+{
+	const struct pmw_pytype *ty = pmw_pyobj_type(r, obj);
+	uint64_t dict = 0, sum = 0, refcnt, heads[2 * OWNED_MAX];
+	ssize_t n, m;
+
+	if (!ty)
+		return 0;
+	switch (ty->kind) {
+	case PMW_PK_INSTANCE:
+		n = pmw_instance_attrs(r, obj, ty, sub, OWNED_MAX, &dict);
+		m = pmw_instance_slots(r, obj, ty, sub + (n > 0 ? n : 0),
+				       OWNED_MAX - (n > 0 ? n : 0));
+		n = (n > 0 ? n : 0) + (m > 0 ? m : 0);
+		if (dict && !pmw_pyr_read(r, dict, &refcnt, 8) && refcnt == 1)
+			sum += block_bytes(r, dict, NULL);
+		break;
+	case PMW_PK_TUPLE: case PMW_PK_LIST: case PMW_PK_SET: case PMW_PK_DEQUE:
+		n = pmw_seq_items(r, obj, ty, 1, sub, OWNED_MAX);
+		break;
+	case PMW_PK_DICT:
+		n = pmw_dict_items(r, obj, 1, sub, OWNED_MAX);
+		break;
+	default:
+		return 0;
+	}
+	for (ssize_t i = 0; i < n; i++) {	/* their heads, one readv */
+		heads[2 * i] = sub[i].value;
+		heads[2 * i + 1] = ty->kind == PMW_PK_DICT ? sub[i].key : sub[i].value;
+	}
+	pmw_pyr_prefetch(r, heads, n > 0 ? 2 * n : 0);
+	for (ssize_t i = 0; i < 2 * n; i++) {
+		if (i & 1 && ty->kind != PMW_PK_DICT)
+			continue;
+		if (!pmw_pyr_read(r, heads[i], &refcnt, 8) && refcnt == 1)
+			sum += block_bytes(r, heads[i], NULL);
+	}
+	return sum;
+}
+
 /* len(), retained bytes and most common item type of h->container */
 static void measure(struct pmw_pyr *r, struct pmw_holder *h, struct pmw_pyitem *items)
 {
 	const struct pmw_pytype *ty = pmw_pyobj_type(r, h->container), *it;
 	struct { const struct pmw_pytype *ty; int n; } tally[16];
 	int ntally = 0, best = -1;
-	int64_t len, self, slots, sz;
-	uint64_t stride, sum = 0, heads[2 * PMW_HOLDERS_SAMPLE];
-	ssize_t n;
+	int64_t len, self, slots;
+	uint64_t stride, sum = 0, deep = 0, heads[2 * PMW_HOLDERS_SAMPLE];
+	struct pmw_pyitem sub[OWNED_MAX];
+	ssize_t n, ndeep = 0;
 
 	h->items = 0;
 	h->retained_bytes = UINT64_MAX;
@@ -569,13 +630,8 @@ static void measure(struct pmw_pyr *r, struct pmw_holder *h, struct pmw_pyitem *
 		uint64_t objs[2] = { items[i].value, items[i].key };
 
 		for (int k = 0; k < 2 && objs[k]; k++) {
-			it = pmw_pyobj_type(r, objs[k]);
-			sz = it ? pmw_pyobj_size(r, objs[k], it) : -1;
-			if (sz < 0)
-				continue;
-			/* small objects take a pymalloc block: 16-byte size classes */
-			sum += sz > LARGE_ITEM ? (uint64_t)sz : ((uint64_t)sz + 15) & ~15ULL;
-			if (k)
+			sum += block_bytes(r, objs[k], &it);
+			if (k || !it)
 				continue;
 			for (best = 0; best < ntally && tally[best].ty != it; best++)
 				;
@@ -595,6 +651,13 @@ static void measure(struct pmw_pyr *r, struct pmw_holder *h, struct pmw_pyitem *
 		sum = (uint64_t)((double)sum * len / n);
 	else if (len > 0)
 		return;	/* items exist but none could be read: unavailable */
+	/* one level down, from OWNED_SAMPLE of the sampled items (their heads are read anew) */
+	for (ssize_t i = 0, step = n > OWNED_SAMPLE ? n / OWNED_SAMPLE : 1; i < n; i += step) {
+		deep += owned_bytes(r, items[i].value, sub);
+		ndeep++;
+	}
+	if (ndeep)
+		sum += (uint64_t)((double)deep * len / ndeep);
 	h->retained_bytes = self + sum;
 }
 

@@ -23,11 +23,14 @@ def block(size):
 
 
 def retained(obj):
-    """the container and its items (dict: keys and values), by sys.getsizeof"""
+    """the container and its items (dict: keys and values), by sys.getsizeof; for
+    holder_shapes.USERS also what its items alone keep alive"""
     if isinstance(obj, dict):
         items = sum(block(sys.getsizeof(k)) + block(sys.getsizeof(v)) for k, v in obj.items())
     else:
         items = sum(block(sys.getsizeof(x)) for x in obj)
+    if obj is holder_shapes.USERS:
+        items += holder_shapes.users_owned(block)
     return sys.getsizeof(obj) + items
 
 

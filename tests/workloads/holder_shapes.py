@@ -5,6 +5,7 @@ Each container is named in SHAPES with the path pymemwatch must report for it.
 """
 import collections
 import functools
+import sys
 
 ACTIVE_TOKENS = []                      # module global list
 SESSIONS = {}                           # module global dict keyed by an unbounded id
@@ -88,6 +89,27 @@ def _notify(queue, x):
 notify = functools.partial(_notify, [])  # functools.partial argument
 
 
+class User:
+    def __init__(self, i):
+        self.name = "user-%d" % i       # unique: only this User holds it
+        self.token = bytes(700)         # unique, > 512 B
+        self.level = 1                  # shared
+
+
+USERS = []                              # instances that own what they reference
+
+
+def users_owned(block):
+    """bytes the Users alone keep alive one level down (what pymemwatch adds to the list's
+    retained size): their name and token, and up to 3.10 their own __dict__"""
+    total = 0
+    for u in USERS:
+        total += block(sys.getsizeof(u.name)) + block(sys.getsizeof(u.token))
+        if sys.version_info < (3, 11):
+            total += block(sys.getsizeof(u.__dict__))
+    return total
+
+
 class Hooks:
     @staticmethod
     def hook(x, _seen={}):              # default of a staticmethod
@@ -117,6 +139,7 @@ def grow(n):
         notify(i)
         Hooks.hook(i)
         Hooks.classhook(i)
+        USERS.append(User(i))
 
 
 def churn():
@@ -158,6 +181,7 @@ def shapes():
         ("holder_shapes.Config.ROUTES['api']['v1']", "class_attr", Config.ROUTES["api"]["v1"]),
         ("functools.lru_cache(holder_shapes.fetch)", "lru_cache", lru[0]),
         ("holder_shapes.METRICS.samples", "instance_attr", METRICS.samples),
+        ("holder_shapes.USERS", "module_global", USERS),
         ("holder_shapes.on_event.__self__.log", "instance_attr", on_event.__self__.log),
         ("holder_shapes.notify.args[0]", "module_global", notify.args[0]),
         ("holder_shapes.Hooks.hook.__defaults__[0]", "default", Hooks.hook.__defaults__[0]),
