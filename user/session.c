@@ -126,9 +126,10 @@ int pmw_session_resolve(struct pmw_session *s)
 		s->ws[i].exec_id_ok = !pmw_exec_id_read(env.pids[i], &s->ws[i].exec_id);
 		struct pmw_target *t = &s->ws[i].t;
 
-		/* 3.8-3.11 keep the arena table in file-static variables: the heap needs symbols */
+		/* 3.8-3.11 keep the arena table in file-static variables: symbols or symfind.c */
 		if (!t->arenas_vaddr && t->pv->obm_kind == PMW_OBM_STATIC && env.mode != PMW_MODE_GC) {
-			elog("PID %d: %s has no symbol table and no debuginfo was found: "
+			elog("PID %d: %s has no symbol table, no debuginfo was found and disassembly "
+			     "did not find its arena table (-v says why): "
 			     "install its debug symbols (Debian: python%d.%d-dbg), or use --mode gc\n",
 			     t->pid, t->path, t->major, t->minor);
 			return PMW_EXIT_TARGET;
