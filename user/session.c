@@ -258,7 +258,7 @@ static int attach_target(struct pmw_session *s, struct pmw_watch *w)
 	snprintf(what, sizeof(what), "gc=%s, heap=%s, counts=%s%s", pmw_gc_source_name(w->gc_src),
 		 !w->scan_heap ? "off" : t->free_threaded ? "mimalloc" :
 		 t->pv->obm_kind != PMW_OBM_STATIC || t->arenas_vaddr ? "scan" : "none",
-		 w->exact ? "exact" : !(w->a.groups & PMW_G_HEAP) ? "unavailable" :
+		 w->exact ? "exact" : t->free_threaded || !(w->a.groups & PMW_G_HEAP) ? "unavailable" :
 		 t->sf.pool_refill.check == PMW_CHECK_PENDING ? "estimate once checked" : "estimate",
 		 w->a.groups & PMW_G_LARGE ? ", large=libc" : "");
 	note(s, "attached to PID %d (%s, python %s, %s): %s", t->pid, t->comm, t->version, t->path,

@@ -137,18 +137,31 @@ static void gc_check_found(struct pmw_watch *w)
 
 	if (read_gc_stats(w, st))
 		return;
+	if (!w->mem_prev_ok)
+		memcpy(w->mem_base, st, sizeof(st));
 	if (w->mem_prev_ok) {
+		bool failed = w->t.sf.gc_func.check == PMW_CHECK_FAILED;
+
 		for (int g = 0; g < PMW_NGEN; g++) {
 			probe[g] = w->gc_cur[g].collections;
 			mem[g] = st[g].collections - w->mem_prev[g].collections;
 		}
 		pmw_symfind_check_gc(&w->t, probe, mem);
-		for (int g = 0; g < PMW_NGEN && w->t.sf.gc_func.check == PMW_CHECK_FAILED; g++)
+		for (int g = 0; g < PMW_NGEN && w->t.sf.gc_func.check == PMW_CHECK_FAILED; g++) {
+			/* the interval the check fails brings collected and uncollectable since
+			 * attach back to generation_stats' too, as symfind does for collections */
+			const struct pmw_py_gcstats *from = failed ? &w->mem_prev[g] : &w->mem_base[g];
+			int64_t coll = st[g].collected - from->collected -
+				       (failed ? 0 : (int64_t)w->gc_total[g].collected);
+			int64_t unc = st[g].uncollectable - from->uncollectable -
+				      (failed ? 0 : (int64_t)w->gc_total[g].uncollectable);
+
 			w->gc_cur[g] = (struct pmw_gcgen){
 				.collections = probe[g],
-				.collected = st[g].collected - w->mem_prev[g].collected,
-				.uncollectable = st[g].uncollectable - w->mem_prev[g].uncollectable,
+				.collected = coll > 0 ? coll : 0,
+				.uncollectable = unc > 0 ? unc : 0,
 			};
+		}
 	}
 	memcpy(w->mem_prev, st, sizeof(st));
 	w->mem_prev_ok = true;
@@ -170,6 +183,7 @@ void pmw_watch_baseline(struct pmw_watch *w)
 	}
 	if (w->gc_src == PMW_GC_MEMORY || w->t.sf.gc_func.check == PMW_CHECK_PENDING) {
 		gc_from_memory(w);
+		memcpy(w->mem_base, w->mem_prev, sizeof(w->mem_base));
 		memset(w->gc_cur, 0, sizeof(w->gc_cur));
 	}
 }

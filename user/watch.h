@@ -66,6 +66,7 @@ struct pmw_watch {
 	struct pmw_gcgen gc_cur[PMW_NGEN]; /* from BPF events since the last tick */
 	uint64_t gc_unknown_cur;
 	struct pmw_py_gcstats mem_prev[PMW_NGEN]; /* generation_stats read at the last tick */
+	struct pmw_py_gcstats mem_base[PMW_NGEN]; /* ... and at the first read (attach) */
 	bool mem_prev_ok;
 	struct pmw_heap heap;		/* last good scan */
 	bool heap_ever;
