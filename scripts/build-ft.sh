@@ -89,7 +89,8 @@ MIRROR=${MIRROR:-$(apt_mirror || true)}
 }
 
 # what upstream's configure needs for the modules the tests use (gc, threading,
-# ctypes, zlib, ssl-less is fine); dpkg-dev for dpkg-source
+# ctypes, zlib, ...); dpkg-dev for dpkg-source; patchelf for the rpath. Also in
+# scripts/install-deps.sh: checked here for a standalone run.
 DEPS="gcc make dpkg-dev xz-utils patchelf libffi-dev zlib1g-dev libbz2-dev liblzma-dev libexpat1-dev libssl-dev"
 missing=
 for p in $DEPS; do
@@ -97,6 +98,7 @@ for p in $DEPS; do
 done
 if [ -n "$missing" ]; then
 	echo "build-ft: installing$missing" >&2
+	apt-get update -qq
 	# shellcheck disable=SC2086
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi

@@ -18,6 +18,8 @@ PKGS="$PKGS libpython3.11-testsuite"
 # symbol sources (user/elfimg.c): debuginfod client, MiniDebugInfo (xz); the debuginfod server
 # and xz for tests/integration/test_symbols.py
 PKGS="$PKGS libdebuginfod-dev liblzma-dev debuginfod xz-utils"
+# free-threaded CPython 3.13t built from Debian's source by scripts/build-ft.sh (test_freethreaded.py)
+PKGS="$PKGS dpkg-dev libffi-dev libbz2-dev libexpat1-dev libssl-dev"
 # npm (for the report libraries below) only when no npm is on PATH (e.g. nodesource's nodejs has it)
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 
