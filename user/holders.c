@@ -33,7 +33,7 @@ const char *pmw_holder_kind_name(enum pmw_holder_kind k)
 		[PMW_HK_UNKNOWN] = "unknown", [PMW_HK_MODULE_GLOBAL] = "module_global",
 		[PMW_HK_CLASS_ATTR] = "class_attr", [PMW_HK_INSTANCE_ATTR] = "instance_attr",
 		[PMW_HK_CLOSURE] = "closure", [PMW_HK_DEFAULT] = "default",
-		[PMW_HK_LRU_CACHE] = "lru_cache",
+		[PMW_HK_LRU_CACHE] = "lru_cache", [PMW_HK_FRAME_LOCAL] = "frame_local",
 	};
 
 	return (unsigned int)k < sizeof(names) / sizeof(names[0]) ? names[k] : "unknown";
@@ -58,13 +58,20 @@ enum step_kind {
 	ST_PARGS,	/* ".args[0]" */
 	ST_PKW,		/* ".keywords['k']" (key @key) */
 	ST_NONE,	/* "": a staticmethod, which attribute access unwraps */
+	ST_FRAME,	/* "app.worker.<locals>" (code object @key, its globals @key2) */
 };
 
 struct step {
 	uint8_t kind;		/* enum step_kind */
 	uint32_t index;
-	uint64_t key;
+	uint64_t key, key2;
 };
+
+#define STEP(k, i, key_)	((struct step){ .kind = (k), .index = (i), .key = (key_) })
+#define PK_FRAME	0xff	/* node of a running frame (node.obj), not an object */
+#define THREADS_MAX	256	/* threads walked */
+#define FRAMES_MAX	256	/* frames walked per thread */
+#define LOCALS_MAX	256	/* locals, cells and free variables read per frame */
 
 struct node {
 	uint64_t obj;
@@ -151,7 +158,29 @@ static const struct { const char *fmt; char arg; } step_fmt[] = {
 	[ST_DICT] = { ".__dict__", 0 }, [ST_SLOT] = { ".%s", 'c' }, [ST_FUNC] = { ".__func__", 0 },
 	[ST_SELF] = { ".__self__", 0 }, [ST_PFUNC] = { ".func", 0 },
 	[ST_PARGS] = { ".args[%u]", 'u' }, [ST_PKW] = { ".keywords%s", 'k' }, [ST_NONE] = { "", 0 },
+	[ST_FRAME] = { "%s", 'f' },
 };
+
+/* "app.worker.<locals>": the module's __name__ from the frame's globals, the code's name */
+static void frame_text(struct pmw_pyr *r, const struct step *st, char *buf, size_t len)
+{
+	const struct pmw_pyver *pv = r->t->pv;
+	struct pmw_pyitem it[8];
+	char mod[64] = "?", name[64] = "?", key[16];
+	uint64_t qn = 0;
+	ssize_t n = pmw_dict_items(r, st->key2, 1, it, 8);	/* __name__ comes first */
+
+	for (ssize_t i = 0; i < n; i++)
+		if (pmw_pyobj_str(r, it[i].key, key, sizeof(key)) > 0 && !strcmp(key, "__name__")) {
+			if (pmw_pyobj_str(r, it[i].value, mod, sizeof(mod)) < 0)
+				snprintf(mod, sizeof(mod), "?");
+			break;
+		}
+	if (pmw_pyr_read(r, st->key + (pv->co_qualname ? pv->co_qualname : pv->co_name), &qn, 8) ||
+	    pmw_pyobj_str(r, qn, name, sizeof(name)) < 0)
+		snprintf(name, sizeof(name), "?");
+	snprintf(buf, len, "%s.%s.<locals>", mod, name);
+}
 
 static void step_text(struct pmw_pyr *r, const struct step *st, char *buf, size_t len)
 {
@@ -176,6 +205,9 @@ static void step_text(struct pmw_pyr *r, const struct step *st, char *buf, size_
 	case 'u':
 		snprintf(buf, len, step_fmt[st->kind].fmt, st->index);
 		return;
+	case 'f':
+		frame_text(r, st, buf, len);
+		return;
 	default:
 		snprintf(buf, len, "%s", step_fmt[st->kind].fmt);
 		return;
@@ -189,7 +221,7 @@ static void build_path(const struct search *s, int idx, const struct step *last,
 {
 	int chain[PMW_HOLDERS_DEPTH + 2], n = 0;
 	size_t off = 0;
-	char t[64];
+	char t[160];
 
 	for (int i = idx; i >= 0 && n < (int)(sizeof(chain) / sizeof(chain[0])); i = s->nodes[i].parent)
 		chain[n++] = i;
@@ -289,7 +321,7 @@ static void attr_children(struct search *s, int idx, ssize_t n, enum pmw_holder_
 	item_types(s, n);
 	for (ssize_t i = 0; i < n; i++)
 		child(s, idx, s->items[i].value, s->types[i], s->items[i].slot,
-		      (struct step){ ST_ATTR, 0, s->items[i].key }, kind);
+		      STEP(ST_ATTR, 0, s->items[i].key), kind);
 }
 
 static void expand_function(struct search *s, int idx, uint64_t obj)
@@ -309,7 +341,7 @@ static void expand_function(struct search *s, int idx, uint64_t obj)
 
 			if (v)
 				child(s, idx, v, 0, cell + PMW_CELL_REF,
-				      (struct step){ ST_CLOSURE, pos, 0 }, PMW_HK_CLOSURE);
+				      STEP(ST_CLOSURE, pos, 0), PMW_HK_CLOSURE);
 		}
 	}
 	if (f.defaults && (tt = pmw_pyobj_type(s->r, f.defaults)) && tt->kind == PMW_PK_TUPLE) {
@@ -318,13 +350,13 @@ static void expand_function(struct search *s, int idx, uint64_t obj)
 			int pos = (s->items[i].slot - f.defaults - o->tuple_items) / 8;
 
 			child(s, idx, s->items[i].value, 0, s->items[i].slot,
-			      (struct step){ ST_DEFAULT, pos, 0 }, PMW_HK_DEFAULT);
+			      STEP(ST_DEFAULT, pos, 0), PMW_HK_DEFAULT);
 		}
 	}
 	if (f.kwdefaults && (n = pmw_dict_items(s->r, f.kwdefaults, 1, s->items, ITEMS_MAX)) > 0)
 		for (ssize_t i = 0; i < n; i++)
 			child(s, idx, s->items[i].value, 0, s->items[i].slot,
-			      (struct step){ ST_KWDEFAULT, 0, s->items[i].key }, PMW_HK_DEFAULT);
+			      STEP(ST_KWDEFAULT, 0, s->items[i].key), PMW_HK_DEFAULT);
 }
 
 static void expand_lru(struct search *s, int idx)
@@ -351,7 +383,7 @@ static void expand_lru(struct search *s, int idx)
 	}
 	seen_add(s->seen, cache);	/* its items are arguments and results: not followed */
 	child(s, idx, func, 0, s->nodes[idx].obj + s->r->t->pv->obj.lru_func,
-	      (struct step){ ST_WRAPPED, 0, 0 }, s->nodes[idx].kind);
+	      STEP(ST_WRAPPED, 0, 0), s->nodes[idx].kind);
 }
 
 /* what a bound method, staticmethod, classmethod or functools.partial wraps */
@@ -371,23 +403,23 @@ static void expand_wrapper(struct search *s, int idx)
 	tt = pmw_pyobj_type(s->r, obj);
 	if (pmw_pyptr_ok(f) && tt)	/* Class.static_fn is the function itself */
 		child(s, idx, f, 0, obj + PMW_WRAPPED_16,
-		      (struct step){ pk == PMW_PK_PARTIAL ? ST_PFUNC :
-				     !strcmp(tt->name, "staticmethod") ? ST_NONE : ST_FUNC, 0, 0 },
+		      STEP(pk == PMW_PK_PARTIAL ? ST_PFUNC :
+				     !strcmp(tt->name, "staticmethod") ? ST_NONE : ST_FUNC, 0, 0),
 		      kind);
 	if (pk == PMW_PK_METHOD && pmw_pyptr_ok(w[1]))
-		child(s, idx, w[1], 0, obj + PMW_WRAPPED_16 + 8, (struct step){ ST_SELF, 0, 0 }, kind);
+		child(s, idx, w[1], 0, obj + PMW_WRAPPED_16 + 8, STEP(ST_SELF, 0, 0), kind);
 	if (pk != PMW_PK_PARTIAL)
 		return;
 	if (pmw_pyptr_ok(w[1]) && (tt = pmw_pyobj_type(s->r, w[1])) && tt->kind == PMW_PK_TUPLE) {
 		n = pmw_seq_items(s->r, w[1], tt, 1, s->items, ITEMS_MAX);
 		for (ssize_t i = 0; i < n; i++)
 			child(s, idx, s->items[i].value, 0, s->items[i].slot,
-			      (struct step){ ST_PARGS, i, 0 }, kind);
+			      STEP(ST_PARGS, i, 0), kind);
 	}
 	if (pmw_pyptr_ok(w[2]) && (n = pmw_dict_items(s->r, w[2], 1, s->items, ITEMS_MAX)) > 0)
 		for (ssize_t i = 0; i < n; i++)
 			child(s, idx, s->items[i].value, 0, s->items[i].slot,
-			      (struct step){ ST_PKW, 0, s->items[i].key }, kind);
+			      STEP(ST_PKW, 0, s->items[i].key), kind);
 }
 
 static void expand(struct search *s, int idx)
@@ -395,7 +427,7 @@ static void expand(struct search *s, int idx)
 	struct node nd = s->nodes[idx];	/* copied: children may be appended */
 	const struct pmw_pytype *ty;
 	uint64_t dict = 0;
-	struct step st = { ST_DICT, 0, 0 };
+	struct step st = STEP(ST_DICT, 0, 0);
 	ssize_t n;
 
 	switch (nd.pk) {
@@ -418,9 +450,9 @@ static void expand(struct search *s, int idx)
 		n = pmw_instance_slots(s->r, nd.obj, ty, s->items, ITEMS_MAX);
 		for (ssize_t i = 0; i < n; i++)
 			child(s, idx, s->items[i].value, 0, s->items[i].slot,
-			      (struct step){ ST_SLOT, 0, s->items[i].key }, PMW_HK_INSTANCE_ATTR);
+			      STEP(ST_SLOT, 0, s->items[i].key), PMW_HK_INSTANCE_ATTR);
 		if (ty->heap)
-			child(s, idx, ty->addr, 0, nd.obj + PMW_OB_TYPE, (struct step){ ST_CLASS, 0, 0 },
+			child(s, idx, ty->addr, 0, nd.obj + PMW_OB_TYPE, STEP(ST_CLASS, 0, 0),
 			      nd.kind);
 		return;
 	case PMW_PK_FUNCTION:
@@ -439,7 +471,7 @@ static void expand(struct search *s, int idx)
 		item_types(s, n);
 		for (ssize_t i = 0; i < n; i++)
 			child(s, idx, s->items[i].value, s->types[i], s->items[i].slot,
-			      (struct step){ ST_KEY, 0, s->items[i].key }, nd.kind);
+			      STEP(ST_KEY, 0, s->items[i].key), nd.kind);
 		return;
 	case PMW_PK_LIST: case PMW_PK_TUPLE: case PMW_PK_DEQUE:
 		ty = pmw_pyobj_type(s->r, nd.obj);
@@ -451,10 +483,124 @@ static void expand(struct search *s, int idx)
 		item_types(s, n);
 		for (ssize_t i = 0; i < n; i++)
 			child(s, idx, s->items[i].value, s->types[i], s->items[i].slot,
-			      (struct step){ ST_INDEX, i, 0 }, nd.kind);
+			      STEP(ST_INDEX, i, 0), nd.kind);
 		return;
 	default:
 		return;
+	}
+}
+
+/* the code object a frame runs, 0 if it is a shim or unreadable */
+static uint64_t frame_code(struct pmw_pyr *r, uint64_t frame)
+{
+	const struct pmw_py_walk *w = &r->t->pv->walk;
+	const struct pmw_pytype *ty;
+	uint64_t code = 0;
+	uint8_t owner;
+
+	if (w->frame_owner && w->owner_cstack &&
+	    (pmw_pyr_read(r, frame + w->frame_owner, &owner, 1) || owner == w->owner_cstack))
+		return 0;
+	if (pmw_pyr_read(r, frame + w->frame_code, &code, 8))
+		return 0;
+	code &= w->code_mask;
+	ty = pmw_pyobj_type(r, code);
+	return ty && !ty->heap && !strcmp(ty->name, "code") ? code : 0;
+}
+
+/* every thread's running frames as roots, innermost first (PyThreadState chain) */
+static void frame_roots(struct search *s, uint64_t interp)
+{
+	const struct pmw_pyver *pv = s->r->t->pv;
+	const struct pmw_py_walk *w = &pv->walk;
+	uint64_t ts = 0, frame, code, globals;
+
+	if (!pv->obj.threads_head || pmw_pyr_read(s->r, interp + pv->obj.threads_head, &ts, 8))
+		return;
+	for (int nt = 0; nt < THREADS_MAX && pmw_pyptr_ok(ts); nt++) {
+		frame = 0;
+		if (!pmw_pyr_read(s->r, ts + w->tstate_frame, &frame, 8) && w->cframe_frame &&
+		    pmw_pyptr_ok(frame) && pmw_pyr_read(s->r, frame + w->cframe_frame - 1, &frame, 8))
+			frame = 0;
+		for (int nf = 0; nf < FRAMES_MAX && pmw_pyptr_ok(frame) && s->nnodes < NODE_CAP; nf++) {
+			struct node *nd;
+
+			code = frame_code(s->r, frame);
+			if (code && !pmw_pyr_read(s->r, frame + pv->obj.frame_globals, &globals, 8) &&
+			    seen_add(s->seen, frame)) {
+				nd = &s->nodes[s->nnodes++];
+				nd->obj = frame;
+				nd->parent = -1;
+				nd->depth = 0;
+				nd->kind = PMW_HK_FRAME_LOCAL;
+				nd->pk = PK_FRAME;
+				nd->step = (struct step){ .kind = ST_FRAME, .key = code, .key2 = globals };
+			}
+			if (pmw_pyr_read(s->r, frame + w->frame_back, &frame, 8))
+				break;
+		}
+		if (pmw_pyr_read(s->r, ts + PMW_TSTATE_NEXT, &ts, 8))
+			break;
+	}
+}
+
+/* (name, value) pairs of a tuple of names: its items into s->items[at...].key */
+static ssize_t name_tuple(struct search *s, uint64_t tuple, size_t at, size_t max)
+{
+	const struct pmw_pytype *ty = pmw_pyobj_type(s->r, tuple);
+	struct pmw_pyitem tmp[LOCALS_MAX];
+	ssize_t n;
+
+	if (!ty || ty->kind != PMW_PK_TUPLE || at >= max)
+		return 0;
+	n = pmw_seq_items(s->r, tuple, ty, 1, tmp, max - at);
+	for (ssize_t i = 0; i < n; i++)
+		s->items[at + i].key = tmp[i].value;
+	return n > 0 ? n : 0;
+}
+
+/* the locals of a frame still running the code it was found with */
+static void expand_frame(struct search *s, int idx)
+{
+	const struct pmw_pyver *pv = s->r->t->pv;
+	const struct node *nd = &s->nodes[idx];
+	uint64_t frame = nd->obj, code = nd->step.key, vals[LOCALS_MAX], tup[3];
+	ssize_t n = 0;
+	int32_t nlocals;
+
+	if (frame_code(s->r, frame) != code)
+		return;		/* returned meanwhile */
+	if (pv->obj.localsplus_311) {	/* names of locals, cells and frees, in localsplus order */
+		if (!pmw_pyr_read(s->r, code + pv->obj.code_names, tup, 8))
+			n = name_tuple(s, tup[0], 0, LOCALS_MAX);
+	} else if (!pmw_pyr_read(s->r, code + PMW_CO_NLOCALS_310, &nlocals, 4) &&
+		   !pmw_pyr_read(s->r, code + pv->obj.code_names, &tup[0], 8) &&
+		   !pmw_pyr_read(s->r, code + PMW_CO_FREEVARS_310, &tup[2], 8) &&
+		   !pmw_pyr_read(s->r, code + PMW_CO_CELLVARS_310, &tup[1], 8) &&
+		   nlocals >= 0 && nlocals <= LOCALS_MAX) {
+		/* f_localsplus: co_nlocals locals (co_varnames), then cells, then frees */
+		n = name_tuple(s, tup[0], 0, nlocals);
+		if (n == nlocals) {
+			n += name_tuple(s, tup[1], n, LOCALS_MAX);
+			n += name_tuple(s, tup[2], n, LOCALS_MAX);
+		}
+	}
+	if (n <= 0 || pmw_pyr_read(s->r, frame + pv->obj.frame_localsplus, vals, n * 8))
+		return;
+	for (ssize_t i = 0; i < n; i++) {
+		uint64_t v = vals[i] & pv->walk.code_mask;	/* 3.14+: tagged _PyStackRef */
+		const struct pmw_pytype *ty = pmw_pyptr_ok(v) ? pmw_pyobj_type(s->r, v) : NULL;
+		uint64_t slot = frame + pv->obj.frame_localsplus + i * 8;
+
+		if (!ty)
+			continue;
+		if (ty->kind == PMW_PK_CELL && !ty->heap) {	/* a cell variable: its content */
+			slot = v + PMW_CELL_REF;
+			if (!(v = pmw_cell_get(s->r, v)))
+				continue;
+		}
+		child(s, idx, v, 0, slot, STEP(ST_ATTR, 0, s->items[i].key),
+		      PMW_HK_FRAME_LOCAL);
 	}
 }
 
@@ -463,7 +609,7 @@ static int search(struct search *s)
 {
 	const struct pmw_target *t = s->r->t;
 	uint64_t interp = pmw_target_interp(t), modules, md;
-	struct step st = { ST_DICT, 0, 0 };
+	struct step st = STEP(ST_DICT, 0, 0);
 	ssize_t n, nmods = 0;
 
 	if (!interp)
@@ -500,8 +646,9 @@ static int search(struct search *s)
 		nd->depth = 0;
 		nd->kind = PMW_HK_MODULE_GLOBAL;
 		nd->pk = PMW_PK_MODULE;
-		nd->step = (struct step){ ST_MODULE, 0, name };
+		nd->step = STEP(ST_MODULE, 0, name);
 	}
+	frame_roots(s, interp);	/* after the modules: a global is named before a local */
 	/* breadth first: a node's children go to the end of the queue */
 	for (size_t i = 0, ahead = 0; i < s->nnodes && s->left > 0 && s->r->reads < s->r->budget; i++) {
 		if (i == ahead) {	/* the heads of the next nodes, one readv */
@@ -511,6 +658,10 @@ static int search(struct search *s)
 				s->objs[j] = s->nodes[i + j].obj;
 			pmw_pyr_prefetch(s->r, s->objs, k);
 			ahead = i + k;
+		}
+		if (s->nodes[i].pk == PK_FRAME) {
+			expand_frame(s, i);
+			continue;
 		}
 		if (s->nodes[i].pk != PMW_PK_MODULE) {
 			expand(s, i);

@@ -19,9 +19,11 @@ enum pmw_holder_kind {
 	PMW_HK_CLOSURE,		/* app.handler.__closure__[0].cell_contents */
 	PMW_HK_DEFAULT,		/* app.record.__defaults__[0], app.f.__kwdefaults__['seen'] */
 	PMW_HK_LRU_CACHE,	/* functools.lru_cache(app.fetch) */
+	PMW_HK_FRAME_LOCAL,	/* app.worker.<locals>.seen: a local of a running function */
 };
 
-/* "module_global", "class_attr", "instance_attr", "closure", "default", "lru_cache", "unknown" */
+/* "module_global", "class_attr", "instance_attr", "closure", "default", "lru_cache",
+ * "frame_local", "unknown" */
 const char *pmw_holder_kind_name(enum pmw_holder_kind k);
 
 struct pmw_holder {
@@ -36,10 +38,11 @@ struct pmw_holder {
 
 /*
  * Search from the target's roots (sys.modules: PyInterpreterState.modules,
- * .imports.modules 3.12+) through module globals, class attributes (heap
- * types' tp_dict), instance attributes, closure cells, function defaults,
- * lru_cache wrappers and the items of dicts, lists, tuples and deques, to
- * depth 6, breadth first (the shortest path wins, then sys.modules order).
+ * .imports.modules 3.12+; then the locals of every thread's running frames)
+ * through module globals, class attributes (heap types' tp_dict), instance
+ * attributes, closure cells, function defaults, lru_cache wrappers and the
+ * items of dicts, lists, tuples and deques, to depth 6, breadth first (the
+ * shortest path wins, then modules before frames).
  * Work per call is bounded by a read budget (PMW_HOLDERS_BUDGET reads); paths
  * found are kept per (pid, container) and re-checked with one read of the
  * slot that held the container, so a repeated call costs ~1 read per path

@@ -32,7 +32,9 @@ static const struct pmw_pyver pyvers[] = {
 	  .co_filename = 104, .co_name = 112, .co_firstlineno = 40, .co_linetable = 120, .ascii_data = 48, .compact_data = 72,
 	  .line_table = PMW_LT_LNOTAB, .lasti_unit = 1,
 	  /* holder paths (wt-holders) */
-	  .obj = { .interp_modules = 56, .md_name = 48, .ht_cached_keys = 872, .func_qualname = 104, .func_module = 88,
+	  .obj = { .interp_modules = 56, .md_name = 48,
+		 .threads_head = 8, .frame_localsplus = 360, .frame_globals = 48, .code_names = 72,
+		 .ht_cached_keys = 872, .func_qualname = 104, .func_module = 88,
 		 .func_defaults = 32, .func_kwdefaults = 40, .func_closure = 48, .tuple_items = 24,
 		 .lru_cache = 72, .lru_func = 88, .managed = PMW_MD_NONE } },
 	{ .major = 3, .minor = 9, .interp_main = 40, .gc_stats = 744,
@@ -44,7 +46,9 @@ static const struct pmw_pyver pyvers[] = {
 	  .co_filename = 104, .co_name = 112, .co_firstlineno = 40, .co_linetable = 120, .ascii_data = 48, .compact_data = 72,
 	  .line_table = PMW_LT_LNOTAB, .lasti_unit = 1,
 	  /* holder paths (wt-holders) */
-	  .obj = { .interp_modules = 856, .md_name = 48, .ht_cached_keys = 864, .func_qualname = 104, .func_module = 88,
+	  .obj = { .interp_modules = 856, .md_name = 48,
+		 .threads_head = 8, .frame_localsplus = 360, .frame_globals = 48, .code_names = 72,
+		 .ht_cached_keys = 864, .func_qualname = 104, .func_module = 88,
 		 .func_defaults = 32, .func_kwdefaults = 40, .func_closure = 48, .tuple_items = 24,
 		 .lru_cache = 72, .lru_func = 88, .managed = PMW_MD_NONE } },
 	{ .major = 3, .minor = 10, .interp_main = 40, .gc_stats = 744,
@@ -56,7 +60,9 @@ static const struct pmw_pyver pyvers[] = {
 	  .co_filename = 104, .co_name = 112, .co_firstlineno = 40, .co_linetable = 120, .ascii_data = 48, .compact_data = 72,
 	  .line_table = PMW_LT_LINETABLE310, .lasti_unit = 2,
 	  /* holder paths (wt-holders) */
-	  .obj = { .interp_modules = 856, .md_name = 48, .ht_cached_keys = 872, .func_qualname = 40, .func_module = 104,
+	  .obj = { .interp_modules = 856, .md_name = 48,
+		 .threads_head = 8, .frame_localsplus = 352, .frame_globals = 48, .code_names = 72,
+		 .ht_cached_keys = 872, .func_qualname = 40, .func_module = 104,
 		 .func_defaults = 56, .func_kwdefaults = 64, .func_closure = 72, .tuple_items = 24,
 		 .lru_cache = 72, .lru_func = 88, .managed = PMW_MD_NONE } },
 	{ .major = 3, .minor = 11, .interp_main = 48, .gc_stats = 776,
@@ -68,7 +74,9 @@ static const struct pmw_pyver pyvers[] = {
 	  .co_filename = 112, .co_name = 120, .co_qualname = 128, .co_firstlineno = 72, .co_linetable = 136, .co_code_adaptive = 184, .ascii_data = 48, .compact_data = 72,
 	  .line_table = PMW_LT_LOCATIONS,
 	  /* holder paths (wt-holders) */
-	  .obj = { .interp_modules = 888, .md_name = 48, .ht_cached_keys = 872, .func_qualname = 40, .func_module = 104,
+	  .obj = { .interp_modules = 888, .md_name = 48,
+		 .threads_head = 16, .frame_localsplus = 72, .frame_globals = 8, .code_names = 96, .localsplus_311 = 1,
+		 .ht_cached_keys = 872, .func_qualname = 40, .func_module = 104,
 		 .func_defaults = 56, .func_kwdefaults = 64, .func_closure = 72, .tuple_items = 24,
 		 .lru_cache = 72, .lru_func = 88, .dict_keys_311 = 1, .managed = PMW_MD_311 } },
 	{ .major = 3, .minor = 12, .interp_main = 48, .gc_stats = 240,
@@ -81,7 +89,9 @@ static const struct pmw_pyver pyvers[] = {
 	  .co_filename = 112, .co_name = 120, .co_qualname = 128, .co_firstlineno = 68, .co_linetable = 136, .co_code_adaptive = 192, .ascii_data = 40, .compact_data = 56,
 	  .line_table = PMW_LT_LOCATIONS,
 	  /* holder paths (wt-holders) */
-	  .obj = { .interp_modules = 944, .md_name = 48, .ht_cached_keys = 880, .func_qualname = 40, .func_module = 104,
+	  .obj = { .interp_modules = 944, .md_name = 48,
+		 .threads_head = 72, .frame_localsplus = 72, .frame_globals = 24, .code_names = 96, .localsplus_311 = 1,
+		 .ht_cached_keys = 880, .func_qualname = 40, .func_module = 104,
 		 .func_defaults = 56, .func_kwdefaults = 64, .func_closure = 72, .tuple_items = 24,
 		 .lru_cache = 72, .lru_func = 88, .dict_keys_311 = 1, .long_tag = 1, .managed = PMW_MD_312 } },
 	{ .major = 3, .minor = 13, .interp_main = 640, .gc_stats = 7528,
@@ -94,7 +104,9 @@ static const struct pmw_pyver pyvers[] = {
 	  .co_filename = 112, .co_name = 120, .co_qualname = 128, .co_firstlineno = 68, .co_linetable = 136, .co_code_adaptive = 200, .ascii_data = 40, .compact_data = 56,
 	  .line_table = PMW_LT_LOCATIONS,
 	  /* holder paths (wt-holders) */
-	  .obj = { .interp_modules = 7656, .md_name = 48, .ht_cached_keys = 880, .func_qualname = 40, .func_module = 104,
+	  .obj = { .interp_modules = 7656, .md_name = 48,
+		 .threads_head = 7344, .frame_localsplus = 72, .frame_globals = 24, .code_names = 96, .localsplus_311 = 1,
+		 .ht_cached_keys = 880, .func_qualname = 40, .func_module = 104,
 		 .func_defaults = 56, .func_kwdefaults = 64, .func_closure = 72, .tuple_items = 24,
 		 .lru_cache = 72, .lru_func = 88, .dict_keys_311 = 1, .dict_values_hdr = 8, .long_tag = 1,
 		 .managed = PMW_MD_313 } },
@@ -110,7 +122,9 @@ static const struct pmw_pyver pyvers[] = {
 	  .line_table = PMW_LT_LOCATIONS,
 	  /* holder paths (wt-holders); 3.14.10 (Debian sid): each offset found by the address of a
 	   * known object stored there (ctypes in the running interpreter); tuples cache their hash */
-	  .obj = { .interp_modules = 7688, .md_name = 48, .ht_cached_keys = 880, .func_qualname = 40, .func_module = 104,
+	  .obj = { .interp_modules = 7688, .md_name = 48,
+		 .threads_head = 7344, .frame_localsplus = 80, .frame_globals = 24, .code_names = 96, .localsplus_311 = 1,
+		 .ht_cached_keys = 880, .func_qualname = 40, .func_module = 104,
 		 .func_defaults = 56, .func_kwdefaults = 64, .func_closure = 72, .tuple_items = 32,
 		 .lru_cache = 72, .lru_func = 88, .dict_keys_311 = 1, .dict_values_hdr = 8, .long_tag = 1,
 		 .managed = PMW_MD_313 } },
@@ -134,7 +148,9 @@ static const struct pmw_pyver pyvers[] = {
 	  .line_table = PMW_LT_LOCATIONS,
 	  /* holder paths (wt-holders); 3.15.2 (Debian sid), found as for 3.14: md_name moved
 	   * from 48 to 40, ht_qualname from 872 to 880 */
-	  .obj = { .interp_modules = 7592, .md_name = 40, .ht_cached_keys = 888, .func_qualname = 40, .func_module = 104,
+	  .obj = { .interp_modules = 7592, .md_name = 40,
+		 .threads_head = 7336, .frame_localsplus = 80, .frame_globals = 24, .code_names = 96, .localsplus_311 = 1,
+		 .ht_cached_keys = 888, .func_qualname = 40, .func_module = 104,
 		 .func_defaults = 56, .func_kwdefaults = 64, .func_closure = 72, .tuple_items = 32,
 		 .lru_cache = 72, .lru_func = 88, .dict_keys_311 = 1, .dict_values_hdr = 8, .long_tag = 1,
 		 .managed = PMW_MD_313 } },

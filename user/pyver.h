@@ -46,6 +46,12 @@ struct pmw_pyobj_off {
 	uint8_t dict_values_hdr;	/* bytes before PyDictValues.values[] (3.13+: 8) */
 	uint8_t long_tag;		/* PyLongObject.long_value.lv_tag holds the size (3.12+) */
 	uint8_t managed;		/* enum pmw_managed_dict */
+	/* frame locals: PyInterpreterState.tstate_head (<=3.10) / .threads.head; the frame's
+	 * f_localsplus (<=3.10, PyFrameObject) / localsplus (_PyInterpreterFrame) and f_globals;
+	 * PyCodeObject.co_varnames (<=3.10) / .co_localsplusnames (3.11+: names of every
+	 * local, cell and free variable, localsplus_311 = 1) */
+	uint32_t threads_head, frame_localsplus, frame_globals, code_names;
+	uint8_t localsplus_311;
 };
 
 struct pmw_pyver {
@@ -109,6 +115,10 @@ struct pmw_pyver {
 #define PMW_DEQUE_BLOCKLEN	64	/* block { leftlink, data[64], rightlink } */
 #define PMW_LONG_DIGITS		24	/* offsetof(PyLongObject, ob_digit): int.__sizeof__ counts
 					 * from here, also for bool (whose tp_basicsize is larger) */
+#define PMW_CO_NLOCALS_310	28	/* <=3.10 PyCodeObject.co_nlocals (int), .co_freevars @80, */
+#define PMW_CO_FREEVARS_310	80	/* .co_cellvars @88: f_localsplus = locals, cells, frees */
+#define PMW_CO_CELLVARS_310	88
+#define PMW_TSTATE_NEXT		8	/* PyThreadState.next */
 #define PMW_TP_MEMBERS		240	/* PyTypeObject.tp_members: PyMemberDef[], NULL name ends it */
 #define PMW_MEMBERDEF_SIZE	40	/* PyMemberDef { name @0, int type @8, offset @16, flags, doc } */
 #define PMW_T_OBJECT		6	/* Py_T_OBJECT (Include/descrobject.h, structmember.h) */

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 """Holder-path target: grows holder_shapes' containers, prints one line per container
-("SHAPE <id> <len> <retained> <kind> <expected path>"; retained by sys.getsizeof),
-one "ORPHAN <id> <len> <retained>" line for a list only a frame holds, then "READY"; then it
-runs the commands read from stdin ("move", "churn"; see main) until EOF.
+("SHAPE <id> <len> <retained> <kind> <expected path>"; retained by sys.getsizeof, the
+locals of running functions among them), one "ORPHAN <id> <len> <retained>" line for a list only
+a suspended generator holds (no path is searched through generators), then "READY"; then it runs
+the commands read from stdin ("move", "churn"; see main) until EOF.
 
 Usage: holder_run.py [N] [many]   (N items per container, default 300; "many": import
 ~150 standard-library modules first, so that the search has a realistic haystack)
@@ -46,6 +47,18 @@ traceback typing unittest urllib.request uuid wave weakref xml.dom.minidom xml.e
 xml.sax xmlrpc.client zipfile zoneinfo""".split()
 
 
+def worker(n, out, stop):
+    """a thread whose running frame holds a list in a local"""
+    seen = [i for i in range(n)]
+    out.append(("__main__.worker.<locals>.seen", "frame_local", seen))
+    stop.wait()
+
+
+def hide(n):
+    hidden = [object() for _ in range(n)]
+    yield hidden
+
+
 def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 300
     if "many" in sys.argv[2:]:
@@ -55,10 +68,26 @@ def main():
             except ImportError:     # tomllib <3.11, zoneinfo <3.9
                 pass
     holder_shapes.grow(n)
-    orphan = [object() for _ in range(n)]   # held by this frame only: no holder path
-    for path, kind, obj in holder_shapes.shapes():
+    locals_ = [object() for _ in range(n)]      # a local of this running frame
+    cellvar = [str(i) for i in range(n)]        # a cell: a nested function uses it
+
+    def use():
+        return cellvar
+    stop, started = threading.Event(), []
+    threading.Thread(target=worker, args=(n, started, stop), daemon=True).start()
+    while not started:
+        stop.wait(0.01)
+    gen = hide(n)
+    orphan = next(gen)      # held by the suspended generator's frame (and `orphan`, dropped below)
+    orphan_id, orphan_len, orphan_retained = id(orphan), len(orphan), retained(orphan)
+    del orphan
+    shapes = holder_shapes.shapes() + started + [
+        ("__main__.main.<locals>.locals_", "frame_local", locals_),
+        ("__main__.main.<locals>.cellvar", "frame_local", use())]
+    for path, kind, obj in shapes:
         print("SHAPE", id(obj), len(obj), retained(obj), kind, path, flush=True)
-    print("ORPHAN", id(orphan), len(orphan), retained(orphan), flush=True)
+    del path, kind, obj, shapes     # no other local may hold a container
+    print("ORPHAN", orphan_id, orphan_len, orphan_retained, flush=True)
     print("READY", flush=True)
     for line in sys.stdin:      # commands, each acknowledged with "OK <command>"
         cmd = line.split()
