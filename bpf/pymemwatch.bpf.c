@@ -17,13 +17,21 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* pid (tgid) -> configuration; presence = the PID is watched */
+/* pid (tgid) -> configuration, written by userspace only; presence = the PID is watched */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, PMW_MAX_TARGETS);
 	__type(key, __u32);
 	__type(value, struct pmw_target_cfg);
 } pmw_targets SEC(".maps");
+
+/* pid -> what BPF learns (written here only); created zeroed by userspace with the target */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PMW_MAX_TARGETS);
+	__type(key, __u32);
+	__type(value, struct pmw_target_state);
+} pmw_state SEC(".maps");
 
 /* pid -> counters, one copy per CPU; created by userspace with the target */
 struct {
@@ -122,25 +130,33 @@ static __always_inline __u32 current_pid(void)
  * libpython mapped after pymemwatch started (the "-- COMMAND" case).
  * At a uprobe, PT_REGS_IP is the probed address.
  */
-static __always_inline void learn_runtime(struct pt_regs *ctx, struct pmw_target_cfg *cfg)
+static __always_inline void learn_runtime(struct pt_regs *ctx, struct pmw_target_state *st)
 {
 	__s64 delta = (__s64)bpf_get_attach_cookie(ctx);
 
-	if (!cfg->runtime_addr && delta)
-		cfg->runtime_addr = PT_REGS_IP(ctx) + delta;
+	if (st && !st->runtime_addr && delta)
+		st->runtime_addr = PT_REGS_IP(ctx) + delta;
+}
+
+/* &_PyRuntime: as a probe learned it, else as userspace knows it; 0 = unknown */
+static __always_inline __u64 runtime_addr(const struct pmw_target_cfg *cfg, __u32 pid)
+{
+	struct pmw_target_state *st = bpf_map_lookup_elem(&pmw_state, &pid);
+
+	return st && st->runtime_addr ? st->runtime_addr : cfg->runtime_addr;
 }
 
 /* the main interpreter's GC stats base (struct pmw_py_gcstats_layout), 0 if not readable yet */
-static __always_inline __u64 gc_stats_addr(struct pmw_target_cfg *cfg)
+static __always_inline __u64 gc_stats_addr(const struct pmw_target_cfg *cfg, __u64 rt)
 {
 	__u64 interp = 0, base;
 
-	if (!cfg->runtime_addr)
+	if (!rt)
 		return 0;
 	if (cfg->gc_stats_in_runtime)
-		return cfg->runtime_addr + cfg->gc_stats_off;
-	if (bpf_probe_read_user(&interp, sizeof(interp),
-				(void *)(cfg->runtime_addr + cfg->interp_main_off)) || !interp)
+		return rt + cfg->gc_stats_off;
+	if (bpf_probe_read_user(&interp, sizeof(interp), (void *)(rt + cfg->interp_main_off)) ||
+	    !interp)
 		return 0;
 	base = interp + cfg->gc_stats_off;
 	if (cfg->gc_layout.deref && bpf_probe_read_user(&base, sizeof(base), (void *)base))
@@ -178,9 +194,9 @@ static __always_inline int gc_begin(struct pt_regs *ctx, __s32 gen, bool learn)
 	if (!cfg)
 		return 0;
 	if (learn)
-		learn_runtime(ctx, cfg);
+		learn_runtime(ctx, bpf_map_lookup_elem(&pmw_state, &pid));
 	in.gen = gen;
-	in.stats_addr = gc_stats_addr(cfg);
+	in.stats_addr = gc_stats_addr(cfg, runtime_addr(cfg, pid));
 	if (in.stats_addr && read_gc_stats(&cfg->gc_layout, in.stats_addr, in.st))
 		in.stats_addr = 0;
 	in.start_ns = bpf_ktime_get_ns();
@@ -210,12 +226,9 @@ static __always_inline int gc_end(__s64 total, bool from_usdt)
 	bool read_ok = false;	/* the main interpreter's generation_stats read at the end */
 
 	in = bpf_map_lookup_elem(&pmw_gc_inflight, &tid);
+	if (!in)
+		return 0;	/* a collection that started before the probes */
 	c = counters(pid);
-	if (!in) {
-		if (c)
-			c->gc_unmatched++;
-		return 0;
-	}
 	if (in->stats_addr && cfg && !read_gc_stats(&cfg->gc_layout, in->stats_addr, now)) {
 		read_ok = true;
 		for (int g = 0; g < PMW_NGEN; g++) {
@@ -247,14 +260,15 @@ static __always_inline int gc_end(__s64 total, bool from_usdt)
 		 * of the main interpreter's sees the same change. Not atomic: two
 		 * ends on the same nanosecond may both count.
 		 */
+		struct pmw_target_state *st = bpf_map_lookup_elem(&pmw_state, &pid);
 		__s64 sum = now[0].collections + now[1].collections + now[2].collections;
 
-		if (cfg && sum <= cfg->gc_seen) {
+		if (st && sum <= st->gc_seen) {
 			bpf_map_delete_elem(&pmw_gc_inflight, &tid);
 			return 0;
 		}
-		if (cfg)
-			cfg->gc_seen = sum;
+		if (st)
+			st->gc_seen = sum;
 	}
 
 	ev = bpf_ringbuf_reserve(&pmw_gc_rb, sizeof(*ev), 0);
@@ -313,10 +327,8 @@ SEC("uprobe")
 int BPF_KPROBE(pmw_rt_init)
 {
 	__u32 pid = current_pid();
-	struct pmw_target_cfg *cfg = bpf_map_lookup_elem(&pmw_targets, &pid);
 
-	if (cfg)
-		learn_runtime(ctx, cfg);
+	learn_runtime(ctx, bpf_map_lookup_elem(&pmw_state, &pid));
 	return 0;
 }
 
@@ -332,16 +344,16 @@ static __always_inline __u64 read_ptr(__u64 addr)
 }
 
 /* The allocating thread's PyThreadState (see struct pmw_py_walk), 0 if unknown. */
-static __always_inline __u64 current_tstate(const struct pmw_target_cfg *cfg)
+static __always_inline __u64 current_tstate(const struct pmw_target_cfg *cfg, __u64 rt)
 {
 	const struct pmw_py_walk *w = &cfg->walk;
 
-	if (!cfg->runtime_addr)
+	if (!rt)
 		return 0;
 	if (w->tstate_kind == PMW_TSTATE_RUNTIME)
-		return read_ptr(cfg->runtime_addr + w->tstate_off);
+		return read_ptr(rt + w->tstate_off);
 	if (w->tstate_kind == PMW_TSTATE_GIL) {
-		__u64 interp = read_ptr(cfg->runtime_addr + cfg->interp_main_off);
+		__u64 interp = read_ptr(rt + cfg->interp_main_off);
 		__u64 gil = interp ? read_ptr(interp + w->tstate_off) : 0;
 
 		return gil ? read_ptr(gil + 8) : 0;	/* _gil_runtime_state.last_holder */
@@ -354,10 +366,11 @@ static __always_inline __u64 current_tstate(const struct pmw_target_cfg *cfg)
  * code object pointer and raw instruction position per frame. Returns the
  * number of frames, or -1 if the thread state could not be read.
  */
-static __always_inline int walk_stack(const struct pmw_target_cfg *cfg, struct pmw_stack *st)
+static __always_inline int walk_stack(const struct pmw_target_cfg *cfg, __u64 rt,
+				      struct pmw_stack *st)
 {
 	const struct pmw_py_walk *w = &cfg->walk;
-	__u64 tstate = current_tstate(cfg), frame;
+	__u64 tstate = current_tstate(cfg, rt), frame;
 	__u32 d = 0;
 
 	st->depth = 0;
@@ -420,20 +433,14 @@ static __always_inline void take_sample(struct pmw_counters *c, const struct pmw
 	struct pmw_sample smp = { .szidx = szidx };
 	long err;
 
-	if (!st)
+	if (!st || walk_stack(cfg, runtime_addr(cfg, key->pid), st) <= 0)
 		return;
-	if (walk_stack(cfg, st) <= 0) {
-		c->stack_errors++;
-		return;
-	}
 	smp.stack = stack_hash(st);
 	smp.born_ns = bpf_ktime_get_ns();
 	err = bpf_map_update_elem(&pmw_stacks, &smp.stack, st, BPF_NOEXIST);
 	/* a full map (not an already-known stack) loses the sample */
 	if ((err && err != -EEXIST) || bpf_map_update_elem(&pmw_samples, key, &smp, BPF_ANY))
 		c->dropped++;
-	else
-		c->samples++;
 }
 
 /*
@@ -460,8 +467,7 @@ int BPF_KRETPROBE(pmw_pool_refill, __u64 block)
 	key.pool = block & ~(pool_size - 1);
 	bpf_probe_read_user(&szidx, sizeof(szidx), (void *)(key.pool + PMW_POOL_SZIDX));
 	c->pool_refills++;
-	if (!bpf_map_delete_elem(&pmw_samples, &key))
-		c->sample_deaths++;
+	bpf_map_delete_elem(&pmw_samples, &key);	/* a sampled pool that was emptied */
 	if (szidx >= PMW_NCLASS)
 		return 0;
 	bsize = (szidx + 1) * PMW_ALIGNMENT;
@@ -486,16 +492,11 @@ static __always_inline int sample_free(struct pt_regs *ctx, __u64 ptr)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx), pool_size = cookie >> 8;
 	struct pmw_sample_key key = { .pid = current_pid() };
-	struct pmw_counters *c;
 
 	if (!ptr || !pool_size || (ptr & (pool_size - 1)) != PMW_POOL_HDR_SIZE)
 		return 0;
 	key.pool = ptr - PMW_POOL_HDR_SIZE;
-	if (!bpf_map_delete_elem(&pmw_samples, &key)) {
-		c = counters(key.pid);
-		if (c)
-			c->sample_deaths++;
-	}
+	bpf_map_delete_elem(&pmw_samples, &key);
 	return 0;
 }
 
@@ -519,26 +520,6 @@ int BPF_KPROBE(pmw_dealloc_s, __u64 op)
 	sample_free(ctx, op);
 	sample_free(ctx, op - PMW_GC_HEAD_SIZE);
 	return sample_free(ctx, op - PMW_PREHEADER_SIZE);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(pmw_arena_map)
-{
-	struct pmw_counters *c = counters(current_pid());
-
-	if (c)
-		c->arena_maps++;
-	return 0;
-}
-
-SEC("uprobe")
-int BPF_KPROBE(pmw_arena_unmap)
-{
-	struct pmw_counters *c = counters(current_pid());
-
-	if (c)
-		c->arena_unmaps++;
-	return 0;
 }
 
 /* ---- --exact: every pymalloc call, _PyObject_{Malloc,Calloc,Realloc,Free}(ctx, ...) ---- */
@@ -568,20 +549,10 @@ int BPF_KPROBE(pmw_obj_calloc, void *octx, __u64 nelem, __u64 elsize)
 }
 
 /*
- * Realloc of an existing block keeps the block count (a moved block goes
- * through _PyObject_Malloc + _PyObject_Free, seen by their own probes);
- * realloc(NULL, n) calls _PyObject_Malloc, which is probed too.
+ * _PyObject_Realloc is not probed: a block resized in place keeps the
+ * count, a moved one goes through _PyObject_Malloc + _PyObject_Free, and
+ * realloc(NULL, n) calls _PyObject_Malloc, all probed.
  */
-SEC("uprobe")
-int BPF_KPROBE(pmw_obj_realloc, void *octx, void *ptr)
-{
-	struct pmw_counters *c = counters(current_pid());
-
-	if (c)
-		c->reallocs++;
-	return 0;
-}
-
 SEC("uprobe")
 int BPF_KPROBE(pmw_obj_free, void *octx, void *ptr)
 {
@@ -615,7 +586,6 @@ static __always_inline void large_forget(struct pmw_counters *c, __u32 pid, __u6
 
 	if (!sz)
 		return;		/* allocated before attach, or small */
-	c->large_frees++;
 	c->large_free_bytes += *sz;
 	bpf_map_delete_elem(&pmw_large, &k);
 }

@@ -90,12 +90,14 @@ struct pmw_py_gcstats_layout {
 };
 
 /*
- * Per-PID configuration, written by userspace into pmw_targets before the
- * target's probes can fire. Its presence is also the PID filter.
- * Addresses are absolute, in the target's address space.
+ * Per-PID configuration (map pmw_targets): written only by userspace, and
+ * always whole (it keeps the value it writes and never reads it back),
+ * before the target's probes can fire; BPF only reads it. Its presence is
+ * also the PID filter. Addresses are absolute, in the target's address space.
  */
 struct pmw_target_cfg {
-	__u64 runtime_addr;	/* &_PyRuntime; 0 = not known yet (learned from a probe cookie) */
+	__u64 runtime_addr;	/* &_PyRuntime as userspace knows it; 0 = not known (BPF may
+				 * have learned it: pmw_target_state) */
 	__u32 interp_main_off;	/* offsetof(_PyRuntimeState, interpreters.main) */
 	__u32 gc_stats_off;	/* offsetof(PyInterpreterState, gc.generation_stats), or of
 				 * _PyRuntimeState when gc_stats_in_runtime (3.8) */
@@ -104,8 +106,17 @@ struct pmw_target_cfg {
 	__u8 pad[6];
 	struct pmw_py_walk walk;
 	struct pmw_py_gcstats_layout gc_layout;
-	__s64 gc_seen;		/* BPF-written: the main interpreter's collections (all generations)
-				 * when the last one was counted; 0 = none yet */
+};
+
+/*
+ * Per-PID state (map pmw_state): written only by BPF. Userspace creates it
+ * zeroed with the target's configuration and never writes it again, so no
+ * update of either side can be lost to the other.
+ */
+struct pmw_target_state {
+	__u64 runtime_addr;	/* &_PyRuntime learned from a probe cookie; 0 = not yet */
+	__s64 gc_seen;		/* the main interpreter's collections (all generations) when
+				 * the last one was counted; 0 = none yet */
 };
 
 /*
@@ -116,21 +127,13 @@ struct pmw_counters {
 	__u64 allocs;		/* successful pymalloc allocations (--exact), count */
 	__u64 alloc_bytes;	/* bytes requested by them */
 	__u64 frees;		/* pymalloc frees of non-NULL pointers (--exact), count */
-	__u64 reallocs;		/* _PyObject_Realloc calls on existing blocks, count */
 	__u64 pool_refills;	/* allocate_from_new_pool() calls, count */
 	__u64 refill_blocks;	/* blocks made available by those refills, count */
 	__u64 refill_bytes;	/* bytes in those blocks */
-	__u64 arena_maps;	/* arenas mapped, count */
-	__u64 arena_unmaps;	/* arenas unmapped, count */
 	__u64 large_allocs;	/* libc malloc/calloc/realloc results > PMW_LARGE_MIN, count */
 	__u64 large_alloc_bytes;
-	__u64 large_frees;	/* frees of large blocks seen allocated since attach */
-	__u64 large_free_bytes;
+	__u64 large_free_bytes;	/* frees of large blocks seen allocated since attach, bytes */
 	__u64 dropped;		/* events lost: ring buffer, large-block, sample or stack map full */
-	__u64 gc_unmatched;	/* gc done/return without a start on that thread */
-	__u64 samples;		/* pools sampled with their stack */
-	__u64 sample_deaths;	/* sampled pools seen taken into use again (so emptied) */
-	__u64 stack_errors;	/* stack walks that failed to read target memory */
 };
 
 /* gc event flags */

@@ -7,8 +7,6 @@
  * free probes stay BURST_GRACE longer, so that objects born at the end can
  * still die.
  */
-#include <errno.h>
-#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "burst.h"
 #include "env.h"
@@ -38,19 +36,14 @@ double pmw_bursts_wake_by(const struct pmw_bursts *b, double t)
 	return t;
 }
 
-/* Start or stop sampling stacks for @w (the sampling flag of its pmw_targets entry). */
+/* Start or stop sampling stacks for @w (the sampling flag of its configuration). */
 static int set_sampling(int targets_fd, struct pmw_watch *w, bool on)
 {
-	struct pmw_target_cfg cfg;
-	__u32 key = w->t.pid;
-
 	w->leaks.burst = on;
-	if (bpf_map_lookup_elem(targets_fd, &key, &cfg))
-		return -ENOENT;
-	if (cfg.sampling == on)
+	if (w->cfg.sampling == on)
 		return 0;
-	cfg.sampling = on;
-	return bpf_map_update_elem(targets_fd, &key, &cfg, BPF_EXIST) ? -errno : 0;
+	w->cfg.sampling = on;
+	return pmw_watch_write_cfg(w, targets_fd, false);
 }
 
 /* bursts: on while the heap grows (3 of the last 4 intervals), and BURST_HOLD intervals after */

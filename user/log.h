@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Logging: errors and warnings always go to stderr; -v adds vlog, -vv dlog. */
+/* Logging: elog, wlog and ilog always go to stderr; -v adds vlog, -vv dlog. */
 #ifndef PMW_LOG_H
 #define PMW_LOG_H
 
 #include <stdio.h>
 
-extern int pmw_verbosity;	/* -1 quiet, 0 default, 1 -v, 2 -vv */
+extern int pmw_verbosity;	/* 0 default, 1 -v, 2 -vv */
 
 #define elog(fmt, ...) fprintf(stderr, "pymemwatch: " fmt, ##__VA_ARGS__)
 #define wlog(fmt, ...) fprintf(stderr, "pymemwatch: warning: " fmt, ##__VA_ARGS__)
-#define ilog(fmt, ...) do { if (pmw_verbosity >= 0) fprintf(stderr, "pymemwatch: " fmt, ##__VA_ARGS__); } while (0)
+#define ilog(fmt, ...) fprintf(stderr, "pymemwatch: " fmt, ##__VA_ARGS__)
 #define vlog(fmt, ...) do { if (pmw_verbosity >= 1) fprintf(stderr, "pymemwatch: " fmt, ##__VA_ARGS__); } while (0)
 #define dlog(fmt, ...) do { if (pmw_verbosity >= 2) fprintf(stderr, "pymemwatch: " fmt, ##__VA_ARGS__); } while (0)
 

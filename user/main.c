@@ -93,8 +93,7 @@ static int report_write(void)
 		return 0;
 	if (pmw_report_write(&in, 1, env.report))
 		return PMW_EXIT_RUNTIME;
-	if (pmw_verbosity >= 0)
-		fprintf(stderr, "pymemwatch: report written to %s\n", env.report);
+	fprintf(stderr, "pymemwatch: report written to %s\n", env.report);
 	return 0;
 }
 

@@ -23,11 +23,8 @@ const struct pmw_probe pmw_probes[] = {
 	{ "pmw_gc_exit",     PMW_URETPROBE, PMW_RES_GC_FUNC,   NULL,                    0,                false, true,  PMW_G_GC_UPROBE },
 	{ "pmw_rt_init",     PMW_UPROBE,    PMW_RES_SYM,       "_PyRuntime_Initialize", 0,                false, true,  PMW_G_START },
 	{ "pmw_pool_refill", PMW_URETPROBE, PMW_RES_SYM,       "allocate_from_new_pool", 0,               false, true,  PMW_G_HEAP },
-	{ "pmw_arena_map",   PMW_UPROBE,    PMW_RES_SYM,       "_PyObject_ArenaMmap",   0,                false, false, PMW_G_ARENA },
-	{ "pmw_arena_unmap", PMW_UPROBE,    PMW_RES_SYM,       "_PyObject_ArenaMunmap", 0,                false, false, PMW_G_ARENA },
 	{ "pmw_obj_malloc",  PMW_UPROBE,    PMW_RES_OBJ_ALLOC, "malloc",                PMW_ALLOC_MALLOC, false, true,  PMW_G_EXACT },
 	{ "pmw_obj_calloc",  PMW_UPROBE,    PMW_RES_OBJ_ALLOC, "calloc",                PMW_ALLOC_CALLOC, false, true,  PMW_G_EXACT },
-	{ "pmw_obj_realloc", PMW_UPROBE,    PMW_RES_OBJ_ALLOC, "realloc",               PMW_ALLOC_REALLOC, false, true, PMW_G_EXACT },
 	{ "pmw_obj_free",    PMW_UPROBE,    PMW_RES_OBJ_ALLOC, "free",                  PMW_ALLOC_FREE,   false, true,  PMW_G_EXACT },
 	{ "pmw_free_s",      PMW_UPROBE,    PMW_RES_SYM,       "PyObject_Free",         0,                false, false, PMW_G_BURST },
 	{ "pmw_free_s",      PMW_UPROBE,    PMW_RES_OBJ_ALLOC, "free",                  PMW_ALLOC_FREE,   false, false, PMW_G_BURST },
@@ -112,7 +109,7 @@ static struct bpf_program *prog_by_name(struct pmw_bpf *skel, const char *name)
 }
 
 /*
- * GC and arena probes fire once per collection or per MiB: they attach once per interpreter
+ * GC probes fire once per collection: they attach once per interpreter
  * image for every process (-1), and BPF filters by pmw_targets, so N
  * workers of one interpreter cost one set of links (each link costs ~0.2 s
  * to detach). Probes on allocation paths stay on the watched PID only, so

@@ -27,12 +27,11 @@ enum pmw_group {
 	PMW_G_HEAP	= 1 << 3,	/* pymalloc slow path: pool refill */
 	PMW_G_EXACT	= 1 << 4,	/* every pymalloc call (--exact, non-LTO builds) */
 	PMW_G_LARGE	= 1 << 5,	/* libc malloc family, this PID only */
-	PMW_G_ARENA	= 1 << 6,	/* pymalloc arena map/unmap (rare) */
-	PMW_G_BURST	= 1 << 7,	/* object frees, attached only during leak-attribution bursts */
+	PMW_G_BURST	= 1 << 6,	/* object frees, attached only during leak-attribution bursts */
 };
 
 /* groups attached once per interpreter image, for every process using it */
-#define PMW_G_SHARED	(PMW_G_GC_USDT | PMW_G_GC_UPROBE | PMW_G_ARENA)
+#define PMW_G_SHARED	(PMW_G_GC_USDT | PMW_G_GC_UPROBE)
 
 struct pmw_probe {
 	const char *prog;		/* BPF program name in bpf/pymemwatch.bpf.c */

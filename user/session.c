@@ -33,7 +33,7 @@ static void note(struct pmw_session *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (!pmw_outputs_note(&s->out, msg) && pmw_verbosity >= 0)
+	if (!pmw_outputs_note(&s->out, msg))
 		fprintf(stderr, "pymemwatch: %s\n", msg);
 }
 
@@ -140,7 +140,7 @@ int pmw_session_resolve(struct pmw_session *s)
 
 static unsigned int wanted_groups(const struct pmw_target *t)
 {
-	unsigned int g = env.mode == PMW_MODE_FULL ? PMW_G_HEAP | PMW_G_ARENA : 0;
+	unsigned int g = env.mode == PMW_MODE_FULL ? PMW_G_HEAP : 0;
 
 	if (t->has_usdt)
 		g |= PMW_G_GC_USDT;
@@ -155,17 +155,14 @@ static unsigned int wanted_groups(const struct pmw_target *t)
 	return g;
 }
 
+/*
+ * The target's BPF entries: counters and state zeroed (BPF writes them from
+ * now on), then its configuration, last: its presence lets the probes in.
+ */
 static int setup_target_maps(struct pmw_session *s, struct pmw_watch *w)
 {
 	const struct pmw_target *t = &w->t;
-	struct pmw_target_cfg cfg = {
-		.runtime_addr = t->bias_known ? t->runtime_vaddr + t->bias : 0,
-		.interp_main_off = t->pv->interp_main,
-		.gc_stats_off = t->pv->gc_stats,
-		.gc_stats_in_runtime = t->pv->gc_stats_in_runtime,
-		.walk = t->pv->walk,
-		.gc_layout = t->pv->gc_layout,
-	};
+	struct pmw_target_state st = { 0 };
 	int ncpu = libbpf_num_possible_cpus();
 	struct pmw_counters *zero = calloc(ncpu > 0 ? ncpu : 1, sizeof(*zero));
 	__u32 key = t->pid;
@@ -173,25 +170,31 @@ static int setup_target_maps(struct pmw_session *s, struct pmw_watch *w)
 
 	if (!zero)
 		return -ENOMEM;
-	cfg.walk.depth = env.stack_depth;
+	w->cfg = (struct pmw_target_cfg){
+		.runtime_addr = t->bias_known ? t->runtime_vaddr + t->bias : 0,
+		.interp_main_off = t->pv->interp_main,
+		.gc_stats_off = t->pv->gc_stats,
+		.gc_stats_in_runtime = t->pv->gc_stats_in_runtime,
+		.walk = t->pv->walk,
+		.gc_layout = t->pv->gc_layout,
+	};
+	w->cfg.walk.depth = env.stack_depth;
 	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.pmw_counts), &key, zero, BPF_ANY) ||
-	    bpf_map_update_elem(bpf_map__fd(s->skel->maps.pmw_targets), &key, &cfg, BPF_ANY))
+	    bpf_map_update_elem(bpf_map__fd(s->skel->maps.pmw_state), &key, &st, BPF_ANY))
 		err = -errno;
+	if (!err)
+		err = pmw_watch_write_cfg(w, bpf_map__fd(s->skel->maps.pmw_targets), true);
 	free(zero);
 	return err;
 }
 
-/* Once userspace knows the load address, give it to BPF unless a probe already did. */
+/* Once userspace knows the load address, give it to BPF (which may have learned it too). */
 static void sync_runtime_addr(struct pmw_session *s, struct pmw_watch *w)
 {
-	int fd = bpf_map__fd(s->skel->maps.pmw_targets);
-	struct pmw_target_cfg cfg;
-	__u32 key = w->t.pid;
-
-	if (!w->t.bias_known || bpf_map_lookup_elem(fd, &key, &cfg) || cfg.runtime_addr)
+	if (!w->t.bias_known || w->cfg.runtime_addr)
 		return;
-	cfg.runtime_addr = w->t.runtime_vaddr + w->t.bias;
-	bpf_map_update_elem(fd, &key, &cfg, BPF_EXIST);
+	w->cfg.runtime_addr = w->t.runtime_vaddr + w->t.bias;
+	pmw_watch_write_cfg(w, bpf_map__fd(s->skel->maps.pmw_targets), false);
 }
 
 /* An earlier target with the same interpreter image (device, inode), or NULL. */
@@ -400,6 +403,7 @@ static bool check_exec(struct pmw_session *s, struct pmw_watch *w, double interv
 	w->execd = true;
 	pmw_watch_tick(w, bpf_map__fd(s->skel->maps.pmw_counts), interval_s, wall);
 	bpf_map_delete_elem(bpf_map__fd(s->skel->maps.pmw_targets), &key);
+	bpf_map_delete_elem(bpf_map__fd(s->skel->maps.pmw_state), &key);
 	pmw_probes_detach_async(&w->pid_a);
 	pmw_probes_detach_async(&w->burst_a);
 	/* watching a new program means attaching: only where targets may come (privileges) */
@@ -418,7 +422,7 @@ int pmw_session_tick(struct pmw_session *s, double interval_s, bool stopping)
 {
 	struct pmw_watch **rows = calloc(s->nws ? s->nws : 1, sizeof(*rows));
 	struct timespec wall;
-	int n = 0, live = 0, err = 0, nagain = 0;
+	int n = 0, live = 0, err, nagain = 0;
 	pid_t execd[64];	/* targets that exec'd another Python: taken on anew */
 
 	if (!rows)
@@ -443,8 +447,6 @@ int pmw_session_tick(struct pmw_session *s, double interval_s, bool stopping)
 
 		if (pmw_watch_tick(w, bpf_map__fd(s->skel->maps.pmw_counts), interval_s, &wall) == -ESRCH)
 			note(s, "PID %d exited", w->t.pid);
-		else
-			live++;
 		if (!had_bias && w->t.bias_known) {
 			sync_runtime_addr(s, w);
 			w->exec_id_ok = !pmw_exec_id_read(w->t.pid, &w->exec_id);
@@ -474,7 +476,6 @@ int pmw_session_tick(struct pmw_session *s, double interval_s, bool stopping)
 		discover_targets(s);
 	else if (!stopping)
 		follow_targets(s);
-	live = 0;
 	for (int i = 0; i < s->nws; i++)
 		live += !s->ws[i].exited;
 	if (env.follow && s->cmd.pid && !s->cmd.reaped)
@@ -514,7 +515,7 @@ int pmw_session_load(struct pmw_session *s)
 		s->groups |= wanted_groups(&s->ws[i].t);
 	if (env.all || env.follow)	/* every program the mode may need: targets come later */
 		s->groups |= PMW_G_GC_USDT | PMW_G_GC_UPROBE |
-			     (env.mode == PMW_MODE_FULL ? PMW_G_HEAP | PMW_G_ARENA : 0) |
+			     (env.mode == PMW_MODE_FULL ? PMW_G_HEAP : 0) |
 			     (env.exact ? PMW_G_EXACT : 0) | (env.large ? PMW_G_LARGE : 0);
 	s->groups = pmw_bursts_groups(s->groups);
 	pmw_probes_set_autoload(s->skel, s->groups);

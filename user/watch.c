@@ -20,6 +20,14 @@ const char *pmw_gc_source_name(enum pmw_gc_source s)
 	}
 }
 
+int pmw_watch_write_cfg(struct pmw_watch *w, int targets_fd, bool create)
+{
+	__u32 key = w->t.pid;
+
+	return bpf_map_update_elem(targets_fd, &key, &w->cfg, create ? BPF_ANY : BPF_EXIST) ?
+	       -errno : 0;
+}
+
 int pmw_watch_read_counters(int map_fd, int pid, struct pmw_counters *out)
 {
 	int ncpu = libbpf_num_possible_cpus();

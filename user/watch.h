@@ -54,6 +54,7 @@ struct pmw_watch {
 	struct pmw_attach a;
 	struct pmw_attach burst_a;	/* object-free probes, only while a burst runs */
 	struct pmw_attach pid_a;	/* this PID's own probes (allocation paths); @a: shared ones */
+	struct pmw_target_cfg cfg;	/* its pmw_targets entry, as last written (never read back) */
 	struct pmw_exec_id exec_id;	/* what the process ran when attached */
 	bool exec_id_ok;
 	bool execd;			/* it exec'd another program: its last tick ends it */
@@ -81,6 +82,14 @@ struct pmw_watch {
 	unsigned int rows;
 	double seconds;
 };
+
+/*
+ * Write w->cfg, whole, as @w's entry of pmw_targets (@targets_fd): userspace
+ * owns that entry and never reads it back, so nothing BPF writes is lost.
+ * @create: the entry may be new (else only an existing one is replaced: a
+ * target that exec'd away stays out). Returns 0 or -errno.
+ */
+int pmw_watch_write_cfg(struct pmw_watch *w, int targets_fd, bool create);
 
 /* Per-CPU counters of @pid summed. Returns 0 or -ENOENT. */
 int pmw_watch_read_counters(int map_fd, int pid, struct pmw_counters *out);

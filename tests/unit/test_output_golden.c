@@ -115,7 +115,7 @@ static int setup(void **state)
 	w = ws[0];
 	r = &w->row;
 	base(w, 4242, "svc", "3.11.2");
-	w->a.groups = PMW_G_GC_USDT | PMW_G_HEAP | PMW_G_ARENA | PMW_G_LARGE;
+	w->a.groups = PMW_G_GC_USDT | PMW_G_HEAP | PMW_G_LARGE;
 	w->gc_src = PMW_GC_USDT;
 	w->scan_heap = w->heap_ever = r->heap_ok = true;
 	w->heap.scan_ms = 1.25;
