@@ -35,6 +35,19 @@ def test_help(binary):
         assert opt in res.stdout, "%s not in --help\n%s" % (opt, res.describe())
 
 
+def test_help_cost_has_no_figures(binary):
+    """--help states the cost in words: a figure there would be one that no
+    command reproduces (the measured ones are `make bench`'s, in README.md)."""
+    res = run_pmw(["--help"], timeout=30)
+    assert res.rc == 0, res.describe()
+    text = " ".join(res.stdout.split())
+    cost = re.search(r"Cost to the target.*?short diagnostic runs\.", text)
+    assert cost, "no cost paragraph in --help\n" + res.describe()
+    figures = re.findall(r"\d+(?:\.\d+)?\s*(?:x|%|us|µs|ns|ms)\b|\d+(?:\.\d+)?x",
+                         cost.group(0))
+    assert not figures, "figures in the --help cost line: %s\n%s" % (figures, cost.group(0))
+
+
 def test_version(binary):
     res = run_pmw(["--version"], timeout=30)
     assert res.rc == 0, res.describe()
