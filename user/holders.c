@@ -943,8 +943,11 @@ int pmw_holders_find(const struct pmw_target *t, struct pmw_holder *h, int n)
 	for (int i = 0; i < n; i++) {
 		if (h[i].path[0])
 			found++;
-		/* found now, or searched in vain with budget left (retried after PMW_HOLDERS_RETRY_S) */
-		if (asked[i] && (s.slot[i] || (!h[i].path[0] && r.reads < r.budget)))
+		/*
+		 * found now, or searched in vain (also when the budget ran out: a process too
+		 * large to search whole is searched again only after PMW_HOLDERS_RETRY_S, 2x...)
+		 */
+		if (asked[i])
 			cache_put(t->pid, &h[i], s.slot[i], now);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);

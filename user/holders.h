@@ -48,7 +48,8 @@ struct pmw_holder {
  * slot that held the container, so a repeated call costs ~1 read per path
  * plus the size sample. A container not found is searched again after
  * PMW_HOLDERS_RETRY_S seconds, doubled after each search in vain up to 16
- * times that. Fills h[i] for each h[i].container.
+ * times that (a search that spent its budget included). Fills h[i] for each
+ * h[i].container.
  * Returns how many paths were found, or -errno (-ESRCH gone, -ENOENT no
  * _PyRuntime, -EOPNOTSUPP no object layouts for this version, -ENOMEM).
  */
