@@ -887,7 +887,8 @@ int pmw_holders_find(const struct pmw_target *t, struct pmw_holder *h, int n)
 	uint8_t *asked = NULL;	/* h[i] searched this call */
 	int err, found = 0;
 
-	if (!t->pv || !t->pv->obj.interp_modules)
+	/* free-threaded builds lay objects out differently (ob_type @24): not supported */
+	if (!t->pv || !t->pv->obj.interp_modules || t->free_threaded)
 		return -EOPNOTSUPP;
 	if (!t->runtime_vaddr)
 		return -ENOENT;

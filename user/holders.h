@@ -51,7 +51,8 @@ struct pmw_holder {
  * times that (a search that spent its budget included). Fills h[i] for each
  * h[i].container.
  * Returns how many paths were found, or -errno (-ESRCH gone, -ENOENT no
- * _PyRuntime, -EOPNOTSUPP no object layouts for this version, -ENOMEM).
+ * _PyRuntime, -EOPNOTSUPP no object layouts for this version or a
+ * free-threaded build, -ENOMEM).
  */
 int pmw_holders_find(const struct pmw_target *t, struct pmw_holder *h, int n);
 
