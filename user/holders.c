@@ -676,7 +676,6 @@ static int search(struct search *s)
 		attr_children(s, i, pmw_dict_items(s->r, md, 1, s->items, GLOBALS_MAX),
 			      PMW_HK_MODULE_GLOBAL);
 	}
-	last.nodes = s->nnodes;
 	return 0;
 }
 
@@ -923,7 +922,6 @@ int pmw_holders_find(const struct pmw_target *t, struct pmw_holder *h, int n)
 	}
 	pthread_mutex_unlock(&cache_lock);
 	s.left = s.nwant;
-	last.nodes = 0;
 	if (s.nwant) {
 		s.nodes = malloc(NODE_CAP * sizeof(*s.nodes));
 		s.seen = calloc(SEEN_SLOTS, sizeof(*s.seen));
@@ -953,6 +951,7 @@ int pmw_holders_find(const struct pmw_target *t, struct pmw_holder *h, int n)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	last.reads = r.reads;
+	last.nodes = s.nnodes;
 	last.torn = r.torn;
 	last.budget_spent = r.reads >= r.budget;
 	last.ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
