@@ -35,6 +35,7 @@
 #define MAX_PENDING	(1u << 20)	/* delayed-free blocks followed one read at a time */
 #define MAX_PAGE_READ	(4u << 20)	/* a page's memory read at once to walk its thread-free list */
 #define HUGE_BLOCK	(2ull << 30)	/* MI_HUGE_BLOCK_SIZE: xblock_size of huge pages */
+#define MAX_HUGE	(1ull << 40)	/* bytes of one page: anything above is a bad read */
 
 const char *pmw_mi_kind_name(enum pmw_mi_kind k)
 {
@@ -166,7 +167,10 @@ static void count_page(struct scan_ctx *c, uint64_t page, const uint8_t *pg, int
 	int64_t pending = 0;
 	struct pmw_mi_count *kc = &c->s->kind[k];
 
-	if (!bsize || used > cap || cap > reserved || !slices || slices > ft->max_slices ||
+	/* a huge page (one block > MI_LARGE_OBJ_SIZE_MAX) spans more slices than a
+	 * segment has entries: bound it by MAX_HUGE instead */
+	if (!bsize || used > cap || cap > reserved || !slices ||
+	    (uint64_t)slices * ft->slice_size > MAX_HUGE ||
 	    (heap && get_u64(pg, ft->page_xheap) != heap)) {
 		c->s->torn++;	/* moved to another heap or being (re)initialised */
 		return;
@@ -307,10 +311,11 @@ static uint64_t scan_segment(struct scan_ctx *c, uint64_t seg)
 		uint32_t count = get_u32(pg, 0);
 		int tag = (pg[ft->page_flags] >> 3) & 0xf;
 
-		if (!count || i + count > entries) {
+		if (!count) {
 			c->s->torn++;
 			break;
 		}
+		/* i + count > entries: the huge page of a huge segment, its last */
 		if (get_u32(pg, ft->page_xblock_size)) {	/* a used slice: a page */
 			c->pages++;
 			if (tag < PMW_MI_NKINDS)

@@ -163,6 +163,30 @@ static void test_counts(void **state)
 	assert_int_equal(h.live_bytes, 37 * 64 + 9 * 128 + 7 * 32);
 }
 
+/*
+ * Huge pages (one block > 32 MiB, a segment of its own) span more slices
+ * than a segment header has entries: counted, in a heap and abandoned.
+ */
+static void test_huge_pages(void **state)
+{
+	struct fake *f = *state;
+	const struct pmw_pyver_ft *ft = f->ft;
+	uint8_t *oh = heap(f, PMW_MI_OBJECT), *b = slice(f, f->seg1, 2), *h;
+	struct pmw_mi_scan s;
+
+	h = page(f, f->seg1, 3, 1665, 104u << 20, 1, 1, PMW_MI_OBJECT, oh);
+	put64(b, ft->page_next, (uint64_t)(uintptr_t)h);
+	put64(oh, ft->heap_page_count, 3);
+	page(f, f->seg2, 1, 1665, 104u << 20, 1, 1, PMW_MI_MEM, NULL);
+	assert_int_equal(pmw_mi_scan(&f->t, &s), 0);
+	assert_int_equal(s.torn, 0);
+	assert_int_equal(s.kind[PMW_MI_OBJECT].blocks, 37 + 9 + 1);
+	assert_int_equal(s.kind[PMW_MI_OBJECT].bytes, 37 * 64 + 9 * 128 + (104u << 20));
+	assert_int_equal(s.kind[PMW_MI_MEM].blocks, 1);
+	assert_int_equal(s.abandoned.bytes, 104u << 20);
+	assert_int_equal(s.kind[PMW_MI_GC].blocks, 0);	/* the huge page took its slice */
+}
+
 /* page B -> page A -> page B ...: found by the heap's page_count, the scan refused */
 static void test_page_cycle(void **state)
 {
@@ -224,6 +248,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_counts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_huge_pages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_page_cycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_pages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_lists, setup, teardown),

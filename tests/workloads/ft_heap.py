@@ -18,6 +18,8 @@ ft_hold     4 threads keep 4 MiB each (4096 such objects) and stay alive,
             blocked: 16 MiB in the heaps of four other thread states.
 ft_threads  4 threads make 4 MiB each, hand it over and exit: their pages go
             to the interpreter's abandoned pool (16 MiB in all).
+ft_huge     keeps one 80 MiB bytes object: a huge mimalloc page (a segment
+            of its own, blocks above 32 MiB), its size rounded up to 4 MiB.
 ft_free     drops everything the earlier phases kept, ends the ft_hold
             threads, gc.collect().
 ft_churn    3 s of 8 threads at a time being started, allocating and
@@ -81,6 +83,13 @@ def _keep():
     _kept.append(_make(KEEP // BLOCK))
 
 
+HUGE = 80 << 20               # > 64 MiB: more slices than a segment header has entries
+
+
+def _huge():
+    _kept.append(bytes(HUGE))
+
+
 def _free():
     _release.set()
     for t in _holders:
@@ -126,6 +135,7 @@ gc_window.PHASES.update({
     "ft_keep": _phase("ft_keep", _keep),
     "ft_hold": _phase("ft_hold", lambda: _in_threads(True)),
     "ft_threads": _phase("ft_threads", lambda: _in_threads(False)),
+    "ft_huge": _phase("ft_huge", _huge),
     "ft_free": _phase("ft_free", _free),
     "ft_churn": _phase("ft_churn", _churn),
 })
