@@ -143,7 +143,18 @@ static int64_t thread_free_count(struct scan_ctx *c, uint64_t page, const uint8_
 		return -1;
 	lo = seg + (uint64_t)idx * c->ft->slice_size;
 	len = (uint64_t)get_u32(pg, 0) * c->ft->slice_size;	/* slice_count */
-	if (!len || len > MAX_PAGE_READ || pmw_mem_read(c->t->pid, lo, c->buf, len))
+	if (!len || len > MAX_HUGE)
+		return -1;
+	if (len > MAX_PAGE_READ) {
+		/* a large or huge page holds few blocks: follow them one read each */
+		for (uint64_t b = head; b; n++) {
+			if (b < lo || b + 8 > lo + len || n > used ||
+			    pmw_mem_read(c->t->pid, b, &b, sizeof(b)))
+				return -1;
+		}
+		return n;
+	}
+	if (pmw_mem_read(c->t->pid, lo, c->buf, len))
 		return -1;
 	for (uint64_t b = head; b; n++) {
 		if (b < lo || b + 8 > lo + len || n > used)

@@ -84,7 +84,7 @@ static int setup(void **state)
 	f->seg1 = aligned_alloc(SEG, SEG);	/* only the headers and two pages are touched */
 	f->seg2 = aligned_alloc(SEG, SEG);
 	assert_true(f->rt && f->interp && f->ts && f->seg1 && f->seg2);
-	memset(f->seg1, 0, 3u << 16);
+	memset(f->seg1, 0, 4u << 16);
 	memset(f->seg2, 0, 1u << 16);
 
 	put64(f->rt, pv->interp_main, (uint64_t)(uintptr_t)f->interp);
@@ -185,6 +185,13 @@ static void test_huge_pages(void **state)
 	assert_int_equal(s.kind[PMW_MI_MEM].blocks, 1);
 	assert_int_equal(s.abandoned.bytes, 104u << 20);
 	assert_int_equal(s.kind[PMW_MI_GC].blocks, 0);	/* the huge page took its slice */
+
+	/* its block freed by another thread: too big to read whole, followed block by block */
+	put64(h, ft->page_xthread_free, (uint64_t)(uintptr_t)f->seg1 + (3u << 16));
+	assert_int_equal(pmw_mi_scan(&f->t, &s), 0);
+	assert_int_equal(s.torn, 0);
+	assert_int_equal(s.pending, 3 + 1 + 1);
+	assert_int_equal(s.kind[PMW_MI_OBJECT].blocks, 37 + 9);
 }
 
 /* page B -> page A -> page B ...: found by the heap's page_count, the scan refused */
