@@ -460,13 +460,16 @@ int BPF_KRETPROBE(pmw_pool_refill, __u64 block)
 	__u64 pool_size = bpf_get_attach_cookie(ctx) >> 8;
 	struct pmw_sample_key key = { .pid = pid };
 	struct pmw_target_cfg *cfg;
-	__u32 szidx = PMW_NCLASS, bsize, nblocks;
+	__u32 szidx = PMW_NCLASS, bsize, nblocks, ref = 0;
 
 	if (!c || !block || !pool_size)
 		return 0;
 	key.pool = block & ~(pool_size - 1);
 	bpf_probe_read_user(&szidx, sizeof(szidx), (void *)(key.pool + PMW_POOL_SZIDX));
 	c->pool_refills++;
+	/* allocate_from_new_pool returns with its pool's ref.count = 1 (Objects/obmalloc.c) */
+	if (bpf_probe_read_user(&ref, sizeof(ref), (void *)key.pool) || ref != 1)
+		c->refill_stale++;
 	bpf_map_delete_elem(&pmw_samples, &key);	/* a sampled pool that was emptied */
 	if (szidx >= PMW_NCLASS)
 		return 0;

@@ -134,6 +134,8 @@ struct pmw_counters {
 	__u64 large_alloc_bytes;
 	__u64 large_free_bytes;	/* frees of large blocks seen allocated since attach, bytes */
 	__u64 dropped;		/* events lost: ring buffer, large-block, sample or stack map full */
+	__u64 refill_stale;	/* refills whose pool's ref.count was not 1 at return: not
+				 * allocate_from_new_pool (symfind.c's effect check) */
 };
 
 /* gc event flags */

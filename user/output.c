@@ -250,7 +250,8 @@ void pmw_print_summary(FILE *f, struct pmw_watch **ws, int n)
 		if (!w->rows_counted)
 			fprintf(f, "  allocs n/a, frees n/a (unavailable: %s); events dropped %llu\n",
 				!(w->a.groups & PMW_G_HEAP) ? "no pool-refill probe" :
-				"pool-refill probe not checked yet", (unsigned long long)w->tot_dropped);
+				w->t.sf.pool_refill.check == PMW_CHECK_FAILED ?
+				"the pool-refill probe failed its check" : "pool-refill probe not checked yet", (unsigned long long)w->tot_dropped);
 		else
 			fprintf(f, "  allocs %llu, frees %llu (%s%s); events dropped %llu\n",
 				(unsigned long long)w->tot_allocs, (unsigned long long)w->tot_frees,

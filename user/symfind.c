@@ -706,7 +706,7 @@ void pmw_symfind_check_gc(struct pmw_target *t, uint64_t probe[PMW_NGEN],
 }
 
 bool pmw_symfind_check_refill(struct pmw_target *t, uint64_t pools_used, uint64_t refills,
-			      uint64_t refill_blocks)
+			      uint64_t refill_blocks, uint64_t stale)
 {
 	struct pmw_symfind *sf = &t->sf;
 	/* fewest blocks a pool holds: 512-byte classes, (pool size - header) / 512 */
@@ -723,20 +723,25 @@ bool pmw_symfind_check_refill(struct pmw_target *t, uint64_t pools_used, uint64_
 	sf->pools_prev_ok = true;
 	sf->pools_up += up;
 	sf->refills += refills;
-	if (up > refills + REFILL_SLACK || refill_blocks < refills * min_blocks) {
+	sf->stale += stale;
+	if (up > refills + refills / 2 + REFILL_SLACK || refill_blocks < refills * min_blocks ||
+	    (sf->refills >= 32 && sf->stale * 100 > sf->refills)) {
 		sf->pool_refill.check = PMW_CHECK_FAILED;
 		wlog("PID %d: the pool-refill function found by disassembly (0x%lx) failed its check "
-		     "(%lu pools became used, %lu refills, %lu blocks): allocation counts unavailable\n",
-		     t->pid, (unsigned long)sf->pool_refill.addr, (unsigned long)up,
-		     (unsigned long)refills, (unsigned long)refill_blocks);
+		     "(%lu pools became used, %lu refills, %lu blocks, %lu of %lu refills left a pool "
+		     "not holding exactly one block): allocation counts unavailable\n", t->pid,
+		     (unsigned long)sf->pool_refill.addr, (unsigned long)up, (unsigned long)refills,
+		     (unsigned long)refill_blocks, (unsigned long)sf->stale,
+		     (unsigned long)sf->refills);
 		return false;
 	}
-	if (sf->pool_refill.check == PMW_CHECK_PENDING && sf->pools_up >= 4 && sf->refills >= sf->pools_up) {
+	if (sf->pool_refill.check == PMW_CHECK_PENDING && sf->refills >= 32) {
 		sf->pool_refill.check = PMW_CHECK_PASSED;
-		vlog("PID %d: no symbols: allocate_from_new_pool 0x%lx: check passed (%lu refills "
-		     "cover %lu pools that became used, all of valid size classes)\n", t->pid,
+		vlog("PID %d: no symbols: allocate_from_new_pool 0x%lx: check passed (%lu refills, "
+		     "each leaving its pool holding one block of a valid size class, %lu stale; they "
+		     "cover the %lu pools that became used)\n", t->pid,
 		     (unsigned long)sf->pool_refill.addr, (unsigned long)sf->refills,
-		     (unsigned long)sf->pools_up);
+		     (unsigned long)sf->stale, (unsigned long)sf->pools_up);
 	}
 	return sf->pool_refill.check == PMW_CHECK_PASSED;
 }

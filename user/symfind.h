@@ -67,7 +67,7 @@ struct pmw_symfind {
 	uint64_t gc_probe[PMW_NGEN], gc_mem[PMW_NGEN];
 	int gc_bad;		/* consecutive intervals out of step */
 	/* refill check: pools that became used (heap scans) and refill hits since attach */
-	uint64_t pools_up, refills;
+	uint64_t pools_up, refills, stale;
 	uint64_t pools_prev;
 	bool pools_prev_ok;
 };
@@ -102,14 +102,17 @@ void pmw_symfind_check_gc(struct pmw_target *t, uint64_t probe[PMW_NGEN],
 
 /*
  * Effect check of a pool-refill function found by disassembly, once per
- * heap scan: @pools_used from the scan, @refills and @refill_blocks the
- * probe's hits and blocks in the interval. Every pool that becomes used is
- * taken through allocate_from_new_pool, so the refills must cover the rise
- * in used pools, and each must return a block of a pool with a valid size
- * class. Returns true when the refill figures can be trusted.
+ * heap scan: @pools_used from the scan; @refills, @refill_blocks and @stale
+ * the probe's hits, blocks and hits whose pool's ref.count was not 1 at
+ * return, in the interval. allocate_from_new_pool takes an empty pool into
+ * use and returns with its ref.count = 1; every pool that becomes used goes
+ * through it. So each hit must return a block of a pool with a valid size
+ * class holding exactly that block, and the hits must cover the rise in used
+ * pools. Passed after 32 such hits, failed on 1% stale ones or a rise not
+ * covered. Returns true when the refill figures can be trusted.
  */
 bool pmw_symfind_check_refill(struct pmw_target *t, uint64_t pools_used, uint64_t refills,
-			      uint64_t refill_blocks);
+			      uint64_t refill_blocks, uint64_t stale);
 
 /* "found"/"checked"/... for -v and the summary */
 const char *pmw_check_name(enum pmw_check c);

@@ -258,7 +258,7 @@ int pmw_watch_tick(struct pmw_watch *w, int counts_fd, double interval_s,
 	} else if (w->t.free_threaded ||	/* mimalloc: no pool refills to count */
 		   !(w->a.groups & PMW_G_HEAP) || !r->heap_ok || !prev_ok ||
 		   !pmw_symfind_check_refill(&w->t, w->heap.pools_used, D(pool_refills),
-					     D(refill_blocks))) {
+					     D(refill_blocks), D(refill_stale))) {
 		/* no refill probe (or one not checked yet), or no two heap scans to difference */
 		r->counts_na = true;
 	} else {
