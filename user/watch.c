@@ -239,7 +239,8 @@ int pmw_watch_tick(struct pmw_watch *w, int counts_fd, double interval_s,
 		w->heap_ever = true;
 		r->heap_ok = true;
 	} else if (err != -ESRCH && err != w->heap_err && err != -EAGAIN && err != -ENODATA) {
-		wlog("PID %d: cannot read the pymalloc heap: %s\n", w->t.pid, strerror(-err));
+		wlog("PID %d: cannot read the %s heap: %s\n", w->t.pid,
+		     w->t.free_threaded ? "mimalloc" : "pymalloc", strerror(-err));
 	}
 	w->heap_err = err;
 	r->live_bytes = w->heap.live_bytes;
