@@ -25,6 +25,7 @@
 #define OWNED_MAX	64		/* referents read per item */
 #define CACHE_SLOTS	1024		/* remembered paths, all targets */
 #define PREFETCH	2048		/* nodes whose heads are read at once (<= PMW_PYR_HEADS / 2) */
+#define MEASURE_TYPES	2048		/* type cache of a call that only re-checks and measures */
 #define CACHE_TTL_S	300		/* a found path is searched again after this */
 
 const char *pmw_holder_kind_name(enum pmw_holder_kind k)
@@ -894,7 +895,7 @@ int pmw_holders_find(const struct pmw_target *t, struct pmw_holder *h, int n)
 	if (n <= 0)
 		return 0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	err = pmw_pyr_init(&r, t, PMW_HOLDERS_BUDGET);
+	err = pmw_pyr_init(&r, t, PMW_HOLDERS_BUDGET, MEASURE_TYPES);
 	if (err)
 		return err;
 	s.r = &r;
@@ -923,6 +924,14 @@ int pmw_holders_find(const struct pmw_target *t, struct pmw_holder *h, int n)
 	pthread_mutex_unlock(&cache_lock);
 	s.left = s.nwant;
 	if (s.nwant) {
+		uint64_t reads = r.reads;
+
+		/* a search meets every type of the process: the large type cache */
+		pmw_pyr_free(&r);
+		err = pmw_pyr_init(&r, t, PMW_HOLDERS_BUDGET, 0);
+		r.reads = reads;
+		if (err)
+			goto out;
 		s.nodes = malloc(NODE_CAP * sizeof(*s.nodes));
 		s.seen = calloc(SEEN_SLOTS, sizeof(*s.seen));
 		if (!s.nodes || !s.seen) {

@@ -15,7 +15,6 @@
 #define TYPE_HEAD	(PMW_TP_DICTOFFSET + 8)	/* bytes read of every type object */
 #define BLOCKLEN	PMW_DEQUE_BLOCKLEN
 #define BLOCK_SIZE	(8 + BLOCKLEN * 8 + 8)
-#define TYPE_SLOTS	32768		/* type cache, power of two */
 #define MAX_ENTRIES	(1ULL << 30)	/* larger tables are bad reads */
 #define MAX_DEPTH_BASE	16		/* tp_base chain */
 
@@ -24,12 +23,14 @@ bool pmw_pyptr_ok(uint64_t addr)
 	return addr >= 4096 && addr < (1ULL << 47) && !(addr & 7);
 }
 
-int pmw_pyr_init(struct pmw_pyr *r, const struct pmw_target *t, uint64_t budget)
+int pmw_pyr_init(struct pmw_pyr *r, const struct pmw_target *t, uint64_t budget, size_t types)
 {
 	memset(r, 0, sizeof(*r));
 	r->t = t;
 	r->budget = budget;
-	r->types_cap = TYPE_SLOTS;
+	r->types_cap = types ? types : PMW_PYR_TYPES;
+	if (r->types_cap & (r->types_cap - 1))
+		return -EINVAL;
 	r->types = calloc(r->types_cap, sizeof(*r->types));
 	return r->types ? 0 : -ENOMEM;
 }

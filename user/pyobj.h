@@ -78,8 +78,13 @@ struct pmw_pyitem {
 	uint64_t slot;			/* target address of the pointer to value */
 };
 
-/* Start a session on @t that makes at most @budget reads (0: unlimited). 0 or -ENOMEM. */
-int pmw_pyr_init(struct pmw_pyr *r, const struct pmw_target *t, uint64_t budget);
+/*
+ * Start a session on @t that makes at most @budget reads (0: unlimited),
+ * caching up to half of @types type objects (a power of two; 0: PMW_PYR_TYPES,
+ * enough for a large application). 0, -EINVAL or -ENOMEM.
+ */
+#define PMW_PYR_TYPES	32768
+int pmw_pyr_init(struct pmw_pyr *r, const struct pmw_target *t, uint64_t budget, size_t types);
 void pmw_pyr_free(struct pmw_pyr *r);
 
 /*
