@@ -13,6 +13,13 @@ place, and regrtest runs in-process, no -j workers), its CSV has rows for
 that PID with the GC collections the tests make, and the mode's own signal
 (heap scans, pool refills, libc blocks, exact counts) is there.
 
+Heap walks (the exact census and growing containers) run in the heap and
+full modes, within --walk-budget: their --csv-types rows show that walks
+completed during the run. The walk mode gives them half a CPU
+(--walk-budget 50) and runs leak bursts all the time (--leaks always), so
+that walks, holder searches and dealloc probes overlap the tests as much
+as they ever do.
+
 The subset exercises the allocator, the GC, finalizers, weakrefs, threads
 and the container types; it is deterministic here and needs no network.
 --exact probes every pymalloc call (3-35x slower) and only works on a
@@ -52,6 +59,8 @@ EXACT_TESTS = ["test_gc", "test_finalization", "test_dict", "test_thread",
 
 RUN_TIMEOUT = 900          # one regrtest run, observed, on a loaded machine
 MIN_GC_COLLECTIONS = 200   # test_gc alone makes thousands
+WALK_MODES = ("heap", "full", "walk")  # heap walks run in these
+MIN_WALKS = {"heap": 2, "full": 2, "walk": 10}  # completed during the run
 
 # mode id -> (pymemwatch options, interpreter, subset, what the attach
 # line must say)
@@ -59,6 +68,8 @@ MODES = {
     "gc": (["--mode", "gc"], DEBIAN_PY, TESTS, "heap=off"),
     "heap": (["--mode", "heap"], DEBIAN_PY, TESTS, "heap=scan"),
     "full": ([], DEBIAN_PY, TESTS, "heap=scan"),        # the default mode
+    "walk": (["--walk-budget", "50", "--leaks", "always"], DEBIAN_PY, TESTS,
+             "heap=scan"),
     "large": (["--large"], DEBIAN_PY, TESTS, "large=libc"),
     "exact": (["--exact"], PYENV_PY, EXACT_TESTS, "counts=exact"),
 }
@@ -104,6 +115,13 @@ class Run(object):
                 "--- stdout (tail) ---\n%s\n--- stderr (tail) ---\n%s\n"
                 % (" ".join(self.argv), self.workdir, self.rc, self.seconds,
                    self.stdout[-4000:], self.stderr[-4000:]))
+
+
+def walk_times(types_csv, pid):
+    """The distinct times of --csv-types rows for pid: one per completed
+    heap walk written (a walk's census is written once, at the next tick)."""
+    _, rows = read_csv(types_csv)
+    return set(r["time"] for r in rows_for(rows, pid))
 
 
 def run_regrtest(python, tests, workdir, pmw_args=None, csv_path=None):
@@ -283,6 +301,9 @@ def test_regrtest_same_results(env, baseline, tmp_path, mode):
     base = baseline(python, tests)
 
     csv_path = str(tmp_path / "regrtest.csv")
+    types_csv = str(tmp_path / "types.csv")
+    if mode in WALK_MODES:
+        pmw_args = pmw_args + ["--csv-types", types_csv]
     obs = run_regrtest(python, tests, str(tmp_path / "observed"),
                        pmw_args=pmw_args, csv_path=csv_path)
     what = "pymemwatch %s" % (" ".join(pmw_args) or "(default: --mode full)")
@@ -312,9 +333,18 @@ def test_regrtest_same_results(env, baseline, tmp_path, mode):
     if mode != "gc":
         assert max(int(r["live_bytes"]) for r in rows) > 0, \
             "no live heap read in %d rows" % len(rows)
-    if mode in ("full", "large", "exact"):
+    if mode in ("full", "large", "exact", "walk"):
         assert sum(int(r["pool_refills"]) for r in rows) > 0, \
             "no pool-refill probe hit"
+    if mode in WALK_MODES:
+        walks = walk_times(types_csv, pid)
+        assert len(walks) >= MIN_WALKS[mode], \
+            "%d heap walks written to --csv-types during the run\n%s" \
+            % (len(walks), obs.describe())
+        print("heap walks during the run: %d" % len(walks))
+    if mode == "walk":
+        sampled = max(float(r["sampled_s"] or 0) for r in rows)
+        assert sampled > 0, "no leak burst ran with --leaks always"
     if mode == "large":
         assert sum(int(r["large_allocs"]) for r in rows) > 0, \
             "no libc block seen with --large"
