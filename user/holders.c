@@ -611,6 +611,7 @@ static int search(struct search *s)
 	const struct pmw_target *t = s->r->t;
 	uint64_t interp = pmw_target_interp(t), modules, md;
 	struct step st = STEP(ST_DICT, 0, 0);
+	static __thread uint8_t pks[MODULES_MAX];	/* kind of each root */
 	ssize_t n, nmods = 0;
 
 	if (!interp)
@@ -630,15 +631,20 @@ static int search(struct search *s)
 	for (ssize_t i = 0; i < n; i++) {
 		const struct pmw_pytype *ty = pmw_pyobj_type(s->r, s->items[i].value);
 
-		if (ty && ty->kind == PMW_PK_MODULE && seen_add(s->seen, s->items[i].value))
+		/* modules, and the objects some libraries put in sys.modules instead */
+		if (ty && (ty->kind == PMW_PK_MODULE || ty->kind == PMW_PK_INSTANCE) &&
+		    seen_add(s->seen, s->items[i].value)) {
+			pks[nmods] = ty->kind;
 			s->items[nmods++] = s->items[i];
+		}
 	}
 	for (ssize_t i = nmods - 1; i >= 0 && s->nnodes < NODE_CAP; i--) {
 		uint64_t name = 0;
 		struct node *nd;
 
 		/* named by md_name: "__main__" also when reached as "__mp_main__" */
-		if (pmw_pyr_read(s->r, s->items[i].value + t->pv->obj.md_name, &name, 8) ||
+		if (pks[i] != PMW_PK_MODULE ||
+		    pmw_pyr_read(s->r, s->items[i].value + t->pv->obj.md_name, &name, 8) ||
 		    !pmw_pyptr_ok(name))
 			name = s->items[i].key;
 		nd = &s->nodes[s->nnodes++];
@@ -646,7 +652,7 @@ static int search(struct search *s)
 		nd->parent = -1;
 		nd->depth = 0;
 		nd->kind = PMW_HK_MODULE_GLOBAL;
-		nd->pk = PMW_PK_MODULE;
+		nd->pk = pks[i];
 		nd->step = STEP(ST_MODULE, 0, name);
 	}
 	frame_roots(s, interp);	/* after the modules: a global is named before a local */

@@ -140,6 +140,18 @@ def grow(n):
         Hooks.hook(i)
         Hooks.classhook(i)
         USERS.append(User(i))
+        sys.modules["holder_standin"].registry.append(i)
+
+
+class _ModuleStandIn:
+    """an object a library put in sys.modules in place of its module"""
+
+    def __init__(self):
+        self.registry = []
+
+
+sys.modules["holder_standin"] = _STANDIN = _ModuleStandIn()
+del _STANDIN
 
 
 def churn():
@@ -182,6 +194,7 @@ def shapes():
         ("functools.lru_cache(holder_shapes.fetch)", "lru_cache", lru[0]),
         ("holder_shapes.METRICS.samples", "instance_attr", METRICS.samples),
         ("holder_shapes.USERS", "module_global", USERS),
+        ("holder_standin.registry", "instance_attr", sys.modules["holder_standin"].registry),
         ("holder_shapes.on_event.__self__.log", "instance_attr", on_event.__self__.log),
         ("holder_shapes.notify.args[0]", "module_global", notify.args[0]),
         ("holder_shapes.Hooks.hook.__defaults__[0]", "default", Hooks.hook.__defaults__[0]),
