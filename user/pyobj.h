@@ -71,7 +71,7 @@ struct pmw_pyr {
 	uint64_t gen;			/* heads of this generation are valid */
 };
 
-/* (key, value) of a dict or attribute table; key 0 for sequences */
+/* (key, value) of a dict or attribute table; key 0 for sequences, the member's C name for slots */
 struct pmw_pyitem {
 	uint64_t key;
 	uint64_t value;
@@ -188,8 +188,9 @@ uint64_t pmw_cell_get(struct pmw_pyr *r, uint64_t cell);
 int pmw_lru_read(struct pmw_pyr *r, uint64_t wrapper, uint64_t *cache, uint64_t *func);
 
 /*
- * "module.qualname" of a function (func_module, func_qualname) into @buf,
- * or of a heap type (__module__ from its dict, its name). 0 or -ENOENT.
+ * "module.qualname" of a function (func_module, func_qualname) into @buf;
+ * just "qualname" if its __module__ is not a str. 0, or -ENOENT if @obj is not
+ * a function or its __qualname__ cannot be read.
  */
 int pmw_qualified_name(struct pmw_pyr *r, uint64_t obj, char *buf, size_t len);
 
