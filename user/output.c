@@ -273,6 +273,8 @@ void pmw_print_summary(FILE *f, struct pmw_watch **ws, int n)
 				t->pause_max_ns / 1e6);
 		}
 		fprintf(f, "  gc source: %s; leak score %.2f (heap %+.0f B/min r2 %.2f, RSS %+.0f B/min r2 %.2f)\n",
+			w->t.sf.gc_func.check == PMW_CHECK_FAILED ?
+			"memory (the collection function found by disassembly failed its check)" :
 			pmw_gc_source_name(w->gc_src), w->leaks.ps.score, w->leaks.ps.heap_slope,
 			w->leaks.ps.heap_r2, w->leaks.ps.rss_slope, w->leaks.ps.rss_r2);
 		{

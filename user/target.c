@@ -557,8 +557,10 @@ int pmw_target_open_exec(struct pmw_target *t, const char *exe, pid_t pid)
 	for (int i = 0; i < n; i++) {
 		if (!strstr(needed[i], "libpython3"))
 			continue;
-		if (search_lib(needed[i], runpath, origin, lib, sizeof(lib)) &&
-		    search_lib(needed[i], getenv("LD_LIBRARY_PATH"), origin, lib, sizeof(lib)) &&
+		/* ld.so's order for DT_RUNPATH (what current linkers write; DT_RPATH
+		 * would come before LD_LIBRARY_PATH): LD_LIBRARY_PATH, RUNPATH, system */
+		if (search_lib(needed[i], getenv("LD_LIBRARY_PATH"), origin, lib, sizeof(lib)) &&
+		    search_lib(needed[i], runpath, origin, lib, sizeof(lib)) &&
 		    search_lib(needed[i], sys_lib_dirs, origin, lib, sizeof(lib)))
 			continue;
 		snprintf(t->path, sizeof(t->path), "%s", lib);
