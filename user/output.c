@@ -97,7 +97,7 @@ bool pmw_outputs_on_stdout(void)
 
 /* Open registry entry @i with @arg into the next slot of @os; 0 or -errno. */
 static int open_one(struct pmw_outputs *os, int i, const char *arg, const char *host,
-		    double interval)
+		    double interval, bool rank)
 {
 	struct pmw_output *o = &os->o[os->n];
 	int err = 0;
@@ -105,6 +105,7 @@ static int open_one(struct pmw_outputs *os, int i, const char *arg, const char *
 	memset(o, 0, sizeof(*o));
 	o->ops = registry[i];
 	o->interval = interval;
+	o->rank = rank;
 	snprintf(o->host, sizeof(o->host), "%s", host);
 	if (o->ops->kind == PMW_OUT_FILE) {
 		o->f = pmw_output_create(arg);
@@ -123,14 +124,14 @@ static int open_one(struct pmw_outputs *os, int i, const char *arg, const char *
 }
 
 int pmw_outputs_open(struct pmw_outputs *os, const char *screen, const char *host,
-		     double interval)
+		     double interval, bool rank)
 {
 	int err;
 
 	for (int i = 0; i < NREG; i++) {
 		if (!args[i])
 			continue;
-		err = open_one(os, i, args[i], host, interval);
+		err = open_one(os, i, args[i], host, interval, rank);
 		if (err) {
 			elog("cannot write %s: %s\n", args[i], err == -ELOOP ?
 			     "it is a symbolic link (not followed)" : strerror(-err));
@@ -139,8 +140,8 @@ int pmw_outputs_open(struct pmw_outputs *os, const char *screen, const char *hos
 	}
 	if (!screen || pmw_outputs_on_stdout() || find(screen) < 0)
 		return 0;
-	if (open_one(os, find(screen), NULL, host, interval))
-		open_one(os, find("table"), NULL, host, interval);
+	if (open_one(os, find(screen), NULL, host, interval, rank))
+		open_one(os, find("table"), NULL, host, interval, rank);
 	return 0;
 }
 

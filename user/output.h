@@ -56,6 +56,7 @@ struct pmw_output {
 	char path[4096];
 	char host[256];
 	double interval;
+	bool rank;			/* -a: one ranked line per process, not a block per target */
 };
 
 /* The outputs of one run, in the registry's order. */
@@ -83,11 +84,12 @@ bool pmw_outputs_on_stdout(void);
 /*
  * Open every output given on the command line, then screen output @screen
  * ("tui", "table"; NULL = none) unless data goes to stdout; if @screen
- * cannot open, "table". @host and @interval are handed to each. Returns 0,
- * or -errno after naming the output that failed (those open stay in @os).
+ * cannot open, "table". @host, @interval and @rank are handed to each (so
+ * that no output reads the command line). Returns 0, or -errno after
+ * naming the output that failed (those open stay in @os).
  */
 int pmw_outputs_open(struct pmw_outputs *os, const char *screen, const char *host,
-		     double interval);
+		     double interval, bool rank);
 /* Hand the interval's rows to every output; 0, or the first -errno (each failure named). */
 int pmw_outputs_interval(struct pmw_outputs *os, struct pmw_watch **ws, int n);
 /* Show @msg on an output that owns the screen; false if none does. */

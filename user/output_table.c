@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "env.h"
 #include "fields.h"
 #include "output.h"
 #include "util.h"
@@ -93,7 +92,7 @@ static int table_open(struct pmw_output *o, const char *arg)
 
 static int table_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
 {
-	if (env.all) {
+	if (o->rank) {
 		/* -a: the processes ranked by leak score, each interval */
 		struct pmw_watch **r = malloc((n ? n : 1) * sizeof(*r));
 		char now[16];

@@ -6,7 +6,6 @@
 #include <string.h>
 #include <time.h>
 #include <stdlib.h>
-#include "env.h"
 #include "output.h"
 #include "output_leaks.h"
 #include "util.h"
@@ -242,7 +241,7 @@ static int tui_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
 
 	for (int i = 0; i < n; i++)
 		ring_add(ws[i]);
-	if (env.all) {
+	if (o->rank) {
 		if (t->sel_pid < 0)
 			t->sel_pid = 0;
 		if (draw_ranking(t, ws, n, o))

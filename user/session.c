@@ -554,7 +554,7 @@ int pmw_session_start(struct pmw_session *s)
 	const char *screen = env.quiet ? NULL :
 			     isatty(STDOUT_FILENO) && !env.no_tui && !env.command ? "tui" : "table";
 
-	if (pmw_outputs_open(&s->out, screen, s->host, env.interval))
+	if (pmw_outputs_open(&s->out, screen, s->host, env.interval, env.all))
 		return PMW_EXIT_RUNTIME;
 	/* baseline (heap, GC state) before the first interval starts */
 	for (int i = 0; i < s->nws; i++)

@@ -281,7 +281,7 @@ static void run_output(const char *name, const char *file, int intervals)
 	} else {
 		pmw_output_set_arg(name, path);
 	}
-	assert_int_equal(pmw_outputs_open(&os, screen ? name : NULL, HOST, 1.0), 0);
+	assert_int_equal(pmw_outputs_open(&os, screen ? name : NULL, HOST, 1.0, false), 0);
 	assert_int_equal(os.n, 1);
 	for (int i = 0; i < intervals; i++)
 		assert_int_equal(pmw_outputs_interval(&os, ws, NW), 0);
@@ -309,8 +309,7 @@ static void test_json(void **state)
 
 static void test_table(void **state)
 {
-	env.all = false;
-	run_output("table", "table.txt", 1);
+	run_output("table", "table.txt", 1);	/* not ranked (-a) */
 }
 
 static void test_prometheus(void **state)
