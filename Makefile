@@ -153,7 +153,7 @@ FUZZ_SECONDS ?= 30
 FUZZ_CC ?= clang
 FUZZ_CFLAGS ?= -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined
-FUZZ_HARNESSES := fuzz_pyline fuzz_elf fuzz_csv fuzz_version fuzz_pystack fuzz_holders
+FUZZ_HARNESSES := fuzz_pyline fuzz_elf fuzz_csv fuzz_version fuzz_pystack fuzz_holders fuzz_symfind
 FUZZ_BINS := $(addprefix $(FUZZ_OUT)/,$(FUZZ_HARNESSES))
 # the user/ files each harness needs: no libbpf, no skeleton
 FUZZ_SRCS_fuzz_pyline := user/pyline.c
@@ -165,6 +165,10 @@ FUZZ_SRCS_fuzz_pystack := user/pystack.c user/pyline.c user/pyver.c user/util.c
 FUZZ_SRCS_fuzz_holders := user/holders.c user/pyobj.c user/pystack.c user/pyline.c user/pyver.c \
 	user/util.c
 FUZZ_LIBS_fuzz_elf := -lelf -ldebuginfod -llzma -lz
+# the input is the image and the target's memory (pmw_mem_read from fuzz_mem.h)
+FUZZ_SRCS_fuzz_symfind := user/symfind.c user/elfimg.c user/pyver.c user/util.c
+FUZZ_LIBS_fuzz_symfind := -lelf -ldebuginfod -llzma -lz -lcapstone
+FUZZ_MAXLEN_fuzz_symfind := 65536
 FUZZ_MAXLEN_fuzz_pyline := 4096
 FUZZ_MAXLEN_fuzz_elf := 65536
 FUZZ_MAXLEN_fuzz_csv := 1024
@@ -199,13 +203,14 @@ fuzz-build: $(FUZZ_BINS) $(FUZZ_OUT)/seed-elf/tiny-exe
 fuzz: fuzz-build
 	$(Q)set -e; for h in $(FUZZ_HARNESSES); do \
 		mkdir -p tests/fuzz/corpus/$$h $(FUZZ_OUT)/artifacts/$$h; \
-		seeds=; [ $$h != fuzz_elf ] || seeds=$(FUZZ_OUT)/seed-elf; \
+		seeds=; [ $$h != fuzz_elf ] && [ $$h != fuzz_symfind ] || seeds=$(FUZZ_OUT)/seed-elf; \
 		printf '  %-8s %s (%ss)\n' FUZZ $$h $(FUZZ_SECONDS); \
 		$(FUZZ_OUT)/$$h -max_total_time=$(FUZZ_SECONDS) -max_len=$$(case $$h in \
 			fuzz_pyline) echo $(FUZZ_MAXLEN_fuzz_pyline);; fuzz_elf) echo $(FUZZ_MAXLEN_fuzz_elf);; \
 			fuzz_csv) echo $(FUZZ_MAXLEN_fuzz_csv);; \
 			fuzz_pystack) echo $(FUZZ_MAXLEN_fuzz_pystack);; \
-			fuzz_holders) echo $(FUZZ_MAXLEN_fuzz_holders);; *) echo $(FUZZ_MAXLEN_fuzz_version);; esac) \
+			fuzz_holders) echo $(FUZZ_MAXLEN_fuzz_holders);; \
+			fuzz_symfind) echo $(FUZZ_MAXLEN_fuzz_symfind);; *) echo $(FUZZ_MAXLEN_fuzz_version);; esac) \
 			-print_final_stats=1 -artifact_prefix=$(FUZZ_OUT)/artifacts/$$h/ \
 			tests/fuzz/corpus/$$h $$seeds > $(FUZZ_OUT)/$$h.log 2>&1 \
 			|| { tail -n 40 $(FUZZ_OUT)/$$h.log; exit 1; }; \
@@ -215,7 +220,7 @@ fuzz: fuzz-build
 # every corpus input once, no mutation (a few seconds in all)
 fuzz-smoke: fuzz-build
 	$(Q)set -e; for h in $(FUZZ_HARNESSES); do \
-		seeds=; [ $$h != fuzz_elf ] || seeds=$(FUZZ_OUT)/seed-elf; \
+		seeds=; [ $$h != fuzz_elf ] && [ $$h != fuzz_symfind ] || seeds=$(FUZZ_OUT)/seed-elf; \
 		printf '  %-8s %s\n' FUZZ-RUN $$h; \
 		$(FUZZ_OUT)/$$h -runs=0 tests/fuzz/corpus/$$h $$seeds > $(FUZZ_OUT)/$$h.smoke.log 2>&1 \
 			|| { tail -n 40 $(FUZZ_OUT)/$$h.smoke.log; exit 1; }; \

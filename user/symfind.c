@@ -116,6 +116,11 @@ static int load_funcs(const struct pmw_elf *e, struct funcs *f)
 	qsort(f->start, f->n, sizeof(uint64_t), cmp_u64);
 	err = 0;
 out:
+	if (err) {	/* a table cut short: none of it */
+		free(f->start);
+		f->start = NULL;
+		f->n = 0;
+	}
 	free(buf);
 	return err;
 }
