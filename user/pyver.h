@@ -102,6 +102,7 @@ struct pmw_pyver {
  */
 #define PMW_TP_BASICSIZE	32
 #define PMW_TP_ITEMSIZE		40
+#define PMW_TP_DEALLOC		48	/* PyTypeObject.tp_dealloc (symfind.c, stripped builds) */
 #define PMW_TP_BASE		256
 #define PMW_TP_DICT		264
 #define PMW_TP_DICTOFFSET	288

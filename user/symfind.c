@@ -581,17 +581,13 @@ static const struct {
 	{ "unicode_dealloc", "PyUnicode_Type" },
 };
 
-/* offsetof(PyTypeObject, tp_dealloc): after PyObject_VAR_HEAD, tp_name,
- * tp_basicsize, tp_itemsize; Include/cpython/object.h, 3.8-3.14 (GIL builds) */
-#define TP_DEALLOC	48
-
 static void find_deallocs(struct pmw_target *t, const struct funcs *f)
 {
 	for (int i = 0; i < PMW_SYMFIND_NDEALLOC; i++) {
 		struct pmw_found *fd = &t->sf.dealloc[i];
 		uint64_t type = exported(&t->elf, deallocs[i].type), fn = 0;
 
-		if (!type || pmw_mem_read(t->pid, type + TP_DEALLOC + t->bias, &fn, sizeof(fn)) || !fn) {
+		if (!type || pmw_mem_read(t->pid, type + PMW_TP_DEALLOC + t->bias, &fn, sizeof(fn)) || !fn) {
 			found(fd, 0, PMW_CHECK_NONE, "%s not readable", deallocs[i].type);
 			continue;
 		}
