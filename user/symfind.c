@@ -330,9 +330,10 @@ static uint64_t exported(struct pmw_elf *e, const char *name)
 
 /*
  * 3.8-3.11: the static PyMemAllocatorEx _PyObject. PyObject_Malloc(size) is
- * `_PyObject.malloc(_PyObject.ctx, size)`: two RIP-relative qword loads of
- * adjacent slots (ctx at +0, malloc at +8), inlined or not (LTO builds load
- * ctx only on the path that calls through the slot). Candidates into @out.
+ * `_PyObject.malloc(_PyObject.ctx, size)`: two RIP-relative qword reads of
+ * adjacent slots (ctx at +0, malloc at +8: a load, or a jump through it),
+ * inlined or not (LTO builds load ctx only on the path that calls through
+ * the slot). Candidates into @out.
  */
 static int find_objalloc(struct pmw_target *t, const struct funcs *f, uint64_t *out, int max)
 {
@@ -347,7 +348,9 @@ static int find_objalloc(struct pmw_target *t, const struct funcs *f, uint64_t *
 		x86_reg dst;
 		uint64_t a = rip_operand(&d.insn[i], &size, &dst);
 
-		if (a && size == 8 && d.insn[i].id == X86_INS_MOV)
+		/* `mov reg, [rip+X]`, or the tail call `jmp *[rip+X]` of non-LTO builds */
+		if (a && size == 8 && (d.insn[i].id == X86_INS_MOV || d.insn[i].id == X86_INS_JMP ||
+				       d.insn[i].id == X86_INS_CALL))
 			loads[n++] = a;
 	}
 	decoded_free(&d);
@@ -681,9 +684,16 @@ void pmw_symfind_check_gc(struct pmw_target *t, uint64_t probe[PMW_NGEN],
 		p += sf->gc_probe[g];
 		m += sf->gc_mem[g];
 	}
-	if (p + GC_SLACK >= m && m + GC_SLACK >= p) {
+	if (!sf->gc_off_set) {
+		sf->gc_off = (int64_t)(p - m);
+		sf->gc_off_set = true;
+		sf->gc_mem_first = m;
+		return;
+	}
+	if (llabs((int64_t)(p - m) - sf->gc_off) <= GC_SLACK) {
 		sf->gc_bad = 0;
-		if (sf->gc_func.check == PMW_CHECK_PENDING && m >= 3 && p == m) {
+		if (sf->gc_func.check == PMW_CHECK_PENDING && m >= sf->gc_mem_first + 3 &&
+		    llabs((int64_t)(p - m) - sf->gc_off) <= 1) {
 			sf->gc_func.check = PMW_CHECK_PASSED;
 			vlog("PID %d: no symbols: collection function 0x%lx: check passed (%lu "
 			     "collections probed = generation_stats)\n", t->pid,

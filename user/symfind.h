@@ -65,6 +65,10 @@ struct pmw_symfind {
 	struct pmw_found dealloc[PMW_SYMFIND_NDEALLOC]; /* tp_dealloc of the types below */
 	/* GC check: collections since attach seen by the probe and in generation_stats */
 	uint64_t gc_probe[PMW_NGEN], gc_mem[PMW_NGEN];
+	int64_t gc_off;		/* probe - memory after the first interval (collections between
+				 * the probe's attach and memory's baseline read) */
+	bool gc_off_set;
+	uint64_t gc_mem_first;	/* collections in generation_stats by the first interval's end */
 	int gc_bad;		/* consecutive intervals out of step */
 	/* refill check: pools that became used (heap scans) and refill hits since attach */
 	uint64_t pools_up, refills, stale;

@@ -41,7 +41,10 @@ PYENV = conftest.pyenv_root()
 DEBIAN_PY = "/usr/bin/python3.11"
 
 # id -> (version, pyenv build it was stripped from)
-STRIPPED = {"stripped-3.12.1": "3.12.1", "stripped-3.13.0": "3.13.0"}
+STRIPPED = {"stripped-3.9.18": "3.9.18", "stripped-3.10.13": "3.10.13",
+            "stripped-3.11.7": "3.11.7", "stripped-3.12.1": "3.12.1", "stripped-3.13.0": "3.13.0"}
+# the issue's set (12.4); the older copies check the 3.9-3.11 paths (static _PyObject, arenas)
+ISSUE_SET = ("stripped-3.12.1", "stripped-3.13.0", "debian-3.11-nodbg")
 # id -> (roots.ROOT_INTERPS key, root holding its -dbg file or None)
 IN_ROOTS = {"bullseye-3.9-nodbg": ("bullseye-3.9", "bullseye-dbg"),
             "trixie-3.13-nodbg": ("trixie-3.13", None),
@@ -252,8 +255,8 @@ def test_counts_unavailable_without_refill_probe(stripped, procs, start, tmp_pat
 def test_leak_holders_stripped(stripped, procs, tmp_path):
     """Without symbols the two leaks' holders rank 1 and 2 in --csv-leaks
     (issue 11.6: the walk needs only _PyRuntime); the bounded cache does not."""
-    if getattr(stripped, "root", None):
-        pytest.skip("leaky_service.py is run from the host here, not inside a root")
+    if stripped.id not in ISSUE_SET:
+        pytest.skip("45 s runs kept to the issue's set; test_holders.py covers the walk on 3.9-3.11")
     run_s = 30
     target = procs.popen([stripped.path, test_leaks.WORKLOAD, str(run_s + 30)],
                          stdout=subprocess.PIPE, text=True)
@@ -329,7 +332,8 @@ def test_found_addresses_are_the_symbols(stripped, procs, start, tmp_path):
             "allocate_from_new_pool", "collection function": None}
     for d in ("tupledealloc", "list_dealloc", "dict_dealloc", "float_dealloc", "unicode_dealloc"):
         want[d] = d
-    static_arenas = stripped.id in ("debian-3.11-nodbg", "bullseye-3.9-nodbg")   # 3.8-3.11
+    static_arenas = stripped.id in ("debian-3.11-nodbg", "bullseye-3.9-nodbg", "stripped-3.9.18",
+                                    "stripped-3.10.13", "stripped-3.11.7")       # 3.8-3.11
     if static_arenas:
         want["arenas"] = "arenas"
     for what, sym in want.items():
