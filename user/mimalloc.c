@@ -34,6 +34,7 @@
 #define MAX_SEGMENTS	(1u << 16)	/* abandoned segments: 2 TiB */
 #define MAX_PENDING	(1u << 20)	/* delayed-free blocks followed one read at a time */
 #define MAX_PAGE_READ	(4u << 20)	/* a page's memory read at once to walk its thread-free list */
+#define SEG_CACHE	64		/* segments whose page headers a scan keeps (2 GiB) */
 #define HUGE_BLOCK	(2ull << 30)	/* MI_HUGE_BLOCK_SIZE: xblock_size of huge pages */
 #define MAX_HUGE	(1ull << 40)	/* bytes of one page: anything above is a bad read */
 
@@ -104,6 +105,13 @@ struct scan_ctx {
 	uint64_t pages;			/* pages read so far (bound) */
 	uint8_t *buf;			/* MAX_PAGE_READ scratch: a page's memory */
 	uint8_t *slices;		/* a segment's slice entries */
+	/* the slice entries (page headers) of the segments the thread heaps' pages
+	 * are in, each read once per scan: one read per segment, not per page */
+	struct seg_copy {
+		uint64_t seg;		/* 0: unused */
+		uint64_t entries;	/* slice_entries; 0: unreadable, read pages one by one */
+		uint8_t *slices;
+	} segs[SEG_CACHE];
 };
 
 /* A page header's address is a slice entry of its segment: its index, or -1. */
@@ -246,6 +254,39 @@ torn:
 	c->s->torn++;
 }
 
+/*
+ * Read the page header at @page (a valid slice entry) into @pg: from the
+ * copy of its segment's slice entries, made at the first page of each
+ * segment; directly when the cache is full or the segment was unreadable.
+ */
+static int read_page(struct scan_ctx *c, uint64_t page, uint8_t *pg)
+{
+	const struct pmw_pyver_ft *ft = c->ft;
+	uint64_t seg = page & c->seg_mask, idx = (uint64_t)slice_index(c, page);
+	struct seg_copy *sc = NULL;
+
+	for (int i = 0; i < SEG_CACHE; i++) {
+		if (c->segs[i].seg == seg || !c->segs[i].seg) {
+			sc = &c->segs[i];
+			break;
+		}
+	}
+	if (sc && !sc->seg) {
+		uint64_t n = 0;
+
+		sc->seg = seg;
+		if (!pmw_mem_read(c->t->pid, seg + ft->seg_slice_entries, &n, sizeof(n)) &&
+		    n && n <= ft->max_slices && (sc->slices = malloc(n * ft->page_size)) &&
+		    !pmw_mem_read(c->t->pid, seg + ft->seg_slices, sc->slices, n * ft->page_size))
+			sc->entries = n;
+	}
+	if (sc && idx < sc->entries) {
+		memcpy(pg, sc->slices + idx * ft->page_size, ft->page_size);
+		return 0;
+	}
+	return pmw_mem_read(c->t->pid, page, pg, ft->page_size);
+}
+
 /* The four heaps of one thread state (_PyThreadStateImpl at @ts). */
 static int scan_thread(struct scan_ctx *c, uint64_t ts)
 {
@@ -282,7 +323,7 @@ static int scan_thread(struct scan_ctx *c, uint64_t ts)
 					return -EFAULT;
 				}
 				if (++c->pages > MAX_PAGES || slice_index(c, page) < 0 ||
-				    pmw_mem_read(c->t->pid, page, pg, ft->page_size)) {
+				    read_page(c, page, pg)) {
 					c->s->torn++;
 					break;
 				}
@@ -408,6 +449,8 @@ int pmw_mi_scan(const struct pmw_target *t, struct pmw_mi_scan *s)
 		err = scan_abandoned(&c, interp);
 	free(c.buf);
 	free(c.slices);
+	for (int i = 0; i < SEG_CACHE; i++)
+		free(c.segs[i].slices);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	s->scan_ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
 	if (err && !pmw_pid_alive(t->pid))

@@ -114,10 +114,11 @@ def epoch(iso):
     return calendar.timegm(time.strptime(whole, "%Y-%m-%dT%H:%M:%S")) + float("0." + (frac or "0"))
 
 
-def _row_after(rows, t):
-    """The first row whose interval ended at least 0.3 s after time t."""
+def _row_after(rows, t, until=None):
+    """The first row whose interval ended at least 0.3 s after time t (and
+    before `until`, when the target started changing again)."""
     for r in rows:
-        if r["_t"] >= t + 0.3:
+        if r["_t"] >= t + 0.3 and (until is None or r["_t"] < until):
             return r
     return None
 
@@ -161,9 +162,10 @@ def test_ft_live_heap_follows_16mib(env, ft313, procs, tmp_path):
     before = [r for r in rows if r["_t"] < snaps["ft_keep"]["a"]["t"]]
     assert before, diag
     live = [before[-1]["live_bytes"]]
-    for p in phases:
-        r = _row_after(rows, snaps[p]["b"]["t"])
-        assert r, "no row after phase %s\n%s" % (p, diag)
+    for i, p in enumerate(phases):
+        nxt = snaps[phases[i + 1]]["a"]["t"] if i + 1 < len(phases) else None
+        r = _row_after(rows, snaps[p]["b"]["t"], nxt)
+        assert r, "no row between phase %s and the next (pymemwatch stalled?)\n%s" % (p, diag)
         # the interpreter's own count of mimalloc blocks in use, read just
         # before; the JSON write and print after it allocate a few dozen
         blocks = snaps[p]["b"]["blocks"]
@@ -199,7 +201,8 @@ def test_ft_heap_read_under_thread_churn(env, ft313, procs, tmp_path):
     read = [r for r in during if float(r["heap_scan_ms"]) > 0]
     assert len(read) >= 0.8 * len(during), "heap read in %d of %d rows\n%s" % (
         len(read), len(during), diag)
-    assert all(0 < r["live_bytes"] <= r["rss_bytes"] for r in rows), diag
+    # a row whose read failed keeps the last good figure, which RSS may have left behind
+    assert all(0 < r["live_bytes"] <= r["rss_bytes"] for r in read), diag
 
 
 def test_ft_stripped_gc_and_heap(env, ft313_stripped, procs, tmp_path):

@@ -95,6 +95,7 @@ static int setup(void **state)
 	oh = heap(f, PMW_MI_OBJECT);
 	put64(oh, ft->heap_page_count, 2);
 
+	put64(f->seg1, ft->seg_slice_entries, 8);
 	a = page(f, f->seg1, 1, 1, 64, 100, 40, PMW_MI_OBJECT, oh);
 	b = page(f, f->seg1, 2, 1, 128, 50, 10, PMW_MI_OBJECT, oh);
 	put64(oh, ft->heap_pages + 4 * 24, (uint64_t)(uintptr_t)a);	/* a queue's first */
@@ -138,9 +139,8 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void test_counts(void **state)
+static void check_counts(struct fake *f)
 {
-	struct fake *f = *state;
 	struct pmw_mi_scan s;
 	struct pmw_heap h;
 
@@ -161,6 +161,21 @@ static void test_counts(void **state)
 	assert_int_equal(pmw_mi_heap_scan(&f->t, &h), 0);
 	assert_int_equal(h.live_blocks, 37 + 9 + 7);
 	assert_int_equal(h.live_bytes, 37 * 64 + 9 * 128 + 7 * 32);
+}
+
+/* page headers from one copy of their segment's slice entries */
+static void test_counts(void **state)
+{
+	check_counts(*state);
+}
+
+/* a segment whose slice_entries is unreadable: page headers read one by one */
+static void test_counts_uncached(void **state)
+{
+	struct fake *f = *state;
+
+	put64(f->seg1, f->ft->seg_slice_entries, 0);
+	check_counts(f);
 }
 
 /*
@@ -255,6 +270,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_counts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_counts_uncached, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_huge_pages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_page_cycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_pages, setup, teardown),
