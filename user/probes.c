@@ -30,6 +30,7 @@ const struct pmw_probe pmw_probes[] = {
 	{ "pmw_free_s",      PMW_UPROBE,    PMW_RES_OBJ_ALLOC, "free",                  PMW_ALLOC_FREE,   false, false, PMW_G_BURST },
 	{ "pmw_dealloc_s",   PMW_UPROBE,    PMW_RES_SYM,       "PyObject_GC_Del",       0,                false, false, PMW_G_BURST },
 	{ "pmw_dealloc_s",   PMW_UPROBE,    PMW_RES_SYM,       "tupledealloc",          0,                false, false, PMW_G_BURST },
+	{ "pmw_dealloc_s",   PMW_UPROBE,    PMW_RES_SYM,       "tuple_dealloc",         0,                false, false, PMW_G_BURST }, /* 3.14+ name */
 	{ "pmw_dealloc_s",   PMW_UPROBE,    PMW_RES_SYM,       "list_dealloc",          0,                false, false, PMW_G_BURST },
 	{ "pmw_dealloc_s",   PMW_UPROBE,    PMW_RES_SYM,       "dict_dealloc",          0,                false, false, PMW_G_BURST },
 	{ "pmw_dealloc_s",   PMW_UPROBE,    PMW_RES_SYM,       "float_dealloc",         0,                false, false, PMW_G_BURST },
