@@ -2,11 +2,29 @@
 /*
  * Leak-attribution bursts (burst.h), for targets whose heap grew lately
  * (or always, with --leaks always), with the pool-refill probe in place
- * (--mode full): every period, for --leak-budget of it, stacks are sampled
+ * (--mode full): at most every period, for BURST_LEN, stacks are sampled
  * at pool refills and object-free probes follow the sampled objects. The
  * free probes stay BURST_GRACE longer, so that objects born at the end can
  * still die.
+ *
+ * --leak-budget bounds the target's slowdown, not the share of time. While
+ * burst probes are on (from the start of their attach to the end of their
+ * asynchronous detach: ~2 s for a 0.5 s burst), every object free traps:
+ * allocation-heavy code runs ~10-28x slower, so the target makes next to no
+ * progress and all the CPU time it uses then (/proc/PID/stat, sampled at
+ * every tick and around bursts) is charged to the bursts (lost_s). Its CPU
+ * time outside them is its work (work_s) and earns --leak-budget of it as
+ * credit, banked for at most CREDIT_WINDOW of work. A burst starts only when
+ * the credit covers what the last one cost, scaled to the target's CPU use
+ * now, so lost_s stays <= budget x work_s + CREDIT_START and the slowdown
+ * <= 1 + budget (an idle target pays ~nothing and gets a burst every
+ * period; one that saturates a CPU gets one every ~(window / budget) s).
  */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 #include <bpf/libbpf.h>
 #include "burst.h"
 #include "env.h"
@@ -16,6 +34,11 @@
 #include "util.h"
 
 #define BURST_PERIOD_MIN	5.0	/* s */
+#define BURST_LEN	0.5	/* s of sampling per burst */
+#define CREDIT_WINDOW	60.0	/* s of the target's work whose budget may be banked */
+#define WINDOW_GUESS	(4 * BURST_LEN)	/* s probes are on per burst, before one was measured */
+#define CREDIT_START	0.1	/* s of target CPU time the first burst may cost: enough for an
+				 * idle or lightly loaded target (~2 s window at <= 5% CPU) */
 #define BURST_GRACE		0.05	/* s */
 #define GROWTH_MIN	(64 << 10) /* bytes of heap growth over 5 intervals that start bursts */
 #define BURST_HOLD	30	/* intervals bursts go on after growth was last seen */
@@ -34,6 +57,81 @@ double pmw_bursts_wake_by(const struct pmw_bursts *b, double t)
 	if (b->grace_end && b->grace_end < t)
 		t = b->grace_end;
 	return t;
+}
+
+/* The CPU seconds (user + system) of process @pid, all threads (/proc/PID/stat); -errno. */
+static int target_cpu(pid_t pid, double *cpu)
+{
+	static long hz;
+	char path[64], buf[1024], *p;
+	unsigned long long ut, st;
+	FILE *f;
+	int ok;
+
+	if (!hz)
+		hz = sysconf(_SC_CLK_TCK) > 0 ? sysconf(_SC_CLK_TCK) : 100;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+	fclose(f);
+	/* after "(comm)": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime */
+	ok = p && sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) == 2;
+	if (!ok)
+		return -EINVAL;
+	*cpu = (double)(ut + st) / hz;
+	return 0;
+}
+
+/*
+ * Charge @w's bursts for the target's CPU time since the last sample
+ * (@now): all of it while burst probes were on; otherwise it is work and
+ * earns --leak-budget of it as credit.
+ */
+static void account(struct pmw_watch *w, double now)
+{
+	struct pmw_burst_cost *c = &w->leaks.cost;
+	double cpu;
+
+	if (w->exited || target_cpu(w->t.pid, &cpu))
+		return;
+	if (c->sampled) {
+		double dc = cpu - c->cpu, dt = now - c->at;
+
+		if (c->live) {
+			c->lost_s += dc;
+			c->credit_s -= dc;
+			c->live_s += dt;
+			c->win_s += dt;
+		} else {
+			c->work_s += dc;
+			c->credit_s += env.leak_budget * dc;
+			if (c->credit_s > env.leak_budget * CREDIT_WINDOW)
+				c->credit_s = env.leak_budget * CREDIT_WINDOW;
+			if (dt >= 0.5)
+				c->cpu_rate = 0.5 * c->cpu_rate + 0.5 * dc / dt;
+		}
+	}
+	if (!c->sampled)
+		c->credit_s = CREDIT_START;
+	c->cpu = cpu;
+	c->at = now;
+	c->sampled = true;
+	/* the probes of an asynchronous detach hit until the kernel has removed them */
+	c->live = w->burst_a.nlinks || (c->live && pmw_probes_detaching() > 0);
+	if (!c->live && c->win_s > 0) {
+		dlog("PID %d: burst probes off after %.2f s on; the bursts cost %.3f s of CPU so far, "
+		     "work %.3f s, credit %.3f s\n", w->t.pid, c->win_s, c->lost_s, c->work_s, c->credit_s);
+		c->win_last = c->win_s;
+		c->win_s = 0;
+	}
+}
+
+/* What the next burst will likely cost @w: the last one's window at its CPU use now. */
+static double expected_cost(const struct pmw_burst_cost *c)
+{
+	return (c->win_last > 0 ? c->win_last : WINDOW_GUESS) * c->cpu_rate;
 }
 
 /* Start or stop sampling stacks for @w (the sampling flag of its configuration). */
@@ -73,6 +171,7 @@ static void start(struct pmw_bursts *b, struct pmw_bpf *skel, struct pmw_watch *
 {
 	int fd = bpf_map__fd(skel->maps.pmw_targets);
 	double period = env.interval > BURST_PERIOD_MIN ? env.interval : BURST_PERIOD_MIN;
+	double len = BURST_LEN < period / 2 ? BURST_LEN : period / 2;
 	/*
 	 * Attaching the free probes holds this loop: 0.1-0.4 s per target
 	 * alone, up to 4 s while earlier detaches are still in the kernel
@@ -92,6 +191,12 @@ static void start(struct pmw_bursts *b, struct pmw_bpf *skel, struct pmw_watch *
 
 		if (!wants_burst(w))
 			continue;
+		account(w, now);
+		if (w->leaks.cost.credit_s < expected_cost(&w->leaks.cost)) {
+			/* the bursts would cost the target more than --leak-budget allows yet */
+			w->leaks.cost.bursts_budget++;
+			continue;
+		}
 		if (!w->burst_a.nlinks) {
 			double t0 = pmw_now_s();
 
@@ -104,12 +209,14 @@ static void start(struct pmw_bursts *b, struct pmw_bpf *skel, struct pmw_watch *
 			b->rr = i + 1;
 		}
 		set_sampling(fd, w, true);
-		dlog("PID %d: burst on (%d free probes; attach so far %.3f s)\n", w->t.pid,
-		     w->burst_a.nlinks, spent);
+		w->leaks.cost.live = true;
+		w->leaks.cost.bursts++;
+		dlog("PID %d: burst on (%d free probes; attach so far %.3f s; cost so far %.3f s, credit %.3f s)\n",
+		     w->t.pid, w->burst_a.nlinks, spent, w->leaks.cost.lost_s, w->leaks.cost.credit_s);
 		any = true;
 	}
 	b->start = now;
-	b->end = any ? now + env.leak_budget * period : 0;
+	b->end = any ? now + len : 0;
 	b->next = now + period;
 }
 
@@ -122,6 +229,7 @@ void pmw_bursts_timers(struct pmw_bursts *b, struct pmw_watch *ws, int n, int ta
 				continue;
 			set_sampling(targets_fd, &ws[i], false);
 			ws[i].leaks.burst_s += now - b->start;
+			account(&ws[i], now);
 		}
 		b->end = 0;
 		b->grace_end = now + BURST_GRACE;
@@ -137,8 +245,29 @@ void pmw_bursts_tick(struct pmw_bursts *b, struct pmw_bpf *skel, struct pmw_watc
 		     double now)
 {
 	for (int i = 0; i < n; i++)
-		if (!ws[i].exited)
+		if (!ws[i].exited) {
 			update_want(&ws[i].leaks);
+			account(&ws[i], now);
+		}
 	if (!b->end && !b->grace_end && now >= b->next)
 		start(b, skel, ws, n, now);
+}
+
+void pmw_bursts_report(FILE *f, struct pmw_watch *ws, int n)
+{
+	double now = pmw_now_s();
+
+	for (int i = 0; i < n; i++) {
+		struct pmw_watch *w = &ws[i];
+		const struct pmw_burst_cost *c = &w->leaks.cost;
+		const struct pmw_walk_stats *st = &w->leaks.walk.last_stats;
+
+		account(w, now);
+		fprintf(f, "pymemwatch: cost-stats: pid=%d bursts=%u bursts_budget=%u burst_s=%.3f "
+			"probes_s=%.3f lost_s=%.3f work_s=%.3f credit_s=%.3f walks=%" PRIu64
+			" walk_cpu_s=%.4f walk_wall_s=%.4f walk_read_bytes=%" PRIu64 " walk_objects=%" PRIu64 "\n",
+			w->t.pid, c->bursts, c->bursts_budget, w->leaks.burst_s, c->live_s, c->lost_s,
+			c->work_s, c->credit_s, w->leaks.walk.walks, st->cpu_s, st->wall_s,
+			st->bytes_read, st->objects);
+	}
 }

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * Leak-attribution bursts: ALL their policy. Which targets get them (the
- * heap grew lately, or --leaks always), when (a period, --leak-budget of
- * it), with which probes (the object-free probes, attached only for the
+ * heap grew lately, or --leaks always), when (at most once a period, while
+ * what they cost the target stays within --leak-budget), with which probes (the object-free probes, attached only for the
  * burst and BURST_GRACE after it), and what is skipped under load.
  */
 #ifndef PMW_BURST_H
 #define PMW_BURST_H
 
+#include <stdio.h>
 #include "watch.h"
 
 struct pmw_bpf;
@@ -37,5 +38,14 @@ void pmw_bursts_timers(struct pmw_bursts *b, struct pmw_watch *ws, int n, int ta
  */
 void pmw_bursts_tick(struct pmw_bursts *b, struct pmw_bpf *skel, struct pmw_watch *ws, int n,
 		     double now);
+
+/*
+ * With --bpf-stats, at exit: one "pymemwatch: cost-stats:" line per target
+ * on @f: bursts run and skipped for the budget, seconds sampled and with
+ * burst probes on, the target's CPU time charged to them (lost_s) and its
+ * CPU time outside them (work_s), the credit left, and the last heap walk's
+ * CPU and wall time, bytes read and objects found (walks = walks completed).
+ */
+void pmw_bursts_report(FILE *f, struct pmw_watch *ws, int n);
 
 #endif

@@ -15,7 +15,7 @@ struct pmw_env env = {
 	.duration = 0,		/* -d: until Ctrl-C */
 	.mode = PMW_MODE_FULL,	/* --mode */
 	.stack_depth = 16,	/* --stack-depth */
-	.leak_budget = 0.10,	/* --leak-budget 10 */
+	.leak_budget = 0.05,	/* --leak-budget 5 */
 	.walk_budget = 0.05,	/* --walk-budget 5 */
 	.leak_mode = PMW_LEAKS_AUTO, /* --leaks */
 };
@@ -99,7 +99,7 @@ static const struct argp_option opts[] = {
 	{ NULL, 0, NULL, 0, "Probes:", 4 },
 	{ "mode", OPT_MODE, "gc|heap|full", 0, "Signals: gc = GC only; heap = + live heap scans (nothing on allocation paths); full = + pool-refill probe for allocation estimates (default)", 4 },
 	{ "leaks", OPT_LEAKS, "auto|always|off", 0, "Leak-attribution bursts: when the heap grows (auto, default), always, or never", 4 },
-	{ "leak-budget", OPT_LEAK_BUDGET, "PERCENT", 0, "Share of time spent in bursts (default 10)", 4 },
+	{ "leak-budget", OPT_LEAK_BUDGET, "PERCENT", 0, "Slowdown leak-attribution bursts may cost the target: its CPU time while their probes are on, percent of its CPU time outside them (default 5; up to 10000)", 4 },
 	{ "walk-budget", OPT_WALK_BUDGET, "PERCENT", 0, "CPU time of pymemwatch (percent of one CPU) spent walking each target's heap for the census and growing containers; 0 = no walks (default 5)", 4 },
 	{ "stack-depth", OPT_STACK_DEPTH, "N", 0, "Python frames kept per sampled stack (1-16, default 16)", 4 },
 	{ "exact", OPT_EXACT, NULL, 0, "Count every pymalloc allocation and free (costly; non-LTO builds only)", 4 },
@@ -179,8 +179,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_LEAK_BUDGET: {
 		double v;
 
-		if (pmw_parse_seconds(arg, &v) || v <= 0 || v > 100)
-			bad(state, "invalid --leak-budget '%s': expected a percentage, above 0 and at most 100", arg);
+		if (pmw_parse_seconds(arg, &v) || v <= 0 || v > 10000)
+			bad(state, "invalid --leak-budget '%s': expected a percentage, above 0 and at most 10000", arg);
 		env.leak_budget = v / 100;
 		break;
 	}

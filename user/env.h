@@ -31,7 +31,7 @@ struct pmw_env {
 	enum pmw_mode mode;		/* --mode */
 	bool bpf_stats;			/* --bpf-stats: print BPF run time per program at exit */
 	int stack_depth;		/* --stack-depth: Python frames per sample */
-	double leak_budget;		/* --leak-budget: fraction of time in bursts (0..1) */
+	double leak_budget;		/* --leak-budget: target slowdown bursts may cost (0.05 = 5%) */
 	double walk_budget;		/* --walk-budget: fraction of one CPU for heap walks (0..1) */
 	int leak_mode;			/* --leaks: PMW_LEAKS_* */
 	const char *report;		/* --report FILE: HTML report at the end */

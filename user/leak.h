@@ -15,6 +15,19 @@
 #include "trend.h"
 #include "walk.h"
 
+/* What leak-attribution bursts cost one target, for --leak-budget (burst.c). */
+struct pmw_burst_cost {
+	double cpu, at;			/* last sample: the target's CPU seconds (all threads), time */
+	double cpu_rate;		/* its CPU seconds per second while no burst probe is on */
+	double credit_s;		/* target time the budget still allows bursts to cost */
+	double lost_s;			/* target CPU time while burst probes were on, so far */
+	double work_s;			/* target CPU time while none was on, so far */
+	double live_s;			/* seconds burst probes were on (attach to end of detach) */
+	double win_s, win_last;		/* seconds probes are on in this burst; in the last */
+	unsigned int bursts, bursts_budget;	/* bursts run; bursts skipped for the budget */
+	bool sampled, live;		/* live: burst probes on at some time since the sample */
+};
+
 struct pmw_leaks {
 	struct pmw_census_type *census;	/* sorted by type address */
 	int ncensus, cap_census;
@@ -32,6 +45,7 @@ struct pmw_leaks {
 	bool burst;			/* sampling in the current interval */
 	unsigned int want_bursts;	/* intervals left during which bursts run */
 	unsigned int bursts_skipped;	/* bursts missed: free probes not attached in time (load) */
+	struct pmw_burst_cost cost;	/* --leak-budget accounting (burst.c) */
 	uint64_t dropped;		/* samples and sites lost to full tables, not yet in a row */
 	double heap_hist[PMW_HIST_N], rss_hist[PMW_HIST_N], t_hist[PMW_HIST_N];
 	uint64_t uncoll_total;

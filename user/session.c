@@ -603,8 +603,10 @@ void pmw_session_finish(struct pmw_session *s)
 	if (wps)
 		pmw_outputs_finish(&s->out, wps, s->nws);
 	pmw_outputs_close(&s->out);
-	if (s->stats_fd >= 0)
+	if (s->stats_fd >= 0) {
 		print_bpf_stats(s->skel);
+		pmw_bursts_report(stderr, s->ws, s->nws);	/* what bursts and walks cost */
+	}
 	if (wps && env.all) {
 		/* the sweep: every process seen, ranked */
 		pmw_rank(wps, s->nws, PMW_RANK_SCORE);
