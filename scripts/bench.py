@@ -2,8 +2,8 @@
 """pymemwatch benchmark: what watching a Python process costs it, and what pymemwatch costs.
 
 usage: scripts/bench.py [--set workloads|independent] [--python PATH]... [--reps N]
-                        [--workloads a,b] [--configs a,b] [--quick] [--skip-own-cost]
-                        [--csv PATH] [--pymemwatch PATH]
+                        [--workloads a,b] [--configs a,b] [--leak-workloads a,b] [--quick]
+                        [--skip-own-cost] [--csv PATH] [--markdown PATH] [--pymemwatch PATH]
 (run as root from anywhere; `make bench BENCH_ARGS=...` runs it after building,
 `make bench-independent` with --set independent)
 
@@ -30,12 +30,30 @@ Configurations, alternated round-robin within each repetition round:
                the first run on an interpreter where pymemwatch reports estimates (LTO).
   tracemalloc  python -X tracemalloc=1, no pymemwatch; at 1/4 of the work, compared
                with "plain@tracemalloc-scale" (it costs up to 40x: full runs took too long)
+  leaking      the workload leaks steadily on top of its work (--leak: LEAK_KIB KiB/s of small
+               dicts kept in a module global list, from a 100 Hz timer) under the default
+               `pymemwatch -p PID -q -i 1` (--mode full, --leaks auto, default budgets), so
+               that leak attribution runs: heap walks, holder search, leak bursts with their
+               stack sampling and dealloc probes. pymemwatch watches for LEAK_PREROLL s
+               before the timed section while the workload already works and leaks (bursts
+               may start once the heap grew in 3 of 4 intervals); the timed section runs at LEAK_SCALE x the work so that it spans several burst
+               periods; compared with "plain@leaking-scale" (the same leak and scale, no
+               pymemwatch). Run on the --leak-workloads only (default LEAK_WORKLOADS of the
+               set). The report adds what bursts and walks cost, from pymemwatch's
+               "cost-stats" line at exit (--bpf-stats): bursts, seconds with burst probes on,
+               the target's extra system CPU time while they were on (its slowdown, as
+               pymemwatch measures it for --leak-budget), and pymemwatch's CPU share.
+Heap walks run in heap, full and leaking: the walk table reports the walks completed, the
+last walk's CPU time per GiB of heap read, and pymemwatch's CPU share (its utime+stime over
+the run's wall time, from /proc).
 Ratios are median(config) / median(plain). Also measured: the cost of one uprobe hit
 (bench/uprobe_cost.c with perf probe), per-BPF-program ns per event (--bpf-stats),
 and pymemwatch's own attach time, CPU, peak RSS and detach time on 1/20/100 idle
 interpreters. Everything goes to a CSV too (default ./bench-results.csv, or
 ./bench-results-SET.csv for another set), whose "set" column names the set.
-Standard library only.
+Every table of the report, with its notes, is also written as Markdown (--markdown, default
+./bench-results.md, or ./bench-results-SET.md): README.md's tables are pasted from it, so none
+is typed by hand. Standard library only.
 """
 
 import argparse
@@ -61,11 +79,20 @@ SETS = {"workloads": (os.path.join(ROOT, "bench", "workloads"), ["json_docs", "g
 UPROBE_SRC = os.path.join(ROOT, "bench", "uprobe_cost.c")
 
 DEFAULT_PYTHONS = ["/usr/bin/python3.11", "/root/.pyenv/versions/3.11.7/bin/python3.11"]
-ALL_CONFIGS = ["plain", "gc", "heap", "full", "exact", "tracemalloc"]
-PMW_CONFIGS = ("gc", "heap", "full", "exact")
+ALL_CONFIGS = ["plain", "gc", "heap", "full", "exact", "tracemalloc", "leaking"]
+PMW_CONFIGS = ("gc", "heap", "full", "exact", "leaking")
 SMALL = "plain@exact-scale"  # internal reference configs for the scaled configs
 TSMALL = "plain@tracemalloc-scale"
-SCALED = {"exact": (SMALL, 0.01), "tracemalloc": (TSMALL, 0.25)}  # config -> (its plain reference, scale)
+LBIG = "plain@leaking-scale"
+LEAK_KIB = 256.0  # KiB/s leaked by the workload in leaking and its reference (--leak)
+LEAK_SCALE = 12.0  # leaking's timed section: 12 x the work (~8-20 s: several burst periods)
+LEAK_PREROLL = 8.0  # s pymemwatch watches the leaking workload before the timed section
+LEAK_WORKLOADS = {"workloads": ["json_dumps", "method_calls", "json_docs", "class_sim", "dict_churn"],
+                  "independent": ["docutils_html", "genshi_bigtable", "sqlalchemy_orm"]}
+QUICK_LEAK_WORKLOADS = {"workloads": ["json_dumps", "method_calls"], "independent": ["docutils_html"]}
+WALK_CONFIGS = ("heap", "full", "leaking")  # heap walks run in these
+SCALED = {"exact": (SMALL, 0.01), "tracemalloc": (TSMALL, 0.25),
+          "leaking": (LBIG, LEAK_SCALE)}  # config -> (its plain reference, scale)
 SCALE_OF = dict([(c, f) for c, (r, f) in SCALED.items()] + [(r, f) for c, (r, f) in SCALED.items()])
 READY_TIMEOUT = 60.0
 WATCH_TIMEOUT = 60.0
@@ -77,9 +104,11 @@ UPROBE_FUNCS = [("f_push", "push %rbp (emulated)", 1000000),
                 ("f_lea", "lea (single-stepped)", 200000)]
 
 # rough seconds per run, only for the estimate printed at the start
-EST = {"plain": 1.5, "gc": 1.7, "heap": 1.7, "full": 2.7, "exact": 2.0, SMALL: 0.4, "tracemalloc": 2.5, TSMALL: 0.6}
+EST = {"plain": 1.5, "gc": 1.7, "heap": 1.7, "full": 2.7, "exact": 2.0, SMALL: 0.4, "tracemalloc": 2.5, TSMALL: 0.6,
+       "leaking": 1.5 * LEAK_SCALE * 1.1 + LEAK_PREROLL + 2, LBIG: 1.5 * LEAK_SCALE}
 
 BPF_STATS_RE = re.compile(r"bpf-stats: prog=(\S+) runs=(\d+) run_ns=(\d+) ns_per_run=([\d.]+)")
+COST_STATS_RE = re.compile(r"cost-stats: pid=(\d+) (.*)")  # key=value pairs (user/burst.c)
 
 
 def with_refs(configs):
@@ -306,6 +335,8 @@ class Bench(object):
         self.set_name = args.set
         self.wl_dir, _, self.probe_first, self.setup_s = SETS[args.set]
         self.skipped = {}  # (interp.path, workload) -> reason it cannot run there
+        self.leak_workloads = set()  # workloads the leaking configuration runs on
+        self.leak_only = set()  # of those, the ones the other configurations do not run on (--quick)
 
     def probe(self, interps, workloads):
         """Run each workload with --probe on each interpreter; remember what cannot run where."""
@@ -328,9 +359,10 @@ class Bench(object):
             a += ["--mode", config]
         if config == "exact":
             a += ["--exact"]
-        if config in ("full", "exact") and self.features["bpf_stats"] and not self.args.no_bpf_stats:
+        # --bpf-stats: per-program BPF cost (full, exact) and, at exit, the cost-stats line (walks, bursts)
+        if config in ("heap", "full", "exact", "leaking") and self.features["bpf_stats"] and not self.args.no_bpf_stats:
             a += ["--bpf-stats"]
-        return a
+        return a + (self.args.pmw_extra.split() if self.args.pmw_extra else [])
 
     def run_once(self, interp, workload, config, scale):
         """One run; returns a dict with elapsed (s) and whatever pymemwatch reported."""
@@ -340,6 +372,8 @@ class Bench(object):
         if config == "tracemalloc":
             cmd += ["-X", "tracemalloc=1"]
         cmd += [wl_path, "--scale", repr(scale)]
+        if config in ("leaking", LBIG):
+            cmd += ["--leak", repr(LEAK_KIB)]
         if is_pmw:
             cmd += ["--hold"]
         werr_path = os.path.join(self.tmp, "workload.err")
@@ -358,7 +392,7 @@ class Bench(object):
                     raise RunError("workload never printed 'ready': %s" % self._tail(werr_path))
                 if is_pmw:
                     pcmd = [self.pmw, "-p", str(wp.pid), "-q", "-i", "1"] + self.pmw_args(config)
-                    if config in ("full", "exact"):
+                    if config in ("full", "exact", "leaking"):
                         pcmd += ["--csv", csv_path]
                     t0 = time.monotonic()
                     pp = subprocess.Popen(pcmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -373,12 +407,20 @@ class Bench(object):
                             raise RunError("unsupported: " + text)
                         raise RunError("pymemwatch (exit %s) never said 'watching': %s" % (rc, text[-300:]))
                     res["attach_s"] = time.monotonic() - t0
+                    t_watch = time.monotonic()
+                    if config == "leaking":
+                        time.sleep(LEAK_PREROLL)  # the heap must grow for a few intervals before bursts
+                    c0, m0 = self._cpu_ticks(pp.pid), time.monotonic()
                 os.kill(wp.pid, signal.SIGUSR1)
                 line = wout.wait_for("elapsed", RUN_TIMEOUT)
                 if line is None:
                     raise RunError("workload never printed 'elapsed': %s" % self._tail(werr_path))
                 res["elapsed"] = float(line.split()[1])
                 if is_pmw:
+                    # pymemwatch's CPU time over the timed section, percent of one CPU
+                    res["pmw_cpu_pct"] = ((self._cpu_ticks(pp.pid) - c0) / float(os.sysconf("SC_CLK_TCK")) /
+                                          max(time.monotonic() - m0, 1e-3) * 100.0)
+                    res["watch_s"] = time.monotonic() - t_watch
                     rc = stop(pp, signal.SIGINT, timeout=30)
                     lines = perr.drain()
                     res["pmw_rc"] = rc
@@ -388,9 +430,13 @@ class Bench(object):
                         m = BPF_STATS_RE.search(l)
                         if m:
                             res["bpf"][m.group(1)] = (int(m.group(2)), int(m.group(3)), float(m.group(4)))
+                        m = COST_STATS_RE.search(l)
+                        if m and int(m.group(1)) == wp.pid:
+                            res["cost"] = dict((k, float(v)) for k, v in
+                                               (kv.split("=", 1) for kv in m.group(2).split()))
                     if rc != 0:
                         raise RunError("pymemwatch exited %s: %s" % (rc, " | ".join(lines)[-300:]))
-                    if config in ("full", "exact"):
+                    if config in ("full", "exact", "leaking"):
                         res["csv"] = read_csv_sums(csv_path)
                     os.kill(wp.pid, signal.SIGUSR1)  # release --hold
                 rc = wp.wait(30)
@@ -412,10 +458,20 @@ class Bench(object):
 
     # ------------------------------------------------------------ the rounds
 
+    def runs_on(self, wl, config):
+        """Does config run on workload wl (leaking: the leak workloads only; those of --quick: only it)?"""
+        if config in ("leaking", LBIG):
+            return wl in self.leak_workloads
+        return wl not in self.leak_only
+
+    def est_run(self, wl, config):
+        """Rough seconds of one run, for the estimates printed."""
+        return EST[config] + self.setup_s if self.runs_on(wl, config) else 0.0
+
     def run_matrix(self, interps, workloads, configs, reps):
         plan = with_refs(configs)
         total_runs = len(interps) * len(workloads) * reps * len(plan)
-        est_total = len(interps) * len(workloads) * reps * sum(EST[c] + self.setup_s for c in plan)
+        est_total = len(interps) * reps * sum(self.est_run(wl, c) for wl in workloads for c in plan)
         self.est_remaining = est_total
         done = 0
         t_start = time.monotonic()
@@ -424,15 +480,17 @@ class Bench(object):
             for wl in workloads:
                 if (interp.path, wl) in self.skipped:
                     done += reps * len(plan)
-                    spent_est += reps * sum(EST[c] + self.setup_s for c in plan)
+                    spent_est += reps * sum(self.est_run(wl, c) for c in plan)
                     continue
                 for r in range(reps):
                     k = r % len(plan)
                     order = plan[k:] + plan[:k]  # rotate: no config always first
                     for config in order:
                         done += 1
-                        spent_est += EST[config] + self.setup_s
+                        spent_est += self.est_run(wl, config)
                         if config in self.unsupported:
+                            continue
+                        if not self.runs_on(wl, config):
                             continue
                         if config in ("exact", SMALL) and interp.exact_ok is False:
                             continue  # LTO: --exact falls back to estimates, nothing to measure
@@ -479,6 +537,31 @@ class Bench(object):
         base = SCALED.get(config, ("plain",))[0]
         m, b = self.median(interp, wl, config), self.median(interp, wl, base)
         return m / b if m and b else None
+
+    def cost(self, interp, wl, config, key):
+        """Median over runs of a cost-stats figure (user/burst.c's exit line), None if never reported."""
+        v = [r["cost"][key] for r in self.results.get((interp.path, wl, config), []) if key in r.get("cost", {})]
+        return statistics.median(v) if v else None
+
+    def pmw_cpu(self, interp, wl, config):
+        v = [r["pmw_cpu_pct"] for r in self.results.get((interp.path, wl, config), []) if "pmw_cpu_pct" in r]
+        return statistics.median(v) if v else None
+
+    def walk_ms_per_gib(self, interp, wl, config):
+        """CPU ms of the last heap walk per GiB of target memory it read (median over runs)."""
+        v = [1e3 * r["cost"]["walk_cpu_s"] / (r["cost"]["walk_read_bytes"] / 2.0 ** 30)
+             for r in self.results.get((interp.path, wl, config), [])
+             if r.get("cost", {}).get("walk_read_bytes") and r["cost"].get("walks")]
+        return statistics.median(v) if v else None
+
+    def burst_figures(self, interp, wl, config):
+        """(bursts, burst s, probes-on s, target CPU s charged to bursts, target CPU s of work,
+        charged/work): medians."""
+        keys = ("bursts", "burst_s", "probes_s", "lost_s", "work_s")
+        vals = [self.cost(interp, wl, config, k) for k in keys]
+        runs = [r["cost"] for r in self.results.get((interp.path, wl, config), []) if r.get("cost", {}).get("work_s")]
+        share = statistics.median([c["lost_s"] / c["work_s"] for c in runs]) if runs else None
+        return vals + [share]
 
     def exact_counts(self, interp, wl):
         """(allocs, frees, precision) of the exact runs (median over reps)."""
@@ -527,7 +610,8 @@ class Bench(object):
         fields = ["kind", "set", "interpreter", "python", "path", "workload", "config", "scale", "reps", "median_s",
                   "min_s", "max_s", "ratio", "ratio_base", "allocs_per_s", "allocs_per_s_from", "exact_allocs",
                   "exact_frees", "precision", "floor", "exact_over_floor", "pool_refills", "attach_s",
-                  "bpf_ns_per_run", "value", "unit", "note"]
+                  "bpf_ns_per_run", "pmw_cpu_pct", "walks", "walk_ms_per_gib", "bursts", "burst_s", "probes_s",
+                  "lost_s", "work_s", "value", "unit", "note"]
         rows = []
         plan = with_refs(configs)
         for interp in interps:
@@ -578,6 +662,18 @@ class Bench(object):
                         b = self.bpf_summary(interp, wl, config)
                         if b:
                             row["bpf_ns_per_run"] = ";".join("%s=%.1f/%d" % (p, ns, n) for p, (n, ns) in b.items())
+                    if config in PMW_CONFIGS:
+                        cpu = self.pmw_cpu(interp, wl, config)
+                        if cpu is not None:
+                            row["pmw_cpu_pct"] = "%.2f" % cpu
+                        for col, key in (("walks", "walks"), ("bursts", "bursts"), ("burst_s", "burst_s"),
+                                         ("probes_s", "probes_s"), ("lost_s", "lost_s"), ("work_s", "work_s")):
+                            v = self.cost(interp, wl, config, key)
+                            if v is not None:
+                                row[col] = "%g" % round(v, 4)
+                        g = self.walk_ms_per_gib(interp, wl, config)
+                        if g is not None:
+                            row["walk_ms_per_gib"] = "%.0f" % g
                     at = [x["attach_s"] for x in runs if "attach_s" in x]
                     if at:
                         row["attach_s"] = "%.3f" % statistics.median(at)
@@ -742,7 +838,19 @@ def fmt_rate(r):
     return "%.0f" % r
 
 
+MARKDOWN = []  # every table printed, as Markdown (--markdown)
+
+
+def emit_note(text):
+    """A note under the last table, on stdout and in its Markdown."""
+    sys.stdout.write("  note: %s\n" % text)
+    if MARKDOWN:
+        MARKDOWN[-1] += "\n%s\n" % text
+
+
 def print_table(title, header, rows, out=sys.stdout):
+    MARKDOWN.append("%s\n\n| %s |\n|%s\n" % (title, " | ".join(str(h) for h in header), "---|" * len(header)) +
+                    "".join("| %s |\n" % " | ".join(str(c) for c in row) for row in rows))
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     out.write("\n%s\n" % title)
     line = "  ".join(str(h).rjust(w) if i else str(h).ljust(w) for i, (h, w) in enumerate(zip(header, widths)))
@@ -814,7 +922,7 @@ def report(b, interps, workloads, configs):
         for wl in skipped:
             foot.append("%s: skipped on this interpreter, %s" % (wl, b.skipped[(interp.path, wl)]))
         for f in foot:
-            sys.stdout.write("  note: %s\n" % f)
+            emit_note(f)
 
     if "exact" in configs:
         for interp in interps:
@@ -840,6 +948,10 @@ def report(b, interps, workloads, configs):
                         rows)
             if ins:
                 sys.stdout.write("  note: %s\n" % ins)
+
+    if "leaking" in configs:
+        report_leaking(b, interps, workloads)
+    report_walks(b, interps, workloads, configs)
 
     if b.uprobe:
         rows = [[fn, desc, "%.3f" % b.uprobe[fn]] for fn, desc, n in UPROBE_FUNCS if fn in b.uprobe]
@@ -887,6 +999,84 @@ def report(b, interps, workloads, configs):
     sys.stdout.write("\nCSV: %s\n" % b.args.csv)
 
 
+def fmt_opt(v, f):
+    return "-" if v is None else f % v
+
+
+def report_leaking(b, interps, workloads):
+    """What attributing a leak costs the target: the leaking configuration, with the burst figures
+    pymemwatch measured itself (cost-stats)."""
+    for interp in interps:
+        rows = []
+        for wl in workloads:
+            if wl not in b.leak_workloads or (interp.path, wl) in b.skipped:
+                continue
+            n, burst_s, probes_s, lost_s, work_s, share = b.burst_figures(interp, wl, "leaking")
+            watch = [r["watch_s"] for r in b.results.get((interp.path, wl, "leaking"), []) if "watch_s" in r]
+            duty = probes_s / statistics.median(watch) if probes_s is not None and watch else None
+            per = lost_s / n if lost_s is not None and n else None
+            skipped = b.cost(interp, wl, "leaking", "bursts_budget")
+            rows.append([wl, fmt_ratio(b.ratio(interp, wl, "leaking")), fmt_opt(n, "%.0f"),
+                         fmt_opt(skipped, "%.0f"), fmt_opt(burst_s, "%.1f"), fmt_opt(probes_s, "%.1f"),
+                         fmt_opt(duty and 100 * duty, "%.0f%%"), fmt_opt(per, "%.3f"),
+                         fmt_opt(share and 1 + share, "%.3f"), fmt_opt(b.pmw_cpu(interp, wl, "leaking"), "%.1f%%")])
+        if not rows:
+            continue
+        rows.append(["geomean", fmt_ratio(geomean([b.ratio(interp, wl, "leaking") for wl in workloads
+                                                   if wl in b.leak_workloads])),
+                     "", "", "", "", "", "", "", ""])
+        print_table("Cost while a leak is attributed (leaking: default pymemwatch -p on a leaking target), "
+                    "set %s, %s: time / plain with the same leak (median of %d)" % (b.set_name, interp.label, b.args.reps),
+                    ["workload", "leaking", "bursts", "over budget", "sampled s", "probes on s", "duty",
+                     "lost s/burst", "slowdown (pmw)", "pmw CPU"], rows)
+        emit_note("the workload leaks %g KiB/s of small dicts into a module global list; pymemwatch watched it "
+                  "working and leaking for %g s before the timed section (%g x the work); bound (issue 11): "
+                  "leaking <= 1.10" %
+                  (LEAK_KIB, LEAK_PREROLL, LEAK_SCALE))
+        emit_note("bursts: started during the whole watch; over budget: bursts skipped because the last ones "
+                  "cost more than --leak-budget allows; sampled s: stacks sampled; probes on s: dealloc probes "
+                  "attached, from attach to the end of their asynchronous detach; duty: probes on / watch time; "
+                  "lost s/burst: the target's CPU time while probes were on (it makes next to no progress "
+                  "then), per burst; slowdown (pmw): 1 + that / its CPU time outside bursts, what "
+                  "--leak-budget bounds; pmw CPU: pymemwatch's CPU time over the timed section, percent of one CPU (medians)")
+
+
+def report_walks(b, interps, workloads, configs):
+    """Heap walks: how many ran, their CPU time per GiB of heap, and the slowdown while they ran."""
+    cols = [c for c in WALK_CONFIGS if c in configs]
+    if not cols:
+        return
+    for interp in interps:
+        rows = []
+        for wl in workloads:
+            if (interp.path, wl) in b.skipped:
+                continue
+            row = [wl]
+            for c in cols:
+                walks = b.cost(interp, wl, c, "walks")
+                row += [fmt_ratio(b.ratio(interp, wl, c)), fmt_opt(walks, "%.0f"),
+                        fmt_opt(b.pmw_cpu(interp, wl, c), "%.1f%%")]
+            mib = [r["cost"]["walk_read_bytes"] / 2.0 ** 20 for c in cols
+                   for r in b.results.get((interp.path, wl, c), []) if r.get("cost", {}).get("walks")]
+            gib = [g for g in (b.walk_ms_per_gib(interp, wl, c) for c in cols) if g is not None]
+            row += [fmt_opt(statistics.median(mib) if mib else None, "%.1f"),
+                    fmt_opt(statistics.median(gib) if gib else None, "%.0f")]
+            rows.append(row)
+        if not rows:
+            continue
+        rows.append(["geomean"] + sum([[fmt_ratio(geomean([b.ratio(interp, wl, c) for wl in workloads])), "", ""]
+                                       for c in cols], []) + ["", ""])
+        print_table("Heap walks, set %s, %s: slowdown while walks run (time / plain), walks completed per run, "
+                    "pymemwatch CPU, heap read per walk, walk CPU ms per GiB" % (b.set_name, interp.label),
+                    ["workload"] + sum([[c, "walks", "pmw CPU"] for c in cols], []) + ["MiB/walk", "ms/GiB"], rows)
+        emit_note("walks run in pymemwatch within --walk-budget (default 5%% of one CPU), never stopping the "
+                  "target; bound (issue 11): <= 1.02 while walks run. walks: completed during the whole watch "
+                  "(%s); MiB/walk: target memory the last walk read; ms/GiB: its CPU time per GiB read; pmw CPU: "
+                  "over the timed section, percent of one CPU (medians)" %
+                  ("leaking includes its %g s before the timed section" % LEAK_PREROLL if "leaking" in cols else
+                   "attach to exit"))
+
+
 # ---------------------------------------------------------------- main
 
 def main():
@@ -907,6 +1097,12 @@ def main():
     ap.add_argument("--no-bpf-stats", action="store_true", help="do not pass --bpf-stats to full/exact runs")
     ap.add_argument("--scale", type=float, default=1.0, help="multiply every workload's work (default 1)")
     ap.add_argument("--own-duration", type=float, default=15.0, help="seconds of own-cost measurement (default 15)")
+    ap.add_argument("--leak-workloads", help="comma-separated workloads the leaking configuration runs on "
+                    "(default: %s)" % "; ".join("%s: %s" % (k, ",".join(v)) for k, v in sorted(LEAK_WORKLOADS.items())))
+    ap.add_argument("--pmw-extra", metavar="ARGS", help="extra pymemwatch arguments for every pymemwatch "
+                    "configuration, e.g. '--leak-budget 100' (experiments; the report says so)")
+    ap.add_argument("--markdown", metavar="PATH", help="also write the report's tables as Markdown to PATH "
+                    "(default ./bench-results.md; ./bench-results-SET.md for another set)")
     ap.add_argument("--csv", help="CSV output (default ./bench-results.csv; ./bench-results-SET.csv for another set)")
     ap.add_argument("--pymemwatch", default=os.path.join(ROOT, "pymemwatch"), help="binary (default ./pymemwatch)")
     args = ap.parse_args()
@@ -914,6 +1110,8 @@ def main():
     wl_dir, quick_wl = SETS[args.set][:2]
     if args.csv is None:
         args.csv = "bench-results.csv" if args.set == "workloads" else "bench-results-%s.csv" % args.set
+    if args.markdown is None:
+        args.markdown = "bench-results.md" if args.set == "workloads" else "bench-results-%s.md" % args.set
     if args.set != "workloads" and not args.skip_own_cost:
         args.skip_own_cost = True
         log("set %s: pymemwatch's own cost does not depend on the workloads; measured with the default set only"
@@ -943,6 +1141,15 @@ def main():
     pythons = args.python or [p for p in DEFAULT_PYTHONS if os.path.exists(p)]
 
     b = Bench(args)
+    if args.leak_workloads:
+        b.leak_workloads = set(w.strip() for w in args.leak_workloads.split(",") if w.strip())
+    else:
+        b.leak_workloads = set((QUICK_LEAK_WORKLOADS if args.quick else LEAK_WORKLOADS)[args.set])
+    if "leaking" in configs and not args.workloads:
+        # --quick: the leaking workloads run with the leaking configuration only
+        b.leak_only = set(w for w in sorted(b.leak_workloads) if w not in workloads and w in all_wl)
+        workloads = workloads + sorted(b.leak_only)
+    b.leak_workloads &= set(workloads)
     b.own, b.uprobe = [], {}
     interps = []
     for p in pythons:
@@ -990,15 +1197,19 @@ def main():
 
     run_configs = [c for c in configs if c not in b.unsupported]
     plan = with_refs(run_configs)
-    runnable = sum(1 for i in interps for wl in workloads if (i.path, wl) not in b.skipped)
-    est = runnable * args.reps * sum(EST[c] + b.setup_s for c in plan) * max(args.scale, 0.3)
+    est = args.reps * sum(b.est_run(wl, c) for i in interps for wl in workloads if (i.path, wl) not in b.skipped
+                          for c in plan) * max(args.scale, 0.3)
     if pmw_ok:
         est += 3 * 6 + (0 if args.skip_own_cost else sum(args.own_duration + 3 + n * 0.05 for n in own_sizes))
     l0 = load1()
     if l0 is not None and l0 > 0.5:
         log("load average is %.2f before starting: other work on this machine will make results noisy" % l0)
+    if args.pmw_extra:
+        b.notes.append("every pymemwatch configuration ran with extra arguments: %s" % args.pmw_extra)
     log("set %s: %d interpreter(s) x %d workloads x %d reps x configs %s: about %s in all" %
         (args.set, len(interps), len(workloads), args.reps, ",".join(plan), fmt_dur(est)))
+
+    started = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
 
     def on_term(signum, frame):
         raise KeyboardInterrupt
@@ -1011,6 +1222,18 @@ def main():
             b.measure_own_cost(interps[0].path, own_sizes, args.own_duration)
         b.write_csv(interps, workloads, configs)
         report(b, interps, workloads, configs)
+        if args.markdown:
+            loads = ("load average (1 min) after each workload %.2f-%.2f, median %.2f" %
+                     (min(b.loads), max(b.loads), statistics.median(b.loads)) if b.loads else "load average unknown")
+            with open(args.markdown, "w") as f:
+                f.write("`scripts/bench.py %s`, %s - %s UTC, %d CPUs, kernel %s, %s, %d rep(s) per "
+                        "configuration%s.\n\n" %
+                        (" ".join(sys.argv[1:]), started, time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+                         os.cpu_count() or 0, os.uname().release, loads, args.reps,
+                         "; other work was running, so the ratios are noisier than usual"
+                         if b.loads and max(b.loads) > 1.5 else ""))
+                f.write("\n".join(MARKDOWN))
+            sys.stdout.write("Markdown: %s\n" % args.markdown)
     except KeyboardInterrupt:
         log("interrupted; partial results in %s" % args.csv)
         return 130
