@@ -156,7 +156,7 @@ static int64_t thread_free_count(struct scan_ctx *c, uint64_t page, const uint8_
 	if (len > MAX_PAGE_READ) {
 		/* a large or huge page holds few blocks: follow them one read each */
 		for (uint64_t b = head; b; n++) {
-			if (b < lo || b + 8 > lo + len || n > used ||
+			if (b < lo || b + 8 > lo + len || n >= used ||
 			    pmw_mem_read(c->t->pid, b, &b, sizeof(b)))
 				return -1;
 		}
@@ -165,7 +165,7 @@ static int64_t thread_free_count(struct scan_ctx *c, uint64_t page, const uint8_
 	if (pmw_mem_read(c->t->pid, lo, c->buf, len))
 		return -1;
 	for (uint64_t b = head; b; n++) {
-		if (b < lo || b + 8 > lo + len || n > used)
+		if (b < lo || b + 8 > lo + len || n >= used)
 			return -1;
 		b = get_u64(c->buf, b - lo);
 	}
@@ -195,8 +195,9 @@ static void count_page(struct scan_ctx *c, uint64_t page, const uint8_t *pg, int
 		return;
 	}
 	if (tf && used) {
+		/* never more than used: the list and the count were read apart */
 		pending = thread_free_count(c, page, pg, tf, used);
-		if (pending < 0) {
+		if (pending < 0 || pending > used) {
 			pending = 0;
 			c->s->torn++;
 		}

@@ -256,6 +256,28 @@ static void test_bad_lists(void **state)
 	assert_true(s.abandoned_segments <= 2 * 1 + 16);
 }
 
+/*
+ * The page's used count read before other threads freed more into its
+ * list (or the list of a page being reused): more pending than used is a
+ * torn read, never a count below zero (it was: 2^32 blocks, 256 GB).
+ */
+static void test_more_pending_than_used(void **state)
+{
+	struct fake *f = *state;
+	uint8_t *a = slice(f, f->seg1, 1);
+	struct pmw_mi_scan s;
+
+	put32(a, f->ft->page_used, 2);		/* 3 blocks in its thread-free list */
+	assert_int_equal(pmw_mi_scan(&f->t, &s), 0);
+	assert_int_equal(s.torn, 1);
+	assert_int_equal(s.kind[PMW_MI_OBJECT].blocks, 2 + 9);
+	assert_int_equal(s.kind[PMW_MI_OBJECT].bytes, 2 * 64 + 9 * 128);
+	put32(a, f->ft->page_used, 3);		/* exactly its list: all freed */
+	assert_int_equal(pmw_mi_scan(&f->t, &s), 0);
+	assert_int_equal(s.torn, 0);
+	assert_int_equal(s.kind[PMW_MI_OBJECT].blocks, 9);
+}
+
 /* a thread state that does not point back to the interpreter */
 static void test_foreign_tstate(void **state)
 {
@@ -275,6 +297,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_page_cycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_pages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_lists, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_more_pending_than_used, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_tstate, setup, teardown),
 	};
 
