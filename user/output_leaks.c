@@ -246,6 +246,11 @@ const char pmw_leak_header[] = "rank holder                                     
 
 void pmw_format_leak_row(char *buf, size_t len, const struct pmw_leak_row *r)
 {
+	pmw_format_leak_row_w(buf, len, r, PMW_LEAK_HOLDER_W);
+}
+
+void pmw_format_leak_row_w(char *buf, size_t len, const struct pmw_leak_row *r, int holder_w)
+{
 	char items[16], rate[16], ret[16];
 
 	pmw_fmt_count(r->items, items, sizeof(items));
@@ -254,8 +259,9 @@ void pmw_format_leak_row(char *buf, size_t len, const struct pmw_leak_row *r)
 		pmw_fmt_bytes(r->retained_bytes, ret, sizeof(ret));
 	else
 		snprintf(ret, sizeof(ret), "n/a");
-	snprintf(buf, len, "%-4d %-40.40s %7s %9s+ %10s %-20.20s %s", r->rank, r->holder, items, rate,
-		 ret, r->item_type[0] ? r->item_type : "?", r->site[0] ? r->site : "-");
+	snprintf(buf, len, "%-4d %-*.*s %7s %9s+ %10s %-20.20s %s", r->rank, holder_w, holder_w,
+		 r->holder, items, rate, ret, r->item_type[0] ? r->item_type : "?",
+		 r->site[0] ? r->site : "-");
 }
 
 void pmw_print_leak_table(FILE *f, struct pmw_watch *w, int max)
@@ -263,7 +269,8 @@ void pmw_print_leak_table(FILE *f, struct pmw_watch *w, int max)
 	struct pmw_leak_row rows[PMW_LEAKS_MAX];
 	int nr = pmw_leak_rows(w, rows, max);
 	const struct pmw_walk_stats *st = &w->leaks.walk.last_stats;
-	char line[320];
+	char line[512];
+	int holder_w = PMW_LEAK_HOLDER_W;
 
 	if (!w->leaks.walk.walks)
 		return;
@@ -272,10 +279,15 @@ void pmw_print_leak_table(FILE *f, struct pmw_watch *w, int max)
 			(unsigned long long)w->leaks.walk.walks, st->cpu_s * 1e3);
 		return;
 	}
-	fprintf(f, "  leaks (growing containers, %llu heap walks):\n    %s\n",
-		(unsigned long long)w->leaks.walk.walks, pmw_leak_header);
+	/* the summary has room: holders in full, not cut at the live view's width */
+	for (int k = 0; k < nr; k++)
+		if ((int)strlen(rows[k].holder) > holder_w)
+			holder_w = (int)strlen(rows[k].holder);
+	fprintf(f, "  leaks (growing containers, %llu heap walks):\n    %.45s%*s%s\n",
+		(unsigned long long)w->leaks.walk.walks, pmw_leak_header,
+		holder_w - PMW_LEAK_HOLDER_W, "", pmw_leak_header + 45);
 	for (int k = 0; k < nr; k++) {
-		pmw_format_leak_row(line, sizeof(line), &rows[k]);
+		pmw_format_leak_row_w(line, sizeof(line), &rows[k], holder_w);
 		fprintf(f, "    %s\n", line);
 	}
 }

@@ -14,9 +14,14 @@ int pmw_leak_rows(struct pmw_watch *w, struct pmw_leak_row *rows, int max);
 /* JSON Lines: one {"type":"leak"} per row and one {"type":"types"} census. 0 or -EIO. */
 int pmw_leaks_json(FILE *f, const char *host, const char *ts, struct pmw_watch *w);
 
-/* One leak row as a table line (under 160 columns plus the site), and its header. */
+/* One leak row as a table line (under 160 columns plus the site), and its header;
+ * holders cut at PMW_LEAK_HOLDER_W columns (the live view). */
+#define PMW_LEAK_HOLDER_W	40
 void pmw_format_leak_row(char *buf, size_t len, const struct pmw_leak_row *r);
 extern const char pmw_leak_header[];
+/* The same with a holder column @holder_w wide (>= PMW_LEAK_HOLDER_W; the summary
+ * widens it to its longest holder so that none is cut). */
+void pmw_format_leak_row_w(char *buf, size_t len, const struct pmw_leak_row *r, int holder_w);
 
 /* The leak table (holder, growth, retained size, item type, site), @max rows. */
 void pmw_print_leak_table(FILE *f, struct pmw_watch *w, int max);
