@@ -142,8 +142,10 @@ static void type_items(struct pmw_containers *cs, struct pmw_walk *wk, const str
 			}
 		}
 		tr->item_bytes = (double)total / found;
-		if (best >= 0)
+		if (best >= 0) {
 			snprintf(tr->item_type, sizeof(tr->item_type), "%s", types[best]->name);
+			tr->item_type_obj = types[best]->addr;
+		}
 		track_score(tr);
 	}
 }
@@ -184,8 +186,10 @@ int pmw_containers_update(struct pmw_containers *cs, struct pmw_walk *wk,
 			tr->site[0] = 0;
 			tr->site_key = 0;
 			tr->site_hits = 0;
+			tr->site_typed = false;
 			tr->item_bytes = 0;
 			tr->item_type[0] = 0;
+			tr->item_type_obj = 0;
 			snprintf(tr->type_name, sizeof(tr->type_name), "%s",
 				 ty ? ty->name : pmw_ckind_name(c->kind));
 		}

@@ -40,6 +40,7 @@ struct pmw_ctrack {
 	double item_bytes;		/* mean real size of the sampled items, 0 unknown */
 	double score;			/* 0 = not growing */
 	char item_type[64];		/* most common type of the sampled items */
+	uint64_t item_type_obj;		/* its type object, 0 unknown */
 	char type_name[64];		/* the container's own type */
 	/* holder search (holders.c), for the worst ones */
 	char holder[256];		/* "auth.ACTIVE_TOKENS", "" not found (yet) */
@@ -49,6 +50,7 @@ struct pmw_ctrack {
 	/* call site of its items: sampled allocations found among its items (sites.c) */
 	uint64_t site_key;
 	int site_hits;
+	bool site_typed;		/* named by items of item_type (dict: values), not keys */
 	char site[160];			/* "file.py:42", "" unknown */
 };
 

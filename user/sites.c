@@ -106,18 +106,23 @@ static struct pmw_watch *by_pid(struct pmw_watch **ws, int n, __u32 pid)
  * Is the object at the head of a sampled pool still the one sampled? The
  * block is dead if it holds no object (a free block starts with a free-list
  * pointer) or another object than at the last look (the fingerprint of its
- * type and first fields changed). Sets *fp and *type of what is there now.
+ * type and first fields changed). Only the block's own bytes (@szidx: its
+ * size class) count: the next block's GC links and reference count change
+ * while the sampled object lives. Sets *fp and *type of what is there now.
  */
-static bool obj_fingerprint(struct pmw_watch *w, const uint8_t *b, uint64_t *fp, uint64_t *type)
+static bool obj_fingerprint(struct pmw_watch *w, const uint8_t *b, uint32_t szidx, uint64_t *fp,
+			    uint64_t *type)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
-	int off = 0;
+	int off = 0, end = (int)(szidx + 1) * PMW_ALIGNMENT;
 
 	*type = pmw_block_type(w, b, &off);
 	if (!*type)
 		return false;
-	/* ob_type and the fields after it; ob_refcnt excluded */
-	for (int k = off + 8; k < off + 56; k++)
+	if (end > off + 56)
+		end = off + 56;
+	/* ob_type and the fields after it, within the block; ob_refcnt excluded */
+	for (int k = off + 8; k < end; k++)
 		h = (h ^ b[k]) * 0x100000001b3ULL;
 	*fp = h;
 	return true;
@@ -179,7 +184,8 @@ static int follow_objects(struct pmw_watch *w, struct found *f, int nf, int samp
 		struct pmw_obj *old = obj_find(l, f[i].key.pool);
 		uint64_t fp = 0, type = 0;
 		bool ok = (ssize_t)((i + 1) * OBJ_READ) <= got &&
-			  obj_fingerprint(w, buf + (size_t)i * OBJ_READ, &fp, &type);
+			  obj_fingerprint(w, buf + (size_t)i * OBJ_READ, f[i].smp.szidx, &fp,
+					     &type);
 
 		if (!ok || (old && old->fp != fp)) {
 			bpf_map_delete_elem(samples_fd, &f[i].key);
@@ -187,6 +193,7 @@ static int follow_objects(struct pmw_watch *w, struct found *f, int nf, int samp
 		}
 		objs[nobjs].stack = f[i].smp.stack;
 		objs[nobjs].pool = f[i].key.pool;
+		objs[nobjs].type = type;
 		objs[nobjs++].fp = fp;
 		ss = pmw_sorted_get((void **)&l->stacks, &l->nstacks, &l->cap_stacks, sizeof(*ss),
 				f[i].smp.stack, SITES_MAX * 4);
@@ -470,6 +477,7 @@ int pmw_sites_join(struct pmw_watch *w)
 		struct pmw_site *site = ss && ss->site ? site_find(l, ss->site) : NULL;
 		uint64_t owner = 0;
 		struct pmw_ctrack *tr;
+		bool typed;
 
 		for (size_t k = 0; k < ARRAY_SIZE(offs) && !owner; k++)
 			owner = pmw_walk_item_owner(&l->walk, o->pool + PMW_POOL_HDR_SIZE + offs[k]);
@@ -478,6 +486,15 @@ int pmw_sites_join(struct pmw_watch *w)
 		joined++;
 		if (tr->score > site->holder_score)
 			site->holder_score = tr->score;
+		/* items of the container's item type (a dict's values) name the site; other
+		 * items (its keys, made elsewhere: a request id) only until one of those is seen */
+		typed = tr->item_type_obj && o->type == tr->item_type_obj;
+		if (!typed && tr->site_typed)
+			continue;
+		if (typed && !tr->site_typed) {
+			tr->site_typed = true;
+			tr->site_hits = 0;
+		}
 		/* the site with the most joined samples names the container's items */
 		if (tr->site_key == site->key) {
 			tr->site_hits++;

@@ -53,6 +53,7 @@ struct pmw_obj {
 	uint64_t pool;			/* sampled pool; the object is its first block */
 	uint64_t fp;			/* fingerprint: type and first fields, refcount excluded */
 	uint64_t stack;			/* its stack (key of pmw_stacks) */
+	uint64_t type;			/* its type object */
 };
 
 struct pmw_leaks;
