@@ -40,11 +40,16 @@ def stripped_312():
     return conftest.Interp("stripped-3.12.1", path, "pyenv 3.12.1, strip --strip-all")
 
 
-@pytest.fixture(params=WALK_INTERPS)
-def winterp(request, env):
+def walk_interp(request):
+    """The interpreter a WALK_INTERPS parameter names (the stripped copy made on demand)."""
     if request.param.startswith("stripped-"):
         return request.getfixturevalue("stripped_312")
     return conftest.get_interp(request.param)
+
+
+@pytest.fixture(params=WALK_INTERPS)
+def winterp(request, env):
+    return walk_interp(request)
 
 
 def start(procs, interp, argv):
@@ -160,10 +165,7 @@ def run_leak_apps(interp, tmp_path):
 @pytest.fixture(scope="module", params=WALK_INTERPS)
 def leak_run(request, binary, root, tmp_path_factory):
     """One 45 s run per interpreter, shared by the tests below."""
-    if request.param.startswith("stripped-"):
-        interp = request.getfixturevalue("stripped_312")
-    else:
-        interp = conftest.get_interp(request.param)
+    interp = walk_interp(request)
     return (interp,) + run_leak_apps(interp, tmp_path_factory.mktemp("leaks-" + request.param))
 
 
