@@ -153,7 +153,7 @@ FUZZ_SECONDS ?= 30
 FUZZ_CC ?= clang
 FUZZ_CFLAGS ?= -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined
-FUZZ_HARNESSES := fuzz_pyline fuzz_elf fuzz_csv fuzz_version fuzz_pystack fuzz_holders fuzz_symfind
+FUZZ_HARNESSES := fuzz_pyline fuzz_elf fuzz_csv fuzz_version fuzz_pystack fuzz_holders fuzz_symfind fuzz_walk
 FUZZ_BINS := $(addprefix $(FUZZ_OUT)/,$(FUZZ_HARNESSES))
 # the user/ files each harness needs: no libbpf, no skeleton
 FUZZ_SRCS_fuzz_pyline := user/pyline.c
@@ -164,6 +164,8 @@ FUZZ_SRCS_fuzz_version := user/util.c
 FUZZ_SRCS_fuzz_pystack := user/pystack.c user/pyline.c user/pyver.c user/util.c
 FUZZ_SRCS_fuzz_holders := user/holders.c user/pyobj.c user/pystack.c user/pyline.c user/pyver.c \
 	user/util.c
+# the heap walk: pools, type objects and items from the input (no heap.c: the harness lists pools)
+FUZZ_SRCS_fuzz_walk := user/walk.c user/pyver.c user/util.c
 FUZZ_LIBS_fuzz_elf := -lelf -ldebuginfod -llzma -lz
 # the input is the image and the target's memory (pmw_mem_read from fuzz_mem.h)
 FUZZ_SRCS_fuzz_symfind := user/symfind.c user/elfimg.c user/pyver.c user/util.c
@@ -175,6 +177,7 @@ FUZZ_MAXLEN_fuzz_csv := 1024
 FUZZ_MAXLEN_fuzz_version := 256
 FUZZ_MAXLEN_fuzz_pystack := 4096
 FUZZ_MAXLEN_fuzz_holders := 65535
+FUZZ_MAXLEN_fuzz_walk := 65536
 
 .PHONY: fuzz fuzz-build fuzz-smoke test-asan
 .SECONDEXPANSION:
@@ -210,7 +213,8 @@ fuzz: fuzz-build
 			fuzz_csv) echo $(FUZZ_MAXLEN_fuzz_csv);; \
 			fuzz_pystack) echo $(FUZZ_MAXLEN_fuzz_pystack);; \
 			fuzz_holders) echo $(FUZZ_MAXLEN_fuzz_holders);; \
-			fuzz_symfind) echo $(FUZZ_MAXLEN_fuzz_symfind);; *) echo $(FUZZ_MAXLEN_fuzz_version);; esac) \
+			fuzz_symfind) echo $(FUZZ_MAXLEN_fuzz_symfind);; \
+			fuzz_walk) echo $(FUZZ_MAXLEN_fuzz_walk);; *) echo $(FUZZ_MAXLEN_fuzz_version);; esac) \
 			-print_final_stats=1 -artifact_prefix=$(FUZZ_OUT)/artifacts/$$h/ \
 			tests/fuzz/corpus/$$h $$seeds > $(FUZZ_OUT)/$$h.log 2>&1 \
 			|| { tail -n 40 $(FUZZ_OUT)/$$h.log; exit 1; }; \

@@ -426,11 +426,11 @@ static __always_inline __u64 stack_hash(const struct pmw_stack *st)
 }
 
 static __always_inline void take_sample(struct pmw_counters *c, const struct pmw_target_cfg *cfg,
-					struct pmw_sample_key *key, __u32 szidx)
+					struct pmw_sample_key *key, __u32 szidx, __u32 block_off)
 {
 	__u32 zero = 0;
 	struct pmw_stack *st = bpf_map_lookup_elem(&pmw_scratch, &zero);
-	struct pmw_sample smp = { .szidx = szidx };
+	struct pmw_sample smp = { .szidx = szidx, .block_off = block_off };
 	long err;
 
 	if (!st || walk_stack(cfg, runtime_addr(cfg, key->pid), st) <= 0)
@@ -479,9 +479,11 @@ int BPF_KRETPROBE(pmw_pool_refill, __u64 block)
 	c->refill_bytes += nblocks * bsize;
 	cfg = bpf_map_lookup_elem(&pmw_targets, &pid);
 	/* a pool reused for the same size class hands out its free-list head,
-	 * not its first block: the sample would name another object (wt-walk) */
-	if (cfg && cfg->sampling && block == key.pool + PMW_POOL_HDR_SIZE)
-		take_sample(c, cfg, &key, szidx);
+	 * not its first block: the sample records which block it was (wt-walk);
+	 * LTO clones that return the pool, not the block, give 48 */
+	if (cfg && cfg->sampling)
+		take_sample(c, cfg, &key, szidx, block > key.pool + PMW_POOL_HDR_SIZE &&
+			    block < key.pool + pool_size ? block - key.pool : PMW_POOL_HDR_SIZE);
 	return 0;
 }
 

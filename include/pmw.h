@@ -66,7 +66,8 @@ struct pmw_sample {
 	__u64 stack;		/* key in pmw_stacks */
 	__u64 born_ns;		/* CLOCK_MONOTONIC */
 	__u32 szidx;		/* size class of the pool */
-	__u32 pad;
+	__u32 block_off;	/* the allocation's block - pool: 48 (the first block) when the
+				 * pool was initialised, else the free-list head of a reused pool */
 };
 
 /*

@@ -20,6 +20,8 @@
 #define PMW_POOL_HDR_SIZE	48
 /* offsetof(struct pool_header, szidx) (uint): the pool's size class */
 #define PMW_POOL_SZIDX		36
+/* offsetof(struct pool_header, nextoffset) (uint): bytes to the next block never carved */
+#define PMW_POOL_NEXTOFFSET	40
 /* sizeof(struct arena_object): address @0, pool_address @8,
  * nfreepools @16, ntotalpools @20 (uint) */
 #define PMW_ARENA_OBJ_SIZE	48

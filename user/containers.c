@@ -17,6 +17,22 @@
 #define ITEM_BYTES_DEFAULT 64.0	/* item size assumed before items are typed */
 
 
+bool pmw_containers_index_ok(const struct pmw_containers *cs, const struct pmw_ctrack *tr,
+			     uint64_t index, double when)
+{
+	double m = (when - cs->t0) / 60, len, slack;
+	int i = 1;
+
+	if (tr->n < 2 || m < tr->t[0] || m > tr->t[tr->n - 1] + 1)
+		return false;	/* outside what the walks saw */
+	while (i < tr->n - 1 && tr->t[i] < m)
+		i++;
+	len = tr->len[i - 1] + (tr->len[i] - tr->len[i - 1]) * (m - tr->t[i - 1]) /
+				       (tr->t[i] > tr->t[i - 1] ? tr->t[i] - tr->t[i - 1] : 1);
+	slack = 16 + (tr->items_per_min > 0 ? tr->items_per_min / 60 : 0);
+	return fabs((double)index - len) <= slack;
+}
+
 static double now_min(struct pmw_containers *cs)
 {
 	struct timespec ts;

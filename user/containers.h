@@ -96,6 +96,14 @@ int pmw_containers_holders(struct pmw_containers *cs, const struct pmw_target *t
 /* The largest score of @cs (0 if nothing grows): the process leak score. */
 double pmw_containers_score(const struct pmw_containers *cs);
 
+/*
+ * Could the item at insertion position @index of @tr have been inserted at
+ * @when (CLOCK_MONOTONIC seconds)? Its length then, interpolated from the
+ * walks, is @index within about a second of growth.
+ */
+bool pmw_containers_index_ok(const struct pmw_containers *cs, const struct pmw_ctrack *tr,
+			     uint64_t index, double when);
+
 /* The track of container @addr, or NULL. */
 struct pmw_ctrack *pmw_containers_find(struct pmw_containers *cs, uint64_t addr);
 

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/uio.h>
 #include "heap.h"
 #include "log.h"
 #include "mimalloc.h"
@@ -207,4 +208,46 @@ out:
 	if (err == -ESRCH || (err && !pmw_pid_alive(t->pid)))
 		return -ESRCH;
 	return err;
+}
+
+ssize_t pmw_mem_gather(pid_t pid, const uint64_t *addrs, const size_t *lens, size_t n, uint8_t *buf,
+		      bool *ok)
+{
+	struct iovec local[512], remote[512];
+	size_t i = 0, done = 0, boff = 0;
+
+	while (i < n) {
+		size_t k = 0, want = 0, got_n = 0;
+		ssize_t got;
+
+		while (i + k < n && k < ARRAY_SIZE(remote)) {
+			remote[k].iov_base = (void *)addrs[i + k];
+			remote[k].iov_len = lens[i + k];
+			local[k].iov_base = buf + boff + want;
+			local[k].iov_len = lens[i + k];
+			want += lens[i + k];
+			k++;
+		}
+		got = process_vm_readv(pid, local, k, remote, k, 0);
+		if (got < 0 && errno == ESRCH)
+			return -ESRCH;
+		if (got < 0)
+			got = 0;
+		/* complete pieces read; a partial read stops at the failing piece */
+		for (size_t used = 0; got_n < k && used + lens[i + got_n] <= (size_t)got; got_n++) {
+			used += lens[i + got_n];
+			ok[i + got_n] = true;
+		}
+		for (size_t j = 0; j < got_n; j++)
+			boff += lens[i + j];
+		done += got_n;
+		i += got_n;
+		if (got_n < k) {	/* skip the piece that failed */
+			memset(buf + boff, 0, lens[i]);
+			ok[i] = false;
+			boff += lens[i];
+			i++;
+		}
+	}
+	return done;
 }

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "pmw.h"
 #include "target.h"
 
@@ -54,5 +55,14 @@ void pmw_heap_pools_free(struct pmw_heap_pools *hp);
 
 /* Is @addr inside one of @hp's arenas? */
 bool pmw_heap_in_arena(const struct pmw_heap_pools *hp, uint64_t addr);
+
+/*
+ * Gather @n pieces of target memory (@addrs[i], @lens[i] bytes) into @buf,
+ * concatenated, with process_vm_readv. A piece that cannot be read is
+ * zeroed and its @ok[i] false; the others are still read. Returns the number
+ * of pieces read, or -ESRCH.
+ */
+ssize_t pmw_mem_gather(pid_t pid, const uint64_t *addrs, const size_t *lens, size_t n,
+		       uint8_t *buf, bool *ok);
 
 #endif

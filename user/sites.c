@@ -177,7 +177,11 @@ static int follow_objects(struct pmw_watch *w, struct found *f, int nf, int samp
 		return -ENOMEM;
 	}
 	for (int i = 0; i < nf; i++)
-		addrs[i] = f[i].key.pool + PMW_POOL_HDR_SIZE;	/* the sampled first block */
+		/* the sampled block: the first one of an initialised pool, the free-list
+		 * head of a reused one */
+		addrs[i] = f[i].key.pool + (f[i].smp.block_off >= PMW_POOL_HDR_SIZE &&
+					    f[i].smp.block_off < w->t.pv->pool_size ?
+					    f[i].smp.block_off : PMW_POOL_HDR_SIZE);
 	got = pmw_mem_readv(w->t.pid, addrs, OBJ_READ, nf, buf);
 	for (int i = 0; i < nf; i++) {
 		struct pmw_stack_site *ss;
@@ -192,6 +196,8 @@ static int follow_objects(struct pmw_watch *w, struct found *f, int nf, int samp
 			continue;
 		}
 		objs[nobjs].stack = f[i].smp.stack;
+		objs[nobjs].born_ns = f[i].smp.born_ns;
+		objs[nobjs].block_off = f[i].smp.block_off;
 		objs[nobjs].pool = f[i].key.pool;
 		objs[nobjs].type = type;
 		objs[nobjs++].fp = fp;
@@ -471,18 +477,33 @@ int pmw_sites_join(struct pmw_watch *w)
 
 	for (int k = 0; k < l->nsites; k++)
 		l->sites[k].holder_score = 0;
+	dlog("PID %d: join: %d live samples, %d sites\n", w->t.pid, l->nobjs, l->nsites);
 	for (int i = 0; i < l->nobjs; i++) {
 		const struct pmw_obj *o = &l->objs[i];
 		struct pmw_stack_site *ss = stack_find(l, o->stack);
 		struct pmw_site *site = ss && ss->site ? site_find(l, ss->site) : NULL;
-		uint64_t owner = 0;
+		const struct pmw_item_owner *ow = NULL;
 		struct pmw_ctrack *tr;
 		bool typed;
 
-		for (size_t k = 0; k < ARRAY_SIZE(offs) && !owner; k++)
-			owner = pmw_walk_item_owner(&l->walk, o->pool + PMW_POOL_HDR_SIZE + offs[k]);
-		if (!owner || !site || !(tr = pmw_containers_find(&l->ct, owner)))
+		/* the block the sampled allocation got (not always the pool's first) */
+		for (size_t k = 0; k < ARRAY_SIZE(offs) && !ow; k++)
+			ow = pmw_walk_item_owner(&l->walk, o->pool + o->block_off + offs[k]);
+		dlog("PID %d: sample pool 0x%llx stack %llx site %s: %s\n", w->t.pid,
+		     (unsigned long long)o->pool, (unsigned long long)o->stack, site ? "yes" : "no",
+		     ow ? "item of a growing container" : "no growing container holds it");
+		if (!ow || !site || !(tr = pmw_containers_find(&l->ct, ow->container)))
 			continue;
+		/* the object there must be the one sampled, not a later one in its block:
+		 * an item inserted when the sample was taken sits where the container's
+		 * length was then */
+		if (ow->index == PMW_NO_INDEX ? o->block_off != PMW_POOL_HDR_SIZE :
+		    !pmw_containers_index_ok(&l->ct, tr, ow->index, o->born_ns / 1e9)) {
+			dlog("PID %d: sample pool 0x%llx: item %u of %s, not where the container "
+			     "was when it was taken: a later object in its block\n", w->t.pid,
+			     (unsigned long long)o->pool, ow->index, tr->type_name);
+			continue;
+		}
 		joined++;
 		if (tr->score > site->holder_score)
 			site->holder_score = tr->score;

@@ -54,6 +54,8 @@ struct pmw_obj {
 	uint64_t fp;			/* fingerprint: type and first fields, refcount excluded */
 	uint64_t stack;			/* its stack (key of pmw_stacks) */
 	uint64_t type;			/* its type object */
+	uint64_t born_ns;		/* when it was taken, CLOCK_MONOTONIC */
+	uint32_t block_off;		/* the sampled allocation's block - pool */
 };
 
 struct pmw_leaks;

@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
 #include <time.h>
 #include "log.h"
 #include "util.h"
@@ -38,8 +37,8 @@
 #define F_TYPE_SUBCLASS		PMW_TPFLAGS_TYPE_SUBCLASS
 
 #define SMALL_MAX	512	/* SMALL_REQUEST_THRESHOLD: larger requests go to libc malloc */
-#define POOL_FREEBLOCK	8	/* struct pool_header: freeblock @8, nextoffset @40 (uint) */
-#define POOL_NEXTOFFSET	40
+#define POOL_FREEBLOCK	8	/* struct pool_header: freeblock @8 */
+#define POOL_NEXTOFFSET	PMW_POOL_NEXTOFFSET
 #define CHUNK_POOLS	32	/* pools read per process_vm_readv round */
 #define ITEMS_MAX	(1u << 20) /* items read per container; more: the newest only */
 #define NEG_TYPES_MAX	8192 /* non-types remembered per walk */
@@ -119,53 +118,6 @@ const char *pmw_ckind_name(enum pmw_ckind k)
 static bool ptr_ok(uint64_t p)
 {
 	return p >= 0x10000 && p < (1ULL << 47) && !(p & 7);
-}
-
-/*
- * Gather @n pieces (@addrs[i], @lens[i] bytes) into @buf (concatenated).
- * A piece that cannot be read is zeroed and its @ok[i] false; the others
- * are still read. Returns the number of pieces read, or -ESRCH.
- */
-static ssize_t gather(pid_t pid, const uint64_t *addrs, const size_t *lens, size_t n, uint8_t *buf,
-		      bool *ok)
-{
-	struct iovec local[512], remote[512];
-	size_t i = 0, done = 0, boff = 0;
-
-	while (i < n) {
-		size_t k = 0, want = 0, got_n = 0;
-		ssize_t got;
-
-		while (i + k < n && k < ARRAY_SIZE(remote)) {
-			remote[k].iov_base = (void *)addrs[i + k];
-			remote[k].iov_len = lens[i + k];
-			local[k].iov_base = buf + boff + want;
-			local[k].iov_len = lens[i + k];
-			want += lens[i + k];
-			k++;
-		}
-		got = process_vm_readv(pid, local, k, remote, k, 0);
-		if (got < 0 && errno == ESRCH)
-			return -ESRCH;
-		if (got < 0)
-			got = 0;
-		/* complete pieces read; a partial read stops at the failing piece */
-		for (size_t used = 0; got_n < k && used + lens[i + got_n] <= (size_t)got; got_n++) {
-			used += lens[i + got_n];
-			ok[i + got_n] = true;
-		}
-		for (size_t j = 0; j < got_n; j++)
-			boff += lens[i + j];
-		done += got_n;
-		i += got_n;
-		if (got_n < k) {	/* skip the piece that failed */
-			memset(buf + boff, 0, lens[i]);
-			ok[i] = false;
-			boff += lens[i];
-			i++;
-		}
-	}
-	return done;
 }
 
 /* ---------------------------------------------------------------- types */
@@ -374,7 +326,8 @@ static size_t item_hash(uint64_t p, size_t cap)
 	return (p >> 4) * 0x9E3779B97F4A7C15ULL >> 20 & (cap - 1);
 }
 
-static void owner_add(struct pmw_walk *wk, uint64_t item, uint64_t container)
+static void owner_add(struct pmw_walk *wk, uint64_t item, uint64_t container, uint64_t index,
+		      bool key)
 {
 	size_t i;
 
@@ -402,18 +355,20 @@ static void owner_add(struct pmw_walk *wk, uint64_t item, uint64_t container)
 			return;
 	wk->items[i].item = item;
 	wk->items[i].container = container;
+	wk->items[i].key = key;
+	wk->items[i].index = index < PMW_NO_INDEX ? index : PMW_NO_INDEX;
 	wk->nitems++;
 }
 
-uint64_t pmw_walk_item_owner(const struct pmw_walk *wk, uint64_t item)
+const struct pmw_item_owner *pmw_walk_item_owner(const struct pmw_walk *wk, uint64_t item)
 {
 	if (!wk->cap_ditems || !item)
-		return 0;
+		return NULL;
 	for (size_t i = item_hash(item, wk->cap_ditems); wk->ditems[i].item;
 	     i = (i + 1) & (wk->cap_ditems - 1))
 		if (wk->ditems[i].item == item)
-			return wk->ditems[i].container;
-	return 0;
+			return &wk->ditems[i];
+	return NULL;
 }
 
 static bool watched(const struct pmw_walk *wk, uint64_t container)
@@ -471,7 +426,7 @@ static int objects_info(struct pmw_walk *wk, const struct pmw_target *t, const u
 	}
 	for (int i = 0; i < n; i++)
 		lens[i] = 48;
-	if (gather(t->pid, objs, lens, n, buf, ok) < 0)
+	if (pmw_mem_gather(t->pid, objs, lens, n, buf, ok) < 0)
 		memset(ok, 0, n * sizeof(*ok));
 	wk->cur.bytes_read += (uint64_t)n * 48;
 	for (int i = 0; i < n; i++) {
@@ -716,7 +671,7 @@ static uint8_t *want_read(struct pmw_walk *wk, const struct pmw_target *t, const
 		total += w[i].len;
 	}
 	buf = malloc(total ? total : 1);
-	if (!addrs || !lens || !ok || !buf || gather(t->pid, addrs, lens, n, buf, ok) < 0) {
+	if (!addrs || !lens || !ok || !buf || pmw_mem_gather(t->pid, addrs, lens, n, buf, ok) < 0) {
 		free(buf);
 		free(ok);
 		buf = NULL;
@@ -740,7 +695,7 @@ static void deque_items(struct pmw_walk *wk, const struct pmw_target *t, const s
 	uint8_t blk[8 + DEQUE_BLOCKLEN * 8 + 8];
 	uint64_t b = p->b, left = p->len;
 
-	for (uint64_t k = 0; ptr_ok(b) && left && k <= p->len / DEQUE_BLOCKLEN + 1; k++) {
+	for (uint64_t k = 0, idx = 0; ptr_ok(b) && left && k <= p->len / DEQUE_BLOCKLEN + 1; k++) {
 		uint64_t from = k ? 0 : p->lindex, to = b == p->a ? p->rindex : DEQUE_BLOCKLEN - 1;
 
 		if (from >= DEQUE_BLOCKLEN || to >= DEQUE_BLOCKLEN ||
@@ -750,7 +705,7 @@ static void deque_items(struct pmw_walk *wk, const struct pmw_target *t, const s
 		}
 		wk->cur.bytes_read += sizeof(blk);
 		for (uint64_t i = from; i <= to && left; i++, left--)
-			owner_add(wk, rd64(blk + 8 + i * 8), p->addr);
+			owner_add(wk, rd64(blk + 8 + i * 8), p->addr, idx++, false);
 		if (b == p->a)
 			return;
 		b = rd64(blk + 8 + DEQUE_BLOCKLEN * 8);
@@ -816,7 +771,7 @@ static void chunk_items(struct pmw_walk *wk, const struct pmw_target *t, struct 
 			for (size_t e = 0; e < w[k].len; e += 16) {
 				large_add(wk, rd64(b + e));
 				if (watch)
-					owner_add(wk, rd64(b + e), p->addr);
+					owner_add(wk, rd64(b + e), p->addr, PMW_NO_INDEX, false);
 				if (ct)
 					keep_sample(ct, rd64(b + e));
 			}
@@ -824,8 +779,8 @@ static void chunk_items(struct pmw_walk *wk, const struct pmw_target *t, struct 
 		}
 		for (size_t e = 0; e < w[k].len; e += 8) {
 			large_add(wk, rd64(b + e));
-			if (watch)
-				owner_add(wk, rd64(b + e), p->addr);
+			if (watch && p->kind == PMW_CK_LIST)	/* deques: deque_items() */
+				owner_add(wk, rd64(b + e), p->addr, p->len - w[k].len / 8 + e / 8, false);
 			if (ct && e + 8 * PMW_WALK_SAMPLE >= w[k].len)
 				keep_sample(ct, rd64(b + e));
 		}
@@ -857,8 +812,8 @@ static void chunk_items(struct pmw_walk *wk, const struct pmw_target *t, struct 
 			large_add(wk, key);
 			large_add(wk, val);
 			if (watch) {
-				owner_add(wk, key, p->addr);
-				owner_add(wk, val, p->addr);
+				owner_add(wk, key, p->addr, e / esz, true);
+				owner_add(wk, val, p->addr, e / esz, false);
 			}
 			if (ct) {
 				if (!ct->fp)
@@ -996,7 +951,7 @@ static int walk_chunk(struct pmw_walk *wk, const struct pmw_target *t)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
 		lens[i] = psize;
-	got = gather(t->pid, wk->hp.pools + wk->next, lens, n, buf, ok);
+	got = pmw_mem_gather(t->pid, wk->hp.pools + wk->next, lens, n, buf, ok);
 	if (got < 0) {
 		free(buf);
 		return got;
@@ -1086,7 +1041,8 @@ static void walk_census(struct pmw_walk *wk)
 
 static void walk_finish(struct pmw_walk *wk)
 {
-	qsort(wk->conts, wk->nconts, sizeof(*wk->conts), cmp_cont);
+	if (wk->nconts)	/* NULL when none: qsort's argument is nonnull */
+		qsort(wk->conts, wk->nconts, sizeof(*wk->conts), cmp_cont);
 	free(wk->done);
 	wk->done = wk->conts;
 	wk->ndone = wk->nconts;

@@ -59,7 +59,11 @@ struct pmw_walk_container {
 struct pmw_item_owner {
 	uint64_t item;			/* object address, 0 = empty slot */
 	uint64_t container;
+	uint32_t index;			/* insertion position (list, deque, dict entries), or
+					 * PMW_NO_INDEX (set) */
+	bool key;			/* a dict key (values are what a dict holds) */
 };
+#define PMW_NO_INDEX	UINT32_MAX
 
 /* One census row: objects and bytes per type name. */
 struct pmw_walk_census {
@@ -136,8 +140,8 @@ const struct pmw_wtype *pmw_walk_type(struct pmw_walk *wk, const struct pmw_targ
 int pmw_walk_objects(struct pmw_walk *wk, const struct pmw_target *t, const uint64_t *objs, int n,
 		     const struct pmw_wtype **types, uint64_t *sizes);
 
-/* The watched container holding object @item in the last walk, 0 if none. */
-uint64_t pmw_walk_item_owner(const struct pmw_walk *wk, uint64_t item);
+/* The watched container holding object @item in the last walk (NULL if none). */
+const struct pmw_item_owner *pmw_walk_item_owner(const struct pmw_walk *wk, uint64_t item);
 
 /* The container of the last walk at @addr, or NULL. */
 const struct pmw_walk_container *pmw_walk_container(const struct pmw_walk *wk, uint64_t addr);

@@ -20,7 +20,7 @@ class Point(object):
 class Fetched(object):
     def __init__(self, key):
         self.key = key
-        self.body = "body-%d" % key
+        self.body = "body-" + key
 
 
 class Looked(object):
@@ -38,7 +38,7 @@ WINDOW = collections.deque(maxlen=1000)   # bounded by construction
 
 
 @functools.lru_cache(maxsize=None)
-def fetch(key):                      # leak 2: unique keys, no bound
+def fetch(key):  # leak 2: unique keys, no bound
     return Fetched(key)  # LEAK-FETCH
 
 
@@ -49,7 +49,7 @@ def lookup(key):                     # bounded, turns over
 
 def step(i):
     REGISTRY.points.append(Point(i, i * 0.5))  # LEAK-POINTS
-    fetch(i)
+    fetch("key-%d" % i)  # LEAK-FETCH
     lookup(random.randrange(3000))
     WINDOW.append(i)
     json.loads(json.dumps({"i": i, "tags": ["a", "b", "c"], "v": [1.5] * 8}))
@@ -57,9 +57,10 @@ def step(i):
 
 def describe():
     info = fetch.cache_info()
-    return {"leaks": [leakapp.holder("leak_attrs.REGISTRY.points", REGISTRY.points, "Point"),
+    return {"leaks": [leakapp.holder("leak_attrs.REGISTRY.points", REGISTRY.points, "Point",
+                                      "LEAK-POINTS"),
                       {"holder": "functools.lru_cache(leak_attrs.fetch)", "addr": None,
-                       "len": info.currsize, "item_type": "Fetched"}],
+                       "len": info.currsize, "item_type": "Fetched", "marker": "LEAK-FETCH"}],
             "bounded": [{"holder": "functools.lru_cache(leak_attrs.lookup)", "addr": None,
                          "len": lookup.cache_info().currsize, "item_type": "Looked"},
                         leakapp.holder("leak_attrs.WINDOW", WINDOW, "int")]}

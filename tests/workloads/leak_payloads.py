@@ -25,8 +25,8 @@ def step(i):
 
 
 def describe():
-    return {"leaks": [leakapp.holder("leak_payloads.BLOBS", BLOBS, "bytes"),
-                      leakapp.holder("leak_payloads.PENDING", PENDING, "str")],
+    return {"leaks": [leakapp.holder("leak_payloads.BLOBS", BLOBS, "bytes", "LEAK-BLOBS"),
+                      leakapp.holder("leak_payloads.PENDING", PENDING, "str", "LEAK-PENDING")],
             "bounded": [leakapp.holder("leak_payloads.HOT", HOT, "bytes")],
             "blob_bytes": sum(len(b) for b in BLOBS.values())}
 

@@ -30,8 +30,8 @@ def step(i):
 
 
 def describe():
-    return {"leaks": [leakapp.holder("leak_queue.JOBS", JOBS, "Job"),
-                      leakapp.holder("leak_queue.VISITORS", VISITORS, "int")],
+    return {"leaks": [leakapp.holder("leak_queue.JOBS", JOBS, "Job", "LEAK-JOBS"),
+                      leakapp.holder("leak_queue.VISITORS", VISITORS, "int", "LEAK-VISITORS")],
             "bounded": [leakapp.holder("leak_queue.SCRATCH", SCRATCH, "list"),
                         leakapp.holder("leak_queue.EVENTS", EVENTS, "tuple")]}
 

@@ -45,8 +45,9 @@ def step(i):
 
 
 def describe():
-    return {"leaks": [leakapp.holder("leak_sessions.ACTIVE_SESSIONS", ACTIVE_SESSIONS, "Session"),
-                      leakapp.holder("leak_sessions.METRICS", METRICS, "Series")],
+    return {"leaks": [leakapp.holder("leak_sessions.ACTIVE_SESSIONS", ACTIVE_SESSIONS, "Session",
+                                      "LEAK-SESSIONS"),
+                      leakapp.holder("leak_sessions.METRICS", METRICS, "Series", "LEAK-METRICS")],
             "bounded": [leakapp.holder("leak_sessions.RECENT", RECENT, "dict")]}
 
 

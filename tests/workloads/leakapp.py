@@ -10,8 +10,9 @@ usage: leak_x.py [SECONDS [STATE_FILE]]   (SECONDS 0 = until killed)
 Protocol: prints ``ready <pid>``; every second (and at exit) writes
 STATE_FILE (JSON, replaced atomically): {"time": ..., "steps": ...,
 "leaks": [...], "bounded": [...]}, each holder as {"holder": "leak_x.NAME",
-"addr": id(container) or null, "len": len(container), "item_type": ...}:
-the ground truth the tests compare pymemwatch's leak table with.
+"addr": id(container) or null, "len": len(container), "item_type": ...,
+"marker": "LEAK-X"}: the ground truth the tests compare pymemwatch's leak
+table with (the lines that create a leak's items end in "# LEAK-X").
 """
 import json
 import os
@@ -19,10 +20,11 @@ import sys
 import time
 
 
-def holder(name, container, item_type, addr=True):
-    """One holder as the state file describes it."""
-    return {"holder": name, "addr": id(container) if addr else None,
-            "len": len(container), "item_type": item_type}
+def holder(name, container, item_type, marker=None):
+    """One holder as the state file describes it; `marker` names the comment
+    (# LEAK-...) on the line(s) that create its items."""
+    return {"holder": name, "addr": id(container), "len": len(container),
+            "item_type": item_type, "marker": marker}
 
 
 def _write_state(path, state):
