@@ -190,6 +190,7 @@ static void count_page(struct scan_ctx *c, uint64_t page, const uint8_t *pg, int
 	 * segment has entries: bound it by MAX_HUGE instead */
 	if (!bsize || used > cap || cap > reserved || !slices ||
 	    (uint64_t)slices * ft->slice_size > MAX_HUGE ||
+	    (uint64_t)used * bsize > (uint64_t)slices * ft->slice_size ||	/* must fit */
 	    (heap && get_u64(pg, ft->page_xheap) != heap)) {
 		c->s->torn++;	/* moved to another heap or being (re)initialised */
 		return;
