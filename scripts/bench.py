@@ -85,9 +85,9 @@ SMALL = "plain@exact-scale"  # internal reference configs for the scaled configs
 TSMALL = "plain@tracemalloc-scale"
 LBIG = "plain@leaking-scale"
 LEAK_KIB = 256.0  # KiB/s leaked by the workload in leaking and its reference (--leak)
-LEAK_SCALE = 12.0  # leaking's timed section: 12 x the work (~8-20 s: several burst periods)
+LEAK_SCALE = 12.0  # leaking's timed section: 12 x the work (~8-20 s: several burst periods); --leak-scale
 LEAK_PREROLL = 8.0  # s pymemwatch watches the leaking workload before the timed section
-LEAK_WORKLOADS = {"workloads": ["json_dumps", "method_calls", "json_docs", "class_sim", "dict_churn"],
+LEAK_WORKLOADS = {"workloads": ["json_dumps", "method_calls", "json_docs"],
                   "independent": ["docutils_html", "genshi_bigtable", "sqlalchemy_orm"]}
 QUICK_LEAK_WORKLOADS = {"workloads": ["json_dumps", "method_calls"], "independent": ["docutils_html"]}
 WALK_CONFIGS = ("heap", "full", "leaking")  # heap walks run in these
@@ -109,6 +109,15 @@ EST = {"plain": 1.5, "gc": 1.7, "heap": 1.7, "full": 2.7, "exact": 2.0, SMALL: 0
 
 BPF_STATS_RE = re.compile(r"bpf-stats: prog=(\S+) runs=(\d+) run_ns=(\d+) ns_per_run=([\d.]+)")
 COST_STATS_RE = re.compile(r"cost-stats: pid=(\d+) (.*)")  # key=value pairs (user/burst.c)
+
+
+def set_leak_scale(f):
+    """--leak-scale: the leaking timed section's work, and its estimates."""
+    global LEAK_SCALE
+    LEAK_SCALE = f
+    SCALED["leaking"] = (LBIG, f)
+    SCALE_OF["leaking"] = SCALE_OF[LBIG] = f
+    EST["leaking"], EST[LBIG] = 1.5 * f * 1.1 + LEAK_PREROLL + 2, 1.5 * f
 
 
 def with_refs(configs):
@@ -1101,6 +1110,9 @@ def main():
                     "(default: %s)" % "; ".join("%s: %s" % (k, ",".join(v)) for k, v in sorted(LEAK_WORKLOADS.items())))
     ap.add_argument("--pmw-extra", metavar="ARGS", help="extra pymemwatch arguments for every pymemwatch "
                     "configuration, e.g. '--leak-budget 100' (experiments; the report says so)")
+    ap.add_argument("--leak-scale", type=float, default=LEAK_SCALE,
+                    help="work of the leaking timed section, x the workload's (default %g: ~8-20 s; a CPU-bound "
+                    "target's first burst within the default --leak-budget comes after ~40 s of its CPU)" % LEAK_SCALE)
     ap.add_argument("--markdown", metavar="PATH", help="also write the report's tables as Markdown to PATH "
                     "(default ./bench-results.md; ./bench-results-SET.md for another set)")
     ap.add_argument("--csv", help="CSV output (default ./bench-results.csv; ./bench-results-SET.csv for another set)")
@@ -1140,6 +1152,8 @@ def main():
         args.own_duration = 8.0
     pythons = args.python or [p for p in DEFAULT_PYTHONS if os.path.exists(p)]
 
+    if args.leak_scale != LEAK_SCALE:
+        set_leak_scale(args.leak_scale)
     b = Bench(args)
     if args.leak_workloads:
         b.leak_workloads = set(w.strip() for w in args.leak_workloads.split(",") if w.strip())
