@@ -64,7 +64,10 @@ static void track_score(struct pmw_ctrack *tr)
 		dropped |= max > 0 && tr->len[i] <= 0.5 * max;
 		if (tr->len[i] > max)
 			max = tr->len[i];
-		changed += tr->fp_changed[i];
+		/* a new first item while the length stayed or fell: evicting at its bound;
+		 * while it grows it is a backlog drained from the front, a list kept
+		 * newest first or a dict pruned slower than it fills: all leaks */
+		changed += tr->fp_changed[i] && !(i && tr->len[i] > tr->len[i - 1]);
 	}
 	tr->stable = 1 - (double)changed / n;
 	tr->highs = (double)highs / (n - half);

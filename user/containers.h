@@ -4,11 +4,13 @@
  * heap walk reports is followed by address and type across walks, and its
  * length fitted over time. A leak is a container that keeps growing: a
  * positive slope, a good fit, new highs in the recent half of its history
- * and a stable first item (first key, left block): it only appends. A
+ * and a stable first item (first key, left block) unless it grew meanwhile. A
  * bounded cache that plateaus or oscillates sets no new highs and scores 0
- * however large or busy it is; one that evicts changes its first item; one
- * that is cleared (down to half its high) scores 0, as does a deque with a
- * maxlen.
+ * however large or busy it is; one that evicts changes its first item while
+ * its length stays; one that is cleared (down to half its high) scores 0, as
+ * does a deque with a maxlen. A container that grows while its first item
+ * changes (a backlog drained from the front, a list kept newest first, a dict
+ * pruned slower than it fills) is a leak.
  */
 #ifndef PMW_CONTAINERS_H
 #define PMW_CONTAINERS_H
@@ -36,7 +38,7 @@ struct pmw_ctrack {
 	double items_per_min;		/* least-squares slope */
 	double r2;			/* fit of that line */
 	double highs;			/* share of recent walks that set a new high, 0..1 */
-	double stable;			/* share of walks whose first item stayed, 0..1 */
+	double stable;			/* share of walks whose first item stayed or that grew, 0..1 */
 	double item_bytes;		/* mean real size of the sampled items, 0 unknown */
 	double score;			/* 0 = not growing */
 	char item_type[64];		/* most common type of the sampled items */
