@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* The process leak score: slopes of live heap and RSS over time. */
+#include <errno.h>
 #include <math.h>
 #include <string.h>
 #include "env.h"
+#include "holders.h"
 #include "leak.h"
 #include "log.h"
 #include "watch.h"
@@ -47,6 +49,10 @@ static void walk_heap(struct pmw_watch *w)
 	struct pmw_leaks *l = &w->leaks;
 	int err;
 
+	if (w->exited && l->walk.walks && !l->walk.err) {
+		pmw_holders_forget(w->t.pid);	/* its cached paths */
+		l->walk.err = -ESRCH;
+	}
 	if (!w->scan_heap || env.walk_budget <= 0 || w->exited || !w->t.bias_known)
 		return;
 	err = pmw_walk_step(&l->walk, &w->t, env.walk_budget);

@@ -326,8 +326,7 @@ static size_t item_hash(uint64_t p, size_t cap)
 	return (p >> 4) * 0x9E3779B97F4A7C15ULL >> 20 & (cap - 1);
 }
 
-static void owner_add(struct pmw_walk *wk, uint64_t item, uint64_t container, uint64_t index,
-		      bool key)
+static void owner_add(struct pmw_walk *wk, uint64_t item, uint64_t container, uint64_t index)
 {
 	size_t i;
 
@@ -355,7 +354,6 @@ static void owner_add(struct pmw_walk *wk, uint64_t item, uint64_t container, ui
 			return;
 	wk->items[i].item = item;
 	wk->items[i].container = container;
-	wk->items[i].key = key;
 	wk->items[i].index = index < PMW_NO_INDEX ? index : PMW_NO_INDEX;
 	wk->nitems++;
 }
@@ -705,7 +703,7 @@ static void deque_items(struct pmw_walk *wk, const struct pmw_target *t, const s
 		}
 		wk->cur.bytes_read += sizeof(blk);
 		for (uint64_t i = from; i <= to && left; i++, left--)
-			owner_add(wk, rd64(blk + 8 + i * 8), p->addr, idx++, false);
+			owner_add(wk, rd64(blk + 8 + i * 8), p->addr, idx++);
 		if (b == p->a)
 			return;
 		b = rd64(blk + 8 + DEQUE_BLOCKLEN * 8);
@@ -771,7 +769,7 @@ static void chunk_items(struct pmw_walk *wk, const struct pmw_target *t, struct 
 			for (size_t e = 0; e < w[k].len; e += 16) {
 				large_add(wk, rd64(b + e));
 				if (watch)
-					owner_add(wk, rd64(b + e), p->addr, PMW_NO_INDEX, false);
+					owner_add(wk, rd64(b + e), p->addr, PMW_NO_INDEX);
 				if (ct)
 					keep_sample(ct, rd64(b + e));
 			}
@@ -780,7 +778,7 @@ static void chunk_items(struct pmw_walk *wk, const struct pmw_target *t, struct 
 		for (size_t e = 0; e < w[k].len; e += 8) {
 			large_add(wk, rd64(b + e));
 			if (watch && p->kind == PMW_CK_LIST)	/* deques: deque_items() */
-				owner_add(wk, rd64(b + e), p->addr, p->len - w[k].len / 8 + e / 8, false);
+				owner_add(wk, rd64(b + e), p->addr, p->len - w[k].len / 8 + e / 8);
 			if (ct && e + 8 * PMW_WALK_SAMPLE >= w[k].len)
 				keep_sample(ct, rd64(b + e));
 		}
@@ -812,8 +810,8 @@ static void chunk_items(struct pmw_walk *wk, const struct pmw_target *t, struct 
 			large_add(wk, key);
 			large_add(wk, val);
 			if (watch) {
-				owner_add(wk, key, p->addr, e / esz, true);
-				owner_add(wk, val, p->addr, e / esz, false);
+				owner_add(wk, key, p->addr, e / esz);
+				owner_add(wk, val, p->addr, e / esz);
 			}
 			if (ct) {
 				if (!ct->fp)

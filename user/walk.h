@@ -55,13 +55,12 @@ struct pmw_walk_container {
 	uint8_t kind;			/* enum pmw_ckind */
 };
 
-/* An item (key or value) of a watched container. */
+/* An item (dict: key or value) of a watched container. */
 struct pmw_item_owner {
 	uint64_t item;			/* object address, 0 = empty slot */
 	uint64_t container;
 	uint32_t index;			/* insertion position (list, deque, dict entries), or
 					 * PMW_NO_INDEX (set) */
-	bool key;			/* a dict key (values are what a dict holds) */
 };
 #define PMW_NO_INDEX	UINT32_MAX
 
