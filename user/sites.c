@@ -469,22 +469,34 @@ static struct pmw_site *site_find(struct pmw_leaks *l, uint64_t site)
 	return l->nsites ? bsearch(&key, l->sites, l->nsites, sizeof(key), cmp_u64) : NULL;
 }
 
+/* a sample joined to a growing container in this pass */
+struct join {
+	struct pmw_ctrack *tr;
+	struct pmw_site *site;
+	bool typed;
+};
+
+#define JOINS_MAX	1024
+#define SITE_SAMPLES	2	/* distinct live samples that must agree to name a site */
+
 int pmw_sites_join(struct pmw_watch *w)
 {
 	static const unsigned int offs[] = { 0, PMW_GC_HEAD_SIZE, PMW_PREHEADER_SIZE };
 	struct pmw_leaks *l = &w->leaks;
+	struct join *js = calloc(JOINS_MAX, sizeof(*js));
 	int joined = 0;
 
+	if (!js)
+		return -ENOMEM;
 	for (int k = 0; k < l->nsites; k++)
 		l->sites[k].holder_score = 0;
 	dlog("PID %d: join: %d live samples, %d sites\n", w->t.pid, l->nobjs, l->nsites);
-	for (int i = 0; i < l->nobjs; i++) {
+	for (int i = 0; i < l->nobjs && joined < JOINS_MAX; i++) {
 		const struct pmw_obj *o = &l->objs[i];
 		struct pmw_stack_site *ss = stack_find(l, o->stack);
 		struct pmw_site *site = ss && ss->site ? site_find(l, ss->site) : NULL;
 		const struct pmw_item_owner *ow = NULL;
 		struct pmw_ctrack *tr;
-		bool typed;
 
 		/* the block the sampled allocation got (not always the pool's first) */
 		for (size_t k = 0; k < ARRAY_SIZE(offs) && !ow; k++)
@@ -504,28 +516,52 @@ int pmw_sites_join(struct pmw_watch *w)
 			     (unsigned long long)o->pool, ow->index, tr->type_name);
 			continue;
 		}
-		joined++;
 		if (tr->score > site->holder_score)
 			site->holder_score = tr->score;
-		/* items of the container's item type (a dict's values) name the site; other
-		 * items (its keys, made elsewhere: a request id) only until one of those is seen */
-		typed = tr->item_type_obj && o->type == tr->item_type_obj;
-		if (!typed && tr->site_typed)
-			continue;
-		if (typed && !tr->site_typed) {
-			tr->site_typed = true;
-			tr->site_hits = 0;
-		}
-		/* the site with the most joined samples names the container's items */
-		if (tr->site_key == site->key) {
-			tr->site_hits++;
-		} else if (tr->site_hits <= 1) {
-			tr->site_key = site->key;
-			tr->site_hits = 1;
-			pmw_site_name(site, tr->site, sizeof(tr->site));
-		} else {
-			tr->site_hits--;
-		}
+		js[joined].tr = tr;
+		js[joined].site = site;
+		/* items of the container's item type (a dict's values) name the site before
+		 * other items (its keys, made elsewhere: a request id) */
+		js[joined++].typed = tr->item_type_obj && o->type == tr->item_type_obj;
 	}
+	/*
+	 * A container's site: the one most of its joined samples name, once at least
+	 * SITE_SAMPLES of them agree. One sample alone can be a block reused by the
+	 * container's item after the sampled object died unseen (its free probes
+	 * detached): json/encoder.py named a deque of jobs that way.
+	 */
+	for (int a = 0; a < joined; a++) {
+		struct pmw_ctrack *tr = js[a].tr;
+		struct pmw_site *best = NULL;
+		bool typed = false;
+		int bestn = 0;
+
+		if (!tr)
+			continue;
+		for (int b = a; b < joined; b++)
+			typed |= js[b].tr == tr && js[b].typed;
+		for (int b = a; b < joined; b++) {
+			int n = 0;
+
+			if (js[b].tr != tr || js[b].typed != typed)
+				continue;
+			for (int c = a; c < joined; c++)
+				n += js[c].tr == tr && js[c].typed == typed && js[c].site == js[b].site;
+			if (n > bestn) {
+				bestn = n;
+				best = js[b].site;
+			}
+		}
+		if (best && bestn >= SITE_SAMPLES && (typed || !tr->site_typed)) {
+			tr->site_key = best->key;
+			tr->site_hits = bestn;
+			tr->site_typed = typed;
+			pmw_site_name(best, tr->site, sizeof(tr->site));
+		}
+		for (int b = a; b < joined; b++)
+			if (js[b].tr == tr)
+				js[b].tr = NULL;	/* done with this container */
+	}
+	free(js);
 	return joined;
 }
