@@ -131,7 +131,9 @@ def test_top2_are_the_leaks(rt_run, app):
     assert sorted(r["holder"] for r in top2) == sorted(h["holder"] for h in truth["leaks"]), d
     for leak in truth["leaks"]:
         r = [r for r in top2 if r["holder"] == leak["holder"]][0]
-        assert 0.7 * leak["len"] <= int(r["items"]) <= leak["len"], d
+        # the app writes its state once a second, so its last len() may be a
+        # second or two older than pymemwatch's last walk
+        assert 0.7 * leak["len"] <= int(r["items"]) <= 1.05 * leak["len"] + 5, d
         assert r["item_type"] == leak["item_type"], d
     # a leak 25 times slower than both ranks below them
     for m in truth.get("minor", []):
@@ -162,7 +164,7 @@ def test_census(rt_run, app):
     k = [h["item_type"] for h in truth["leaks"]].index(cls)
     # the walk reads the heap during the interval before its time stamp
     lo = len_at(truth["history"], k, t - 3) * 0.995 - 2
-    hi = len_at(truth["history"], k, t + 1) * 1.005 + 2
+    hi = len_at(truth["history"], k, t + 2) * 1.005 + 2
     have = sum(int(r["objects"]) for r in census.get(cls, []))
     assert lo <= have <= hi, "%s: census %d, target held %.0f..%.0f\n%s" % (cls, have, lo, hi, diag)
 

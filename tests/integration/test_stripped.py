@@ -252,11 +252,11 @@ def test_counts_unavailable_without_refill_probe(stripped, procs, start, tmp_pat
     assert any(r["live_bytes"] > 0 for r in rows), diag
 
 
+# 45 s runs kept to the issue's set; test_holders.py covers the walk on 3.9-3.11
+@pytest.mark.parametrize("stripped", ISSUE_SET, indirect=True)
 def test_leak_holders_stripped(stripped, procs, tmp_path):
     """Without symbols the two leaks' holders rank 1 and 2 in --csv-leaks
     (issue 11.6: the walk needs only _PyRuntime); the bounded cache does not."""
-    if stripped.id not in ISSUE_SET:
-        pytest.skip("45 s runs kept to the issue's set; test_holders.py covers the walk on 3.9-3.11")
     run_s = 30
     target = procs.popen([stripped.path, test_leaks.WORKLOAD, str(run_s + 30)],
                          stdout=subprocess.PIPE, text=True)
@@ -278,13 +278,12 @@ def test_leak_holders_stripped(stripped, procs, tmp_path):
     assert "__main__.CACHE" not in [r["holder"] for r in final[:2]], diag
 
 
+# only the pyenv copies: Debian's builds are LTO, --exact is refused there
+# (test_heap.py checks the warning on debian-3.11)
+@pytest.mark.parametrize("stripped", sorted(STRIPPED), indirect=True)
 def test_exact_counts_stripped(stripped, procs, tmp_path):
     """--exact without symbols: the allocator functions come from the live
-    _PyObject struct, so test_heap.py's exact check holds unchanged (and the
-    LTO build still says it cannot)."""
-    if stripped.id not in STRIPPED:
-        pytest.skip("Debian's builds are LTO: --exact is refused there (test_heap.py checks the "
-                    "warning on debian-3.11)")
+    _PyObject struct, so test_heap.py's exact check holds unchanged."""
     test_heap.test_exact_alloc_counts(True, stripped, procs, tmp_path)
 
 
@@ -308,6 +307,9 @@ def _debian_debug_file(exe, root):
     return path if path and os.path.exists(path) else None
 
 
+# every build with a symbol table to compare with (trixie has no -dbg root)
+@pytest.mark.parametrize("stripped", [i for i in ALL if i not in IN_ROOTS or IN_ROOTS[i][1]],
+                         indirect=True)
 def test_found_addresses_are_the_symbols(stripped, procs, start, tmp_path):
     """Every address found by disassembly is the one the unstripped file
     (pyenv's libpython, Debian's -dbg file) gives that symbol."""

@@ -203,7 +203,8 @@ def test_leaks_ranked_by_holder(leak_run):
             assert hit, "leak %s not in ranks 1-2\n%s" % (leak["holder"], d)
             r = hit[0]
             # items: what the target held a few seconds before it wrote its last state
-            assert 0.7 * leak["len"] <= int(r["items"]) <= leak["len"], d
+            # (a second or two more when the target's last state write lagged its last walk)
+            assert 0.7 * leak["len"] <= int(r["items"]) <= 1.05 * leak["len"] + 5, d
             assert float(r["items_per_min"]) > 0 and float(r["score"]) > 0, d
             assert r["item_type"] == leak["item_type"], d
             # a site, when one was joined, is the line that creates the items
