@@ -43,7 +43,11 @@
 #define ITEMS_MAX	(1u << 20) /* items read per container; more: the newest only */
 #define NEG_TYPES_MAX	8192 /* non-types remembered per walk */
 #define REFCNT_MAX	(1ULL << 40) /* above: a pointer, not a reference count */
-#define WATCH_ITEMS_MAX	(1u << 22) /* items of watched containers remembered per walk */
+#define WATCH_ITEMS_MAX	(1u << 19) /* items of watched containers remembered per walk (24 B each,
+				    * table at most half full: <= 24 MiB per target) */
+#define WATCH_NEWEST	(1u << 15) /* per watched container, its newest items only: a sample is
+				    * recent, and a 1.5 M-item container grew pymemwatch's RSS by
+				    * 80 MiB/min in the soak test when all of them were kept */
 
 /* PyDictObject: ma_used @16, ma_keys @32, ma_values @40 (Include/cpython/dictobject.h) */
 #define DICT_USED	16
@@ -326,11 +330,15 @@ static size_t item_hash(uint64_t p, size_t cap)
 	return (p >> 4) * 0x9E3779B97F4A7C15ULL >> 20 & (cap - 1);
 }
 
-static void owner_add(struct pmw_walk *wk, uint64_t item, uint64_t container, uint64_t index)
+/* @item of @container at insertion position @index of @total (PMW_NO_INDEX: sets) */
+static void owner_add(struct pmw_walk *wk, uint64_t item, uint64_t container, uint64_t index,
+		      uint64_t total)
 {
 	size_t i;
 
 	if (!ptr_ok(item) || wk->nitems >= WATCH_ITEMS_MAX)
+		return;
+	if (index != PMW_NO_INDEX && index + WATCH_NEWEST < total)
 		return;
 	if ((wk->nitems + 1) * 2 > wk->cap_items) {
 		size_t ocap = wk->cap_items, ncap = ocap ? ocap * 2 : 4096;
@@ -703,7 +711,7 @@ static void deque_items(struct pmw_walk *wk, const struct pmw_target *t, const s
 		}
 		wk->cur.bytes_read += sizeof(blk);
 		for (uint64_t i = from; i <= to && left; i++, left--)
-			owner_add(wk, rd64(blk + 8 + i * 8), p->addr, idx++);
+			owner_add(wk, rd64(blk + 8 + i * 8), p->addr, idx++, p->len);
 		if (b == p->a)
 			return;
 		b = rd64(blk + 8 + DEQUE_BLOCKLEN * 8);
@@ -769,7 +777,7 @@ static void chunk_items(struct pmw_walk *wk, const struct pmw_target *t, struct 
 			for (size_t e = 0; e < w[k].len; e += 16) {
 				large_add(wk, rd64(b + e));
 				if (watch)
-					owner_add(wk, rd64(b + e), p->addr, PMW_NO_INDEX);
+					owner_add(wk, rd64(b + e), p->addr, PMW_NO_INDEX, 0);
 				if (ct)
 					keep_sample(ct, rd64(b + e));
 			}
@@ -778,7 +786,7 @@ static void chunk_items(struct pmw_walk *wk, const struct pmw_target *t, struct 
 		for (size_t e = 0; e < w[k].len; e += 8) {
 			large_add(wk, rd64(b + e));
 			if (watch && p->kind == PMW_CK_LIST)	/* deques: deque_items() */
-				owner_add(wk, rd64(b + e), p->addr, p->len - w[k].len / 8 + e / 8);
+				owner_add(wk, rd64(b + e), p->addr, p->len - w[k].len / 8 + e / 8, p->len);
 			if (ct && e + 8 * PMW_WALK_SAMPLE >= w[k].len)
 				keep_sample(ct, rd64(b + e));
 		}
@@ -810,8 +818,8 @@ static void chunk_items(struct pmw_walk *wk, const struct pmw_target *t, struct 
 			large_add(wk, key);
 			large_add(wk, val);
 			if (watch) {
-				owner_add(wk, key, p->addr, e / esz);
-				owner_add(wk, val, p->addr, e / esz);
+				owner_add(wk, key, p->addr, e / esz, w2[k].len / esz);
+				owner_add(wk, val, p->addr, e / esz, w2[k].len / esz);
 			}
 			if (ct) {
 				if (!ct->fp)
