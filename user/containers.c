@@ -277,27 +277,9 @@ int pmw_containers_holders(struct pmw_containers *cs, const struct pmw_target *t
 
 struct pmw_ctrack *pmw_containers_find(struct pmw_containers *cs, uint64_t addr)
 {
-	int lo = 0, hi = cs->n;
-
-	while (lo < hi) {
-		int mid = (lo + hi) / 2;
-
-		if (cs->tr[mid].addr == addr)
-			return &cs->tr[mid];
-		if (cs->tr[mid].addr < addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	return cs->n ? bsearch(&addr, cs->tr, cs->n, sizeof(*cs->tr), pmw_cmp_u64) : NULL;
 }
 
-static int cmp_addr(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 int pmw_containers_watch(struct pmw_containers *cs, struct pmw_walk *wk)
 {
@@ -309,7 +291,7 @@ int pmw_containers_watch(struct pmw_containers *cs, struct pmw_walk *wk)
 		return -ENOMEM;
 	for (int k = 0; k < n; k++)
 		w[k] = top[k]->addr;
-	qsort(w, n, sizeof(*w), cmp_addr);
+	qsort(w, n, sizeof(*w), pmw_cmp_u64);
 	free(wk->watch);
 	wk->watch = w;
 	wk->nwatch = n;

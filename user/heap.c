@@ -20,13 +20,6 @@ struct arena_object {		/* Objects/obmalloc.c, 3.8-3.14 */
 };
 _Static_assert(sizeof(struct arena_object) == PMW_ARENA_OBJ_SIZE, "arena_object");
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static int arena_table(const struct pmw_target *t, uint64_t *arenas, uint32_t *maxarenas)
 {
 	const struct pmw_pyver *pv = t->pv;
@@ -114,7 +107,7 @@ int pmw_heap_pools(const struct pmw_target *t, struct pmw_heap_pools *hp)
 			hp->pools[hp->npools++] = p;
 		}
 	}
-	qsort(hp->arenas, hp->narenas, sizeof(*hp->arenas), cmp_u64);
+	qsort(hp->arenas, hp->narenas, sizeof(*hp->arenas), pmw_cmp_u64);
 out:
 	free(ao);
 	if (err) {

@@ -130,27 +130,9 @@ static bool obj_fingerprint(struct pmw_watch *w, const uint8_t *b, uint32_t szid
 
 static struct pmw_obj *obj_find(struct pmw_leaks *l, uint64_t pool)
 {
-	int lo = 0, hi = l->nobjs;
-
-	while (lo < hi) {
-		int mid = (lo + hi) / 2;
-
-		if (l->objs[mid].pool == pool)
-			return &l->objs[mid];
-		if (l->objs[mid].pool < pool)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	return l->nobjs ? bsearch(&pool, l->objs, l->nobjs, sizeof(*l->objs), pmw_cmp_u64) : NULL;
 }
 
-static int cmp_obj(const void *a, const void *b)
-{
-	uint64_t x = ((const struct pmw_obj *)a)->pool, y = ((const struct pmw_obj *)b)->pool;
-
-	return x < y ? -1 : x > y;
-}
 
 struct found {
 	struct pmw_sample_key key;
@@ -213,7 +195,7 @@ static int follow_objects(struct pmw_watch *w, struct found *f, int nf, int samp
 		ss->type = type;
 		alive++;
 	}
-	qsort(objs, nobjs, sizeof(*objs), cmp_obj);
+	qsort(objs, nobjs, sizeof(*objs), pmw_cmp_u64);
 	free(l->objs);
 	l->objs = objs;
 	l->nobjs = nobjs;

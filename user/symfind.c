@@ -68,13 +68,6 @@ static int eh_ptr(const uint8_t *p, const uint8_t *end, uint8_t enc, uint64_t he
 	return 0;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* .eh_frame_hdr: version, eh_frame_ptr_enc, fde_count_enc, table_enc, eh_frame_ptr, fde_count, table */
 static int load_funcs(const struct pmw_elf *e, struct funcs *f)
 {
@@ -113,7 +106,7 @@ static int load_funcs(const struct pmw_elf *e, struct funcs *f)
 		p += len;
 		f->start[f->n++] = loc;
 	}
-	qsort(f->start, f->n, sizeof(uint64_t), cmp_u64);
+	qsort(f->start, f->n, sizeof(uint64_t), pmw_cmp_u64);
 	err = 0;
 out:
 	if (err) {	/* a table cut short: none of it */
@@ -156,7 +149,7 @@ static void load_exported(const struct pmw_elf *e, struct funcs *f)
 		}
 	}
 	if (f->exported)
-		qsort(f->exported, f->nexp, sizeof(uint64_t), cmp_u64);
+		qsort(f->exported, f->nexp, sizeof(uint64_t), pmw_cmp_u64);
 }
 
 static void free_funcs(struct funcs *f)
@@ -167,7 +160,7 @@ static void free_funcs(struct funcs *f)
 
 static bool in_sorted(const uint64_t *a, size_t n, uint64_t v)
 {
-	return a && bsearch(&v, a, n, sizeof(v), cmp_u64);
+	return a && bsearch(&v, a, n, sizeof(v), pmw_cmp_u64);
 }
 
 /* [start, end) of the function starting at @addr: up to the next start (padding included) */

@@ -85,4 +85,11 @@ char *pmw_fmt_count(double v, char *buf, size_t len);
  */
 void *pmw_sorted_get(void **arr, int *n, int *cap, size_t esz, uint64_t k, int max);
 
+/*
+ * qsort/bsearch order of two objects by their leading uint64_t: a u64 array,
+ * or an array of structs whose first member is their key (pmw_ctrack.addr,
+ * pmw_obj.pool); -1, 0, 1.
+ */
+int pmw_cmp_u64(const void *a, const void *b);
+
 #endif

@@ -88,13 +88,6 @@ double pmw_cpu_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static uint64_t rd64(const uint8_t *p)
 {
 	uint64_t v;
@@ -379,7 +372,7 @@ const struct pmw_item_owner *pmw_walk_item_owner(const struct pmw_walk *wk, uint
 
 static bool watched(const struct pmw_walk *wk, uint64_t container)
 {
-	return wk->nwatch && bsearch(&container, wk->watch, wk->nwatch, sizeof(uint64_t), cmp_u64);
+	return wk->nwatch && bsearch(&container, wk->watch, wk->nwatch, sizeof(uint64_t), pmw_cmp_u64);
 }
 
 /* ---------------------------------------------------------------- large objects */
