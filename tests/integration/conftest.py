@@ -363,7 +363,7 @@ def watch_phase(procs, target, phase, csv_path, args=(), min_rows=1, quiet=True,
     a gc_window.py target (without -q if not @quiet): waits for `min_rows`
     rows first (the CSV is live), runs the phase, lets two more intervals
     pass, stops pymemwatch. Returns (Result, the target's rows, the phase's
-    snapshots)."""
+    snapshots). The CSV header is checked (check_header)."""
     pmw = procs.watch("-p", target.pid, "-i", "0.5", "--csv", csv_path,
                       *((("-q",) if quiet else ()) + tuple(args)), **watch_kw)
     pmw.wait_watching()
@@ -373,7 +373,8 @@ def watch_phase(procs, target, phase, csv_path, args=(), min_rows=1, quiet=True,
     snap = target.run_phase(phase)
     time.sleep(1.2)                              # > 2 intervals
     res = pmw.stop()
-    _, rows = read_csv(csv_path)
+    header, rows = read_csv(csv_path)
+    check_header(header)
     return res, rows_for(rows, target.pid), snap
 
 

@@ -1,32 +1,18 @@
 """GC collection counts must match the target's own gc.get_stats() exactly."""
 
-import time
-
-from conftest import (assert_gc_matches, check_header, format_rows, read_csv, rows_for,
-                      wait_rows)
+from conftest import assert_gc_matches, format_rows, watch_phase
 
 
 def test_gc_counts_exact(env, interp, procs, tmp_path, precisions=("exact", "estimate")):
     # precisions: what the `precision` column may say (test_freethreaded.py
     # reuses this test: without pymalloc, counts are "unavailable" there)
     target = procs.target(interp, ["gc"])
-    csv_path = str(tmp_path / "gc.csv")
-    pmw = procs.watch("-p", target.pid, "-i", "0.5", "--csv", csv_path, "-q")
-    pmw.wait_watching()
     # at least one row before the window: the CSV is live
-    assert wait_rows(csv_path, target.pid, 1), \
-        "no CSV row within 30 s of `watching`\n" + pmw.stop().describe()
-
-    snap = target.run_phase("gc")
-    time.sleep(1.2)                              # > 2 intervals
-    res = pmw.stop()
-    header, rows = read_csv(csv_path)
-    rows = rows_for(rows, target.pid)
+    res, rows, snap = watch_phase(procs, target, "gc", str(tmp_path / "gc.csv"))
     diag = "%s\n%s\nrows:\n%s\nsnapshots: %s" % (
         interp, res.describe(), format_rows(rows), snap)
 
     assert res.rc == 0, diag
-    check_header(header)
     assert rows, diag
     assert all(r["precision"] in precisions for r in rows), diag
 

@@ -3,7 +3,7 @@
 import time
 
 from conftest import (check_header, format_rows, read_csv, rows_for,
-                      wait_rows)
+                      wait_rows, watch_phase)
 
 MIB16 = 16 * 1024 * 1024
 
@@ -13,23 +13,12 @@ def test_live_bytes_follow_kept_16mib(env, interp, procs, tmp_path):
     without --large, its 2 MiB list array is not followed: large_live_bytes
     and large_allocs stay 0 (or unavailable), never a number."""
     target = procs.target(interp, ["keep"])
-    csv_path = str(tmp_path / "keep.csv")
-    pmw = procs.watch("-p", target.pid, "-i", "0.5", "--csv", csv_path, "-q")
-    pmw.wait_watching()
     # the first row (the baseline) is written before the phase starts
-    assert wait_rows(csv_path, target.pid, 2), \
-        "fewer than 2 CSV rows within 30 s\n" + pmw.stop().describe()
-
-    snap = target.run_phase("keep")
-    time.sleep(1.2)
-    res = pmw.stop()
-    header, rows = read_csv(csv_path)
-    rows = rows_for(rows, target.pid)
+    res, rows, snap = watch_phase(procs, target, "keep", str(tmp_path / "keep.csv"), min_rows=2)
     diag = "%s\n%s\nrows:\n%s\nsnapshots: %s" % (
         interp, res.describe(), format_rows(rows), snap)
 
     assert res.rc == 0, diag
-    check_header(header)
     assert len(rows) >= 3, diag
     base = rows[0]["live_bytes"]
     grown = max(r["live_bytes"] for r in rows) - base
@@ -105,15 +94,7 @@ def test_large_blocks_followed(env, interp, procs, tmp_path):
     libc realloc) shows in large_live_bytes (without --large it stays 0:
     checked in test_live_bytes_follow_kept_16mib, the same phase)."""
     target = procs.target(interp, ["keep"])
-    csv_path = str(tmp_path / "large.csv")
-    pmw = procs.watch("-p", target.pid, "-i", "0.5", "--large", "--csv", csv_path, "-q")
-    pmw.wait_watching()
-    assert wait_rows(csv_path, target.pid, 1), pmw.stop().describe()
-    snap = target.run_phase("keep")
-    time.sleep(1.2)
-    res = pmw.stop()
-    header, rows = read_csv(csv_path)
-    rows = rows_for(rows, target.pid)
+    res, rows, snap = watch_phase(procs, target, "keep", str(tmp_path / "large.csv"), ("--large",))
     diag = "%s\n%s\nrows:\n%s\nsnapshots: %s" % (interp, res.describe(), format_rows(rows), snap)
     assert res.rc == 0, diag
     assert "large=libc" in res.stderr, diag

@@ -30,8 +30,8 @@ import time
 import pytest
 
 import conftest
-from conftest import (Interp, REPO_ROOT, assert_gc_matches, check_header, format_rows, read_csv,
-                      rows_for, wait_rows)
+from conftest import (Interp, REPO_ROOT, assert_gc_matches, format_rows, read_csv,
+                      rows_for, wait_rows, watch_phase)
 import roots
 import test_heap
 import test_leaks
@@ -135,20 +135,11 @@ def no_symbols_seen(res, diag):
 def test_gc_exact_stripped(stripped, procs, start, tmp_path):
     """GC counts per generation equal gc.get_stats() deltas exactly, with pauses."""
     target = start(stripped, ["gc"])
-    csv_path = str(tmp_path / "gc.csv")
-    pmw = procs.watch("-p", target.pid, "-i", "0.5", "--csv", csv_path, "-v")
-    pmw.wait_watching()
-    assert wait_rows(csv_path, target.pid, 1), \
-        "no CSV row within 30 s of `watching`\n" + pmw.stop().describe()
-    snap = target.run_phase("gc")
-    time.sleep(1.2)
-    res = pmw.stop()
-    header, rows = read_csv(csv_path)
-    rows = rows_for(rows, target.pid)
+    res, rows, snap = watch_phase(procs, target, "gc", str(tmp_path / "gc.csv"), ("-v",),
+                                  quiet=False)
     diag = "%s\n%s\nrows:\n%s\nsnapshots: %s" % (stripped, res.describe(), format_rows(rows), snap)
 
     assert res.rc == 0, diag
-    check_header(header)
     no_symbols_seen(res, diag)
     assert_gc_matches(rows, snap, diag)
     # pauses: every collection timed (probe or USDT), not read from memory
@@ -234,13 +225,8 @@ def test_counts_unavailable_without_refill_probe(stripped, procs, start, tmp_pat
     target = start(stripped, ["churn"])
     csv_path = str(tmp_path / "heap.csv")
     json_path = str(tmp_path / "heap.jsonl")
-    pmw = procs.watch("-p", target.pid, "-i", "0.5", "--mode", "heap", "--csv", csv_path,
-                      "--json", json_path)
-    pmw.wait_watching()
-    assert wait_rows(csv_path, target.pid, 1), pmw.stop().describe()
-    target.run_phase("churn")
-    time.sleep(1.2)
-    res = pmw.stop()
+    res, _, _ = watch_phase(procs, target, "churn", csv_path,
+                            ("--mode", "heap", "--json", json_path), quiet=False)
     rows, jrows = csv_and_json(csv_path, json_path, target.pid)
     diag = "%s\n%s\nrows:\n%s" % (stripped, res.describe(), format_rows(rows))
     assert res.rc == 0 and rows and jrows, diag
