@@ -127,17 +127,9 @@ void pmw_heap_pools_free(struct pmw_heap_pools *hp)
 
 bool pmw_heap_in_arena(const struct pmw_heap_pools *hp, uint64_t addr)
 {
-	size_t lo = 0, hi = hp->narenas;
-
 	/* the last arena starting at or below @addr */
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
+	size_t lo = pmw_upper_u64(hp->arenas, hp->narenas, addr);
 
-		if (hp->arenas[mid] <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	return lo && addr < hp->arenas[lo - 1] + hp->arena_size;
 }
 

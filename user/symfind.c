@@ -166,16 +166,8 @@ static bool in_sorted(const uint64_t *a, size_t n, uint64_t v)
 /* [start, end) of the function starting at @addr: up to the next start (padding included) */
 static uint64_t func_end(const struct funcs *f, uint64_t addr)
 {
-	size_t lo = 0, hi = f->n;
+	size_t lo = pmw_upper_u64(f->start, f->n, addr);
 
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (f->start[mid] <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	if (lo < f->n && f->start[lo] - addr < MAX_FUNC_BYTES)
 		return f->start[lo];
 	return addr + MAX_FUNC_BYTES;

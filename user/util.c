@@ -306,3 +306,18 @@ int pmw_cmp_u64(const void *a, const void *b)
 
 	return x < y ? -1 : x > y;
 }
+
+size_t pmw_upper_u64(const uint64_t *a, size_t n, uint64_t v)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (a[mid] <= v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}

@@ -92,4 +92,10 @@ void *pmw_sorted_get(void **arr, int *n, int *cap, size_t esz, uint64_t k, int m
  */
 int pmw_cmp_u64(const void *a, const void *b);
 
+/*
+ * In the ascending u64 array @a of @n elements: the number of elements
+ * <= @v, i.e. 1 + the index of the last one at or below @v (0: none).
+ */
+size_t pmw_upper_u64(const uint64_t *a, size_t n, uint64_t v);
+
 #endif

@@ -198,6 +198,20 @@ static void test_fmt(void **state)
 	assert_string_equal(pmw_fmt_count(1200, b, sizeof(b)), "1.2k");
 }
 
+static void test_upper_u64(void **state)
+{
+	const uint64_t a[] = { 10, 20, 20, 30 };
+
+	(void)state;
+	assert_int_equal(pmw_upper_u64(a, 0, 50), 0);
+	assert_int_equal(pmw_upper_u64(a, 4, 9), 0);
+	assert_int_equal(pmw_upper_u64(a, 4, 10), 1);
+	assert_int_equal(pmw_upper_u64(a, 4, 20), 3);
+	assert_int_equal(pmw_upper_u64(a, 4, 29), 3);
+	assert_int_equal(pmw_upper_u64(a, 4, 30), 4);
+	assert_int_equal(pmw_upper_u64(a, 4, UINT64_MAX), 4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -212,6 +226,7 @@ int main(void)
 		cmocka_unit_test(test_hist),
 		cmocka_unit_test(test_rfc3339),
 		cmocka_unit_test(test_fmt),
+		cmocka_unit_test(test_upper_u64),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
