@@ -165,7 +165,7 @@ FUZZ_SRCS_fuzz_pystack := user/pystack.c user/pyline.c user/pyver.c user/util.c
 FUZZ_SRCS_fuzz_holders := user/holders.c user/pyobj.c user/pystack.c user/pyline.c user/pyver.c \
 	user/util.c
 # the heap walk: pools, type objects and items from the input (no heap.c: the harness lists pools)
-FUZZ_SRCS_fuzz_walk := user/walk.c user/pyver.c user/util.c
+FUZZ_SRCS_fuzz_walk := user/walk.c user/pyobj.c user/pystack.c user/pyline.c user/pyver.c user/util.c
 FUZZ_LIBS_fuzz_elf := -lelf -ldebuginfod -llzma -lz
 # the input is the image and the target's memory (pmw_mem_read from fuzz_mem.h)
 FUZZ_SRCS_fuzz_symfind := user/symfind.c user/elfimg.c user/pyver.c user/util.c

@@ -344,23 +344,11 @@ int pmw_pyobj_int(struct pmw_pyr *r, uint64_t obj, int64_t *v)
 	return 0;
 }
 
-/* where a dict keys table keeps its entries (Include/internal/pycore_dict.h) */
-struct keys_table {
-	uint64_t entries;	/* address of entry 0 */
-	uint64_t nentries;	/* dk_nentries */
-	uint64_t size;		/* slots (dk_size or 1 << dk_log2_size) */
-	uint64_t index_bytes;	/* bytes of dk_indices */
-	uint32_t esize, key_off, val_off;
-};
-
-static int keys_read(struct pmw_pyr *r, uint64_t keys, struct keys_table *k)
+int pmw_dict_keys_parse(const struct pmw_pyver *pv, uint64_t keys,
+			const uint8_t h[PMW_DICT_KEYS_HEAD], struct pmw_dict_keys *k)
 {
-	uint8_t h[40];
-
-	if (!pmw_pyptr_ok(keys) || pmw_pyr_read(r, keys, h, sizeof(h)))
-		return -EFAULT;
 	memset(k, 0, sizeof(*k));
-	if (r->t->pv->obj.dict_keys_311) {
+	if (pv->obj.dict_keys_311) {
 		/* dk_log2_size @8, dk_log2_index_bytes @9, dk_kind @10, dk_nentries @24, dk_indices @32 */
 		unsigned int lsize = h[8], lix = h[9], kind = h[10];
 
@@ -392,6 +380,15 @@ static int keys_read(struct pmw_pyr *r, uint64_t keys, struct keys_table *k)
 	return 0;
 }
 
+static int keys_read(struct pmw_pyr *r, uint64_t keys, struct pmw_dict_keys *k)
+{
+	uint8_t h[PMW_DICT_KEYS_HEAD];
+
+	if (!pmw_pyptr_ok(keys) || pmw_pyr_read(r, keys, h, sizeof(h)))
+		return -EFAULT;
+	return pmw_dict_keys_parse(r->t->pv, keys, h, k);
+}
+
 /* append (key, value, slot) to @out if the pointers are plausible, else count a torn read */
 static void put_item(struct pmw_pyr *r, struct pmw_pyitem *out, size_t *cnt, uint64_t key,
 		     uint64_t value, uint64_t slot)
@@ -408,7 +405,7 @@ static void put_item(struct pmw_pyr *r, struct pmw_pyitem *out, size_t *cnt, uin
  * Entries 0, stride, ... of a keys table; values from @values (a split
  * table's values array) when non-zero, else from the entries.
  */
-static ssize_t table_items(struct pmw_pyr *r, const struct keys_table *k, uint64_t values,
+static ssize_t table_items(struct pmw_pyr *r, const struct pmw_dict_keys *k, uint64_t values,
 			   uint64_t nvalues, uint64_t stride, struct pmw_pyitem *out, size_t max)
 {
 	uint64_t n = k->nentries, want;
@@ -472,7 +469,7 @@ static int dict_head(struct pmw_pyr *r, uint64_t dict, int64_t *used, uint64_t *
 static ssize_t dict_items(struct pmw_pyr *r, uint64_t dict, uint64_t stride,
 			  struct pmw_pyitem *out, size_t max)
 {
-	struct keys_table k;
+	struct pmw_dict_keys k;
 	uint64_t keys, values;
 	int64_t used;
 	ssize_t n;
@@ -504,7 +501,7 @@ ssize_t pmw_dict_items(struct pmw_pyr *r, uint64_t dict, uint64_t stride,
 
 int64_t pmw_dict_nentries(struct pmw_pyr *r, uint64_t dict)
 {
-	struct keys_table k;
+	struct pmw_dict_keys k;
 	uint64_t keys, values;
 	int64_t used;
 
@@ -668,7 +665,7 @@ ssize_t pmw_seq_items(struct pmw_pyr *r, uint64_t obj, const struct pmw_pytype *
 static ssize_t values_items(struct pmw_pyr *r, const struct pmw_pytype *ty, uint64_t values,
 			    uint64_t nvalues, struct pmw_pyitem *out, size_t max)
 {
-	struct keys_table k;
+	struct pmw_dict_keys k;
 
 	if (!ty->cached_keys || keys_read(r, ty->cached_keys, &k)) {
 		r->torn++;
@@ -821,7 +818,7 @@ int pmw_qualified_name(struct pmw_pyr *r, uint64_t obj, char *buf, size_t len)
 /* bytes of a dict's own tables (Objects/dictobject.c _PyDict_SizeOf) */
 static int64_t dict_tables(struct pmw_pyr *r, uint64_t dict)
 {
-	struct keys_table k;
+	struct pmw_dict_keys k;
 	uint64_t keys, values;
 	int64_t used, usable;
 

@@ -140,6 +140,29 @@ int64_t pmw_pyobj_len(struct pmw_pyr *r, uint64_t obj, const struct pmw_pytype *
 ssize_t pmw_dict_items(struct pmw_pyr *r, uint64_t dict, uint64_t stride,
 		       struct pmw_pyitem *out, size_t max);
 
+/* where a dict keys table keeps its entries (Include/internal/pycore_dict.h,
+ * Objects/dict-common.h <=3.10): the one copy of the PyDictKeysObject layout */
+struct pmw_dict_keys {
+	uint64_t entries;	/* target address of entry 0 */
+	uint64_t nentries;	/* dk_nentries */
+	uint64_t size;		/* slots (dk_size or 1 << dk_log2_size) */
+	uint64_t index_bytes;	/* bytes of dk_indices */
+	uint32_t esize, key_off, val_off; /* entry size, key and value offsets in it */
+};
+#define PMW_DICT_KEYS_HEAD	40	/* header bytes pmw_dict_keys_parse() needs */
+
+struct pmw_pyver;
+/*
+ * Parse the PyDictKeysObject header @h (PMW_DICT_KEYS_HEAD bytes already read
+ * from target address @keys) for version @pv: 3.11+ {dk_refcnt,
+ * u8 dk_log2_size, u8 dk_log2_index_bytes, u8 dk_kind, ..., dk_nentries @24,
+ * dk_indices @32}, unicode/split entries {key, value}, general {hash, key,
+ * value}; 3.8-3.10 {dk_refcnt, dk_size @8, ..., dk_nentries @32, dk_indices
+ * @40}, 1/2/4-byte indices by size. 0, or -EFAULT for an implausible header.
+ */
+int pmw_dict_keys_parse(const struct pmw_pyver *pv, uint64_t keys,
+			const uint8_t h[PMW_DICT_KEYS_HEAD], struct pmw_dict_keys *k);
+
 /* Entry count of @dict's table (stride planning), -errno. */
 int64_t pmw_dict_nentries(struct pmw_pyr *r, uint64_t dict);
 

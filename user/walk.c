@@ -6,6 +6,7 @@
 #include "log.h"
 #include "util.h"
 #include "pmw_pymalloc.h"
+#include "pyobj.h"
 #include "pyver.h"
 #include "walk.h"
 
@@ -559,41 +560,6 @@ static void note_container(struct chunk *c, const struct pmw_wtype *ty, uint64_t
 		c->n++;
 }
 
-/*
- * Combined-table dict entries (split tables, ma_values != NULL, are skipped):
- * 3.11+ PyDictKeysObject {dk_refcnt, u8 dk_log2_size, u8 dk_log2_index_bytes,
- * u8 dk_kind, u32 dk_version, dk_usable, dk_nentries @24, dk_indices @32},
- * entries {key, value} (unicode kinds) or {hash, key, value} (general);
- * 3.8-3.10 {dk_refcnt, dk_size @8, dk_lookup, dk_usable, dk_nentries @32,
- * dk_indices @40}, indices 1/2/4/8 bytes by size, entries {hash, key, value}
- * (Objects/dict-common.h, Include/internal/pycore_dict.h).
- */
-static bool dict_entries(const struct pmw_target *t, const uint8_t *k, uint64_t keys,
-			 uint64_t *start, uint64_t *n, unsigned int *esz, unsigned int *koff)
-{
-	if (t->pv->obj.dict_keys_311) {
-		unsigned int ib = k[9];
-
-		if (ib > 40)
-			return false;
-		*n = rd64(k + 24);
-		*start = keys + 32 + (1ULL << ib);
-		*esz = k[10] ? 16 : 24;
-		*koff = k[10] ? 0 : 8;
-	} else {
-		uint64_t size = rd64(k + 8);
-		unsigned int w = size <= 0xff ? 1 : size <= 0xffff ? 2 : size <= 0xffffffffULL ? 4 : 8;
-
-		if (!size || size > (1ULL << 40))
-			return false;
-		*n = rd64(k + 32);
-		*start = keys + 40 + size * w;
-		*esz = 24;
-		*koff = 8;
-	}
-	return *n <= (1ULL << 32);
-}
-
 static void keep_sample(struct pmw_walk_container *c, uint64_t item)
 {
 	if (!ptr_ok(item))
@@ -635,7 +601,7 @@ struct want {
 	uint64_t addr;
 	size_t len;
 	int pi;			/* pending index */
-	unsigned int esz;	/* dict entries: entry size (16 or 24) */
+	unsigned int esz, koff;	/* dict entries: entry size, key offset (pmw_dict_keys) */
 };
 
 static int want_add(struct want **w, int *n, int *cap, uint64_t addr, size_t len, int pi)
@@ -740,7 +706,7 @@ static void chunk_items(struct pmw_walk *wk, const struct pmw_target *t, struct 
 			break;
 		case PMW_CK_DICT:
 			if (ptr_ok(p->a) && !p->b)
-				want_add(&w, &nw, &cw, p->a, 40, i);
+				want_add(&w, &nw, &cw, p->a, PMW_DICT_KEYS_HEAD, i);
 			break;
 		}
 	}
@@ -749,17 +715,20 @@ static void chunk_items(struct pmw_walk *wk, const struct pmw_target *t, struct 
 		struct pending *p = &c->p[w[k].pi];
 		const uint8_t *b = buf + off;
 		struct pmw_walk_container *ct;
-		uint64_t start, n;
-		unsigned int esz, koff;
+		struct pmw_dict_keys dk;
 		bool watch;
 
 		if (!ok[k])
 			continue;
 		if (p->kind == PMW_CK_DICT) {
-			if (dict_entries(t, b, p->a, &start, &n, &esz, &koff) && n &&
-			    !want_add(&w2, &nw2, &cw2, start, (n < ITEMS_MAX ? n : ITEMS_MAX) * esz,
-				      w[k].pi))
-				w2[nw2 - 1].esz = esz;
+			/* combined tables only (split ones, ma_values != NULL, skipped) */
+			if (!pmw_dict_keys_parse(t->pv, p->a, b, &dk) && dk.nentries &&
+			    !want_add(&w2, &nw2, &cw2, dk.entries,
+				      (dk.nentries < ITEMS_MAX ? dk.nentries : ITEMS_MAX) * dk.esize,
+				      w[k].pi)) {
+				w2[nw2 - 1].esz = dk.esize;
+				w2[nw2 - 1].koff = dk.key_off;
+			}
 			continue;
 		}
 		ct = cont_new(wk, p);
@@ -800,7 +769,7 @@ static void chunk_items(struct pmw_walk *wk, const struct pmw_target *t, struct 
 		if (!ok2[k])
 			continue;
 		esz = w2[k].esz;
-		koff = esz == 24 ? 8 : 0;
+		koff = w2[k].koff;
 		ct = cont_new(wk, p);
 		watch = watched(wk, p->addr);
 		for (size_t e = 0; e + esz <= w2[k].len; e += esz) {
