@@ -86,22 +86,14 @@ static int cmp_score(const void *a, const void *b)
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
+static bool scored(const void *e)
+{
+	return ((const struct pmw_ctrack *)e)->score > 0;
+}
+
 int pmw_containers_top(struct pmw_containers *cs, struct pmw_ctrack **out, int max)
 {
-	struct pmw_ctrack **all = malloc((cs->n ? cs->n : 1) * sizeof(*all));
-	int n = 0;
-
-	if (!all)
-		return 0;
-	for (int i = 0; i < cs->n; i++)
-		if (cs->tr[i].score > 0)
-			all[n++] = &cs->tr[i];
-	qsort(all, n, sizeof(*all), cmp_score);
-	if (n > max)
-		n = max;
-	memcpy(out, all, n * sizeof(*out));
-	free(all);
-	return n;
+	return pmw_top_n(cs->tr, cs->n, sizeof(*cs->tr), scored, cmp_score, (void **)out, max);
 }
 
 double pmw_containers_score(const struct pmw_containers *cs)

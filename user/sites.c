@@ -74,22 +74,17 @@ static int cmp_score(const void *a, const void *b)
 	return x->live_bytes < y->live_bytes ? 1 : x->live_bytes > y->live_bytes ? -1 : 0;
 }
 
+static bool site_shown(const void *e)
+{
+	const struct pmw_site *s = e;
+
+	return s->live || s->score > 0;
+}
+
 int pmw_leak_top(struct pmw_leaks *l, struct pmw_site **out, int max)
 {
-	struct pmw_site **all = malloc((l->nsites ? l->nsites : 1) * sizeof(*all));
-	int n = 0;
-
-	if (!all)
-		return 0;
-	for (int i = 0; i < l->nsites; i++)
-		if (l->sites[i].live || l->sites[i].score > 0)
-			all[n++] = &l->sites[i];
-	qsort(all, n, sizeof(*all), cmp_score);
-	if (n > max)
-		n = max;
-	memcpy(out, all, n * sizeof(*out));
-	free(all);
-	return n;
+	return pmw_top_n(l->sites, l->nsites, sizeof(*l->sites), site_shown, cmp_score,
+			 (void **)out, max);
 }
 
 static struct pmw_watch *by_pid(struct pmw_watch **ws, int n, __u32 pid)

@@ -321,3 +321,22 @@ size_t pmw_upper_u64(const uint64_t *a, size_t n, uint64_t v)
 	}
 	return lo;
 }
+
+int pmw_top_n(void *arr, int n, size_t esz, bool (*keep)(const void *e),
+	      int (*cmp)(const void *, const void *), void **out, int max)
+{
+	void **all = malloc((n ? n : 1) * sizeof(*all));
+	int k = 0;
+
+	if (!all)
+		return 0;
+	for (int i = 0; i < n; i++)
+		if (keep((char *)arr + i * esz))
+			all[k++] = (char *)arr + i * esz;
+	qsort(all, k, sizeof(*all), cmp);
+	if (k > max)
+		k = max;
+	memcpy(out, all, k * sizeof(*out));
+	free(all);
+	return k;
+}
