@@ -91,19 +91,9 @@ static int cmp_growth(const void *a, const void *b)
 int pmw_census_top(struct pmw_watch *w, struct pmw_census_type **out, int max)
 {
 	struct pmw_leaks *l = &w->leaks;
-	int n = 0;
-	struct pmw_census_type **all = malloc((l->ncensus ? l->ncensus : 1) * sizeof(*all));
 
-	if (!all)
-		return 0;
-	for (int i = 0; i < l->ncensus; i++)
-		all[n++] = &l->census[i];
-	qsort(all, n, sizeof(*all), cmp_growth);
-	if (n > max)
-		n = max;
-	memcpy(out, all, n * sizeof(*out));
-	free(all);
-	return n;
+	return pmw_top_n(l->census, l->ncensus, sizeof(*l->census), NULL, cmp_growth,
+			 (void **)out, max);
 }
 
 const char *pmw_census_name(struct pmw_watch *w, uint64_t type)

@@ -331,7 +331,7 @@ int pmw_top_n(void *arr, int n, size_t esz, bool (*keep)(const void *e),
 	if (!all)
 		return 0;
 	for (int i = 0; i < n; i++)
-		if (keep((char *)arr + i * esz))
+		if (!keep || keep((char *)arr + i * esz))
 			all[k++] = (char *)arr + i * esz;
 	qsort(all, k, sizeof(*all), cmp);
 	if (k > max)

@@ -101,7 +101,7 @@ size_t pmw_upper_u64(const uint64_t *a, size_t n, uint64_t v);
 /*
  * The first @max (by @cmp, which compares two element pointers, as qsort
  * on an array of pointers) of the @n elements of @esz bytes at @arr for
- * which @keep is true, stored as pointers into @arr in @out. Returns how
+ * which @keep is true (NULL: all), stored as pointers into @arr in @out. Returns how
  * many (0 also when memory ran out).
  */
 int pmw_top_n(void *arr, int n, size_t esz, bool (*keep)(const void *e),
