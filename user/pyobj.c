@@ -456,9 +456,9 @@ static int dict_head(struct pmw_pyr *r, uint64_t dict, int64_t *used, uint64_t *
 
 	if (!pmw_pyptr_ok(dict) || pmw_pyr_read(r, dict, d, sizeof(d)))
 		return -EFAULT;
-	*used = (int64_t)rd64(d, PMW_MA_USED);	/* ma_keys, ma_values follow at +16, +24 */
-	*keys = rd64(d, PMW_MA_USED + 16);
-	*values = rd64(d, PMW_MA_USED + 24);
+	*used = (int64_t)rd64(d, PMW_MA_USED);	/* ma_keys, ma_values follow */
+	*keys = rd64(d, PMW_MA_KEYS);
+	*values = rd64(d, PMW_MA_VALUES);
 	if (*used < 0 || (uint64_t)*used > MAX_ENTRIES || !pmw_pyptr_ok(*keys) ||
 	    (*values && !pmw_pyptr_ok(*values)))
 		return -EFAULT;
@@ -888,9 +888,7 @@ int64_t pmw_pyobj_size(struct pmw_pyr *r, uint64_t obj, const struct pmw_pytype 
 	size = (size + 7) & ~7LL;
 	if (ty->flags & PMW_TPFLAGS_HAVE_GC)
 		size += PMW_GC_HEAD;
-	if (pv->obj.managed != PMW_MD_NONE &&
-	    (ty->flags & (PMW_TPFLAGS_MANAGED_DICT |
-			  (pv->obj.managed >= PMW_MD_312 ? PMW_TPFLAGS_MANAGED_WEAKREF : 0))))
+	if (ty->flags & pmw_preheader_flags(pv))
 		size += PMW_PREHEADER;
 	if (pv->obj.managed == PMW_MD_313 && (ty->flags & PMW_TPFLAGS_INLINE_VALUES)) {
 		uint8_t cap;

@@ -108,8 +108,18 @@ struct pmw_pyver {
 #define PMW_TP_DICTOFFSET	288
 #define PMW_GC_HEAD		16	/* sizeof(PyGC_Head) */
 #define PMW_PREHEADER		16	/* 3.11+ managed dict/weakref pointers before the GC header */
-#define PMW_MA_USED		16	/* PyDictObject.ma_used, .ma_keys @32, .ma_values @40 */
-#define PMW_SET_MASK		32	/* PySetObject.mask, .table @40 */
+#define PMW_MA_USED		16	/* PyDictObject.ma_used */
+#define PMW_MA_KEYS		32	/* PyDictObject.ma_keys */
+#define PMW_MA_VALUES		40	/* PyDictObject.ma_values (split table: != NULL) */
+#define PMW_SET_USED		24	/* PySetObject.used */
+#define PMW_SET_MASK		32	/* PySetObject.mask */
+#define PMW_SET_TABLE		40	/* PySetObject.table */
+#define PMW_LIST_ITEMS		24	/* PyListObject.ob_item */
+#define PMW_DEQUE_LEFT		24	/* dequeobject.leftblock */
+#define PMW_DEQUE_RIGHT		32	/* dequeobject.rightblock */
+#define PMW_DEQUE_LINDEX	40	/* dequeobject.leftindex */
+#define PMW_DEQUE_RINDEX	48	/* dequeobject.rightindex */
+#define PMW_DEQUE_MAXLEN	64	/* dequeobject.maxlen */
 #define PMW_SET_SMALLTABLE	64
 #define PMW_CELL_REF		16	/* PyCellObject.ob_ref */
 #define PMW_MD_DICT		16	/* PyModuleObject.md_dict */
@@ -131,6 +141,14 @@ struct pmw_pyver {
 #define PMW_TPFLAGS_MANAGED_DICT	(1UL << 4)	/* 3.11+ */
 #define PMW_TPFLAGS_HEAPTYPE		(1UL << 9)
 #define PMW_TPFLAGS_HAVE_GC		(1UL << 14)
+
+/* tp_flags bits that put the 3.11+ pre-header (managed dict/weakref pointers) before
+ * an object's GC header in @pv: _PyType_PreHeaderSize(), Include/internal/pycore_object.h */
+static inline uint64_t pmw_preheader_flags(const struct pmw_pyver *pv)
+{
+	return pv->obj.managed >= PMW_MD_312 ? PMW_TPFLAGS_MANAGED_DICT | PMW_TPFLAGS_MANAGED_WEAKREF :
+	       pv->obj.managed == PMW_MD_311 ? PMW_TPFLAGS_MANAGED_DICT : 0;
+}
 
 /* struct PyMemAllocatorEx { ctx, malloc, calloc, realloc, free }: pointer slots */
 enum pmw_alloc_slot { PMW_ALLOC_MALLOC = 1, PMW_ALLOC_CALLOC, PMW_ALLOC_REALLOC, PMW_ALLOC_FREE };

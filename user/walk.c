@@ -10,26 +10,14 @@
 #include "pyver.h"
 #include "walk.h"
 
-/*
- * CPython facts, x86_64 GIL builds 3.8-3.14, besides pyver.h's and
- * pmw_pymalloc.h's (see the sources named): PyTypeObject tp_basicsize @32,
- * tp_itemsize @40, tp_base @256 (Include/cpython/object.h).
- */
 #define OB_TYPE		PMW_OB_TYPE
 #define OB_SIZE		PMW_OB_SIZE
 #define TP_NAME		PMW_TP_NAME
-#define TP_BASICSIZE	32
-#define TP_ITEMSIZE	40
 #define TP_FLAGS	PMW_TP_FLAGS
-#define TP_BASE		256
-#define TYPE_READ	264	/* bytes of a type object read: up to tp_base */
+#define TYPE_READ	(PMW_TP_BASE + 8) /* bytes of a type object read: up to tp_base */
 
 /* tp_flags bits, Include/object.h */
-#define F_MANAGED_WEAKREF	(1UL << 3)	/* 3.12+ */
-#define F_MANAGED_DICT		(1UL << 4)	/* 3.11+ */
-#define F_HEAPTYPE		(1UL << 9)
 #define F_READY			(1UL << 12)
-#define F_HAVE_GC		(1UL << 14)
 #define F_LONG_SUBCLASS		(1UL << 24)
 #define F_LIST_SUBCLASS		(1UL << 25)
 #define F_TUPLE_SUBCLASS	(1UL << 26)
@@ -50,24 +38,7 @@
 				    * recent, and a 1.5 M-item container grew pymemwatch's RSS by
 				    * 80 MiB/min in the soak test when all of them were kept */
 
-/* PyDictObject: ma_used @16, ma_keys @32, ma_values @40 (Include/cpython/dictobject.h) */
-#define DICT_USED	16
-#define DICT_KEYS	32
-#define DICT_VALUES	40
-/* PySetObject: used @24, mask @32, table @40 (Include/cpython/setobject.h) */
-#define SET_USED	24
-#define SET_MASK	32
-#define SET_TABLE	40
-/* PyListObject: ob_item @24 (Include/cpython/listobject.h) */
-#define LIST_ITEMS	24
-/* dequeobject: leftblock @24, rightblock @32, rightindex @48, maxlen @64;
- * block: leftlink @0, data[64] @8 (Modules/_collectionsmodule.c) */
-#define DEQUE_LEFT	24
-#define DEQUE_RIGHT	32
-#define DEQUE_LINDEX	40
-#define DEQUE_RINDEX	48
-#define DEQUE_MAXLEN	64
-#define DEQUE_BLOCKLEN	64
+/* object fields: pyver.h (PMW_MA_*, PMW_SET_*, PMW_LIST_ITEMS, PMW_DEQUE_*) */
 /* PyTupleObject.ob_item @24 (3.8-3.13) */
 #define TUPLE_ITEMS	24
 
@@ -124,10 +95,8 @@ static bool ptr_ok(uint64_t p)
  * _PyType_PreHeaderSize(), Include/internal/pycore_object.h 3.11-3.14 */
 static unsigned int type_obj_off(const struct pmw_target *t, uint64_t flags)
 {
-	uint64_t pre = t->pv->obj.managed >= PMW_MD_312 ? F_MANAGED_DICT | F_MANAGED_WEAKREF :
-		       t->pv->obj.managed == PMW_MD_311 ? F_MANAGED_DICT : 0;
-
-	return flags & pre ? PMW_PREHEADER_SIZE : flags & F_HAVE_GC ? PMW_GC_HEAD_SIZE : 0;
+	return flags & pmw_preheader_flags(t->pv) ? PMW_PREHEADER_SIZE :
+	       flags & PMW_TPFLAGS_HAVE_GC ? PMW_GC_HEAD_SIZE : 0;
 }
 
 static struct pmw_wtype *type_slot(struct pmw_walk *wk, uint64_t addr)
@@ -207,9 +176,9 @@ static void type_validate(struct pmw_walk *wk, const struct pmw_target *t, uint6
 		goto out;
 	meta = rd64(b + OB_TYPE);
 	v.flags = rd64(b + TP_FLAGS);
-	v.basicsize = (int64_t)rd64(b + TP_BASICSIZE);
-	v.itemsize = (int64_t)rd64(b + TP_ITEMSIZE);
-	v.base = rd64(b + TP_BASE);
+	v.basicsize = (int64_t)rd64(b + PMW_TP_BASICSIZE);
+	v.itemsize = (int64_t)rd64(b + PMW_TP_ITEMSIZE);
+	v.base = rd64(b + PMW_TP_BASE);
 	if (!(v.flags & F_READY) || v.basicsize < 16 || v.basicsize > (1 << 24) ||
 	    v.itemsize < 0 || v.itemsize > 1024 || !ptr_ok(meta))
 		goto out;
@@ -242,12 +211,12 @@ static void type_validate(struct pmw_walk *wk, const struct pmw_target *t, uint6
 	v.off = type_obj_off(t, v.flags);
 	v.kind = v.flags & F_LIST_SUBCLASS ? PMW_CK_LIST : v.flags & F_DICT_SUBCLASS ? PMW_CK_DICT :
 		 PMW_CK_NONE;
-	if (!(v.flags & F_HEAPTYPE) && !strcmp(v.name, "set"))
+	if (!(v.flags & PMW_TPFLAGS_HEAPTYPE) && !strcmp(v.name, "set"))
 		v.kind = PMW_CK_SET;
-	else if (!strcmp(v.name, "collections.deque") && v.basicsize > DEQUE_MAXLEN)
+	else if (!strcmp(v.name, "collections.deque") && v.basicsize > PMW_DEQUE_MAXLEN)
 		v.kind = PMW_CK_DEQUE;	/* a heap type from 3.12 on; a class's tp_name has no dot */
 	v.ok = true;
-	if (v.kind == PMW_CK_NONE && v.flags & F_HEAPTYPE && depth < 8 && ptr_ok(v.base) &&
+	if (v.kind == PMW_CK_NONE && v.flags & PMW_TPFLAGS_HEAPTYPE && depth < 8 && ptr_ok(v.base) &&
 	    (base = type_get(wk, t, v.base, depth + 1)))
 		v.kind = base->kind;
 out:
@@ -299,7 +268,7 @@ static uint64_t obj_size(const struct pmw_target *t, const struct pmw_wtype *ty,
 	uint64_t sz = ty->basicsize;
 	int64_t n = avail >= 24 ? (int64_t)rd64(h + OB_SIZE) : 0;
 
-	if (ty->flags & F_UNICODE_SUBCLASS && !(ty->flags & F_HEAPTYPE)) {
+	if (ty->flags & F_UNICODE_SUBCLASS && !(ty->flags & PMW_TPFLAGS_HEAPTYPE)) {
 		if (avail < 36)
 			return UINT64_MAX;	/* no str fits */
 		uint32_t state = rd32(h + 32), kind = (state >> 2) & 7;
@@ -511,8 +480,8 @@ static void note_container(struct chunk *c, const struct pmw_wtype *ty, uint64_t
 {
 	struct pending *p;
 
-	static const uint8_t need[] = { [PMW_CK_LIST] = LIST_ITEMS + 8, [PMW_CK_DICT] = DICT_VALUES + 8,
-					[PMW_CK_SET] = SET_TABLE + 8, [PMW_CK_DEQUE] = DEQUE_MAXLEN + 8 };
+	static const uint8_t need[] = { [PMW_CK_LIST] = PMW_LIST_ITEMS + 8, [PMW_CK_DICT] = PMW_MA_VALUES + 8,
+					[PMW_CK_SET] = PMW_SET_TABLE + 8, [PMW_CK_DEQUE] = PMW_DEQUE_MAXLEN + 8 };
 
 	if (ty->kind >= ARRAY_SIZE(need) || avail < need[ty->kind])
 		return;
@@ -533,25 +502,25 @@ static void note_container(struct chunk *c, const struct pmw_wtype *ty, uint64_t
 	switch (ty->kind) {
 	case PMW_CK_LIST:
 		p->len = rd64(o + OB_SIZE);
-		p->a = rd64(o + LIST_ITEMS);
+		p->a = rd64(o + PMW_LIST_ITEMS);
 		break;
 	case PMW_CK_DICT:
-		p->len = rd64(o + DICT_USED);
-		p->a = rd64(o + DICT_KEYS);
-		p->b = rd64(o + DICT_VALUES);
+		p->len = rd64(o + PMW_MA_USED);
+		p->a = rd64(o + PMW_MA_KEYS);
+		p->b = rd64(o + PMW_MA_VALUES);
 		break;
 	case PMW_CK_SET:
-		p->len = rd64(o + SET_USED);
-		p->a = rd64(o + SET_TABLE);
-		p->b = rd64(o + SET_MASK);
+		p->len = rd64(o + PMW_SET_USED);
+		p->a = rd64(o + PMW_SET_TABLE);
+		p->b = rd64(o + PMW_SET_MASK);
 		break;
 	case PMW_CK_DEQUE:
 		p->len = rd64(o + OB_SIZE);
-		p->a = rd64(o + DEQUE_RIGHT);
-		p->b = rd64(o + DEQUE_LEFT);
-		p->lindex = rd64(o + DEQUE_LINDEX);
-		p->rindex = rd64(o + DEQUE_RINDEX);
-		p->maxlen = (int64_t)rd64(o + DEQUE_MAXLEN) > 0 ? rd64(o + DEQUE_MAXLEN) : 0;
+		p->a = rd64(o + PMW_DEQUE_RIGHT);
+		p->b = rd64(o + PMW_DEQUE_LEFT);
+		p->lindex = rd64(o + PMW_DEQUE_LINDEX);
+		p->rindex = rd64(o + PMW_DEQUE_RINDEX);
+		p->maxlen = (int64_t)rd64(o + PMW_DEQUE_MAXLEN) > 0 ? rd64(o + PMW_DEQUE_MAXLEN) : 0;
 		break;
 	default:
 		return;
@@ -657,13 +626,13 @@ static uint8_t *want_read(struct pmw_walk *wk, const struct pmw_target *t, const
  */
 static void deque_items(struct pmw_walk *wk, const struct pmw_target *t, const struct pending *p)
 {
-	uint8_t blk[8 + DEQUE_BLOCKLEN * 8 + 8];
+	uint8_t blk[8 + PMW_DEQUE_BLOCKLEN * 8 + 8];
 	uint64_t b = p->b, left = p->len;
 
-	for (uint64_t k = 0, idx = 0; ptr_ok(b) && left && k <= p->len / DEQUE_BLOCKLEN + 1; k++) {
-		uint64_t from = k ? 0 : p->lindex, to = b == p->a ? p->rindex : DEQUE_BLOCKLEN - 1;
+	for (uint64_t k = 0, idx = 0; ptr_ok(b) && left && k <= p->len / PMW_DEQUE_BLOCKLEN + 1; k++) {
+		uint64_t from = k ? 0 : p->lindex, to = b == p->a ? p->rindex : PMW_DEQUE_BLOCKLEN - 1;
 
-		if (from >= DEQUE_BLOCKLEN || to >= DEQUE_BLOCKLEN ||
+		if (from >= PMW_DEQUE_BLOCKLEN || to >= PMW_DEQUE_BLOCKLEN ||
 		    pmw_mem_read(t->pid, b, blk, sizeof(blk))) {
 			wk->cur.torn++;
 			return;
@@ -673,7 +642,7 @@ static void deque_items(struct pmw_walk *wk, const struct pmw_target *t, const s
 			owner_add(wk, rd64(blk + 8 + i * 8), p->addr, idx++, p->len);
 		if (b == p->a)
 			return;
-		b = rd64(blk + 8 + DEQUE_BLOCKLEN * 8);
+		b = rd64(blk + 8 + PMW_DEQUE_BLOCKLEN * 8);
 	}
 }
 
@@ -701,7 +670,7 @@ static void chunk_items(struct pmw_walk *wk, const struct pmw_target *t, struct 
 				want_add(&w, &nw, &cw, p->a, (p->b + 1) * 16, i);
 			break;
 		case PMW_CK_DEQUE:
-			if (ptr_ok(p->a) && p->rindex < DEQUE_BLOCKLEN)
+			if (ptr_ok(p->a) && p->rindex < PMW_DEQUE_BLOCKLEN)
 				want_add(&w, &nw, &cw, p->a + 8, (p->rindex + 1) * 8, i);
 			break;
 		case PMW_CK_DICT:
