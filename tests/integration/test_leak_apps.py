@@ -80,7 +80,11 @@ def epoch(iso):
 
 def len_at(history, k, t):
     """len() of leak k at time t, interpolated from the app's history"""
-    pts = [(h[0], h[1][k]) for h in history]
+    return value_at([(h[0], h[1][k]) for h in history], t)
+
+
+def value_at(pts, t):
+    """a value at time t, interpolated from [(time, value), ...] (time order)"""
     if t <= pts[0][0]:
         return pts[0][1]
     for (t0, n0), (t1, n1) in zip(pts, pts[1:]):

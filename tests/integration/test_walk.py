@@ -41,11 +41,12 @@ def stripped_312():
     return conftest.Interp("stripped-3.12.1", path, "pyenv 3.12.1, strip --strip-all")
 
 
-def walk_interp(request):
-    """The interpreter a WALK_INTERPS parameter names (the stripped copy made on demand)."""
-    if request.param.startswith("stripped-"):
+def walk_interp(request, ident=None):
+    """The interpreter a WALK_INTERPS parameter (or @ident) names (the stripped copy made on demand)."""
+    ident = ident or request.param
+    if ident.startswith("stripped-"):
         return request.getfixturevalue("stripped_312")
-    return conftest.get_interp(request.param)
+    return conftest.get_interp(ident)
 
 
 @pytest.fixture(params=WALK_INTERPS)
