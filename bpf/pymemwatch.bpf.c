@@ -489,26 +489,36 @@ int BPF_KRETPROBE(pmw_pool_refill, __u64 block)
 
 /*
  * During bursts: a sampled object dies when its block is freed. The
- * sampled block is the first of its pool (pool + 48), so a free of
- * that address ends the sample. Cookie: pool size << 8 | index of the
- * pointer argument (0: PyObject_Free(ptr), 1: _PyObject_Free(ctx, ptr)).
+ * sampled block is the pool's first (pool + 48) or, in a pool reused for
+ * the same size class, its free-list head then (pmw_sample.block_off), so
+ * the free of the pool's sampled block ends the sample. @ptr: the freed
+ * address; @k: how many of the candidate blocks ptr, ptr - 16 (PyGC_Head),
+ * ptr - 32 (3.11+ pre-header) to try. One map lookup per free: a block and
+ * the object in it are in the same pool. Cookie: pool size << 8 | index of
+ * the pointer argument (0: PyObject_Free(ptr), 1: _PyObject_Free(ctx, ptr)).
  */
-static __always_inline int sample_free(struct pt_regs *ctx, __u64 ptr)
+static __always_inline int sample_free(struct pt_regs *ctx, __u64 ptr, int k)
 {
-	__u64 cookie = bpf_get_attach_cookie(ctx), pool_size = cookie >> 8;
+	__u64 cookie = bpf_get_attach_cookie(ctx), pool_size = cookie >> 8, off;
 	struct pmw_sample_key key = { .pid = current_pid() };
+	struct pmw_sample *smp;
 
-	if (!ptr || !pool_size || (ptr & (pool_size - 1)) != PMW_POOL_HDR_SIZE)
+	if (!ptr || !pool_size)
 		return 0;
-	key.pool = ptr - PMW_POOL_HDR_SIZE;
-	bpf_map_delete_elem(&pmw_samples, &key);
+	key.pool = ptr & ~(pool_size - 1);
+	off = ptr - key.pool;
+	smp = bpf_map_lookup_elem(&pmw_samples, &key);
+	if (smp && (smp->block_off == off ||
+		    (k > 1 && smp->block_off == off - PMW_GC_HEAD_SIZE) ||
+		    (k > 2 && smp->block_off == off - PMW_PREHEADER_SIZE)))
+		bpf_map_delete_elem(&pmw_samples, &key);
 	return 0;
 }
 
 SEC("uprobe")
 int BPF_KPROBE(pmw_free_s, __u64 a0, __u64 a1)
 {
-	return sample_free(ctx, (bpf_get_attach_cookie(ctx) & 1) ? a1 : a0);
+	return sample_free(ctx, (bpf_get_attach_cookie(ctx) & 1) ? a1 : a0, 1);
 }
 
 /*
@@ -522,9 +532,7 @@ int BPF_KPROBE(pmw_dealloc_s, __u64 op)
 {
 	if (op < PMW_PREHEADER_SIZE)
 		return 0;
-	sample_free(ctx, op);
-	sample_free(ctx, op - PMW_GC_HEAD_SIZE);
-	return sample_free(ctx, op - PMW_PREHEADER_SIZE);
+	return sample_free(ctx, op, 3);
 }
 
 /* ---- --exact: every pymalloc call, _PyObject_{Malloc,Calloc,Realloc,Free}(ctx, ...) ---- */

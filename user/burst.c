@@ -220,9 +220,11 @@ static void start(struct pmw_bursts *b, struct pmw_bpf *skel, struct pmw_watch *
 	b->next = now + period;
 }
 
-void pmw_bursts_timers(struct pmw_bursts *b, struct pmw_watch *ws, int n, int targets_fd,
+bool pmw_bursts_timers(struct pmw_bursts *b, struct pmw_watch *ws, int n, int targets_fd,
 		       double now)
 {
+	bool ended = false;
+
 	if (b->end && now >= b->end) {
 		for (int i = 0; i < n; i++) {
 			if (!ws[i].leaks.burst)
@@ -233,12 +235,14 @@ void pmw_bursts_timers(struct pmw_bursts *b, struct pmw_watch *ws, int n, int ta
 		}
 		b->end = 0;
 		b->grace_end = now + BURST_GRACE;
+		ended = true;
 	}
 	if (b->grace_end && now >= b->grace_end) {
 		for (int i = 0; i < n; i++)
 			pmw_probes_detach_async(&ws[i].burst_a);
 		b->grace_end = 0;
 	}
+	return ended;
 }
 
 void pmw_bursts_tick(struct pmw_bursts *b, struct pmw_bpf *skel, struct pmw_watch *ws, int n,

@@ -27,8 +27,12 @@ unsigned int pmw_bursts_groups(unsigned int groups);
 /* The earlier of @t and the next time the bursts need the loop awake. */
 double pmw_bursts_wake_by(const struct pmw_bursts *b, double t);
 
-/* At every wake-up (@now): end the burst, or its grace, when due. */
-void pmw_bursts_timers(struct pmw_bursts *b, struct pmw_watch *ws, int n, int targets_fd,
+/*
+ * At every wake-up (@now): end the burst, or its grace, when due. Returns
+ * true when a burst ended now: sampling is off and the free probes are on
+ * until the grace ends (the time for pmw_session_samples_look()).
+ */
+bool pmw_bursts_timers(struct pmw_bursts *b, struct pmw_watch *ws, int n, int targets_fd,
 		       double now);
 
 /*

@@ -121,7 +121,8 @@ static int run(struct pmw_session *s)
 		if (err > 0)
 			exiting = 1;	/* q */
 		t = pmw_now_s();
-		pmw_bursts_timers(&b, s->ws, s->nws, targets_fd, t);
+		if (pmw_bursts_timers(&b, s->ws, s->nws, targets_fd, t))
+			pmw_session_samples_look(s);
 		if (end && t >= end)
 			break;
 		if (t < next)

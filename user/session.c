@@ -584,6 +584,21 @@ int pmw_session_poll(struct pmw_session *s, double timeout_s)
 	return pmw_outputs_poll_keys(&s->out);
 }
 
+void pmw_session_samples_look(struct pmw_session *s)
+{
+	struct pmw_watch **ws = calloc(s->nws ? s->nws : 1, sizeof(*ws));
+	int n = 0;
+
+	if (!ws)
+		return;
+	for (int i = 0; i < s->nws; i++)
+		if (!s->ws[i].exited && s->ws[i].burst_a.nlinks)	/* its free probes on */
+			ws[n++] = &s->ws[i];
+	if (n)
+		pmw_leaks_look(ws, n, bpf_map__fd(s->skel->maps.pmw_samples));
+	free(ws);
+}
+
 bool pmw_session_any_live(const struct pmw_session *s)
 {
 	for (int i = 0; i < s->nws; i++)

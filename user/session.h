@@ -63,6 +63,9 @@ int pmw_session_poll(struct pmw_session *s, double timeout_s);
  */
 int pmw_session_tick(struct pmw_session *s, double interval_s, bool stopping);
 
+/* When a burst ended: the first look at its samples (pmw_leaks_look()). */
+void pmw_session_samples_look(struct pmw_session *s);
+
 /* Is a target still alive (so that a last, partial interval is worth a tick)? */
 bool pmw_session_any_live(const struct pmw_session *s);
 

@@ -144,6 +144,7 @@ static int follow_objects(struct pmw_watch *w, struct found *f, int nf, int samp
 	uint64_t *addrs = malloc((nf ? nf : 1) * sizeof(*addrs));
 	uint8_t *buf = malloc((size_t)(nf ? nf : 1) * OBJ_READ);
 	struct pmw_obj *objs = malloc((nf ? nf : 1) * sizeof(*objs));
+	uint64_t now_ns = (uint64_t)(pmw_now_s() * 1e9); /* CLOCK_MONOTONIC, as bpf_ktime_get_ns() */
 	ssize_t got;
 	int nobjs = 0, alive = 0;
 
@@ -185,6 +186,7 @@ static int follow_objects(struct pmw_watch *w, struct found *f, int nf, int samp
 			continue;
 		}
 		ss->live++;
+		ss->aged += now_ns - f[i].smp.born_ns >= (uint64_t)(PMW_SITE_AGE_MIN * 1e9);
 		if (!old)
 			ss->born++;
 		ss->type = type;
@@ -209,6 +211,7 @@ static void update_sites(struct pmw_watch *w, int stacks_fd)
 
 	for (int k = 0; k < l->nsites; k++) {
 		l->sites[k].live = 0;
+		l->sites[k].aged = 0;
 		l->sites[k].born = 0;
 	}
 	for (int k = 0; k < l->nstacks; k++) {
@@ -234,26 +237,43 @@ static void update_sites(struct pmw_watch *w, int stacks_fd)
 			}
 		}
 		s->live += ss->live;
+		s->aged += ss->aged;
 		s->born += ss->born;
 		if (ss->live && ss->type)
 			s->type_obj = ss->type;
 	}
 	for (int k = 0; k < l->nsites; k++) {
 		struct pmw_site *s = &l->sites[k];
-		double old = s->live_hist[0];
+		double old = s->aged_hist[0];
+
+		double sampled = l->burst_s - s->sampled_hist[0];
 
 		s->growth_bytes = s->live * pool - s->live_bytes;
 		s->live_bytes = s->live * pool;
-		memmove(s->live_hist, s->live_hist + 1, sizeof(s->live_hist[0]) * (PMW_SITE_WINDOW - 1));
-		s->live_hist[PMW_SITE_WINDOW - 1] = s->live;
 		s->survival = s->born ? (double)s->live / s->born : 0;
 		if (s->survival > 1)
 			s->survival = 1;
-		/* sampled growth over the window, per second of sampling, times the
-		 * share of the site's samples still alive: churn that happens to keep
-		 * a pool alive now and then scores low */
-		s->score = s->live > old ? (s->live - old) * pool / (l->burst_s > 1 ? l->burst_s : 1) *
+		/* sampled growth over the last PMW_SITE_WINDOW bursts (since the
+		 * start, before that), per second sampled in them, times the share
+		 * of the site's samples still alive: churn that happens to keep a
+		 * pool alive now and then scores low. Only samples older than
+		 * PMW_SITE_AGE_MIN count: a bounded cache's entries born in the last
+		 * burst ranked above a real leak. The window counts bursts, not
+		 * intervals: samples are only born in bursts, every few s to few
+		 * min, and a window of intervals held one or two of them, so that
+		 * a leak sampled twice in 45 s scored 0 whenever both samples fell
+		 * before it. */
+		s->score = s->aged > old ? (s->aged - old) * pool / (sampled > 1 ? sampled : 1) *
 						   s->survival : 0;
+		if (l->burst_s > s->hist_at) {	/* a burst ended since the last move */
+			memmove(s->aged_hist, s->aged_hist + 1,
+				sizeof(s->aged_hist[0]) * (PMW_SITE_WINDOW - 1));
+			memmove(s->sampled_hist, s->sampled_hist + 1,
+				sizeof(s->sampled_hist[0]) * (PMW_SITE_WINDOW - 1));
+			s->aged_hist[PMW_SITE_WINDOW - 1] = s->aged;
+			s->sampled_hist[PMW_SITE_WINDOW - 1] = l->burst_s;
+			s->hist_at = l->burst_s;
+		}
 		s->idle = s->live ? 0 : s->idle + 1;
 	}
 	for (int k = 0; k < l->nsites; k++) {
@@ -335,20 +355,14 @@ static bool sample_orphaned(const void *key, void *arg)
 	return !w || w->exited;
 }
 
-int pmw_leaks_collect(struct pmw_watch **ws, int n, int samples_fd, int stacks_fd)
+/*
+ * Every sampled pool of @samples_fd, gathered per target of @ws: *per[i]
+ * (nper[i] of them; the caller frees each and the arrays). Returns 0 or -ENOMEM.
+ */
+static int gather(struct pmw_watch **ws, int n, int samples_fd, struct found ***perp, int **nperp)
 {
 	struct pmw_sample_key key, next, *prev = NULL;
 	struct pmw_sample smp;
-	uint64_t *live_stacks = NULL;
-	size_t nlive = 0, cap = 0;
-
-	for (int i = 0; i < n; i++) {
-		struct pmw_leaks *l = &ws[i]->leaks;
-
-		for (int s = 0; s < l->nstacks; s++)
-			l->stacks[s].live = 0;
-	}
-	/* one pass over every sampled pool, gathered per target */
 	struct found **per = calloc(n ? n : 1, sizeof(*per));
 	int *nper = calloc(n ? n : 1, sizeof(*nper)), *cper = calloc(n ? n : 1, sizeof(*cper));
 
@@ -369,7 +383,7 @@ int pmw_leaks_collect(struct pmw_watch **ws, int n, int samples_fd, int stacks_f
 			if ((__u32)ws[i]->t.pid == key.pid && !ws[i]->exited)
 				wi = i;
 		if (wi < 0)
-			continue;	/* forgotten below */
+			continue;	/* forgotten by pmw_leaks_collect() */
 		if (nper[wi] == cper[wi]) {
 			int nc = cper[wi] ? cper[wi] * 2 : 256;
 			struct found *nf = realloc(per[wi], nc * sizeof(*nf));
@@ -382,8 +396,53 @@ int pmw_leaks_collect(struct pmw_watch **ws, int n, int samples_fd, int stacks_f
 		per[wi][nper[wi]].key = key;
 		per[wi][nper[wi]++].smp = smp;
 	}
+	free(cper);
+	*perp = per;
+	*nperp = nper;
+	return 0;
+}
+
+/* Gather every sample (gather()) and follow each target's (follow_objects()). */
+static int follow_all(struct pmw_watch **ws, int n, int samples_fd, struct found ***perp,
+		      int **nperp)
+{
 	for (int i = 0; i < n; i++) {
-		follow_objects(ws[i], per[i], nper[i], samples_fd);
+		struct pmw_leaks *l = &ws[i]->leaks;
+
+		for (int s = 0; s < l->nstacks; s++)
+			l->stacks[s].live = l->stacks[s].aged = 0;
+	}
+	if (gather(ws, n, samples_fd, perp, nperp))
+		return -ENOMEM;
+	for (int i = 0; i < n; i++)
+		follow_objects(ws[i], (*perp)[i], (*nperp)[i], samples_fd);
+	return 0;
+}
+
+int pmw_leaks_look(struct pmw_watch **ws, int n, int samples_fd)
+{
+	struct found **per;
+	int *nper;
+
+	if (follow_all(ws, n, samples_fd, &per, &nper))
+		return -ENOMEM;
+	for (int i = 0; i < n; i++)
+		free(per[i]);
+	free(per);
+	free(nper);
+	return 0;
+}
+
+int pmw_leaks_collect(struct pmw_watch **ws, int n, int samples_fd, int stacks_fd)
+{
+	uint64_t *live_stacks = NULL;
+	size_t nlive = 0, cap = 0;
+	struct found **per;
+	int *nper;
+
+	if (follow_all(ws, n, samples_fd, &per, &nper))
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
 		for (int k = 0; k < nper[i]; k++) {
 			if (nlive == cap) {
 				size_t nc = cap ? cap * 2 : 1024;
@@ -400,7 +459,6 @@ int pmw_leaks_collect(struct pmw_watch **ws, int n, int samples_fd, int stacks_f
 	}
 	free(per);
 	free(nper);
-	free(cper);
 	for (int i = 0; i < n; i++)
 		update_sites(ws[i], stacks_fd);
 	/* stacks no live sample refers to, and samples of exited targets, are

@@ -12,7 +12,13 @@
 #include "pmw.h"
 #include "pystack.h"
 
-#define PMW_SITE_WINDOW	10	/* intervals over which a site's growth is measured */
+#define PMW_SITE_WINDOW	10	/* bursts over which a site's growth is measured */
+/*
+ * Age (s) a live sample must reach before it counts as growth, like memleak's
+ * --older: churn and cache entries born in a burst can still be alive at the
+ * next interval (the burst slowed the target), a leaked object stays.
+ */
+#define PMW_SITE_AGE_MIN	8.0
 
 /* A distinct sampled stack (raw: code object and instruction per frame). */
 struct pmw_stack_site {
@@ -20,6 +26,7 @@ struct pmw_stack_site {
 	uint64_t site;			/* key of the pmw_site it belongs to, 0 = unresolved */
 	uint64_t live;			/* sampled pools still in use now */
 	uint64_t born;			/* samples taken, cumulative */
+	uint64_t aged;			/* of the live ones, those at least PMW_SITE_AGE_MIN old */
 	uint64_t type;			/* type object of its last live sample */
 	struct pmw_frame *frames;	/* resolved frames (nframes), owned */
 	int nframes;
@@ -38,12 +45,16 @@ struct pmw_site {
 	char type[64];			/* type of the object at the head of a live pool, "" unknown */
 	uint64_t live;			/* sampled pools still in use */
 	uint64_t born;			/* sampled pools, cumulative */
-	uint64_t live_hist[PMW_SITE_WINDOW]; /* live at the end of the last intervals */
+	uint64_t aged;			/* of the live ones, those at least PMW_SITE_AGE_MIN old */
+	uint64_t aged_hist[PMW_SITE_WINDOW]; /* aged at the end of the last bursts, oldest first */
+	double sampled_hist[PMW_SITE_WINDOW]; /* the target's leaks.burst_s then, s */
+	double hist_at;			/* leaks.burst_s when aged_hist last moved, s */
 	uint64_t type_obj;		/* type object of a live sample */
 	double live_bytes;		/* live * pool size, bytes (sampled) */
 	double growth_bytes;		/* change of live_bytes in the interval, bytes */
 	double survival;		/* live / born: ~1 for a leak, ~0 for churn */
-	double score;			/* growth over the window per second sampled x survival */
+	double score;			/* growth of aged samples over the window (bytes of pools)
+					 * per second sampled in it, x survival */
 	double holder_score;		/* score of the growing container holding its samples, 0 none */
 	unsigned int idle;
 };
@@ -75,6 +86,16 @@ int pmw_leak_top(struct pmw_leaks *l, struct pmw_site **out, int max);
  * or -errno. (When bursts run: burst.c.)
  */
 int pmw_leaks_collect(struct pmw_watch **ws, int n, int samples_fd, int stacks_fd);
+
+/*
+ * When a burst ends, while the free probes are still attached: the first
+ * look at the objects just sampled (their fingerprints), so that one that
+ * dies after the probes are gone is seen to change. Looked at only at the
+ * next interval, a cache entry that died in between had its block reused by
+ * a leaked object, which was then followed as the entry: the cache's site
+ * ranked with the leaks. Returns 0 or -ENOMEM.
+ */
+int pmw_leaks_look(struct pmw_watch **ws, int n, int samples_fd);
 
 /*
  * Join the live samples of @w with the items of its growing containers (the

@@ -5,8 +5,12 @@ and then only replaces entries:
   LEAK-A  audit(): a tuple per request into a list; the tuples come from
           CPython's tuple free list, so the memory pymalloc hands out for
           this leak is the path string created at the call of audit() in
-          handle() -- either line counts as finding leak A;
+          handle() -- either line counts as finding leak A, and so does
+          main()'s `i += 1`: the int it makes is held by leak A's tuple
+          (and leak B's Session.user);
   LEAK-B  remember_session(): a Session and two strings per new dict key.
+The cache's site must not score at all: its entries die (a dead entry's
+block reused by a leaked int was once followed as the entry).
 pymemwatch -p must rank both first and second within 45 s, with the right
 file, line and function, and the object type of leak B's site.
 """
@@ -39,6 +43,15 @@ def call_line(func):
     raise AssertionError("no call of %s" % func)
 
 
+def counter_line():
+    """The line of main()'s `i += 1` (the request number, kept by both leaks)."""
+    with open(WORKLOAD) as f:
+        for n, line in enumerate(f, 1):
+            if line.strip() == "i += 1":
+                return n
+    raise AssertionError("no `i += 1` in %s" % WORKLOAD)
+
+
 def test_leak_sites_ranked_first(env, interp, procs, tmp_path):
     target = procs.popen([interp.path, WORKLOAD, str(RUN_S + 30)], stdout=__import__("subprocess").PIPE,
                          text=True)
@@ -63,7 +76,8 @@ def test_leak_sites_ranked_first(env, interp, procs, tmp_path):
                                                      r["samples"], r["score"], r["survival"])
         for r in final[:6]) + "\n" + res.describe()
 
-    leak_a = {("audit", marked_line("LEAK-A")), ("handle", call_line("audit"))}
+    leak_a = {("audit", marked_line("LEAK-A")), ("handle", call_line("audit")),
+              ("main", counter_line())}
     leak_b = ("remember_session", marked_line("LEAK-B"))
     cache = ("cached_lookup",)
 
@@ -85,6 +99,7 @@ def test_leak_sites_ranked_first(env, interp, procs, tmp_path):
     assert leak_b in top2, diag
     assert any(k in leak_a for k in top2), diag
     assert all(k is None or k[0] not in cache for k in top2), diag
+    assert all(float(r["score"]) == 0 for r in final if r["function"] in cache), diag
     b = final[top2.index(leak_b)]
     assert b["type"] in ("Session", "str"), diag
     # the frames above: the stack goes through handle() and main()
