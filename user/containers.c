@@ -33,6 +33,24 @@ bool pmw_containers_index_ok(const struct pmw_containers *cs, const struct pmw_c
 	return fabs((double)index - len) <= slack;
 }
 
+/* Room for one more element in *@arr (*@cap of @esz bytes, doubled up to @max); false if none. */
+static bool grow_array(void **arr, int *cap, size_t esz, int max)
+{
+	int ncap = *cap ? *cap * 2 : 256;
+	void *na;
+
+	if (*cap >= max)
+		return false;
+	if (ncap > max)
+		ncap = max;
+	na = realloc(*arr, (size_t)ncap * esz);
+	if (!na)
+		return false;
+	*arr = na;
+	*cap = ncap;
+	return true;
+}
+
 static double now_min(struct pmw_containers *cs)
 {
 	struct timespec ts;
@@ -165,24 +183,67 @@ int pmw_containers_update(struct pmw_containers *cs, struct pmw_walk *wk,
 			  const struct pmw_target *t)
 {
 	double tm = now_min(cs);
-	int kept = 0, growing = 0;
+	int growing = 0;
 
-	/* merge the walk's containers (sorted by address) into the tracks (sorted too) */
-	for (int i = 0, j = 0; i < wk->ndone; i++) {
-		const struct pmw_walk_container *c = &wk->done[i];
-		struct pmw_ctrack *tr;
+	/*
+	 * Merge the walk's containers (sorted by address) with the tracks and the
+	 * containers of constant length (both sorted too) into new arrays, in one
+	 * pass: sorted inserts into arrays of ~20k tracks stalled the loop for
+	 * seconds. Entries missed more than MISS_MAX walks are dropped.
+	 */
+	struct pmw_ctrack *ntr = NULL;
+	struct pmw_cseen *nseen = NULL;
+	int nn = 0, ns = 0, ctr = 0, cseen = 0, j = 0, q = 0;
 
-		while (j < cs->n && cs->tr[j].addr < c->addr)
-			j++;
-		if (j < cs->n && cs->tr[j].addr == c->addr) {
-			tr = &cs->tr[j];
-		} else {
-			tr = pmw_sorted_get((void **)&cs->tr, &cs->n, &cs->cap, sizeof(*tr), c->addr,
-					    1 << 22);
-			if (!tr)
-				return -ENOMEM;
-		}
+#define GROW(arr, n, cap, max) ((n) < (cap) || grow_array((void **)&(arr), &(cap), sizeof(*(arr)), (max)))
+	for (int i = 0; i <= wk->ndone; i++) {
+		const struct pmw_walk_container *c = i < wk->ndone ? &wk->done[i] : NULL;
+		uint64_t addr = c ? c->addr : UINT64_MAX;
+
+		/* tracks and constant ones before @addr: kept unless gone */
+		for (; j < cs->n && cs->tr[j].addr < addr; j++)
+			if (wk->walks - cs->tr[j].seen <= MISS_MAX && GROW(ntr, nn, ctr, PMW_CTRACK_MAX))
+				ntr[nn++] = cs->tr[j];
+		for (; q < cs->nseen && cs->seen[q].addr < addr; q++)
+			if ((uint32_t)wk->walks - cs->seen[q].seen <= MISS_MAX &&
+			    GROW(nseen, ns, cseen, PMW_CSEEN_MAX))
+				nseen[ns++] = cs->seen[q];
+		if (!c)
+			break;
+		struct pmw_ctrack *old = j < cs->n && cs->tr[j].addr == addr ? &cs->tr[j++] : NULL;
+		struct pmw_cseen *sn = q < cs->nseen && cs->seen[q].addr == addr ? &cs->seen[q++] : NULL;
+
 		/* another type at the same address: another object, start over */
+		if (sn && (sn->type != c->type || sn->kind != c->kind))
+			sn = NULL;
+		if (!old && (!sn || sn->len == c->len)) {
+			/* constant length (or new): a small entry */
+			if (!GROW(nseen, ns, cseen, PMW_CSEEN_MAX)) {
+				cs->untracked++;
+				continue;
+			}
+			if (!sn)
+				nseen[ns] = (struct pmw_cseen){ .addr = addr, .type = c->type, .fp = c->fp,
+								.len = c->len, .t_first = tm,
+								.kind = c->kind };
+			else
+				nseen[ns] = *sn;
+			nseen[ns].t_last = tm;
+			nseen[ns++].seen = (uint32_t)wk->walks;
+			continue;
+		}
+		if (!GROW(ntr, nn, ctr, PMW_CTRACK_MAX)) {
+			cs->untracked++;
+			continue;
+		}
+		struct pmw_ctrack *tr = &ntr[nn++];
+
+		if (old) {
+			*tr = *old;
+		} else {
+			memset(tr, 0, sizeof(*tr));
+			tr->addr = addr;
+		}
 		if (tr->n && (tr->type != c->type || tr->kind != c->kind))
 			tr->n = 0;
 		if (!tr->n) {
@@ -203,6 +264,16 @@ int pmw_containers_update(struct pmw_containers *cs, struct pmw_walk *wk,
 			tr->item_type_obj = 0;
 			snprintf(tr->type_name, sizeof(tr->type_name), "%s",
 				 ty ? ty->name : pmw_ckind_name(c->kind));
+			if (sn) {
+				/* its constant past: first and last sighting */
+				tr->fp = sn->fp;
+				tr->t[tr->n] = sn->t_first;
+				tr->len[tr->n++] = sn->len;
+				if (sn->t_last > sn->t_first) {
+					tr->t[tr->n] = sn->t_last;
+					tr->len[tr->n++] = sn->len;
+				}
+			}
 		}
 		tr->bounded = c->maxlen > 0;
 		if (tr->n == PMW_CT_HIST) {
@@ -219,16 +290,29 @@ int pmw_containers_update(struct pmw_containers *cs, struct pmw_walk *wk,
 		tr->t[tr->n] = tm;
 		tr->len[tr->n++] = c->len;
 		tr->seen = wk->walks;
-		memcpy(tr->sample, c->sample, sizeof(tr->sample));
-		tr->nsample = c->nsample;
-		j = (int)(tr - cs->tr) + 1;
+		const uint64_t *smp = pmw_walk_sample(wk, c);
+
+		/* none yet when it became a track in this walk: typed from the next one */
+		tr->nsample = smp ? c->nsample : 0;
+		if (smp)
+			memcpy(tr->sample, smp, c->nsample * sizeof(*smp));
 	}
-	for (int k = 0; k < cs->n; k++) {
-		if (wk->walks - cs->tr[k].seen > MISS_MAX)
-			continue;	/* gone */
-		cs->tr[kept++] = cs->tr[k];
+#undef GROW
+	free(cs->tr);
+	free(cs->seen);
+	cs->tr = ntr;
+	cs->n = nn;
+	cs->cap = ctr;
+	cs->seen = nseen;
+	cs->nseen = ns;
+	cs->cap_seen = cseen;
+	if ((cs->untracked || wk->last_stats.containers_skipped) && !cs->warned) {
+		wlog("PID %d: more containers of %d+ items than followed (%d tracks, %d of constant "
+		     "length, %d per walk): the others are not followed for growth (the census "
+		     "still counts them)\n", t->pid, PMW_WALK_MIN_LEN, PMW_CTRACK_MAX, PMW_CSEEN_MAX,
+		     PMW_WALK_CONTS_MAX);
+		cs->warned = true;
 	}
-	cs->n = kept;
 	for (int k = 0; k < cs->n; k++)
 		track_score(&cs->tr[k]);
 	type_items(cs, wk, t);
@@ -287,11 +371,22 @@ int pmw_containers_watch(struct pmw_containers *cs, struct pmw_walk *wk)
 	free(wk->watch);
 	wk->watch = w;
 	wk->nwatch = n;
+	/* the newest items of every track (sorted by address already), for typing */
+	uint64_t *ws = malloc((cs->n ? cs->n : 1) * sizeof(*ws));
+
+	if (!ws)
+		return -ENOMEM;
+	for (int k = 0; k < cs->n; k++)
+		ws[k] = cs->tr[k].addr;
+	free(wk->want_sample);
+	wk->want_sample = ws;
+	wk->nwant_sample = cs->n;
 	return n;
 }
 
 void pmw_containers_free(struct pmw_containers *cs)
 {
 	free(cs->tr);
+	free(cs->seen);
 	memset(cs, 0, sizeof(*cs));
 }

@@ -56,9 +56,32 @@ struct pmw_ctrack {
 	char site[160];			/* "file.py:42", "" unknown */
 };
 
+/*
+ * A container seen at the same length in every walk so far: 48 B instead of a
+ * pmw_ctrack's ~1.7 KB. Most containers never change length (a leak of many
+ * small lists adds a few hundred a second: as tracks, 3 such targets took
+ * 158 MiB in 2 min and each walk's sorted inserts stalled the loop for
+ * seconds); one becomes a track when its length changes.
+ */
+struct pmw_cseen {
+	uint64_t addr;			/* container object address, key */
+	uint64_t type, fp;		/* identity, as pmw_ctrack */
+	uint64_t len;			/* len() in every walk so far */
+	float t_first, t_last;		/* minutes since attach: first and last sighting */
+	uint32_t seen;			/* walk number of the last sighting (low 32 bits) */
+	uint8_t kind;			/* enum pmw_ckind */
+};
+
+#define PMW_CSEEN_MAX	(1 << 18)	/* containers of constant length followed (12 MiB) */
+#define PMW_CTRACK_MAX	(1 << 14)	/* containers whose length changed followed (28 MiB) */
+
 struct pmw_containers {
 	struct pmw_ctrack *tr;		/* sorted by address */
 	int n, cap;
+	struct pmw_cseen *seen;		/* sorted by address, none also in tr */
+	int nseen, cap_seen;
+	uint64_t untracked;		/* containers not followed: tables full (cumulative) */
+	bool warned;			/* that was said */
 	uint64_t walks;			/* walks folded in */
 	double t0;			/* CLOCK_MONOTONIC seconds of the first walk */
 };
@@ -111,7 +134,9 @@ struct pmw_ctrack *pmw_containers_find(struct pmw_containers *cs, uint64_t addr)
 
 /*
  * The containers whose items the next walk should record (pmw_walk.watch):
- * the growing ones, up to PMW_LEAKS_MAX. Returns their count or -ENOMEM.
+ * the growing ones, up to PMW_LEAKS_MAX; and those whose newest items it
+ * should keep (pmw_walk.want_sample): every track. Returns the count of the
+ * growing ones or -ENOMEM.
  */
 int pmw_containers_watch(struct pmw_containers *cs, struct pmw_walk *wk);
 

@@ -529,15 +529,43 @@ static void note_container(struct chunk *c, const struct pmw_wtype *ty, uint64_t
 		c->n++;
 }
 
-static void keep_sample(struct pmw_walk_container *c, uint64_t item)
+static void keep_sample(struct pmw_walk *wk, struct pmw_walk_container *c, uint64_t item)
 {
-	if (!ptr_ok(item))
+	uint64_t *s;
+
+	if (!ptr_ok(item) || c->sample_at == PMW_NO_SAMPLE)
 		return;
+	s = wk->samples + (size_t)c->sample_at * PMW_WALK_SAMPLE;
 	if (c->nsample == PMW_WALK_SAMPLE) {
-		memmove(c->sample, c->sample + 1, sizeof(c->sample[0]) * (PMW_WALK_SAMPLE - 1));
+		memmove(s, s + 1, sizeof(s[0]) * (PMW_WALK_SAMPLE - 1));
 		c->nsample--;
 	}
-	c->sample[c->nsample++] = item;
+	s[c->nsample++] = item;
+}
+
+/* Room for the newest items of the container at @addr if the caller wants them: its index. */
+static uint32_t sample_slot(struct pmw_walk *wk, uint64_t addr)
+{
+	if (!wk->sample_all && (!wk->nwant_sample ||
+				!bsearch(&addr, wk->want_sample, wk->nwant_sample, sizeof(addr), pmw_cmp_u64)))
+		return PMW_NO_SAMPLE;
+	if (wk->nsamples == wk->cap_samples) {
+		uint32_t ncap = wk->cap_samples ? wk->cap_samples * 2 : 64;
+		uint64_t *ns = ncap < wk->cap_samples ? NULL :
+			       realloc(wk->samples, (size_t)ncap * PMW_WALK_SAMPLE * sizeof(*ns));
+
+		if (!ns)
+			return PMW_NO_SAMPLE;
+		wk->samples = ns;
+		wk->cap_samples = ncap;
+	}
+	return wk->nsamples++;
+}
+
+const uint64_t *pmw_walk_sample(const struct pmw_walk *wk, const struct pmw_walk_container *c)
+{
+	return c->sample_at == PMW_NO_SAMPLE || !wk->dsamples ? NULL :
+	       wk->dsamples + (size_t)c->sample_at * PMW_WALK_SAMPLE;
 }
 
 static struct pmw_walk_container *cont_new(struct pmw_walk *wk, const struct pending *p)
@@ -546,6 +574,10 @@ static struct pmw_walk_container *cont_new(struct pmw_walk *wk, const struct pen
 
 	if (p->len < PMW_WALK_MIN_LEN)
 		return NULL;
+	if (wk->nconts >= PMW_WALK_CONTS_MAX) {
+		wk->cur.containers_skipped++;
+		return NULL;
+	}
 	if (wk->nconts == wk->cap_conts) {
 		int ncap = wk->cap_conts ? wk->cap_conts * 2 : 1024;
 		struct pmw_walk_container *nc = realloc(wk->conts, ncap * sizeof(*nc));
@@ -562,6 +594,7 @@ static struct pmw_walk_container *cont_new(struct pmw_walk *wk, const struct pen
 	c->len = p->len;
 	c->kind = p->kind;
 	c->maxlen = p->maxlen;
+	c->sample_at = sample_slot(wk, p->addr);
 	return c;
 }
 
@@ -710,7 +743,7 @@ static void chunk_items(struct pmw_walk *wk, const struct pmw_target *t, struct 
 				if (watch)
 					owner_add(wk, rd64(b + e), p->addr, PMW_NO_INDEX, 0);
 				if (ct)
-					keep_sample(ct, rd64(b + e));
+					keep_sample(wk, ct, rd64(b + e));
 			}
 			continue;
 		}
@@ -719,7 +752,7 @@ static void chunk_items(struct pmw_walk *wk, const struct pmw_target *t, struct 
 			if (watch && p->kind == PMW_CK_LIST)	/* deques: deque_items() */
 				owner_add(wk, rd64(b + e), p->addr, p->len - w[k].len / 8 + e / 8, p->len);
 			if (ct && e + 8 * PMW_WALK_SAMPLE >= w[k].len)
-				keep_sample(ct, rd64(b + e));
+				keep_sample(wk, ct, rd64(b + e));
 		}
 		if (ct)
 			ct->fp = p->kind == PMW_CK_DEQUE ? p->b :
@@ -755,7 +788,7 @@ static void chunk_items(struct pmw_walk *wk, const struct pmw_target *t, struct 
 			if (ct) {
 				if (!ct->fp)
 					ct->fp = key;
-				keep_sample(ct, val);
+				keep_sample(wk, ct, val);
 			}
 		}
 	}
@@ -985,6 +1018,10 @@ static void walk_finish(struct pmw_walk *wk)
 	wk->ndone = wk->nconts;
 	wk->conts = NULL;
 	wk->nconts = wk->cap_conts = 0;
+	free(wk->dsamples);
+	wk->dsamples = wk->samples;
+	wk->samples = NULL;
+	wk->nsamples = wk->cap_samples = 0;
 	walk_census(wk);
 	wk->done_at = mono_s();
 	wk->cur.wall_s = wk->done_at - wk->start;
@@ -1107,5 +1144,8 @@ void pmw_walk_free(struct pmw_walk *wk)
 	free(wk->items);
 	free(wk->ditems);
 	free(wk->watch);
+	free(wk->want_sample);
+	free(wk->samples);
+	free(wk->dsamples);
 	memset(wk, 0, sizeof(*wk));
 }

@@ -22,6 +22,8 @@
 
 #define PMW_WALK_SAMPLE		16	/* newest items kept per container */
 #define PMW_WALK_MIN_LEN	8	/* containers shorter than this are not reported */
+#define PMW_WALK_CONTS_MAX	(1 << 18) /* containers reported per walk (48 B each); the
+					   * others are counted in containers_skipped */
 
 enum pmw_ckind { PMW_CK_NONE, PMW_CK_LIST, PMW_CK_DICT, PMW_CK_SET, PMW_CK_DEQUE };
 
@@ -50,7 +52,8 @@ struct pmw_walk_container {
 	uint64_t fp;			/* identity: first item / first key / left block, 0 unknown */
 	uint64_t len;			/* len() */
 	uint64_t maxlen;		/* deque maxlen, 0 = none */
-	uint64_t sample[PMW_WALK_SAMPLE]; /* newest items (dict: values), nsample of them */
+	uint32_t sample_at;		/* its newest items (dict: values), nsample of them, are
+					 * pmw_walk_sample(); PMW_NO_SAMPLE: not kept */
 	uint8_t nsample;
 	uint8_t kind;			/* enum pmw_ckind */
 };
@@ -63,6 +66,7 @@ struct pmw_item_owner {
 					 * PMW_NO_INDEX (set) */
 };
 #define PMW_NO_INDEX	UINT32_MAX
+#define PMW_NO_SAMPLE	UINT32_MAX
 
 /* One census row: objects and bytes per type name. */
 struct pmw_walk_census {
@@ -77,6 +81,7 @@ struct pmw_walk_stats {
 	uint64_t pools, blocks, objects; /* walked: used pools, allocated blocks, objects found */
 	uint64_t other_blocks;		/* allocated blocks holding no object (buffers) */
 	uint64_t torn;			/* pools and pieces skipped: racing or unreadable */
+	uint64_t containers_skipped;	/* containers past PMW_WALK_CONTS_MAX, not reported */
 	uint64_t large_objects, large_bytes; /* objects > 512 B found through containers */
 	uint64_t bytes_read;		/* target memory read */
 	double cpu_s, wall_s;		/* our CPU time and wall time of the walk */
@@ -100,6 +105,14 @@ struct pmw_walk {
 	int nwatch;
 	struct pmw_item_owner *items;
 	size_t nitems, cap_items;
+	/* newest items, kept only for the containers in want_sample (in: sorted, set by the
+	 * caller: the ones it follows; 120 k containers x 128 B grew our RSS) or all of them
+	 * with sample_all (fuzzing); PMW_WALK_SAMPLE slots per container */
+	uint64_t *want_sample;
+	int nwant_sample;
+	bool sample_all;
+	uint64_t *samples;
+	uint32_t nsamples, cap_samples;	/* groups of PMW_WALK_SAMPLE */
 	/* validated types: open-addressed table */
 	struct pmw_wtype *types;
 	size_t ntypes, cap_types;
@@ -110,6 +123,7 @@ struct pmw_walk {
 	struct pmw_walk_stats last_stats;
 	struct pmw_walk_container *done;	/* sorted by address */
 	int ndone;
+	uint64_t *dsamples;		/* their newest items (sample_at) */
 	struct pmw_walk_census *census;	/* sorted by bytes, largest first */
 	struct pmw_item_owner *ditems;	/* the items of watched containers (open-addressed) */
 	size_t cap_ditems;
@@ -141,6 +155,9 @@ int pmw_walk_objects(struct pmw_walk *wk, const struct pmw_target *t, const uint
 
 /* The watched container holding object @item in the last walk (NULL if none). */
 const struct pmw_item_owner *pmw_walk_item_owner(const struct pmw_walk *wk, uint64_t item);
+
+/* The newest items of @c, a container of the last walk (c->nsample of them), NULL if not kept. */
+const uint64_t *pmw_walk_sample(const struct pmw_walk *wk, const struct pmw_walk_container *c);
 
 /* The container of the last walk at @addr, or NULL. */
 const struct pmw_walk_container *pmw_walk_container(const struct pmw_walk *wk, uint64_t addr);

@@ -94,6 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pool_size = t.pv->pool_size;
 	npools = pool_size ? (size - 1) / pool_size : 0;
 	memset(&wk, 0, sizeof(wk));
+	wk.sample_all = true;	/* every container's newest items, read back below */
 	/* two walks: the second revalidates the cached types */
 	for (int i = 0; i < 64 && done < 2; i++) {
 		int r = pmw_walk_step(&wk, &t, 1.0);
@@ -107,7 +108,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const struct pmw_wtype *types[PMW_WALK_SAMPLE];
 		uint64_t sizes[PMW_WALK_SAMPLE];
 
-		pmw_walk_objects(&wk, &t, wk.done[k].sample, wk.done[k].nsample, types, sizes);
+		const uint64_t *smp = pmw_walk_sample(&wk, &wk.done[k]);
+
+		if (smp)
+			pmw_walk_objects(&wk, &t, smp, wk.done[k].nsample, types, sizes);
 		if (pmw_walk_container(&wk, wk.done[k].addr) != &wk.done[k])
 			abort();	/* the sorted container table lost one */
 	}
