@@ -356,7 +356,6 @@ struct pmw_ctrack *pmw_containers_find(struct pmw_containers *cs, uint64_t addr)
 	return cs->n ? bsearch(&addr, cs->tr, cs->n, sizeof(*cs->tr), pmw_cmp_u64) : NULL;
 }
 
-
 int pmw_containers_watch(struct pmw_containers *cs, struct pmw_walk *wk)
 {
 	struct pmw_ctrack *top[PMW_LEAKS_MAX];

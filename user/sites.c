@@ -18,13 +18,6 @@
 #define SITE_IDLE_MAX	30	/* intervals a site is kept with nothing live */
 #define TYPE_SITES	20	/* sites whose type is read each interval */
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static uint64_t frames_key(const struct pmw_frame *f, int n)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
@@ -127,7 +120,6 @@ static struct pmw_obj *obj_find(struct pmw_leaks *l, uint64_t pool)
 {
 	return l->nobjs ? bsearch(&pool, l->objs, l->nobjs, sizeof(*l->objs), pmw_cmp_u64) : NULL;
 }
-
 
 struct found {
 	struct pmw_sample_key key;
@@ -244,9 +236,7 @@ static void update_sites(struct pmw_watch *w, int stacks_fd)
 	}
 	for (int k = 0; k < l->nsites; k++) {
 		struct pmw_site *s = &l->sites[k];
-		double old = s->aged_hist[0];
-
-		double sampled = l->burst_s - s->sampled_hist[0];
+		double old = s->aged_hist[0], sampled = l->burst_s - s->sampled_hist[0];
 
 		s->growth_bytes = s->live * pool - s->live_bytes;
 		s->live_bytes = s->live * pool;
@@ -265,14 +255,13 @@ static void update_sites(struct pmw_watch *w, int stacks_fd)
 		 * before it. */
 		s->score = s->aged > old ? (s->aged - old) * pool / (sampled > 1 ? sampled : 1) *
 						   s->survival : 0;
-		if (l->burst_s > s->hist_at) {	/* a burst ended since the last move */
+		if (l->burst_s > s->sampled_hist[PMW_SITE_WINDOW - 1]) { /* a burst ended since */
 			memmove(s->aged_hist, s->aged_hist + 1,
 				sizeof(s->aged_hist[0]) * (PMW_SITE_WINDOW - 1));
 			memmove(s->sampled_hist, s->sampled_hist + 1,
 				sizeof(s->sampled_hist[0]) * (PMW_SITE_WINDOW - 1));
 			s->aged_hist[PMW_SITE_WINDOW - 1] = s->aged;
 			s->sampled_hist[PMW_SITE_WINDOW - 1] = l->burst_s;
-			s->hist_at = l->burst_s;
 		}
 		s->idle = s->live ? 0 : s->idle + 1;
 	}
@@ -339,7 +328,7 @@ static bool stack_unreferenced(const void *key, void *arg)
 {
 	const struct stale_stack *st = arg;
 
-	return !st->n || !bsearch(key, st->live, st->n, sizeof(uint64_t), cmp_u64);
+	return !st->n || !bsearch(key, st->live, st->n, sizeof(uint64_t), pmw_cmp_u64);
 }
 
 struct stale_sample {
@@ -464,7 +453,7 @@ int pmw_leaks_collect(struct pmw_watch **ws, int n, int samples_fd, int stacks_f
 	/* stacks no live sample refers to, and samples of exited targets, are
 	 * dropped, so the maps never fill */
 	if (nlive)	/* live_stacks is NULL when empty: qsort's argument is nonnull */
-		qsort(live_stacks, nlive, sizeof(*live_stacks), cmp_u64);
+		qsort(live_stacks, nlive, sizeof(*live_stacks), pmw_cmp_u64);
 	struct stale_stack stale_stack = { live_stacks, nlive };
 	struct stale_sample stale_sample = { ws, n };
 
@@ -494,14 +483,14 @@ static struct pmw_stack_site *stack_find(struct pmw_leaks *l, uint64_t stack)
 {
 	struct pmw_stack_site key = { .stack = stack };
 
-	return l->nstacks ? bsearch(&key, l->stacks, l->nstacks, sizeof(key), cmp_u64) : NULL;
+	return l->nstacks ? bsearch(&key, l->stacks, l->nstacks, sizeof(key), pmw_cmp_u64) : NULL;
 }
 
 static struct pmw_site *site_find(struct pmw_leaks *l, uint64_t site)
 {
 	struct pmw_site key = { .key = site };
 
-	return l->nsites ? bsearch(&key, l->sites, l->nsites, sizeof(key), cmp_u64) : NULL;
+	return l->nsites ? bsearch(&key, l->sites, l->nsites, sizeof(key), pmw_cmp_u64) : NULL;
 }
 
 /* a sample joined to a growing container in this pass */

@@ -47,8 +47,8 @@ struct pmw_site {
 	uint64_t born;			/* sampled pools, cumulative */
 	uint64_t aged;			/* of the live ones, those at least PMW_SITE_AGE_MIN old */
 	uint64_t aged_hist[PMW_SITE_WINDOW]; /* aged at the end of the last bursts, oldest first */
-	double sampled_hist[PMW_SITE_WINDOW]; /* the target's leaks.burst_s then, s */
-	double hist_at;			/* leaks.burst_s when aged_hist last moved, s */
+	double sampled_hist[PMW_SITE_WINDOW]; /* the target's leaks.burst_s then, s (the last:
+					       * when the window last moved) */
 	uint64_t type_obj;		/* type object of a live sample */
 	double live_bytes;		/* live * pool size, bytes (sampled) */
 	double growth_bytes;		/* change of live_bytes in the interval, bytes */

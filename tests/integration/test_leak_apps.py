@@ -30,6 +30,7 @@ import datetime
 import json
 import os
 import re
+import time
 
 import pytest
 
@@ -93,28 +94,39 @@ def value_at(pts, t):
     return pts[-1][1]
 
 
-@pytest.fixture(scope="module", params=WALK_INTERPS)
-def rt_run(request, binary, root, tmp_path_factory):
-    interp = walk_interp(request)
-    tmp = tmp_path_factory.mktemp("redteam-" + request.param)
+def watch_apps(interp, apps, tmp, seconds, quiet=False, settle=0.0):
+    """Start each app of @apps (tests/workloads/APP.py 0 STATE) on @interp, watch them all
+    with one `pymemwatch -p A,B.. -i 2 -d SECONDS --csv-leaks --csv-types` (-q if @quiet),
+    read each app's ground truth (its STATE file) @settle seconds after pymemwatch ended.
+    Returns (res, pids, truth, leak rows, type rows)."""
     started = Started()
     try:
         states, pids = {}, {}
-        for app in APPS:
+        for app in apps:
             states[app] = str(tmp / (app + ".json"))
-            p = start(started, interp, [os.path.join(WORKLOADS, app + ".py"), "0", states[app]])
-            pids[app] = p.pid
+            pids[app] = start(started, interp,
+                              [os.path.join(WORKLOADS, app + ".py"), "0", states[app]]).pid
         leaks, types = str(tmp / "leaks.csv"), str(tmp / "types.csv")
-        # no -q: the live view and the summary are checked too
-        res = run_pmw(["-p", ",".join(str(pids[a]) for a in APPS), "-i", "2", "-d", str(SECONDS),
-                       "--csv-leaks", leaks, "--csv-types", types], timeout=SECONDS + 120)
+        res = run_pmw(["-p", ",".join(str(pids[a]) for a in apps), "-i", "2", "-d", str(seconds)]
+                      + (["-q"] if quiet else []) + ["--csv-leaks", leaks, "--csv-types", types],
+                      timeout=seconds + 120)
+        time.sleep(settle)
         truth = {}
-        for app in APPS:
+        for app in apps:
             with open(states[app]) as f:
                 truth[app] = json.load(f)
     finally:
         started.cleanup()
-    return Run(interp, res, pids, truth, read_csv(leaks)[1], read_csv(types)[1])
+    return res, pids, truth, read_csv(leaks)[1], read_csv(types)[1]
+
+
+@pytest.fixture(scope="module", params=WALK_INTERPS)
+def rt_run(request, binary, root, tmp_path_factory):
+    interp = walk_interp(request)
+    # no -q: the live view and the summary are checked too
+    res, pids, truth, leaks, types = watch_apps(
+        interp, APPS, tmp_path_factory.mktemp("redteam-" + request.param), SECONDS)
+    return Run(interp, res, pids, truth, leaks, types)
 
 
 @pytest.mark.parametrize("app", APPS)

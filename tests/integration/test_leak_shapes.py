@@ -17,15 +17,10 @@ show. One pymemwatch run per interpreter and pair of apps (two targets at a
 time), `-p A,B -i 2 -d 45 --csv-leaks --csv-types`, shared by the tests
 below, which check the last interval.
 """
-import json
-import os
-import time
-
 import pytest
 
-from conftest import WORKLOADS, read_csv, run_pmw
-from test_leak_apps import epoch, value_at
-from test_walk import WALK_INTERPS, Started, matches, start, stripped_312, walk_interp  # noqa: F401
+from test_leak_apps import epoch, value_at, watch_apps
+from test_walk import WALK_INTERPS, matches, stripped_312, walk_interp  # noqa: F401
 # (stripped_312: a fixture walk_interp asks for)
 
 PAIRS = [("shape_ids", "shape_tenants"), ("shape_frames", "shape_joined")]
@@ -76,25 +71,10 @@ def census_at(history, key, t):
 def shape_run(request, binary, root, tmp_path_factory):
     ident, apps = request.param
     interp = walk_interp(request, ident)
-    tmp = tmp_path_factory.mktemp("shapes-" + ident)
-    started = Started()
-    try:
-        states, pids = {}, {}
-        for app in apps:
-            states[app] = str(tmp / (app + ".json"))
-            pids[app] = start(started, interp,
-                              [os.path.join(WORKLOADS, app + ".py"), "0", states[app]]).pid
-        leaks, types = str(tmp / "leaks.csv"), str(tmp / "types.csv")
-        res = run_pmw(["-p", ",".join(str(pids[a]) for a in apps), "-i", "2", "-d", str(SECONDS),
-                       "-q", "--csv-leaks", leaks, "--csv-types", types], timeout=SECONDS + 120)
-        time.sleep(1.5)    # a state written after pymemwatch's last walk
-        truth = {}
-        for app in apps:
-            with open(states[app]) as f:
-                truth[app] = json.load(f)
-    finally:
-        started.cleanup()
-    return Run(interp, res, pids, truth, read_csv(leaks)[1], read_csv(types)[1])
+    res, pids, truth, leaks, types = watch_apps(
+        interp, apps, tmp_path_factory.mktemp("shapes-" + ident), SECONDS, quiet=True,
+        settle=1.5)    # a state written after pymemwatch's last walk
+    return Run(interp, res, pids, truth, leaks, types)
 
 
 def check_items(row, leak, d):
