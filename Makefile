@@ -23,9 +23,10 @@ LIBBPF_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
 LIBBPF_LDLIBS ?= $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf)
 NCURSES_LDLIBS ?= $(shell $(PKG_CONFIG) --libs ncursesw 2>/dev/null || echo -lncursesw)
 
+USER_INC := -Iuser -Iuser/cpython -Iuser/target -Iuser/leak -Iuser/output
 CFLAGS ?= -g -O2 -Wall -Wextra -Wno-unused-parameter -Wmissing-field-initializers
 ALL_CFLAGS := $(CFLAGS) $(EXTRA_CFLAGS) -D_GNU_SOURCE -DPMW_VERSION='"$(VERSION)"' \
-	-Iinclude -Iuser -I$(OUTPUT) $(LIBBPF_CFLAGS)
+	-Iinclude $(USER_INC) -I$(OUTPUT) $(LIBBPF_CFLAGS)
 LDLIBS := $(LIBBPF_LDLIBS) -lelf -ldebuginfod -llzma -lz -lcapstone -lcap -ljansson -lmicrohttpd $(NCURSES_LDLIBS) -lm -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(dir $(VMLINUX)) -Iinclude
 
@@ -42,7 +43,10 @@ else
 	MAKEFLAGS += --no-print-directory
 endif
 
-USER_SRCS := $(wildcard user/*.c)
+# user/ and its four wings (user/*/README: what each may use)
+USER_DIRS := user user/cpython user/target user/leak user/output
+USER_SRCS := $(foreach d,$(USER_DIRS),$(wildcard $(d)/*.c))
+USER_HDRS := $(foreach d,$(USER_DIRS),$(wildcard $(d)/*.h))
 LIB_SRCS := $(filter-out user/main.c,$(USER_SRCS))
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/%.o,$(USER_SRCS))
 LIB_OBJS := $(patsubst user/%.c,$(OUTPUT)/%.o,$(LIB_SRCS))
@@ -56,7 +60,7 @@ all: pymemwatch
 deps:
 	$(Q)./scripts/install-deps.sh
 
-$(OUTPUT) $(OUTPUT)/tests:
+$(OUTPUT) $(OUTPUT)/tests $(patsubst user/%,$(OUTPUT)/%,$(filter-out user,$(USER_DIRS))):
 	$(Q)mkdir -p $@
 
 $(OUTPUT)/pymemwatch.bpf.o: bpf/pymemwatch.bpf.c $(wildcard include/*.h) $(VMLINUX) | $(OUTPUT)
@@ -68,16 +72,16 @@ $(OUTPUT)/pymemwatch.skel.h: $(OUTPUT)/pymemwatch.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name pmw_bpf > $@
 
-$(USER_OBJS): $(OUTPUT)/pymemwatch.skel.h $(wildcard user/*.h) $(wildcard include/*.h)
+$(USER_OBJS): $(OUTPUT)/pymemwatch.skel.h $(USER_HDRS) $(wildcard include/*.h)
 
 # The HTML report template, compiled in as report_template_html[] (user/report.c)
-$(OUTPUT)/report_template.h: user/report_template.html | $(OUTPUT)
+$(OUTPUT)/report_template.h: user/output/report_template.html | $(OUTPUT)
 	$(call msg,GEN,$@)
-	$(Q)cd user && xxd -i report_template.html > $(abspath $@)
+	$(Q)cd user/output && xxd -i report_template.html > $(abspath $@)
 
-$(OUTPUT)/report.o: $(OUTPUT)/report_template.h
+$(OUTPUT)/output/report.o: $(OUTPUT)/report_template.h
 
-$(OUTPUT)/%.o: user/%.c | $(OUTPUT)
+$(OUTPUT)/%.o: user/%.c | $(OUTPUT) $(patsubst user/%,$(OUTPUT)/%,$(filter-out user,$(USER_DIRS)))
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -86,7 +90,7 @@ pymemwatch: $(USER_OBJS)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # (rebuilt when a header changes too: the test's own code includes them)
-$(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) $(wildcard user/*.h) $(wildcard include/*.h) | $(OUTPUT)/tests
+$(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) $(USER_HDRS) $(wildcard include/*.h) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(filter %.c %.o,$^) $(LDLIBS) -lcmocka -o $@
 
@@ -156,19 +160,20 @@ FUZZ_CFLAGS ?= -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefine
 FUZZ_HARNESSES := fuzz_pyline fuzz_elf fuzz_csv fuzz_version fuzz_pystack fuzz_holders fuzz_symfind fuzz_walk
 FUZZ_BINS := $(addprefix $(FUZZ_OUT)/,$(FUZZ_HARNESSES))
 # the user/ files each harness needs: no libbpf, no skeleton
-FUZZ_SRCS_fuzz_pyline := user/pyline.c
+FUZZ_SRCS_fuzz_pyline := user/cpython/pyline.c
 FUZZ_SRCS_fuzz_elf := user/elfimg.c user/util.c
 FUZZ_SRCS_fuzz_csv := user/util.c
 FUZZ_SRCS_fuzz_version := user/util.c
 # pmw_mem_read() comes from the harness: the input is the target's memory
-FUZZ_SRCS_fuzz_pystack := user/pystack.c user/pyline.c user/pyver.c user/util.c
-FUZZ_SRCS_fuzz_holders := user/holders.c user/pyobj.c user/pystack.c user/pyline.c user/pyver.c \
-	user/util.c
+FUZZ_SRCS_fuzz_pystack := user/cpython/pystack.c user/cpython/pyline.c user/cpython/pyver.c user/util.c
+FUZZ_SRCS_fuzz_holders := user/leak/holders.c user/cpython/pyobj.c user/cpython/pystack.c \
+	user/cpython/pyline.c user/cpython/pyver.c user/util.c
 # the heap walk: pools, type objects and items from the input (no heap.c: the harness lists pools)
-FUZZ_SRCS_fuzz_walk := user/walk.c user/pyobj.c user/pystack.c user/pyline.c user/pyver.c user/util.c
+FUZZ_SRCS_fuzz_walk := user/leak/walk.c user/cpython/pyobj.c user/cpython/pystack.c \
+	user/cpython/pyline.c user/cpython/pyver.c user/util.c
 FUZZ_LIBS_fuzz_elf := -lelf -ldebuginfod -llzma -lz
 # the input is the image and the target's memory (pmw_mem_read from fuzz_mem.h)
-FUZZ_SRCS_fuzz_symfind := user/symfind.c user/elfimg.c user/pyver.c user/util.c
+FUZZ_SRCS_fuzz_symfind := user/target/symfind.c user/elfimg.c user/cpython/pyver.c user/util.c
 FUZZ_LIBS_fuzz_symfind := -lelf -ldebuginfod -llzma -lz -lcapstone
 FUZZ_MAXLEN_fuzz_symfind := 65536
 FUZZ_MAXLEN_fuzz_pyline := 4096
@@ -185,9 +190,9 @@ FUZZ_MAXLEN_fuzz_walk := 65536
 $(FUZZ_OUT) $(FUZZ_OUT)/seed-elf:
 	$(Q)mkdir -p $@
 
-$(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_SRCS_fuzz_%) $(wildcard user/*.h) | $(FUZZ_OUT)
+$(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_SRCS_fuzz_%) $(USER_HDRS) | $(FUZZ_OUT)
 	$(call msg,FUZZ-CC,$@)
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -D_GNU_SOURCE -Iinclude -Iuser $< $(FUZZ_SRCS_fuzz_$*) \
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -D_GNU_SOURCE -Iinclude $(USER_INC) $< $(FUZZ_SRCS_fuzz_$*) \
 		$(FUZZ_LIBS_fuzz_$*) -lm -o $@
 
 # tiny ELF seeds (an executable, a stripped one, a shared object with DT_NEEDED/RUNPATH,

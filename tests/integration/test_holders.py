@@ -59,10 +59,12 @@ HOLDER_INTERPS = {
 
 @pytest.fixture(scope="session")
 def driver(tmp_path_factory):
-    # the objects of user/*.c as `make` builds them (stale ones of removed sources left out)
-    objs = [os.path.join(REPO_ROOT, ".output", os.path.basename(c)[:-2] + ".o")
-            for c in glob.glob(os.path.join(REPO_ROOT, "user", "*.c"))
-            if not c.endswith("/main.c")]
+    # the objects of user/**/*.c as `make` builds them (stale ones of removed sources left out)
+    user = os.path.join(REPO_ROOT, "user")
+    srcs = glob.glob(os.path.join(user, "*.c")) + glob.glob(os.path.join(user, "*", "*.c"))
+    objs = [os.path.join(REPO_ROOT, ".output", os.path.relpath(c, user)[:-2] + ".o")
+            for c in srcs if not c.endswith("/main.c")]
+    incs = ["-I" + d for d in [user] + sorted(glob.glob(os.path.join(user, "*", "")))]
     missing = [o for o in objs if not os.path.exists(o)]
     if missing:
         pytest.skip("built objects missing in .output (run `make`): %s" % missing[:3])
@@ -76,7 +78,7 @@ def driver(tmp_path_factory):
     assert libs, "no LDLIBS in the Makefile's database"
     out = str(tmp_path_factory.mktemp("holders") / "holders_driver")
     argv = (["cc", "-g", "-O1", "-D_GNU_SOURCE", "-I" + os.path.join(REPO_ROOT, "include"),
-             "-I" + os.path.join(REPO_ROOT, "user"), "-I" + os.path.join(REPO_ROOT, ".output"),
+             "-I" + os.path.join(REPO_ROOT, ".output")] + incs + [
              DRIVER_SRC] + objs + libs[0] + ["-o", out])
     res = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert res.returncode == 0, "driver build failed:\n" + res.stdout

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * The field table (user/fields.c) and what must agree with it: the public
+ * The field table (user/output/fields.c) and what must agree with it: the public
  * first 21 CSV columns, README.md's column table, doc/pymemwatch.8's column
  * list, `--help`'s list and the keys the HTML report (user/report.c) reads.
  * Run from the repository root (scripts/run-tests.sh does). After adding a
@@ -22,7 +22,7 @@
 
 #define README		"README.md"
 #define MANPAGE		"doc/pymemwatch.8"
-#define REPORT_C	"user/report.c"
+#define REPORT_C	"user/output/report.c"
 #define README_HEAD	"| column | unit | meaning |\n"
 #define MAN_HEAD	".SH CSV COLUMNS\n"
 
@@ -74,7 +74,7 @@ static void check_doc(const char *path, const char *what, char *doc, const char 
 		if ((size_t)(end - from) == strlen(want) && !strncmp(from, want, end - from))
 			return;
 		printf("%s's %s should read:\n%s", path, what, want);
-		fail_msg("%s's %s differs from the field table (user/fields.c); "
+		fail_msg("%s's %s differs from the field table (user/output/fields.c); "
 			 "PMW_GOLDEN_UPDATE=1 .output/tests/test_fields rewrites it", path, what);
 	}
 	f = fopen(path, "wb");
@@ -249,7 +249,7 @@ static void test_report_reads_columns(void **state)
 
 		snprintf(name, sizeof(name), "%.*s", (int)(m[2].rm_eo - m[2].rm_so), p + m[2].rm_so);
 		if (!pmw_field_find(name))
-			fail_msg("user/report.c reads \"%s\", which is no column of the field table", name);
+			fail_msg("user/output/report.c reads \"%s\", which is no column of the field table", name);
 		n++;
 	}
 	regfree(&re);

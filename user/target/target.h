@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "elfimg.h"
+#include "mem.h"
 #include "pyver.h"
 #include "symfind.h"
 
@@ -67,11 +68,7 @@ int pmw_target_refresh(struct pmw_target *t);
 
 void pmw_target_close(struct pmw_target *t);
 
-/* Read @len bytes of target memory at @addr. Returns 0 or -errno (-ESRCH if gone). */
-int pmw_mem_read(pid_t pid, uint64_t addr, void *buf, size_t len);
 
-/* Read many (addr, len) pieces at once into @buf (concatenated). Returns bytes read or -errno. */
-ssize_t pmw_mem_readv(pid_t pid, const uint64_t *addrs, size_t piece, size_t n, void *buf);
 
 /* Target address of the main PyInterpreterState, 0 if not readable yet. */
 uint64_t pmw_target_interp(const struct pmw_target *t);
@@ -86,7 +83,5 @@ int pmw_target_obj_allocator(const struct pmw_target *t, uint64_t fn[5]);
 /* Fill t->ns_pid and t->container from /proc/PID/{status,cgroup,ns,root}. */
 void pmw_target_identity(struct pmw_target *t);
 
-/* true if the process still exists (and is not a zombie) */
-bool pmw_pid_alive(pid_t pid);
 
 #endif
