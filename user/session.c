@@ -298,15 +298,8 @@ static int add_target(struct pmw_session *s, pid_t pid, pid_t parent)
 			     PMW_MAX_TARGETS);
 		return -E2BIG;
 	}
-	if (s->nws == s->cap_ws) {
-		int nc = s->cap_ws ? s->cap_ws * 2 : 16;
-		struct pmw_watch *nw = realloc(s->ws, nc * sizeof(*nw));
-
-		if (!nw)
-			return -ENOMEM;
-		s->ws = nw;
-		s->cap_ws = nc;
-	}
+	if (pmw_grow((void **)&s->ws, &s->cap_ws, s->nws + 1, sizeof(*s->ws)))
+		return -ENOMEM;
 	w = &s->ws[s->nws];
 	memset(w, 0, sizeof(*w));
 	err = pmw_target_open_pid(&w->t, pid);

@@ -18,7 +18,8 @@ struct pmw_session {
 	struct pmw_bpf *skel;
 	struct ring_buffer *rb;		/* GC events */
 	struct pmw_watch *ws;		/* targets, in the order they came; may move (add) */
-	int nws, cap_ws;
+	int nws;
+	size_t cap_ws;
 	struct pmw_discover disc;	/* -a, --follow */
 	struct pmw_outputs out;
 	struct pmw_command cmd;		/* -- COMMAND */

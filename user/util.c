@@ -340,3 +340,32 @@ int pmw_top_n(void *arr, int n, size_t esz, bool (*keep)(const void *e),
 	free(all);
 	return k;
 }
+
+int pmw_grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	size_t ncap = *cap ? *cap : 16;
+	void *na;
+
+	if (need <= *cap)
+		return 0;
+	while (ncap < need) {
+		if (ncap > SIZE_MAX / 2)
+			return -ENOMEM;
+		ncap *= 2;
+	}
+	if (!elem || ncap > SIZE_MAX / elem)
+		return -ENOMEM;
+	na = realloc(*arr, ncap * elem);
+	if (!na)
+		return -ENOMEM;
+	*arr = na;
+	*cap = ncap;
+	return 0;
+}
+
+int pmw_flush(FILE *f)
+{
+	if (fflush(f))
+		return -errno;
+	return ferror(f) ? -EIO : 0;
+}

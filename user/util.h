@@ -107,4 +107,19 @@ size_t pmw_upper_u64(const uint64_t *a, size_t n, uint64_t v);
 int pmw_top_n(void *arr, int n, size_t esz, bool (*keep)(const void *e),
 	      int (*cmp)(const void *, const void *), void **out, int max);
 
+/*
+ * Room for at least @need elements of @elem bytes in *@arr, whose capacity
+ * is *@cap elements: doubles the capacity (from 16) until it holds @need.
+ * Returns 0 (*@arr and *@cap updated, new room uninitialised) or -ENOMEM
+ * (*@arr and *@cap unchanged, still valid). Cast: pmw_grow((void **)&p, ...).
+ */
+int pmw_grow(void **arr, size_t *cap, size_t need, size_t elem);
+
+/*
+ * Flush @f and report any error since it was opened: 0, -errno of a
+ * failed fflush, or -EIO when the stream's error flag is set (an earlier
+ * write failed). For outputs that must not lose a write silently.
+ */
+int pmw_flush(FILE *f);
+
 #endif

@@ -212,6 +212,56 @@ static void test_upper_u64(void **state)
 	assert_int_equal(pmw_upper_u64(a, 4, UINT64_MAX), 4);
 }
 
+static void test_grow(void **state)
+{
+	uint32_t *a = NULL;
+	size_t cap = 0;
+
+	(void)state;
+	assert_int_equal(pmw_grow((void **)&a, &cap, 0, sizeof(*a)), 0);
+	assert_null(a);	/* nothing needed: nothing allocated */
+	assert_int_equal(pmw_grow((void **)&a, &cap, 1, sizeof(*a)), 0);
+	assert_int_equal(cap, 16);
+	for (uint32_t i = 0; i < 16; i++)
+		a[i] = i;
+	assert_int_equal(pmw_grow((void **)&a, &cap, 16, sizeof(*a)), 0);
+	assert_int_equal(cap, 16);	/* already room */
+	assert_int_equal(pmw_grow((void **)&a, &cap, 17, sizeof(*a)), 0);
+	assert_int_equal(cap, 32);
+	assert_int_equal(pmw_grow((void **)&a, &cap, 200, sizeof(*a)), 0);
+	assert_int_equal(cap, 256);
+	for (uint32_t i = 0; i < 16; i++)
+		assert_int_equal(a[i], i);	/* contents kept */
+	/* too large: -ENOMEM, the array and its capacity untouched */
+	assert_int_equal(pmw_grow((void **)&a, &cap, SIZE_MAX / 2, 8), -ENOMEM);
+	assert_int_equal(pmw_grow((void **)&a, &cap, SIZE_MAX, 1), -ENOMEM);
+	assert_int_equal(cap, 256);
+	assert_int_equal(a[15], 15);
+	free(a);
+}
+
+static void test_flush(void **state)
+{
+	FILE *f = fopen("/dev/full", "w");
+	FILE *r = fopen("/dev/null", "r");
+
+	(void)state;
+	assert_non_null(f);
+	assert_non_null(r);
+	assert_int_equal(pmw_flush(f), 0);	/* nothing written yet */
+	fputs("x", f);				/* buffered: fails on flush */
+	assert_int_equal(pmw_flush(f), -ENOSPC);
+	fclose(f);
+	assert_int_equal(fputc('x', r), EOF);	/* a failed write sets the error flag */
+	assert_int_equal(pmw_flush(r), -EIO);
+	fclose(r);
+	f = tmpfile();
+	assert_non_null(f);
+	fputs("ok", f);
+	assert_int_equal(pmw_flush(f), 0);
+	fclose(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -227,6 +277,8 @@ int main(void)
 		cmocka_unit_test(test_rfc3339),
 		cmocka_unit_test(test_fmt),
 		cmocka_unit_test(test_upper_u64),
+		cmocka_unit_test(test_grow),
+		cmocka_unit_test(test_flush),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

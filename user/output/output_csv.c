@@ -20,7 +20,7 @@ static int csv_open(struct pmw_output *o, const char *path)
 		if (!(f->flags & PMW_FF_JSON_ONLY))
 			fprintf(o->f, "%s%s", n++ ? "," : "", pmw_field_colname(f, g, col, sizeof(col)));
 	fputs("\r\n", o->f);
-	return fflush(o->f) ? -errno : 0;
+	return pmw_flush(o->f);
 }
 
 static int csv_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
@@ -49,9 +49,7 @@ static int csv_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
 		fputs("\r\n", o->f);
 	}
 	/* flushed every interval: a crash or kill loses nothing already produced */
-	if (fflush(o->f))
-		return -errno;
-	return ferror(o->f) ? -EIO : 0;
+	return pmw_flush(o->f);
 }
 
 const struct pmw_output_ops pmw_out_csv = {

@@ -88,9 +88,10 @@ static int json_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
 				err |= put(o, obj);
 		}
 	}
-	if (fflush(o->f))
-		return -errno;
-	return err ? -EIO : 0;
+	if (!err)
+		return pmw_flush(o->f);
+	pmw_flush(o->f);
+	return -EIO;
 }
 
 const struct pmw_output_ops pmw_out_json = {

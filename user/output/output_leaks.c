@@ -65,7 +65,7 @@ static int leaks_open(struct pmw_output *o, const char *path)
 {
 	fputs("time,host,pid,rank,holder,holder_kind,items,items_per_min,retained_bytes,"
 	      "retained_bytes_per_min,item_type,site,score,container,ns_pid\r\n", o->f);
-	return fflush(o->f) ? -errno : 0;
+	return pmw_flush(o->f);
 }
 
 static int leaks_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
@@ -102,9 +102,7 @@ static int leaks_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
 			fprintf(o->f, ",%d\r\n", w->t.ns_pid);
 		}
 	}
-	if (fflush(o->f))
-		return -errno;
-	return ferror(o->f) ? -EIO : 0;
+	return pmw_flush(o->f);
 }
 
 const struct pmw_output_ops pmw_out_csv_leaks = {
@@ -141,7 +139,7 @@ static int types_open(struct pmw_output *o, const char *path)
 	if (!o->priv)
 		return -ENOMEM;
 	fputs("time,host,pid,type,objects,bytes,objects_delta,bytes_delta\r\n", o->f);
-	return fflush(o->f) ? -errno : 0;
+	return pmw_flush(o->f);
 }
 
 static int types_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
@@ -165,9 +163,7 @@ static int types_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
 				c->bytes, c->objects_delta, c->bytes_delta);
 		}
 	}
-	if (fflush(o->f))
-		return -errno;
-	return ferror(o->f) ? -EIO : 0;
+	return pmw_flush(o->f);
 }
 
 static void types_close(struct pmw_output *o)

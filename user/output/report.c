@@ -19,6 +19,7 @@
 #include <jansson.h>
 #include "fields.h"
 #include "report.h"
+#include "util.h"
 #include "report_template.h"	/* $(OUTPUT)/, from user/report_template.html (xxd -i) */
 
 #define EXIT_USAGE	64
@@ -45,15 +46,8 @@ struct dvec {
 
 static int dpush(struct dvec *d, double x)
 {
-	if (d->n == d->cap) {
-		size_t nc = d->cap ? d->cap * 2 : 64;
-		double *nv = realloc(d->v, nc * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		d->v = nv;
-		d->cap = nc;
-	}
+	if (pmw_grow((void **)&d->v, &d->cap, d->n + 1, sizeof(*d->v)))
+		return -ENOMEM;
 	d->v[d->n++] = x;
 	return 0;
 }
@@ -74,7 +68,8 @@ struct proc {
 	double peak_live, peak_rss, p99_max, per_gen_pause;	/* per_gen_pause: fields present */
 	json_t *site_idx;	/* key -> index */
 	struct site *sites;
-	int nsites, cap_sites;
+	int nsites;
+	size_t cap_sites;
 	double last_site_t;
 	json_t *census;		/* rows of the last census time */
 	double census_t;
@@ -85,7 +80,8 @@ struct proc {
 struct run {
 	const char *path;
 	struct proc *procs;
-	int nprocs, cap;
+	int nprocs;
+	size_t cap;
 	json_t *idx;		/* "host/pid" -> index */
 	long lines, bad;
 };
@@ -153,15 +149,8 @@ static struct proc *get_proc(struct run *r, json_t *row)
 	i = json_object_get(r->idx, key);
 	if (i)
 		return &r->procs[json_integer_value(i)];
-	if (r->nprocs == r->cap) {
-		int nc = r->cap ? r->cap * 2 : 16;
-		struct proc *np = realloc(r->procs, nc * sizeof(*np));
-
-		if (!np)
-			return NULL;
-		r->procs = np;
-		r->cap = nc;
-	}
+	if (pmw_grow((void **)&r->procs, &r->cap, r->nprocs + 1, sizeof(*r->procs)))
+		return NULL;
 	p = &r->procs[r->nprocs];
 	memset(p, 0, sizeof(*p));
 	snprintf(p->host, sizeof(p->host), "%s", str(row, "host"));
@@ -230,15 +219,8 @@ static int add_site_row(struct proc *p, json_t *row)
 	if (i) {
 		s = &p->sites[json_integer_value(i)];
 	} else {
-		if (p->nsites == p->cap_sites) {
-			int nc = p->cap_sites ? p->cap_sites * 2 : 32;
-			struct site *ns = realloc(p->sites, nc * sizeof(*ns));
-
-			if (!ns)
-				return -ENOMEM;
-			p->sites = ns;
-			p->cap_sites = nc;
-		}
+		if (pmw_grow((void **)&p->sites, &p->cap_sites, p->nsites + 1, sizeof(*p->sites)))
+			return -ENOMEM;
 		s = &p->sites[p->nsites];
 		memset(s, 0, sizeof(*s));
 		s->key = strdup(key);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "discover.h"
 #include "elfimg.h"
+#include "util.h"
 
 struct pmw_image_verdict {
 	dev_t dev;
@@ -83,15 +84,8 @@ void pmw_discover_reject(struct pmw_discover *d, pid_t pid)
 {
 	struct pmw_exec_id id = {};
 
-	if (d->nrej == d->cap_rej) {
-		int nc = d->cap_rej ? d->cap_rej * 2 : 64;
-		struct pmw_rejected *nr = realloc(d->rejected, nc * sizeof(*nr));
-
-		if (!nr)
-			return;
-		d->rejected = nr;
-		d->cap_rej = nc;
-	}
+	if (pmw_grow((void **)&d->rejected, &d->cap_rej, d->nrej + 1, sizeof(*d->rejected)))
+		return;
 	pmw_exec_id_read(pid, &id);	/* gone: all zero, and retried if the PID comes back */
 	d->rejected[d->nrej++] = (struct pmw_rejected){ pid, id };
 }
@@ -101,15 +95,8 @@ bool pmw_discover_first_note(struct pmw_discover *d, pid_t pid)
 	for (int i = 0; i < d->nnoted; i++)
 		if (d->noted[i] == pid)
 			return false;
-	if (d->nnoted == d->cap_noted) {
-		int nc = d->cap_noted ? d->cap_noted * 2 : 64;
-		pid_t *nn = realloc(d->noted, nc * sizeof(*nn));
-
-		if (!nn)
-			return true;
-		d->noted = nn;
-		d->cap_noted = nc;
-	}
+	if (pmw_grow((void **)&d->noted, &d->cap_noted, d->nnoted + 1, sizeof(*d->noted)))
+		return true;
 	d->noted[d->nnoted++] = pid;
 	return true;
 }
@@ -131,15 +118,8 @@ static bool exe_is_cpython(struct pmw_discover *d, pid_t pid)
 			return d->img[i].cpython;
 	py = !pmw_elf_open(&e, path) && !pmw_elf_find_symbol(&e, "_PyRuntime", &s);
 	pmw_elf_close(&e);
-	if (d->nimg == d->cap_img) {
-		int nc = d->cap_img ? d->cap_img * 2 : 64;
-		struct pmw_image_verdict *ni = realloc(d->img, nc * sizeof(*ni));
-
-		if (!ni)
-			return py;
-		d->img = ni;
-		d->cap_img = nc;
-	}
+	if (pmw_grow((void **)&d->img, &d->cap_img, d->nimg + 1, sizeof(*d->img)))
+		return py;
 	d->img[d->nimg++] = (struct pmw_image_verdict){ st.st_dev, st.st_ino, py };
 	return py;
 }

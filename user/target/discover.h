@@ -22,11 +22,14 @@ struct pmw_exec_id {
 
 struct pmw_discover {
 	struct pmw_image_verdict *img;	/* executables seen: (dev, ino) -> CPython or not */
-	int nimg, cap_img;
+	int nimg;
+	size_t cap_img;
 	struct pmw_rejected *rejected;	/* PIDs that failed to resolve: retried only after an exec */
-	int nrej, cap_rej;
+	int nrej;
+	size_t cap_rej;
 	pid_t *noted;			/* PIDs already named in a note (pmw_discover_first_note) */
-	int nnoted, cap_noted;
+	int nnoted;
+	size_t cap_noted;
 };
 
 /*
