@@ -52,7 +52,7 @@ and pymemwatch's own attach time, CPU, peak RSS and detach time on 1/20/100 idle
 interpreters. Everything goes to a CSV too (default ./bench-results.csv, or
 ./bench-results-SET.csv for another set), whose "set" column names the set.
 Every table of the report, with its notes, is also written as Markdown (--markdown, default
-./bench-results.md, or ./bench-results-SET.md): README.md's tables are pasted from it, so none
+./bench-results.md, or ./bench-results-SET.md): doc/overhead.md's tables are pasted from it, so none
 is typed by hand. Standard library only.
 """
 

@@ -51,7 +51,7 @@ static const char doc[] =
 "Precision: allocs/frees are exact only with --exact on builds whose pymalloc is\n"
 "not inlined (e.g. pyenv, source builds); LTO+PGO builds (Debian, Ubuntu, docker\n"
 "python images) get estimates from pool refills, labelled 'estimate'.\n"
-"Cost to the target (measure it with 'make bench'; README.md keeps the last table):\n"
+"Cost to the target (measure it with 'make bench'; doc/overhead.md keeps the last table):\n"
 "--mode gc and heap put nothing on allocation paths; full, the default, adds a\n"
 "probe per pymalloc pool refill, a small cost on allocation-heavy code; --exact\n"
 "probes every pymalloc call and slows allocation-heavy code several times, more\n"

@@ -13,7 +13,7 @@ extern int pmw_verbosity;	/* 0 default, 1 -v, 2 -vv */
 #define vlog(fmt, ...) do { if (pmw_verbosity >= 1) fprintf(stderr, "pymemwatch: " fmt, ##__VA_ARGS__); } while (0)
 #define dlog(fmt, ...) do { if (pmw_verbosity >= 2) fprintf(stderr, "pymemwatch: " fmt, ##__VA_ARGS__); } while (0)
 
-/* exit codes, documented in README.md and --help */
+/* exit codes, documented in doc/outputs.md and --help */
 #define PMW_EXIT_OK		0
 #define PMW_EXIT_RUNTIME	1	/* attach/BPF/IO failure */
 #define PMW_EXIT_TARGET		2	/* no such process, not CPython, no symbols */

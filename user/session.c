@@ -266,7 +266,7 @@ static int attach_target(struct pmw_session *s, struct pmw_watch *w)
 		 w->a.groups & PMW_G_LARGE ? ", large=libc" : "");
 	note(s, "attached to PID %d (%s, python %s, %s): %s", t->pid, t->comm, t->version, t->path,
 	     what);
-	if (t->free_threaded)	/* what differs without a GIL: README "Free-threaded CPython" */
+	if (t->free_threaded)	/* what differs without a GIL: doc/builds.md "Free-threaded CPython" */
 		note(s, "PID %d: free-threaded build: live heap from mimalloc's heaps (blocks in use "
 		     "x block size), allocs/frees %s, no call-site sampling or type census", t->pid,
 		     w->exact ? "counted at every object allocator call" :

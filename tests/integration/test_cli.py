@@ -37,7 +37,7 @@ def test_help(binary):
 
 def test_help_cost_has_no_figures(binary):
     """--help states the cost in words: a figure there would be one that no
-    command reproduces (the measured ones are `make bench`'s, in README.md)."""
+    command reproduces (the measured ones are `make bench`'s, in doc/overhead.md)."""
     res = run_pmw(["--help"], timeout=30)
     assert res.rc == 0, res.describe()
     text = " ".join(res.stdout.split())

@@ -7,7 +7,7 @@
     per-tenant deque(maxlen=64);
   - shape_frames: lists held only by frame locals, a worker thread's
     (shape_frames.collector.<locals>.samples) and a suspended generator's
-    (no holder path: README "Holder paths"; named by its address);
+    (no holder path: doc/leaks.md "Holder paths"; named by its address);
   - shape_joined: str objects of 1-4 KiB (libc malloc; str kinds 1 and 2)
     built by str.join in a list, next to a bounded dict of the same strs.
 

@@ -9,7 +9,7 @@ exactly, as in test_gc.py, the root's Python version and a live heap.
 
 - bullseye-dbg (python3.9 + python3.9-dbg): the full check; pymemwatch must
   find the debug symbols inside the target's root.
-- bullseye (python3.9 without debug symbols): README documents that only
+- bullseye (python3.9 without debug symbols): doc/builds.md documents that only
   the live heap needs python3.9-dbg, so `--mode gc` must still give exact
   GC figures.
 - sid python3.14 and python3.15, with (sid-dbg) and without (sid) their

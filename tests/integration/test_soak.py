@@ -52,7 +52,7 @@ def test_short_soak_walks(env, tmp_path):
     """The same soak with heap walks on (the default): every interval's row
     for every target, no gap over 2.5 intervals, and pymemwatch's RSS under
     80 MiB. With walks on, pymemwatch keeps ~100 B per container of 8+ items
-    in the targets (README, the soak), and the three leaking services leak
+    in the targets (doc/robustness.md, the soak), and the three leaking services leak
     200 such lists a second each, so RSS grows (to 40 MiB in 120 s here).
     Before the container tables were split, a track of ~1.7 KB per container
     and a sorted insert per new one stalled the loop for 14-35 s and RSS

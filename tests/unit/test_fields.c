@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * The field table (user/output/fields.c) and what must agree with it: the public
- * first 21 CSV columns, README.md's column table, doc/pymemwatch.8's column
+ * first 21 CSV columns, doc/outputs.md's column table, doc/sweep-and-fleet.md's
+ * Prometheus table, doc/pymemwatch.8's column
  * list, `--help`'s list and the keys the HTML report (user/report.c) reads.
  * Run from the repository root (scripts/run-tests.sh does). After adding a
- * row, `PMW_GOLDEN_UPDATE=1 .output/tests/test_fields` rewrites README.md's
+ * row, `PMW_GOLDEN_UPDATE=1 .output/tests/test_fields` rewrites doc/outputs.md's
  * table and the man page's list from it (review the diff).
  */
 #include <errno.h>
@@ -20,10 +21,11 @@
 #include "fields.h"
 #include "util.h"
 
-#define README		"README.md"
+#define COLUMNS_DOC	"doc/outputs.md"
+#define PROM_DOC	"doc/sweep-and-fleet.md"
 #define MANPAGE		"doc/pymemwatch.8"
 #define REPORT_C	"user/output/report.c"
-#define README_HEAD	"| column | unit | meaning |\n"
+#define COLUMNS_HEAD	"| column | unit | meaning |\n"
 #define MAN_HEAD	".SH CSV COLUMNS\n"
 
 static bool updating(void)
@@ -88,7 +90,7 @@ static void check_doc(const char *path, const char *what, char *doc, const char 
 
 static void test_public_columns(void **state)
 {
-	/* README.md: the first 21 CSV columns never change name or place */
+	/* doc/outputs.md: the first 21 CSV columns never change name or place */
 	static const char *const pub[] = {
 		"time", "host", "pid", "comm", "python", "interval_s", "allocs", "alloc_bytes",
 		"frees", "live_bytes", "arena_bytes", "rss_bytes", "gc_gen0", "gc_gen1", "gc_gen2",
@@ -149,19 +151,19 @@ static void test_rows_well_formed(void **state)
 	}
 }
 
-/* README.md's "CSV columns" table is the one pmw_fields_markdown() writes */
+/* doc/outputs.md's "CSV columns" table is the one pmw_fields_markdown() writes */
 static void test_readme_table(void **state)
 {
-	char *doc = slurp(README), *want = render(pmw_fields_markdown);
+	char *doc = slurp(COLUMNS_DOC), *want = render(pmw_fields_markdown);
 	char *from = strstr(doc, "## CSV columns\n"), *end;
 
 	assert_non_null(from);
-	from = strstr(from, README_HEAD);
+	from = strstr(from, COLUMNS_HEAD);
 	assert_non_null(from);
 	/* the table: every line from the head that starts with '|' */
 	for (end = from; *end == '|'; end = strchr(end, '\n') + 1)
 		assert_non_null(strchr(end, '\n'));
-	check_doc(README, "column table", doc, from, end, want);
+	check_doc(COLUMNS_DOC, "column table", doc, from, end, want);
 	free(doc);
 	free(want);
 }
@@ -183,14 +185,14 @@ static void test_man_list(void **state)
 	free(want);
 }
 
-/* README.md's Prometheus table lists the families of the field table, with their types */
+/* doc/sweep-and-fleet.md's Prometheus table lists the families of the field table, with their types */
 static void test_readme_prometheus(void **state)
 {
 	static const char *const types[] = {
 		[PMW_PROM_GAUGE] = "gauge", [PMW_PROM_COUNTER] = "counter",
 		[PMW_PROM_HISTOGRAM] = "histogram",
 	};
-	char *doc = slurp(README), name[128], type[32];
+	char *doc = slurp(PROM_DOC), name[128], type[32];
 	int listed = 0, families = 2;	/* pymemwatch_up and _targets are output_prom.c's own */
 
 	for (const char *p = doc; (p = strstr(p, "\n| `pymemwatch_")); p++) {
@@ -204,7 +206,7 @@ static void test_readme_prometheus(void **state)
 			if (pmw_fields[i].prom.name && !strcmp(pmw_fields[i].prom.name, name))
 				f = &pmw_fields[i];
 		if (!f)
-			fail_msg("README.md lists %s, which no row of the field table makes", name);
+			fail_msg(PROM_DOC " lists %s, which no row of the field table makes", name);
 		assert_string_equal(type, types[f->prom.type]);
 	}
 	for (int i = 0; i < pmw_nfields; i++)

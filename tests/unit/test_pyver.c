@@ -168,7 +168,7 @@ static char *read_repo_file(const char *rel)
 	return buf;
 }
 
-/* README.md and the man page state the table's range */
+/* README.md, doc/builds.md and the man page state the table's range */
 static void test_docs_state_the_range(void **state)
 {
 	const struct pmw_pyver *first = pmw_pyver_at(0), *last = first;
@@ -180,6 +180,8 @@ static void test_docs_state_the_range(void **state)
 		 first->minor, last->major, last->minor);
 	if (!strstr(read_repo_file("README.md"), want))
 		fail_msg("README.md does not say \"%s\"", want);
+	if (!strstr(read_repo_file("doc/builds.md"), want))
+		fail_msg("doc/builds.md does not say \"%s\"", want);
 	snprintf(want, sizeof(want), "CPython %d.%d\\(en%d.%d ", first->major, first->minor,
 		 last->major, last->minor);
 	if (!strstr(read_repo_file("doc/pymemwatch.8"), want))

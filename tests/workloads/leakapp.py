@@ -40,7 +40,7 @@ def sizeof(container):
     (plain, retained). plain: sys.getsizeof of the container and of each item
     (dict: keys and values). retained: the same with each item rounded to its
     pymalloc block, plus the referents (gc.get_referents) that only that item
-    holds: README "Holder paths", retained size."""
+    holds: doc/leaks.md "Holder paths", retained size."""
     flat = [x for kv in container.items() for x in kv] if isinstance(container, dict) \
         else list(container)
     plain = retained = sys.getsizeof(container)

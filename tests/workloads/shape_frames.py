@@ -2,7 +2,7 @@
 every Sample in its local list `samples` (shape_frames.collector.<locals>.samples,
 ~80 items a second); a generator that stays alive (suspended between sends)
 keeps every line sent to it in its local `lines` (str items, 100 a second: no
-path while it is suspended, README "Holder paths"). JSON churn next to them.
+path while it is suspended, doc/leaks.md "Holder paths"). JSON churn next to them.
 Neither list is reachable from a module: the ground truth is the length and
 id() each frame publishes (ints, no reference). See leakapp.py."""
 import json

@@ -86,7 +86,7 @@ struct pmw_containers {
 	double t0;			/* CLOCK_MONOTONIC seconds of the first walk */
 };
 
-/* One leak as outputs print it (see --csv-leaks in README). */
+/* One leak as outputs print it (see --csv-leaks in doc/leaks.md). */
 struct pmw_leak_row {
 	int rank;			/* 1 = worst */
 	char holder[256];		/* "module.NAME" or "TYPE@0xADDR" until holder paths exist */

@@ -2,7 +2,7 @@
 /*
  * Holder paths: a breadth-first search over target memory from sys.modules
  * down to the containers asked for, and their retained size from a sample
- * of their items. Path spellings are documented in README ("Holder paths").
+ * of their items. Path spellings are documented in doc/leaks.md ("Holder paths").
  */
 #include <errno.h>
 #include <pthread.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * Holder paths: who keeps a container alive, spelled the way Python would
- * (README "Holder paths"), and its retained size. Read from outside through
+ * (doc/leaks.md "Holder paths"), and its retained size. Read from outside through
  * target memory only (user/pyobj.c); no symbols needed beyond _PyRuntime.
  */
 #ifndef PMW_HOLDERS_H

@@ -5,7 +5,7 @@
  * (a getter only if the figure is not a uint64_t or double member of the
  * watch), its figure in the synthetic watches of
  * tests/unit/test_output_golden.c, then from the repository root
- *     make check   # fails: goldens, README.md and the man page differ
+ *     make check   # fails: goldens, doc/outputs.md and the man page differ
  *     PMW_GOLDEN_UPDATE=1 .output/tests/test_output_golden
  *     PMW_GOLDEN_UPDATE=1 .output/tests/test_fields
  * and review the diff.
@@ -221,7 +221,7 @@ GET_GCSUM(get_pause_p99, v->d = pmw_hist_percentile(s.hist, PMW_HIST_SLOTS, 99, 
 #define TBL(h, wd, fm)	.table = { h, wd, fm, NULL }
 
 /*
- * name, type, CSV digits, unit, meaning (README.md, Markdown), getter, then
+ * name, type, CSV digits, unit, meaning (doc/outputs.md, Markdown), getter, then
  * optional .avail (when the figure was measured; unset: always), .flags,
  * .prom (Prometheus family) and .table (plain table column).
  * The first 21 rows are the public CSV interface: never rename or reorder.
@@ -320,7 +320,7 @@ const struct pmw_field pmw_fields[] = {
 	F("exited", PMW_F_U64, 0, "0/1", "1 on the last row of a process that exited",
 	  get_exited),
 	F("leak_score", PMW_F_F64, 3, "",
-	  "process leak score (see *Leak suspects*): 0 steady, higher = likelier leak",
+	  "process leak score (see [Leak suspects](leaks.md#leak-suspects)): 0 steady, higher = likelier leak",
 	  F64(leaks.ps.score),
 	  GAUGE("pymemwatch_leak_score",
 		"Process leak score: 0 when steady, higher when the heap, RSS or uncollectable objects keep growing.")),
@@ -335,7 +335,7 @@ const struct pmw_field pmw_fields[] = {
 	F("sampled_s", PMW_F_F64, 2, "s", "time spent in leak-attribution bursts so far",
 	  F64(leaks.burst_s)),
 	F("container", PMW_F_STR, 0, "",
-	  "container identity (see *Sweeping a host*), empty on the host", get_container),
+	  "container identity (see [Sweeping a host](sweep-and-fleet.md#sweeping-a-host--a)), empty on the host", get_container),
 	F("ns_pid", PMW_F_U64, 0, "", "the PID inside the process's own PID namespace",
 	  get_ns_pid),
 	F("heap_scan_ms", PMW_F_F64, 2, "ms",
@@ -447,7 +447,7 @@ char *pmw_fields_help(void)
 	fputs(". --json also: ", f);
 	put_names(f, true, NULL);
 	fputs(". An empty cell (JSON null, n/a) is a figure that was not measured. "
-	      "Units and meanings: README.md, \"CSV columns\".\n", f);
+	      "Units and meanings: doc/outputs.md, \"CSV columns\".\n", f);
 	if (fclose(f)) {
 		free(text);
 		return NULL;

@@ -2,11 +2,11 @@
 /*
  * THE field table: the per-PID, per-interval figures, one row each
  * (user/fields.c). CSV columns, JSON keys, the plain table's columns,
- * Prometheus metric families, `--help`'s column list and README.md's column
+ * Prometheus metric families, `--help`'s column list and doc/outputs.md's column
  * table come from it; tests/unit/test_fields.c checks the man page's list and
- * README.md against it. Adding a column is one row (plus its test).
+ * doc/outputs.md against it. Adding a column is one row (plus its test).
  *
- * The first 21 CSV columns are a public interface (README.md): never rename
+ * The first 21 CSV columns are a public interface (doc/outputs.md): never rename
  * or reorder them; add rows after them. Prometheus metric names are public too.
  *
  * Unavailable figures: a row's .avail predicate returns false when its
@@ -95,8 +95,8 @@ struct pmw_field {
 	const char *name;		/* CSV column and JSON key */
 	enum pmw_field_type type;
 	int prec;			/* PMW_F_F64: digits after the point in CSV */
-	const char *unit;		/* README's unit column ("" none) */
-	const char *help;		/* README's meaning (Markdown) */
+	const char *unit;		/* doc/outputs.md's unit column ("" none) */
+	const char *help;		/* doc/outputs.md's meaning (Markdown) */
 	pmw_field_get get;		/* NULL: read the member at @off */
 	size_t off;			/* offsetof(struct pmw_watch, a uint64_t (U64) or double (F64)) */
 	bool (*avail)(const struct pmw_watch *w); /* measured for @w? NULL: always */
@@ -138,7 +138,7 @@ void pmw_field_value(const struct pmw_field *f, pmw_field_get get,
 /* `--help`'s column list, malloc'd (argp help_filter text), or NULL. */
 char *pmw_fields_help(void);
 
-/* README.md's column table (Markdown, one line per row). */
+/* doc/outputs.md's column table (Markdown, one line per row). */
 void pmw_fields_markdown(FILE *f);
 
 /* doc/pymemwatch.8's CSV column list (its CSV COLUMNS section starts with it). */
