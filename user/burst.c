@@ -269,9 +269,10 @@ void pmw_bursts_report(FILE *f, struct pmw_watch *ws, int n)
 		account(w, now);
 		fprintf(f, "pymemwatch: cost-stats: pid=%d bursts=%u bursts_budget=%u burst_s=%.3f "
 			"probes_s=%.3f lost_s=%.3f work_s=%.3f credit_s=%.3f walks=%" PRIu64
-			" walk_cpu_s=%.4f walk_wall_s=%.4f walk_read_bytes=%" PRIu64 " walk_objects=%" PRIu64 "\n",
+			" walk_cpu_s=%.4f walk_copy_s=%.4f walk_wall_s=%.4f walk_read_bytes=%" PRIu64
+			" walk_objects=%" PRIu64 "\n",
 			w->t.pid, c->bursts, c->bursts_budget, w->leaks.burst_s, c->live_s, c->lost_s,
-			c->work_s, c->credit_s, w->leaks.walk.walks, st->cpu_s, st->wall_s,
+			c->work_s, c->credit_s, w->leaks.walk.walks, st->cpu_s, st->copy_s, st->wall_s,
 			st->bytes_read, st->objects);
 	}
 }

@@ -75,11 +75,11 @@ static void walk_heap(struct pmw_watch *w)
 		l->ps.holder_score = pmw_containers_score(&l->ct);
 		l->ps.walked = l->ct.walks >= 2;
 		vlog("PID %d: walk %llu: %llu pools, %llu objects (%llu > 512 B), %llu other blocks, "
-		     "%llu torn, %.1f MB read, %.1f ms CPU, %.0f ms wall\n", w->t.pid,
+		     "%llu torn, %.1f MB read, %.1f ms CPU (%.1f ms of it copying), %.0f ms wall\n", w->t.pid,
 		     (unsigned long long)l->walk.walks, (unsigned long long)st->pools,
 		     (unsigned long long)st->objects, (unsigned long long)st->large_objects,
 		     (unsigned long long)st->other_blocks, (unsigned long long)st->torn,
-		     st->bytes_read / 1e6, st->cpu_s * 1e3, st->wall_s * 1e3);
+		     st->bytes_read / 1e6, st->cpu_s * 1e3, st->copy_s * 1e3, st->wall_s * 1e3);
 	}
 }
 

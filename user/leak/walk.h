@@ -45,6 +45,13 @@ struct pmw_wtype {
 	char name[64];			/* tp_name */
 };
 
+/* The part of one arena frame (@frame: address >> fshift, + 1) inside arenas:
+ * offsets below lo_end or from hi_start on. */
+struct pmw_wframe {
+	uint64_t frame;
+	uint32_t lo_end, hi_start;
+};
+
 /* One container seen by a walk (length >= PMW_WALK_MIN_LEN). */
 struct pmw_walk_container {
 	uint64_t addr;			/* object address */
@@ -85,6 +92,8 @@ struct pmw_walk_stats {
 	uint64_t large_objects, large_bytes; /* objects > 512 B found through containers */
 	uint64_t bytes_read;		/* target memory read */
 	double cpu_s, wall_s;		/* our CPU time and wall time of the walk */
+	double copy_s;			/* of cpu_s, in process_vm_readv copying those bytes: the
+					 * floor of any walk from outside */
 };
 
 struct pmw_walk {
@@ -113,6 +122,12 @@ struct pmw_walk {
 	bool sample_all;
 	uint64_t *samples;
 	uint32_t nsamples, cap_samples;	/* groups of PMW_WALK_SAMPLE */
+	/* the arenas by frame of 2^fshift bytes (fshift 0: none, pmw_heap_in_arena() instead) */
+	struct pmw_wframe *frames;
+	size_t cap_frames;
+	unsigned int fshift;
+	uint8_t *chunk_buf;		/* pools of one read, reused (a fresh 512 KiB each time was
+					 * a fault per page: a quarter of the walk's CPU time) */
 	/* validated types: open-addressed table */
 	struct pmw_wtype *types;
 	size_t ntypes, cap_types;
