@@ -27,7 +27,7 @@ USER_INC := -Iuser -Iuser/cpython -Iuser/target -Iuser/leak -Iuser/output
 CFLAGS ?= -g -O2 -Wall -Wextra -Wno-unused-parameter -Wmissing-field-initializers
 ALL_CFLAGS := $(CFLAGS) $(EXTRA_CFLAGS) -D_GNU_SOURCE -DPMW_VERSION='"$(VERSION)"' \
 	-Iinclude $(USER_INC) -I$(OUTPUT) $(LIBBPF_CFLAGS)
-LDLIBS := $(LIBBPF_LDLIBS) -lelf -ldebuginfod -llzma -lz -lcapstone -lcap -ljansson -lmicrohttpd $(NCURSES_LDLIBS) -lm -lpthread
+LDLIBS := $(LIBBPF_LDLIBS) -lelf -llzma -lz -lcapstone -lcap -ljansson -lmicrohttpd $(NCURSES_LDLIBS) -lm -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(dir $(VMLINUX)) -Iinclude
 
 # Let clang find the system's asm/ headers for BPF (libbpf-bootstrap idiom)
@@ -171,10 +171,10 @@ FUZZ_SRCS_fuzz_holders := user/leak/holders.c user/cpython/pyobj.c user/cpython/
 # the heap walk: pools, type objects and items from the input (no heap.c: the harness lists pools)
 FUZZ_SRCS_fuzz_walk := user/leak/walk.c user/cpython/pyobj.c user/cpython/pystack.c \
 	user/cpython/pyline.c user/cpython/pyver.c user/util.c
-FUZZ_LIBS_fuzz_elf := -lelf -ldebuginfod -llzma -lz
+FUZZ_LIBS_fuzz_elf := -lelf -llzma -lz
 # the input is the image and the target's memory (pmw_mem_read from fuzz_mem.h)
 FUZZ_SRCS_fuzz_symfind := user/target/symfind.c user/elfimg.c user/cpython/pyver.c user/util.c
-FUZZ_LIBS_fuzz_symfind := -lelf -ldebuginfod -llzma -lz -lcapstone
+FUZZ_LIBS_fuzz_symfind := -lelf -llzma -lz -lcapstone
 FUZZ_MAXLEN_fuzz_symfind := 65536
 FUZZ_MAXLEN_fuzz_pyline := 4096
 FUZZ_MAXLEN_fuzz_elf := 65536

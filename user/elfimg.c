@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <time.h>
 #include <linux/openat2.h>
+#include <dlfcn.h>
 #include <elfutils/debuginfod.h>
 #include <lzma.h>
 #include <zlib.h>
@@ -433,10 +434,89 @@ static double since(const struct timespec *t0)
 	return (now.tv_sec - t0->tv_sec) + (now.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/*
+ * libdebuginfod, loaded at run time (dlopen, as gdb and systemd do) the first
+ * time a debug file is to be fetched, so that it is no hard dependency: the
+ * functions below, or NULL with the reason said once on stderr. The static
+ * build (PMW_STATIC) cannot load a shared library into a statically linked
+ * glibc, so there it is never available.
+ */
+static struct dbgd_lib {
+	debuginfod_client *(*begin)(void);
+	void (*end)(debuginfod_client *);
+	int (*find_debuginfo)(debuginfod_client *, const unsigned char *, int, char **);
+	void (*set_progressfn)(debuginfod_client *, debuginfod_progressfn_t);
+	void (*set_user_data)(debuginfod_client *, void *);
+	void *(*get_user_data)(debuginfod_client *);
+	const char *(*get_url)(debuginfod_client *);
+} dbgd;
+static int dbgd_state;		/* 0 not tried, 1 loaded, -1 unavailable */
+static char dbgd_why[256];
+
+#define PMW_DEBUGINFOD_SO "libdebuginfod.so.1"
+
+static int dbgd_load(void)
+{
+#ifdef PMW_STATIC
+	snprintf(dbgd_why, sizeof(dbgd_why), "this is the static build, which cannot load %s; "
+		 "use the dynamic build to fetch debug files", PMW_DEBUGINFOD_SO);
+	return -ENOSYS;
+#else
+	static const struct {
+		const char *name;
+		void **fn;
+	} fns[] = {
+		{ "debuginfod_begin", (void **)&dbgd.begin },
+		{ "debuginfod_end", (void **)&dbgd.end },
+		{ "debuginfod_find_debuginfo", (void **)&dbgd.find_debuginfo },
+		{ "debuginfod_set_progressfn", (void **)&dbgd.set_progressfn },
+		{ "debuginfod_set_user_data", (void **)&dbgd.set_user_data },
+		{ "debuginfod_get_user_data", (void **)&dbgd.get_user_data },
+		{ "debuginfod_get_url", (void **)&dbgd.get_url },
+	};
+	void *h = dlopen(PMW_DEBUGINFOD_SO, RTLD_NOW | RTLD_LOCAL);
+
+	if (!h) {
+		snprintf(dbgd_why, sizeof(dbgd_why), "%s; install it (Debian: libdebuginfod1, "
+			 "Fedora: elfutils-debuginfod-client)", dlerror());
+		return -ENOENT;
+	}
+	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
+		*fns[i].fn = dlsym(h, fns[i].name);
+		if (!*fns[i].fn) {
+			snprintf(dbgd_why, sizeof(dbgd_why), "%s has no %s (elfutils older than "
+				 "0.179?)", PMW_DEBUGINFOD_SO, fns[i].name);
+			dlclose(h);
+			return -ENOENT;
+		}
+	}
+	return 0;
+#endif
+}
+
+/* libdebuginfod's functions, or NULL (said once: why, and what is lost) */
+static const struct dbgd_lib *dbgd_get(void)
+{
+	if (!dbgd_state) {
+		dbgd_state = dbgd_load() ? -1 : 1;
+		if (dbgd_state < 0)
+			wlog("debuginfod: DEBUGINFOD_URLS is set, but libdebuginfod is not available "
+			     "(%s): debug files are not fetched\n", dbgd_why);
+	}
+	return dbgd_state > 0 ? &dbgd : NULL;
+}
+
+const char *pmw_debuginfod_status(void)
+{
+	if (!dbgd_state)
+		dbgd_state = dbgd_load() ? -1 : 1;
+	return dbgd_state > 0 ? "available (" PMW_DEBUGINFOD_SO ")" : dbgd_why;
+}
+
 /* libdebuginfod's progress callback (about once a second): non-zero cancels the fetch */
 static int dbgd_progress(debuginfod_client *c, long done, long total)
 {
-	struct dbgd_progress *p = debuginfod_get_user_data(c);
+	struct dbgd_progress *p = dbgd.get_user_data(c);
 
 	if (since(&p->start) <= p->limit)
 		return 0;
@@ -459,40 +539,41 @@ static int fetch_debuginfod(struct pmw_elf *e, const char *id)
 	const char *maxtime = getenv(DEBUGINFOD_MAXTIME_ENV_VAR);
 	struct dbgd_progress p = { .limit = pmw_debuginfod_timeout };
 	char *saved = maxtime ? strdup(maxtime) : NULL, limit[32], url[1024] = "";
+	const struct dbgd_lib *lib;
 	debuginfod_client *c;
 	char *path = NULL;
 	struct stat st;
 	int fd, err;
 
-	if (!urls || !*urls || !id[0] || pmw_debuginfod_timeout <= 0) {
+	if (!urls || !*urls || !id[0] || pmw_debuginfod_timeout <= 0 || !(lib = dbgd_get())) {
 		free(saved);
 		return -ENOENT;
 	}
-	c = debuginfod_begin();
+	c = lib->begin();
 	if (!c) {
 		free(saved);
 		wlog("debuginfod: cannot start its client for %s\n", e->path);
 		return -ENOMEM;
 	}
-	debuginfod_set_user_data(c, &p);
-	debuginfod_set_progressfn(c, dbgd_progress);
+	lib->set_user_data(c, &p);
+	lib->set_progressfn(c, dbgd_progress);
 	snprintf(limit, sizeof(limit), "%ld", (long)(p.limit + 0.999));
 	if (!maxtime || atol(maxtime) <= 0 || atol(maxtime) > atol(limit))
 		setenv(DEBUGINFOD_MAXTIME_ENV_VAR, limit, 1);
 	ilog("debuginfod: fetching the debug file of %s (build-id %s) from %s ... ", e->path, id,
 	     urls);
 	clock_gettime(CLOCK_MONOTONIC, &p.start);
-	fd = debuginfod_find_debuginfo(c, (const unsigned char *)id, 0, &path);
+	fd = lib->find_debuginfo(c, (const unsigned char *)id, 0, &path);
 	if (saved)
 		setenv(DEBUGINFOD_MAXTIME_ENV_VAR, saved, 1);
 	else
 		unsetenv(DEBUGINFOD_MAXTIME_ENV_VAR);
 	free(saved);
-	if (fd >= 0 && debuginfod_get_url(c))
-		snprintf(url, sizeof(url), "%s", debuginfod_get_url(c));
+	if (fd >= 0 && lib->get_url(c))
+		snprintf(url, sizeof(url), "%s", lib->get_url(c));
 	else if (fd >= 0)
 		snprintf(url, sizeof(url), "cache %s", path);
-	debuginfod_end(c);
+	lib->end(c);
 	if (fd < 0) {
 		err = p.cancelled || fd == -ETIME || since(&p.start) > p.limit ? -ETIME : fd;
 		if (pmw_verbosity >= 0)

@@ -4,7 +4,8 @@
  * in this order: the image's .symtab, its .dynsym, its MiniDebugInfo
  * (.gnu_debugdata: an xz-compressed ELF holding the function symbols that
  * .dynsym lacks, Fedora/RHEL), then its separate debug file (local, by
- * build-id or .gnu_debuglink, else fetched with libdebuginfod).
+ * build-id or .gnu_debuglink, else fetched with libdebuginfod, loaded at run
+ * time with dlopen when DEBUGINFOD_URLS is set).
  */
 #ifndef PMW_ELFIMG_H
 #define PMW_ELFIMG_H
@@ -31,6 +32,13 @@ struct pmw_elf {
  * included): --debuginfod-timeout, default 30.
  */
 extern double pmw_debuginfod_timeout;
+
+/*
+ * Whether libdebuginfod can be used: "available (libdebuginfod.so.1)", or why
+ * not (not installed, too old, or the static build, which cannot dlopen it).
+ * It is loaded at run time, the first time a fetch is needed, never linked.
+ */
+const char *pmw_debuginfod_status(void);
 
 /* symbol lookup result; addresses are link-time virtual addresses */
 struct pmw_sym {

@@ -348,6 +348,44 @@ def test_debuginfod_unreachable_time_limit(binary, root, procs, tmp_path):
     assert target.poll() is None, "the target must survive"
 
 
+DEBUGINFOD_SO = "libdebuginfod.so.1"
+
+
+def test_debuginfod_library_missing(binary, root, procs, tmp_path):
+    """libdebuginfod is loaded at run time (dlopen), not linked: on a host
+    without it (here its file is covered by /dev/null in pymemwatch's mount
+    namespace), DEBUGINFOD_URLS set gives one line saying it is missing and
+    nothing is fetched; the run goes on with .dynsym (and disassembly)."""
+    copy, wrapper = debian_copy(tmp_path, "python3.11")
+    ldd = subprocess.run(["ldd", binary], stdout=subprocess.PIPE, text=True).stdout
+    assert "libdebuginfod" not in ldd, "pymemwatch links libdebuginfod:\n" + ldd
+    lib = subprocess.run(["/sbin/ldconfig", "-p"], stdout=subprocess.PIPE, text=True).stdout
+    found = re.search(r"%s \(libc6,x86-64\) => (\S+)" % re.escape(DEBUGINFOD_SO), lib)
+    if not found:
+        pytest.skip("%s is not installed: nothing to hide" % DEBUGINFOD_SO)
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(4)           # never answers: a fetch would show as a hang and a status line
+    hide_lib = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                'mount -t tmpfs -o size=1m,mode=755 pmw-hidden /usr/lib/debug && '
+                'mount --bind /dev/null "$(readlink -f %s)" && exec "$0" "$@"' % found.group(1)]
+    try:
+        target = sleeper(procs, wrapper)
+        res = run_pmw(["-p", target.pid, "-d", "1", "-v", "--debuginfod-timeout", 2],
+                      timeout=60, wrap=hide_lib,
+                      env=pmw_env(DEBUGINFOD_URLS="http://127.0.0.1:%d" % hole.getsockname()[1],
+                                  DEBUGINFOD_CACHE_PATH=str(tmp_path / "cache")))
+    finally:
+        hole.close()
+    said = [l for l in res.stderr.splitlines() if "libdebuginfod is not available" in l]
+    assert len(said) == 1 and DEBUGINFOD_SO in said[0] and "libdebuginfod1" in said[0], \
+        res.describe()
+    assert "debuginfod: fetching" not in res.stderr, res.describe()
+    assert res.rc == 0, res.describe()
+    assert_only_dynsym(res, copy)
+    assert target.poll() is None, "the target must survive"
+
+
 def test_minidebuginfo_symbols_gc_exact(binary, root, procs, tmp_path, repo_root):
     """A copy of Debian's python3.11 given a .gnu_debugdata section the way
     Fedora's find-debuginfo builds one (scripts/add-minidebuginfo.sh), USDT
