@@ -21,7 +21,7 @@
 #include "pyver.h"
 #include "session.h"
 #include "sites.h"
-#include "trend.h"
+#include "pipeline.h"
 #include "util.h"
 
 static void note(struct pmw_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -454,7 +454,7 @@ int pmw_session_tick(struct pmw_session *s, double interval_s, bool stopping)
 				fclose(f);
 			}
 		}
-		pmw_leaks_process(w);
+		pmw_leaks_process(w, env.walk_budget);
 		rows[n++] = w;
 	}
 	pmw_leaks_collect(rows, n, bpf_map__fd(s->skel->maps.pmw_samples),

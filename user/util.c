@@ -369,3 +369,27 @@ int pmw_flush(FILE *f)
 		return -errno;
 	return ferror(f) ? -EIO : 0;
 }
+
+void pmw_fit_line(const double *x, const double *y, int n, double *slope, double *r2)
+{
+	double sx = 0, sy = 0, sxx = 0, sxy = 0, syy = 0, vx, vy, cov;
+
+	*slope = 0;
+	*r2 = 0;
+	if (n < 3)
+		return;
+	for (int i = 0; i < n; i++) {
+		sx += x[i];
+		sy += y[i];
+		sxx += x[i] * x[i];
+		sxy += x[i] * y[i];
+		syy += y[i] * y[i];
+	}
+	vx = sxx - sx * sx / n;
+	vy = syy - sy * sy / n;
+	cov = sxy - sx * sy / n;
+	if (vx <= 0)
+		return;
+	*slope = cov / vx;
+	*r2 = vy > 0 ? cov * cov / (vx * vy) : 0;
+}

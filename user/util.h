@@ -108,6 +108,12 @@ int pmw_top_n(void *arr, int n, size_t esz, bool (*keep)(const void *e),
 	      int (*cmp)(const void *, const void *), void **out, int max);
 
 /*
+ * Least-squares slope (per unit of @x) and R^2 of the @n points (@x, @y);
+ * both 0 for fewer than 3 points or when all @x are equal.
+ */
+void pmw_fit_line(const double *x, const double *y, int n, double *slope, double *r2);
+
+/*
  * Room for at least @need elements of @elem bytes in *@arr, whose capacity
  * is *@cap elements: doubles the capacity (from 16) until it holds @need.
  * Returns 0 (*@arr and *@cap updated, new room uninitialised) or -ENOMEM

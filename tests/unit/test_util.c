@@ -240,6 +240,27 @@ static void test_grow(void **state)
 	free(a);
 }
 
+static void test_fit_line(void **state)
+{
+	const double x[] = { 0, 1, 2, 3 }, y[] = { 1, 3, 5, 7 }, noisy[] = { 0, 2, 0, 2 };
+	const double same[] = { 5, 5, 5, 5 };
+	double slope, r2;
+
+	(void)state;
+	pmw_fit_line(x, y, 4, &slope, &r2);	/* y = 2x + 1 */
+	assert_float_equal(slope, 2, 1e-12);
+	assert_float_equal(r2, 1, 1e-12);
+	pmw_fit_line(x, noisy, 4, &slope, &r2);
+	assert_float_equal(slope, 0.4, 1e-12);
+	assert_float_equal(r2, 0.2, 1e-12);
+	pmw_fit_line(x, y, 2, &slope, &r2);	/* too few points */
+	assert_true(slope == 0 && r2 == 0);
+	pmw_fit_line(same, y, 4, &slope, &r2);	/* no spread in x */
+	assert_true(slope == 0 && r2 == 0);
+	pmw_fit_line(x, same, 4, &slope, &r2);	/* flat: slope 0, no fit */
+	assert_true(slope == 0 && r2 == 0);
+}
+
 static void test_flush(void **state)
 {
 	FILE *f = fopen("/dev/full", "w");
@@ -279,6 +300,7 @@ int main(void)
 		cmocka_unit_test(test_upper_u64),
 		cmocka_unit_test(test_grow),
 		cmocka_unit_test(test_flush),
+		cmocka_unit_test(test_fit_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,7 +2,7 @@
 /*
  * Per-target leak state: the type census (census.c), call sites sampled in
  * bursts (sites.c; when bursts run: burst.c) and the process leak score
- * (trend.c).
+ * (trend.c); pipeline.c runs them in order each interval.
  */
 #ifndef PMW_LEAK_H
 #define PMW_LEAK_H

@@ -8,6 +8,7 @@
 #define PMW_SITES_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "pmw.h"
 #include "pystack.h"
@@ -104,5 +105,10 @@ int pmw_leaks_look(struct pmw_watch **ws, int n, int samples_fd);
  * site the container's score. Returns the samples joined.
  */
 int pmw_sites_join(struct pmw_watch *w);
+
+/* "file:line" of a site's innermost frame ("?" when it has none) */
+void pmw_site_name(const struct pmw_site *s, char *buf, size_t len);
+/* collapsed stack "file:func:line;..." outermost first */
+void pmw_site_stack(const struct pmw_site *s, char *buf, size_t len);
 
 #endif

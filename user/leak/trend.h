@@ -19,15 +19,17 @@ struct pmw_leak_score {
 	bool walked;			/* heap walks ran: score is the holders' growth */
 };
 
-/* Least-squares slope (per unit of @x) and R^2 of @n points. */
-void pmw_fit_line(const double *x, const double *y, int n, double *slope, double *r2);
-
 /* The process score from the slopes: 0 when nothing grows. */
 double pmw_leak_process_score(const struct pmw_leak_score *s);
 
-struct pmw_watch;
+struct pmw_leaks;
+struct pmw_row;
 
-/* Update the process score of @w from its last row. */
-void pmw_leaks_process(struct pmw_watch *w);
+/*
+ * Add the interval @r (its length, live heap incl. large blocks, RSS, GC
+ * uncollectable) to @l's history of the last PMW_HIST_N intervals and
+ * refit l->ps's slopes (bytes per minute) and uncollectable per minute.
+ */
+void pmw_trend_add(struct pmw_leaks *l, const struct pmw_row *r);
 
 #endif

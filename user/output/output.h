@@ -106,11 +106,6 @@ FILE *pmw_output_create(const char *path);
 /* Flush and close o->f (stdout is only flushed); an error is reported once. */
 void pmw_output_close_file(struct pmw_output *o);
 
-/* "file:line" of a site's innermost frame */
-void pmw_site_name(const struct pmw_site *s, char *buf, size_t len);
-/* collapsed stack "file:func:line;..." outermost first */
-void pmw_site_stack(const struct pmw_site *s, char *buf, size_t len);
-
 /* --prometheus: the exposition of @ws (those that did not exit) into @f */
 void pmw_prom_render(FILE *f, struct pmw_watch **ws, int n);
 

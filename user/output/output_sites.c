@@ -12,25 +12,6 @@
 
 #define SITES_PER_ROW	50	/* sites written per PID per interval, best first */
 
-void pmw_site_name(const struct pmw_site *s, char *buf, size_t len)
-{
-	if (s->nframes)
-		snprintf(buf, len, "%s:%d", s->frames[0].file, s->frames[0].line);
-	else
-		snprintf(buf, len, "?");
-}
-
-/* "file:func:line;..." outermost first, as in the collapsed-stack format */
-void pmw_site_stack(const struct pmw_site *s, char *buf, size_t len)
-{
-	size_t o = 0;
-
-	buf[0] = 0;
-	for (int i = s->nframes - 1; i >= 0 && o < len; i--)
-		o += snprintf(buf + o, len - o, "%s%s:%s:%d", i == s->nframes - 1 ? "" : ";",
-			      s->frames[i].file, s->frames[i].func, s->frames[i].line);
-}
-
 static int sites_open(struct pmw_output *o, const char *path)
 {
 	fputs("time,host,pid,site,function,stack,type,live_bytes,growth_bytes,samples,score,"

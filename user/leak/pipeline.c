@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The leak pipeline's order, once per interval and target: the process
+ * trend (trend.c), then a heap walk step within the walk budget (walk.c);
+ * after each complete walk the containers followed across walks
+ * (containers.c), their holders (holders.c), the items to keep for the
+ * next walk, the sampled sites joined to them (sites.c), and the score.
+ */
+#include <errno.h>
+#include <string.h>
+#include "holders.h"
+#include "leak.h"
+#include "log.h"
+#include "pipeline.h"
+#include "watch.h"
+
+/* After a complete walk: containers, holders, sites; paid from the walks' budget. */
+static void after_walk(struct pmw_watch *w)
+{
+	struct pmw_leaks *l = &w->leaks;
+	const struct pmw_walk_stats *st = &l->walk.last_stats;
+	double c0 = pmw_cpu_s();
+
+	pmw_containers_update(&l->ct, &l->walk, &w->t);
+	if (pmw_containers_holders(&l->ct, &w->t, PMW_LEAKS_MAX) < 0)
+		vlog("PID %d: holder search failed\n", w->t.pid);
+	pmw_containers_watch(&l->ct, &l->walk);	/* their items, next walk */
+	pmw_sites_join(w);
+	/* the holder search is paid from the walks' budget */
+	l->walk.credit -= pmw_cpu_s() - c0;
+	l->ps.holder_score = pmw_containers_score(&l->ct);
+	l->ps.walked = l->ct.walks >= 2;
+	vlog("PID %d: walk %llu: %llu pools, %llu objects (%llu > 512 B), %llu other blocks, "
+	     "%llu torn, %.1f MB read, %.1f ms CPU (%.1f ms of it copying), %.0f ms wall\n",
+	     w->t.pid, (unsigned long long)l->walk.walks, (unsigned long long)st->pools,
+	     (unsigned long long)st->objects, (unsigned long long)st->large_objects,
+	     (unsigned long long)st->other_blocks, (unsigned long long)st->torn,
+	     st->bytes_read / 1e6, st->cpu_s * 1e3, st->copy_s * 1e3, st->wall_s * 1e3);
+}
+
+/* Heap walks within @budget, and growing containers after each. */
+static void walk_heap(struct pmw_watch *w, double budget)
+{
+	struct pmw_leaks *l = &w->leaks;
+	int err;
+
+	if (w->exited && l->walk.walks && !l->walk.err) {
+		pmw_holders_forget(w->t.pid);	/* its cached paths */
+		l->walk.err = -ESRCH;
+	}
+	if (!w->scan_heap || budget <= 0 || w->exited || !w->t.bias_known)
+		return;
+	err = pmw_walk_step(&l->walk, &w->t, budget);
+	if (err < 0) {
+		vlog("PID %d: heap walk: %s\n", w->t.pid, strerror(-err));
+		return;
+	}
+	if (err == 1)
+		after_walk(w);
+}
+
+void pmw_leaks_process(struct pmw_watch *w, double walk_budget)
+{
+	struct pmw_leaks *l = &w->leaks;
+
+	pmw_trend_add(l, &w->row);
+	walk_heap(w, walk_budget);
+	/* with heap walks, the process score is its holders' growth */
+	l->ps.score = l->ps.walked ? l->ps.holder_score : pmw_leak_process_score(&l->ps);
+}

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The leak pipeline's order (pipeline.c): trend, walk, containers, holders, sites, score. */
+#ifndef PMW_PIPELINE_H
+#define PMW_PIPELINE_H
+
+struct pmw_watch;
+
+/*
+ * One interval of @w's leak model, from its last row (w->row): the process
+ * trend, then heap walks within @walk_budget (fraction of one CPU, 0..1;
+ * 0 = no walks), and after a complete walk its containers, holders and
+ * score (w->leaks.ps.score).
+ */
+void pmw_leaks_process(struct pmw_watch *w, double walk_budget);
+
+#endif
