@@ -3,61 +3,20 @@
  * Outputs: one registry (output.c). Each output declares its command-line
  * option, help line and how its argument is taken; the options, their
  * parsing and the opening of the outputs come from the registry. To add a
- * format, write user/output_<name>.c with a struct pmw_output_ops and add
- * one line to PMW_OUTPUTS (output.c).
+ * format, write user/output/output_<name>.c with a struct pmw_output_ops
+ * (ops.h: an output includes that, never this file) and add one line to
+ * PMW_OUTPUTS (output.c).
  */
 #ifndef PMW_OUTPUT_H
 #define PMW_OUTPUT_H
 
 #include <argp.h>
 #include <stdio.h>
+#include "ops.h"
+#include "summary.h"
 #include "watch.h"
 
 #define PMW_MAX_OUTPUTS	16
-
-struct pmw_output;
-
-/* how an output is chosen, and what its argument is */
-enum pmw_output_kind {
-	PMW_OUT_SCREEN,		/* no option: the view on stdout, when no data goes there */
-	PMW_OUT_FILE,		/* --NAME FILE: the registry creates o->f ("-" = stdout) */
-	PMW_OUT_ARG,		/* --NAME ARG: handed to open() as given, checked by arg_ok */
-};
-
-struct pmw_output_ops {
-	const char *name;		/* also the long option: --NAME */
-	enum pmw_output_kind kind;
-	const char *arg;		/* the argument's name in --help: "FILE", "ADDR:PORT" */
-	const char *help;		/* the option's --help line */
-	/* PMW_OUT_ARG: is @arg well formed (checked while parsing)? @expect names what is */
-	bool (*arg_ok)(const char *arg);
-	const char *expect;
-	/*
-	 * 0 or -errno; @arg is the option's argument or NULL (screen). For
-	 * PMW_OUT_FILE, o->f and o->path are set before; NULL = nothing to do.
-	 */
-	int (*open)(struct pmw_output *o, const char *arg);
-	/* every watch that produced a row this interval; 0 or -errno; optional */
-	int (*interval)(struct pmw_output *o, struct pmw_watch **ws, int n);
-	/* a note for the user (target attached, exited): outputs that own the screen show it */
-	void (*note)(struct pmw_output *o, const char *msg);
-	/* end of run, before close: every watch in its final state (optional) */
-	void (*finish)(struct pmw_output *o, struct pmw_watch **ws, int n);
-	/* end of run: release; optional (PMW_OUT_FILE: o->f is closed after it) */
-	void (*close)(struct pmw_output *o);
-	/* keyboard (TUI): returns 1 if the user asked to quit */
-	int (*poll_keys)(struct pmw_output *o);
-};
-
-struct pmw_output {
-	const struct pmw_output_ops *ops;
-	FILE *f;
-	void *priv;
-	char path[4096];
-	char host[256];
-	double interval;
-	bool rank;			/* -a: one ranked line per process, not a block per target */
-};
 
 /* The outputs of one run, in the registry's order. */
 struct pmw_outputs {
@@ -105,28 +64,5 @@ FILE *pmw_output_create(const char *path);
 
 /* Flush and close o->f (stdout is only flushed); an error is reported once. */
 void pmw_output_close_file(struct pmw_output *o);
-
-/* --prometheus: the exposition of @ws (those that did not exit) into @f */
-void pmw_prom_render(FILE *f, struct pmw_watch **ws, int n);
-
-/* Summary per PID, printed at the end of every run (stdout). */
-void pmw_print_summary(FILE *f, struct pmw_watch **ws, int n);
-
-/* sort keys of the ranking (-a) */
-enum pmw_rank_key { PMW_RANK_SCORE, PMW_RANK_HEAP, PMW_RANK_RSS, PMW_RANK_GROWTH, PMW_RANK_PID,
-		    PMW_RANK_NKEYS };
-extern const char *const pmw_rank_key_names[PMW_RANK_NKEYS];
-
-/* @ws sorted by @key, best first (in place). */
-void pmw_rank(struct pmw_watch **ws, int n, enum pmw_rank_key key);
-
-/*
- * One line per process, ranked by leak score (-a): the sweep. @header
- * prints the column names first. Lines are under 100 columns.
- */
-void pmw_print_ranking(FILE *f, struct pmw_watch **ws, int n, bool header);
-/* The same line for one process, into @buf. */
-void pmw_format_rank_line(char *buf, size_t len, const struct pmw_watch *w);
-extern const char pmw_rank_header[];
 
 #endif

@@ -8,7 +8,7 @@
 #include <unistd.h>
 #include "log.h"
 #include "fields.h"
-#include "output.h"
+#include "ops.h"
 #include "util.h"
 
 static int csv_open(struct pmw_output *o, const char *path)

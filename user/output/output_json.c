@@ -10,7 +10,7 @@
 #include <jansson.h>
 #include "fields.h"
 #include "log.h"
-#include "output.h"
+#include "ops.h"
 #include "output_leaks.h"
 #include "util.h"
 

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <jansson.h>
 #include "log.h"
-#include "output.h"
+#include "ops.h"
 #include "holders.h"
 #include "output_leaks.h"
 #include "util.h"

@@ -23,7 +23,7 @@
 #include <microhttpd.h>
 #include "fields.h"
 #include "log.h"
-#include "output.h"
+#include "ops.h"
 #include "util.h"
 
 #define PROM_CONTENT_TYPE	"text/plain; version=0.0.4; charset=utf-8"

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "log.h"
-#include "output.h"
+#include "ops.h"
 #include "util.h"
 
 #define SITES_PER_ROW	50	/* sites written per PID per interval, best first */

@@ -8,7 +8,8 @@
 #include <string.h>
 #include <time.h>
 #include "fields.h"
-#include "output.h"
+#include "ops.h"
+#include "summary.h"
 #include "util.h"
 
 static bool left(const struct pmw_field *f)

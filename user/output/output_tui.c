@@ -6,7 +6,8 @@
 #include <string.h>
 #include <time.h>
 #include <stdlib.h>
-#include "output.h"
+#include "ops.h"
+#include "summary.h"
 #include "output_leaks.h"
 #include "util.h"
 
