@@ -668,3 +668,49 @@ int BPF_KPROBE(pmw_free_e, __u64 ptr)
 		large_forget(c, pid, ptr);
 	return 0;
 }
+
+/* ---- growth sites: a hardware write watchpoint on a container's length ---- */
+
+/* struct pmw_growth_event, one per hit of a watched process */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, PMW_GROWTH_RB_SIZE);
+} pmw_growth_rb SEC(".maps");
+
+/*
+ * A write to a watched length field (user/leak/growth.c: PERF_TYPE_BREAKPOINT,
+ * HW_BREAKPOINT_W, one event per CPU for every process, cookie = the watched
+ * address). The trap comes after the write, in the writing thread, which
+ * holds the GIL (the thread state the sampling walk reads). Other processes
+ * that write the same virtual address return 0: the kernel then does not
+ * count the hit against the event's PERF_EVENT_IOC_REFRESH limit; a hit of
+ * the watched process returns 1, so that it does.
+ */
+SEC("perf_event")
+int pmw_growth_hit(struct bpf_perf_event_data *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 pid = id >> 32;
+	struct pmw_target_cfg *cfg = bpf_map_lookup_elem(&pmw_targets, &pid);
+	struct pmw_growth_event *ev;
+	struct pmw_counters *c;
+
+	if (!cfg)
+		return 0;
+	ev = bpf_ringbuf_reserve(&pmw_growth_rb, sizeof(*ev), 0);
+	if (!ev) {
+		c = counters(pid);
+		if (c)
+			c->dropped++;
+		return 1;
+	}
+	ev->pid = pid;
+	ev->tid = (__u32)id;
+	ev->watch = bpf_get_attach_cookie(ctx);
+	ev->ts_ns = bpf_ktime_get_ns();
+	if (!ev->watch || bpf_probe_read_user(&ev->value, sizeof(ev->value), (void *)ev->watch))
+		ev->value = ~0ULL;
+	ev->depth = cfg->walk.tstate_kind ? walk_stack(cfg, runtime_addr(cfg, pid), &ev->stack) : -1;
+	bpf_ringbuf_submit(ev, BPF_RB_NO_WAKEUP);
+	return 1;
+}

@@ -163,4 +163,22 @@ struct pmw_py_gcstats {
 	__s64 uncollectable;
 };
 
+/*
+ * Growth sites (user/leak/growth.c): one hit of a hardware write watchpoint
+ * on a container's length field (list/deque ob_size, dict ma_used, set used),
+ * sent through the pmw_growth_rb ring buffer with the writer's Python stack.
+ */
+#define PMW_GROWTH_RB_SIZE	(256 * 1024)	/* bytes: ~900 hits */
+
+struct pmw_growth_event {
+	__u32 pid;		/* tgid, as seen from the host */
+	__u32 tid;
+	__u64 watch;		/* the watched address (the length field), from the attach cookie */
+	__u64 value;		/* the field after the write (the new length); ~0 unreadable */
+	__u64 ts_ns;		/* CLOCK_MONOTONIC */
+	__s32 depth;		/* frames in stack; -1: no thread state (no stack readable) */
+	__u32 pad;
+	struct pmw_stack stack;	/* innermost frame first */
+};
+
 #endif /* PMW_H */

@@ -74,6 +74,7 @@ enum {
 	OPT_LEAK_BUDGET,
 	OPT_WALK_BUDGET,
 	OPT_LEAKS,
+	OPT_GROWTH_SITES,
 	OPT_REPORT,
 	OPT_FOLLOW,
 	OPT_DEBUGINFOD_TIMEOUT,
@@ -100,6 +101,7 @@ static const struct argp_option opts[] = {
 	{ "mode", OPT_MODE, "gc|heap|full", 0, "Signals: gc = GC only; heap = + live heap scans (nothing on allocation paths); full = + pool-refill probe for allocation estimates (default)", 4 },
 	{ "leaks", OPT_LEAKS, "auto|always|off", 0, "Leak-attribution bursts: when the heap grows (auto, default), always, or never", 4 },
 	{ "leak-budget", OPT_LEAK_BUDGET, "PERCENT", 0, "Slowdown leak-attribution bursts may cost the target: its CPU time while their probes are on, percent of its CPU time outside them (default 5; up to 10000)", 4 },
+	{ "growth-sites", OPT_GROWTH_SITES, "on|off", 0, "Name the line that grows each leak with a hardware write watchpoint on its length (16 hits per CPU per watch, at most 4 at once; default on)", 4 },
 	{ "walk-budget", OPT_WALK_BUDGET, "PERCENT", 0, "CPU time of pymemwatch (percent of one CPU) spent walking each target's heap for the census and growing containers; 0 = no walks (default 5)", 4 },
 	{ "stack-depth", OPT_STACK_DEPTH, "N", 0, "Python frames kept per sampled stack (1-16, default 16)", 4 },
 	{ "exact", OPT_EXACT, NULL, 0, "Count every pymalloc allocation and free (costly; non-LTO builds only)", 4 },
@@ -192,6 +194,11 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		env.walk_budget = v / 100;
 		break;
 	}
+	case OPT_GROWTH_SITES:
+		if (strcmp(arg, "on") && strcmp(arg, "off"))
+			bad(state, "invalid --growth-sites '%s': expected on or off", arg);
+		env.no_growth_sites = !strcmp(arg, "off");
+		break;
 	case OPT_LEAKS:
 		if (!strcmp(arg, "auto"))
 			env.leak_mode = PMW_LEAKS_AUTO;

@@ -32,6 +32,7 @@ struct pmw_env {
 	bool bpf_stats;			/* --bpf-stats: print BPF run time per program at exit */
 	int stack_depth;		/* --stack-depth: Python frames per sample */
 	double leak_budget;		/* --leak-budget: target slowdown bursts may cost (0.05 = 5%) */
+	bool no_growth_sites;		/* --growth-sites off: no hardware watchpoints on leaks */
 	double walk_budget;		/* --walk-budget: fraction of one CPU for heap walks (0..1) */
 	int leak_mode;			/* --leaks: PMW_LEAKS_* */
 	const char *report;		/* --report FILE: HTML report at the end */

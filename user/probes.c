@@ -43,6 +43,7 @@ const struct pmw_probe pmw_probes[] = {
 	{ "pmw_realloc_e",   PMW_UPROBE,    PMW_RES_SYM,       "realloc",               0,                true,  true,  PMW_G_LARGE },
 	{ "pmw_alloc_r",     PMW_URETPROBE, PMW_RES_SYM,       "realloc",               0,                true,  true,  PMW_G_LARGE },
 	{ "pmw_free_e",      PMW_UPROBE,    PMW_RES_SYM,       "free",                  0,                true,  true,  PMW_G_LARGE },
+	{ "pmw_growth_hit",  PMW_WATCHPOINT, PMW_RES_NONE,     "mem:LEN_FIELD:w",       0,                false, false, PMW_G_GROWTH },
 };
 const int pmw_nprobes = ARRAY_SIZE(pmw_probes);
 
@@ -171,6 +172,8 @@ static int attach_row(struct pmw_bpf *skel, const struct pmw_probe *p, const str
 
 	if (!prog)
 		return -ENOENT;
+	if (p->kind == PMW_WATCHPOINT)
+		return 0;	/* armed per container by growth.c */
 	if (!bin[0])
 		return -ENOENT;
 	if (p->kind == PMW_USDT) {

@@ -9,7 +9,9 @@
 struct pmw_bpf;
 struct bpf_link;
 
-enum pmw_probe_kind { PMW_UPROBE, PMW_URETPROBE, PMW_USDT };
+/* PMW_WATCHPOINT: a perf_event program on hardware write watchpoints, armed by
+ * user/leak/growth.c (not by pmw_probes_attach) */
+enum pmw_probe_kind { PMW_UPROBE, PMW_URETPROBE, PMW_USDT, PMW_WATCHPOINT };
 
 /* how a row finds its address in the image */
 enum pmw_resolve {
@@ -17,6 +19,7 @@ enum pmw_resolve {
 	PMW_RES_GC_FUNC,	/* the version's collection function (pyver.h gc_funcs) */
 	PMW_RES_USDT,		/* "provider:name" USDT, attached by libbpf (semaphore set) */
 	PMW_RES_OBJ_ALLOC,	/* a slot of the live _PyObject allocator struct */
+	PMW_RES_NONE,		/* no address in the image (PMW_WATCHPOINT) */
 };
 
 /* probe groups; a target gets the groups its mode and build call for */
@@ -28,6 +31,7 @@ enum pmw_group {
 	PMW_G_EXACT	= 1 << 4,	/* every pymalloc call (--exact, non-LTO builds) */
 	PMW_G_LARGE	= 1 << 5,	/* libc malloc family, this PID only */
 	PMW_G_BURST	= 1 << 6,	/* object frees, attached only during leak-attribution bursts */
+	PMW_G_GROWTH	= 1 << 7,	/* growth sites: loaded, armed per container by growth.c */
 };
 
 /* groups attached once per interpreter image, for every process using it */

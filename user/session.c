@@ -71,6 +71,21 @@ static struct pmw_watch *watch_by_pid(struct pmw_session *s, int pid)
 	return NULL;
 }
 
+/* One hit of a growth-site watchpoint (growth.c). */
+static int on_growth_event(void *ctx, void *data, size_t size)
+{
+	struct pmw_session *s = ctx;
+	const struct pmw_growth_event *ev = data;
+	struct pmw_watch *w;
+
+	if (size < sizeof(*ev))
+		return 0;
+	w = watch_by_pid(s, ev->pid);
+	if (w && !w->exited)
+		pmw_growth_hit(&w->leaks.growth, &w->t, ev);
+	return 0;
+}
+
 static int on_gc_event(void *ctx, void *data, size_t size)
 {
 	struct pmw_session *s = ctx;
@@ -511,6 +526,8 @@ int pmw_session_load(struct pmw_session *s)
 			     (env.mode == PMW_MODE_FULL ? PMW_G_HEAP : 0) |
 			     (env.exact ? PMW_G_EXACT : 0) | (env.large ? PMW_G_LARGE : 0);
 	s->groups = pmw_bursts_groups(s->groups);
+	if (!env.no_growth_sites && env.walk_budget > 0 && env.mode != PMW_MODE_GC)
+		s->groups |= PMW_G_GROWTH;	/* growth sites of the leaks walks find */
 	pmw_probes_set_autoload(s->skel, s->groups);
 	err = pmw_bpf__load(s->skel);
 	if (err) {
@@ -528,6 +545,9 @@ int pmw_session_load(struct pmw_session *s)
 		elog("cannot create the ring buffer: %s\n", strerror(errno));
 		return PMW_EXIT_RUNTIME;
 	}
+	if ((s->groups & PMW_G_GROWTH) &&
+	    !ring_buffer__add(s->rb, bpf_map__fd(s->skel->maps.pmw_growth_rb), on_growth_event, s))
+		pmw_growth_setup(s->skel->progs.pmw_growth_hit);
 	for (int i = 0; i < s->nws; i++) {
 		err = setup_target_maps(s, &s->ws[i]);
 		if (err) {

@@ -22,6 +22,8 @@
 #define PMW_CT_HIST	48	/* walks of history per container */
 #define PMW_LEAKS_MAX	10	/* leak rows per process and interval */
 
+struct pmw_growth;
+
 struct pmw_ctrack {
 	uint64_t addr;			/* container object address, key */
 	uint64_t type, fp;		/* identity */
@@ -97,6 +99,8 @@ struct pmw_leak_row {
 	double retained_bytes_per_min;	/* NAN unavailable */
 	char item_type[64];
 	char site[160];			/* "file:line" of the call site creating the items, "" unknown */
+	char site_inner[160];		/* "file:line" of the growing stack's innermost frame, "" */
+	const struct pmw_growth *growth; /* its growth site record (stacks, shares), NULL none */
 	double score;
 	uint64_t container;		/* address */
 };

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include "census.h"
 #include "containers.h"
+#include "growth.h"
 #include "sites.h"
 #include "trend.h"
 #include "walk.h"
@@ -53,6 +54,7 @@ struct pmw_leaks {
 	struct pmw_leak_score ps;
 	struct pmw_walk walk;		/* heap walks: exact census, containers */
 	struct pmw_containers ct;	/* containers followed across walks */
+	struct pmw_growths growth;	/* growth sites of the leaking ones (growth.c) */
 };
 
 /* Free everything @l owns and zero it. */

@@ -4,7 +4,8 @@
  * trend (trend.c), then a heap walk step within the walk budget (walk.c);
  * after each complete walk the containers followed across walks
  * (containers.c), their holders (holders.c), the items to keep for the
- * next walk, the sampled sites joined to them (sites.c), and the score.
+ * next walk, the sampled sites joined to them (sites.c), and the score;
+ * then the growth-site watchpoints of the leaks (growth.c).
  */
 #include <errno.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "leak.h"
 #include "log.h"
 #include "pipeline.h"
+#include "util.h"
 #include "watch.h"
 
 /* After a complete walk: containers, holders, sites; paid from the walks' budget. */
@@ -65,6 +67,11 @@ void pmw_leaks_process(struct pmw_watch *w, double walk_budget)
 
 	pmw_trend_add(l, &w->row);
 	walk_heap(w, walk_budget);
+	if (w->exited)
+		pmw_growth_stop(&l->growth);
+	else if (l->walk.walks)	/* watchpoints on the leaks that need a site */
+		pmw_growth_step(&l->growth, &l->ct, &w->t,
+				w->t.pv->walk.tstate_kind && !w->t.free_threaded, pmw_now_s());
 	/* with heap walks, the process score is its holders' growth */
 	l->ps.score = l->ps.walked ? l->ps.holder_score : pmw_leak_process_score(&l->ps);
 }

@@ -474,6 +474,7 @@ void pmw_leaks_free(struct pmw_leaks *l)
 	free(l->sites);
 	pmw_walk_free(&l->walk);
 	pmw_containers_free(&l->ct);
+	pmw_growth_free(&l->growth);
 	memset(l, 0, sizeof(*l));
 }
 

@@ -52,7 +52,11 @@ int pmw_leak_rows(struct pmw_watch *w, struct pmw_leak_row *rows, int max)
 		}
 		snprintf(r->item_type, sizeof(r->item_type), "%s",
 			 tr->holder_item_type[0] ? tr->holder_item_type : tr->item_type);
-		snprintf(r->site, sizeof(r->site), "%s", tr->site);
+		/* the line that grows it (growth.c), else the sampled allocations' site */
+		r->growth = pmw_growth_find(&w->leaks.growth, tr->addr);
+		if (!pmw_growth_site(r->growth, r->site, sizeof(r->site), r->site_inner,
+				     sizeof(r->site_inner)))
+			snprintf(r->site, sizeof(r->site), "%s", tr->site);
 		r->score = tr->score;
 		r->container = tr->addr;
 	}
@@ -195,6 +199,52 @@ static int put_json(FILE *f, json_t *obj)
 	return err || fputc('\n', f) == EOF ? -EIO : 0;
 }
 
+/* The frames of @s, innermost first: [{"function", "file", "line"}, ...] */
+static json_t *frames_json(const struct pmw_gstack *s)
+{
+	json_t *a = json_array();
+
+	for (int i = 0; a && i < s->nframes; i++)
+		json_array_append_new(a, json_pack("{s:s, s:s, s:i}", "function", s->frames[i].func,
+						   "file", s->frames[i].file, "line", s->frames[i].line));
+	return a;
+}
+
+/*
+ * The growing stacks of @g, most hits first: [{"hits", "share" (of the
+ * growing writes seen), "site", "frames"}]; [] when none was seen.
+ */
+static json_t *stacks_json(const struct pmw_growth *g)
+{
+	json_t *a = json_array();
+
+	for (int k = 0; a && g && k < g->nstacks; k++) {
+		const struct pmw_gstack *s = &g->stacks[k];
+		const struct pmw_frame *fr = &s->frames[s->app >= 0 ? s->app : 0];
+		char site[300];
+
+		snprintf(site, sizeof(site), "%s:%d", fr->file, fr->line);
+		json_array_append_new(a, json_pack("{s:I, s:f, s:s, s:o}", "hits", (json_int_t)s->hits,
+						   "share", g->grows ? (double)s->hits / g->grows : 0.0,
+						   "site", site, "frames", frames_json(s)));
+	}
+	return a;
+}
+
+/* Growth-site fields of a leak line: innermost frame, stacks, why there is no site. */
+static void growth_json(json_t *o, const struct pmw_leak_row *r)
+{
+	const struct pmw_growth *g = r->growth;
+
+	if (!o)
+		return;
+	json_object_set_new(o, "site_innermost", json_string(r->site_inner));
+	json_object_set_new(o, "stacks", stacks_json(g));
+	json_object_set_new(o, "site_reason", g && !g->nstacks && g->reason[0] ?
+			    json_string(g->reason) : json_null());
+	json_object_set_new(o, "watch_hits", json_integer(g ? (json_int_t)g->hits : 0));
+}
+
 int pmw_leaks_json(FILE *f, const char *host, const char *ts, struct pmw_watch *w)
 {
 	struct pmw_leak_row rows[PMW_LEAKS_MAX];
@@ -205,8 +255,10 @@ int pmw_leaks_json(FILE *f, const char *host, const char *ts, struct pmw_watch *
 	for (int k = 0; k < nr; k++) {
 		const struct pmw_leak_row *r = &rows[k];
 
+		json_t *o;
+
 		snprintf(addr, sizeof(addr), "0x%" PRIx64, r->container);
-		err |= put_json(f, json_pack(
+		o = json_pack(
 			"{s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:I, s:f, s:o, s:o, s:s, s:s, s:f, s:s, s:s, s:i}",
 			"type", "leak", "time", ts, "host", host, "pid", w->t.pid, "rank", r->rank,
 			"holder", r->holder, "holder_kind", r->holder_kind, "items", (json_int_t)r->items,
@@ -216,7 +268,9 @@ int pmw_leaks_json(FILE *f, const char *host, const char *ts, struct pmw_watch *
 			"retained_bytes_per_min", isnan(r->retained_bytes_per_min) ? json_null() :
 						  json_real(r->retained_bytes_per_min),
 			"item_type", r->item_type, "site", r->site, "score", r->score,
-			"container_addr", addr, "container", w->t.container, "ns_pid", w->t.ns_pid));
+			"container_addr", addr, "container", w->t.container, "ns_pid", w->t.ns_pid);
+		growth_json(o, r);
+		err |= put_json(f, o);
 	}
 	if (wk->walks) {
 		json_t *types = json_array();
@@ -260,6 +314,27 @@ void pmw_format_leak_row_w(char *buf, size_t len, const struct pmw_leak_row *r, 
 		 r->site[0] ? r->site : "-");
 }
 
+void pmw_format_leak_stack(char *buf, size_t len, const struct pmw_leak_row *r)
+{
+	const struct pmw_growth *g = r->growth;
+	const struct pmw_gstack *s = g && g->nstacks ? &g->stacks[0] : NULL;
+	size_t at = 0;
+
+	buf[0] = 0;
+	if (!s) {
+		if (g && g->reason[0])
+			snprintf(buf, len, "site unavailable: %s", g->reason);
+		return;
+	}
+	at = snprintf(buf, len, "%.0f%% ", g->grows ? 100.0 * s->hits / g->grows : 0.0);
+	for (int i = 0; i < s->nframes && at < len; i++) {
+		const char *file = strrchr(s->frames[i].file, '/');
+
+		at += snprintf(buf + at, len - at, "%s%s %s:%d", i ? " < " : "", s->frames[i].func,
+			       file ? file + 1 : s->frames[i].file, s->frames[i].line);
+	}
+}
+
 void pmw_print_leak_table(FILE *f, struct pmw_watch *w, int max)
 {
 	struct pmw_leak_row rows[PMW_LEAKS_MAX];
@@ -285,5 +360,8 @@ void pmw_print_leak_table(FILE *f, struct pmw_watch *w, int max)
 	for (int k = 0; k < nr; k++) {
 		pmw_format_leak_row_w(line, sizeof(line), &rows[k], holder_w);
 		fprintf(f, "    %s\n", line);
+		pmw_format_leak_stack(line, sizeof(line), &rows[k]);
+		if (line[0])
+			fprintf(f, "         grows at: %s\n", line);
 	}
 }

@@ -23,6 +23,13 @@ extern const char pmw_leak_header[];
  * widens it to its longest holder so that none is cut). */
 void pmw_format_leak_row_w(char *buf, size_t len, const struct pmw_leak_row *r, int holder_w);
 
+/*
+ * The top growing stack of @r on one line, innermost first ("f file:line <
+ * g file:line ..."), file names without their directory; or why there is
+ * no site; "" when neither is known.
+ */
+void pmw_format_leak_stack(char *buf, size_t len, const struct pmw_leak_row *r);
+
 /* The leak table (holder, growth, retained size, item type, site), @max rows. */
 void pmw_print_leak_table(FILE *f, struct pmw_watch *w, int max);
 

@@ -276,6 +276,9 @@ static int tui_leaks(struct pmw_watch *w, int y, int max)
 	for (int k = 0; k < nr && y < LINES - 2; k++) {
 		pmw_format_leak_row(line, sizeof(line), &rows[k]);
 		mvprintw(y++, 0, "  %.*s", COLS - 3, line);
+		pmw_format_leak_stack(line, sizeof(line), &rows[k]);
+		if (line[0] && y < LINES - 2)
+			mvprintw(y++, 0, "       %.*s", COLS - 8, line);
 	}
 	return y;
 }

@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Growth sites from hardware write watchpoints (growth.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/hw_breakpoint.h>
+#include <linux/perf_event.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <bpf/libbpf.h>
+#include "containers.h"
+#include "growth.h"
+#include "log.h"
+#include "pyver.h"
+#include "target.h"
+#include "util.h"
+
+static struct bpf_program *hit_prog;	/* pmw_growth_hit, NULL: off */
+static int armed_now;			/* watches armed, all targets */
+
+int pmw_growth_setup(struct bpf_program *prog)
+{
+	hit_prog = prog;
+	return 0;
+}
+
+/* The length field of a container of kind @kind at @addr (pyver.h; sources there), 0 none. */
+static uint64_t len_field(uint64_t addr, uint8_t kind)
+{
+	switch (kind) {
+	case PMW_CK_LIST:
+	case PMW_CK_DEQUE:
+		return addr + PMW_OB_SIZE;	/* PyVarObject.ob_size */
+	case PMW_CK_DICT:
+		return addr + PMW_MA_USED;	/* PyDictObject.ma_used */
+	case PMW_CK_SET:
+		return addr + PMW_SET_USED;	/* PySetObject.used */
+	default:
+		return 0;
+	}
+}
+
+static struct pmw_growth *find(const struct pmw_growths *gs, uint64_t addr)
+{
+	return bsearch(&addr, gs->g, gs->n, sizeof(*gs->g), pmw_cmp_u64);
+}
+
+const struct pmw_growth *pmw_growth_find(const struct pmw_growths *gs, uint64_t addr)
+{
+	return gs ? find(gs, addr) : NULL;
+}
+
+static struct pmw_growth *find_by_field(const struct pmw_growths *gs, uint64_t field)
+{
+	for (int i = 0; i < gs->n; i++)
+		if (gs->g[i].field == field && gs->g[i].armed_at)
+			return &gs->g[i];
+	for (int i = 0; i < gs->n; i++)
+		if (gs->g[i].field == field)
+			return &gs->g[i];
+	return NULL;
+}
+
+static struct pmw_growth *get(struct pmw_growths *gs, uint64_t addr)
+{
+	struct pmw_growth *g = find(gs, addr);
+	int at = 0;
+
+	if (g)
+		return g;
+	if (gs->n == gs->cap) {
+		int ncap = gs->cap ? gs->cap * 2 : 16;
+		struct pmw_growth *ng = realloc(gs->g, ncap * sizeof(*ng));
+
+		if (!ng)
+			return NULL;
+		gs->g = ng;
+		gs->cap = ncap;
+	}
+	while (at < gs->n && gs->g[at].addr < addr)
+		at++;
+	memmove(&gs->g[at + 1], &gs->g[at], (gs->n - at) * sizeof(*gs->g));
+	gs->n++;
+	g = &gs->g[at];
+	memset(g, 0, sizeof(*g));
+	g->addr = addr;
+	return g;
+}
+
+static void disarm(struct pmw_growth *g)
+{
+	for (int i = 0; i < g->nlinks; i++)
+		bpf_link__destroy(g->links[i]);	/* closes its perf event (libbpf owns it) */
+	free(g->links);
+	g->links = NULL;
+	if (g->armed_at)
+		armed_now--;
+	g->nlinks = 0;
+	g->armed_at = 0;
+}
+
+/* One CPU's watchpoint on @field, the program attached, armed for K hits; -errno. */
+static int arm_cpu(struct pmw_growth *g, int cpu)
+{
+	struct perf_event_attr a = {
+		.type = PERF_TYPE_BREAKPOINT,
+		.size = sizeof(a),
+		.bp_type = HW_BREAKPOINT_W,
+		.bp_addr = g->field,
+		.bp_len = HW_BREAKPOINT_LEN_8,
+		.sample_period = 1,
+		.disabled = 1,
+		.exclude_kernel = 1,
+		.exclude_hv = 1,
+	};
+	LIBBPF_OPTS(bpf_perf_event_opts, o, .bpf_cookie = g->field);
+	struct bpf_link *l;
+	int fd, err;
+
+	fd = syscall(__NR_perf_event_open, &a, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	l = bpf_program__attach_perf_event_opts(hit_prog, fd, &o);
+	if (!l) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	g->links[g->nlinks++] = l;
+	/* the kernel disables the event after K hits of the target (the program returns 1) */
+	if (ioctl(fd, PERF_EVENT_IOC_REFRESH, PMW_GROWTH_HITS))
+		return -errno;
+	return 0;
+}
+
+/* Arm @g on every CPU, all or none; 0 or -errno (its reason set). */
+static int arm(struct pmw_growth *g, const struct pmw_target *t, uint64_t len, double now)
+{
+	int ncpu = libbpf_num_possible_cpus(), err = 0;
+
+	g->last_arm = now;
+	if (ncpu <= 0)
+		return -EINVAL;
+	g->links = calloc(ncpu, sizeof(*g->links));
+	if (!g->links)
+		return -ENOMEM;
+	for (int c = 0; c < ncpu && !err; c++) {
+		err = arm_cpu(g, c);
+		if (err == -ENODEV || err == -ENXIO || err == -EINVAL)
+			err = 0;	/* an offline CPU */
+	}
+	armed_now++;
+	g->armed_at = now;
+	if (err || !g->nlinks) {
+		err = err ?: -ENODEV;
+		disarm(g);
+		snprintf(g->reason, sizeof(g->reason), "%s",
+			 err == -ENOSPC || err == -EBUSY ?
+			 "no free hardware watchpoint (debug registers taken by a debugger or perf)" :
+			 err == -EACCES || err == -EPERM ? "perf_event_open not permitted" :
+			 "hardware watchpoints unavailable");
+		vlog("PID %d: cannot watch container 0x%llx: %s (%s)\n", t->pid,
+		     (unsigned long long)g->addr, g->reason, strerror(-err));
+		return err;
+	}
+	g->arms++;
+	g->arm_hits = 0;
+	g->last_len = len;
+	dlog("PID %d: watching container 0x%llx (field 0x%llx, length %llu) on %d CPUs\n", t->pid,
+	     (unsigned long long)g->addr, (unsigned long long)g->field, (unsigned long long)len,
+	     g->nlinks);
+	return 0;
+}
+
+/* Should @g be watched now? */
+static bool due(const struct pmw_growth *g, double now)
+{
+	if (g->armed_at)
+		return false;
+	if (!g->last_arm)
+		return true;
+	return now - g->last_arm >= (g->nstacks ? PMW_GROWTH_REARM_S : PMW_GROWTH_RETRY_S);
+}
+
+void pmw_growth_step(struct pmw_growths *gs, struct pmw_containers *cs, const struct pmw_target *t,
+		     bool stacks, double now)
+{
+	struct pmw_ctrack *top[PMW_LEAKS_MAX];
+	int n = pmw_containers_top(cs, top, PMW_LEAKS_MAX);
+
+	for (int i = 0; i < gs->n; i++) {
+		struct pmw_growth *g = &gs->g[i];
+		struct pmw_ctrack *tr;
+
+		if (!g->armed_at)
+			continue;
+		tr = pmw_containers_find(cs, g->addr);
+		if (now - g->armed_at >= PMW_GROWTH_ARM_S || g->arm_hits >= PMW_GROWTH_HITS ||
+		    !tr || tr->score <= 0)
+			disarm(g);
+	}
+	for (int k = 0; k < n && hit_prog; k++) {
+		struct pmw_growth *g = get(gs, top[k]->addr);
+
+		if (!g)
+			return;
+		if (!stacks) {
+			snprintf(g->reason, sizeof(g->reason), "no Python stack readable in this build");
+			continue;
+		}
+		g->field = len_field(top[k]->addr, top[k]->kind);
+		if (!g->field || !due(g, now) || armed_now >= PMW_GROWTH_SLOTS)
+			continue;
+		arm(g, t, top[k]->n ? (uint64_t)top[k]->len[top[k]->n - 1] : 0, now);
+	}
+}
+
+/* Innermost frame of @fr that is the application's own code, -1 none. */
+static int app_frame(const struct pmw_target *t, const struct pmw_frame *fr, int n)
+{
+	char lib[32], lib64[32];
+
+	snprintf(lib, sizeof(lib), "/lib/python%d.%d", t->pv->major, t->pv->minor);
+	snprintf(lib64, sizeof(lib64), "/lib64/python%d.%d", t->pv->major, t->pv->minor);
+	for (int i = 0; i < n; i++) {
+		const char *f = fr[i].file;
+
+		if (f[0] == '<' || strstr(f, "/site-packages/") || strstr(f, "/dist-packages/") ||
+		    strstr(f, lib) || strstr(f, lib64))
+			continue;
+		return i;
+	}
+	return -1;
+}
+
+static uint64_t frames_key(const struct pmw_frame *f, int n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (int i = 0; i < n; i++) {
+		for (const char *p = f[i].file; *p; p++)
+			h = (h ^ (uint8_t)*p) * 0x100000001b3ULL;
+		for (const char *p = f[i].func; *p; p++)
+			h = (h ^ (uint8_t)*p) * 0x100000001b3ULL;
+		h = (h ^ (uint64_t)f[i].line) * 0x100000001b3ULL;
+	}
+	return h ^ (uint64_t)n;
+}
+
+/* Count one growing write with frames @fr into @g's stacks (most hits first). */
+static int count_stack(struct pmw_growth *g, const struct pmw_target *t, struct pmw_frame *fr,
+		       int n)
+{
+	uint64_t key = frames_key(fr, n);
+	int i;
+
+	for (i = 0; i < g->nstacks && g->stacks[i].key != key; i++)
+		;
+	if (i == g->nstacks) {
+		if (g->nstacks == PMW_GROWTH_STACKS)
+			return 0;	/* counted in grows only */
+		g->stacks[i].frames = malloc(n * sizeof(*fr));
+		if (!g->stacks[i].frames)
+			return -ENOMEM;
+		memcpy(g->stacks[i].frames, fr, n * sizeof(*fr));
+		g->stacks[i].nframes = n;
+		g->stacks[i].key = key;
+		g->stacks[i].app = app_frame(t, fr, n);
+		g->stacks[i].hits = 0;
+		g->nstacks++;
+	}
+	g->stacks[i].hits++;
+	for (; i > 0 && g->stacks[i].hits > g->stacks[i - 1].hits; i--) {
+		struct pmw_gstack tmp = g->stacks[i];
+
+		g->stacks[i] = g->stacks[i - 1];
+		g->stacks[i - 1] = tmp;
+	}
+	return 0;
+}
+
+int pmw_growth_hit(struct pmw_growths *gs, const struct pmw_target *t,
+		   const struct pmw_growth_event *ev)
+{
+	struct pmw_growth *g = find_by_field(gs, ev->watch);
+	struct pmw_frame fr[PMW_MAX_DEPTH];
+	bool grew;
+	int n = 0;
+
+	if (!g)
+		return 0;
+	g->hits++;
+	g->arm_hits++;
+	grew = ev->value != ~0ULL && ev->value > g->last_len && ev->value < (1ULL << 40);
+	if (ev->value != ~0ULL)
+		g->last_len = ev->value;
+	if (!grew)
+		return 0;
+	g->grows++;
+	if (ev->depth < 0) {
+		snprintf(g->reason, sizeof(g->reason), "the writer's thread state was not readable");
+		return 0;
+	}
+	if (!gs->cc && !(gs->cc = pmw_code_cache_new()))
+		return -ENOMEM;
+	for (int i = 0; i < ev->depth && i < PMW_MAX_DEPTH; i++)
+		if (!pmw_frame_resolve(t, gs->cc, ev->stack.code[i], ev->stack.instr[i], &fr[n]))
+			n++;
+	if (!n) {
+		snprintf(g->reason, sizeof(g->reason), "no Python frame on the writing thread");
+		return 0;
+	}
+	g->reason[0] = 0;
+	return count_stack(g, t, fr, n);
+}
+
+static void frame_str(const struct pmw_frame *f, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s:%d", f->file, f->line);
+}
+
+const struct pmw_gstack *pmw_growth_site(const struct pmw_growth *g, char *site, size_t slen,
+					 char *inner, size_t ilen)
+{
+	const struct pmw_gstack *s = g && g->nstacks ? &g->stacks[0] : NULL;
+
+	site[0] = inner[0] = 0;
+	if (!s)
+		return NULL;
+	frame_str(&s->frames[s->app >= 0 ? s->app : 0], site, slen);
+	frame_str(&s->frames[0], inner, ilen);
+	return s;
+}
+
+void pmw_growth_stop(struct pmw_growths *gs)
+{
+	for (int i = 0; i < gs->n; i++)
+		disarm(&gs->g[i]);
+}
+
+void pmw_growth_free(struct pmw_growths *gs)
+{
+	for (int i = 0; i < gs->n; i++) {
+		disarm(&gs->g[i]);
+		for (int k = 0; k < gs->g[i].nstacks; k++)
+			free(gs->g[i].stacks[k].frames);
+	}
+	free(gs->g);
+	pmw_code_cache_free(gs->cc);
+	memset(gs, 0, sizeof(*gs));
+}
