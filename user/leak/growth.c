@@ -70,15 +70,8 @@ static struct pmw_growth *get(struct pmw_growths *gs, uint64_t addr)
 
 	if (g)
 		return g;
-	if (gs->n == gs->cap) {
-		int ncap = gs->cap ? gs->cap * 2 : 16;
-		struct pmw_growth *ng = realloc(gs->g, ncap * sizeof(*ng));
-
-		if (!ng)
-			return NULL;
-		gs->g = ng;
-		gs->cap = ncap;
-	}
+	if (pmw_grow((void **)&gs->g, &gs->cap, gs->n + 1, sizeof(*gs->g)))
+		return NULL;
 	while (at < gs->n && gs->g[at].addr < addr)
 		at++;
 	memmove(&gs->g[at + 1], &gs->g[at], (gs->n - at) * sizeof(*gs->g));

@@ -67,7 +67,8 @@ struct pmw_growth {
 /* The growth sites of one target. */
 struct pmw_growths {
 	struct pmw_growth *g;		/* sorted by addr */
-	int n, cap;
+	int n;
+	size_t cap;
 	struct pmw_code_cache *cc;
 	bool said;			/* the reason no stack can be read was logged (-v) */
 	bool no_stacks;			/* this build gives no stacks: nothing is armed */
