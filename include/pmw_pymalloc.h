@@ -18,6 +18,9 @@
 /* sizeof(struct pool_header) = POOL_OVERHEAD: the first block of a pool
  * (which is POOL_SIZE-aligned) starts here; ref.count (uint) @0 */
 #define PMW_POOL_HDR_SIZE	48
+/* offsetof(struct pool_header, freeblock): the pool's free list, a chain of
+ * blocks whose first 8 bytes point to the next free block (0 ends it) */
+#define PMW_POOL_FREEBLOCK	8
 /* offsetof(struct pool_header, szidx) (uint): the pool's size class */
 #define PMW_POOL_SZIDX		36
 /* offsetof(struct pool_header, nextoffset) (uint): bytes to the next block never carved */
@@ -29,6 +32,10 @@
 /* where the PyObject header sits in a pymalloc block: at the block (plain
  * objects), after PyGC_Head (GC objects) or after the 3.11+ pre-header */
 #define PMW_GC_HEAD_SIZE	16	/* sizeof(PyGC_Head) */
-#define PMW_PREHEADER_SIZE	32	/* PyGC_Head + 2 pointers (3.11+) */
+#define PMW_MANAGED_PTRS_SIZE	16	/* 3.11+ managed dict and weakref pointers before PyGC_Head */
+#define PMW_PREHEADER_SIZE	32	/* the whole 3.11+ pre-header: the two pointers + PyGC_Head */
+/* the offsets of the object header in its block, in the order to try them */
+#define PMW_HEAD_OFFS		{ 0, PMW_GC_HEAD_SIZE, PMW_PREHEADER_SIZE }
+#define PMW_NHEAD_OFFS		3
 
 #endif

@@ -143,7 +143,7 @@ class RootDir(object):
         self.rel = os.path.join("tmp", "pmw", uuid.uuid4().hex[:12])
         self.hostdir = os.path.join(root, self.rel)
         os.makedirs(self.hostdir, mode=0o700)
-        for name in ("gc_window.py", "leaky_service.py"):
+        for name in ("gc_window.py", "leaky_service.py", "tuple_payloads.py"):
             shutil.copy(os.path.join(WORKLOADS, name), self.hostdir)
 
     def inside(self, name):

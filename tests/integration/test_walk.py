@@ -21,6 +21,7 @@ import time
 import pytest
 
 import conftest
+import roots
 from conftest import REPO_ROOT, WORKLOADS, read_csv, run_pmw
 
 STRIPPED_CACHE = os.environ.get("PMW_STRIPPED_DIR", "/var/cache/pymemwatch/stripped")
@@ -112,6 +113,52 @@ def test_census_exact(winterp, procs, tmp_path):
     # every object is in a block of its size class: bytes at least 16 per object
     for r in census.values():
         assert int(r["bytes"]) >= 16 * int(r["objects"]), "%s\n%s" % (r, diag)
+
+
+TUPLE_INTERPS = ["debian-3.11", "pyenv-3.13.0", "sid-3.14", "sid-3.15"]
+
+
+def start_tuple_payloads(ident, procs, rprocs, tmp_path, n):
+    """tests/workloads/tuple_payloads.py under interpreter @ident (a pyenv/Debian one,
+    or a sid root's, by chroot); returns (host pid, ground truth, the root dir or None)."""
+    rd = None
+    if ident.startswith("sid-"):
+        root_name, exe = roots.ROOT_INTERPS[ident]
+        rd = roots.RootDir(roots.require_root_fs(root_name))
+        p = rprocs.process("chroot", rd.root, [exe, rd.inside("tuple_payloads.py"), str(n),
+                                               rd.inside("truth.json")])
+        p.wait_ready()
+        pid, state = p.pid, rd.host("truth.json")
+    else:
+        state = str(tmp_path / "truth.json")
+        pid = start(procs, conftest.get_interp(ident),
+                    [os.path.join(WORKLOADS, "tuple_payloads.py"), str(n), state]).pid
+    with open(state) as f:
+        return pid, json.load(f), rd
+
+
+@pytest.mark.parametrize("ident", TUPLE_INTERPS)
+def test_tuple_payloads_counted(ident, env, procs, tmp_path):
+    """Payloads over 512 B held only by tuples are counted at their real size
+    (sys.getsizeof inside the target): 3.14+ keep tuple items after ob_hash."""
+    n = 3000
+    rprocs, rd = roots.RootProcs(), None
+    try:
+        pid, truth, rd = start_tuple_payloads(ident, procs, rprocs, tmp_path, n)
+        out = str(tmp_path / "types.csv")
+        res = run_pmw(["-p", pid, "-i", "1", "-d", "4", "-q", "--csv-types", out], timeout=120)
+    finally:
+        rprocs.cleanup()
+        if rd:
+            rd.remove()
+    diag = "%s\n%s\ntruth: %s" % (ident, res.describe(), truth)
+    assert res.rc == 0, diag
+    _, rows = read_csv(out)
+    row = last_walk(rows, pid).get("TuplePayload")
+    diag += "\ncensus row: %s" % row
+    assert truth["objects"] == n and row, diag
+    assert int(row["objects"]) == n, diag
+    assert int(row["bytes"]) == truth["bytes"], diag
 
 
 # --------------------------------------------------------------------------

@@ -18,11 +18,6 @@
 #define MAX_ENTRIES	(1ULL << 30)	/* larger tables are bad reads */
 #define MAX_DEPTH_BASE	16		/* tp_base chain */
 
-bool pmw_pyptr_ok(uint64_t addr)
-{
-	return addr >= 4096 && addr < (1ULL << 47) && !(addr & 7);
-}
-
 int pmw_pyr_init(struct pmw_pyr *r, const struct pmw_target *t, uint64_t budget, size_t types)
 {
 	memset(r, 0, sizeof(*r));
@@ -602,35 +597,66 @@ static ssize_t set_items(struct pmw_pyr *r, uint64_t obj, uint64_t stride,
 	return cnt;
 }
 
-static ssize_t deque_items(struct pmw_pyr *r, uint64_t obj, uint64_t stride,
-			   struct pmw_pyitem *out, size_t max)
+int64_t pmw_deque_each(pmw_read_fn rd, void *ctx, uint64_t left, int64_t lindex, int64_t len,
+		       pmw_item_fn fn, void *arg)
 {
-	uint64_t h[4], block, blk[BLOCK_SIZE / 8];
-	int64_t size, idx;
-	size_t cnt = 0;
+	uint64_t blk[BLOCK_SIZE / 8], block = left;
+	int64_t pos = 0, idx = lindex;
 
-	/* ob_size @16, leftblock @24, rightblock @32, leftindex @40 */
-	if (pmw_pyr_read(r, obj + PMW_OB_SIZE, h, sizeof(h)))
+	if (len < 0 || (uint64_t)len > MAX_ENTRIES || idx < 0 || idx >= BLOCKLEN)
 		return -EFAULT;
-	size = (int64_t)h[0];
-	block = h[1];
-	idx = (int64_t)h[3];
-	if (size < 0 || (uint64_t)size > MAX_ENTRIES || idx < 0 || idx >= BLOCKLEN)
-		return -EFAULT;
-	for (int64_t pos = 0; pos < size && cnt < max; ) {
-		if (!pmw_pyptr_ok(block) || pmw_pyr_read(r, block, blk, sizeof(blk))) {
-			r->torn++;
-			break;
-		}
-		/* positions of this block: pos .. pos + (BLOCKLEN - idx) */
-		for (; idx < BLOCKLEN && pos < size && cnt < max; idx++, pos++) {
-			if (!(pos % stride))
-				put_item(r, out, &cnt, 0, blk[1 + idx], block + 8 + idx * 8);
-		}
+	/* at most len / 64 + 2 blocks: a loop of blocks ends there */
+	for (int64_t nb = 0; pos < len && nb <= len / BLOCKLEN + 1; nb++) {
+		if (!pmw_pyptr_ok(block) || rd(ctx, block, blk, sizeof(blk)))
+			return -EFAULT;
+		for (; idx < BLOCKLEN && pos < len; idx++, pos++)
+			if (fn(arg, pos, blk[1 + idx], block + 8 + idx * 8))
+				return pos + 1;
 		block = blk[1 + BLOCKLEN];
 		idx = 0;
 	}
-	return cnt;
+	return pos;
+}
+
+struct deque_out {
+	struct pmw_pyr *r;
+	struct pmw_pyitem *out;
+	size_t cnt, max;
+	uint64_t stride;
+};
+
+static int deque_put(void *arg, uint64_t pos, uint64_t item, uint64_t slot)
+{
+	struct deque_out *d = arg;
+
+	if (!(pos % d->stride))
+		put_item(d->r, d->out, &d->cnt, 0, item, slot);
+	return d->cnt >= d->max;
+}
+
+static int pyr_read_fn(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	return pmw_pyr_read(ctx, addr, buf, len);
+}
+
+static ssize_t deque_items(struct pmw_pyr *r, uint64_t obj, uint64_t stride,
+			   struct pmw_pyitem *out, size_t max)
+{
+	struct deque_out d = { .r = r, .out = out, .max = max, .stride = stride };
+	uint64_t h[4];	/* ob_size, leftblock, rightblock, leftindex */
+
+	if (!max)
+		return 0;
+	if (pmw_pyr_read(r, obj + PMW_OB_SIZE, h, sizeof(h)))
+		return -EFAULT;
+	if (pmw_deque_each(pyr_read_fn, r, h[(PMW_DEQUE_LEFT - PMW_OB_SIZE) / 8],
+			   (int64_t)h[(PMW_DEQUE_LINDEX - PMW_OB_SIZE) / 8],
+			   (int64_t)h[0], deque_put, &d) < 0) {
+		r->torn++;
+		if (!d.cnt)
+			return -EFAULT;
+	}
+	return d.cnt;
 }
 
 ssize_t pmw_seq_items(struct pmw_pyr *r, uint64_t obj, const struct pmw_pytype *ty,
@@ -830,36 +856,60 @@ static int64_t dict_tables(struct pmw_pyr *r, uint64_t dict)
 	return (r->t->pv->obj.dict_keys_311 ? 32 : 40) + k.index_bytes + usable * k.esize;
 }
 
-int64_t pmw_pyobj_size(struct pmw_pyr *r, uint64_t obj, const struct pmw_pytype *ty)
+static uint64_t rd_u64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+uint64_t pmw_obj_self_size(const struct pmw_pyver *pv, uint64_t flags, int64_t basicsize,
+			   int64_t itemsize, const uint8_t *h, size_t avail)
+{
+	int64_t n = avail >= PMW_OB_SIZE + 8 ? (int64_t)rd_u64(h + PMW_OB_SIZE) : 0;
+	uint64_t un = n < 0 ? 0 - (uint64_t)n : (uint64_t)n, sz = basicsize;
+	bool str = flags & PMW_TPFLAGS_UNICODE_SUBCLASS && !(flags & PMW_TPFLAGS_HEAPTYPE);
+
+	/* a count (length, digits, items) past MAX_ENTRIES is a bad read */
+	if ((str || flags & PMW_TPFLAGS_LONG_SUBCLASS || itemsize > 0) && un > MAX_ENTRIES * 8)
+		return UINT64_MAX;
+	if (str) {
+		uint32_t st, kind;	/* state @32: kind bits 2-4, compact 5, ascii 6 */
+
+		if (avail < 36)
+			return UINT64_MAX;
+		memcpy(&st, h + 32, sizeof(st));
+		kind = (st >> 2) & 7;
+		if (n >= 0 && (st >> 5) & 1)	/* else not compact: data elsewhere, not counted */
+			sz = (st >> 6) & 1 ? pv->ascii_data + un + 1 :
+					     pv->compact_data + (un + 1) * (kind ? kind : 1);
+	} else if (flags & PMW_TPFLAGS_LONG_SUBCLASS) {
+		uint64_t nd = pv->obj.long_tag ? un >> 3 : un;	/* 3.12+: lv_tag */
+
+		sz = PMW_LONG_DIGITS + (nd ? nd : pv->obj.long_tag) * 4;
+	} else if (itemsize > 0) {
+		sz += un * itemsize;
+	}
+	if (sz > (1ULL << 40))
+		return UINT64_MAX;
+	return sz + pmw_head_off(pv, flags);
+}
+
+int64_t pmw_pyobj_getsizeof(struct pmw_pyr *r, uint64_t obj, const struct pmw_pytype *ty)
 {
 	const struct pmw_pyver *pv = r->t->pv;
-	uint64_t h[6], un;	/* refcnt, type, @16, @24, @32, @40 */
-	int64_t size = ty->basicsize, n, extra;
+	uint64_t h[6], self;	/* refcnt, type, @16, @24, @32, @40 */
+	int64_t size, extra;
 
 	if (pmw_pyr_read(r, obj, h, sizeof(h)))
 		return -EFAULT;
-	/*
-	 * |ob_size| (3.12+ int: lv_tag >> 3) where the kind has one; counts from the target
-	 * past MAX_ENTRIES are bad reads, which keeps the arithmetic below from overflowing
-	 */
-	un = pv->obj.long_tag && ty->kind == PMW_PK_INT ? h[2] >> 3 :
-	     (int64_t)h[2] < 0 ? 0 - h[2] : h[2];
-	n = (int64_t)un;
-	if (un > MAX_ENTRIES && (ty->kind == PMW_PK_INT || ty->kind == PMW_PK_DEQUE || ty->itemsize))
+	self = pmw_obj_self_size(pv, ty->flags, ty->basicsize, ty->itemsize, (uint8_t *)h,
+				 sizeof(h));
+	if (self == UINT64_MAX)
 		return -EFAULT;
-	/* a subclass of str, bytes or int is not in the compact form; container subclasses are */
-	switch (ty->heap && ty->kind <= PMW_PK_INT ? PMW_PK_OTHER : ty->kind) {
-	case PMW_PK_STR: {	/* length @16, state @32: kind bits 2-4, compact 5, ascii 6 */
-		unsigned int st = h[4], kind = (st >> 2) & 7;
-
-		if ((int64_t)h[2] < 0 || !((st >> 5) & 1))
-			break;	/* not compact: data elsewhere, not counted */
-		size = (st >> 6) & 1 ? pv->ascii_data + n + 1 : pv->compact_data + (n + 1) * kind;
-		break;
-	}
-	case PMW_PK_INT:	/* 30-bit digits of 4 bytes; 3.12+ keeps at least one */
-		size = PMW_LONG_DIGITS + (n ? n : pv->obj.long_tag) * 4;
-		break;
+	size = (int64_t)self;
+	switch (ty->kind) {
 	case PMW_PK_LIST:	/* allocated @32 */
 		if (h[4] > MAX_ENTRIES)
 			return -EFAULT;
@@ -876,20 +926,13 @@ int64_t pmw_pyobj_size(struct pmw_pyr *r, uint64_t obj, const struct pmw_pytype 
 			size += (int64_t)(h[4] + 1) * 16;
 		break;
 	case PMW_PK_DEQUE:	/* blocks of 64 */
-		size += (n / BLOCKLEN + 1) * BLOCK_SIZE;
+		if (h[2] > MAX_ENTRIES)
+			return -EFAULT;
+		size += (int64_t)(h[2] / BLOCKLEN + 1) * BLOCK_SIZE;
 		break;
 	default:
-		if (ty->itemsize)
-			size += n * ty->itemsize;
 		break;
 	}
-	if (size < 0 || size > (1LL << 40))
-		return -EFAULT;
-	size = (size + 7) & ~7LL;
-	if (ty->flags & PMW_TPFLAGS_HAVE_GC)
-		size += PMW_GC_HEAD;
-	if (ty->flags & pmw_preheader_flags(pv))
-		size += PMW_PREHEADER;
 	if (pv->obj.managed == PMW_MD_313 && (ty->flags & PMW_TPFLAGS_INLINE_VALUES)) {
 		uint8_t cap;
 

@@ -17,6 +17,8 @@
 #include <sys/types.h>
 #include "target.h"
 
+struct pmw_pyver;
+
 /* what an object is, by the nearest built-in type in its tp_base chain */
 enum pmw_pykind {
 	PMW_PK_OTHER,		/* a built-in type we do not look into */
@@ -108,8 +110,14 @@ size_t pmw_pyr_readv(struct pmw_pyr *r, const uint64_t *addrs, size_t piece, siz
  */
 void pmw_pyr_prefetch(struct pmw_pyr *r, const uint64_t *objs, size_t n);
 
-/* true if @addr could be an object pointer (8-aligned, user range) */
-bool pmw_pyptr_ok(uint64_t addr);
+/* the lowest address an object may have: vm.mmap_min_addr's default, nothing maps below */
+#define PMW_PTR_MIN	0x10000
+
+/* true if @addr could be an object pointer (8-aligned, user range of x86_64) */
+static inline bool pmw_pyptr_ok(uint64_t addr)
+{
+	return addr >= PMW_PTR_MIN && addr < (1ULL << 47) && !(addr & 7);
+}
 
 /* The type of the object at @obj, or NULL if it has none we can read. */
 const struct pmw_pytype *pmw_pyobj_type(struct pmw_pyr *r, uint64_t obj);
@@ -151,7 +159,6 @@ struct pmw_dict_keys {
 };
 #define PMW_DICT_KEYS_HEAD	40	/* header bytes pmw_dict_keys_parse() needs */
 
-struct pmw_pyver;
 /*
  * Parse the PyDictKeysObject header @h (PMW_DICT_KEYS_HEAD bytes already read
  * from target address @keys) for version @pv: 3.11+ {dk_refcnt,
@@ -218,12 +225,41 @@ int pmw_lru_read(struct pmw_pyr *r, uint64_t wrapper, uint64_t *cache, uint64_t 
 int pmw_qualified_name(struct pmw_pyr *r, uint64_t obj, char *buf, size_t len);
 
 /*
+ * The bytes of an object's own memory block as sys.getsizeof() counts them,
+ * from its type (tp_flags @flags, tp_basicsize, tp_itemsize) and its head
+ * @h (@avail bytes read from the object start, 48 suffice): str by its
+ * compact form (Include/cpython/unicodeobject.h: length @16, state @32),
+ * int by its digits (PMW_LONG_DIGITS + 4 per 30-bit digit; 3.12+ lv_tag >> 3,
+ * at least one: Objects/longobject.c int___sizeof__), else tp_basicsize +
+ * |ob_size| * tp_itemsize; plus PyGC_Head and the 3.11+ pre-header
+ * (pmw_head_off). Not counted: what the object owns elsewhere (list items,
+ * dict/set tables, deque blocks, 3.13+ inline values): pmw_pyobj_size().
+ * UINT64_MAX if @avail is too short for the rule.
+ */
+uint64_t pmw_obj_self_size(const struct pmw_pyver *pv, uint64_t flags, int64_t basicsize,
+			   int64_t itemsize, const uint8_t *h, size_t avail);
+
+/* reads @len bytes of target memory at @addr into @buf: 0 or -errno */
+typedef int (*pmw_read_fn)(void *ctx, uint64_t addr, void *buf, size_t len);
+/* called with each item: its position, the item, the address of its slot; nonzero stops */
+typedef int (*pmw_item_fn)(void *arg, uint64_t pos, uint64_t item, uint64_t slot);
+
+/*
+ * The @len items of a deque (Modules/_collectionsmodule.c: blocks
+ * { leftlink, data[64], rightlink }) from block @left at @lindex, one read of
+ * @rd per block, to @fn in order. Returns the items visited (fewer when @fn
+ * stopped), or -EFAULT at a bad index, length or block (those visited stay).
+ */
+int64_t pmw_deque_each(pmw_read_fn rd, void *ctx, uint64_t left, int64_t lindex, int64_t len,
+		       pmw_item_fn fn, void *arg);
+
+/*
  * Real size of an object in bytes, as sys.getsizeof() counts it: str
  * (compact forms), bytes, int (3.12+ lv_tag), list (allocated slots), dict
  * (keys and values tables it owns), set (table), deque (blocks), else
  * tp_basicsize + |ob_size| * tp_itemsize; plus the GC header and the 3.11+
  * pre-header, 3.13+ inline values. Returns the size or -errno.
  */
-int64_t pmw_pyobj_size(struct pmw_pyr *r, uint64_t obj, const struct pmw_pytype *ty);
+int64_t pmw_pyobj_getsizeof(struct pmw_pyr *r, uint64_t obj, const struct pmw_pytype *ty);
 
 #endif

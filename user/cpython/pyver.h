@@ -92,7 +92,6 @@ struct pmw_pyver {
 #define PMW_TP_FLAGS		168
 #define PMW_OB_SIZE		16
 #define PMW_OB_SVAL		32
-#define PMW_TPFLAGS_TYPE_SUBCLASS (1UL << 31)
 
 /*
  * Holder paths (user/pyobj.c, wt-holders): object fields that are the same in
@@ -106,8 +105,6 @@ struct pmw_pyver {
 #define PMW_TP_BASE		256
 #define PMW_TP_DICT		264
 #define PMW_TP_DICTOFFSET	288
-#define PMW_GC_HEAD		16	/* sizeof(PyGC_Head) */
-#define PMW_PREHEADER		16	/* 3.11+ managed dict/weakref pointers before the GC header */
 #define PMW_MA_USED		16	/* PyDictObject.ma_used */
 #define PMW_MA_KEYS		32	/* PyDictObject.ma_keys */
 #define PMW_MA_VALUES		40	/* PyDictObject.ma_values (split table: != NULL) */
@@ -136,11 +133,20 @@ struct pmw_pyver {
 #define PMW_T_OBJECT_EX		16	/* Py_T_OBJECT_EX: __slots__ members */
 #define PMW_WRAPPED_16		16	/* PyMethodObject.im_func (im_self @24), staticmethod/classmethod
 					 * .sm_callable/.cm_callable, partialobject.fn (args @24, kw @32) */
+/* tp_flags bits (Include/object.h; the same 3.8-3.15 unless noted) */
 #define PMW_TPFLAGS_INLINE_VALUES	(1UL << 2)	/* 3.13+ */
 #define PMW_TPFLAGS_MANAGED_WEAKREF	(1UL << 3)	/* 3.12+ */
 #define PMW_TPFLAGS_MANAGED_DICT	(1UL << 4)	/* 3.11+ */
 #define PMW_TPFLAGS_HEAPTYPE		(1UL << 9)
+#define PMW_TPFLAGS_READY		(1UL << 12)
 #define PMW_TPFLAGS_HAVE_GC		(1UL << 14)
+#define PMW_TPFLAGS_LONG_SUBCLASS	(1UL << 24)
+#define PMW_TPFLAGS_LIST_SUBCLASS	(1UL << 25)
+#define PMW_TPFLAGS_TUPLE_SUBCLASS	(1UL << 26)
+#define PMW_TPFLAGS_BYTES_SUBCLASS	(1UL << 27)
+#define PMW_TPFLAGS_UNICODE_SUBCLASS	(1UL << 28)
+#define PMW_TPFLAGS_DICT_SUBCLASS	(1UL << 29)
+#define PMW_TPFLAGS_TYPE_SUBCLASS	(1UL << 31)
 
 /* tp_flags bits that put the 3.11+ pre-header (managed dict/weakref pointers) before
  * an object's GC header in @pv: _PyType_PreHeaderSize(), Include/internal/pycore_object.h */
@@ -148,6 +154,15 @@ static inline uint64_t pmw_preheader_flags(const struct pmw_pyver *pv)
 {
 	return pv->obj.managed >= PMW_MD_312 ? PMW_TPFLAGS_MANAGED_DICT | PMW_TPFLAGS_MANAGED_WEAKREF :
 	       pv->obj.managed == PMW_MD_311 ? PMW_TPFLAGS_MANAGED_DICT : 0;
+}
+
+/* Where an object of a type with tp_flags @flags starts in its block in @pv:
+ * after the pre-header (PMW_PREHEADER_SIZE), after PyGC_Head (PMW_GC_HEAD_SIZE)
+ * or at the block (0). _PyType_PreHeaderSize(), which sys.getsizeof() adds. */
+static inline unsigned int pmw_head_off(const struct pmw_pyver *pv, uint64_t flags)
+{
+	return flags & pmw_preheader_flags(pv) ? PMW_PREHEADER_SIZE :
+	       flags & PMW_TPFLAGS_HAVE_GC ? PMW_GC_HEAD_SIZE : 0;
 }
 
 /* struct PyMemAllocatorEx { ctx, malloc, calloc, realloc, free }: pointer slots */

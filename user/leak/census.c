@@ -28,7 +28,7 @@ const struct pmw_type *pmw_type_get(struct pmw_watch *w, uint64_t addr)
  */
 uint64_t pmw_block_type(struct pmw_watch *w, const uint8_t *b, int *off)
 {
-	static const int offs[] = { 0, PMW_GC_HEAD_SIZE, PMW_PREHEADER_SIZE };
+	static const int offs[PMW_NHEAD_OFFS] = PMW_HEAD_OFFS;
 
 	for (size_t i = 0; i < ARRAY_SIZE(offs); i++) {
 		const struct pmw_type *t;

@@ -690,7 +690,7 @@ static int search(struct search *s)
 static uint64_t block_bytes(struct pmw_pyr *r, uint64_t obj, const struct pmw_pytype **ty)
 {
 	const struct pmw_pytype *t = pmw_pyobj_type(r, obj);
-	int64_t sz = t ? pmw_pyobj_size(r, obj, t) : -1;
+	int64_t sz = t ? pmw_pyobj_getsizeof(r, obj, t) : -1;
 
 	if (ty)
 		*ty = t;
@@ -761,7 +761,7 @@ static void measure(struct pmw_pyr *r, struct pmw_holder *h, struct pmw_pyitem *
 	if (!ty)
 		return;
 	len = pmw_pyobj_len(r, h->container, ty);
-	self = pmw_pyobj_size(r, h->container, ty);
+	self = pmw_pyobj_getsizeof(r, h->container, ty);
 	if (len < 0 || self < 0)
 		return;
 	h->items = len;

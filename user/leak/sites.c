@@ -504,7 +504,7 @@ struct join {
 
 int pmw_sites_join(struct pmw_watch *w)
 {
-	static const unsigned int offs[] = { 0, PMW_GC_HEAD_SIZE, PMW_PREHEADER_SIZE };
+	static const unsigned int offs[PMW_NHEAD_OFFS] = PMW_HEAD_OFFS;
 	struct pmw_leaks *l = &w->leaks;
 	struct join *js = calloc(JOINS_MAX, sizeof(*js));
 	int joined = 0;

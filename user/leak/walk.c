@@ -10,24 +10,8 @@
 #include "pyver.h"
 #include "walk.h"
 
-#define OB_TYPE		PMW_OB_TYPE
-#define OB_SIZE		PMW_OB_SIZE
-#define TP_NAME		PMW_TP_NAME
-#define TP_FLAGS	PMW_TP_FLAGS
 #define TYPE_READ	(PMW_TP_BASE + 8) /* bytes of a type object read: up to tp_base */
 
-/* tp_flags bits, Include/object.h */
-#define F_READY			(1UL << 12)
-#define F_LONG_SUBCLASS		(1UL << 24)
-#define F_LIST_SUBCLASS		(1UL << 25)
-#define F_TUPLE_SUBCLASS	(1UL << 26)
-#define F_UNICODE_SUBCLASS	(1UL << 28)
-#define F_DICT_SUBCLASS		(1UL << 29)
-#define F_TYPE_SUBCLASS		PMW_TPFLAGS_TYPE_SUBCLASS
-
-#define SMALL_MAX	512	/* SMALL_REQUEST_THRESHOLD: larger requests go to libc malloc */
-#define POOL_FREEBLOCK	8	/* struct pool_header: freeblock @8 */
-#define POOL_NEXTOFFSET	PMW_POOL_NEXTOFFSET
 #define CHUNK_POOLS	32	/* pools read per process_vm_readv round */
 #define ITEMS_MAX	(1u << 20) /* items read per container; more: the newest only */
 #define NEG_TYPES_MAX	8192 /* non-types remembered per walk */
@@ -38,9 +22,8 @@
 				    * recent, and a 1.5 M-item container grew pymemwatch's RSS by
 				    * 80 MiB/min in the soak test when all of them were kept */
 
-/* object fields: pyver.h (PMW_MA_*, PMW_SET_*, PMW_LIST_ITEMS, PMW_DEQUE_*) */
-/* PyTupleObject.ob_item @24 (3.8-3.13) */
-#define TUPLE_ITEMS	24
+/* object fields: pyver.h (PMW_MA_*, PMW_SET_*, PMW_LIST_ITEMS, PMW_DEQUE_*, tuple items in
+ * pv->obj.tuple_items: 24 up to 3.13, 32 from 3.14 on, after ob_hash) */
 
 enum { PH_IDLE, PH_POOLS, PH_LARGE };
 
@@ -83,21 +66,7 @@ const char *pmw_ckind_name(enum pmw_ckind k)
 	return (unsigned int)k < ARRAY_SIZE(names) ? names[k] : "";
 }
 
-/* a user-space pointer that may hold an object */
-static bool ptr_ok(uint64_t p)
-{
-	return p >= 0x10000 && p < (1ULL << 47) && !(p & 7);
-}
-
 /* ---------------------------------------------------------------- types */
-
-/* PyGC_Head and the 3.11+ pre-header (managed dict/weakref pointers) before the object:
- * _PyType_PreHeaderSize(), Include/internal/pycore_object.h 3.11-3.14 */
-static unsigned int type_obj_off(const struct pmw_target *t, uint64_t flags)
-{
-	return flags & pmw_preheader_flags(t->pv) ? PMW_PREHEADER_SIZE :
-	       flags & PMW_TPFLAGS_HAVE_GC ? PMW_GC_HEAD_SIZE : 0;
-}
 
 static struct pmw_wtype *type_slot(struct pmw_walk *wk, uint64_t addr)
 {
@@ -152,10 +121,9 @@ static bool is_pytype(const struct pmw_target *t, uint64_t p)
 	uint8_t b[TYPE_READ];
 	char name[8];
 
-	return !pmw_mem_read(t->pid, p, b, sizeof(b)) && rd64(b + OB_TYPE) == p &&
-	       rd64(b + TP_FLAGS) & F_TYPE_SUBCLASS && !read_name(t->pid, rd64(b + TP_NAME), name,
-								    sizeof(name)) &&
-	       !strcmp(name, "type");
+	return !pmw_mem_read(t->pid, p, b, sizeof(b)) && rd64(b + PMW_OB_TYPE) == p &&
+	       rd64(b + PMW_TP_FLAGS) & PMW_TPFLAGS_TYPE_SUBCLASS &&
+	       !read_name(t->pid, rd64(b + PMW_TP_NAME), name, sizeof(name)) && !strcmp(name, "type");
 }
 
 /*
@@ -174,21 +142,21 @@ static void type_validate(struct pmw_walk *wk, const struct pmw_target *t, uint6
 	/* nested lookups (metaclass, base) may move the table: results go in at the end */
 	if (pmw_mem_read(t->pid, addr, b, sizeof(b)))
 		goto out;
-	meta = rd64(b + OB_TYPE);
-	v.flags = rd64(b + TP_FLAGS);
+	meta = rd64(b + PMW_OB_TYPE);
+	v.flags = rd64(b + PMW_TP_FLAGS);
 	v.basicsize = (int64_t)rd64(b + PMW_TP_BASICSIZE);
 	v.itemsize = (int64_t)rd64(b + PMW_TP_ITEMSIZE);
 	v.base = rd64(b + PMW_TP_BASE);
-	if (!(v.flags & F_READY) || v.basicsize < 16 || v.basicsize > (1 << 24) ||
-	    v.itemsize < 0 || v.itemsize > 1024 || !ptr_ok(meta))
+	if (!(v.flags & PMW_TPFLAGS_READY) || v.basicsize < 16 || v.basicsize > (1 << 24) ||
+	    v.itemsize < 0 || v.itemsize > 1024 || !pmw_pyptr_ok(meta))
 		goto out;
 	if (!wk->pytype) {
 		uint64_t m = meta;
 
-		for (int i = 0; i < 3 && ptr_ok(m); i++) {
+		for (int i = 0; i < 3 && pmw_pyptr_ok(m); i++) {
 			uint64_t mm;
 
-			if (pmw_mem_read(t->pid, m + OB_TYPE, &mm, sizeof(mm)))
+			if (pmw_mem_read(t->pid, m + PMW_OB_TYPE, &mm, sizeof(mm)))
 				goto out;
 			if (mm == m) {
 				if (is_pytype(t, m))
@@ -203,21 +171,21 @@ static void type_validate(struct pmw_walk *wk, const struct pmw_target *t, uint6
 	if (addr != wk->pytype && meta != wk->pytype) {
 		const struct pmw_wtype *mt = depth < 2 ? type_get(wk, t, meta, depth + 1) : NULL;
 
-		if (!mt || !(mt->flags & F_TYPE_SUBCLASS))
+		if (!mt || !(mt->flags & PMW_TPFLAGS_TYPE_SUBCLASS))
 			goto out;
 	}
-	if (read_name(t->pid, rd64(b + TP_NAME), v.name, sizeof(v.name)))
+	if (read_name(t->pid, rd64(b + PMW_TP_NAME), v.name, sizeof(v.name)))
 		goto out;
-	v.off = type_obj_off(t, v.flags);
-	v.kind = v.flags & F_LIST_SUBCLASS ? PMW_CK_LIST : v.flags & F_DICT_SUBCLASS ? PMW_CK_DICT :
-		 PMW_CK_NONE;
+	v.off = pmw_head_off(t->pv, v.flags);
+	v.kind = v.flags & PMW_TPFLAGS_LIST_SUBCLASS ? PMW_CK_LIST :
+		 v.flags & PMW_TPFLAGS_DICT_SUBCLASS ? PMW_CK_DICT : PMW_CK_NONE;
 	if (!(v.flags & PMW_TPFLAGS_HEAPTYPE) && !strcmp(v.name, "set"))
 		v.kind = PMW_CK_SET;
 	else if (!strcmp(v.name, "collections.deque") && v.basicsize > PMW_DEQUE_MAXLEN)
 		v.kind = PMW_CK_DEQUE;	/* a heap type from 3.12 on; a class's tp_name has no dot */
 	v.ok = true;
-	if (v.kind == PMW_CK_NONE && v.flags & PMW_TPFLAGS_HEAPTYPE && depth < 8 && ptr_ok(v.base) &&
-	    (base = type_get(wk, t, v.base, depth + 1)))
+	if (v.kind == PMW_CK_NONE && v.flags & PMW_TPFLAGS_HEAPTYPE && depth < 8 &&
+	    pmw_pyptr_ok(v.base) && (base = type_get(wk, t, v.base, depth + 1)))
 		v.kind = base->kind;
 out:
 	*type_slot(wk, addr) = v;
@@ -228,7 +196,7 @@ static const struct pmw_wtype *type_get(struct pmw_walk *wk, const struct pmw_ta
 {
 	struct pmw_wtype *ty;
 
-	if (!ptr_ok(addr))
+	if (!pmw_pyptr_ok(addr))
 		return NULL;
 	if ((wk->ntypes + 1) * 2 > wk->cap_types && types_grow(wk))
 		return NULL;
@@ -265,36 +233,11 @@ const struct pmw_wtype *pmw_walk_type(struct pmw_walk *wk, const struct pmw_targ
 	return type_get(wk, t, addr, 0);
 }
 
-/*
- * Real size of an object of type @ty whose header (@h, from the object
- * start, at least 48 bytes) is read: tp_basicsize + ob_size * tp_itemsize;
- * str by its compact layout (Include/cpython/unicodeobject.h: length @16,
- * state @32: kind bits 2-4, compact bit 5, ascii bit 6); int 3.12+ by
- * lv_tag >> 3 digits (Include/cpython/longintrepr.h). Plus the GC head and
- * pre-header, rounded to 8.
- */
+/* sys.getsizeof() of an object of type @ty from its head @h (@avail bytes): pmw_obj_self_size() */
 static uint64_t obj_size(const struct pmw_target *t, const struct pmw_wtype *ty, const uint8_t *h,
 			 size_t avail)
 {
-	uint64_t sz = ty->basicsize;
-	int64_t n = avail >= 24 ? (int64_t)rd64(h + OB_SIZE) : 0;
-
-	if (ty->flags & F_UNICODE_SUBCLASS && !(ty->flags & PMW_TPFLAGS_HEAPTYPE)) {
-		if (avail < 36)
-			return UINT64_MAX;	/* no str fits */
-		uint32_t state = rd32(h + 32), kind = (state >> 2) & 7;
-
-		if (state >> 5 & 1)	/* compact */
-			sz = state >> 6 & 1 ? t->pv->ascii_data + n + 1 :
-					      t->pv->compact_data + (n + 1) * (kind ? kind : 1);
-	} else if (ty->flags & F_LONG_SUBCLASS) {
-		uint64_t nd = t->pv->obj.long_tag ? rd64(h + OB_SIZE) >> 3 : (uint64_t)(n < 0 ? -n : n);
-
-		sz += nd * 4;
-	} else if (ty->itemsize) {
-		sz += (uint64_t)(n < 0 ? -n : n) * ty->itemsize;
-	}
-	return (sz + ty->off + 7) & ~7ULL;
+	return pmw_obj_self_size(t->pv, ty->flags, ty->basicsize, ty->itemsize, h, avail);
 }
 
 /* ---------------------------------------------------------------- watched items */
@@ -310,7 +253,7 @@ static void owner_add(struct pmw_walk *wk, uint64_t item, uint64_t container, ui
 {
 	size_t i;
 
-	if (!ptr_ok(item) || wk->nitems >= WATCH_ITEMS_MAX)
+	if (!pmw_pyptr_ok(item) || wk->nitems >= WATCH_ITEMS_MAX)
 		return;
 	if (index != PMW_NO_INDEX && index + WATCH_NEWEST < total)
 		return;
@@ -435,7 +378,7 @@ static void large_add(struct pmw_walk *wk, uint64_t p)
 {
 	size_t mask, i;
 
-	if (!ptr_ok(p) || in_arena(wk, p))
+	if (!pmw_pyptr_ok(p) || in_arena(wk, p))
 		return;
 	if ((wk->nlarge + 1) * 2 > wk->cap_large) {
 		size_t ocap = wk->cap_large, ncap = ocap ? ocap * 2 : 4096;
@@ -473,9 +416,8 @@ static ssize_t walk_gather(struct pmw_walk *wk, pid_t pid, const uint64_t *addrs
 	return got;
 }
 
-/* Read object headers at @objs, type them and size them (see pmw_walk_objects). */
-static int objects_info(struct pmw_walk *wk, const struct pmw_target *t, const uint64_t *objs,
-			int n, const struct pmw_wtype **types, uint64_t *sizes)
+int pmw_walk_objects(struct pmw_walk *wk, const struct pmw_target *t, const uint64_t *objs, int n,
+		     const struct pmw_wtype **types, uint64_t *sizes)
 {
 	size_t *lens = malloc((n ? n : 1) * sizeof(*lens));
 	bool *ok = calloc(n ? n : 1, sizeof(*ok));
@@ -501,7 +443,7 @@ static int objects_info(struct pmw_walk *wk, const struct pmw_target *t, const u
 		sizes[i] = 0;
 		if (!ok[i] || !rc || rc >= REFCNT_MAX)
 			continue;
-		types[i] = type_get(wk, t, rd64(h + OB_TYPE), 0);
+		types[i] = type_get(wk, t, rd64(h + PMW_OB_TYPE), 0);
 		if (types[i]) {
 			sizes[i] = obj_size(t, types[i], h, 48);
 			found++;
@@ -511,12 +453,6 @@ static int objects_info(struct pmw_walk *wk, const struct pmw_target *t, const u
 	free(ok);
 	free(buf);
 	return found;
-}
-
-int pmw_walk_objects(struct pmw_walk *wk, const struct pmw_target *t, const uint64_t *objs, int n,
-		     const struct pmw_wtype **types, uint64_t *sizes)
-{
-	return objects_info(wk, t, objs, n, types, sizes);
 }
 
 /* Count the candidates over 512 B (libc blocks held by containers) into the census. */
@@ -536,11 +472,11 @@ static int walk_large(struct pmw_walk *wk, const struct pmw_target *t)
 	for (size_t i = 0; i < wk->cap_large; i++)
 		if (wk->large[i])
 			objs[n++] = wk->large[i];
-	objects_info(wk, t, objs, n, types, sizes);
+	pmw_walk_objects(wk, t, objs, n, types, sizes);
 	for (int i = 0; i < n; i++) {
 		struct pmw_wtype *ty;
 
-		if (!types[i] || sizes[i] <= SMALL_MAX)
+		if (!types[i] || sizes[i] <= PMW_LARGE_MIN)
 			continue;	/* static objects (None, small ints) and raw blocks */
 		ty = type_slot(wk, types[i]->addr);
 		ty->objects++;
@@ -596,7 +532,7 @@ static void note_container(struct chunk *c, const struct pmw_wtype *ty, uint64_t
 	p->kind = ty->kind;
 	switch (ty->kind) {
 	case PMW_CK_LIST:
-		p->len = rd64(o + OB_SIZE);
+		p->len = rd64(o + PMW_OB_SIZE);
 		p->a = rd64(o + PMW_LIST_ITEMS);
 		break;
 	case PMW_CK_DICT:
@@ -610,7 +546,7 @@ static void note_container(struct chunk *c, const struct pmw_wtype *ty, uint64_t
 		p->b = rd64(o + PMW_SET_MASK);
 		break;
 	case PMW_CK_DEQUE:
-		p->len = rd64(o + OB_SIZE);
+		p->len = rd64(o + PMW_OB_SIZE);
 		p->a = rd64(o + PMW_DEQUE_RIGHT);
 		p->b = rd64(o + PMW_DEQUE_LEFT);
 		p->lindex = rd64(o + PMW_DEQUE_LINDEX);
@@ -628,7 +564,7 @@ static void keep_sample(struct pmw_walk *wk, struct pmw_walk_container *c, uint6
 {
 	uint64_t *s;
 
-	if (!ptr_ok(item) || c->sample_at == PMW_NO_SAMPLE)
+	if (!pmw_pyptr_ok(item) || c->sample_at == PMW_NO_SAMPLE)
 		return;
 	s = wk->samples + (size_t)c->sample_at * PMW_WALK_SAMPLE;
 	if (c->nsample == PMW_WALK_SAMPLE) {
@@ -748,30 +684,36 @@ static uint8_t *want_read(struct pmw_walk *wk, const struct pmw_target *t, const
 	return buf;
 }
 
-/*
- * Every item of a watched deque: its blocks of 64 items from the left one
- * (leftindex) to the right one (rightindex), one read per block.
- */
+struct deque_ctx {
+	struct pmw_walk *wk;
+	const struct pmw_target *t;
+	const struct pending *p;
+};
+
+static int deque_read(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	struct deque_ctx *d = ctx;
+
+	d->wk->cur.bytes_read += len;
+	return pmw_mem_read(d->t->pid, addr, buf, len);
+}
+
+static int deque_owner(void *ctx, uint64_t pos, uint64_t item, uint64_t slot)
+{
+	struct deque_ctx *d = ctx;
+
+	(void)slot;
+	owner_add(d->wk, item, d->p->addr, pos, d->p->len);
+	return 0;
+}
+
+/* Every item of a watched deque, one read per block of 64 (pmw_deque_each). */
 static void deque_items(struct pmw_walk *wk, const struct pmw_target *t, const struct pending *p)
 {
-	uint8_t blk[8 + PMW_DEQUE_BLOCKLEN * 8 + 8];
-	uint64_t b = p->b, left = p->len;
+	struct deque_ctx d = { wk, t, p };
 
-	for (uint64_t k = 0, idx = 0; ptr_ok(b) && left && k <= p->len / PMW_DEQUE_BLOCKLEN + 1; k++) {
-		uint64_t from = k ? 0 : p->lindex, to = b == p->a ? p->rindex : PMW_DEQUE_BLOCKLEN - 1;
-
-		if (from >= PMW_DEQUE_BLOCKLEN || to >= PMW_DEQUE_BLOCKLEN ||
-		    pmw_mem_read(t->pid, b, blk, sizeof(blk))) {
-			wk->cur.torn++;
-			return;
-		}
-		wk->cur.bytes_read += sizeof(blk);
-		for (uint64_t i = from; i <= to && left; i++, left--)
-			owner_add(wk, rd64(blk + 8 + i * 8), p->addr, idx++, p->len);
-		if (b == p->a)
-			return;
-		b = rd64(blk + 8 + PMW_DEQUE_BLOCKLEN * 8);
-	}
+	if (pmw_deque_each(deque_read, &d, p->b, p->lindex, p->len, deque_owner, &d) < 0)
+		wk->cur.torn++;
 }
 
 /* Items of the chunk's containers: samples, fingerprints, candidates > 512 B. */
@@ -790,19 +732,19 @@ static void chunk_items(struct pmw_walk *wk, const struct pmw_target *t, struct 
 
 		switch (p->kind) {
 		case PMW_CK_LIST:
-			if (ptr_ok(p->a))
+			if (pmw_pyptr_ok(p->a))
 				want_add(&w, &nw, &cw, p->a + (p->len - n) * 8, n * 8, i);
 			break;
 		case PMW_CK_SET:
-			if (ptr_ok(p->a) && p->b < ITEMS_MAX * 2)
+			if (pmw_pyptr_ok(p->a) && p->b < ITEMS_MAX * 2)
 				want_add(&w, &nw, &cw, p->a, (p->b + 1) * 16, i);
 			break;
 		case PMW_CK_DEQUE:
-			if (ptr_ok(p->a) && p->rindex < PMW_DEQUE_BLOCKLEN)
+			if (pmw_pyptr_ok(p->a) && p->rindex < PMW_DEQUE_BLOCKLEN)
 				want_add(&w, &nw, &cw, p->a + 8, (p->rindex + 1) * 8, i);
 			break;
 		case PMW_CK_DICT:
-			if (ptr_ok(p->a) && !p->b)
+			if (pmw_pyptr_ok(p->a) && !p->b)
 				want_add(&w, &nw, &cw, p->a, PMW_DICT_KEYS_HEAD, i);
 			break;
 		}
@@ -906,12 +848,15 @@ static void chunk_items(struct pmw_walk *wk, const struct pmw_target *t, struct 
 static const struct pmw_wtype *block_object(struct pmw_walk *wk, const struct pmw_target *t,
 					    const uint8_t *b, uint32_t size, unsigned int *offp)
 {
-	for (unsigned int off = 0; off <= PMW_PREHEADER_SIZE && off + 16 <= size; off += 16) {
-		uint64_t rc = rd64(b + off), tp = rd64(b + off + OB_TYPE);
+	static const unsigned int offs[PMW_NHEAD_OFFS] = PMW_HEAD_OFFS;
+
+	for (int i = 0; i < PMW_NHEAD_OFFS && offs[i] + 16 <= size; i++) {
+		unsigned int off = offs[i];
+		uint64_t rc = rd64(b + off), tp = rd64(b + off + PMW_OB_TYPE);
 		const struct pmw_wtype *ty;
 		uint64_t need;
 
-		if (!rc || rc >= REFCNT_MAX || !ptr_ok(tp))
+		if (!rc || rc >= REFCNT_MAX || !pmw_pyptr_ok(tp))
 			continue;
 		ty = type_cached(wk, tp);
 		/* a pointer into the arenas is no type (types are static or > 512 B): not read */
@@ -932,8 +877,8 @@ static void walk_pool_into(struct pmw_walk *wk, const struct pmw_target *t, cons
 			   uint64_t addr, struct chunk *c)
 {
 	uint32_t psize = t->pv->pool_size, count = rd32(pool), szidx = rd32(pool + PMW_POOL_SZIDX);
-	uint32_t nextoff = rd32(pool + POOL_NEXTOFFSET), size, nblocks, nfree = 0;
-	uint64_t fb = rd64(pool + POOL_FREEBLOCK), bm[(65536 / PMW_ALIGNMENT + 63) / 64] = { 0 };
+	uint32_t nextoff = rd32(pool + PMW_POOL_NEXTOFFSET), size, nblocks, nfree = 0;
+	uint64_t fb = rd64(pool + PMW_POOL_FREEBLOCK), bm[(65536 / PMW_ALIGNMENT + 63) / 64] = { 0 };
 
 	if (!count)
 		return;
@@ -989,19 +934,14 @@ static void walk_pool_into(struct pmw_walk *wk, const struct pmw_target *t, cons
 		wk->cur.objects++;
 		if (ty->kind && c)
 			note_container(c, ty, baddr + off, b + off, size - off);
-		else if (ty->flags & F_TUPLE_SUBCLASS) {
-			int64_t n = (int64_t)rd64(b + off + OB_SIZE);
+		else if (ty->flags & PMW_TPFLAGS_TUPLE_SUBCLASS) {
+			int64_t n = (int64_t)rd64(b + off + PMW_OB_SIZE);
+			uint32_t items = off + t->pv->obj.tuple_items;
 
-			for (int64_t k = 0; k < n && off + TUPLE_ITEMS + (k + 1) * 8 <= size; k++)
-				large_add(wk, rd64(b + off + TUPLE_ITEMS + k * 8));
+			for (int64_t k = 0; k < n && items + (k + 1) * 8 <= size; k++)
+				large_add(wk, rd64(b + items + k * 8));
 		}
 	}
-}
-
-void pmw_walk_pool(struct pmw_walk *wk, const struct pmw_target *t, const uint8_t *pool,
-		   uint64_t addr)
-{
-	walk_pool_into(wk, t, pool, addr, NULL);
 }
 
 /* Read and walk the next CHUNK_POOLS pools, then their containers' items. */

@@ -162,8 +162,8 @@ const struct pmw_wtype *pmw_walk_type(struct pmw_walk *wk, const struct pmw_targ
 /*
  * Type and real size of the objects at @objs[0..n) (object addresses, as
  * held by containers): @types[i] NULL when unreadable or not an object,
- * @sizes[i] in bytes (tp_basicsize + items, str and int rules, GC head and
- * pre-header included). Returns how many were identified.
+ * @sizes[i] in bytes as sys.getsizeof() counts their own block
+ * (pmw_obj_self_size: what they own elsewhere not included). Returns how many were identified.
  */
 int pmw_walk_objects(struct pmw_walk *wk, const struct pmw_target *t, const uint64_t *objs, int n,
 		     const struct pmw_wtype **types, uint64_t *sizes);
@@ -176,10 +176,6 @@ const uint64_t *pmw_walk_sample(const struct pmw_walk *wk, const struct pmw_walk
 
 /* The container of the last walk at @addr, or NULL. */
 const struct pmw_walk_container *pmw_walk_container(const struct pmw_walk *wk, uint64_t addr);
-
-/* Identify the objects in one pool image (@pool: pool_size bytes read at @addr); for fuzzing. */
-void pmw_walk_pool(struct pmw_walk *wk, const struct pmw_target *t, const uint8_t *pool,
-		   uint64_t addr);
 
 void pmw_walk_free(struct pmw_walk *wk);
 
