@@ -94,6 +94,29 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) $(USER_HDRS) $(wildcard include/*.
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(filter %.c %.o,$^) $(LDLIBS) -lcmocka -o $@
 
+# ./pymemwatch-static: one x86-64 executable with no shared library dependency (BPF
+# object embedded, as in ./pymemwatch; stripped, the unstripped one stays in
+# $(STATIC_OUTPUT)/), built with PMW_STATIC (no dlopen: debuginfod is unavailable there)
+# against Debian's static archives and a libmicrohttpd without TLS that
+# scripts/build-static-deps.sh builds once (Debian's needs GnuTLS, p11-kit, NSS).
+STATIC_OUTPUT ?= .output-static
+PMW_STATIC_DIR ?= /var/cache/pymemwatch/static
+STATIC_LDLIBS := -Wl,--start-group -lbpf -lelf -lz -llzma -lcapstone -lcap -ljansson \
+	$(PMW_STATIC_DIR)/mhd/lib/libmicrohttpd.a -lncursesw -ltinfo -lm -lpthread -Wl,--end-group
+
+.PHONY: static
+static:
+	$(Q)./scripts/build-static-deps.sh $(PMW_STATIC_DIR)
+	$(Q)$(MAKE) OUTPUT=$(STATIC_OUTPUT) \
+		EXTRA_CFLAGS="$(EXTRA_CFLAGS) -DPMW_STATIC -I$(PMW_STATIC_DIR)/mhd/include" \
+		$(STATIC_OUTPUT)/pymemwatch-static
+	$(Q)strip -o pymemwatch-static $(STATIC_OUTPUT)/pymemwatch-static
+	$(call msg,STATIC,pymemwatch-static,$$(stat -c %s pymemwatch-static) bytes)
+
+$(OUTPUT)/pymemwatch-static: $(USER_OBJS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) -static $(LDFLAGS) $^ $(STATIC_LDLIBS) -o $@
+
 install: pymemwatch
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
 	$(Q)install -D -m 0755 pymemwatch $(DESTDIR)$(PREFIX)/bin/pymemwatch
@@ -143,7 +166,7 @@ test-integration: all
 
 clean:
 	$(call msg,CLEAN)
-	$(Q)rm -rf $(OUTPUT) pymemwatch
+	$(Q)rm -rf $(OUTPUT) $(STATIC_OUTPUT) pymemwatch pymemwatch-static
 
 .DELETE_ON_ERROR:
 .SECONDARY:

@@ -15,8 +15,10 @@ python3-chameleon python3-html5lib python3-dulwich python3-tornado python3-sqlal
 python3-networkx python3-pyflakes python3-pygments"
 # CPython's own regression tests, run under observation by tests/integration/test_regrtest.py
 PKGS="$PKGS libpython3.11-testsuite"
-# symbol sources (user/elfimg.c): debuginfod client, MiniDebugInfo (xz); the debuginfod server
-# and xz for tests/integration/test_symbols.py
+# symbol sources (user/elfimg.c): debuginfod client (its header: the library is loaded at run
+# time), MiniDebugInfo (xz); the debuginfod server and xz for tests/integration/test_symbols.py.
+# `make static` links the static archives these -dev packages ship, plus a libmicrohttpd
+# without TLS that scripts/build-static-deps.sh builds from Debian's source (dpkg-dev, below)
 PKGS="$PKGS libdebuginfod-dev liblzma-dev debuginfod xz-utils"
 # free-threaded CPython 3.13t built from Debian's source by scripts/build-ft.sh (test_freethreaded.py)
 PKGS="$PKGS dpkg-dev libffi-dev libbz2-dev libexpat1-dev libssl-dev"

@@ -337,19 +337,17 @@ static bool same_file(pid_t pid, const struct map_line *m, const struct pmw_elf 
 }
 
 /*
- * A file unlinked or replaced on disk since it was mapped ("PATH (deleted)"
- * in maps, e.g. after a package upgrade): open the mapped inode itself
- * through /proc/PID/map_files (root only); uprobes attach through that
- * path too. Returns 0 (@cand set), or -ENOENT if @m is not a deleted file.
+ * A mapped file whose path opens neither as the target sees it nor as we see
+ * it: unlinked or replaced on disk since it was mapped ("PATH (deleted)" in
+ * maps, e.g. after a package upgrade), or out of our reach (a target chrooted
+ * in a mount namespace that is not ours, e.g. seen from a container: maps
+ * then shows a path from that namespace's root, which neither root has).
+ * Opens the mapped inode itself through /proc/PID/map_files (root only);
+ * uprobes attach through that path too. Returns 0 (@cand set) or -errno.
  */
-static int open_deleted(pid_t pid, const struct map_line *m, struct pmw_elf *e,
-			char *cand, size_t len)
+static int open_mapped(pid_t pid, const struct map_line *m, struct pmw_elf *e,
+		       char *cand, size_t len)
 {
-	static const char tag[] = " (deleted)";
-	size_t n = strlen(m->path), k = sizeof(tag) - 1;
-
-	if (n <= k || strcmp(m->path + n - k, tag))
-		return -ENOENT;
 	snprintf(cand, len, "/proc/%d/map_files/%lx-%lx", pid, m->start, m->end);
 	return pmw_elf_open(e, cand);
 }
@@ -423,7 +421,7 @@ int pmw_target_open_pid(struct pmw_target *t, pid_t pid)
 		if (!t->elf.elf) {
 			snprintf(cand, sizeof(cand), "%s", m.path);
 			if (pmw_elf_open(&t->elf, cand) &&
-			    open_deleted(pid, &m, &t->elf, cand, sizeof(cand)))
+			    open_mapped(pid, &m, &t->elf, cand, sizeof(cand)))
 				continue;
 		}
 		if (!same_file(pid, &m, &t->elf)) {
