@@ -22,6 +22,7 @@
 #include "pymemwatch.skel.h"
 #include "report.h"
 #include "session.h"
+#include "snapshot.h"
 #include "util.h"
 
 static volatile sig_atomic_t exiting;
@@ -155,6 +156,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "report"))
 		return pmw_report_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "snapshot"))
+		return pmw_snapshot_main(argc - 1, argv + 1);
 	setvbuf(stdout, NULL, _IOLBF, BUFSIZ);
 	/* heap walks allocate and free arrays of MiB each walk: with glibc's dynamic
 	 * mmap threshold (raised to 32 MiB by the first such free) they fragmented

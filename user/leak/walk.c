@@ -932,6 +932,8 @@ static void walk_pool_into(struct pmw_walk *wk, const struct pmw_target *t, cons
 		cty->objects++;
 		cty->bytes += size;
 		wk->cur.objects++;
+		if (wk->on_object)
+			wk->on_object(wk->on_object_arg, ty, baddr + off, b + off, size - off, size);
 		if (ty->kind && c)
 			note_container(c, ty, baddr + off, b + off, size - off);
 		else if (ty->flags & PMW_TPFLAGS_TUPLE_SUBCLASS) {

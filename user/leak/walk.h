@@ -132,6 +132,12 @@ struct pmw_walk {
 	struct pmw_wtype *types;
 	size_t ntypes, cap_types;
 	uint64_t pytype;		/* &PyType_Type, learned from the type chain */
+	/* optional, set by the caller (snapshot's advice): called for every object found in a
+	 * pool, with its validated type, address, the pool image's bytes from the object's
+	 * start (@o, @avail of them: the rest of its block) and its block size */
+	void (*on_object)(void *arg, const struct pmw_wtype *ty, uint64_t addr, const uint8_t *o,
+			  size_t avail, uint32_t block);
+	void *on_object_arg;
 	/* the last complete walk */
 	uint64_t walks;			/* completed */
 	double done_at;			/* CLOCK_MONOTONIC seconds of its end */

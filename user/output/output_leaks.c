@@ -188,7 +188,7 @@ const struct pmw_output_ops pmw_out_csv_types = {
 
 /* ---------------------------------------------------------------- JSON, tables */
 
-static int put_json(FILE *f, json_t *obj)
+int pmw_json_put(FILE *f, json_t *obj)
 {
 	int err;
 
@@ -270,7 +270,7 @@ int pmw_leaks_json(FILE *f, const char *host, const char *ts, struct pmw_watch *
 			"item_type", r->item_type, "site", r->site, "score", r->score,
 			"container_addr", addr, "container", w->t.container, "ns_pid", w->t.ns_pid);
 		growth_json(o, r);
-		err |= put_json(f, o);
+		err |= pmw_json_put(f, o);
 	}
 	if (wk->walks) {
 		json_t *types = json_array();
@@ -284,7 +284,7 @@ int pmw_leaks_json(FILE *f, const char *host, const char *ts, struct pmw_watch *
 							       "objects_delta", (json_int_t)c->objects_delta,
 							       "bytes_delta", (json_int_t)c->bytes_delta));
 		}
-		err |= put_json(f, json_pack("{s:s, s:s, s:s, s:i, s:I, s:o}", "type", "types", "time", ts,
+		err |= pmw_json_put(f, json_pack("{s:s, s:s, s:s, s:i, s:I, s:o}", "type", "types", "time", ts,
 					     "host", host, "pid", w->t.pid, "walks", (json_int_t)wk->walks,
 					     "types", types));
 	}

@@ -7,6 +7,10 @@
 #include "containers.h"
 
 struct pmw_watch;
+struct json_t;
+
+/* Write @obj (consumed; NULL: -ENOMEM) as one JSON line. 0, -ENOMEM or -EIO. */
+int pmw_json_put(FILE *f, struct json_t *obj);
 
 /* The growing containers of @w as leak rows, worst first (rank 1); returns the count. */
 int pmw_leak_rows(struct pmw_watch *w, struct pmw_leak_row *rows, int max);
