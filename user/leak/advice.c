@@ -663,7 +663,8 @@ static uint64_t values_bytes(struct pmw_pyr *r, const struct pmw_pytype *ty)
 	size = h[2] + h[3];	/* dk_usable @16 + dk_nentries @24: shared_keys_usable_size() */
 	if (size > 4096)
 		return 0;
-	return round16(pv->obj.managed == PMW_MD_311 ? 8 * size : ((size + 2 + 7) & ~7ULL) + 8 * size);
+	/* the insertion-order prefix (size + 2 bytes, rounded to 8), then the values (3.11, 3.12) */
+	return round16(((size + 2 + 7) & ~7ULL) + 8 * size);
 }
 
 static void slots_one(struct pmw_advice_acc *a, struct pmw_pyr *r, struct pmw_walk *wk,

@@ -13,6 +13,7 @@
 #include "holders.h"
 #include "log.h"
 #include "pyobj.h"
+#include "retained.h"
 #include "util.h"
 
 #define NODE_CAP	(1 << 18)	/* objects expanded per search */
@@ -20,9 +21,6 @@
 #define MODULES_MAX	16384		/* sys.modules entries read */
 #define GLOBALS_MAX	8192		/* entries read of a module, class or instance dict */
 #define ITEMS_MAX	256		/* items followed in a dict, list, tuple or deque */
-#define LARGE_ITEM	512		/* items above this are counted by real size */
-#define OWNED_SAMPLE	32		/* items whose own referents are counted */
-#define OWNED_MAX	64		/* referents read per item */
 #define CACHE_SLOTS	1024		/* remembered paths, all targets */
 #define PREFETCH	2048		/* nodes whose heads are read at once (<= PMW_PYR_HEADS / 2) */
 #define MEASURE_TYPES	2048		/* type cache of a call that only re-checks and measures */
@@ -686,136 +684,20 @@ static int search(struct search *s)
 	return 0;
 }
 
-/* bytes of an object as retained: a pymalloc block (16-byte classes) up to 512 B, else its size */
-static uint64_t block_bytes(struct pmw_pyr *r, uint64_t obj, const struct pmw_pytype **ty)
+/* len(), retained bytes (retained.c: the one computation) and most common item type of h->container */
+static void measure(struct pmw_pyr *r, struct pmw_holder *h)
 {
-	const struct pmw_pytype *t = pmw_pyobj_type(r, obj);
-	int64_t sz = t ? pmw_pyobj_getsizeof(r, obj, t) : -1;
-
-	if (ty)
-		*ty = t;
-	if (sz < 0)
-		return 0;
-	return sz > LARGE_ITEM ? (uint64_t)sz : ((uint64_t)sz + 15) & ~15ULL;
-}
-
-/*
- * What an item alone keeps alive one level down: those of its referents whose
- * reference count is 1 (an instance's attribute values and own __dict__; a
- * tuple's, list's, set's or deque's items; a dict's keys and values).
- */
-static uint64_t owned_bytes(struct pmw_pyr *r, uint64_t obj, struct pmw_pyitem *sub)
-{
-	const struct pmw_pytype *ty = pmw_pyobj_type(r, obj);
-	uint64_t dict = 0, sum = 0, refcnt, heads[2 * OWNED_MAX];
-	ssize_t n, m;
-
-	if (!ty)
-		return 0;
-	switch (ty->kind) {
-	case PMW_PK_INSTANCE:
-		n = pmw_instance_attrs(r, obj, ty, sub, OWNED_MAX, &dict);
-		m = pmw_instance_slots(r, obj, ty, sub + (n > 0 ? n : 0),
-				       OWNED_MAX - (n > 0 ? n : 0));
-		n = (n > 0 ? n : 0) + (m > 0 ? m : 0);
-		if (dict && !pmw_pyr_read(r, dict, &refcnt, 8) && refcnt == 1)
-			sum += block_bytes(r, dict, NULL);
-		break;
-	case PMW_PK_TUPLE: case PMW_PK_LIST: case PMW_PK_SET: case PMW_PK_DEQUE:
-		n = pmw_seq_items(r, obj, ty, 1, sub, OWNED_MAX);
-		break;
-	case PMW_PK_DICT:
-		n = pmw_dict_items(r, obj, 1, sub, OWNED_MAX);
-		break;
-	default:
-		return 0;
-	}
-	for (ssize_t i = 0; i < n; i++) {	/* their heads, one readv */
-		heads[2 * i] = sub[i].value;
-		heads[2 * i + 1] = ty->kind == PMW_PK_DICT ? sub[i].key : sub[i].value;
-	}
-	pmw_pyr_prefetch(r, heads, n > 0 ? 2 * n : 0);
-	for (ssize_t i = 0; i < 2 * n; i++) {
-		if (i & 1 && ty->kind != PMW_PK_DICT)
-			continue;
-		if (!pmw_pyr_read(r, heads[i], &refcnt, 8) && refcnt == 1)
-			sum += block_bytes(r, heads[i], NULL);
-	}
-	return sum;
-}
-
-/* len(), retained bytes and most common item type of h->container */
-static void measure(struct pmw_pyr *r, struct pmw_holder *h, struct pmw_pyitem *items)
-{
-	const struct pmw_pytype *ty = pmw_pyobj_type(r, h->container), *it;
-	struct { const struct pmw_pytype *ty; int n; } tally[16];
-	int ntally = 0, best = -1;
-	int64_t len, self, slots;
-	uint64_t stride, sum = 0, deep = 0, heads[2 * PMW_HOLDERS_SAMPLE];
-	struct pmw_pyitem sub[OWNED_MAX];
-	ssize_t n, ndeep = 0;
+	struct pmw_retained rt;
 
 	h->items = 0;
 	h->retained_bytes = UINT64_MAX;
 	h->item_type[0] = 0;
-	if (!ty)
+	if (pmw_retained_measure(r, h->container, PMW_HOLDERS_SAMPLE, PMW_RETAINED_NODES, &rt))
 		return;
-	len = pmw_pyobj_len(r, h->container, ty);
-	self = pmw_pyobj_getsizeof(r, h->container, ty);
-	if (len < 0 || self < 0)
-		return;
-	h->items = len;
-	slots = ty->kind == PMW_PK_DICT ? pmw_dict_nentries(r, h->container) : len;
-	if (ty->kind == PMW_PK_SET) {	/* sampled over the table's slots */
-		uint64_t mask;
-
-		slots = pmw_pyr_read(r, h->container + PMW_SET_MASK, &mask, 8) ? -1 : (int64_t)mask + 1;
-	}
-	if (slots < 0)
-		return;
-	stride = slots > PMW_HOLDERS_SAMPLE ? (slots + PMW_HOLDERS_SAMPLE - 1) / PMW_HOLDERS_SAMPLE : 1;
-	n = ty->kind == PMW_PK_DICT ? pmw_dict_items(r, h->container, stride, items, PMW_HOLDERS_SAMPLE)
-				    : pmw_seq_items(r, h->container, ty, stride, items, PMW_HOLDERS_SAMPLE);
-	if (n < 0)
-		return;
-	for (ssize_t i = 0; i < n; i++) {	/* the sampled items' heads, one readv */
-		heads[2 * i] = items[i].value;
-		heads[2 * i + 1] = items[i].key ? items[i].key : items[i].value;
-	}
-	pmw_pyr_prefetch(r, heads, 2 * n);
-	for (ssize_t i = 0; i < n; i++) {
-		uint64_t objs[2] = { items[i].value, items[i].key };
-
-		for (int k = 0; k < 2 && objs[k]; k++) {
-			sum += block_bytes(r, objs[k], &it);
-			if (k || !it)
-				continue;
-			for (best = 0; best < ntally && tally[best].ty != it; best++)
-				;
-			if (best < ntally)
-				tally[best].n++;
-			else if (ntally < (int)(sizeof(tally) / sizeof(tally[0])))
-				tally[ntally++] = (typeof(tally[0])){ it, 1 };
-		}
-	}
-	best = -1;
-	for (int i = 0; i < ntally; i++)
-		if (best < 0 || tally[i].n > tally[best].n)
-			best = i;
-	if (best >= 0)
-		snprintf(h->item_type, sizeof(h->item_type), "%s", tally[best].ty->name);
-	if (n > 0)
-		sum = (uint64_t)((double)sum * len / n);
-	else if (len > 0)
-		return;	/* items exist but none could be read: unavailable */
-	/* one level down, from OWNED_SAMPLE of the sampled items (their heads are read anew) */
-	for (ssize_t i = 0, step = n > OWNED_SAMPLE ? n / OWNED_SAMPLE : 1; i < n; i += step) {
-		deep += owned_bytes(r, items[i].value, sub);
-		ndeep++;
-	}
-	if (ndeep)
-		sum += (uint64_t)((double)deep * len / ndeep);
-	h->retained_bytes = self + sum;
+	h->items = rt.items;
+	snprintf(h->item_type, sizeof(h->item_type), "%s", rt.item_type);
+	if (rt.sampled || !rt.items)	/* items exist but none could be read: unavailable */
+		h->retained_bytes = rt.bytes;
 }
 
 static struct cached *cache_find(int pid, uint64_t container)
@@ -884,11 +766,79 @@ static int from_cache(struct pmw_pyr *r, struct pmw_holder *h, time_t now)
 	return 1;
 }
 
+/* Which of h[0..n) need a search (not answered by the cache): s->want, @asked. */
+static void from_caches(struct search *s, struct pmw_pyr *r, struct pmw_holder *h, int n,
+			uint8_t *asked, time_t now)
+{
+	pthread_mutex_lock(&cache_lock);
+	for (int i = 0; i < n; i++) {
+		h[i].path[0] = 0;
+		h[i].kind = PMW_HK_UNKNOWN;
+		if (from_cache(r, &h[i], now) < 0) {
+			s->want[s->nwant++] = i;
+			asked[i] = 1;
+		}
+	}
+	pthread_mutex_unlock(&cache_lock);
+	s->left = s->nwant;
+}
+
+/* The search proper, with the large type cache (it meets every type). 0 or -errno. */
+static int search_all(struct search *s, struct pmw_pyr *r, const struct pmw_target *t)
+{
+	uint64_t reads = r->reads;
+	int err;
+
+	pmw_pyr_free(r);
+	err = pmw_pyr_init(r, t, PMW_HOLDERS_BUDGET, 0);
+	r->reads = reads;
+	if (err)
+		return err;
+	s->nodes = malloc(NODE_CAP * sizeof(*s->nodes));
+	s->seen = calloc(SEEN_SLOTS, sizeof(*s->seen));
+	if (!s->nodes || !s->seen)
+		return -ENOMEM;
+	err = search(s);
+	if (err == -ESRCH || err == -ENOMEM)
+		return err;
+	if (err)
+		vlog("PID %d: holder search: %s\n", t->pid, strerror(-err));
+	return 0;
+}
+
+/* Cache what was searched; the counters of this call. Returns the paths found. */
+static int finish(struct search *s, struct pmw_pyr *r, const struct pmw_target *t,
+		  struct pmw_holder *h, int n, const uint8_t *asked, time_t now, double t0)
+{
+	int found = 0;
+
+	pthread_mutex_lock(&cache_lock);
+	for (int i = 0; i < n; i++) {
+		if (h[i].path[0])
+			found++;
+		/*
+		 * found now, or searched in vain (also when the budget ran out: a process too
+		 * large to search whole is searched again only after PMW_HOLDERS_RETRY_S, 2x...)
+		 */
+		if (asked[i])
+			cache_put(t->pid, &h[i], s->slot[i], now);
+	}
+	last.reads = r->reads;
+	last.nodes = s->nnodes;
+	last.torn = r->torn;
+	last.budget_spent = r->reads >= r->budget;
+	last.ms = (pmw_now_s() - t0) * 1e3;
+	pthread_mutex_unlock(&cache_lock);
+	dlog("PID %d: holders: %d/%d found, %llu reads, %zu nodes, %llu torn, %.1f ms\n", t->pid,
+	     found, n, (unsigned long long)r->reads, s->nnodes, (unsigned long long)r->torn, last.ms);
+	return found;
+}
+
 int pmw_holders_find(const struct pmw_target *t, struct pmw_holder *h, int n)
 {
 	struct search s = { 0 };
 	struct pmw_pyr r;
-	struct timespec t0, t1;
+	double t0 = pmw_now_s();
 	time_t now = time(NULL);
 	uint8_t *asked = NULL;	/* h[i] searched this call */
 	int err, found = 0;
@@ -900,7 +850,6 @@ int pmw_holders_find(const struct pmw_target *t, struct pmw_holder *h, int n)
 		return -ENOENT;
 	if (n <= 0)
 		return 0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	err = pmw_pyr_init(&r, t, PMW_HOLDERS_BUDGET, MEASURE_TYPES);
 	if (err)
 		return err;
@@ -915,64 +864,12 @@ int pmw_holders_find(const struct pmw_target *t, struct pmw_holder *h, int n)
 		err = -ENOMEM;
 		goto out;
 	}
-	pthread_mutex_lock(&cache_lock);
-	for (int i = 0; i < n; i++) {
-		int c;
-
-		h[i].path[0] = 0;
-		h[i].kind = PMW_HK_UNKNOWN;
-		c = from_cache(&r, &h[i], now);
-		if (c < 0) {
-			s.want[s.nwant++] = i;
-			asked[i] = 1;
-		}
-	}
-	pthread_mutex_unlock(&cache_lock);
-	s.left = s.nwant;
-	if (s.nwant) {
-		uint64_t reads = r.reads;
-
-		/* a search meets every type of the process: the large type cache */
-		pmw_pyr_free(&r);
-		err = pmw_pyr_init(&r, t, PMW_HOLDERS_BUDGET, 0);
-		r.reads = reads;
-		if (err)
-			goto out;
-		s.nodes = malloc(NODE_CAP * sizeof(*s.nodes));
-		s.seen = calloc(SEEN_SLOTS, sizeof(*s.seen));
-		if (!s.nodes || !s.seen) {
-			err = -ENOMEM;
-			goto out;
-		}
-		err = search(&s);
-		if (err == -ESRCH || err == -ENOMEM)
-			goto out;
-		if (err)
-			vlog("PID %d: holder search: %s\n", t->pid, strerror(-err));
-		err = 0;
-	}
+	from_caches(&s, &r, h, n, asked, now);
+	if (s.nwant && (err = search_all(&s, &r, t)))
+		goto out;
 	for (int i = 0; i < n; i++)
-		measure(&r, &h[i], s.items);
-	pthread_mutex_lock(&cache_lock);
-	for (int i = 0; i < n; i++) {
-		if (h[i].path[0])
-			found++;
-		/*
-		 * found now, or searched in vain (also when the budget ran out: a process too
-		 * large to search whole is searched again only after PMW_HOLDERS_RETRY_S, 2x...)
-		 */
-		if (asked[i])
-			cache_put(t->pid, &h[i], s.slot[i], now);
-	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	last.reads = r.reads;
-	last.nodes = s.nnodes;
-	last.torn = r.torn;
-	last.budget_spent = r.reads >= r.budget;
-	last.ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
-	pthread_mutex_unlock(&cache_lock);
-	dlog("PID %d: holders: %d/%d found, %llu reads, %zu nodes, %llu torn, %.1f ms\n", t->pid,
-	     found, n, (unsigned long long)r.reads, s.nnodes, (unsigned long long)r.torn, last.ms);
+		measure(&r, &h[i]);
+	found = finish(&s, &r, t, h, n, asked, now, t0);
 out:
 	free(s.slot);
 	free(s.want);

@@ -31,8 +31,9 @@ struct pmw_holder {
 	char path[256];          /* out: "auth.ACTIVE_TOKENS"; "" = not found within depth */
 	enum pmw_holder_kind kind;
 	uint64_t items;          /* len() when searched */
-	uint64_t retained_bytes; /* container + items, sampled + extrapolated, items > 512 B by
-				    real size; UINT64_MAX = unavailable */
+	uint64_t retained_bytes; /* what would be freed if the container let go (retained.c:
+				    by reference counts below it, sampled + extrapolated);
+				    UINT64_MAX = unavailable */
 	char item_type[64];      /* most common item type (dict: values), "" unknown */
 };
 
