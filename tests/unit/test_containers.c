@@ -57,6 +57,17 @@ static uint64_t lru_len(int i) { return 500; }
 static uint64_t lru_first(int i) { return 0x5000 + 16 * i; }
 static uint64_t noisy(int i) { return 1000 + (i * 7919 % 13) * 10; }
 
+/* a list trimmed from ~2000 to ~1000 items several times between two walks:
+ * each walk sees it anywhere in between (here with an upward slope by chance
+ * and a new high at the end) */
+static uint64_t fast_saw(int i)
+{
+	static const uint64_t v[] = { 1243, 1606, 1557, 1133, 1378, 1618, 1485, 1640, 1594, 1067, 1620,
+				      1013, 1857, 1480, 1265, 1564, 1239, 1196, 1734, 1481, 1553, 1950 };
+
+	return v[i % 22];
+}
+
 static uint64_t late(int i) { return i < 10 ? 100 : 100 + 200 * (i - 10); }
 
 static void test_leak_scores(void **state)
@@ -109,6 +120,7 @@ static void test_bounded_score_zero(void **state)
 	assert_true(run(22, sawtooth, NULL, 0) == 0);	/* cleared when full */
 	assert_true(run(22, lru_len, lru_first, 0) == 0); /* evicts: same length */
 	assert_true(run(22, noisy, NULL, 0) == 0);	/* busy, bounded */
+	assert_true(run(22, fast_saw, NULL, 0) == 0);	/* a saw-tooth faster than the walks */
 	assert_true(run(20, grows, NULL, 5000) == 0);	/* deque(maxlen=...) */
 	assert_true(run(3, grows, NULL, 0) == 0);	/* too few walks to tell */
 }

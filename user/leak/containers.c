@@ -67,7 +67,7 @@ static double now_min(struct pmw_containers *cs)
 static void track_score(struct pmw_ctrack *tr)
 {
 	int n = tr->n, half = n / 2, highs = 0, changed = 0;
-	double max = 0, bytes_min;
+	double max = 0, bytes_min, up = 0, down = 0;
 	bool dropped = false;
 
 	tr->items_per_min = tr->r2 = tr->highs = tr->stable = tr->score = 0;
@@ -86,10 +86,17 @@ static void track_score(struct pmw_ctrack *tr)
 		 * while it grows it is a backlog drained from the front, a list kept
 		 * newest first or a dict pruned slower than it fills: all leaks */
 		changed += tr->fp_changed[i] && !(i && tr->len[i] > tr->len[i - 1]);
+		if (i && tr->len[i] > tr->len[i - 1])
+			up += tr->len[i] - tr->len[i - 1];
+		else if (i)
+			down += tr->len[i - 1] - tr->len[i];
 	}
 	tr->stable = 1 - (double)changed / n;
 	tr->highs = (double)highs / (n - half);
 	if (tr->bounded || dropped || tr->items_per_min <= 0 || tr->len[n - 1] < 0.9 * max)
+		return;
+	/* it gives back half of what it gains between walks: a saw-tooth faster than them */
+	if (down >= 0.5 * up)
 		return;
 	bytes_min = tr->items_per_min * (tr->item_bytes > 0 ? tr->item_bytes : ITEM_BYTES_DEFAULT);
 	tr->score = tr->r2 * tr->highs * tr->stable * log2(1 + bytes_min / 1024);

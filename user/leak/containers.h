@@ -6,7 +6,8 @@
  * positive slope, a good fit, new highs in the recent half of its history
  * and a stable first item (first key, left block) unless it grew meanwhile. A
  * bounded cache that plateaus or oscillates sets no new highs and scores 0
- * however large or busy it is; one that evicts changes its first item while
+ * however large or busy it is, as does one that gives back between walks at
+ * least half of what it gains (a saw-tooth faster than the walks); one that evicts changes its first item while
  * its length stays; one that is cleared (down to half its high) scores 0, as
  * does a deque with a maxlen. A container that grows while its first item
  * changes (a backlog drained from the front, a list kept newest first, a dict
