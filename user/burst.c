@@ -147,12 +147,13 @@ static int set_sampling(int targets_fd, struct pmw_watch *w, bool on)
 /* bursts: on while the heap grows (3 of the last 4 intervals), and BURST_HOLD intervals after */
 static void update_want(struct pmw_leaks *l)
 {
-	int n = l->nhist, grew = 0;
+	const double *heap = l->trend.heap_hist;
+	int n = l->trend.nhist, grew = 0;
 
 	if (n >= 5) {
 		for (int i = n - 4; i < n; i++)
-			grew += l->heap_hist[i] > l->heap_hist[i - 1];
-		if (grew >= 3 && l->heap_hist[n - 1] - l->heap_hist[n - 5] > GROWTH_MIN)
+			grew += heap[i] > heap[i - 1];
+		if (grew >= 3 && heap[n - 1] - heap[n - 5] > GROWTH_MIN)
 			l->want_bursts = BURST_HOLD;
 	}
 	if (l->want_bursts)

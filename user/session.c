@@ -43,6 +43,7 @@ void pmw_session_init(struct pmw_session *s)
 	s->cmd.sync_fd = -1;
 	s->stats_fd = -1;
 	gethostname(s->host, sizeof(s->host) - 1);
+	pmw_watch_set_scan_hook(&pmw_leak_scan_hook);	/* the type census reads each heap scan */
 }
 
 static const char *target_error(int err)

@@ -175,15 +175,39 @@ static void gc_check_found(struct pmw_watch *w)
 	w->mem_prev_ok = true;
 }
 
+static const struct pmw_scan_hook *scan_hook;
+
+void pmw_watch_set_scan_hook(const struct pmw_scan_hook *hook)
+{
+	scan_hook = hook;
+}
+
+/*
+ * Scan @w's heap into @h, unless @skip (-errno: returned as is); the scan
+ * hook begins in either case and ends after a good scan. 0 or -errno
+ * (pmw_heap_scan).
+ */
+static int scan_heap(struct pmw_watch *w, struct pmw_heap *h, int skip)
+{
+	int err;
+
+	if (scan_hook)
+		scan_hook->begin(w);
+	if (skip)
+		return skip;
+	err = pmw_heap_scan(&w->t, h, scan_hook ? scan_hook->pool : NULL, w);
+	if (!err && scan_hook)
+		scan_hook->end(w);
+	return err;
+}
+
 void pmw_watch_baseline(struct pmw_watch *w)
 {
 	struct pmw_heap h;
 
 	if (!w->t.bias_known)
 		return;
-	pmw_census_begin(w);
-	if (w->scan_heap && !pmw_heap_scan(&w->t, &h, pmw_census_pool, w)) {
-		pmw_census_end(w);
+	if (!scan_heap(w, &h, w->scan_heap ? 0 : -ENODATA)) {
 		w->heap = h;
 		w->first_live = h.live_bytes;
 		w->heap_ever = true;
@@ -228,10 +252,7 @@ int pmw_watch_tick(struct pmw_watch *w, int counts_fd, double interval_s,
 		now = w->prev;
 
 	/* heap: scan the allocator's state; keep the last good scan otherwise */
-	pmw_census_begin(w);
-	err = !alive ? -ESRCH : w->scan_heap ? pmw_heap_scan(&w->t, &h, pmw_census_pool, w) : -ENODATA;
-	if (!err)
-		pmw_census_end(w);
+	err = scan_heap(w, &h, !alive ? -ESRCH : w->scan_heap ? 0 : -ENODATA);
 	if (!err) {
 		w->heap = h;
 		if (!w->heap_ever)

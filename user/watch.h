@@ -110,4 +110,17 @@ int pmw_watch_tick(struct pmw_watch *w, int counts_fd, double interval_s,
 
 const char *pmw_gc_source_name(enum pmw_gc_source s);
 
+/*
+ * Who else reads each heap scan (the type census: leak/census.c), set by a
+ * layer above so that watch calls nothing above it: @begin before every
+ * interval's scan (also one skipped: process gone, heap not scanned), @pool
+ * for each pool in use (arg: the watch), @end after a good scan. NULL: none.
+ */
+struct pmw_scan_hook {
+	void (*begin)(struct pmw_watch *w);
+	pmw_pool_fn pool;
+	void (*end)(struct pmw_watch *w);
+};
+void pmw_watch_set_scan_hook(const struct pmw_scan_hook *hook);
+
 #endif

@@ -48,9 +48,7 @@ struct pmw_leaks {
 	unsigned int bursts_skipped;	/* bursts missed: free probes not attached in time (load) */
 	struct pmw_burst_cost cost;	/* --leak-budget accounting (burst.c) */
 	uint64_t dropped;		/* samples and sites lost to full tables, not yet in a row */
-	double heap_hist[PMW_HIST_N], rss_hist[PMW_HIST_N], t_hist[PMW_HIST_N];
-	uint64_t uncoll_total;
-	int nhist;
+	struct pmw_trend trend;		/* live heap and RSS over the last intervals */
 	struct pmw_leak_score ps;
 	struct pmw_walk walk;		/* heap walks: exact census, containers */
 	struct pmw_containers ct;	/* containers followed across walks */

@@ -5,7 +5,9 @@
  * after each complete walk the containers followed across walks
  * (containers.c), their holders (holders.c), the items to keep for the
  * next walk, the sampled sites joined to them (sites.c), and the score;
- * then the growth-site watchpoints of the leaks (growth.c).
+ * then the growth-site watchpoints of the leaks (growth.c). The type
+ * census (census.c) reads each interval's heap scan (watch.c) through
+ * pmw_leak_scan_hook.
  */
 #include <errno.h>
 #include <string.h>
@@ -15,6 +17,12 @@
 #include "pipeline.h"
 #include "util.h"
 #include "watch.h"
+
+const struct pmw_scan_hook pmw_leak_scan_hook = {
+	.begin = pmw_census_begin,
+	.pool = pmw_census_pool,
+	.end = pmw_census_end,
+};
 
 /* After a complete walk: containers, holders, sites; paid from the walks' budget. */
 static void after_walk(struct pmw_watch *w)
@@ -65,7 +73,8 @@ void pmw_leaks_process(struct pmw_watch *w, double walk_budget)
 {
 	struct pmw_leaks *l = &w->leaks;
 
-	pmw_trend_add(l, &w->row);
+	l->run_s += w->row.interval_s;
+	pmw_trend_add(&l->trend, &l->ps, l->run_s, &w->row);
 	walk_heap(w, walk_budget);
 	if (w->exited)
 		pmw_growth_stop(&l->growth);

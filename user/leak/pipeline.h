@@ -4,6 +4,10 @@
 #define PMW_PIPELINE_H
 
 struct pmw_watch;
+struct pmw_scan_hook;
+
+/* The type census (census.c) as the reader of each interval's heap scan (watch.c). */
+extern const struct pmw_scan_hook pmw_leak_scan_hook;
 
 /*
  * One interval of @w's leak model, from its last row (w->row): the process

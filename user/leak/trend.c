@@ -2,7 +2,7 @@
 /* The process leak score: slopes of live heap and RSS over time. */
 #include <math.h>
 #include <string.h>
-#include "leak.h"
+#include "trend.h"
 #include "util.h"
 #include "watch.h"
 
@@ -16,22 +16,22 @@ double pmw_leak_process_score(const struct pmw_leak_score *s)
 	return heap + 0.5 * rss + unc;
 }
 
-void pmw_trend_add(struct pmw_leaks *l, const struct pmw_row *r)
+void pmw_trend_add(struct pmw_trend *tr, struct pmw_leak_score *ps, double run_s,
+		   const struct pmw_row *r)
 {
-	l->run_s += r->interval_s;
 	for (int g = 0; g < PMW_NGEN; g++)
-		l->uncoll_total += r->gc[g].uncollectable;
-	if (l->nhist == PMW_HIST_N) {
-		memmove(l->heap_hist, l->heap_hist + 1, sizeof(double) * (PMW_HIST_N - 1));
-		memmove(l->rss_hist, l->rss_hist + 1, sizeof(double) * (PMW_HIST_N - 1));
-		memmove(l->t_hist, l->t_hist + 1, sizeof(double) * (PMW_HIST_N - 1));
-		l->nhist--;
+		tr->uncoll_total += r->gc[g].uncollectable;
+	if (tr->nhist == PMW_HIST_N) {
+		memmove(tr->heap_hist, tr->heap_hist + 1, sizeof(double) * (PMW_HIST_N - 1));
+		memmove(tr->rss_hist, tr->rss_hist + 1, sizeof(double) * (PMW_HIST_N - 1));
+		memmove(tr->t_hist, tr->t_hist + 1, sizeof(double) * (PMW_HIST_N - 1));
+		tr->nhist--;
 	}
-	l->heap_hist[l->nhist] = r->live_bytes + r->large_live_bytes;
-	l->rss_hist[l->nhist] = r->rss_bytes;
-	l->t_hist[l->nhist] = l->run_s / 60.0;	/* minutes */
-	l->nhist++;
-	pmw_fit_line(l->t_hist, l->heap_hist, l->nhist, &l->ps.heap_slope, &l->ps.heap_r2);
-	pmw_fit_line(l->t_hist, l->rss_hist, l->nhist, &l->ps.rss_slope, &l->ps.rss_r2);
-	l->ps.uncoll_per_min = l->run_s > 0 ? l->uncoll_total / (l->run_s / 60) : 0;
+	tr->heap_hist[tr->nhist] = r->live_bytes + r->large_live_bytes;
+	tr->rss_hist[tr->nhist] = r->rss_bytes;
+	tr->t_hist[tr->nhist] = run_s / 60.0;	/* minutes */
+	tr->nhist++;
+	pmw_fit_line(tr->t_hist, tr->heap_hist, tr->nhist, &ps->heap_slope, &ps->heap_r2);
+	pmw_fit_line(tr->t_hist, tr->rss_hist, tr->nhist, &ps->rss_slope, &ps->rss_r2);
+	ps->uncoll_per_min = run_s > 0 ? tr->uncoll_total / (run_s / 60) : 0;
 }

@@ -4,8 +4,18 @@
 #define PMW_TREND_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #define PMW_HIST_N	120	/* intervals of history for slopes */
+
+/* the last PMW_HIST_N intervals of one process, oldest first */
+struct pmw_trend {
+	double heap_hist[PMW_HIST_N];	/* live heap (pymalloc + large blocks), bytes */
+	double rss_hist[PMW_HIST_N];	/* RSS, bytes */
+	double t_hist[PMW_HIST_N];	/* time observed at the end of each, minutes */
+	uint64_t uncoll_total;		/* GC uncollectable objects, all intervals */
+	int nhist;
+};
 
 /* per-process leak score and its parts */
 struct pmw_leak_score {
@@ -22,14 +32,14 @@ struct pmw_leak_score {
 /* The process score from the slopes: 0 when nothing grows. */
 double pmw_leak_process_score(const struct pmw_leak_score *s);
 
-struct pmw_leaks;
 struct pmw_row;
 
 /*
- * Add the interval @r (its length, live heap incl. large blocks, RSS, GC
- * uncollectable) to @l's history of the last PMW_HIST_N intervals and
- * refit l->ps's slopes (bytes per minute) and uncollectable per minute.
+ * Add the interval @r (live heap incl. large blocks, RSS, GC uncollectable)
+ * that ended @run_s seconds after the first to @tr, and refit @ps's slopes
+ * (bytes per minute) and uncollectable objects per minute.
  */
-void pmw_trend_add(struct pmw_leaks *l, const struct pmw_row *r);
+void pmw_trend_add(struct pmw_trend *tr, struct pmw_leak_score *ps, double run_s,
+		   const struct pmw_row *r);
 
 #endif
