@@ -82,6 +82,22 @@ run_unit() {
 	done
 }
 
+# The shape of the tree: no new dependency cycle or upward edge between user/'s
+# files (scripts/deps.py), no new function over 80 lines (scripts/funclen.py).
+# Each is one test: passed, or failed with its findings printed.
+run_shape() {
+	local c
+	for c in deps funclen; do
+		echo "=== unit: scripts/$c.py --check"
+		if "$PY" "scripts/$c.py" --check; then
+			passed=$((passed + 1))
+		else
+			echo "run-tests: scripts/$c.py --check failed (see the FAIL lines above)"
+			failed=$((failed + 1))
+		fi
+	done
+}
+
 # prints "tests failures errors skipped" summed over the junit testsuites
 junit_counts() {
 	"$PY" - "$1" <<'EOF'
@@ -148,10 +164,14 @@ run_integration() {
 }
 
 case $mode in
-unit) run_unit ;;
+unit)
+	run_unit
+	run_shape
+	;;
 integration) run_integration ;;
 all)
 	run_unit
+	run_shape
 	run_integration
 	;;
 esac
