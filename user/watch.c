@@ -220,39 +220,13 @@ void pmw_watch_baseline(struct pmw_watch *w)
 	}
 }
 
-#define D(f) (now.f >= w->prev.f ? now.f - w->prev.f : 0)
-
-int pmw_watch_tick(struct pmw_watch *w, int counts_fd, double interval_s,
-		   const struct timespec *wall)
+/* Scan the heap of @w into its row; keep the last good scan otherwise. */
+static void tick_heap(struct pmw_watch *w, bool alive)
 {
 	struct pmw_row *r = &w->row;
-	struct pmw_counters now;
 	struct pmw_heap h;
-	bool alive = !w->execd && pmw_pid_alive(w->t.pid);
-	uint64_t prev_blocks = w->row.live_blocks;
-	bool prev_ok = w->heap_ever;	/* a scan (baseline or last interval) to difference */
-	int err;
+	int err = scan_heap(w, &h, !alive ? -ESRCH : w->scan_heap ? 0 : -ENODATA);
 
-	memset(r, 0, sizeof(*r));
-	r->wall = *wall;
-	r->interval_s = interval_s;
-	r->pid = w->t.pid;
-	r->comm = w->t.comm;
-	r->python = w->t.version;
-	r->exact = w->exact;
-
-	if (!w->t.bias_known && alive)
-		pmw_target_refresh(&w->t);
-	if (w->gc_src == PMW_GC_MEMORY && alive)
-		gc_from_memory(w);
-	else if (w->gc_src == PMW_GC_UPROBE && w->t.sf.gc_func.addr && alive)
-		gc_check_found(w);
-
-	if (pmw_watch_read_counters(counts_fd, w->t.pid, &now))
-		now = w->prev;
-
-	/* heap: scan the allocator's state; keep the last good scan otherwise */
-	err = scan_heap(w, &h, !alive ? -ESRCH : w->scan_heap ? 0 : -ENODATA);
 	if (!err) {
 		w->heap = h;
 		if (!w->heap_ever)
@@ -267,11 +241,19 @@ int pmw_watch_tick(struct pmw_watch *w, int counts_fd, double interval_s,
 	r->live_bytes = w->heap.live_bytes;
 	r->live_blocks = w->heap.live_blocks;
 	r->arena_bytes = w->heap.arena_bytes;
+}
 
-	if (alive)
-		read_status(w->t.pid, &r->rss_bytes, &r->anon_bytes);
-	else
-		r->rss_bytes = r->anon_bytes = 0;
+#define D(f) (now->f >= w->prev.f ? now->f - w->prev.f : 0)
+
+/*
+ * The row's allocation counts from the BPF counters @now (since w->prev):
+ * exact, estimated from pool refills and the change in live blocks since
+ * @prev_blocks (@prev_ok: a scan to difference), or unavailable.
+ */
+static void tick_counts(struct pmw_watch *w, const struct pmw_counters *now,
+			uint64_t prev_blocks, bool prev_ok)
+{
+	struct pmw_row *r = &w->row;
 
 	if (w->exact) {
 		r->allocs = D(allocs);
@@ -295,10 +277,16 @@ int pmw_watch_tick(struct pmw_watch *w, int counts_fd, double interval_s,
 			r->allocs = net;
 	}
 	r->large_allocs = D(large_allocs);
-	r->large_live_bytes = now.large_alloc_bytes - now.large_free_bytes;
+	r->large_live_bytes = now->large_alloc_bytes - now->large_free_bytes;
 	r->pool_refills = D(pool_refills);
 	r->dropped = D(dropped) + w->leaks.dropped;	/* BPF events + full site tables */
 	w->leaks.dropped = 0;
+}
+
+/* The interval's collections into the row and the run's totals; a new interval starts. */
+static void tick_gc(struct pmw_watch *w)
+{
+	struct pmw_row *r = &w->row;
 
 	memcpy(r->gc, w->gc_cur, sizeof(r->gc));
 	r->gc_unknown_gen = w->gc_unknown_cur;
@@ -316,8 +304,13 @@ int pmw_watch_tick(struct pmw_watch *w, int counts_fd, double interval_s,
 	}
 	memset(w->gc_cur, 0, sizeof(w->gc_cur));
 	w->gc_unknown_cur = 0;
+}
 
-	w->prev = now;
+/* The run's totals and peaks, with the row just made. */
+static void tick_totals(struct pmw_watch *w, double interval_s)
+{
+	const struct pmw_row *r = &w->row;
+
 	w->started = true;
 	w->rows++;
 	w->seconds += interval_s;
@@ -329,6 +322,43 @@ int pmw_watch_tick(struct pmw_watch *w, int counts_fd, double interval_s,
 		w->peak_live = r->live_bytes;
 	if (r->rss_bytes > w->peak_rss)
 		w->peak_rss = r->rss_bytes;
+}
+
+int pmw_watch_tick(struct pmw_watch *w, int counts_fd, double interval_s,
+		   const struct timespec *wall)
+{
+	struct pmw_row *r = &w->row;
+	struct pmw_counters now;
+	bool alive = !w->execd && pmw_pid_alive(w->t.pid);
+	uint64_t prev_blocks = w->row.live_blocks;
+	bool prev_ok = w->heap_ever;	/* a scan (baseline or last interval) to difference */
+
+	memset(r, 0, sizeof(*r));
+	r->wall = *wall;
+	r->interval_s = interval_s;
+	r->pid = w->t.pid;
+	r->comm = w->t.comm;
+	r->python = w->t.version;
+	r->exact = w->exact;
+
+	if (!w->t.bias_known && alive)
+		pmw_target_refresh(&w->t);
+	if (w->gc_src == PMW_GC_MEMORY && alive)
+		gc_from_memory(w);
+	else if (w->gc_src == PMW_GC_UPROBE && w->t.sf.gc_func.addr && alive)
+		gc_check_found(w);
+
+	if (pmw_watch_read_counters(counts_fd, w->t.pid, &now))
+		now = w->prev;
+	tick_heap(w, alive);
+	if (alive)
+		read_status(w->t.pid, &r->rss_bytes, &r->anon_bytes);
+	else
+		r->rss_bytes = r->anon_bytes = 0;
+	tick_counts(w, &now, prev_blocks, prev_ok);
+	tick_gc(w);
+	w->prev = now;
+	tick_totals(w, interval_s);
 	if (!alive) {
 		r->final = true;
 		w->exited = true;

@@ -283,10 +283,152 @@ static int tui_leaks(struct pmw_watch *w, int y, int max)
 	return y;
 }
 
+/* The heap and RSS sparklines of @r's process from line @y; returns the next line. */
+static int tui_sparks(const struct pmw_row *r, int y)
+{
+	const struct spark_ring *sr = ring_of(r->pid, false);
+	int width = COLS - 40 < SPARK_N ? COLS - 40 : SPARK_N;
+	char sp[SPARK_N * 4 + 8], a[16], b[16];
+	uint64_t mn, mx;
+
+	if (!sr || width < 10 || y >= LINES - 3)
+		return y;
+	spark_fmt(sr, sr->live, width, sp, sizeof(sp), &mn, &mx);
+	mvprintw(y, 0, "  heap %7s ", pmw_fmt_bytes(mn, a, sizeof(a)));
+	addstr(sp);
+	printw(" %s", pmw_fmt_bytes(mx, b, sizeof(b)));
+	y++;
+	spark_fmt(sr, sr->rss, width, sp, sizeof(sp), &mn, &mx);
+	mvprintw(y, 0, "  RSS  %7s ", pmw_fmt_bytes(mn, a, sizeof(a)));
+	addstr(sp);
+	printw(" %s  (last %u intervals)", pmw_fmt_bytes(mx, b, sizeof(b)), sr->n);
+	return y + 1;
+}
+
+/* GC per generation of @w (this interval and in all), then its pause histograms. */
+static int tui_gc(const struct pmw_watch *w, int y)
+{
+	const struct pmw_row *r = &w->row;
+
+	attron(A_UNDERLINE);
+	mvprintw(y++, 0, "  %-4s %6s %8s %10s %8s %9s %9s %9s %9s", "GEN", "COLL/i",
+		 "TOTAL", "COLLECTED", "UNCOLL", "PAUSE ms", "p50 ms", "p99 ms", "max ms");
+	attroff(A_UNDERLINE);
+	for (int g = 0; g < PMW_NGEN && y < LINES - 1; g++) {
+		const struct pmw_gcgen *tot = &w->gc_total[g];
+
+		mvprintw(y++, 0, "  %-4d %6llu %8llu %10llu %8llu %9.2f %9.3f %9.3f %9.3f", g,
+			 (unsigned long long)r->gc[g].collections,
+			 (unsigned long long)tot->collections,
+			 (unsigned long long)tot->collected,
+			 (unsigned long long)tot->uncollectable, tot->pause_ns / 1e6,
+			 pmw_hist_percentile(tot->hist, PMW_HIST_SLOTS, 50, tot->pause_max_ns) / 1e6,
+			 pmw_hist_percentile(tot->hist, PMW_HIST_SLOTS, 99, tot->pause_max_ns) / 1e6,
+			 tot->pause_max_ns / 1e6);
+	}
+	for (int g = 0; g < PMW_NGEN && y < LINES - 1; g++) {
+		char h[PMW_HIST_SLOTS * 4 + 96];
+
+		hist_fmt(&w->gc_total[g], h, sizeof(h));
+		mvprintw(y, 0, "  gen%d pauses ", g);
+		addstr(h);
+		y++;
+	}
+	return y;
+}
+
+/* The panel of one process from line @y: leaks, sources, rates, sparklines, GC. */
+static int tui_proc(struct pmw_watch *w, int y)
+{
+	const struct pmw_row *r = &w->row;
+	char a[16], b[16], c[16], d[16], e[16], f[16];
+	double s = r->interval_s > 0 ? r->interval_s : 1;
+	int64_t growth = (int64_t)r->live_bytes - (int64_t)w->first_live;
+
+	y++;
+	attron(A_BOLD);
+	mvprintw(y++, 0, "PID %d  %s  python %s  %s%s", r->pid, r->comm, r->python,
+		 w->t.path, r->final ? "  [exited]" : "");
+	attroff(A_BOLD);
+	y = tui_leaks(w, y, TUI_LEAKS);	/* leaks first */
+	mvprintw(y++, 0, "  gc=%s heap=%s counts=%s%s  leak score %.1f%s",
+		 pmw_gc_source_name(w->gc_src),
+		 !w->heap_ever ? "unavailable" : w->t.free_threaded ? "mimalloc" : "scan",
+		 r->counts_na ? "unavailable" : r->exact ? "exact" : "estimate",
+		 w->a.groups & PMW_G_LARGE ? " large=libc" : "",
+		 w->leaks.ps.score, w->leaks.burst ? "  [sampling burst]" : "");
+	mvprintw(y++, 0, "  alloc/s %-7s free/s %-7s live %-7s (%s%s since attach)  arena %-6s",
+		 r->counts_na ? "n/a" : pmw_fmt_count(r->allocs / s, a, sizeof(a)),
+		 r->counts_na ? "n/a" : pmw_fmt_count(r->frees / s, b, sizeof(b)),
+		 pmw_fmt_bytes(r->live_bytes, c, sizeof(c)), growth < 0 ? "-" : "+",
+		 pmw_fmt_bytes(growth < 0 ? -growth : growth, d, sizeof(d)),
+		 pmw_fmt_bytes(r->arena_bytes, e, sizeof(e)));
+	mvprintw(y++, 0, "  RSS %-7s anon %-7s large live %-7s dropped %llu",
+		 pmw_fmt_bytes(r->rss_bytes, a, sizeof(a)),
+		 pmw_fmt_bytes(r->anon_bytes, b, sizeof(b)),
+		 pmw_fmt_bytes(r->large_live_bytes, f, sizeof(f)),
+		 (unsigned long long)w->tot_dropped);
+	y = tui_sparks(r, y);
+	return tui_gc(w, y);
+}
+
+/* The types of @w that grew since attach, on line @y + 1; returns the line after. */
+static int tui_types(struct pmw_watch *w, int y)
+{
+	struct pmw_census_type *ct[4];
+	int nc = pmw_census_top(w, ct, 4), x;
+	char a[16];
+
+	y++;
+	mvprintw(y, 0, "  growing types:");
+	x = 18;
+	for (int k = 0; k < nc; k++) {
+		int64_t g = (int64_t)ct[k]->bytes - (int64_t)ct[k]->first_bytes;
+
+		if (g <= 0)
+			break;
+		mvprintw(y, x, "%.20s +%s ", pmw_census_name(w, ct[k]->type),
+			 pmw_fmt_bytes(g, a, sizeof(a)));
+		x = getcurx(stdscr) + 1;
+	}
+	return y + 1;
+}
+
+/* The sampled leak suspects of @w from line @y, above the notes of @t. */
+static int tui_sites(const struct tui *t, struct pmw_watch *w, int y)
+{
+	struct pmw_site *top[TUI_SITES];
+	int nt = pmw_leak_top(&w->leaks, top, TUI_SITES);
+	char site[300], a[16];
+
+	if (!nt)
+		return y;
+	attron(A_UNDERLINE);
+	mvprintw(y++, 0, "  LEAK SUSPECTS of PID %d (sampled %.1f s)", w->t.pid,
+		 w->leaks.burst_s);
+	mvprintw(y++, 0, "  #  %-40s %-30s %8s %9s", "SITE", "FUNCTION (TYPE)", "LIVE",
+		 "SCORE");
+	attroff(A_UNDERLINE);
+	for (int k = 0; k < nt && y < LINES - 1 - (t ? t->nnotes : 0); k++) {
+		const struct pmw_site *st = top[k];
+		char fn[200];
+		const char *file = st->nframes ? strrchr(st->frames[0].file, '/') : NULL;
+
+		snprintf(site, sizeof(site), "%s:%d",
+			 file ? file + 1 : st->nframes ? st->frames[0].file : "?",
+			 st->nframes ? st->frames[0].line : 0);
+		snprintf(fn, sizeof(fn), "%s (%s)", st->nframes ? st->frames[0].func : "?",
+			 st->type[0] ? st->type : "?");
+		mvprintw(y++, 0, "  %d. %-40.40s %-30.30s %8s %9.0f", k + 1, site, fn,
+			 pmw_fmt_bytes(st->live_bytes, a, sizeof(a)), st->score);
+	}
+	return y;
+}
+
 static int draw_watches(struct pmw_output *o, struct pmw_watch **ws, int n)
 {
 	struct tui *t = o->priv;
-	char a[16], b[16], c[16], d[16], e[16], f[16], now[16];
+	char now[16];
 	time_t tt = time(NULL);
 	struct tm tm;
 	int y = 0;
@@ -298,123 +440,11 @@ static int draw_watches(struct pmw_output *o, struct pmw_watch **ws, int n)
 	mvprintw(y++, 0, "pymemwatch %s  %s  %d process%s  interval %.2gs   q: quit%*s",
 		 PMW_VERSION, now, n, n == 1 ? "" : "es", o->interval, COLS, "");
 	attroff(A_REVERSE);
-	for (int i = 0; i < n && y < LINES - 2; i++) {
-		const struct pmw_watch *w = ws[i];
-		const struct pmw_row *r = &w->row;
-		double s = r->interval_s > 0 ? r->interval_s : 1;
-		int64_t growth = (int64_t)r->live_bytes - (int64_t)w->first_live;
-
-		y++;
-		attron(A_BOLD);
-		mvprintw(y++, 0, "PID %d  %s  python %s  %s%s", r->pid, r->comm, r->python,
-			 w->t.path, r->final ? "  [exited]" : "");
-		attroff(A_BOLD);
-		y = tui_leaks(ws[i], y, TUI_LEAKS);	/* leaks first */
-		mvprintw(y++, 0, "  gc=%s heap=%s counts=%s%s  leak score %.1f%s",
-			 pmw_gc_source_name(w->gc_src),
-			 !w->heap_ever ? "unavailable" : w->t.free_threaded ? "mimalloc" : "scan",
-			 r->counts_na ? "unavailable" : r->exact ? "exact" : "estimate",
-			 w->a.groups & PMW_G_LARGE ? " large=libc" : "",
-			 w->leaks.ps.score, w->leaks.burst ? "  [sampling burst]" : "");
-		mvprintw(y++, 0, "  alloc/s %-7s free/s %-7s live %-7s (%s%s since attach)  arena %-6s",
-			 r->counts_na ? "n/a" : pmw_fmt_count(r->allocs / s, a, sizeof(a)),
-			 r->counts_na ? "n/a" : pmw_fmt_count(r->frees / s, b, sizeof(b)),
-			 pmw_fmt_bytes(r->live_bytes, c, sizeof(c)), growth < 0 ? "-" : "+",
-			 pmw_fmt_bytes(growth < 0 ? -growth : growth, d, sizeof(d)),
-			 pmw_fmt_bytes(r->arena_bytes, e, sizeof(e)));
-		mvprintw(y++, 0, "  RSS %-7s anon %-7s large live %-7s dropped %llu",
-			 pmw_fmt_bytes(r->rss_bytes, a, sizeof(a)),
-			 pmw_fmt_bytes(r->anon_bytes, b, sizeof(b)),
-			 pmw_fmt_bytes(r->large_live_bytes, f, sizeof(f)),
-			 (unsigned long long)w->tot_dropped);
-		{
-			const struct spark_ring *sr = ring_of(r->pid, false);
-			int width = COLS - 40 < SPARK_N ? COLS - 40 : SPARK_N;
-			char sp[SPARK_N * 4 + 8];
-			uint64_t mn, mx;
-
-			if (sr && width >= 10 && y < LINES - 3) {
-				spark_fmt(sr, sr->live, width, sp, sizeof(sp), &mn, &mx);
-				mvprintw(y, 0, "  heap %7s ", pmw_fmt_bytes(mn, a, sizeof(a)));
-				addstr(sp);
-				printw(" %s", pmw_fmt_bytes(mx, b, sizeof(b)));
-				y++;
-				spark_fmt(sr, sr->rss, width, sp, sizeof(sp), &mn, &mx);
-				mvprintw(y, 0, "  RSS  %7s ", pmw_fmt_bytes(mn, a, sizeof(a)));
-				addstr(sp);
-				printw(" %s  (last %u intervals)", pmw_fmt_bytes(mx, b, sizeof(b)), sr->n);
-				y++;
-			}
-		}
-		attron(A_UNDERLINE);
-		mvprintw(y++, 0, "  %-4s %6s %8s %10s %8s %9s %9s %9s %9s", "GEN", "COLL/i",
-			 "TOTAL", "COLLECTED", "UNCOLL", "PAUSE ms", "p50 ms", "p99 ms", "max ms");
-		attroff(A_UNDERLINE);
-		for (int g = 0; g < PMW_NGEN && y < LINES - 1; g++) {
-			const struct pmw_gcgen *tot = &w->gc_total[g];
-
-			mvprintw(y++, 0, "  %-4d %6llu %8llu %10llu %8llu %9.2f %9.3f %9.3f %9.3f", g,
-				 (unsigned long long)r->gc[g].collections,
-				 (unsigned long long)tot->collections,
-				 (unsigned long long)tot->collected,
-				 (unsigned long long)tot->uncollectable, tot->pause_ns / 1e6,
-				 pmw_hist_percentile(tot->hist, PMW_HIST_SLOTS, 50, tot->pause_max_ns) / 1e6,
-				 pmw_hist_percentile(tot->hist, PMW_HIST_SLOTS, 99, tot->pause_max_ns) / 1e6,
-				 tot->pause_max_ns / 1e6);
-		}
-		for (int g = 0; g < PMW_NGEN && y < LINES - 1; g++) {
-			char h[PMW_HIST_SLOTS * 4 + 96];
-
-			hist_fmt(&w->gc_total[g], h, sizeof(h));
-			mvprintw(y, 0, "  gen%d pauses ", g);
-			addstr(h);
-			y++;
-		}
-	}
+	for (int i = 0; i < n && y < LINES - 2; i++)
+		y = tui_proc(ws[i], y);
 	for (int i = 0; i < n && y < LINES - 3; i++) {
-		struct pmw_site *top[TUI_SITES];
-		int nt = pmw_leak_top(&ws[i]->leaks, top, TUI_SITES);
-		char site[300];
-
-		{
-			struct pmw_census_type *ct[4];
-			int nc = pmw_census_top(ws[i], ct, 4), x = 2;
-
-			y++;
-			mvprintw(y, 0, "  growing types:");
-			x = 18;
-			for (int k = 0; k < nc; k++) {
-				int64_t g = (int64_t)ct[k]->bytes - (int64_t)ct[k]->first_bytes;
-
-				if (g <= 0)
-					break;
-				mvprintw(y, x, "%.20s +%s ", pmw_census_name(ws[i], ct[k]->type),
-					 pmw_fmt_bytes(g, a, sizeof(a)));
-				x = getcurx(stdscr) + 1;
-			}
-			y++;
-		}
-		if (!nt)
-			continue;
-		attron(A_UNDERLINE);
-		mvprintw(y++, 0, "  LEAK SUSPECTS of PID %d (sampled %.1f s)", ws[i]->t.pid,
-			 ws[i]->leaks.burst_s);
-		mvprintw(y++, 0, "  #  %-40s %-30s %8s %9s", "SITE", "FUNCTION (TYPE)", "LIVE",
-			 "SCORE");
-		attroff(A_UNDERLINE);
-		for (int k = 0; k < nt && y < LINES - 1 - (t ? t->nnotes : 0); k++) {
-			const struct pmw_site *st = top[k];
-			char fn[200];
-			const char *file = st->nframes ? strrchr(st->frames[0].file, '/') : NULL;
-
-			snprintf(site, sizeof(site), "%s:%d",
-				 file ? file + 1 : st->nframes ? st->frames[0].file : "?",
-				 st->nframes ? st->frames[0].line : 0);
-			snprintf(fn, sizeof(fn), "%s (%s)", st->nframes ? st->frames[0].func : "?",
-				 st->type[0] ? st->type : "?");
-			mvprintw(y++, 0, "  %d. %-40.40s %-30.30s %8s %9.0f", k + 1, site, fn,
-				 pmw_fmt_bytes(st->live_bytes, a, sizeof(a)), st->score);
-		}
+		y = tui_types(ws[i], y);
+		y = tui_sites(t, ws[i], y);
 	}
 	for (int i = 0; t && i < t->nnotes; i++)
 		mvprintw(LINES - t->nnotes + i, 0, "%.*s", COLS - 1, t->notes[i]);

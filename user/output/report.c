@@ -379,14 +379,82 @@ static int by_score(const void *a, const void *b)
 	return sx < sy ? 1 : sx > sy ? -1 : 0;
 }
 
+/* per generation over the run: collections, pause total and max */
+static json_t *proc_gens(const struct proc *p, size_t n)
+{
+	json_t *gens = json_array();
+
+	for (int g = 0; g < 3; g++) {
+		double tot = 0, mx = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			tot += p->col[C_G0T + 2 * g].v[i];
+			if (p->col[C_G0M + 2 * g].v[i] > mx)
+				mx = p->col[C_G0M + 2 * g].v[i];
+		}
+		json_array_append_new(gens, json_pack("{s:f, s:f, s:f}", "collections", p->gc[g],
+						      "pause_ms", tot, "pause_max_ms", mx));
+	}
+	return gens;
+}
+
+/* timelines (o.ts, times since @t0) and the live heap's sparkline (o.spark) */
+static void proc_timelines(json_t *o, const struct proc *p, double t0, size_t n)
+{
+	json_t *ts = json_object(), *xs = NULL;
+
+	for (int c = 1; c < NCOL; c++) {
+		json_t *ys = downsample(p->col[C_T].v, t0, p->col[c].v, n, MAX_POINTS, col_sum[c],
+					c == 1 ? &xs : NULL);
+
+		json_object_set_new(ts, col_names[c], ys);
+	}
+	json_object_set_new(ts, "t", xs ? xs : json_array());
+	json_object_set_new(o, "ts", ts);
+	json_object_set_new(o, "spark", downsample(p->col[C_T].v, t0, p->col[C_LIVE].v, n,
+						   SPARK_POINTS, false, NULL));
+}
+
+/* leak suspects of the last interval with sites: o.nsites, o.sites, o.flame */
+static void proc_sites(json_t *o, struct proc *p, double t0)
+{
+	json_t *sites = json_array(), *flame = json_array();
+	struct site **last = calloc(p->nsites ? p->nsites : 1, sizeof(*last));
+	int nl = 0;
+
+	for (int i = 0; last && i < p->nsites; i++)
+		if (p->sites[i].last_t == p->last_site_t)
+			last[nl++] = &p->sites[i];
+	if (last)
+		qsort(last, nl, sizeof(*last), by_score);
+	for (int i = 0; i < nl; i++) {
+		struct site *s = last[i];
+		json_t *xs = NULL, *ys;
+
+		json_array_append_new(flame, json_pack("[s,f]", str(s->last, "stack"),
+						       num(s->last, "live_bytes")));
+		if (i >= TABLE_SITES)
+			continue;
+		ys = downsample(s->t.v, t0, s->live.v, s->t.n, SPARK_POINTS, false, &xs);
+		json_array_append_new(sites, json_pack("{s:s, s:s, s:s, s:s, s:f, s:f, s:f, s:f, s:o, s:o}",
+			"site", str(s->last, "site"), "function", str(s->last, "function"),
+			"type", str(s->last, "object_type"), "stack", str(s->last, "stack"),
+			"live", num(s->last, "live_bytes"), "growth", num(s->last, "growth_bytes"),
+			"score", num(s->last, "score"), "survival", num(s->last, "survival"),
+			"ht", xs, "hv", ys));
+	}
+	free(last);
+	json_object_set_new(o, "nsites", json_integer(nl));
+	json_object_set_new(o, "sites", sites);
+	json_object_set_new(o, "flame", flame);
+}
+
 static json_t *proc_json(struct proc *p)
 {
-	json_t *o = json_object(), *ts = json_object(), *sites = json_array(), *flame = json_array();
-	struct site **last = calloc(p->nsites ? p->nsites : 1, sizeof(*last));
+	json_t *o = json_object();
 	size_t n = p->col[C_T].n;
 	/* times are seconds since t0 (whole seconds): 7 significant digits stay exact enough */
 	double t0 = n ? floor(p->col[C_T].v[0] - fnum(p->first, "interval_s")) : 0;
-	int nl = 0;
 
 	json_object_set_new(o, "pid", json_integer(p->pid));
 	json_object_set_new(o, "host", json_string(p->host));
@@ -415,64 +483,9 @@ static json_t *proc_json(struct proc *p)
 	json_object_set_new(o, "pause_max_ms", json_real(p->pause_max_ms));
 	json_object_set_new(o, "p99_max_ms", json_real(p->p99_max));
 	json_object_set_new(o, "per_gen_pause", json_boolean(p->per_gen_pause > 0));
-	/* per generation over the run: collections, pause total and max */
-	{
-		json_t *gens = json_array();
-
-		for (int g = 0; g < 3; g++) {
-			double tot = 0, mx = 0;
-
-			for (size_t i = 0; i < n; i++) {
-				tot += p->col[C_G0T + 2 * g].v[i];
-				if (p->col[C_G0M + 2 * g].v[i] > mx)
-					mx = p->col[C_G0M + 2 * g].v[i];
-			}
-			json_array_append_new(gens, json_pack("{s:f, s:f, s:f}", "collections", p->gc[g],
-							      "pause_ms", tot, "pause_max_ms", mx));
-		}
-		json_object_set_new(o, "gens", gens);
-	}
-	/* timelines */
-	{
-		json_t *xs = NULL;
-
-		for (int c = 1; c < NCOL; c++) {
-			json_t *ys = downsample(p->col[C_T].v, t0, p->col[c].v, n, MAX_POINTS, col_sum[c],
-						c == 1 ? &xs : NULL);
-
-			json_object_set_new(ts, col_names[c], ys);
-		}
-		json_object_set_new(ts, "t", xs ? xs : json_array());
-		json_object_set_new(o, "ts", ts);
-		json_object_set_new(o, "spark", downsample(p->col[C_T].v, t0, p->col[C_LIVE].v, n,
-							   SPARK_POINTS, false, NULL));
-	}
-	/* leak suspects of the last interval with sites */
-	for (int i = 0; last && i < p->nsites; i++)
-		if (p->sites[i].last_t == p->last_site_t)
-			last[nl++] = &p->sites[i];
-	if (last)
-		qsort(last, nl, sizeof(*last), by_score);
-	for (int i = 0; i < nl; i++) {
-		struct site *s = last[i];
-		json_t *xs = NULL, *ys;
-
-		json_array_append_new(flame, json_pack("[s,f]", str(s->last, "stack"),
-						       num(s->last, "live_bytes")));
-		if (i >= TABLE_SITES)
-			continue;
-		ys = downsample(s->t.v, t0, s->live.v, s->t.n, SPARK_POINTS, false, &xs);
-		json_array_append_new(sites, json_pack("{s:s, s:s, s:s, s:s, s:f, s:f, s:f, s:f, s:o, s:o}",
-			"site", str(s->last, "site"), "function", str(s->last, "function"),
-			"type", str(s->last, "object_type"), "stack", str(s->last, "stack"),
-			"live", num(s->last, "live_bytes"), "growth", num(s->last, "growth_bytes"),
-			"score", num(s->last, "score"), "survival", num(s->last, "survival"),
-			"ht", xs, "hv", ys));
-	}
-	free(last);
-	json_object_set_new(o, "nsites", json_integer(nl));
-	json_object_set_new(o, "sites", sites);
-	json_object_set_new(o, "flame", flame);
+	json_object_set_new(o, "gens", proc_gens(p, n));
+	proc_timelines(o, p, t0, n);
+	proc_sites(o, p, t0);
 	json_object_set_new(o, "census", p->census ? json_incref(p->census) : json_array());
 	json_object_set_new(o, "leaks", p->leaks ? json_incref(p->leaks) : json_array());
 	return o;
@@ -589,6 +602,41 @@ json_t *pmw_report_data(const char *const *inputs, int ninputs)
 	return doc;
 }
 
+/* @tpl into @f, each marker replaced by its library (@lib, as libs[]) or by @data */
+static void put_template(FILE *f, const char *tpl, char *const *lib, const char *data)
+{
+	for (const char *s = tpl; *s;) {
+		const char *best = NULL, *text = NULL;
+		size_t mlen = 0;
+
+		for (size_t i = 0; i < NLIBS; i++) {
+			const char *m = strstr(s, libs[i][0]);
+
+			if (m && (!best || m < best)) {
+				best = m;
+				text = lib[i];
+				mlen = strlen(libs[i][0]);
+			}
+		}
+		{
+			const char *m = strstr(s, "/*PMW_DATA*/");
+
+			if (m && (!best || m < best)) {
+				best = m;
+				text = data;
+				mlen = strlen("/*PMW_DATA*/");
+			}
+		}
+		if (!best) {
+			fputs(s, f);
+			break;
+		}
+		fwrite(s, 1, best - s, f);
+		put_inline(f, text);
+		s = best + mlen;
+	}
+}
+
 int pmw_report_write(const char *const *inputs, int ninputs, const char *out)
 {
 	const char *dir = getenv("PMW_JS_DIR");
@@ -625,38 +673,7 @@ int pmw_report_write(const char *const *inputs, int ninputs, const char *out)
 		fprintf(stderr, "pymemwatch: report: cannot write %s: %s\n", out, strerror(errno));
 		goto out;
 	}
-	/* the template, with each marker replaced by its library or the data */
-	for (char *s = tpl; *s;) {
-		char *best = NULL;
-		const char *text = NULL;
-		size_t mlen = 0;
-
-		for (size_t i = 0; i < NLIBS; i++) {
-			char *m = strstr(s, libs[i][0]);
-
-			if (m && (!best || m < best)) {
-				best = m;
-				text = lib[i];
-				mlen = strlen(libs[i][0]);
-			}
-		}
-		{
-			char *m = strstr(s, "/*PMW_DATA*/");
-
-			if (m && (!best || m < best)) {
-				best = m;
-				text = data;
-				mlen = strlen("/*PMW_DATA*/");
-			}
-		}
-		if (!best) {
-			fputs(s, f);
-			break;
-		}
-		fwrite(s, 1, best - s, f);
-		put_inline(f, text);
-		s = best + mlen;
-	}
+	put_template(f, tpl, lib, data);
 	if (fclose(f)) {
 		f = NULL;
 		fprintf(stderr, "pymemwatch: report: cannot write %s: %s\n", out, strerror(errno));
