@@ -38,13 +38,6 @@
 #define HUGE_BLOCK	(2ull << 30)	/* MI_HUGE_BLOCK_SIZE: xblock_size of huge pages */
 #define MAX_HUGE	(1ull << 40)	/* bytes of one page: anything above is a bad read */
 
-const char *pmw_mi_kind_name(enum pmw_mi_kind k)
-{
-	static const char *const names[] = { "mem", "object", "gc", "gc_pre" };
-
-	return k < PMW_MI_NKINDS ? names[k] : "?";
-}
-
 int pmw_mi_detect(struct pmw_target *t)
 {
 	const char *base = strrchr(t->path, '/');

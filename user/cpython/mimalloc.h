@@ -16,9 +16,6 @@
 /* _Py_mimalloc_heap_id, Include/internal/pycore_mimalloc.h (3.13) */
 enum pmw_mi_kind { PMW_MI_MEM, PMW_MI_OBJECT, PMW_MI_GC, PMW_MI_GC_PRE, PMW_MI_NKINDS };
 
-/* "mem", "object", "gc", "gc_pre" */
-const char *pmw_mi_kind_name(enum pmw_mi_kind k);
-
 struct pmw_mi_count {
 	uint64_t blocks;		/* blocks in use, count */
 	uint64_t bytes;			/* their block-size bytes */
