@@ -72,7 +72,7 @@ static bool site_shown(const void *e)
 	return s->live || s->score > 0;
 }
 
-int pmw_leak_top(struct pmw_leaks *l, struct pmw_site **out, int max)
+int pmw_sites_top(struct pmw_leaks *l, struct pmw_site **out, int max)
 {
 	return pmw_top_n(l->sites, l->nsites, sizeof(*l->sites), site_shown, cmp_score,
 			 (void **)out, max);
@@ -278,7 +278,7 @@ static void update_sites(struct pmw_watch *w, int stacks_fd)
 			free(l->stacks[k].frames);
 	}
 	l->nstacks = kept;
-	ntop = pmw_leak_top(l, top, TYPE_SITES);
+	ntop = pmw_sites_top(l, top, TYPE_SITES);
 	for (int k = 0; k < ntop; k++) {
 		const struct pmw_type *ty = pmw_type_get(w, top[k]->type_obj);
 

@@ -78,7 +78,7 @@ struct pmw_watch;
  * of a growing container (holder_score) before the others, then by score;
  * returns the count.
  */
-int pmw_leak_top(struct pmw_leaks *l, struct pmw_site **out, int max);
+int pmw_sites_top(struct pmw_leaks *l, struct pmw_site **out, int max);
 
 /*
  * After each interval: read every sampled pool (@samples_fd) and group

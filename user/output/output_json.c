@@ -69,7 +69,7 @@ static int json_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
 					err |= put(o, obj);
 			}
 		}
-		nt = pmw_leak_top(&ws[i]->leaks, top, SITES_PER_ROW);
+		nt = pmw_sites_top(&ws[i]->leaks, top, SITES_PER_ROW);
 		for (int k = 0; k < nt; k++) {
 			const struct pmw_site *s = top[k];
 

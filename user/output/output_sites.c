@@ -26,7 +26,7 @@ static int sites_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
 
 	for (int i = 0; i < n; i++) {
 		struct pmw_watch *w = ws[i];
-		int nt = pmw_leak_top(&w->leaks, top, SITES_PER_ROW);
+		int nt = pmw_sites_top(&w->leaks, top, SITES_PER_ROW);
 		char ts[40], site[300];
 
 		pmw_fmt_rfc3339(&w->row.wall, ts, sizeof(ts));

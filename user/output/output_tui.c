@@ -398,7 +398,7 @@ static int tui_types(struct pmw_watch *w, int y)
 static int tui_sites(const struct tui *t, struct pmw_watch *w, int y)
 {
 	struct pmw_site *top[TUI_SITES];
-	int nt = pmw_leak_top(&w->leaks, top, TUI_SITES);
+	int nt = pmw_sites_top(&w->leaks, top, TUI_SITES);
 	char site[300], a[16];
 
 	if (!nt)

@@ -50,7 +50,7 @@ static void summary_gc(FILE *f, const struct pmw_watch *w)
 static void summary_types_sites(FILE *f, struct pmw_watch *w)
 {
 	struct pmw_site *top[5];
-	int nt = pmw_leak_top(&w->leaks, top, 5);
+	int nt = pmw_sites_top(&w->leaks, top, 5);
 	struct pmw_census_type *ct[5];
 	int nc = pmw_census_top(w, ct, 5);
 	char a[16], b[16];
