@@ -3,8 +3,8 @@
  * CPython objects read from target memory. Layouts: Include/object.h,
  * Include/cpython/{object,funcobject,listobject,tupleobject,setobject}.h,
  * Include/internal/pycore_{dict,object}.h, Objects/dictobject.c,
- * Modules/_collectionsmodule.c, Modules/_functoolsmodule.c (3.8-3.13);
- * per-version offsets in pmw_pyver.obj.
+ * Modules/_collectionsmodule.c, Modules/_functoolsmodule.c (every version
+ * of pyver.c's table); per-version offsets in pmw_pyver.obj.
  */
 #include <errno.h>
 #include <stdlib.h>

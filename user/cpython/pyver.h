@@ -95,9 +95,11 @@ struct pmw_pyver {
 
 /*
  * Holder paths (user/pyobj.c, wt-holders): object fields that are the same in
- * every row, offsetof() against each version's headers (3.8-3.13; Include/object.h,
+ * every row: offsetof() against each version's headers for 3.8-3.13 (Include/object.h,
  * Include/cpython/{object,dictobject,listobject,setobject,cellobject}.h,
- * Include/internal/pycore_moduleobject.h, Modules/_collectionsmodule.c).
+ * Include/internal/pycore_moduleobject.h, Modules/_collectionsmodule.c); for
+ * 3.14 and 3.15 the same values from gdb on Debian's python3.1x-dbg DWARF
+ * (every struct but dequeobject, which only _collectionsmodule.c defines).
  */
 #define PMW_TP_BASICSIZE	32
 #define PMW_TP_ITEMSIZE		40
