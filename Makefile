@@ -74,6 +74,17 @@ $(OUTPUT)/pymemwatch.skel.h: $(OUTPUT)/pymemwatch.bpf.o
 
 $(USER_OBJS): $(OUTPUT)/pymemwatch.skel.h $(USER_HDRS) $(wildcard include/*.h)
 
+# The revision --version names: a `make dist` tarball's REVISION file, else git's. The
+# header changes only when the revision does (then release.o is rebuilt).
+GIT_REV := $(shell cat REVISION 2>/dev/null || git describe --always --dirty --abbrev=12 2>/dev/null \
+	|| echo unknown)
+$(OUTPUT)/version.h: FORCE | $(OUTPUT)
+	$(Q)echo '#define PMW_GIT_REV "$(GIT_REV)"' > $@.tmp
+	$(Q)cmp -s $@.tmp $@ && rm -f $@.tmp || mv -f $@.tmp $@
+$(OUTPUT)/release.o: $(OUTPUT)/version.h
+.PHONY: FORCE
+FORCE:
+
 # The HTML report template, compiled in as report_template_html[] (user/report.c)
 $(OUTPUT)/report_template.h: user/output/report_template.html | $(OUTPUT)
 	$(call msg,GEN,$@)
@@ -88,6 +99,11 @@ $(OUTPUT)/%.o: user/%.c | $(OUTPUT) $(patsubst user/%,$(OUTPUT)/%,$(filter-out u
 pymemwatch: $(USER_OBJS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# bash completion, generated from the option table (hidden --bash-completion)
+$(OUTPUT)/pymemwatch.bash: pymemwatch
+	$(call msg,GEN,$@)
+	$(Q)./pymemwatch --bash-completion > $@
 
 # (rebuilt when a header changes too: the test's own code includes them)
 $(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) $(USER_HDRS) $(wildcard include/*.h) | $(OUTPUT)/tests
@@ -117,10 +133,33 @@ $(OUTPUT)/pymemwatch-static: $(USER_OBJS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) -static $(LDFLAGS) $^ $(STATIC_LDLIBS) -o $@
 
-install: pymemwatch
-	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
-	$(Q)install -D -m 0755 pymemwatch $(DESTDIR)$(PREFIX)/bin/pymemwatch
+# make install [STATIC=1] [PREFIX=/usr/local] [DESTDIR=]: the dynamic ./pymemwatch, or with
+# STATIC=1 ./pymemwatch-static (`make static` first), as bin/pymemwatch; the man page; the
+# bash completion (generated from the option table).
+INSTALL_BIN := $(if $(STATIC),pymemwatch-static,pymemwatch)
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+install: $(INSTALL_BIN) $(OUTPUT)/pymemwatch.bash
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX),($(INSTALL_BIN)))
+	$(Q)install -D -m 0755 $(INSTALL_BIN) $(DESTDIR)$(PREFIX)/bin/pymemwatch
 	$(Q)install -D -m 0644 doc/pymemwatch.8 $(DESTDIR)$(PREFIX)/share/man/man8/pymemwatch.8
+	$(Q)install -D -m 0644 $(OUTPUT)/pymemwatch.bash $(DESTDIR)$(BASHCOMPDIR)/pymemwatch
+
+# make dist: dist/pymemwatch-VERSION.tar.gz (every tracked file at HEAD, plus REVISION),
+# dist/pymemwatch-VERSION-x86_64-static (make static) and dist/SHA256SUMS of both.
+DIST := dist
+DIST_NAME := pymemwatch-$(VERSION)
+.PHONY: dist
+dist: static
+	$(call msg,DIST,$(DIST)/)
+	$(Q)rm -rf $(DIST) && mkdir -p $(DIST)/$(DIST_NAME)
+	$(Q)git diff --quiet HEAD || echo "dist: uncommitted changes: the tarball is HEAD, the binary is the work tree" >&2
+	$(Q)git describe --always --abbrev=12 HEAD > $(DIST)/$(DIST_NAME)/REVISION
+	$(Q)git archive --format=tar --prefix=$(DIST_NAME)/ HEAD > $(DIST)/$(DIST_NAME).tar
+	$(Q)tar -C $(DIST) -rf $(DIST)/$(DIST_NAME).tar --owner=0 --group=0 $(DIST_NAME)/REVISION
+	$(Q)gzip -9n $(DIST)/$(DIST_NAME).tar && rm -rf $(DIST)/$(DIST_NAME)
+	$(Q)cp pymemwatch-static $(DIST)/$(DIST_NAME)-x86_64-static
+	$(Q)cd $(DIST) && sha256sum $(DIST_NAME).tar.gz $(DIST_NAME)-x86_64-static > SHA256SUMS
+	$(Q)cd $(DIST) && ls -l $(DIST_NAME).tar.gz $(DIST_NAME)-x86_64-static && cat SHA256SUMS
 
 vmlinux:
 	$(Q)./scripts/gen-vmlinux.sh

@@ -508,9 +508,12 @@ static const struct dbgd_lib *dbgd_get(void)
 
 const char *pmw_debuginfod_status(void)
 {
+	static char text[sizeof(dbgd_why) + 16];
+
 	if (!dbgd_state)
 		dbgd_state = dbgd_load() ? -1 : 1;
-	return dbgd_state > 0 ? "available (" PMW_DEBUGINFOD_SO ")" : dbgd_why;
+	snprintf(text, sizeof(text), "unavailable: %s", dbgd_why);
+	return dbgd_state > 0 ? "available (" PMW_DEBUGINFOD_SO ")" : text;
 }
 
 /* libdebuginfod's progress callback (about once a second): non-zero cancels the fetch */

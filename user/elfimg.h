@@ -34,8 +34,9 @@ struct pmw_elf {
 extern double pmw_debuginfod_timeout;
 
 /*
- * Whether libdebuginfod can be used: "available (libdebuginfod.so.1)", or why
- * not (not installed, too old, or the static build, which cannot dlopen it).
+ * Whether libdebuginfod can be used: "available (libdebuginfod.so.1)", or
+ * "unavailable: WHY" (not installed, too old, or the static build, which
+ * cannot dlopen it).
  * It is loaded at run time, the first time a fetch is needed, never linked.
  */
 const char *pmw_debuginfod_status(void);

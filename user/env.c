@@ -8,6 +8,7 @@
 #include "fields.h"
 #include "log.h"
 #include "output.h"
+#include "release.h"
 #include "util.h"
 
 struct pmw_env env = {
@@ -20,7 +21,8 @@ struct pmw_env env = {
 	.leak_mode = PMW_LEAKS_AUTO, /* --leaks */
 };
 
-const char *argp_program_version = "pymemwatch " PMW_VERSION;
+/* --version: version, revision, build, libbpf, debuginfod, CPython versions (release.c) */
+void (*argp_program_version_hook)(FILE *, struct argp_state *) = pmw_print_version;
 const char *argp_program_bug_address = "https://github.com/pymemwatch/pymemwatch/issues";
 
 static const char doc[] =
@@ -78,6 +80,7 @@ enum {
 	OPT_REPORT,
 	OPT_FOLLOW,
 	OPT_DEBUGINFOD_TIMEOUT,
+	OPT_BASH_COMPLETION,
 	OPT_OUTPUT0 = 2000,	/* + index in the output registry (output.c) */
 };
 
@@ -108,8 +111,22 @@ static const struct argp_option opts[] = {
 	{ "large", OPT_LARGE, NULL, 0, "Follow libc blocks > 512 B (probes every malloc/free of the PID: costly)", 4 },
 	{ "debuginfod-timeout", OPT_DEBUGINFOD_TIMEOUT, "SECONDS", 0, "Give up fetching a debug file from $DEBUGINFOD_URLS after SECONDS (default 30)", 4 },
 	{ NULL, 0, NULL, 0, "Help:", -1 },
+	{ "bash-completion", OPT_BASH_COMPLETION, NULL, OPTION_HIDDEN, "Print a bash completion script for these options and exit", -1 },
 	{},
 };
+
+/* the fixed options, then each output's own (the terminating {} comes last) */
+static const struct argp_option *all_options(void)
+{
+	static struct argp_option all[ARRAY_SIZE(opts) + PMW_MAX_OUTPUTS];
+	int n = ARRAY_SIZE(opts) - 1;
+
+	if (!all[0].doc) {
+		memcpy(all, opts, n * sizeof(*opts));
+		pmw_outputs_argp_options(all + n, GROUP_OUTPUT, OPT_OUTPUT0);
+	}
+	return all;
+}
 
 static void bad(struct argp_state *state, const char *fmt, const char *arg)
 {
@@ -234,6 +251,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case 'v':
 		env.verbosity++;
 		break;
+	case OPT_BASH_COMPLETION:	/* for `make`: .output/pymemwatch.bash */
+		pmw_bash_completion(stdout, all_options());
+		exit(fflush(stdout) ? PMW_EXIT_RUNTIME : 0);
 	case ARGP_KEY_ARG:
 		/* first non-option: the command (argp stops at "--" and hands us the rest) */
 		if (env.npids || env.all)
@@ -263,18 +283,12 @@ static char *help_filter(int key, const char *text, void *input)
 
 void pmw_env_parse(int argc, char **argv)
 {
-	/* the fixed options, then each output's own (the terminating {} comes last) */
-	static struct argp_option all[ARRAY_SIZE(opts) + PMW_MAX_OUTPUTS];
-	static const struct argp argp = {
-		.options = all,
+	struct argp argp = {
+		.options = all_options(),
 		.parser = parse_arg,
 		.doc = doc,
 		.help_filter = help_filter,
 	};
-	int n = ARRAY_SIZE(opts) - 1;
-
-	memcpy(all, opts, n * sizeof(*opts));
-	pmw_outputs_argp_options(all + n, GROUP_OUTPUT, OPT_OUTPUT0);
 
 	/* argp prefixes its errors with this: "pymemwatch: ...", whatever argv[0] was */
 	program_invocation_name = program_invocation_short_name = "pymemwatch";
@@ -283,4 +297,9 @@ void pmw_env_parse(int argc, char **argv)
 	/* ARGP_IN_ORDER is not used: "--" must end option parsing */
 	argv[0] = "pymemwatch";	/* getopt names argv[0] in its errors */
 	argp_parse(&argp, argc, argv, 0, NULL, NULL);
+}
+
+const struct argp_option *pmw_env_options(void)
+{
+	return all_options();
 }

@@ -47,4 +47,9 @@ extern struct pmw_env env;
 /* Parse argv into env. Exits with PMW_EXIT_USAGE on bad input (argp). */
 void pmw_env_parse(int argc, char **argv);
 
+/* Every command-line option, argp's table ending with an all-zero entry: the
+ * fixed ones, then the outputs' (output.c). For the docs' and completion's checks. */
+struct argp_option;
+const struct argp_option *pmw_env_options(void);
+
 #endif

@@ -6,8 +6,12 @@
  * one of that file's headings,
  * slugged as GitHub does (lower case; letters, digits, '-', '_' kept; spaces
  * become '-'; a repeated heading gets -1, -2, ...). Links inside fenced code
- * blocks are not links. Run from the repository root (scripts/run-tests.sh does).
+ * blocks are not links. Every option of the argp table (user/env.c and the
+ * outputs') is in doc/outputs.md's option table and in the man page, and the
+ * bash completion generated from the table offers it.
+ * Run from the repository root (scripts/run-tests.sh does).
  */
+#include <argp.h>
 #include <ctype.h>
 #include <errno.h>
 #include <glob.h>
@@ -21,6 +25,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <cmocka.h>
+#include "env.h"
+#include "release.h"
 
 #define README_MAX_LINES 250
 
@@ -183,6 +189,79 @@ static void test_links_resolve(void **state)
 		fail_msg("%d links of README.md or doc/*.md do not resolve (listed above)", bad);
 }
 
+/* the text between @head and the next "\n## " (or the end), or NULL */
+static char *section(const char *doc, const char *head)
+{
+	const char *from = strstr(doc, head), *end;
+
+	if (!from)
+		return NULL;
+	end = strstr(from + strlen(head), "\n## ");
+	return strndup(from, end ? (size_t)(end - from) : strlen(from));
+}
+
+/* @name in roff: "\fB\-\-leak\-budget\fR" */
+static void roff_option(const char *name, char *out, size_t size)
+{
+	size_t o = snprintf(out, size, "\\fB\\-\\-");
+
+	for (const char *p = name; *p && o + 3 < size; p++) {
+		if (*p == '-')
+			out[o++] = '\\';
+		out[o++] = *p;
+	}
+	snprintf(out + o, size - o, "\\fR");
+}
+
+/* "--@name" in @text as a word of a Markdown table cell ("`-i, --interval SECONDS`") */
+static bool has_word(const char *text, const char *name)
+{
+	char want[128];
+	size_t n = snprintf(want, sizeof(want), "--%s", name);
+
+	for (const char *p = text; (p = strstr(p, want)); p += n)
+		if (p > text && strchr("` ", p[-1]) && strchr(" `", p[n]))
+			return true;
+	return false;
+}
+
+static void test_every_option_documented(void **state)
+{
+	char *doc = slurp("doc/outputs.md"), *man = slurp("doc/pymemwatch.8"), *table, *comp = NULL;
+	char want[160];
+	size_t len = 0;
+	FILE *f = open_memstream(&comp, &len);
+	int missing = 0, n = 0;
+
+	assert_non_null(doc);
+	assert_non_null(man);
+	table = section(doc, "## Options\n");
+	assert_non_null(table);
+	pmw_bash_completion(f, pmw_env_options());
+	assert_int_equal(fclose(f), 0);
+	for (const struct argp_option *o = pmw_env_options(); o->name || o->key || o->doc; o++) {
+		if (!o->name || (o->flags & OPTION_HIDDEN))
+			continue;
+		n++;
+		if (!has_word(table, o->name) && ++missing)
+			printf("doc/outputs.md's Options table lacks --%s\n", o->name);
+		roff_option(o->name, want, sizeof(want));
+		if (!strstr(man, want) && ++missing)
+			printf("doc/pymemwatch.8 lacks %s\n", want);
+		snprintf(want, sizeof(want), " --%s ", o->name);
+		if (!strstr(comp, want) && ++missing)
+			printf("the bash completion lacks --%s\n", o->name);
+	}
+	printf("%d options checked\n", n);
+	assert_true(n > 20);
+	if (missing)
+		fail_msg("%d options are not documented (listed above)", missing);
+	free(table);
+	free(doc);
+	free(man);
+	free(comp);
+}
+
 /* the checker itself: a made-up broken link and anchor are caught */
 static void test_checker_catches(void **state)
 {
@@ -204,6 +283,7 @@ int main(void)
 		cmocka_unit_test(test_readme_is_short),
 		cmocka_unit_test(test_links_resolve),
 		cmocka_unit_test(test_checker_catches),
+		cmocka_unit_test(test_every_option_documented),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
