@@ -7,7 +7,6 @@
 #include "containers.h"
 #include "holders.h"
 #include "log.h"
-#include "trend.h"
 #include "util.h"
 
 #define MISS_MAX	2	/* walks a container may be missed (torn pool) before it is dropped */
