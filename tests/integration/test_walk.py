@@ -162,6 +162,91 @@ def test_tuple_payloads_counted(ident, env, procs, tmp_path):
 
 
 # --------------------------------------------------------------------------
+# _Py_DebugOffsets: the target's published layout wins over the version table
+
+PYENV_313 = "/root/.pyenv/versions/3.13.0"
+TUPLE_OB_ITEM_SLOT_313 = 51     # u64 slot of tuple_object.ob_item in 3.13's _Py_DebugOffsets
+
+
+def runtime_file_offset(lib):
+    """File offset of _PyRuntime (where _Py_DebugOffsets starts) in @lib, from
+    `readelf -s` (its address) and `readelf -S` (the section holding it)."""
+    syms = subprocess.run(["readelf", "-sW", lib], stdout=subprocess.PIPE, text=True,
+                          check=True).stdout
+    addr = [int(l.split()[1], 16) for l in syms.splitlines() if l.endswith(" _PyRuntime")][0]
+    secs = subprocess.run(["readelf", "-SW", lib], stdout=subprocess.PIPE, text=True,
+                          check=True).stdout
+    for line in secs.splitlines():
+        m = re.match(r"\s*\[\s*\d+\]\s+(\S+)\s+PROGBITS\s+([0-9a-f]+)\s+([0-9a-f]+)\s+([0-9a-f]+)",
+                     line)
+        if m:
+            vaddr, off, size = (int(g, 16) for g in m.groups()[1:])
+            if vaddr <= addr < vaddr + size:
+                return addr - vaddr + off
+    raise AssertionError("no section holds _PyRuntime in %s" % lib)
+
+
+def patched_libpython_313(tmp_path, slot, value):
+    """A copy of pyenv 3.13.0's libpython whose _Py_DebugOffsets has u64 @slot set to @value
+    (the interpreter's own code never reads these: only debuggers do)."""
+    lib = os.path.join(PYENV_313, "lib", "libpython3.13.so.1.0")
+    if not os.path.isfile(lib):
+        pytest.skip("pyenv 3.13.0's libpython not found at %s" % lib)
+    libdir = tmp_path / "lib"
+    libdir.mkdir()
+    copy = str(libdir / "libpython3.13.so.1.0")
+    with open(lib, "rb") as f:
+        data = bytearray(f.read())
+    off = runtime_file_offset(lib)
+    assert data[off:off + 8] == b"xdebugpy", "no _Py_DebugOffsets at %#x of %s" % (off, lib)
+    data[off + 8 * slot:off + 8 * slot + 8] = value.to_bytes(8, "little")
+    with open(copy, "wb") as f:
+        f.write(data)
+    return str(libdir)
+
+
+def test_debug_offsets_followed(env, procs, tmp_path):
+    """A pyenv 3.13.0 whose published tuple_object.ob_item (24) is patched to 32
+    in a copy of its libpython: pymemwatch takes the target's value over its table's
+    (-v says so, once), so it reads 1-tuples past their only item and counts none of
+    the payloads they hold; the unpatched library, same run otherwise, counts all."""
+    interp = conftest.get_interp("pyenv-3.13.0")
+    n = 2000
+    counted = {}
+    for name, libdir in (("patched", patched_libpython_313(tmp_path, TUPLE_OB_ITEM_SLOT_313, 32)),
+                         ("original", None)):
+        state = str(tmp_path / (name + ".json"))
+        envp = dict(os.environ, LD_LIBRARY_PATH=libdir) if libdir else None
+        p = procs.popen([interp.path, os.path.join(WORKLOADS, "tuple_payloads.py"), str(n),
+                         state, "single"], stdout=subprocess.PIPE, text=True, env=envp)
+        assert p.stdout.readline().startswith("ready "), name
+        with open("/proc/%d/maps" % p.pid) as f:
+            maps = f.read()
+        assert (libdir or PYENV_313) + "/" in maps and "libpython3.13" in maps, name
+        with open(state) as f:
+            truth = json.load(f)
+        out = str(tmp_path / (name + ".csv"))
+        res = run_pmw(["-p", p.pid, "-i", "1", "-d", "3", "-q", "-v", "--csv-types", out],
+                      timeout=120)
+        conftest.stop_process(p)
+        _, rows = read_csv(out)
+        row = last_walk(rows, p.pid).get("TuplePayload")
+        counted[name] = (res, int(row["objects"]) if row else 0, truth)
+    res, got, truth = counted["patched"]
+    diag = "%s\ntruth %s, counted %s" % (res.describe(), truth,
+                                        {k: v[1] for k, v in counted.items()})
+    assert res.rc == 0 and truth["objects"] == n, diag
+    said = [l for l in res.stderr.splitlines() if "_Py_DebugOffsets: tuple_object.ob_item" in l]
+    assert len(said) == 1 and "is 32 in the target, 24 in the version table" in said[0] and \
+        "the target's value is used" in said[0], diag
+    assert got == 0, diag
+    res0, got0, truth0 = counted["original"]
+    assert res0.rc == 0 and got0 == n, diag
+    assert "_Py_DebugOffsets: tuple_object" not in res0.stderr, diag
+    assert "0 offset(s) differ" in res0.stderr, diag
+
+
+# --------------------------------------------------------------------------
 # leaks: one pymemwatch run per interpreter watches all four workloads
 
 

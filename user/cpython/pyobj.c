@@ -875,11 +875,11 @@ uint64_t pmw_obj_self_size(const struct pmw_pyver *pv, uint64_t flags, int64_t b
 	if ((str || flags & PMW_TPFLAGS_LONG_SUBCLASS || itemsize > 0) && un > MAX_ENTRIES * 8)
 		return UINT64_MAX;
 	if (str) {
-		uint32_t st, kind;	/* state @32: kind bits 2-4, compact 5, ascii 6 */
+		uint32_t st, kind;	/* length is ob_size's slot */
 
-		if (avail < 36)
+		if (avail < PMW_STR_STATE + 4)
 			return UINT64_MAX;
-		memcpy(&st, h + 32, sizeof(st));
+		memcpy(&st, h + PMW_STR_STATE, sizeof(st));
 		kind = (st >> 2) & 7;
 		if (n >= 0 && (st >> 5) & 1)	/* else not compact: data elsewhere, not counted */
 			sz = (st >> 6) & 1 ? pv->ascii_data + un + 1 :

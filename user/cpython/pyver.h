@@ -92,6 +92,8 @@ struct pmw_pyver {
 #define PMW_TP_FLAGS		168
 #define PMW_OB_SIZE		16
 #define PMW_OB_SVAL		32
+#define PMW_STR_LENGTH		16	/* PyASCIIObject.length */
+#define PMW_STR_STATE		32	/* PyASCIIObject.state (u32): kind bits 2-4, compact 5, ascii 6 */
 
 /*
  * Holder paths (user/pyobj.c, wt-holders): object fields that are the same in

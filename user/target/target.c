@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "log.h"
 #include "mimalloc.h"
+#include "pydebug.h"
 #include "mem.h"
 #include "target.h"
 #include "util.h"
@@ -149,12 +150,52 @@ out:
 	return ret;
 }
 
+/*
+ * 3.13+: the layout the interpreter publishes (_Py_DebugOffsets, initialised
+ * data at &_PyRuntime, read from the image) wins over the version table's
+ * row: t->pv becomes t's own copy with the target's offsets, and -v names
+ * each one that differed. A fixed offset that differs is warned about.
+ */
+static void debug_offsets(struct pmw_target *t)
+{
+	uint8_t raw[PMW_DEBUG_OFFSETS_LEN];
+	struct pmw_debug_diff d[16];
+	int n;
+
+	if (t->minor < 13 || !t->runtime_vaddr ||
+	    pmw_elf_read(&t->elf, t->runtime_vaddr, raw, sizeof(raw)))
+		return;
+	t->pv_own = *t->pv;
+	n = pmw_debug_offsets_apply(&t->pv_own, raw, sizeof(raw), d, ARRAY_SIZE(d));
+	if (n < 0) {
+		vlog("PID %d: no usable _Py_DebugOffsets (%s): the version table's layout for %d.%d\n",
+		     t->pid, n == -ENOENT ? "no cookie" : "another version", t->major, t->minor);
+		return;
+	}
+	t->pv = &t->pv_own;
+	vlog("PID %d: layout from the target's _Py_DebugOffsets: %d offset(s) differ from the "
+	     "version table\n", t->pid, n);
+	for (int i = 0; i < n && i < (int)ARRAY_SIZE(d); i++) {
+		if (d[i].followed)
+			vlog("PID %d: _Py_DebugOffsets: %s is %llu in the target, %llu in the version "
+			     "table for %d.%d: the target's value is used\n", t->pid, d[i].field,
+			     (unsigned long long)d[i].target, (unsigned long long)d[i].table,
+			     t->major, t->minor);
+		else if (!t->free_threaded)
+			wlog("PID %d: _Py_DebugOffsets: %s is %llu in the target, pymemwatch reads "
+			     "%llu (fixed at build time): its objects may be misread\n", t->pid,
+			     d[i].field, (unsigned long long)d[i].target,
+			     (unsigned long long)d[i].table);
+	}
+}
+
 static int resolve_version(struct pmw_target *t)
 {
 	struct pmw_sym s;
 	uint32_t hex = 0;
 	char cookie[24];
 	const char *base = strrchr(t->path, '/');
+	int err;
 
 	t->major = t->minor = t->patch = -1;
 	/* 3.11+: Py_Version = PY_VERSION_HEX, Include/pylifecycle.h */
@@ -164,9 +205,9 @@ static int resolve_version(struct pmw_target *t)
 		t->minor = (hex >> 16) & 0xff;
 		t->patch = (hex >> 8) & 0xff;
 	}
-	/* 3.13+: _Py_DebugOffsets at &_PyRuntime: "xdebugpy", u64 version, Include/internal/pycore_runtime.h */
+	/* 3.13+: _Py_DebugOffsets at &_PyRuntime: "xdebugpy", u64 version (pydebug.h) */
 	if (t->major < 0 && !pmw_elf_read(&t->elf, t->runtime_vaddr, cookie, sizeof(cookie)) &&
-	    !memcmp(cookie, "xdebugpy", 8)) {
+	    !memcmp(cookie, PMW_DEBUG_COOKIE, 8)) {
 		memcpy(&hex, cookie + 8, sizeof(hex));
 		t->major = 3;
 		t->minor = (hex >> 16) & 0xff;
@@ -185,7 +226,10 @@ static int resolve_version(struct pmw_target *t)
 	t->pv = pmw_pyver_find(t->major, t->minor);
 	if (!t->pv)
 		return -EPROTONOSUPPORT;
-	return pmw_mi_detect(t);	/* free-threaded: needs its mimalloc layout too */
+	err = pmw_mi_detect(t);	/* free-threaded: needs its mimalloc layout too */
+	if (!err)
+		debug_offsets(t);
+	return err;
 }
 
 /*

@@ -31,7 +31,8 @@ struct pmw_target {
 	uint64_t bias;			/* target address = link-time vaddr + bias */
 	char version[16];		/* "3.11.2" */
 	int major, minor, patch;
-	const struct pmw_pyver *pv;
+	const struct pmw_pyver *pv;	/* the version table's row, or pv_own (3.13+) */
+	struct pmw_pyver pv_own;	/* the row with the target's _Py_DebugOffsets applied */
 	uint64_t runtime_vaddr;		/* &_PyRuntime, link-time */
 	uint64_t arenas_vaddr;		/* static `arenas` (3.8-3.11), 0 if no symbols */
 	uint64_t maxarenas_vaddr;	/* static `maxarenas` (3.8-3.11) */
