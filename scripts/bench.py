@@ -58,10 +58,12 @@ is typed by hand. Standard library only.
 
 import argparse
 import csv
+import json
 import math
 import os
 import queue
 import re
+import resource
 import shutil
 import signal
 import statistics
@@ -805,6 +807,44 @@ class Bench(object):
                 self.children = [c for c in self.children if c.poll() is None]
             self.own.append(rec)
 
+    # a heap of about @gib GiB: 4.4 M (str, float, [int]) tuples per GiB, ~240 B each in blocks
+    SNAPSHOT_HEAP = ("import sys, time\nn = int(4.4e6 * float(sys.argv[1]))\n"
+                     "L = [(str(i) * 2, i * 0.5, [i]) for i in range(n)]\n"
+                     "print('ok', flush=True)\ntime.sleep(600)\n")
+
+    def measure_snapshot(self, python, gib):
+        """`pymemwatch snapshot -p PID --json` once on a target holding ~@gib GiB of objects:
+        its CPU time (utime + stime, from wait4) and wall time, and whether the target ran on."""
+        self.snap = {"python": python, "gib": gib}
+        p = None
+        try:
+            p = subprocess.Popen([python, "-c", self.SNAPSHOT_HEAP, str(gib)], stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+                                 universal_newlines=True, start_new_session=True)
+            self.children.append(p)
+            if p.stdout.readline().strip() != "ok":
+                raise RunError("the heap target did not start")
+            t0, r0 = time.monotonic(), resource.getrusage(resource.RUSAGE_CHILDREN)
+            pp = subprocess.Popen([self.pmw, "snapshot", "-p", str(p.pid), "--json"], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, universal_newlines=True)
+            out, err = pp.communicate(timeout=600)
+            wall, r1 = time.monotonic() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
+            if pp.returncode:
+                raise RunError("snapshot exit %s: %s" % (pp.returncode, err.strip()[-300:]))
+            line = json.loads(out.splitlines()[0])
+            self.snap.update(wall_s=wall, heap_bytes=line["heap_bytes"], objects=line["objects"],
+                             walk_cpu_s=line["walk_cpu_s"], walk_wall_s=line["walk_wall_s"],
+                             cpu_s=r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime,
+                             alive=p.poll() is None, load=load1())
+            log("snapshot of %.2f GiB: %.2f s wall, %.2f s CPU (walk %.2f s CPU)" %
+                (line["heap_bytes"] / 2.0 ** 30, wall, self.snap["cpu_s"], line["walk_cpu_s"]))
+        except (RunError, OSError, ValueError, KeyError, IndexError, subprocess.TimeoutExpired) as e:
+            self.snap["note"] = str(e)
+            log("snapshot measurement FAILED: %s" % e)
+        finally:
+            if p:
+                stop(p, signal.SIGKILL)
+
     @staticmethod
     def _cpu_ticks(pid):
         with open("/proc/%d/stat" % pid) as f:
@@ -997,6 +1037,15 @@ def report(b, interps, workloads, configs):
         print_table("pymemwatch's own cost: -i 1 -q on N idle %s (CPU over %g s after attach)" %
                     (b.own[0]["python"], b.args.own_duration),
                     ["N", "attach s", "CPU %", "peak RSS MiB", "detach s", "note"], rows)
+    if getattr(b, "snap", None):
+        sn = b.snap
+        rows = [[sn["python"], "%.2f" % (sn.get("heap_bytes", 0) / 2.0 ** 30), sn.get("objects", "-"),
+                 fmt_opt(sn.get("walk_cpu_s"), "%.2f"), fmt_opt(sn.get("cpu_s"), "%.2f"),
+                 fmt_opt(sn.get("wall_s"), "%.2f"), {True: "yes", False: "NO"}.get(sn.get("alive"), "-"),
+                 fmt_opt(sn.get("load"), "%.2f"), sn.get("note", "")]]
+        print_table("pymemwatch snapshot on a ~%g GiB heap (one run; CPU = its utime+stime)" % sn["gib"],
+                    ["interpreter", "heap GiB", "objects", "walk CPU s", "CPU s", "wall s", "target ran on",
+                     "load", "note"], rows)
     for n in b.notes:
         sys.stdout.write("note: %s\n" % n)
     if b.loads:
@@ -1105,6 +1154,8 @@ def main():
     ap.add_argument("--skip-own-cost", action="store_true", help="do not measure pymemwatch's own cost")
     ap.add_argument("--no-bpf-stats", action="store_true", help="do not pass --bpf-stats to full/exact runs")
     ap.add_argument("--scale", type=float, default=1.0, help="multiply every workload's work (default 1)")
+    ap.add_argument("--snapshot-gib", type=float, default=1.0,
+                    help="heap of the `pymemwatch snapshot` measurement, GiB (default 1)")
     ap.add_argument("--own-duration", type=float, default=15.0, help="seconds of own-cost measurement (default 15)")
     ap.add_argument("--leak-workloads", help="comma-separated workloads the leaking configuration runs on "
                     "(default: %s)" % "; ".join("%s: %s" % (k, ",".join(v)) for k, v in sorted(LEAK_WORKLOADS.items())))
@@ -1234,6 +1285,7 @@ def main():
         b.run_matrix(interps, workloads, configs, args.reps)
         if pmw_ok and not args.skip_own_cost:
             b.measure_own_cost(interps[0].path, own_sizes, args.own_duration)
+            b.measure_snapshot(interps[0].path, args.snapshot_gib)
         b.write_csv(interps, workloads, configs)
         report(b, interps, workloads, configs)
         if args.markdown:
