@@ -218,7 +218,7 @@ static int snap_one(pid_t pid, struct snap_opts *o)
 		elog("snapshot: PID %d: %s\n", pid, open_error(err));
 		return PMW_EXIT_TARGET;
 	}
-	acc = pmw_advice_new(&t);
+	acc = pmw_advice_new(&t, false);
 	if (!acc) {
 		err = -ENOMEM;
 		goto out;

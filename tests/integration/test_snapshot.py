@@ -191,3 +191,31 @@ def test_values_only_with_show_values(waste, tmp_path):
                                          "oversized_container", "boxed_numbers"}, rows
     res, lines = snapshot(w.pid, "--show-values")
     assert [r for r in lines["advice"] if r.get("value") == SECRET], res.stdout
+
+
+def test_live_advice(waste, tmp_path):
+    """A live run writes the advice of each walk (--csv-advice, JSON advice lines,
+    advice_saving_bytes) and never a str value."""
+    w = waste("pyenv-3.13.0")
+    csv, js, proc = (str(tmp_path / n) for n in ("advice.csv", "run.jsonl", "run.csv"))
+    res = run_pmw(["-p", w.pid, "-d", "4", "-q", "--csv-advice", csv, "--json", js,
+                   "--csv", proc], timeout=120)
+    assert res.rc == 0, res.describe()
+    header, rows = read_csv(csv)
+    assert header[3:10] == ["kind", "subject", "where", "objects", "bytes", "saving_bytes",
+                            "detail"], header
+    kinds = {(r["kind"], r["subject"]) for r in rows}
+    for want in (("slots", "__main__.Point"), ("empty_container", "dict"),
+                 ("boxed_numbers", "list of float")):
+        assert want in kinds, (want, kinds)
+    assert not [r for r in rows if r["subject"].endswith("PointSlots")], rows
+    slots = [r for r in rows if r["subject"] == "__main__.Point"][-1]
+    near(int(slots["saving_bytes"]), w.truth["slots"]["saving"], "live slots", res.describe())
+    with open(js) as f:
+        text = f.read()
+    lines = [json.loads(l) for l in text.splitlines()]
+    assert [o for o in lines if o["type"] == "advice"], "no advice lines"
+    saved = [o["advice_saving_bytes"] for o in lines if o["type"] == "process"]
+    assert saved and saved[-1] and saved[-1] >= int(slots["saving_bytes"]), saved
+    with open(csv) as f:
+        assert "do-not-print-me" not in f.read() + text + res.stdout + res.stderr

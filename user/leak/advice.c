@@ -16,6 +16,7 @@
 #define STR_CAP_MAX	(1u << 21)	/* str values followed (32 B each); past half of it,
 					 * values are sampled by hash (all copies of a value or none) */
 #define DICTS_MAX	(1u << 20)	/* combined dicts whose keys table is checked */
+#define SMALL_SHIFT	5		/* live runs: both tables 32 times smaller (2 MiB, 0.75 MiB) */
 #define LISTS_MAX	(1u << 16)	/* lists of >= BOXED_MIN_LEN items checked for boxed numbers */
 #define BOXED_MIN_LEN	64
 #define BOXED_PEEK	16		/* items looked at per list */
@@ -38,6 +39,8 @@ enum { C_DICT, C_LIST, C_SET, C_N };
 
 struct pmw_advice_acc {
 	const struct pmw_target *t;
+	size_t str_cap_max, dicts_max;
+	uint64_t dict_stride;		/* every stride-th combined dict is kept in dicts[] */
 	struct strent *str;
 	size_t nstr, cap_str;
 	unsigned int str_shift;		/* values kept: hash's top bits >> (64 - shift) == 0 */
@@ -60,11 +63,18 @@ static uint64_t rd64(const uint8_t *p)
 	return v;
 }
 
+/* a 64-bit hash of @n bytes at @p, 8 at a time (the walk hashes every str) */
 static uint64_t hash_bytes(const uint8_t *p, size_t n, uint64_t seed)
 {
-	uint64_t h = 0xcbf29ce484222325ULL ^ seed;
+	uint64_t h = 0xcbf29ce484222325ULL ^ seed ^ n * 0x9E3779B97F4A7C15ULL, w;
+	size_t i = 0;
 
-	for (size_t i = 0; i < n; i++)
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, p + i, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	for (; i < n; i++)
 		h = (h ^ p[i]) * 0x100000001b3ULL;
 	h ^= h >> 29;
 	h *= 0xbf58476d1ce4e5b9ULL;
@@ -116,7 +126,7 @@ static int str_grow(struct pmw_advice_acc *a)
 	size_t ncap = a->cap_str ? a->cap_str * 2 : 4096;
 	struct strent *old = a->str, *n;
 
-	if (a->cap_str >= STR_CAP_MAX) {
+	if (a->cap_str >= a->str_cap_max) {
 		ncap = a->cap_str;
 		a->str_shift++;
 	}
@@ -185,6 +195,23 @@ static uint64_t pow2_8(uint64_t n)
 	return p;
 }
 
+/* Keep a combined dict for the keys-table check; when full, every other one and
+ * every 2 * stride-th from then on (a sample spread over the heap). */
+static void dict_note(struct pmw_advice_acc *a, uint64_t addr, uint64_t keys, uint64_t used)
+{
+	struct dictent e = { addr, keys, used };
+
+	if (a->ndicts >= a->dicts_max) {
+		for (size_t i = 0; 2 * i < a->ndicts; i++)
+			a->dicts[i] = a->dicts[2 * i];
+		a->ndicts = (a->ndicts + 1) / 2;
+		a->dict_stride *= 2;
+		if ((a->ndicts_all - 1) % a->dict_stride)
+			return;
+	}
+	push((void **)&a->dicts, &a->ndicts, &a->cap_dicts, a->dicts_max, sizeof(e), &e);
+}
+
 static void over_big(struct pmw_advice_acc *a, int k, uint64_t addr, uint64_t waste)
 {
 	if (waste > a->over_big_waste[k]) {
@@ -227,12 +254,8 @@ static void container_note(struct pmw_advice_acc *a, int kind, uint64_t addr, co
 			a->empty_n[C_DICT]++;
 			a->empty_bytes[C_DICT] += block;
 		}
-		if (!y && ptr_ok(x)) {
-			struct dictent e = { addr, x, len };
-
-			a->ndicts_all++;
-			push((void **)&a->dicts, &a->ndicts, &a->cap_dicts, DICTS_MAX, sizeof(e), &e);
-		}
+		if (!y && ptr_ok(x) && a->ndicts_all++ % a->dict_stride == 0)
+			dict_note(a, addr, x, len);
 	} else if (kind == PMW_CK_SET) {
 		len = rd64(o + PMW_SET_USED);
 		x = rd64(o + PMW_SET_MASK) + 1;	/* table slots */
@@ -303,13 +326,33 @@ static void on_object(void *arg, const struct pmw_wtype *ty, uint64_t addr, cons
 	}
 }
 
-struct pmw_advice_acc *pmw_advice_new(const struct pmw_target *t)
+struct pmw_advice_acc *pmw_advice_new(const struct pmw_target *t, bool small)
 {
 	struct pmw_advice_acc *a = calloc(1, sizeof(*a));
 
-	if (a)
-		a->t = t;
+	if (!a)
+		return NULL;
+	a->t = t;
+	a->str_cap_max = STR_CAP_MAX >> (small ? SMALL_SHIFT : 0);
+	a->dicts_max = DICTS_MAX >> (small ? SMALL_SHIFT : 0);
+	a->dict_stride = 1;
 	return a;
+}
+
+void pmw_advice_reset(struct pmw_advice_acc *a)
+{
+	const struct pmw_target *t = a->t;
+	size_t s = a->str_cap_max, d = a->dicts_max;
+
+	free(a->str);
+	free(a->dicts);
+	free(a->lists);
+	free(a->inst);
+	memset(a, 0, sizeof(*a));
+	a->t = t;
+	a->str_cap_max = s;
+	a->dicts_max = d;
+	a->dict_stride = 1;
 }
 
 void pmw_advice_hook(struct pmw_advice_acc *a, struct pmw_walk *wk)
@@ -322,10 +365,7 @@ void pmw_advice_free(struct pmw_advice_acc *a)
 {
 	if (!a)
 		return;
-	free(a->str);
-	free(a->dicts);
-	free(a->lists);
-	free(a->inst);
+	pmw_advice_reset(a);
 	free(a);
 }
 

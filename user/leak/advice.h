@@ -44,11 +44,14 @@ struct pmw_advice_row {
 struct pmw_advice_acc;
 
 /*
- * A collector for one walk of @t: pmw_advice_hook() installs it as @wk's
- * on_object. NULL on -ENOMEM.
+ * A collector for walks of @t: pmw_advice_hook() installs it as @wk's
+ * on_object. @small: tables 32 times smaller (live runs, every walk; more
+ * str values and dicts sampled). NULL on -ENOMEM.
  */
-struct pmw_advice_acc *pmw_advice_new(const struct pmw_target *t);
+struct pmw_advice_acc *pmw_advice_new(const struct pmw_target *t, bool small);
 void pmw_advice_hook(struct pmw_advice_acc *a, struct pmw_walk *wk);
+/* Forget what was collected (a walk starts, or one completed and was finished). */
+void pmw_advice_reset(struct pmw_advice_acc *a);
 
 /*
  * After the walk completed: the advice rows, ranked by saving (at most @max

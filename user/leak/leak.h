@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "advice.h"
 #include "census.h"
 #include "containers.h"
 #include "growth.h"
@@ -52,6 +53,9 @@ struct pmw_leaks {
 	struct pmw_leak_score ps;
 	struct pmw_walk walk;		/* heap walks: exact census, containers */
 	struct pmw_containers ct;	/* containers followed across walks */
+	struct pmw_advice_acc *advice;	/* what the walk under way collects for advice (advice.c) */
+	struct pmw_advice_row *adv;	/* advice of the last complete walk, largest saving first */
+	int nadv;
 	struct pmw_growths growth;	/* growth sites of the leaking ones (growth.c) */
 };
 

@@ -10,6 +10,7 @@
  * pmw_leak_scan_hook.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include "holders.h"
 #include "leak.h"
@@ -24,7 +25,24 @@ const struct pmw_scan_hook pmw_leak_scan_hook = {
 	.end = pmw_census_end,
 };
 
-/* After a complete walk: containers, holders, sites; paid from the walks' budget. */
+/* The advice of the walk that just completed (leak/advice.c), into l->adv. */
+static void walk_advice(struct pmw_leaks *l)
+{
+	uint64_t heap = 0;
+	int n;
+
+	if (!l->advice)
+		return;
+	if (!l->adv && !(l->adv = calloc(PMW_ADVICE_ROWS, sizeof(*l->adv))))
+		return;
+	for (int i = 0; i < l->walk.ncensus; i++)
+		heap += l->walk.census[i].bytes;
+	n = pmw_advice_finish(l->advice, &l->walk, heap, false, l->adv, PMW_ADVICE_ROWS);
+	l->nadv = n > 0 ? n : 0;
+	pmw_advice_reset(l->advice);
+}
+
+/* After a complete walk: containers, holders, sites, advice; paid from the walks' budget. */
 static void after_walk(struct pmw_watch *w)
 {
 	struct pmw_leaks *l = &w->leaks;
@@ -36,7 +54,8 @@ static void after_walk(struct pmw_watch *w)
 		vlog("PID %d: holder search failed\n", w->t.pid);
 	pmw_containers_watch(&l->ct, &l->walk);	/* their items, next walk */
 	pmw_sites_join(w);
-	/* the holder search is paid from the walks' budget */
+	walk_advice(l);
+	/* the holder search and the advice are paid from the walks' budget */
 	l->walk.credit -= pmw_cpu_s() - c0;
 	l->ps.holder_score = pmw_containers_score(&l->ct);
 	l->ps.walked = l->ct.walks >= 2;
@@ -60,6 +79,14 @@ static void walk_heap(struct pmw_watch *w, double budget)
 	}
 	if (!w->scan_heap || budget <= 0 || w->exited || !w->t.bias_known)
 		return;
+	if (!l->walk.phase) {	/* a walk starts: what advice collects starts anew */
+		if (!l->advice)
+			l->advice = pmw_advice_new(&w->t, true);
+		if (l->advice) {
+			pmw_advice_reset(l->advice);
+			pmw_advice_hook(l->advice, &l->walk);
+		}
+	}
 	err = pmw_walk_step(&l->walk, &w->t, budget);
 	if (err < 0) {
 		vlog("PID %d: heap walk: %s\n", w->t.pid, strerror(-err));

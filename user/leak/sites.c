@@ -475,6 +475,8 @@ void pmw_leaks_free(struct pmw_leaks *l)
 	pmw_walk_free(&l->walk);
 	pmw_containers_free(&l->ct);
 	pmw_growth_free(&l->growth);
+	pmw_advice_free(l->advice);
+	free(l->adv);
 	memset(l, 0, sizeof(*l));
 }
 

@@ -98,7 +98,7 @@ struct pmw_walk_stats {
 
 struct pmw_walk {
 	/* progress of the walk under way */
-	int phase;
+	int phase;			/* 0: no walk under way */
 	uint32_t gen;			/* walks started */
 	struct pmw_heap_pools hp;
 	size_t next;			/* next pool to read */

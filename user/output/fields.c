@@ -24,6 +24,12 @@ static bool heap_read(const struct pmw_watch *w)
 	return w->heap_ever;
 }
 
+/* a heap walk completed (its census and advice exist) */
+static bool walked(const struct pmw_watch *w)
+{
+	return w->leaks.walk.walks > 0;
+}
+
 /* ... and at the end of this interval */
 static bool heap_read_now(const struct pmw_watch *w)
 {
@@ -95,6 +101,12 @@ static void get_python(const struct pmw_fsrc *src, struct pmw_fval *v)
 static void get_precision(const struct pmw_fsrc *src, struct pmw_fval *v)
 {
 	v->s = R->counts_na ? "unavailable" : R->exact ? "exact" : "estimate";
+}
+
+static void get_advice_saving(const struct pmw_fsrc *src, struct pmw_fval *v)
+{
+	for (int i = 0; i < src->w->leaks.nadv; i++)
+		v->u += src->w->leaks.adv[i].saving;
 }
 
 static void get_exited(const struct pmw_fsrc *src, struct pmw_fval *v)
@@ -345,6 +357,10 @@ const struct pmw_field pmw_fields[] = {
 	  "pymalloc pools (mimalloc pages on free-threaded builds) holding at least one block at "
 	  "the last heap read: times the pool size, against `live_bytes`, how full they are",
 	  U64(heap.pools_used), .avail = heap_read),
+	F("advice_saving_bytes", PMW_F_U64, 0, "bytes",
+	  "estimated bytes the last heap walk's advice would save, the sum over its rows "
+	  "(`--csv-advice`, [Where the memory goes](leaks.md#where-the-memory-goes)); empty "
+	  "before the first walk", get_advice_saving, .avail = walked),
 	/* JSON only: the HTML report's GC table */
 	F("gc_gen%d_pause_ms_total", PMW_F_F64, 3, "ms", "pauses of each generation in the interval",
 	  get_gen_pause_total, .avail = pauses_measured, .flags = PMW_FF_PER_GEN | PMW_FF_JSON_ONLY),

@@ -17,6 +17,7 @@
 	X(pmw_out_csv_sites)	\
 	X(pmw_out_csv_leaks)	\
 	X(pmw_out_csv_types)	\
+	X(pmw_out_csv_advice)	\
 	X(pmw_out_json)		\
 	X(pmw_out_flamegraph)	\
 	X(pmw_out_prometheus)	\

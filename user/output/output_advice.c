@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* `pymemwatch snapshot` as text, JSON Lines and --csv-advice rows (output_advice.h). */
 #include <errno.h>
+#include <stdlib.h>
 #include <inttypes.h>
 #include <string.h>
 #include <jansson.h>
 #include "output_advice.h"
+#include "ops.h"
 #include "output_leaks.h"
 #include "util.h"
 
@@ -97,6 +99,26 @@ static json_t *base(const struct pmw_snapshot *s, const char *type)
 			 "ns_pid", s->t->ns_pid);
 }
 
+static int advice_lines(FILE *f, const struct pmw_snapshot *s)
+{
+	json_t *o;
+	int err = 0;
+
+	for (int i = 0; i < s->nadvice; i++) {
+		const struct pmw_advice_row *r = &s->advice[i];
+
+		o = base(s, "advice");
+		json_object_update_new(o, json_pack("{s:i, s:s, s:s, s:s, s:I, s:I, s:I, s:s}",
+			"rank", i + 1, "kind", r->kind, "subject", r->subject, "where", r->where,
+			"objects", (json_int_t)r->objects, "bytes", (json_int_t)r->bytes,
+			"saving_bytes", (json_int_t)r->saving, "detail", r->detail));
+		if (s->show_values && r->value[0])
+			json_object_set_new(o, "value", json_string(r->value));
+		err |= pmw_json_put(f, o);
+	}
+	return err;
+}
+
 int pmw_snapshot_json(FILE *f, const struct pmw_snapshot *s, int top)
 {
 	int err = 0;
@@ -126,18 +148,7 @@ int pmw_snapshot_json(FILE *f, const struct pmw_snapshot *s, int top)
 			"address", (json_int_t)h->container));
 		err |= pmw_json_put(f, o);
 	}
-	for (int i = 0; i < s->nadvice; i++) {
-		const struct pmw_advice_row *r = &s->advice[i];
-
-		o = base(s, "advice");
-		json_object_update_new(o, json_pack("{s:i, s:s, s:s, s:s, s:I, s:I, s:I, s:s}",
-			"rank", i + 1, "kind", r->kind, "subject", r->subject, "where", r->where,
-			"objects", (json_int_t)r->objects, "bytes", (json_int_t)r->bytes,
-			"saving_bytes", (json_int_t)r->saving, "detail", r->detail));
-		if (s->show_values && r->value[0])
-			json_object_set_new(o, "value", json_string(r->value));
-		err |= pmw_json_put(f, o);
-	}
+	err |= advice_lines(f, s);
 	return err || fflush(f) ? -EIO : 0;
 }
 
@@ -170,3 +181,67 @@ void pmw_advice_csv(FILE *f, const struct pmw_snapshot *s)
 	}
 	fflush(f);
 }
+
+/* ---------------------------------------------------------------- live runs */
+
+/* the advice of @w's last walk as a snapshot without census or holders */
+static void from_watch(struct pmw_snapshot *s, const char *host, struct pmw_watch *w)
+{
+	memset(s, 0, sizeof(*s));
+	s->t = &w->t;
+	s->host = host;
+	s->advice = w->leaks.adv;
+	s->nadvice = w->leaks.nadv;
+	pmw_fmt_rfc3339(&w->row.wall, s->time, sizeof(s->time));
+}
+
+int pmw_advice_json_watch(FILE *f, const char *host, struct pmw_walk_seen *seen,
+			  struct pmw_watch *w)
+{
+	struct pmw_snapshot s;
+
+	if (!pmw_walk_is_new(seen, w))
+		return 0;
+	from_watch(&s, host, w);
+	return advice_lines(f, &s);
+}
+
+static int csv_advice_open(struct pmw_output *o, const char *path)
+{
+	o->priv = calloc(1, sizeof(struct pmw_walk_seen));
+	if (!o->priv)
+		return -ENOMEM;
+	pmw_advice_csv_header(o->f);
+	return pmw_flush(o->f);
+}
+
+static int csv_advice_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
+{
+	struct pmw_snapshot s;
+
+	for (int i = 0; i < n; i++) {
+		if (!pmw_walk_is_new(o->priv, ws[i]))
+			continue;
+		from_watch(&s, o->host, ws[i]);
+		pmw_advice_csv(o->f, &s);
+	}
+	return pmw_flush(o->f);
+}
+
+static void csv_advice_close(struct pmw_output *o)
+{
+	free(o->priv);
+	o->priv = NULL;
+}
+
+const struct pmw_output_ops pmw_out_csv_advice = {
+	.name = "csv-advice",
+	.kind = PMW_OUT_FILE,
+	.arg = "FILE",
+	.help = "Write the advice of each heap walk (what would save memory: slots, duplicate_str, "
+		"empty_container, oversized_container, boxed_numbers): one CSV row per advice per PID "
+		"('-' = stdout)",
+	.open = csv_advice_open,
+	.interval = csv_advice_interval,
+	.close = csv_advice_close,
+};

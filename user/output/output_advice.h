@@ -39,4 +39,10 @@ int pmw_snapshot_json(FILE *f, const struct pmw_snapshot *s, int top);
 void pmw_advice_csv_header(FILE *f);
 void pmw_advice_csv(FILE *f, const struct pmw_snapshot *s);
 
+struct pmw_walk_seen;
+struct pmw_watch;
+/* Live runs: {"type":"advice"} lines of @w's last walk, once per walk (@seen). 0 or -EIO. */
+int pmw_advice_json_watch(FILE *f, const char *host, struct pmw_walk_seen *seen,
+			  struct pmw_watch *w);
+
 #endif

@@ -11,11 +11,14 @@
 #include "fields.h"
 #include "log.h"
 #include "ops.h"
+#include "output_advice.h"
 #include "output_leaks.h"
 #include "util.h"
 
 #define SITES_PER_ROW	50
 #define CENSUS_PER_ROW	20
+
+static struct pmw_walk_seen advice_seen;	/* the walks whose advice lines are written */
 
 static int put(struct pmw_output *o, json_t *obj)
 {
@@ -54,6 +57,7 @@ static int json_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
 		}
 		err |= put(o, obj);
 		err |= pmw_leaks_json(o->f, o->host, ts, ws[i]);	/* leak and types lines */
+		err |= pmw_advice_json_watch(o->f, o->host, &advice_seen, ws[i]); /* once per walk */
 		{
 			struct pmw_census_type *ct[CENSUS_PER_ROW];
 			int nc = pmw_census_top(ws[i], ct, CENSUS_PER_ROW);

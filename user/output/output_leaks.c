@@ -121,12 +121,7 @@ const struct pmw_output_ops pmw_out_csv_leaks = {
 /* ---------------------------------------------------------------- --csv-types */
 
 /* the last walk's census, once per walk: has @w a walk not yet written by @seen? */
-struct types_priv {
-	int pid[1024];
-	uint64_t walks[1024];
-};
-
-static bool new_walk(struct types_priv *p, const struct pmw_watch *w)
+bool pmw_walk_is_new(struct pmw_walk_seen *p, const struct pmw_watch *w)
 {
 	unsigned int slot = (unsigned int)w->t.pid % ARRAY_SIZE(p->pid);
 
@@ -139,7 +134,7 @@ static bool new_walk(struct types_priv *p, const struct pmw_watch *w)
 
 static int types_open(struct pmw_output *o, const char *path)
 {
-	o->priv = calloc(1, sizeof(struct types_priv));
+	o->priv = calloc(1, sizeof(struct pmw_walk_seen));
 	if (!o->priv)
 		return -ENOMEM;
 	fputs("time,host,pid,type,objects,bytes,objects_delta,bytes_delta\r\n", o->f);
@@ -153,7 +148,7 @@ static int types_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
 		const struct pmw_walk *wk = &w->leaks.walk;
 		char ts[40];
 
-		if (!new_walk(o->priv, w))
+		if (!pmw_walk_is_new(o->priv, w))
 			continue;
 		pmw_fmt_rfc3339(&w->row.wall, ts, sizeof(ts));
 		for (int k = 0; k < wk->ncensus; k++) {

@@ -3,11 +3,21 @@
 #ifndef PMW_OUTPUT_LEAKS_H
 #define PMW_OUTPUT_LEAKS_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include "containers.h"
 
 struct pmw_watch;
 struct json_t;
+
+/* which walk of each PID an output wrote last (keyed by PID modulo 1024) */
+struct pmw_walk_seen {
+	int pid[1024];
+	uint64_t walks[1024];
+};
+/* Has @w completed a walk that @p has not seen? Marks it seen. */
+bool pmw_walk_is_new(struct pmw_walk_seen *p, const struct pmw_watch *w);
 
 /* Write @obj (consumed; NULL: -ENOMEM) as one JSON line. 0, -ENOMEM or -EIO. */
 int pmw_json_put(FILE *f, struct json_t *obj);
