@@ -14,7 +14,7 @@ fail: the check fails on a cycle or an upward edge made of other edges, and
 with --strict also on more upward edges than --max-up (3) in all. Prints
 the graph with --edges. Run by `make check` (scripts/run-tests.sh) with --check.
 
-usage: scripts/deps.py [--check] [--strict] [--edges] [--max-up N] [--root DIR]
+usage: scripts/deps.py [--check] [--strict] [--edges] [--max-up N] [--root DIR] [--self-test]
 """
 import argparse
 import os
@@ -254,6 +254,37 @@ def report(mods, edges, layers, allow, max_up, show_edges, strict):
     return fails
 
 
+def self_test():
+    """deps.py on small made-up trees: a cycle and an upward edge fail, their fix passes"""
+    import contextlib
+    import io
+    import tempfile
+
+    def run(files, allow=''):
+        with tempfile.TemporaryDirectory() as root:
+            for path, text in dict(files, **{'scripts/deps-allow.txt': allow}).items():
+                os.makedirs(os.path.dirname(os.path.join(root, path)), exist_ok=True)
+                open(os.path.join(root, path), 'w').write(text)
+            mods, edges = scan(root)
+            with contextlib.redirect_stdout(io.StringIO()):
+                return report(mods, edges, read_layers(root), read_allow(root), 3, False, False)
+
+    readme = 'user/: layers\n  top.c, side.c   the top\n  low/   the bottom\n'
+    good = {'user/README': readme,
+            'user/top.c': '#include "low.h"\nint pmw_top(void)\n{\n\treturn pmw_low();\n}\n',
+            'user/top.h': 'int pmw_top(void);\n', 'user/low/low.h': 'int pmw_low(void);\n',
+            'user/low/low.c': '/* pmw_top() */\nint pmw_low(void)\n{\n\treturn "pmw_top()"[0];\n}\n'}
+    up = dict(good, **{'user/low/low.c': 'int pmw_low(void)\n{\n\treturn pmw_top();\n}\n'})
+    inc = dict(good, **{'user/low/low.h': '#include "top.h"\n'})
+    ok = [run(good) == 0,			# comments and strings are no edges
+          run(up) == 2,				# upward low -> top, and the cycle it closes
+          run(up, 'low/low -> top  known\n') == 0,	# a known edge passes
+          run(inc) == 2,			# an include is an edge too
+          run(dict(good, **{'user/extra.c': ''})) == 1]	# a file on no layer
+    print('deps: self-test %s' % ('passed' if all(ok) else 'FAILED: %s' % ok))
+    return all(ok)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--check', action='store_true', help='exit 1 on a failure')
@@ -262,7 +293,10 @@ def main():
     ap.add_argument('--strict', action='store_true',
                     help='fail on more than --max-up upward edges, known or not')
     ap.add_argument('--root', default=os.path.join(os.path.dirname(__file__), '..'))
+    ap.add_argument('--self-test', action='store_true', help='check this script on made-up trees')
     a = ap.parse_args()
+    if a.self_test:
+        return 0 if self_test() else 1
     mods, edges = scan(a.root)
     fails = report(mods, edges, read_layers(a.root), read_allow(a.root), a.max_up, a.edges,
                    a.strict)

@@ -84,12 +84,13 @@ run_unit() {
 
 # The shape of the tree: no new dependency cycle or upward edge between user/'s
 # files (scripts/deps.py), no new function over 80 lines (scripts/funclen.py).
-# Each is one test: passed, or failed with its findings printed.
+# Each is one test (the script's self-test on made-up source, then the tree):
+# passed, or failed with its findings printed.
 run_shape() {
 	local c
 	for c in deps funclen; do
 		echo "=== unit: scripts/$c.py --check"
-		if "$PY" "scripts/$c.py" --check; then
+		if "$PY" "scripts/$c.py" --self-test && "$PY" "scripts/$c.py" --check; then
 			passed=$((passed + 1))
 		else
 			echo "run-tests: scripts/$c.py --check failed (see the FAIL lines above)"
