@@ -99,9 +99,14 @@ static void walk_heap(struct pmw_watch *w, double budget)
 void pmw_leaks_process(struct pmw_watch *w, double walk_budget)
 {
 	struct pmw_leaks *l = &w->leaks;
+	const struct pmw_row *r = &w->row;
+	uint64_t uncoll = 0;
 
-	l->run_s += w->row.interval_s;
-	pmw_trend_add(&l->trend, &l->ps, l->run_s, &w->row);
+	for (int g = 0; g < PMW_NGEN; g++)
+		uncoll += r->gc[g].uncollectable;
+	l->run_s += r->interval_s;
+	pmw_trend_add(&l->trend, &l->ps, l->run_s, r->live_bytes + r->large_live_bytes,
+		      r->rss_bytes, uncoll);
 	walk_heap(w, walk_budget);
 	if (w->exited)
 		pmw_growth_stop(&l->growth);

@@ -4,7 +4,6 @@
 #include <string.h>
 #include "trend.h"
 #include "util.h"
-#include "watch.h"
 
 double pmw_leak_process_score(const struct pmw_leak_score *s)
 {
@@ -17,18 +16,17 @@ double pmw_leak_process_score(const struct pmw_leak_score *s)
 }
 
 void pmw_trend_add(struct pmw_trend *tr, struct pmw_leak_score *ps, double run_s,
-		   const struct pmw_row *r)
+		   double heap_bytes, double rss_bytes, uint64_t uncoll)
 {
-	for (int g = 0; g < PMW_NGEN; g++)
-		tr->uncoll_total += r->gc[g].uncollectable;
+	tr->uncoll_total += uncoll;
 	if (tr->nhist == PMW_HIST_N) {
 		memmove(tr->heap_hist, tr->heap_hist + 1, sizeof(double) * (PMW_HIST_N - 1));
 		memmove(tr->rss_hist, tr->rss_hist + 1, sizeof(double) * (PMW_HIST_N - 1));
 		memmove(tr->t_hist, tr->t_hist + 1, sizeof(double) * (PMW_HIST_N - 1));
 		tr->nhist--;
 	}
-	tr->heap_hist[tr->nhist] = r->live_bytes + r->large_live_bytes;
-	tr->rss_hist[tr->nhist] = r->rss_bytes;
+	tr->heap_hist[tr->nhist] = heap_bytes;
+	tr->rss_hist[tr->nhist] = rss_bytes;
 	tr->t_hist[tr->nhist] = run_s / 60.0;	/* minutes */
 	tr->nhist++;
 	pmw_fit_line(tr->t_hist, tr->heap_hist, tr->nhist, &ps->heap_slope, &ps->heap_r2);

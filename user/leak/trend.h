@@ -32,14 +32,13 @@ struct pmw_leak_score {
 /* The process score from the slopes: 0 when nothing grows. */
 double pmw_leak_process_score(const struct pmw_leak_score *s);
 
-struct pmw_row;
-
 /*
- * Add the interval @r (live heap incl. large blocks, RSS, GC uncollectable)
- * that ended @run_s seconds after the first to @tr, and refit @ps's slopes
- * (bytes per minute) and uncollectable objects per minute.
+ * Add the interval that ended @run_s seconds after the first to @tr: live
+ * heap @heap_bytes (pymalloc and large blocks), @rss_bytes, and @uncoll GC
+ * uncollectable objects found in it; refit @ps's slopes (bytes per minute)
+ * and uncollectable objects per minute.
  */
 void pmw_trend_add(struct pmw_trend *tr, struct pmw_leak_score *ps, double run_s,
-		   const struct pmw_row *r);
+		   double heap_bytes, double rss_bytes, uint64_t uncoll);
 
 #endif
