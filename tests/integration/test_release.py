@@ -38,7 +38,8 @@ def test_version(binary):
     assert re.match(r"pymemwatch \d+\.\d+\.\d+$", cp.stdout.splitlines()[0]), cp.stdout
     rev = git_rev()
     if rev and not rev.endswith("-dirty"):
-        assert lines["revision"] == rev, cp.stdout
+        assert lines["revision"] == rev, \
+            "%s was built from %s, the checkout is at %s: run make" % (binary, lines["revision"], rev)
     assert lines["build"] == "dynamic", cp.stdout
     assert re.match(r"v?\d+\.\d+", lines["libbpf"]), cp.stdout
     assert lines["debuginfod"].startswith(("available", "unavailable: ")), cp.stdout
