@@ -20,6 +20,9 @@ PKGS="$PKGS libpython3.11-testsuite"
 # `make static` links the static archives these -dev packages ship, plus a libmicrohttpd
 # without TLS that scripts/build-static-deps.sh builds from Debian's source (dpkg-dev, below)
 PKGS="$PKGS libdebuginfod-dev liblzma-dev debuginfod xz-utils"
+# the container files' checks (tests/integration/test_contrib.py, contrib/validate.py): yamllint,
+# the Kubernetes API's models, capsh for the capability runs
+PKGS="$PKGS yamllint python3-yaml python3-kubernetes libcap2-bin"
 # free-threaded CPython 3.13t built from Debian's source by scripts/build-ft.sh (test_freethreaded.py)
 PKGS="$PKGS dpkg-dev libffi-dev libbz2-dev libexpat1-dev libssl-dev"
 # npm (for the report libraries below) only when no npm is on PATH (e.g. nodesource's nodejs has it)

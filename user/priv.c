@@ -72,8 +72,12 @@ int pmw_priv_drop(bool attach_later, bool new_targets)
 		if (has_eff(now, keep[i]) && (cap_set_flag(c, CAP_EFFECTIVE, 1, &keep[i], CAP_SET) ||
 					      cap_set_flag(c, CAP_PERMITTED, 1, &keep[i], CAP_SET)))
 			err = -errno;
-	/* the bounding set needs CAP_SETPCAP: shrink it before the drop */
-	for (cap_value_t v = 0; !err && v <= CAP_LAST_CAP; v++) {
+	/*
+	 * the bounding set needs CAP_SETPCAP: shrink it before the drop. Without
+	 * it (a container granted only what pymemwatch needs) the bounding set
+	 * is already the launcher's: leave it, drop the rest all the same.
+	 */
+	for (cap_value_t v = 0; !err && has_eff(now, CAP_SETPCAP) && v <= CAP_LAST_CAP; v++) {
 		bool kept = false;
 
 		for (int i = 0; i < nkeep; i++)
