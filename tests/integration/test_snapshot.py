@@ -13,6 +13,7 @@ Interpreters: Debian's 3.11, pyenv 3.12.1 and 3.13.0, sid's 3.14 and 3.15
 differs on each (3.11 values before the object, 3.12 tagged, 3.13+ inline).
 """
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -201,6 +202,7 @@ def test_live_advice(waste, tmp_path):
     res = run_pmw(["-p", w.pid, "-d", "4", "-q", "--csv-advice", csv, "--json", js,
                    "--csv", proc], timeout=120)
     assert res.rc == 0, res.describe()
+    assert "Where the memory goes" in res.stdout and "__main__.Point" in res.stdout, res.stdout
     header, rows = read_csv(csv)
     assert header[3:10] == ["kind", "subject", "where", "objects", "bytes", "saving_bytes",
                             "detail"], header
@@ -219,3 +221,26 @@ def test_live_advice(waste, tmp_path):
     assert saved and saved[-1] and saved[-1] >= int(slots["saving_bytes"]), saved
     with open(csv) as f:
         assert "do-not-print-me" not in f.read() + text + res.stdout + res.stderr
+
+
+def test_report_compares_memory(waste, tmp_path):
+    """`pymemwatch report A.jsonl B.jsonl` of a wasteful and a clean run: the HTML
+    report's advice table per process, and the census and advice by type, A vs B."""
+    from test_report import load_in_chromium, render
+    a, b = waste("pyenv-3.12.1"), waste("pyenv-3.12.1", "clean")
+    files = []
+    for w, name in ((a, "naive.jsonl"), (b, "clean.jsonl")):
+        files.append(str(tmp_path / name))
+        res = run_pmw(["-p", w.pid, "-d", "3", "-q", "--json", files[-1]], timeout=120)
+        assert res.rc == 0, res.describe()
+    out = str(tmp_path / "cmp.html")
+    r = render(files, out)
+    assert r.returncode == 0, r.stderr
+    with open(out) as f:
+        assert "do-not-print-me" not in f.read()
+    dom = load_in_chromium(out)
+    for ident in ("advice-0-%d" % a.pid, "diff-types", "diff-advice"):
+        assert 'id="%s"' % ident in dom, ident
+    assert re.search(r'<tr class="diff-advice-row"><td class="l">slots: __main__.Point</td>', dom)
+    assert re.search(r'<tr class="diff-types-row"><td class="l">float</td>', dom)
+    assert "Where the memory goes" in dom

@@ -195,6 +195,16 @@ static void from_watch(struct pmw_snapshot *s, const char *host, struct pmw_watc
 	pmw_fmt_rfc3339(&w->row.wall, s->time, sizeof(s->time));
 }
 
+void pmw_advice_summary(FILE *f, struct pmw_watch *w)
+{
+	struct pmw_snapshot s;
+
+	if (!w->leaks.walk.walks)
+		return;
+	from_watch(&s, "", w);
+	text_advice(f, &s);
+}
+
 int pmw_advice_json_watch(FILE *f, const char *host, struct pmw_walk_seen *seen,
 			  struct pmw_watch *w)
 {

@@ -41,6 +41,8 @@ void pmw_advice_csv(FILE *f, const struct pmw_snapshot *s);
 
 struct pmw_walk_seen;
 struct pmw_watch;
+/* The summary's "Where the memory goes" section: @w's last walk's advice (nothing before one). */
+void pmw_advice_summary(FILE *f, struct pmw_watch *w);
 /* Live runs: {"type":"advice"} lines of @w's last walk, once per walk (@seen). 0 or -EIO. */
 int pmw_advice_json_watch(FILE *f, const char *host, struct pmw_walk_seen *seen,
 			  struct pmw_watch *w);

@@ -75,6 +75,9 @@ struct proc {
 	double census_t;
 	json_t *leaks;		/* {"type":"leak"} rows of the last interval that had any */
 	double leaks_t;
+	json_t *advice;		/* {"type":"advice"} rows of the last walk that had any */
+	double advice_t;
+	json_t *types;		/* the last {"type":"types"} line's census by type */
 };
 
 struct run {
@@ -249,18 +252,40 @@ static void add_census_row(struct proc *p, json_t *row)
 				  "live", num(row, "live_bytes"), "growth", num(row, "growth_bytes")));
 }
 
-/* growing containers (output_leaks.c): the rows of the last interval that had any */
-static void add_leak_row(struct proc *p, json_t *row)
+/* @row into *@rows, which keeps only the rows of the latest time seen (*@at) */
+static void keep_latest(json_t **rows, double *at, json_t *row)
 {
 	double t = parse_time(str(row, "time"));
 
-	if (!p->leaks || t > p->leaks_t) {
-		json_decref(p->leaks);
-		p->leaks = json_array();
-		p->leaks_t = t;
+	if (!*rows || t > *at) {
+		json_decref(*rows);
+		*rows = json_array();
+		*at = t;
 	}
-	if (t == p->leaks_t)
-		json_array_append(p->leaks, row);
+	if (t == *at)
+		json_array_append(*rows, row);
+}
+
+/* growing containers (output_leaks.c): the rows of the last interval that had any */
+static void add_leak_row(struct proc *p, json_t *row)
+{
+	keep_latest(&p->leaks, &p->leaks_t, row);
+}
+
+/* where the memory goes (output_advice.c): the advice rows of the last walk, the last census */
+static void add_advice_row(struct proc *p, json_t *row)
+{
+	keep_latest(&p->advice, &p->advice_t, row);
+}
+
+static void add_types_row(struct proc *p, json_t *row)
+{
+	json_t *types = json_object_get(row, "types");
+
+	if (json_is_array(types)) {
+		json_decref(p->types);
+		p->types = json_incref(types);
+	}
 }
 
 static int load_run(struct run *r, const char *path)
@@ -304,6 +329,10 @@ static int load_run(struct run *r, const char *path)
 			add_census_row(p, row);
 		else if (!strcmp(type, "leak"))
 			add_leak_row(p, row);
+		else if (!strcmp(type, "advice"))
+			add_advice_row(p, row);
+		else if (!strcmp(type, "types"))
+			add_types_row(p, row);
 		json_decref(row);
 	}
 	free(line);
@@ -488,6 +517,8 @@ static json_t *proc_json(struct proc *p)
 	proc_sites(o, p, t0);
 	json_object_set_new(o, "census", p->census ? json_incref(p->census) : json_array());
 	json_object_set_new(o, "leaks", p->leaks ? json_incref(p->leaks) : json_array());
+	json_object_set_new(o, "advice", p->advice ? json_incref(p->advice) : json_array());
+	json_object_set_new(o, "types", p->types ? json_incref(p->types) : json_array());
 	return o;
 }
 
@@ -514,6 +545,8 @@ static void free_run(struct run *r)
 		json_decref(p->last);
 		json_decref(p->site_idx);
 		json_decref(p->census);
+		json_decref(p->advice);
+		json_decref(p->types);
 		for (int c = 0; c < NCOL; c++)
 			free(p->col[c].v);
 		for (int k = 0; k < p->nsites; k++) {

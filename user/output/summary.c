@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* The end-of-run summary per PID, and the ranking of processes (-a). */
 #include <stdlib.h>
+#include "output_advice.h"
 #include "output_leaks.h"
 #include "summary.h"
 #include "util.h"
@@ -100,6 +101,7 @@ void pmw_print_summary(FILE *f, struct pmw_watch **ws, int n)
 		summary_counts(f, w);
 		summary_gc(f, w);
 		summary_types_sites(f, w);
+		pmw_advice_summary(f, w);	/* where the memory goes */
 	}
 	fflush(f);
 }
