@@ -228,7 +228,7 @@ FUZZ_SRCS_fuzz_csv := user/util.c
 FUZZ_SRCS_fuzz_version := user/util.c
 # pmw_mem_read() comes from the harness: the input is the target's memory
 FUZZ_SRCS_fuzz_pystack := user/cpython/pystack.c user/cpython/pyline.c user/cpython/pyver.c user/util.c
-FUZZ_SRCS_fuzz_holders := user/leak/holders.c user/cpython/pyobj.c user/cpython/pystack.c \
+FUZZ_SRCS_fuzz_holders := user/leak/holders.c user/leak/retained.c user/cpython/pyobj.c user/cpython/pystack.c \
 	user/cpython/pyline.c user/cpython/pyver.c user/util.c
 # the heap walk: pools, type objects and items from the input (no heap.c: the harness lists pools)
 FUZZ_SRCS_fuzz_walk := user/leak/walk.c user/cpython/pyobj.c user/cpython/pystack.c \

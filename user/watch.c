@@ -107,7 +107,7 @@ static int read_gc_stats(struct pmw_watch *w, struct pmw_py_gcstats st[PMW_NGEN]
 	if (t->pv->gc_stats_in_runtime) {
 		addr = t->runtime_vaddr + t->bias + t->pv->gc_stats;
 	} else {
-		addr = pmw_target_interp(t);
+		addr = pmw_py_interp(t);
 		if (!addr)
 			return -EAGAIN;
 		addr += t->pv->gc_stats;

@@ -26,7 +26,7 @@
 
 static uint64_t interp;
 
-uint64_t pmw_target_interp(const struct pmw_target *t)
+uint64_t pmw_py_interp(const struct pmw_target *t)
 {
 	(void)t;
 	return interp;

@@ -37,7 +37,7 @@ static int arena_table(const struct pmw_target *t, uint64_t *arenas, uint32_t *m
 					   sizeof(*maxarenas));
 		return err;
 	}
-	interp = pmw_target_interp(t);
+	interp = pmw_py_interp(t);
 	if (!interp)
 		return pmw_pid_alive(t->pid) ? -EAGAIN : -ESRCH;
 	state = interp + pv->obm_off;

@@ -7,17 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "pmw.h"
-#include "target.h"
-
-struct pmw_heap {
-	uint64_t live_blocks;		/* blocks in use in pymalloc pools, count */
-	uint64_t live_bytes;		/* their size-class bytes */
-	uint64_t arena_bytes;		/* arenas mapped * ARENA_SIZE */
-	uint64_t narenas;		/* arenas mapped, count */
-	uint64_t pools_used;		/* pools holding at least one block */
-	uint64_t class_blocks[PMW_NCLASS]; /* live blocks per size class */
-	double scan_ms;			/* wall time of the scan */
-};
+#include "pyheap.h"
+#include "pyproc.h"
 
 /*
  * Called for every pool in use with the first PMW_HEAP_PEEK bytes of its

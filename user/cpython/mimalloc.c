@@ -416,7 +416,7 @@ int pmw_mi_scan(const struct pmw_target *t, struct pmw_mi_scan *s)
 	if (!t->ft)
 		return -ENOENT;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	interp = pmw_target_interp(t);
+	interp = pmw_py_interp(t);
 	if (!interp)
 		return pmw_pid_alive(t->pid) ? -EAGAIN : -ESRCH;
 	c.seg_mask = ~((uint64_t)t->ft->segment_size - 1);

@@ -10,8 +10,8 @@
 #define PMW_MIMALLOC_H
 
 #include <stdint.h>
-#include "heap.h"
-#include "target.h"
+#include "pyheap.h"
+#include "pyproc.h"
 
 /* _Py_mimalloc_heap_id, Include/internal/pycore_mimalloc.h (3.13) */
 enum pmw_mi_kind { PMW_MI_MEM, PMW_MI_OBJECT, PMW_MI_GC, PMW_MI_GC_PRE, PMW_MI_NKINDS };

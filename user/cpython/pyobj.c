@@ -507,7 +507,7 @@ int64_t pmw_dict_nentries(struct pmw_pyr *r, uint64_t dict)
 
 int64_t pmw_pyobj_len(struct pmw_pyr *r, uint64_t obj, const struct pmw_pytype *ty)
 {
-	int64_t v[2];
+	int64_t v[1];
 
 	switch (ty->kind) {
 	case PMW_PK_LIST: case PMW_PK_TUPLE: case PMW_PK_DEQUE:	/* ob_size */
@@ -518,10 +518,9 @@ int64_t pmw_pyobj_len(struct pmw_pyr *r, uint64_t obj, const struct pmw_pytype *
 		if (pmw_pyr_read(r, obj + PMW_MA_USED, v, 8))
 			return -EFAULT;
 		break;
-	case PMW_PK_SET:	/* used @24 */
-		if (pmw_pyr_read(r, obj + 16, v, 16))
+	case PMW_PK_SET:
+		if (pmw_pyr_read(r, obj + PMW_SET_USED, v, 8))
 			return -EFAULT;
-		v[0] = v[1];
 		break;
 	default:
 		return -EINVAL;
@@ -712,7 +711,7 @@ ssize_t pmw_instance_attrs(struct pmw_pyr *r, uint64_t obj, const struct pmw_pyt
 		if (pmw_pyr_read(r, obj + ty->dictoffset, dict, 8))
 			return -EFAULT;
 	} else if (o->managed != PMW_MD_NONE && (ty->flags & PMW_TPFLAGS_MANAGED_DICT)) {
-		if (pmw_pyr_read(r, obj - 32, pre, sizeof(pre)))
+		if (pmw_pyr_read(r, obj - PMW_PREHEADER_SIZE, pre, sizeof(pre)))
 			return -EFAULT;
 		switch (o->managed) {
 		case PMW_MD_311:	/* dict at obj[-3], PyDictValues * at obj[-4] */

@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include "target.h"
+#include "pyproc.h"
 
 struct pmw_pyver;
 
@@ -53,7 +53,7 @@ struct pmw_pytype {
 
 /* a prefetched window [obj - PRE, obj - PRE + LEN): the pre-header and head of an object */
 #define PMW_PYR_HEADS		8192	/* slots, power of two */
-#define PMW_PYR_HEAD_PRE	32
+#define PMW_PYR_HEAD_PRE	PMW_PREHEADER_SIZE	/* the window starts at the pre-header */
 #define PMW_PYR_HEAD_LEN	160
 struct pmw_pyhead {
 	uint64_t obj;

@@ -4,7 +4,7 @@
 #define PMW_PYSTACK_H
 
 #include <stdint.h>
-#include "target.h"
+#include "pyproc.h"
 
 /* A symbolized frame. */
 struct pmw_frame {

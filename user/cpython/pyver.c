@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include "pyver.h"
-#include "target.h"
+#include "mem.h"
 #include "util.h"
 
 /* generation_stats[3] of { collections, collected, uncollectable } (3.8-3.14) */

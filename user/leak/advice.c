@@ -9,10 +9,6 @@
 #include "pyver.h"
 #include "util.h"
 
-/* tp_flags, Include/object.h */
-#define F_LONG_SUBCLASS		(1UL << 24)
-#define F_UNICODE_SUBCLASS	(1UL << 28)
-
 #define STR_CAP_MAX	(1u << 21)	/* str values followed (32 B each); past half of it,
 					 * values are sampled by hash (all copies of a value or none) */
 #define DICTS_MAX	(1u << 20)	/* combined dicts whose keys table is checked */
@@ -79,11 +75,6 @@ static uint64_t hash_bytes(const uint8_t *p, size_t n, uint64_t seed)
 	h ^= h >> 29;
 	h *= 0xbf58476d1ce4e5b9ULL;
 	return (h ^ h >> 32) | 1;
-}
-
-static bool ptr_ok(uint64_t p)
-{
-	return p >= 0x10000 && p < (1ULL << 47) && !(p & 7);
 }
 
 static bool push(void **arr, size_t *n, size_t *cap, size_t max, size_t esz, const void *e)
@@ -153,13 +144,13 @@ static int str_grow(struct pmw_advice_acc *a)
 static void str_note(struct pmw_advice_acc *a, uint64_t addr, const uint8_t *o, size_t avail,
 		     uint32_t block)
 {
-	uint64_t n = avail >= 36 ? rd64(o + PMW_OB_SIZE) : 0, h;
+	uint64_t n = avail >= PMW_STR_STATE + 4 ? rd64(o + PMW_STR_LENGTH) : 0, h;
 	uint32_t state, kind, data;
 	struct strent *e;
 
 	if (n < 2 || n > 512)
 		return;
-	memcpy(&state, o + 32, 4);
+	memcpy(&state, o + PMW_STR_STATE, 4);
 	kind = state >> 2 & 7;
 	if (!(state >> 5 & 1) || (kind != 1 && kind != 2 && kind != 4))
 		return;
@@ -254,7 +245,7 @@ static void container_note(struct pmw_advice_acc *a, int kind, uint64_t addr, co
 			a->empty_n[C_DICT]++;
 			a->empty_bytes[C_DICT] += block;
 		}
-		if (!y && ptr_ok(x) && a->ndicts_all++ % a->dict_stride == 0)
+		if (!y && pmw_pyptr_ok(x) && a->ndicts_all++ % a->dict_stride == 0)
 			dict_note(a, addr, x, len);
 	} else if (kind == PMW_CK_SET) {
 		len = rd64(o + PMW_SET_USED);
@@ -316,7 +307,7 @@ static void on_object(void *arg, const struct pmw_wtype *ty, uint64_t addr, cons
 {
 	struct pmw_advice_acc *a = arg;
 
-	if (ty->flags & F_UNICODE_SUBCLASS) {
+	if (ty->flags & PMW_TPFLAGS_UNICODE_SUBCLASS) {
 		if (!(ty->flags & PMW_TPFLAGS_HEAPTYPE))
 			str_note(a, addr, o, avail, block);
 	} else if (ty->kind) {
@@ -549,7 +540,7 @@ static void boxed_check(struct pmw_advice_acc *a, struct pmw_walk *wk, struct bo
 		if (pmw_mem_gather(a->t->pid, addrs, lens, n, (uint8_t *)ptrs, okp) < 0)
 			return;
 		for (size_t i = 0; i < n * BOXED_PEEK; i++) {
-			addrs[i] = okp[i / BOXED_PEEK] && ptr_ok(ptrs[i]) ? ptrs[i] : 0;
+			addrs[i] = okp[i / BOXED_PEEK] && pmw_pyptr_ok(ptrs[i]) ? ptrs[i] : 0;
 			lens[i] = 16;
 		}
 		/* unreadable (0) pieces fail alone */
@@ -643,7 +634,7 @@ static int code_where(struct pmw_pyr *r, uint64_t fn, char *file, size_t flen, i
 	int32_t first;
 
 	if (pmw_pyr_read(r, fn + (pv->obj.func_qualname == 40 ? 48 : 16), &code, 8) ||
-	    !ptr_ok(code) || pmw_pyr_read(r, code + pv->co_filename, &fname, 8) ||
+	    !pmw_pyptr_ok(code) || pmw_pyr_read(r, code + pv->co_filename, &fname, 8) ||
 	    pmw_pyr_read(r, code + pv->co_firstlineno, &first, 4) ||
 	    pmw_pyobj_str(r, fname, file, flen) < 0)
 		return -EFAULT;
@@ -698,7 +689,7 @@ static uint64_t values_bytes(struct pmw_pyr *r, const struct pmw_pytype *ty)
 
 	if (pv->obj.managed != PMW_MD_311 && pv->obj.managed != PMW_MD_312)
 		return 0;	/* 3.13+: inline, in the object's block */
-	if (!ptr_ok(ty->cached_keys) || pmw_pyr_read(r, ty->cached_keys, h, sizeof(h)))
+	if (!pmw_pyptr_ok(ty->cached_keys) || pmw_pyr_read(r, ty->cached_keys, h, sizeof(h)))
 		return 0;
 	size = h[2] + h[3];	/* dk_usable @16 + dk_nentries @24: shared_keys_usable_size() */
 	if (size > 4096)

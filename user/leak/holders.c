@@ -607,7 +607,7 @@ static void expand_frame(struct search *s, int idx)
 static int search(struct search *s)
 {
 	const struct pmw_target *t = s->r->t;
-	uint64_t interp = pmw_target_interp(t), modules, md;
+	uint64_t interp = pmw_py_interp(t), modules, md;
 	struct step st = STEP(ST_DICT, 0, 0);
 	static __thread uint8_t pks[MODULES_MAX];	/* kind of each root */
 	ssize_t n, nmods = 0;

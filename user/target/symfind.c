@@ -8,7 +8,7 @@
 #include <unistd.h>
 #include "log.h"
 #include "symfind.h"
-#include "target.h"
+#include "pyproc.h"
 #include "util.h"
 
 #define MAX_FUNC_BYTES	8192	/* the functions decoded here are a few hundred bytes */

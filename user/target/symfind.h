@@ -32,49 +32,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "pmw.h"
+#include "pyproc.h"	/* struct pmw_symfind: what is found, kept in struct pmw_target */
 
-struct pmw_target;
 struct pmw_sym;
-
-/*
- * Dealloc functions the leak bursts probe (objects that die into free lists
- * never reach PyObject_Free): read from the live exported type objects'
- * tp_dealloc slots: tupledealloc (PyTuple_Type), list_dealloc, dict_dealloc,
- * float_dealloc, unicode_dealloc.
- */
-#define PMW_SYMFIND_NDEALLOC 5
-
-/* Trust in an address found by disassembly. */
-enum pmw_check {
-	PMW_CHECK_NONE,		/* not looked for, or not found */
-	PMW_CHECK_PENDING,	/* found, its effect not seen yet: not trusted */
-	PMW_CHECK_PASSED,	/* its effect matched target memory */
-	PMW_CHECK_FAILED,	/* its effect did not match: not used */
-};
-
-struct pmw_found {
-	uint64_t addr;		/* link-time vaddr, 0 if not found */
-	enum pmw_check check;
-	char how[160];		/* how it was found, for -v */
-};
-
-/* Everything found for one target, and the state of the effect checks. */
-struct pmw_symfind {
-	bool done, live;	/* ran; ran with the live allocator struct */
-	struct pmw_found objalloc, obj_malloc, pool_refill, gc_func, arenas, maxarenas;
-	struct pmw_found dealloc[PMW_SYMFIND_NDEALLOC]; /* tp_dealloc of the types below */
-	/* GC check: collections since attach seen by the probe and in generation_stats */
-	uint64_t gc_probe[PMW_NGEN], gc_mem[PMW_NGEN];
-	int64_t gc_off;		/* probe - memory after the first interval (collections between
-				 * the probe's attach and memory's baseline read) */
-	bool gc_off_set;
-	uint64_t gc_mem_first;	/* collections in generation_stats by the first interval's end */
-	int gc_bad;		/* consecutive intervals out of step */
-	/* refill check: pools that became used (heap scans) and refill hits since attach */
-	uint64_t pools_up, refills, stale;
-	uint64_t pools_prev;
-	bool pools_prev_ok;
-};
 
 /*
  * Find, for @t without symbols (t->has_symtab false), what symfind.h lists,

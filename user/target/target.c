@@ -573,17 +573,6 @@ void pmw_target_close(struct pmw_target *t)
 		pmw_elf_close(&t->elf);
 }
 
-uint64_t pmw_target_interp(const struct pmw_target *t)
-{
-	uint64_t interp = 0;
-
-	if (!t->bias_known ||
-	    pmw_mem_read(t->pid, t->runtime_vaddr + t->bias + t->pv->interp_main, &interp,
-			 sizeof(interp)))
-		return 0;
-	return interp;
-}
-
 int pmw_target_obj_allocator(const struct pmw_target *t, uint64_t fn[5])
 {
 	uint64_t addr;
