@@ -345,6 +345,28 @@ def procs(tmp_path):
     p.cleanup()
 
 
+def tmux_screens(cmd, wait_s, keys=None, after_s=0, size=(120, 40)):
+    """Run @cmd in a detached tmux session of @size; the screen after @wait_s seconds and,
+    if @keys is given, after sending them and @after_s seconds more (else None)."""
+    if not shutil.which("tmux"):
+        pytest.skip("tmux missing")
+    sess = "pmw-tmux-%d-%d" % (os.getpid(), int(time.monotonic() * 1000))
+    grab = ["tmux", "capture-pane", "-p", "-t", sess]
+    try:
+        subprocess.run(["tmux", "new-session", "-d", "-s", sess, "-x", str(size[0]), "-y",
+                        str(size[1]), cmd], check=True)
+        time.sleep(wait_s)
+        first = subprocess.run(grab, capture_output=True, text=True).stdout
+        second = None
+        if keys is not None:
+            subprocess.run(["tmux", "send-keys", "-t", sess, keys], check=True)
+            time.sleep(after_s)
+            second = subprocess.run(grab, capture_output=True, text=True).stdout
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", sess], capture_output=True)
+    return first, second
+
+
 def run_pmw(args, timeout=120, wrap=(), **kw):
     """Run pymemwatch to completion (argv prefixed by wrap); returns a Result."""
     argv = list(wrap) + [BINARY] + [str(a) for a in args]

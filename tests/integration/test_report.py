@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import BINARY, WORKLOADS
+from conftest import BINARY, WORKLOADS, tmux_screens
 
 LEAKY = os.path.join(WORKLOADS, "leaky_service.py")
 PYTHON = "/usr/bin/python3"
@@ -204,20 +204,12 @@ def test_report_usage_errors(tmp_path):
 def test_live_view_sparklines(tmp_path):
     if os.geteuid() != 0:
         pytest.skip("integration tests need root (BPF, uprobes)")
-    if not shutil.which("tmux"):
-        pytest.skip("tmux missing")
     target = start_leaky(40)
-    sess = "pmw-spark-%d" % os.getpid()
     try:
-        subprocess.run(["tmux", "new-session", "-d", "-s", sess, "-x", "120", "-y", "40",
-                        "env LANG=C.UTF-8 LC_ALL=C.UTF-8 %s -p %d -d 10" % (BINARY, target.pid)],
-                       check=True)
-        time.sleep(6)
-        screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", sess], capture_output=True,
-                                text=True).stdout
+        screen, _ = tmux_screens("env LANG=C.UTF-8 LC_ALL=C.UTF-8 %s -p %d -d 10"
+                                 % (BINARY, target.pid), 6)
         (tmp_path / "screen.txt").write_text(screen)
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", sess], capture_output=True)
         target.kill()
         target.wait()
     assert re.search(r"heap +\S+ [\u2581-\u2588]{3,}", screen), screen

@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from conftest import INTERPRETERS, REPO_ROOT, WORKLOADS, read_csv, run_pmw
+from conftest import BINARY, INTERPRETERS, REPO_ROOT, WORKLOADS, read_csv, run_pmw, tmux_screens
 from roots import RootDir, require_root_fs
 
 TOLERANCE = 0.15
@@ -244,3 +244,14 @@ def test_report_compares_memory(waste, tmp_path):
     assert re.search(r'<tr class="diff-advice-row"><td class="l">slots: __main__.Point</td>', dom)
     assert re.search(r'<tr class="diff-types-row"><td class="l">float</td>', dom)
     assert "Where the memory goes" in dom
+
+
+def test_tui_key_opens_advice(waste, tmp_path):
+    """In the live view, w opens "where the memory goes" for the process."""
+    w = waste("pyenv-3.12.1")
+    before, screen = tmux_screens("%s -p %d -d 12" % (BINARY, w.pid), 4, keys="w", after_s=2.5,
+                                  size=(160, 50))
+    assert "WHERE THE MEMORY GOES" not in before, before
+    assert "WHERE THE MEMORY GOES" in screen, screen
+    assert re.search(r"slots +__main__\.Point", screen), screen
+    assert "do-not-print-me" not in screen

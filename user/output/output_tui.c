@@ -23,6 +23,7 @@ struct tui {
 	int sel;			/* selected row (up/down) */
 	int sel_pid;			/* PID drilled into (Enter), 0 = the ranking */
 	int nrows;
+	bool advice;			/* w: "where the memory goes" under each process */
 };
 
 static struct tui tui;
@@ -212,7 +213,8 @@ static int draw_ranking(struct tui *t, struct pmw_watch **ws, int n, struct pmw_
 	erase();
 	attron(A_REVERSE);
 	mvprintw(0, 0, "pymemwatch %s  %s  %d CPython process%s  sorted by %s   "
-		 "s: sort  up/down, Enter: details  q: quit%*s", PMW_VERSION, now, n,
+		 "s: sort  up/down, Enter: details  w: where the memory goes  q: quit%*s",
+		 PMW_VERSION, now, n,
 		 n == 1 ? "" : "es", pmw_rank_key_names[t->key], COLS, "");
 	attroff(A_REVERSE);
 	attron(A_UNDERLINE);
@@ -279,6 +281,30 @@ static int tui_leaks(struct pmw_watch *w, int y, int max)
 		pmw_format_leak_stack(line, sizeof(line), &rows[k]);
 		if (line[0] && y < LINES - 2)
 			mvprintw(y++, 0, "       %.*s", COLS - 8, line);
+	}
+	return y;
+}
+
+/* "Where the memory goes" (w): @w's last walk's advice from line @y; returns the next line. */
+static int tui_advice(struct pmw_watch *w, int y)
+{
+	char a[16], b[16];
+
+	if (y >= LINES - 3)
+		return y;
+	attron(A_UNDERLINE);
+	mvprintw(y++, 0, "  WHERE THE MEMORY GOES %-19s %-34s %9s %9s  %s", "KIND", "SUBJECT", "BYTES",
+		 "SAVING", "WHERE");
+	attroff(A_UNDERLINE);
+	if (!w->leaks.walk.walks || !w->leaks.nadv)
+		mvprintw(y++, 0, "  %s", w->leaks.walk.walks ? "nothing worth a line in the last heap walk" :
+			 "no heap walk yet (--walk-budget)");
+	for (int k = 0; k < w->leaks.nadv && y < LINES - 2; k++) {
+		const struct pmw_advice_row *r = &w->leaks.adv[k];
+
+		mvprintw(y++, 0, "  %-19s %-34.34s %9s %9s  %.*s", r->kind, r->subject,
+			 pmw_fmt_bytes(r->bytes, a, sizeof(a)), pmw_fmt_bytes(r->saving, b, sizeof(b)),
+			 COLS > 80 ? COLS - 80 : 0, r->where);
 	}
 	return y;
 }
@@ -437,11 +463,15 @@ static int draw_watches(struct pmw_output *o, struct pmw_watch **ws, int n)
 	strftime(now, sizeof(now), "%H:%M:%S", &tm);
 	erase();
 	attron(A_REVERSE);
-	mvprintw(y++, 0, "pymemwatch %s  %s  %d process%s  interval %.2gs   q: quit%*s",
+	mvprintw(y++, 0, "pymemwatch %s  %s  %d process%s  interval %.2gs   w: where the memory "
+		 "goes  q: quit%*s",
 		 PMW_VERSION, now, n, n == 1 ? "" : "es", o->interval, COLS, "");
 	attroff(A_REVERSE);
-	for (int i = 0; i < n && y < LINES - 2; i++)
+	for (int i = 0; i < n && y < LINES - 2; i++) {
 		y = tui_proc(ws[i], y);
+		if (t->advice)
+			y = tui_advice(ws[i], y);
+	}
 	for (int i = 0; i < n && y < LINES - 3; i++) {
 		y = tui_types(ws[i], y);
 		y = tui_sites(t, ws[i], y);
@@ -473,12 +503,18 @@ static int tui_poll_keys(struct pmw_output *o)
 			if (t->sel + 1 < t->nrows)
 				t->sel++;
 			break;
+		case 'w':	/* where the memory goes, for the selected process */
+			t->advice = !t->advice;
+			if (t->sel_pid < 0)
+				t->sel_pid = -t->sel_pid;
+			break;
 		case '\n': case KEY_ENTER: case 'd':
 			if (t->sel_pid < 0)
 				t->sel_pid = -t->sel_pid;
 			break;
 		case 27: case KEY_BACKSPACE: case 'b':
 			t->sel_pid = 0;
+			t->advice = false;
 			break;
 		}
 	}
