@@ -22,6 +22,7 @@
 
 #define PMW_CT_HIST	48	/* walks of history per container */
 #define PMW_LEAKS_MAX	10	/* leak rows per process and interval */
+#define PMW_GROUP_WEAK	4	/* weak-reference containers listed per leak row (groups.c) */
 
 struct pmw_growth;
 
@@ -102,6 +103,9 @@ struct pmw_leak_row {
 	char site[160];			/* "file:line" of the call site creating the items, "" unknown */
 	char site_inner[160];		/* "file:line" of the growing stack's innermost frame, "" */
 	const struct pmw_growth *growth; /* its growth site record (stacks, shares), NULL none */
+	int containers;			/* containers summed in this row (groups.c: "PATH[*]") */
+	const struct pmw_ctrack *weak[PMW_GROUP_WEAK]; /* weak-reference containers that follow it */
+	int nweak;
 	double score;
 	uint64_t container;		/* address */
 };

@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <bpf/libbpf.h>
 #include "containers.h"
+#include "groups.h"
 #include "growth.h"
 #include "log.h"
 #include "pyver.h"
@@ -195,8 +196,11 @@ void pmw_growth_step(struct pmw_growths *gs, struct pmw_containers *cs, const st
 			disarm(g);
 	}
 	for (int k = 0; k < n && hit_prog; k++) {
-		struct pmw_growth *g = get(gs, top[k]->addr);
+		struct pmw_growth *g;
 
+		if (pmw_container_weak(top[k]))
+			continue;	/* not a leak of its own (groups.c) */
+		g = get(gs, top[k]->addr);
 		if (!g)
 			return;
 		if (!stacks) {

@@ -13,54 +13,89 @@
 #include <jansson.h>
 #include "log.h"
 #include "ops.h"
+#include "groups.h"
 #include "holders.h"
 #include "output_leaks.h"
 #include "util.h"
 
 #define TYPES_JSON	50	/* census rows per {"type":"types"} line, largest first */
 
+/* Retained bytes of @tr and their growth per minute; UINT64_MAX / NAN unavailable. */
+static uint64_t retained(const struct pmw_ctrack *tr, double *per_min)
+{
+	uint64_t items = tr->n ? (uint64_t)tr->len[tr->n - 1] : 0;
+
+	if (tr->holder[0] && tr->holder_retained != UINT64_MAX && items) {
+		*per_min = tr->items_per_min * tr->holder_retained / items;
+		return tr->holder_retained;
+	}
+	if (tr->item_bytes > 0) {
+		*per_min = tr->items_per_min * tr->item_bytes;
+		return (uint64_t)(items * tr->item_bytes);
+	}
+	*per_min = NAN;
+	return UINT64_MAX;
+}
+
+/* Retained bytes and site of leak @g into @r: sums over its containers, the first site found. */
+static void group_row(struct pmw_watch *w, const struct pmw_leak_group *g, struct pmw_leak_row *r)
+{
+	r->retained_bytes = UINT64_MAX;
+	r->retained_bytes_per_min = NAN;
+	for (int i = 0; i < g->n; i++) {
+		double pm;
+		uint64_t b = retained(g->tr[i], &pm);
+
+		if (b == UINT64_MAX)
+			continue;
+		r->retained_bytes = (r->retained_bytes == UINT64_MAX ? 0 : r->retained_bytes) + b;
+		r->retained_bytes_per_min = (isnan(r->retained_bytes_per_min) ? 0 :
+					     r->retained_bytes_per_min) + pm;
+	}
+	/* the line that grows it (growth.c), else the sampled allocations' site */
+	for (int i = 0; i < g->n && !r->site[0]; i++) {
+		r->growth = pmw_growth_find(&w->leaks.growth, g->tr[i]->addr);
+		pmw_growth_site(r->growth, r->site, sizeof(r->site), r->site_inner,
+				sizeof(r->site_inner));
+	}
+	if (!r->site[0]) {
+		r->growth = pmw_growth_find(&w->leaks.growth, g->tr[0]->addr);
+		snprintf(r->site, sizeof(r->site), "%s", g->tr[0]->site);
+	}
+}
+
 int pmw_leak_rows(struct pmw_watch *w, struct pmw_leak_row *rows, int max)
 {
-	struct pmw_ctrack *top[PMW_LEAKS_MAX];
-	int n = pmw_containers_top(&w->leaks.ct, top, max < PMW_LEAKS_MAX ? max : PMW_LEAKS_MAX);
+	struct pmw_leak_group gs[PMW_LEAKS_MAX];
+	int n = pmw_leak_groups(&w->leaks.ct, gs, PMW_LEAKS_MAX);
 
-	for (int k = 0; k < n; k++) {
-		const struct pmw_ctrack *tr = top[k];
+	for (int k = 0; k < n && k < max; k++) {
+		const struct pmw_leak_group *g = &gs[k];
+		const struct pmw_ctrack *tr = g->tr[0];
 		struct pmw_leak_row *r = &rows[k];
 
 		memset(r, 0, sizeof(*r));
 		r->rank = k + 1;
 		/* the path that keeps it alive; the container itself when none was found */
 		if (tr->holder[0]) {
-			snprintf(r->holder, sizeof(r->holder), "%s", tr->holder);
+			snprintf(r->holder, sizeof(r->holder), "%s", g->holder);
 			snprintf(r->holder_kind, sizeof(r->holder_kind), "%s",
 				 pmw_holder_kind_name(tr->holder_kind));
 		} else {
 			snprintf(r->holder, sizeof(r->holder), "%s@0x%" PRIx64, tr->type_name, tr->addr);
 		}
-		r->items = tr->n ? (uint64_t)tr->len[tr->n - 1] : 0;
-		r->items_per_min = tr->items_per_min;
-		if (tr->holder[0] && tr->holder_retained != UINT64_MAX && r->items) {
-			r->retained_bytes = tr->holder_retained;
-			r->retained_bytes_per_min = tr->items_per_min * tr->holder_retained / r->items;
-		} else if (tr->item_bytes > 0) {
-			r->retained_bytes = (uint64_t)(r->items * tr->item_bytes);
-			r->retained_bytes_per_min = tr->items_per_min * tr->item_bytes;
-		} else {
-			r->retained_bytes = UINT64_MAX;
-			r->retained_bytes_per_min = NAN;
-		}
+		r->items = (uint64_t)g->items;
+		r->items_per_min = g->items_per_min;
 		snprintf(r->item_type, sizeof(r->item_type), "%s",
 			 tr->holder_item_type[0] ? tr->holder_item_type : tr->item_type);
-		/* the line that grows it (growth.c), else the sampled allocations' site */
-		r->growth = pmw_growth_find(&w->leaks.growth, tr->addr);
-		if (!pmw_growth_site(r->growth, r->site, sizeof(r->site), r->site_inner,
-				     sizeof(r->site_inner)))
-			snprintf(r->site, sizeof(r->site), "%s", tr->site);
-		r->score = tr->score;
+		group_row(w, g, r);
+		r->score = g->score;
 		r->container = tr->addr;
+		r->containers = g->n;
+		r->nweak = g->nweak;
+		memcpy(r->weak, g->weak, sizeof(r->weak));
 	}
-	return n;
+	return n < max ? n : max;
 }
 
 /* ---------------------------------------------------------------- --csv-leaks */
@@ -240,6 +275,27 @@ static void growth_json(json_t *o, const struct pmw_leak_row *r)
 	json_object_set_new(o, "watch_hits", json_integer(g ? (json_int_t)g->hits : 0));
 }
 
+/* Containers summed in a leak line, and the weak-reference ones that follow it. */
+static void group_json(json_t *o, const struct pmw_leak_row *r)
+{
+	json_t *a = json_array();
+
+	for (int i = 0; a && i < r->nweak; i++) {
+		const struct pmw_ctrack *tr = r->weak[i];
+
+		json_array_append_new(a, json_pack("{s:s, s:I, s:f, s:s}", "holder", tr->holder[0] ?
+						   tr->holder : tr->type_name, "items",
+						   (json_int_t)(tr->n ? tr->len[tr->n - 1] : 0),
+						   "items_per_min", tr->items_per_min, "item_type",
+						   tr->holder_item_type[0] ? tr->holder_item_type :
+						   tr->item_type));
+	}
+	if (!o)
+		return;
+	json_object_set_new(o, "containers", json_integer(r->containers));
+	json_object_set_new(o, "consequences", a);
+}
+
 int pmw_leaks_json(FILE *f, const char *host, const char *ts, struct pmw_watch *w)
 {
 	struct pmw_leak_row rows[PMW_LEAKS_MAX];
@@ -265,6 +321,7 @@ int pmw_leaks_json(FILE *f, const char *host, const char *ts, struct pmw_watch *
 			"item_type", r->item_type, "site", r->site, "score", r->score,
 			"container_addr", addr, "container", w->t.container, "ns_pid", w->t.ns_pid);
 		growth_json(o, r);
+		group_json(o, r);
 		err |= pmw_json_put(f, o);
 	}
 	if (wk->walks) {
@@ -358,5 +415,9 @@ void pmw_print_leak_table(FILE *f, struct pmw_watch *w, int max)
 		pmw_format_leak_stack(line, sizeof(line), &rows[k]);
 		if (line[0])
 			fprintf(f, "         grows at: %s\n", line);
+		for (int i = 0; i < rows[k].nweak; i++)
+			fprintf(f, "         follows it: %s (+%.0f/min, weak references: keep nothing "
+				"alive)\n", rows[k].weak[i]->holder[0] ? rows[k].weak[i]->holder : "?",
+				rows[k].weak[i]->items_per_min);
 	}
 }

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* One leak, one row (groups.h). */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "groups.h"
+
+bool pmw_container_weak(const struct pmw_ctrack *tr)
+{
+	/* tp_name of weakref.ref (3.12+: "weakref.ReferenceType", before: "weakref"),
+	 * of its proxies, and of weakref.KeyedRef (WeakValueDictionary's values) */
+	static const char *const weak[] = { "weakref", "weakref.ReferenceType", "KeyedRef",
+					    "weakref.KeyedRef", "weakproxy", "weakref.ProxyType",
+					    "weakcallableproxy", "weakref.CallableProxyType" };
+	const char *t = tr->holder_item_type[0] ? tr->holder_item_type : tr->item_type;
+
+	for (size_t i = 0; i < sizeof(weak) / sizeof(weak[0]); i++)
+		if (!strcmp(t, weak[i]))
+			return true;
+	return false;
+}
+
+/* The length of @h without its last subscript ("m.D['a']" -> 6), 0 if it has none. */
+static size_t stem(const char *h)
+{
+	size_t n = strlen(h);
+	const char *open;
+
+	if (!n || h[n - 1] != ']')
+		return 0;
+	open = strrchr(h, '[');
+	return open && open > h ? (size_t)(open - h) : 0;
+}
+
+/* Does @tr belong to group @g: the same path but for its last subscript, the same type
+ * and item type? */
+static bool same_shape(const struct pmw_leak_group *g, const struct pmw_ctrack *tr)
+{
+	const struct pmw_ctrack *a = g->tr[0];
+	size_t s = stem(a->holder);
+
+	return s && s == stem(tr->holder) && !strncmp(a->holder, tr->holder, s) &&
+	       a->type == tr->type && !strcmp(a->item_type, tr->item_type) && g->n < PMW_LEAKS_MAX;
+}
+
+static void add(struct pmw_leak_group *g, struct pmw_ctrack *tr)
+{
+	g->tr[g->n++] = tr;
+	g->items += tr->n ? tr->len[tr->n - 1] : 0;
+	g->items_per_min += tr->items_per_min;
+	if (tr->score > g->score)
+		g->score = tr->score;
+	if (g->n == 1)
+		snprintf(g->holder, sizeof(g->holder), "%s", tr->holder);
+	else
+		snprintf(g->holder, sizeof(g->holder), "%.*s[*]", (int)stem(tr->holder), tr->holder);
+}
+
+/* how far apart two growths are: |log ratio| of items per minute */
+static double apart(const struct pmw_leak_group *g, const struct pmw_ctrack *tr)
+{
+	return fabs(log((g->items_per_min + 1) / (tr->items_per_min + 1)));
+}
+
+/*
+ * Attach weak-reference container @tr to the leak of @gs whose growth is
+ * closest: the worst one within 5% of the closest (leaks growing in step,
+ * one item each per request, follow the first).
+ */
+static void attach_weak(struct pmw_leak_group *gs, int n, struct pmw_ctrack *tr)
+{
+	int best = -1;
+	double bd = INFINITY;
+
+	for (int k = 0; k < n; k++)
+		if (apart(&gs[k], tr) < bd)
+			bd = apart(&gs[k], tr);
+	for (int k = 0; k < n && best < 0; k++)
+		if (apart(&gs[k], tr) <= bd + 0.05)
+			best = k;
+	if (best >= 0 && gs[best].nweak < PMW_GROUP_WEAK)
+		gs[best].weak[gs[best].nweak++] = tr;
+}
+
+int pmw_leak_groups(struct pmw_containers *cs, struct pmw_leak_group *out, int max)
+{
+	struct pmw_ctrack *top[PMW_LEAKS_MAX], *weak[PMW_LEAKS_MAX];
+	int n = pmw_containers_top(cs, top, PMW_LEAKS_MAX), ng = 0, nw = 0;
+
+	for (int k = 0; k < n; k++) {
+		int g;
+
+		if (pmw_container_weak(top[k])) {
+			weak[nw++] = top[k];
+			continue;
+		}
+		for (g = 0; g < ng && !same_shape(&out[g], top[k]); g++)
+			;
+		if (g == ng) {
+			if (ng == max)
+				continue;
+			memset(&out[ng++], 0, sizeof(out[0]));
+		}
+		add(&out[g], top[k]);
+	}
+	for (int k = 0; k < nw; k++)
+		attach_weak(out, ng, weak[k]);
+	return ng;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * One leak, one row: the growing containers (containers.c, with their
+ * holders, holders.c) as the leaks a user fixes. Containers of one shape
+ * held by one path that differs only in its last subscript (the lists of a
+ * defaultdict(list), one per tenant: m.BY_TENANT['a'], m.BY_TENANT['b'])
+ * are one leak, m.BY_TENANT[*], with their growth summed. A container of
+ * weak references (a WeakSet's .data, a WeakValueDictionary's .data) keeps
+ * nothing alive: it is not a leak of its own but a consequence of the leak
+ * whose growth it follows (asyncio.tasks._all_tasks.data grows with the
+ * tasks a program keeps).
+ */
+#ifndef PMW_GROUPS_H
+#define PMW_GROUPS_H
+
+#include <stdbool.h>
+#include "containers.h"
+
+struct pmw_leak_group {
+	struct pmw_ctrack *tr[PMW_LEAKS_MAX];	/* its containers, worst first */
+	int n;
+	char holder[256];		/* tr[0]'s holder, or "PATH[*]" for several */
+	double items, items_per_min;	/* summed over its containers (last walk) */
+	double score;			/* its worst container's */
+	struct pmw_ctrack *weak[PMW_GROUP_WEAK]; /* weak-reference containers that follow it */
+	int nweak;
+};
+
+/* Are the items of @tr weak references (its sampled item type)? */
+bool pmw_container_weak(const struct pmw_ctrack *tr);
+
+/*
+ * The leaks of @cs, worst first: its growing containers grouped as above,
+ * weak-reference ones attached to the leak whose growth per minute is
+ * closest to theirs (dropped when there is none). Returns the count (<= @max).
+ */
+int pmw_leak_groups(struct pmw_containers *cs, struct pmw_leak_group *out, int max);
+
+#endif
