@@ -43,7 +43,7 @@ static void test_groups(void **state)
 	track(&tr[4], 0x50, "m.BY_TENANT['c']", 300, 60, 3.0, "int");
 	track(&tr[5], 0x60, "m.x.BY_TENANT['d']", 300, 60, 2.0, "int");	/* another path */
 	track(&tr[6], 0x70, "", 300, 60, 1.0, "int");			/* no holder found */
-	n = pmw_leak_groups(&cs, g, PMW_LEAKS_MAX);
+	n = pmw_leak_groups(&cs, NULL, g, PMW_LEAKS_MAX);
 	assert_int_equal(n, 4);
 	assert_string_equal(g[0].holder, "m.OTHER");
 	assert_int_equal(g[0].nweak, 1);

@@ -32,19 +32,35 @@ static size_t stem(const char *h)
 	return open && open > h ? (size_t)(open - h) : 0;
 }
 
-/* Does @tr belong to group @g: the same path but for its last subscript, the same type
- * and item type? */
-static bool same_shape(const struct pmw_leak_group *g, const struct pmw_ctrack *tr)
+/* "file:line" of the growth site of @tr into @site ("" unknown) */
+static void site_of(const struct pmw_growths *gs, const struct pmw_ctrack *tr, char *site)
+{
+	char inner[160];
+
+	site[0] = 0;
+	if (gs)
+		pmw_growth_site(pmw_growth_find(gs, tr->addr), site, 160, inner, sizeof(inner));
+}
+
+/*
+ * Does @tr (growth site @site) belong to group @g: the same path but for its
+ * last subscript, the same type and item type, and no other growth site?
+ */
+static bool same_shape(const struct pmw_leak_group *g, const struct pmw_ctrack *tr,
+		       const char *site)
 {
 	const struct pmw_ctrack *a = g->tr[0];
 	size_t s = stem(a->holder);
 
 	return s && s == stem(tr->holder) && !strncmp(a->holder, tr->holder, s) &&
-	       a->type == tr->type && !strcmp(a->item_type, tr->item_type) && g->n < PMW_LEAKS_MAX;
+	       a->type == tr->type && !strcmp(a->item_type, tr->item_type) &&
+	       (!site[0] || !g->site[0] || !strcmp(site, g->site)) && g->n < PMW_LEAKS_MAX;
 }
 
-static void add(struct pmw_leak_group *g, struct pmw_ctrack *tr)
+static void add(struct pmw_leak_group *g, struct pmw_ctrack *tr, const char *site)
 {
+	if (!g->site[0])
+		snprintf(g->site, sizeof(g->site), "%s", site);
 	g->tr[g->n++] = tr;
 	g->items += tr->n ? tr->len[tr->n - 1] : 0;
 	g->items_per_min += tr->items_per_min;
@@ -82,26 +98,29 @@ static void attach_weak(struct pmw_leak_group *gs, int n, struct pmw_ctrack *tr)
 		gs[best].weak[gs[best].nweak++] = tr;
 }
 
-int pmw_leak_groups(struct pmw_containers *cs, struct pmw_leak_group *out, int max)
+int pmw_leak_groups(struct pmw_containers *cs, const struct pmw_growths *gs,
+		    struct pmw_leak_group *out, int max)
 {
 	struct pmw_ctrack *top[PMW_LEAKS_MAX], *weak[PMW_LEAKS_MAX];
 	int n = pmw_containers_top(cs, top, PMW_LEAKS_MAX), ng = 0, nw = 0;
 
 	for (int k = 0; k < n; k++) {
+		char site[160];
 		int g;
 
 		if (pmw_container_weak(top[k])) {
 			weak[nw++] = top[k];
 			continue;
 		}
-		for (g = 0; g < ng && !same_shape(&out[g], top[k]); g++)
+		site_of(gs, top[k], site);
+		for (g = 0; g < ng && !same_shape(&out[g], top[k], site); g++)
 			;
 		if (g == ng) {
 			if (ng == max)
 				continue;
 			memset(&out[ng++], 0, sizeof(out[0]));
 		}
-		add(&out[g], top[k]);
+		add(&out[g], top[k], site);
 	}
 	for (int k = 0; k < nw; k++)
 		attach_weak(out, ng, weak[k]);

@@ -4,7 +4,9 @@
  * holders, holders.c) as the leaks a user fixes. Containers of one shape
  * held by one path that differs only in its last subscript (the lists of a
  * defaultdict(list), one per tenant: m.BY_TENANT['a'], m.BY_TENANT['b'])
- * are one leak, m.BY_TENANT[*], with their growth summed. A container of
+ * are one leak, m.BY_TENANT[*], with their growth summed, unless their
+ * growth sites (growth.c) differ: a dict of lists each grown at its own
+ * line holds several leaks. A container of
  * weak references (a WeakSet's .data, a WeakValueDictionary's .data) keeps
  * nothing alive: it is not a leak of its own but a consequence of the leak
  * whose growth it follows (asyncio.tasks._all_tasks.data grows with the
@@ -15,6 +17,7 @@
 
 #include <stdbool.h>
 #include "containers.h"
+#include "growth.h"
 
 struct pmw_leak_group {
 	struct pmw_ctrack *tr[PMW_LEAKS_MAX];	/* its containers, worst first */
@@ -24,6 +27,7 @@ struct pmw_leak_group {
 	double score;			/* its worst container's */
 	struct pmw_ctrack *weak[PMW_GROUP_WEAK]; /* weak-reference containers that follow it */
 	int nweak;
+	char site[160];			/* the growth site of its containers, "" none known yet */
 };
 
 /* Are the items of @tr weak references (its sampled item type)? */
@@ -32,8 +36,10 @@ bool pmw_container_weak(const struct pmw_ctrack *tr);
 /*
  * The leaks of @cs, worst first: its growing containers grouped as above,
  * weak-reference ones attached to the leak whose growth per minute is
- * closest to theirs (dropped when there is none). Returns the count (<= @max).
+ * closest to theirs (dropped when there is none); growth sites from @gs
+ * (NULL: none). Returns the count (<= @max).
  */
-int pmw_leak_groups(struct pmw_containers *cs, struct pmw_leak_group *out, int max);
+int pmw_leak_groups(struct pmw_containers *cs, const struct pmw_growths *gs,
+		    struct pmw_leak_group *out, int max);
 
 #endif

@@ -11,7 +11,6 @@
 #include <sys/syscall.h>
 #include <bpf/libbpf.h>
 #include "containers.h"
-#include "groups.h"
 #include "growth.h"
 #include "log.h"
 #include "pyver.h"
@@ -178,12 +177,9 @@ static bool due(const struct pmw_growth *g, double now)
 	return now - g->last_arm >= (g->nstacks ? PMW_GROWTH_REARM_S : PMW_GROWTH_RETRY_S);
 }
 
-void pmw_growth_step(struct pmw_growths *gs, struct pmw_containers *cs, const struct pmw_target *t,
-		     bool stacks, double now)
+void pmw_growth_step(struct pmw_growths *gs, struct pmw_containers *cs, struct pmw_ctrack **top,
+		     int n, const struct pmw_target *t, bool stacks, double now)
 {
-	struct pmw_ctrack *top[PMW_LEAKS_MAX];
-	int n = pmw_containers_top(cs, top, PMW_LEAKS_MAX);
-
 	for (int i = 0; i < gs->n; i++) {
 		struct pmw_growth *g = &gs->g[i];
 		struct pmw_ctrack *tr;
@@ -196,11 +192,8 @@ void pmw_growth_step(struct pmw_growths *gs, struct pmw_containers *cs, const st
 			disarm(g);
 	}
 	for (int k = 0; k < n && hit_prog; k++) {
-		struct pmw_growth *g;
+		struct pmw_growth *g = get(gs, top[k]->addr);
 
-		if (pmw_container_weak(top[k]))
-			continue;	/* not a leak of its own (groups.c) */
-		g = get(gs, top[k]->addr);
 		if (!g)
 			return;
 		if (!stacks) {

@@ -82,13 +82,14 @@ int pmw_growth_setup(struct bpf_program *prog);
 
 /*
  * After each interval (@now, CLOCK_MONOTONIC s): close the watches of @gs
- * that are done (their hits, PMW_GROWTH_ARM_S, or no longer a leak), and arm
- * watches on the top leaks of @cs that need a site, within the free slots.
+ * that are done (their hits, PMW_GROWTH_ARM_S, or no longer a leak in @cs),
+ * and arm watches on the leaks @top[0..n), worst first, that need a site,
+ * within the free slots.
  * @stacks: the target's build gives Python stacks (else the site stays empty
  * with the reason).
  */
-void pmw_growth_step(struct pmw_growths *gs, struct pmw_containers *cs, const struct pmw_target *t,
-		     bool stacks, double now);
+void pmw_growth_step(struct pmw_growths *gs, struct pmw_containers *cs, struct pmw_ctrack **top,
+		     int n, const struct pmw_target *t, bool stacks, double now);
 
 /* One hit from the ring buffer for this target. Returns 0 or -ENOMEM. */
 int pmw_growth_hit(struct pmw_growths *gs, const struct pmw_target *t,

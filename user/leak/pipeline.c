@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "groups.h"
 #include "holders.h"
 #include "leak.h"
 #include "log.h"
@@ -96,6 +97,20 @@ static void walk_heap(struct pmw_watch *w, double budget)
 		after_walk(w);
 }
 
+/* Watchpoints on the leaks that need a growth site; weak-reference containers are none. */
+static void watch_leaks(struct pmw_watch *w)
+{
+	struct pmw_leaks *l = &w->leaks;
+	struct pmw_ctrack *top[PMW_LEAKS_MAX];
+	int n = pmw_containers_top(&l->ct, top, PMW_LEAKS_MAX), k = 0;
+
+	for (int i = 0; i < n; i++)
+		if (!pmw_container_weak(top[i]))
+			top[k++] = top[i];
+	pmw_growth_step(&l->growth, &l->ct, top, k, &w->t,
+			w->t.pv->walk.tstate_kind && !w->t.free_threaded, pmw_now_s());
+}
+
 void pmw_leaks_process(struct pmw_watch *w, double walk_budget)
 {
 	struct pmw_leaks *l = &w->leaks;
@@ -110,9 +125,8 @@ void pmw_leaks_process(struct pmw_watch *w, double walk_budget)
 	walk_heap(w, walk_budget);
 	if (w->exited)
 		pmw_growth_stop(&l->growth);
-	else if (l->walk.walks)	/* watchpoints on the leaks that need a site */
-		pmw_growth_step(&l->growth, &l->ct, &w->t,
-				w->t.pv->walk.tstate_kind && !w->t.free_threaded, pmw_now_s());
+	else if (l->walk.walks)
+		watch_leaks(w);
 	/* with heap walks, the process score is its holders' growth */
 	l->ps.score = l->ps.walked ? l->ps.holder_score : pmw_leak_process_score(&l->ps);
 }

@@ -67,7 +67,7 @@ static void group_row(struct pmw_watch *w, const struct pmw_leak_group *g, struc
 int pmw_leak_rows(struct pmw_watch *w, struct pmw_leak_row *rows, int max)
 {
 	struct pmw_leak_group gs[PMW_LEAKS_MAX];
-	int n = pmw_leak_groups(&w->leaks.ct, gs, PMW_LEAKS_MAX);
+	int n = pmw_leak_groups(&w->leaks.ct, &w->leaks.growth, gs, PMW_LEAKS_MAX);
 
 	for (int k = 0; k < n && k < max; k++) {
 		const struct pmw_leak_group *g = &gs[k];
