@@ -5,7 +5,9 @@
 #include <string.h>
 #include <time.h>
 #include "containers.h"
+#include "heap.h"
 #include "holders.h"
+#include "pyver.h"
 #include "log.h"
 #include "util.h"
 
@@ -30,24 +32,6 @@ bool pmw_containers_index_ok(const struct pmw_containers *cs, const struct pmw_c
 				       (tr->t[i] > tr->t[i - 1] ? tr->t[i] - tr->t[i - 1] : 1);
 	slack = 16 + (tr->items_per_min > 0 ? tr->items_per_min / 60 : 0);
 	return fabs((double)index - len) <= slack;
-}
-
-/* Room for one more element in *@arr (*@cap of @esz bytes, doubled up to @max); false if none. */
-static bool grow_array(void **arr, int *cap, size_t esz, int max)
-{
-	int ncap = *cap ? *cap * 2 : 256;
-	void *na;
-
-	if (*cap >= max)
-		return false;
-	if (ncap > max)
-		ncap = max;
-	na = realloc(*arr, (size_t)ncap * esz);
-	if (!na)
-		return false;
-	*arr = na;
-	*cap = ncap;
-	return true;
 }
 
 static double now_min(struct pmw_containers *cs)
@@ -117,14 +101,14 @@ static bool scored(const void *e)
 
 int pmw_containers_top(struct pmw_containers *cs, struct pmw_ctrack **out, int max)
 {
-	return pmw_top_n(cs->tr, cs->n, sizeof(*cs->tr), scored, cmp_score, (void **)out, max);
+	return pmw_top_n(cs->tr, (int)cs->n, sizeof(*cs->tr), scored, cmp_score, (void **)out, max);
 }
 
 double pmw_containers_score(const struct pmw_containers *cs)
 {
 	double best = 0;
 
-	for (int i = 0; i < cs->n; i++)
+	for (size_t i = 0; i < cs->n; i++)
 		if (cs->tr[i].score > best)
 			best = cs->tr[i].score;
 	return best;
@@ -137,7 +121,7 @@ static void type_items(struct pmw_containers *cs, struct pmw_walk *wk, const str
 	int n = 0;
 
 	/* candidates: growing by slope, whatever their score so far */
-	for (int i = 0; i < cs->n; i++) {
+	for (size_t i = 0; i < cs->n; i++) {
 		struct pmw_ctrack *tr = &cs->tr[i];
 
 		if (tr->items_per_min <= 0 || !tr->nsample || tr->seen != wk->walks)
@@ -185,153 +169,429 @@ static void type_items(struct pmw_containers *cs, struct pmw_walk *wk, const str
 	}
 }
 
-int pmw_containers_update(struct pmw_containers *cs, struct pmw_walk *wk,
-			  const struct pmw_target *t)
+/*
+ * Add a point to @tr's history; a full history keeps its span: the older
+ * half is thinned to every other point (a dropped point's first-item change
+ * goes to the next), so header rounds every second do not push walks of
+ * minutes ago out.
+ */
+static void track_point(struct pmw_ctrack *tr, double tm, double len, bool fp_changed)
 {
-	double tm = now_min(cs);
-	int growing = 0;
+	if (tr->n == PMW_CT_HIST) {
+		int half = PMW_CT_HIST / 2, k = 0;
 
-	/*
-	 * Merge the walk's containers (sorted by address) with the tracks and the
-	 * containers of constant length (both sorted too) into new arrays, in one
-	 * pass: sorted inserts into arrays of ~20k tracks stalled the loop for
-	 * seconds. Entries missed more than MISS_MAX walks are dropped.
-	 */
-	struct pmw_ctrack *ntr = NULL;
-	struct pmw_cseen *nseen = NULL;
-	int nn = 0, ns = 0, ctr = 0, cseen = 0, j = 0, q = 0;
+		for (int i = 0; i < PMW_CT_HIST; i++) {
+			if (i < half && i % 2 == 0 && i + 1 < PMW_CT_HIST) {
+				tr->fp_changed[i + 1] |= tr->fp_changed[i];
+				continue;
+			}
+			tr->t[k] = tr->t[i];
+			tr->len[k] = tr->len[i];
+			tr->fp_changed[k++] = tr->fp_changed[i];
+		}
+		tr->n = k;
+	}
+	tr->fp_changed[tr->n] = fp_changed;
+	tr->t[tr->n] = tm;
+	tr->len[tr->n++] = len;
+}
 
-#define GROW(arr, n, cap, max) ((n) < (cap) || grow_array((void **)&(arr), &(cap), sizeof(*(arr)), (max)))
+/* A new track at @addr of @type/@kind; its constant past from @sn if any. */
+static void track_new(struct pmw_ctrack *tr, uint64_t addr, uint64_t type, uint8_t kind,
+		      const char *type_name, const struct pmw_cseen *sn)
+{
+	memset(tr, 0, sizeof(*tr));
+	tr->addr = addr;
+	tr->type = type;
+	tr->kind = kind;
+	tr->holder_retained = UINT64_MAX;
+	snprintf(tr->type_name, sizeof(tr->type_name), "%s", type_name);
+	if (!sn)
+		return;
+	tr->fp = sn->fp;
+	track_point(tr, sn->t_first, sn->len, false);
+	if (sn->t_last > sn->t_first)
+		track_point(tr, sn->t_last, sn->len, false);
+}
+
+/* Fold walk container @c into track @tr (a copy of its old one, or new). */
+static void track_walk(struct pmw_ctrack *tr, const struct pmw_walk *wk,
+		       const struct pmw_walk_container *c, double tm)
+{
+	const uint64_t *smp = pmw_walk_sample(wk, c);
+
+	tr->bounded = c->maxlen > 0;
+	/* the first item changed: cleared, evicting, or another object of the same
+	 * type; a leak only appends (its history is kept either way) */
+	track_point(tr, tm, c->len, tr->n && tr->fp && c->fp && tr->fp != c->fp);
+	if (c->fp)
+		tr->fp = c->fp;
+	tr->seen = wk->walks;
+	/* none yet when it became a track in this walk: typed from the next one */
+	tr->nsample = smp ? c->nsample : 0;
+	if (smp)
+		memcpy(tr->sample, smp, c->nsample * sizeof(*smp));
+}
+
+/* the merge's new arrays */
+struct merge {
+	struct pmw_ctrack *tr;
+	size_t n, cap;
+	struct pmw_cseen *seen;
+	size_t ns, cap_seen;
+};
+
+#define ROOM(arr, n, cap) (!pmw_grow((void **)&(arr), &(cap), (n) + 1, sizeof(*(arr))))
+
+/* Walk container @c, with its old track @old or constant entry @sn (NULL: none), into @m. */
+static void merge_one(struct pmw_containers *cs, struct merge *m, struct pmw_walk *wk,
+		      const struct pmw_target *t, const struct pmw_walk_container *c,
+		      const struct pmw_ctrack *old, const struct pmw_cseen *sn, double tm)
+{
+	struct pmw_ctrack *tr;
+
+	/* another type at the same address: another object, start over */
+	if (sn && (sn->type != c->type || sn->kind != c->kind))
+		sn = NULL;
+	if (old && (old->type != c->type || old->kind != c->kind))
+		old = NULL;
+	if (!old && (!sn || sn->len == c->len)) {
+		/* constant length (or new): a small entry */
+		if (!ROOM(m->seen, m->ns, m->cap_seen)) {
+			cs->untracked++;
+			return;
+		}
+		m->seen[m->ns] = sn ? *sn : (struct pmw_cseen){ .addr = c->addr, .type = c->type,
+								 .fp = c->fp, .len = c->len,
+								 .t_first = tm, .kind = c->kind };
+		m->seen[m->ns].t_last = tm;
+		m->seen[m->ns++].seen = (uint32_t)wk->walks;
+		return;
+	}
+	if (!ROOM(m->tr, m->n, m->cap)) {
+		cs->untracked++;
+		return;
+	}
+	tr = &m->tr[m->n++];
+	if (old) {
+		*tr = *old;
+		if (!strcmp(tr->type_name, pmw_ckind_name(tr->kind))) {	/* a track since a header round */
+			const struct pmw_wtype *ty = pmw_walk_type(wk, t, c->type);
+
+			if (ty)
+				snprintf(tr->type_name, sizeof(tr->type_name), "%s", ty->name);
+		}
+	} else {
+		const struct pmw_wtype *ty = pmw_walk_type(wk, t, c->type);
+
+		track_new(tr, c->addr, c->type, c->kind, ty ? ty->name : pmw_ckind_name(c->kind), sn);
+	}
+	track_walk(tr, wk, c, tm);
+}
+
+/*
+ * Merge the walk's containers (sorted by address) with the tracks and the
+ * containers of constant length (both sorted too) into new arrays, in one
+ * pass: sorted inserts into arrays of ~20k tracks stalled the loop for
+ * seconds. Entries missed more than MISS_MAX walks are dropped.
+ */
+static void merge_walk(struct pmw_containers *cs, struct merge *m, struct pmw_walk *wk,
+		       const struct pmw_target *t, double tm)
+{
+	size_t j = 0, q = 0;
+
 	for (int i = 0; i <= wk->ndone; i++) {
 		const struct pmw_walk_container *c = i < wk->ndone ? &wk->done[i] : NULL;
 		uint64_t addr = c ? c->addr : UINT64_MAX;
+		const struct pmw_ctrack *old;
+		const struct pmw_cseen *sn;
 
 		/* tracks and constant ones before @addr: kept unless gone */
 		for (; j < cs->n && cs->tr[j].addr < addr; j++)
-			if (wk->walks - cs->tr[j].seen <= MISS_MAX && GROW(ntr, nn, ctr, PMW_CTRACK_MAX))
-				ntr[nn++] = cs->tr[j];
+			if (wk->walks - cs->tr[j].seen <= MISS_MAX && ROOM(m->tr, m->n, m->cap))
+				m->tr[m->n++] = cs->tr[j];
 		for (; q < cs->nseen && cs->seen[q].addr < addr; q++)
 			if ((uint32_t)wk->walks - cs->seen[q].seen <= MISS_MAX &&
-			    GROW(nseen, ns, cseen, PMW_CSEEN_MAX))
-				nseen[ns++] = cs->seen[q];
+			    ROOM(m->seen, m->ns, m->cap_seen))
+				m->seen[m->ns++] = cs->seen[q];
 		if (!c)
 			break;
-		struct pmw_ctrack *old = j < cs->n && cs->tr[j].addr == addr ? &cs->tr[j++] : NULL;
-		struct pmw_cseen *sn = q < cs->nseen && cs->seen[q].addr == addr ? &cs->seen[q++] : NULL;
-
-		/* another type at the same address: another object, start over */
-		if (sn && (sn->type != c->type || sn->kind != c->kind))
-			sn = NULL;
-		if (!old && (!sn || sn->len == c->len)) {
-			/* constant length (or new): a small entry */
-			if (!GROW(nseen, ns, cseen, PMW_CSEEN_MAX)) {
-				cs->untracked++;
-				continue;
-			}
-			if (!sn)
-				nseen[ns] = (struct pmw_cseen){ .addr = addr, .type = c->type, .fp = c->fp,
-								.len = c->len, .t_first = tm,
-								.kind = c->kind };
-			else
-				nseen[ns] = *sn;
-			nseen[ns].t_last = tm;
-			nseen[ns++].seen = (uint32_t)wk->walks;
-			continue;
-		}
-		if (!GROW(ntr, nn, ctr, PMW_CTRACK_MAX)) {
-			cs->untracked++;
-			continue;
-		}
-		struct pmw_ctrack *tr = &ntr[nn++];
-
-		if (old) {
-			*tr = *old;
-		} else {
-			memset(tr, 0, sizeof(*tr));
-			tr->addr = addr;
-		}
-		if (tr->n && (tr->type != c->type || tr->kind != c->kind))
-			tr->n = 0;
-		if (!tr->n) {
-			const struct pmw_wtype *ty = pmw_walk_type(wk, t, c->type);
-
-			tr->type = c->type;
-			tr->kind = c->kind;
-			tr->fp = 0;
-			tr->holder[0] = 0;
-			tr->holder_retained = UINT64_MAX;
-			tr->holder_item_type[0] = 0;
-			tr->site[0] = 0;
-			tr->site_key = 0;
-			tr->site_hits = 0;
-			tr->site_typed = false;
-			tr->item_bytes = 0;
-			tr->item_type[0] = 0;
-			tr->item_type_obj = 0;
-			snprintf(tr->type_name, sizeof(tr->type_name), "%s",
-				 ty ? ty->name : pmw_ckind_name(c->kind));
-			if (sn) {
-				/* its constant past: first and last sighting */
-				tr->fp = sn->fp;
-				tr->t[tr->n] = sn->t_first;
-				tr->len[tr->n++] = sn->len;
-				if (sn->t_last > sn->t_first) {
-					tr->t[tr->n] = sn->t_last;
-					tr->len[tr->n++] = sn->len;
-				}
-			}
-		}
-		tr->bounded = c->maxlen > 0;
-		if (tr->n == PMW_CT_HIST) {
-			memmove(tr->t, tr->t + 1, sizeof(tr->t[0]) * (PMW_CT_HIST - 1));
-			memmove(tr->len, tr->len + 1, sizeof(tr->len[0]) * (PMW_CT_HIST - 1));
-			memmove(tr->fp_changed, tr->fp_changed + 1, PMW_CT_HIST - 1);
-			tr->n--;
-		}
-		/* the first item changed: cleared, evicting, or another object of the same
-		 * type; a leak only appends (its history is kept either way) */
-		tr->fp_changed[tr->n] = tr->n && tr->fp && c->fp && tr->fp != c->fp;
-		if (c->fp)
-			tr->fp = c->fp;
-		tr->t[tr->n] = tm;
-		tr->len[tr->n++] = c->len;
-		tr->seen = wk->walks;
-		const uint64_t *smp = pmw_walk_sample(wk, c);
-
-		/* none yet when it became a track in this walk: typed from the next one */
-		tr->nsample = smp ? c->nsample : 0;
-		if (smp)
-			memcpy(tr->sample, smp, c->nsample * sizeof(*smp));
+		old = j < cs->n && cs->tr[j].addr == addr ? &cs->tr[j++] : NULL;
+		sn = q < cs->nseen && cs->seen[q].addr == addr ? &cs->seen[q++] : NULL;
+		merge_one(cs, m, wk, t, c, old, sn, tm);
 	}
-#undef GROW
+}
+
+/* log2 bucket of a length, 0..63 */
+static int len_bucket(uint64_t len)
+{
+	return len ? 63 - __builtin_clzll(len) : 0;
+}
+
+/*
+ * The length from which the @keep largest of @n constant entries are taken
+ * (by log2 bucket, then address order within the last bucket: O(n), no sort).
+ * Returns the bucket and, in @*room, how many of that bucket fit.
+ */
+static int seen_cut(const struct pmw_cseen *s, size_t n, size_t keep, size_t *room)
+{
+	size_t count[64] = { 0 }, above = 0;
+	int b = 63;
+
+	for (size_t i = 0; i < n; i++)
+		count[len_bucket(s[i].len)]++;
+	while (b > 0 && above + count[b] < keep)
+		above += count[b--];
+	*room = keep - above;
+	return b;
+}
+
+/* Keep the @keep largest constant entries of @m (address order kept); the length from which
+ * the PMW_FOLLOW_SEEN largest start goes to cs->follow_min. */
+static void bound_seen(struct pmw_containers *cs, struct merge *m, size_t keep)
+{
+	size_t room, k = 0, froom;
+	int b = seen_cut(m->seen, m->ns, keep, &room), fb;
+
+	fb = seen_cut(m->seen, m->ns, PMW_FOLLOW_SEEN, &froom);
+	cs->follow_min = m->ns ? 1ULL << fb : 0;
+	if (m->ns <= keep)
+		return;
+	for (size_t i = 0; i < m->ns; i++) {
+		int lb = len_bucket(m->seen[i].len);
+
+		if (lb > b || (lb == b && room && room--))
+			m->seen[k++] = m->seen[i];
+	}
+	cs->untracked += m->ns - k;
+	m->ns = k;
+}
+
+/* worth following, best first: scored, then growing, then largest, then address */
+static int cmp_worth(const void *a, const void *b)
+{
+	const struct pmw_ctrack *x = *(struct pmw_ctrack *const *)a, *y = *(struct pmw_ctrack *const *)b;
+	bool gx = x->items_per_min > 0, gy = y->items_per_min > 0;
+	double lx = x->n ? x->len[x->n - 1] : 0, ly = y->n ? y->len[y->n - 1] : 0;
+
+	if ((x->score > 0) != (y->score > 0))
+		return x->score > 0 ? -1 : 1;
+	if (x->score != y->score)
+		return x->score > y->score ? -1 : 1;
+	if (gx != gy)
+		return gx ? -1 : 1;
+	if (lx != ly)
+		return lx > ly ? -1 : 1;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/* Keep the @keep tracks of @m most worth following (address order kept). -ENOMEM. */
+static int bound_tracks(struct pmw_containers *cs, struct merge *m, size_t keep)
+{
+	struct pmw_ctrack **p, *nt;
+	size_t k = 0;
+
+	if (m->n <= keep)
+		return 0;
+	p = malloc(m->n * sizeof(*p));
+	nt = malloc(keep * sizeof(*nt));
+	if (!p || !nt) {
+		free(p);
+		free(nt);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < m->n; i++)
+		p[i] = &m->tr[i];
+	qsort(p, m->n, sizeof(*p), cmp_worth);
+	/* the kept ones, back in address order: pointers into one array sort by address */
+	qsort(p, keep, sizeof(*p), pmw_cmp_u64);
+	for (; k < keep; k++)
+		nt[k] = *p[k];
+	cs->untracked += m->n - keep;
+	free(p);
+	free(m->tr);
+	m->tr = nt;
+	m->n = m->cap = keep;
+	return 0;
+}
+
+int pmw_containers_update(struct pmw_containers *cs, struct pmw_walk *wk,
+			  const struct pmw_target *t)
+{
+	struct merge m = { 0 };
+	double tm = now_min(cs);
+	int growing = 0;
+
+	merge_walk(cs, &m, wk, t, tm);
+	bound_seen(cs, &m, PMW_CSEEN_MAX);
+	for (size_t k = 0; k < m.n; k++)
+		track_score(&m.tr[k]);
+	if (bound_tracks(cs, &m, PMW_CTRACK_MAX))
+		cs->untracked++;	/* kept them all this once */
 	free(cs->tr);
 	free(cs->seen);
-	cs->tr = ntr;
-	cs->n = nn;
-	cs->cap = ctr;
-	cs->seen = nseen;
-	cs->nseen = ns;
-	cs->cap_seen = cseen;
+	cs->tr = m.tr;
+	cs->n = m.n;
+	cs->cap = m.cap;
+	cs->seen = m.seen;
+	cs->nseen = m.ns;
+	cs->cap_seen = m.cap_seen;
+	cs->walked_at = cs->t0 + tm * 60;
 	if ((cs->untracked || wk->last_stats.containers_skipped) && !cs->warned) {
-		wlog("PID %d: more containers of %d+ items than followed (%d tracks, %d of constant "
-		     "length, %d per walk): the others are not followed for growth (the census "
-		     "still counts them)\n", t->pid, PMW_WALK_MIN_LEN, PMW_CTRACK_MAX, PMW_CSEEN_MAX,
-		     PMW_WALK_CONTS_MAX);
+		vlog("PID %d: more containers of %d+ items than worth following (%d tracks, the %d "
+		     "largest of constant length, %d per walk): the others are not followed for "
+		     "growth (the census still counts them)\n", t->pid, PMW_WALK_MIN_LEN,
+		     PMW_CTRACK_MAX, PMW_CSEEN_MAX, PMW_WALK_CONTS_MAX);
 		cs->warned = true;
 	}
-	for (int k = 0; k < cs->n; k++)
-		track_score(&cs->tr[k]);
 	type_items(cs, wk, t);
-	for (int k = 0; k < cs->n; k++) {
-		growing += cs->tr[k].score > 0;
-		if (cs->tr[k].score > 0)
-			dlog("container %s@%lx: %d walks, len %.0f, %.0f/min, r2 %.2f, highs %.2f, "
-			     "item %.0f B, score %.2f\n", cs->tr[k].type_name, (unsigned long)cs->tr[k].addr,
-			     cs->tr[k].n, cs->tr[k].len[cs->tr[k].n - 1], cs->tr[k].items_per_min,
-			     cs->tr[k].r2, cs->tr[k].highs, cs->tr[k].item_bytes, cs->tr[k].score);
+	for (size_t k = 0; k < cs->n; k++) {
+		const struct pmw_ctrack *tr = &cs->tr[k];
+
+		growing += tr->score > 0;
+		if (tr->score > 0)
+			dlog("container %s@%lx: %d points, len %.0f, %.0f/min, r2 %.2f, highs %.2f, "
+			     "item %.0f B, score %.2f\n", tr->type_name, (unsigned long)tr->addr, tr->n,
+			     tr->len[tr->n - 1], tr->items_per_min, tr->r2, tr->highs, tr->item_bytes,
+			     tr->score);
 	}
 	cs->walks++;
 	return growing;
+}
+
+/* ---------------------------------------------------------------- between walks */
+
+#define FOLLOW_HDR	48	/* header bytes read: refcnt, type, and the length field */
+#define PROMOTE_MAX	256	/* constant ones that become tracks per round */
+#define REFCNT_MAX	(1ULL << 40)
+
+/* one header to read: a track (seen = false) or a constant entry */
+struct follow {
+	uint64_t addr;
+	size_t idx;
+	bool seen;
+};
+
+/* len() from a container header, Include/cpython/{listobject,dictobject}.h, setobject.h,
+ * Modules/_collectionsmodule.c; UINT64_MAX when the object is gone or another one */
+static uint64_t header_len(const uint8_t *h, uint64_t type, uint8_t kind)
+{
+	unsigned int off = kind == PMW_CK_DICT ? PMW_MA_USED : kind == PMW_CK_SET ? PMW_SET_USED :
+		PMW_OB_SIZE;
+	uint64_t rc, ty, len;
+
+	memcpy(&rc, h, sizeof(rc));
+	memcpy(&ty, h + PMW_OB_TYPE, sizeof(ty));
+	memcpy(&len, h + off, sizeof(len));
+	return rc && rc < REFCNT_MAX && ty == type && len < REFCNT_MAX ? len : UINT64_MAX;
+}
+
+/* The headers to read this round: every track, the largest constant ones. */
+static struct follow *follow_list(const struct pmw_containers *cs, size_t *np)
+{
+	struct follow *f = malloc((cs->n + PMW_FOLLOW_SEEN + 1) * sizeof(*f));
+	size_t n = 0, ns = 0;
+
+	if (!f)
+		return NULL;
+	for (size_t i = 0; i < cs->n; i++)
+		f[n++] = (struct follow){ .addr = cs->tr[i].addr, .idx = i };
+	for (size_t i = 0; cs->follow_min && i < cs->nseen && ns < PMW_FOLLOW_SEEN; i++)
+		if (cs->seen[i].len >= cs->follow_min) {
+			f[n++] = (struct follow){ .addr = cs->seen[i].addr, .idx = i, .seen = true };
+			ns++;
+		}
+	*np = n;
+	return f;
+}
+
+/* Constant entries marked (len UINT64_MAX) become tracks, merged in address order. */
+static int promote(struct pmw_containers *cs, const struct pmw_ctrack *pr, size_t np)
+{
+	struct pmw_ctrack *nt = malloc((cs->n + np) * sizeof(*nt));
+	size_t i = 0, j = 0, k = 0;
+
+	if (!nt)
+		return -ENOMEM;
+	while (i < cs->n || j < np)
+		nt[k++] = j >= np || (i < cs->n && cs->tr[i].addr < pr[j].addr) ? cs->tr[i++] : pr[j++];
+	free(cs->tr);
+	cs->tr = nt;
+	cs->n = cs->cap = k;
+	for (i = 0, k = 0; i < cs->nseen; i++)
+		if (cs->seen[i].len != UINT64_MAX)
+			cs->seen[k++] = cs->seen[i];
+	cs->nseen = k;
+	return 0;
+}
+
+/* Fold the headers @h (@ok) of @f[0..n) read at @tm into the tracks and constant entries. */
+static int follow_fold(struct pmw_containers *cs, const struct follow *f, size_t n,
+		       const uint8_t *h, const bool *ok, double tm)
+{
+	struct pmw_ctrack *pr = malloc(PROMOTE_MAX * sizeof(*pr));
+	size_t np = 0;
+	int err;
+
+	if (!pr)
+		return -ENOMEM;
+	for (size_t k = 0; k < n; k++) {
+		struct pmw_ctrack *tr = f[k].seen ? NULL : &cs->tr[f[k].idx];
+		struct pmw_cseen *sn = f[k].seen ? &cs->seen[f[k].idx] : NULL;
+		uint64_t len = !ok[k] ? UINT64_MAX : tr ? header_len(h + k * FOLLOW_HDR, tr->type, tr->kind) :
+			       header_len(h + k * FOLLOW_HDR, sn->type, sn->kind);
+
+		if (len == UINT64_MAX)
+			continue;
+		/* a point where the length moved: a slow leak keeps setting new highs */
+		if (tr && tr->n && len != (uint64_t)tr->len[tr->n - 1]) {
+			track_point(tr, tm, len, false);
+			track_score(tr);
+		} else if (sn && len != sn->len && np < PROMOTE_MAX) {
+			track_new(&pr[np], sn->addr, sn->type, sn->kind, pmw_ckind_name(sn->kind), sn);
+			pr[np].seen = sn->seen;
+			track_point(&pr[np], tm, len, false);
+			track_score(&pr[np++]);
+			sn->len = UINT64_MAX;	/* promoted */
+		}
+	}
+	err = np ? promote(cs, pr, np) : 0;
+	free(pr);
+	return err;
+}
+
+int pmw_containers_follow(struct pmw_containers *cs, const struct pmw_target *t)
+{
+	size_t n = 0, *lens;
+	struct follow *f;
+	uint64_t *addrs;
+	uint8_t *buf;
+	bool *ok;
+	int err = -ENOMEM;
+
+	if (!cs->walks || !(f = follow_list(cs, &n)))
+		return cs->walks ? -ENOMEM : 0;
+	addrs = malloc((n + 1) * sizeof(*addrs));
+	lens = malloc((n + 1) * sizeof(*lens));
+	buf = malloc((n + 1) * FOLLOW_HDR);
+	ok = calloc(n + 1, sizeof(*ok));
+	if (addrs && lens && buf && ok) {
+		for (size_t k = 0; k < n; k++) {
+			addrs[k] = f[k].addr;
+			lens[k] = FOLLOW_HDR;
+		}
+		err = pmw_mem_gather(t->pid, addrs, lens, n, buf, ok) < 0 ? -ESRCH :
+		      follow_fold(cs, f, n, buf, ok, now_min(cs));
+	}
+	cs->follows++;
+	cs->nfollowed = (int)n;
+	cs->follow_bytes = n * FOLLOW_HDR;
+	free(f);
+	free(addrs);
+	free(lens);
+	free(buf);
+	free(ok);
+	return err < 0 ? err : (int)n;
 }
 
 int pmw_containers_holders(struct pmw_containers *cs, const struct pmw_target *t, int max)
@@ -381,11 +641,11 @@ int pmw_containers_watch(struct pmw_containers *cs, struct pmw_walk *wk)
 
 	if (!ws)
 		return -ENOMEM;
-	for (int k = 0; k < cs->n; k++)
+	for (size_t k = 0; k < cs->n; k++)
 		ws[k] = cs->tr[k].addr;
 	free(wk->want_sample);
 	wk->want_sample = ws;
-	wk->nwant_sample = cs->n;
+	wk->nwant_sample = (int)cs->n;
 	return n;
 }
 

@@ -20,7 +20,8 @@
 #include <stdint.h>
 #include "walk.h"
 
-#define PMW_CT_HIST	48	/* walks of history per container */
+#define PMW_CT_HIST	48	/* points of history per container (walks and header rounds; when
+				 * full, the older half is thinned to every other point) */
 #define PMW_LEAKS_MAX	10	/* leak rows per process and interval */
 #define PMW_GROUP_WEAK	4	/* weak-reference containers listed per leak row (groups.c) */
 
@@ -76,18 +77,32 @@ struct pmw_cseen {
 	uint8_t kind;			/* enum pmw_ckind */
 };
 
-#define PMW_CSEEN_MAX	(1 << 18)	/* containers of constant length followed (12 MiB) */
-#define PMW_CTRACK_MAX	(1 << 14)	/* containers whose length changed followed (28 MiB) */
+/*
+ * What is followed is bounded by what is worth following, not by how many
+ * containers a target makes: the PMW_CSEEN_MAX largest of constant length
+ * and the PMW_CTRACK_MAX best tracks (scored, then growing, then largest).
+ * A target leaking 200 small lists a second used to fill 256 k entries
+ * and 16 k tracks (40 MiB per target) in the 10-minute soak.
+ */
+#define PMW_CSEEN_MAX	(1 << 14)	/* containers of constant length followed (768 KiB) */
+#define PMW_CTRACK_MAX	(1 << 11)	/* containers whose length changed followed (3.4 MiB) */
+#define PMW_FOLLOW_SEEN	(1 << 11)	/* constant ones whose header is re-read every interval */
 
 struct pmw_containers {
 	struct pmw_ctrack *tr;		/* sorted by address */
-	int n, cap;
+	size_t n, cap;
 	struct pmw_cseen *seen;		/* sorted by address, none also in tr */
-	int nseen, cap_seen;
-	uint64_t untracked;		/* containers not followed: tables full (cumulative) */
+	size_t nseen, cap_seen;
+	uint64_t untracked;		/* containers not followed: not worth it (cumulative) */
 	bool warned;			/* that was said */
 	uint64_t walks;			/* walks folded in */
 	double t0;			/* CLOCK_MONOTONIC seconds of the first walk */
+	double walked_at;		/* CLOCK_MONOTONIC seconds of the last walk folded in */
+	uint64_t follow_min;		/* constant ones of this length or more have their header
+					 * re-read (the PMW_FOLLOW_SEEN largest); 0: none yet */
+	uint64_t follows;		/* header rounds done */
+	int nfollowed;			/* headers read in the last round */
+	uint64_t follow_bytes;		/* bytes read in the last round */
 };
 
 /* One leak as outputs print it (see --csv-leaks in doc/leaks.md). */
@@ -117,6 +132,17 @@ struct pmw_leak_row {
  */
 int pmw_containers_update(struct pmw_containers *cs, struct pmw_walk *wk,
 			  const struct pmw_target *t);
+
+/*
+ * Between walks, once per interval: re-read the headers (type, length) of
+ * the containers followed: every track and the PMW_FOLLOW_SEEN largest of
+ * constant length, one batched read of 48 B each (<= 192 KiB). A point is
+ * added where the type is still the one tracked and the object alive
+ * (reference count > 0); a constant one whose length changed becomes a
+ * track; all are rescored, so growth ranks within seconds, not walks.
+ * Returns the headers read, or -ESRCH / -ENOMEM.
+ */
+int pmw_containers_follow(struct pmw_containers *cs, const struct pmw_target *t);
 
 /* Growing containers, worst first (score > 0); returns the count (<= @max). */
 int pmw_containers_top(struct pmw_containers *cs, struct pmw_ctrack **out, int max);
