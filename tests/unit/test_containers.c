@@ -16,8 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include "containers.h"
+#include "util.h"
 
 #define ADDR	0x7f0000001000ULL
 #define TYPE	0x7f0000002000ULL
@@ -114,6 +116,118 @@ static void test_constant_length_small(void **state)
 	pmw_containers_free(&cs);
 }
 
+/*
+ * What is followed is bounded by what is worth following: a target that
+ * keeps making containers (1000 new ones of constant length per walk, as a
+ * leak of small lists does) never takes more than PMW_CSEEN_MAX entries, the
+ * largest are the ones kept, and a large one that starts growing is a track.
+ */
+static void test_bound_many(void **state)
+{
+	static struct pmw_target t = { .pid = -1 };
+	struct pmw_containers cs = { 0 };
+	struct pmw_walk wk = { 0 };
+	int big = 100, per = 1000, walks = 40, max = big + per * walks;
+	struct pmw_walk_container *c = calloc(max, sizeof(*c));
+
+	assert_non_null(c);
+	for (int k = 0; k < max; k++)	/* the first @big are large, the others leaked small lists */
+		c[k] = (struct pmw_walk_container){ .addr = ADDR + 64 * k, .type = TYPE,
+						    .kind = PMW_CK_LIST, .len = k < big ? 5000 + k : 8 + k % 3,
+						    .fp = 0x1111, .sample_at = PMW_NO_SAMPLE };
+	wk.done = c;
+	for (int i = 0; i < walks; i++) {
+		wk.ndone = big + per * (i + 1);	/* 1000 more each walk, none freed */
+		wk.walks = i + 1;
+		if (i >= walks - 6)
+			c[7].len += 500;	/* a large one starts growing */
+		assert_true(pmw_containers_update(&cs, &wk, &t) >= 0);
+		assert_true(cs.nseen <= PMW_CSEEN_MAX);
+		assert_true(cs.n <= PMW_CTRACK_MAX);
+		cs.t0 -= 2.0;
+	}
+	assert_int_equal(cs.nseen, PMW_CSEEN_MAX);	/* full; the growing one a track */
+	for (int k = 0; k < big; k++)		/* the large ones all kept */
+		assert_true(k == 7 ? pmw_containers_find(&cs, c[k].addr) != NULL :
+			    bsearch(&c[k].addr, cs.seen, cs.nseen, sizeof(*cs.seen), pmw_cmp_u64) != NULL);
+	assert_true(cs.untracked > 0);
+	assert_true(pmw_containers_score(&cs) > 0);
+	assert_int_equal(cs.follow_min, 8);	/* the 2048 largest: 100 large, the rest from 8 */
+	pmw_containers_free(&cs);
+	free(c);
+}
+
+/*
+ * Between walks the headers of followed containers are re-read (our own
+ * memory here, through process_vm_readv as for a target): a constant one
+ * whose length changes becomes a track and ranks without another walk; one
+ * freed (reference count 0) or replaced by another type gets no point.
+ */
+static void test_follow_headers(void **state)
+{
+	static struct pmw_target t;
+	static uint64_t obj[3][8];	/* list headers: refcnt, type, ob_size, ... */
+	struct pmw_containers cs = { 0 };
+	struct pmw_walk wk = { 0 };
+	struct pmw_walk_container c[3];
+
+	t.pid = getpid();
+	for (int k = 0; k < 3; k++) {
+		obj[k][0] = 1;
+		obj[k][1] = TYPE;
+		obj[k][2] = 10;
+		c[k] = (struct pmw_walk_container){ .addr = (uint64_t)(uintptr_t)obj[k], .type = TYPE,
+						    .kind = PMW_CK_LIST, .len = 10, .fp = 0x1111,
+						    .sample_at = PMW_NO_SAMPLE };
+	}
+	wk.done = c;
+	wk.ndone = 3;
+	wk.walks = 1;
+	assert_true(pmw_containers_update(&cs, &wk, &t) >= 0);
+	assert_int_equal(cs.nseen, 3);
+	obj[1][0] = 0;		/* freed */
+	obj[2][1] = TYPE + 64;	/* another object now */
+	for (int i = 0; i < 8; i++) {
+		cs.t0 -= 2.0;	/* 2 s later */
+		for (int k = 0; k < 3; k++)
+			obj[k][2] += 300;
+		assert_int_equal(pmw_containers_follow(&cs, &t), 3);	/* headers read */
+	}
+	assert_int_equal(cs.n, 1);
+	assert_int_equal(cs.nseen, 2);
+	assert_int_equal(cs.tr[0].addr, c[0].addr);
+	assert_int_equal(cs.tr[0].n, 9);	/* the walk's point, then one per round */
+	assert_int_equal((uint64_t)cs.tr[0].len[8], 10 + 8 * 300);
+	assert_true(pmw_containers_score(&cs) > 1.0);
+	assert_int_equal(cs.walks, 1);		/* no walk since */
+	pmw_containers_free(&cs);
+}
+
+/* A full history is thinned, not shifted: the span from the first point stays. */
+static void test_history_span(void **state)
+{
+	static struct pmw_target t = { .pid = -1 };
+	struct pmw_containers cs = { 0 };
+	struct pmw_walk wk = { 0 };
+	struct pmw_walk_container c = { .addr = ADDR, .type = TYPE, .kind = PMW_CK_LIST,
+					.fp = 0x1111, .sample_at = PMW_NO_SAMPLE };
+
+	wk.done = &c;
+	wk.ndone = 1;
+	for (int i = 0; i < 200; i++) {
+		c.len = 100 + 10 * i;
+		wk.walks = i + 1;
+		assert_true(pmw_containers_update(&cs, &wk, &t) >= 0);
+		assert_true(cs.n == (i > 0) && (!cs.n || cs.tr[0].n <= PMW_CT_HIST));
+		cs.t0 -= 1.0;
+	}
+	/* first point at 0 min, 199 s of history */
+	assert_true(cs.tr[0].t[0] < 0.05);
+	assert_true(cs.tr[0].t[cs.tr[0].n - 1] > 3.2);
+	assert_true(pmw_containers_score(&cs) > 1.0);
+	pmw_containers_free(&cs);
+}
+
 static void test_bounded_score_zero(void **state)
 {
 	assert_true(run(22, plateau, NULL, 0) == 0);	/* filled, then full */
@@ -147,6 +261,9 @@ int main(void)
 		cmocka_unit_test(test_constant_length_small),
 		cmocka_unit_test(test_bounded_score_zero),
 		cmocka_unit_test(test_index_ok),
+		cmocka_unit_test(test_bound_many),
+		cmocka_unit_test(test_follow_headers),
+		cmocka_unit_test(test_history_span),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

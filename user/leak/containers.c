@@ -181,7 +181,7 @@ static void track_point(struct pmw_ctrack *tr, double tm, double len, bool fp_ch
 		int half = PMW_CT_HIST / 2, k = 0;
 
 		for (int i = 0; i < PMW_CT_HIST; i++) {
-			if (i < half && i % 2 == 0 && i + 1 < PMW_CT_HIST) {
+			if (i < half && i % 2 == 1) {	/* the first point stays */
 				tr->fp_changed[i + 1] |= tr->fp_changed[i];
 				continue;
 			}

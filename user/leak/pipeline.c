@@ -68,6 +68,30 @@ static void after_walk(struct pmw_watch *w)
 	     st->bytes_read / 1e6, st->cpu_s * 1e3, st->copy_s * 1e3, st->wall_s * 1e3);
 }
 
+/*
+ * Between walks: the followed containers' headers, their scores, and the
+ * holders of any newly ranked one; paid from the walks' budget.
+ */
+static void follow(struct pmw_watch *w)
+{
+	struct pmw_leaks *l = &w->leaks;
+	struct pmw_ctrack *top[PMW_LEAKS_MAX];
+	double c0 = pmw_cpu_s();
+	int n;
+
+	if (!l->ct.walks || pmw_containers_follow(&l->ct, &w->t) < 0)
+		return;
+	n = pmw_containers_top(&l->ct, top, PMW_LEAKS_MAX);
+	for (int k = 0; k < n; k++)
+		if (!top[k]->holder[0]) {
+			if (pmw_containers_holders(&l->ct, &w->t, PMW_LEAKS_MAX) < 0)
+				vlog("PID %d: holder search failed\n", w->t.pid);
+			break;
+		}
+	l->ps.holder_score = pmw_containers_score(&l->ct);
+	l->walk.credit -= pmw_cpu_s() - c0;
+}
+
 /* Heap walks within @budget, and growing containers after each. */
 static void walk_heap(struct pmw_watch *w, double budget)
 {
@@ -80,6 +104,7 @@ static void walk_heap(struct pmw_watch *w, double budget)
 	}
 	if (!w->scan_heap || budget <= 0 || w->exited || !w->t.bias_known)
 		return;
+	follow(w);
 	if (!l->walk.phase) {	/* a walk starts: what advice collects starts anew */
 		if (!l->advice)
 			l->advice = pmw_advice_new(&w->t, true);
