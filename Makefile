@@ -129,6 +129,10 @@ static:
 	$(Q)strip -o pymemwatch-static $(STATIC_OUTPUT)/pymemwatch-static
 	$(call msg,STATIC,pymemwatch-static,$$(stat -c %s pymemwatch-static) bytes)
 
+# (for `make install STATIC=1` when it was never built)
+pymemwatch-static:
+	$(Q)$(MAKE) static
+
 $(OUTPUT)/pymemwatch-static: $(USER_OBJS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) -static $(LDFLAGS) $^ $(STATIC_LDLIBS) -o $@
