@@ -59,7 +59,9 @@ static const char *target_error(int err)
 		return msg;
 	}
 	case -EBADMSG: return "corrupt or truncated ELF file";
-	case -EACCES: case -EPERM: return "permission denied reading its memory maps";
+	case -EACCES: case -EPERM:
+		return "permission denied reading its memory maps or its interpreter's files "
+		       "(CAP_SYS_PTRACE; CAP_DAC_READ_SEARCH for the files of other users)";
 	default: return strerror(-err);
 	}
 }

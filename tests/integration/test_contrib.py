@@ -224,3 +224,5 @@ def test_manifest_capabilities(env, procs, static_binary, other_user_target, tmp
         assert cp.returncode != 0, "%s not needed?\n%s" % (missing, cp.stderr)
         if missing != "cap_dac_read_search":
             assert cp.returncode == 77 and missing[4:].upper() in cp.stderr, cp.stderr
+        else:       # the interpreter is there but not readable: said so, with the fix
+            assert cp.returncode == 2 and "CAP_DAC_READ_SEARCH" in cp.stderr, cp.stderr

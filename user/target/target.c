@@ -387,13 +387,19 @@ static bool same_file(pid_t pid, const struct map_line *m, const struct pmw_elf 
  * in a mount namespace that is not ours, e.g. seen from a container: maps
  * then shows a path from that namespace's root, which neither root has).
  * Opens the mapped inode itself through /proc/PID/map_files (root only);
- * uprobes attach through that path too. Returns 0 (@cand set) or -errno.
+ * uprobes attach through that path too. Returns 0 (@cand set) or -errno;
+ * sets *@denied when permissions forbid it (CAP_DAC_READ_SEARCH: the folder
+ * is the target user's, mode 0500).
  */
 static int open_mapped(pid_t pid, const struct map_line *m, struct pmw_elf *e,
-		       char *cand, size_t len)
+		       char *cand, size_t len, bool *denied)
 {
+	int err;
+
 	snprintf(cand, len, "/proc/%d/map_files/%lx-%lx", pid, m->start, m->end);
-	return pmw_elf_open(e, cand);
+	err = pmw_elf_open(e, cand);
+	*denied |= err == -EACCES || err == -EPERM;
+	return err;
 }
 
 int pmw_target_refresh(struct pmw_target *t)
@@ -428,6 +434,7 @@ int pmw_target_open_pid(struct pmw_target *t, pid_t pid)
 	FILE *f;
 	ssize_t n;
 	int err = -ENOEXEC;
+	bool denied = false;
 
 	memset(t, 0, sizeof(*t));
 	t->elf.fd = -1;
@@ -465,7 +472,7 @@ int pmw_target_open_pid(struct pmw_target *t, pid_t pid)
 		if (!t->elf.elf) {
 			snprintf(cand, sizeof(cand), "%s", m.path);
 			if (pmw_elf_open(&t->elf, cand) &&
-			    open_mapped(pid, &m, &t->elf, cand, sizeof(cand)))
+			    open_mapped(pid, &m, &t->elf, cand, sizeof(cand), &denied))
 				continue;
 		}
 		if (!same_file(pid, &m, &t->elf)) {
@@ -487,6 +494,8 @@ int pmw_target_open_pid(struct pmw_target *t, pid_t pid)
 		t->bias_known = true;
 	}
 	fclose(f);
+	if (!t->elf.elf && err == -ENOEXEC && denied)
+		err = -EACCES;	/* its interpreter is there, but not ours to open */
 	if (!t->elf.elf && err == 0)
 		err = -ENOEXEC;
 	if (!err)
