@@ -3,7 +3,8 @@
 """The dependency graph between the files of user/: cycles and upward edges.
 
 A node is a module: x.c and x.h together (user/leak/walk.c + walk.h = leak/walk);
-a header without a .c (leak/leak.h, log.h) is a node of its own. A → B when A
+a header without a .c (leak/leak.h, log.h) is a node of its own. Cycles are also
+counted with x.c and x.h apart (cycles of files: printed, never failing). A → B when A
 #includes "b.h", or calls a pmw_* function (or uses a pmw_* variable) that B
 defines. Layers come from user/README, top first: each indented line names the
 files (x.c, x.h) and folders (dir/) of one layer; a layer may use only the
@@ -84,8 +85,12 @@ def layer_of(mod, layers):
     return None
 
 
+FILE_EDGES = set()	# (file, file): the same edges with x.c and x.h apart (scan fills it)
+
+
 def scan(root):
-    """modules, {module: set of files}, include and call edges"""
+    """modules and {(module, module): what ties them}: include and call edges"""
+    FILE_EDGES.clear()
     user = os.path.join(root, 'user')
     files = {}
     for d, _, names in os.walk(user):
@@ -110,6 +115,8 @@ def scan(root):
         mod = os.path.splitext(p)[0]
         for h in includes(raw):
             dst = by_header.get(os.path.basename(h))
+            if dst:
+                FILE_EDGES.add((p, dst + '.h'))
             if dst and dst != mod:
                 edges.setdefault((mod, dst), set()).add('#include "%s"' % os.path.basename(h))
         if not p.endswith('.c'):
@@ -120,6 +127,7 @@ def scan(root):
             dst = defs.get(name)
             if dst and dst != mod:
                 edges.setdefault((mod, dst), set()).add(name)
+                FILE_EDGES.add((p, dst + '.c'))
     mods = sorted({os.path.splitext(p)[0] for p in files})
     return mods, edges
 
@@ -248,10 +256,25 @@ def report(mods, edges, layers, allow, max_up, show_edges, strict):
     if len(up) > max_up:
         print('deps: %d upward edges, more than the %d the layering allows' % (len(up), max_up))
         fails += strict
-    print('deps: %d modules, %d edges, %d upward (known: %d), %d cycles, %d known edges' %
+    fcycles = file_cycles()
+    fadj = {}
+    for a, b in FILE_EDGES:
+        fadj.setdefault(a, set()).add(b)
+    for comp in fcycles:
+        print('deps: cycle of files (x.c and x.h apart): %s' % ' -> '.join(a_cycle(comp, fadj)))
+    print('deps: %d modules, %d edges, %d upward (known: %d), %d cycles of modules, '
+          '%d of files, %d known edges' %
           (len(mods), len(edges), len(up), sum(e in allow for e in up),
-           len(sccs(mods, adj_all)), len(allow)))
+           len(sccs(mods, adj_all)), len(fcycles), len(allow)))
     return fails
+
+
+def file_cycles():
+    """the cycles of the last scan with x.c and x.h apart"""
+    fadj = {}
+    for a, b in FILE_EDGES:
+        fadj.setdefault(a, set()).add(b)
+    return sccs(sorted({f for e in FILE_EDGES for f in e}), fadj)
 
 
 def self_test():
@@ -278,6 +301,7 @@ def self_test():
     inc = dict(good, **{'user/low/low.h': '#include "top.h"\n'})
     ok = [run(good) == 0,			# comments and strings are no edges
           run(up) == 2,				# upward low -> top, and the cycle it closes
+          file_cycles() == [['low/low.c', 'top.c']],	# also a cycle of files (calls)
           run(up, 'low/low -> top  known\n') == 0,	# a known edge passes
           run(inc) == 2,			# an include is an edge too
           run(dict(good, **{'user/extra.c': ''})) == 1]	# a file on no layer
