@@ -10,7 +10,8 @@ waste: holds
   - EMPTIES: empty dicts and EMPTY_LISTS: empty lists;
   - SHRUNK: a dict that grew to many entries and lost all but a few (dicts
     never shrink) and SHRUNK_SET, a set that did the same;
-  - FLOATS: a list of distinct floats (an array('d') would need no boxes);
+  - FLOATS: a list of distinct floats (an array('d') would need no boxes), INTS a
+    tuple of distinct ints; BLOBS: copies of one 2000-character str (> 512 B);
   - HOLDERS: three containers of distinct sizes whose contents only they hold.
 clean: none of those (advice must be empty).
 
@@ -111,6 +112,13 @@ def build(state):
     state["oversized_set"] = sys.getsizeof(s) - sys.getsizeof(set(s))
     g["FLOATS"] = [i * 1.5 + 0.25 for i in range(200000)]
     state["boxed_float"] = sum(block(sys.getsizeof(x)) for x in FLOATS)
+    # > 512 B: outside pymalloc's pools (not tuple(range()): 3.15 makes those ints immortal)
+    g["INTS"] = tuple(i * 3 for i in range(1000, 101000))
+    state["boxed_tuple_int"] = sum(block(sys.getsizeof(x)) for x in INTS)
+    g["BLOBS"] = ["".join(["y" * 1000, "z" * 1000]) for _ in range(2000)]
+    assert BLOBS[0] is not BLOBS[1]
+    state["duplicate_blob"] = {"len": len(BLOBS[0]), "copies": len(BLOBS),
+                               "saving": (len(BLOBS) - 1) * block(sys.getsizeof(BLOBS[0]))}
     g["HOLDERS"] = {
         "big": [Record(i) for i in range(30000)],
         "mid": {"k%d" % i: ("v%d" % i) * 4 for i in range(20000)},

@@ -19,6 +19,7 @@
 #define INST_SAMPLE	4		/* instances looked at per class */
 #define SLOTS_MIN_OBJS	256		/* classes with fewer instances are not looked at */
 #define BATCH		1024		/* pieces per gather */
+#define LARGE_STR_MAX	(64u << 10)	/* bytes of a str > 512 B hashed */
 
 struct strent {
 	uint64_t h;		/* hash of kind + data, 0 empty */
@@ -28,7 +29,7 @@ struct strent {
 };
 
 struct dictent { uint64_t addr, keys, used; };
-struct listent { uint64_t addr, items, len; };
+struct listent { uint64_t addr, items, len; bool tuple; };
 struct instent { uint64_t type; uint64_t obj[INST_SAMPLE]; int n; };
 
 enum { C_DICT, C_LIST, C_SET, C_N };
@@ -137,29 +138,12 @@ static int str_grow(struct pmw_advice_acc *a)
 	return 0;
 }
 
-/*
- * A str in a pool (Include/cpython/unicodeobject.h: length @16, state @32 with
- * kind bits 2-4, compact bit 5, ascii bit 6; data after the compact header).
- */
-static void str_note(struct pmw_advice_acc *a, uint64_t addr, const uint8_t *o, size_t avail,
-		     uint32_t block)
+/* one copy (at @addr, @block bytes) of a value of @n code points hashing to @h */
+static void str_add(struct pmw_advice_acc *a, uint64_t h, uint64_t n, uint64_t addr,
+		    uint32_t block)
 {
-	uint64_t n = avail >= PMW_STR_STATE + 4 ? rd64(o + PMW_STR_LENGTH) : 0, h;
-	uint32_t state, kind, data;
 	struct strent *e;
 
-	if (n < 2 || n > 512)
-		return;
-	memcpy(&state, o + PMW_STR_STATE, 4);
-	kind = state >> 2 & 7;
-	if (!(state >> 5 & 1) || (kind != 1 && kind != 2 && kind != 4))
-		return;
-	data = state >> 6 & 1 ? a->t->pv->ascii_data : a->t->pv->compact_data;
-	if (state >> 6 & 1)
-		kind = 1;
-	if (data + n * kind > avail)
-		return;
-	h = hash_bytes(o + data, n * kind, kind);
 	if (!str_kept(a, h))
 		return;
 	if ((a->nstr + 1) * 2 > a->cap_str && str_grow(a))
@@ -172,6 +156,56 @@ static void str_note(struct pmw_advice_acc *a, uint64_t addr, const uint8_t *o, 
 		a->nstr++;
 	}
 	e->count++;
+}
+
+/*
+ * Where a compact str's data starts and its bytes per code point, from its
+ * head @o (Include/cpython/unicodeobject.h: length @16, state @32 with kind
+ * bits 2-4, compact bit 5, ascii bit 6). 0, or -1 for other forms.
+ */
+static int str_layout(const struct pmw_advice_acc *a, const uint8_t *o, uint64_t *n,
+		      uint32_t *data, uint32_t *kind)
+{
+	uint32_t state;
+
+	*n = rd64(o + PMW_OB_SIZE);
+	memcpy(&state, o + 32, 4);
+	*kind = state >> 2 & 7;
+	if (!(state >> 5 & 1) || (*kind != 1 && *kind != 2 && *kind != 4))
+		return -1;
+	*data = state >> 6 & 1 ? a->t->pv->ascii_data : a->t->pv->compact_data;
+	if (state >> 6 & 1)
+		*kind = 1;
+	return 0;
+}
+
+/* A str in a pool: its contents are in the pool image. */
+static void str_note(struct pmw_advice_acc *a, uint64_t addr, const uint8_t *o, size_t avail,
+		     uint32_t block)
+{
+	uint64_t n;
+	uint32_t data, kind;
+
+	if (avail < 36 || str_layout(a, o, &n, &data, &kind) || n < 2 || data + n * kind > avail)
+		return;
+	str_add(a, hash_bytes(o + data, n * kind, kind), n, addr, block);
+}
+
+/* A str > 512 B: its contents read (the first LARGE_STR_MAX bytes hashed, with its length). */
+static void large_str(struct pmw_advice_acc *a, uint64_t addr, uint32_t size)
+{
+	uint8_t h[40], *buf;
+	uint64_t n, len;
+	uint32_t data, kind;
+
+	if (pmw_mem_read(a->t->pid, addr, h, sizeof(h)) || str_layout(a, h, &n, &data, &kind) ||
+	    n > (1ULL << 32))
+		return;
+	len = n * kind < LARGE_STR_MAX ? n * kind : LARGE_STR_MAX;
+	buf = malloc(len ? len : 1);
+	if (buf && !pmw_mem_read(a->t->pid, addr + data, buf, len))
+		str_add(a, hash_bytes(buf, len, kind), n, addr, size);
+	free(buf);
 }
 
 /* ---------------------------------------------------------------- containers */
@@ -233,7 +267,7 @@ static void container_note(struct pmw_advice_acc *a, int kind, uint64_t addr, co
 			over_big(a, C_LIST, addr, (x - len) * 8);
 		}
 		if (len >= BOXED_MIN_LEN) {
-			struct listent e = { addr, rd64(o + PMW_LIST_ITEMS), len };
+			struct listent e = { addr, rd64(o + PMW_LIST_ITEMS), len, false };
 
 			push((void **)&a->lists, &a->nlists, &a->cap_lists, LISTS_MAX, sizeof(e), &e);
 		}
@@ -302,12 +336,33 @@ static void inst_note(struct pmw_advice_acc *a, uint64_t type, uint64_t addr)
 		e->obj[e->n++] = addr;
 }
 
+/* An object > 512 B, outside pools (@size bytes): a str's contents, a long tuple's items. */
+static void large_note(struct pmw_advice_acc *a, const struct pmw_wtype *ty, uint64_t addr,
+		       uint32_t size)
+{
+	uint64_t n;
+
+	if (ty->flags & PMW_TPFLAGS_HEAPTYPE)
+		return;
+	if (ty->flags & PMW_TPFLAGS_UNICODE_SUBCLASS) {
+		large_str(a, addr, size);
+	} else if (ty->flags & PMW_TPFLAGS_TUPLE_SUBCLASS &&
+		   !pmw_mem_read(a->t->pid, addr + PMW_OB_SIZE, &n, 8) &&
+		   n >= BOXED_MIN_LEN && n < (1ULL << 32)) {
+		struct listent e = { addr, addr + a->t->pv->obj.tuple_items, n, true };
+
+		push((void **)&a->lists, &a->nlists, &a->cap_lists, LISTS_MAX, sizeof(e), &e);
+	}
+}
+
 static void on_object(void *arg, const struct pmw_wtype *ty, uint64_t addr, const uint8_t *o,
 		      size_t avail, uint32_t block)
 {
 	struct pmw_advice_acc *a = arg;
 
-	if (ty->flags & PMW_TPFLAGS_UNICODE_SUBCLASS) {
+	if (!o)
+		large_note(a, ty, addr, block);
+	else if (ty->flags & PMW_TPFLAGS_UNICODE_SUBCLASS) {
 		if (!(ty->flags & PMW_TPFLAGS_HEAPTYPE))
 			str_note(a, addr, o, avail, block);
 	} else if (ty->kind) {
@@ -511,7 +566,7 @@ static void boxed_list(struct pmw_walk *wk, const struct pmw_target *t, const st
 	}
 	if (n < BOXED_PEEK / 2 || (nf * 4 < n * 3 && ni * 4 < n * 3))
 		return;
-	b = &bx[nf * 4 >= n * 3 ? 0 : 1];
+	b = &bx[(nf * 4 >= n * 3 ? 0 : 1) + (l->tuple ? 2 : 0)];
 	b->lists++;
 	b->items += l->len;
 	b->owned += l->len * own / n;
@@ -555,19 +610,20 @@ static void boxed_check(struct pmw_advice_acc *a, struct pmw_walk *wk, struct bo
 
 static void boxed_rows(struct pmw_advice_acc *a, struct pmw_walk *wk, struct rows *rs)
 {
-	struct boxed bx[2] = { 0 };
+	struct boxed bx[4] = { 0 };	/* list of float, of int, tuple of float, of int */
 	struct pmw_advice_row *r;
 
 	boxed_check(a, wk, bx);
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < 4; k++) {
 		/* a float and a (small) int box are 32-byte blocks (24 and 28 bytes: 16-byte classes) */
 		r = row_add(rs, "boxed_numbers", bx[k].items, bx[k].items * (8 + 32), bx[k].owned * 32);
 		if (!r)
 			continue;
-		snprintf(r->subject, sizeof(r->subject), "list of %s", k ? "int" : "float");
-		snprintf(r->detail, sizeof(r->detail), "%llu lists; array('%c') would use %llu bytes "
+		snprintf(r->subject, sizeof(r->subject), "%s of %s", k & 2 ? "tuple" : "list",
+			 k & 1 ? "int" : "float");
+		snprintf(r->detail, sizeof(r->detail), "%llu %ss; array('%c') would use %llu bytes "
 			 "(8 per item) for what now takes a pointer and a 32-byte box per item",
-			 (unsigned long long)bx[k].lists, k ? 'q' : 'd',
+			 (unsigned long long)bx[k].lists, k & 2 ? "tuple" : "list", k & 1 ? 'q' : 'd',
 			 (unsigned long long)bx[k].items * 8);
 		r->sample = bx[k].biggest;
 	}

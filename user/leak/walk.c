@@ -484,6 +484,8 @@ static int walk_large(struct pmw_walk *wk, const struct pmw_target *t)
 		wk->cur.large_objects++;
 		wk->cur.large_bytes += sizes[i];
 		wk->cur.objects++;
+		if (wk->on_object)	/* not in a pool: the hook reads what it needs */
+			wk->on_object(wk->on_object_arg, ty, objs[i], NULL, 0, sizes[i]);
 	}
 	free(objs);
 	free(types);

@@ -134,7 +134,8 @@ struct pmw_walk {
 	uint64_t pytype;		/* &PyType_Type, learned from the type chain */
 	/* optional, set by the caller (snapshot's advice): called for every object found in a
 	 * pool, with its validated type, address, the pool image's bytes from the object's
-	 * start (@o, @avail of them: the rest of its block) and its block size */
+	 * start (@o, @avail of them: the rest of its block) and its block size; and for every
+	 * object > 512 B found through containers, with @o NULL and its real size as @block */
 	void (*on_object)(void *arg, const struct pmw_wtype *ty, uint64_t addr, const uint8_t *o,
 			  size_t avail, uint32_t block);
 	void *on_object_arg;
