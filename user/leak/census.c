@@ -2,80 +2,76 @@
 /* Type census from the heads of pymalloc pools, like objgraph's show_growth. */
 #include <stdlib.h>
 #include <string.h>
-#include "leak.h"
+#include "census.h"
+#include "pystack.h"
 #include "util.h"
-#include "watch.h"
 
-/* The cache entry of type object @addr, validated once; NULL for 0. */
-const struct pmw_type *pmw_type_get(struct pmw_watch *w, uint64_t addr)
+const struct pmw_type *pmw_type_get(struct pmw_census *c, const struct pmw_target *t,
+				    uint64_t addr)
 {
-	struct pmw_type *ty = &w->leaks.types[(addr >> 4) % ARRAY_SIZE(w->leaks.types)];
+	struct pmw_type *ty = &c->types[(addr >> 4) % ARRAY_SIZE(c->types)];
 
 	if (!addr)
 		return NULL;
 	if (ty->addr != addr) {
 		ty->addr = addr;
-		ty->ok = !pmw_type_name(&w->t, addr, ty->name, sizeof(ty->name));
+		ty->ok = !pmw_type_name(t, addr, ty->name, sizeof(ty->name));
 	}
 	return ty;
 }
 
-/*
- * The type of the object at the head of block @b (OBJ_READ bytes read from
- * the target): the object header is tried at +0 (plain), +16 (PyGC_Head)
- * and +32 (3.11+ pre-header). Returns the type address (0: no object) and
- * the header's offset in *off.
- */
-uint64_t pmw_block_type(struct pmw_watch *w, const uint8_t *b, int *off)
+uint64_t pmw_block_type(struct pmw_census *c, const struct pmw_target *t, const uint8_t *b,
+			int *off)
 {
 	static const int offs[PMW_NHEAD_OFFS] = PMW_HEAD_OFFS;
 
 	for (size_t i = 0; i < ARRAY_SIZE(offs); i++) {
-		const struct pmw_type *t;
-		uint64_t ty;
+		const struct pmw_type *ty;
+		uint64_t tp;
 
-		memcpy(&ty, b + offs[i] + 8, sizeof(ty));
-		t = pmw_type_get(w, ty);
-		if (t && t->ok) {
+		memcpy(&tp, b + offs[i] + PMW_OB_TYPE, sizeof(tp));
+		ty = pmw_type_get(c, t, tp);
+		if (ty && ty->ok) {
 			*off = offs[i];
-			return ty;
+			return tp;
 		}
 	}
 	return 0;
 }
 
-void pmw_census_begin(struct pmw_watch *w)
+void pmw_census_begin(struct pmw_census *c)
 {
-	for (int i = 0; i < w->leaks.ncensus; i++) {
-		w->leaks.census[i].bytes = 0;
-		w->leaks.census[i].pools = 0;
+	for (int i = 0; i < c->n; i++) {
+		c->rows[i].bytes = 0;
+		c->rows[i].pools = 0;
 	}
 }
 
-void pmw_census_pool(void *arg, const uint8_t *first_block, uint64_t live_bytes)
+void pmw_census_pool(struct pmw_census *c, const struct pmw_target *t, const uint8_t *first_block,
+		     uint64_t live_bytes)
 {
-	struct pmw_watch *w = arg;
-	struct pmw_leaks *l = &w->leaks;
-	struct pmw_census_type *c;
+	struct pmw_census_type *row;
 	int off;
-	uint64_t ty = pmw_block_type(w, first_block, &off);
+	uint64_t ty = pmw_block_type(c, t, first_block, &off);
 
 	if (!ty)
 		return;		/* the pool's first block is free: its bytes stay unattributed */
-	c = pmw_sorted_get((void **)&l->census, &l->ncensus, &l->cap_census, sizeof(*c), ty, 4096);
-	if (!c)
+	row = pmw_sorted_get((void **)&c->rows, &c->n, &c->cap, sizeof(*row), ty, 4096);
+	if (!row)
 		return;
-	c->bytes += live_bytes;
-	c->pools++;
+	if (!row->name[0])
+		snprintf(row->name, sizeof(row->name), "%s", pmw_type_get(c, t, ty)->name);
+	row->bytes += live_bytes;
+	row->pools++;
 }
 
-void pmw_census_end(struct pmw_watch *w)
+void pmw_census_end(struct pmw_census *c)
 {
-	if (w->leaks.census_started)
+	if (c->started)
 		return;
-	for (int i = 0; i < w->leaks.ncensus; i++)
-		w->leaks.census[i].first_bytes = w->leaks.census[i].bytes;
-	w->leaks.census_started = true;
+	for (int i = 0; i < c->n; i++)
+		c->rows[i].first_bytes = c->rows[i].bytes;
+	c->started = true;
 }
 
 static int cmp_growth(const void *a, const void *b)
@@ -88,17 +84,21 @@ static int cmp_growth(const void *a, const void *b)
 	return gx < gy ? 1 : gx > gy ? -1 : 0;
 }
 
-int pmw_census_top(struct pmw_watch *w, struct pmw_census_type **out, int max)
+int pmw_census_top(struct pmw_census *c, struct pmw_census_type **out, int max)
 {
-	struct pmw_leaks *l = &w->leaks;
-
-	return pmw_top_n(l->census, l->ncensus, sizeof(*l->census), NULL, cmp_growth,
-			 (void **)out, max);
+	return pmw_top_n(c->rows, c->n, sizeof(*c->rows), NULL, cmp_growth, (void **)out, max);
 }
 
-const char *pmw_census_name(struct pmw_watch *w, uint64_t type)
+const char *pmw_census_name(const struct pmw_census *c, uint64_t type)
 {
-	const struct pmw_type *t = pmw_type_get(w, type);
+	const struct pmw_census_type *row = c->n ? bsearch(&type, c->rows, c->n, sizeof(*row),
+							   pmw_cmp_u64) : NULL;
 
-	return t && t->ok ? t->name : "?";
+	return row && row->name[0] ? row->name : "?";
+}
+
+void pmw_census_free(struct pmw_census *c)
+{
+	free(c->rows);
+	memset(c, 0, sizeof(*c));
 }

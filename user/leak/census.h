@@ -3,7 +3,9 @@
 #ifndef PMW_CENSUS_H
 #define PMW_CENSUS_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include "pyproc.h"
 
 /* type objects seen, and whether they are one */
 struct pmw_type {
@@ -18,27 +20,38 @@ struct pmw_census_type {
 	uint64_t bytes;			/* live bytes of pools headed by such objects, last scan */
 	uint64_t first_bytes;		/* the same at the first scan */
 	uint64_t pools;			/* pools, last scan */
+	char name[64];			/* tp_name */
 };
 
-struct pmw_watch;
+/* One target's census and the type names it has looked up. */
+struct pmw_census {
+	struct pmw_census_type *rows;	/* sorted by type address */
+	int n, cap;
+	bool started;			/* first_bytes set */
+	struct pmw_type types[512];	/* direct-mapped cache */
+};
 
-/* Heap-scan callback (pmw_pool_fn): add a pool to @arg's (a struct pmw_watch) census. */
-void pmw_census_pool(void *arg, const uint8_t *first_block, uint64_t live_bytes);
-/* Before and after a heap scan that feeds the census. */
-void pmw_census_begin(struct pmw_watch *w);
-void pmw_census_end(struct pmw_watch *w);
+/* Before and after a heap scan that feeds the census (the end only after a good scan). */
+void pmw_census_begin(struct pmw_census *c);
+void pmw_census_end(struct pmw_census *c);
+/* Add a pool of @t: its first block's head @first_block (PMW_HEAP_PEEK bytes), its live bytes. */
+void pmw_census_pool(struct pmw_census *c, const struct pmw_target *t, const uint8_t *first_block,
+		     uint64_t live_bytes);
 /* The types that grew most since attach (bytes - first_bytes), best first; returns the count. */
-int pmw_census_top(struct pmw_watch *w, struct pmw_census_type **out, int max);
-/* tp_name of type object @type, "?" if unknown */
-const char *pmw_census_name(struct pmw_watch *w, uint64_t type);
+int pmw_census_top(struct pmw_census *c, struct pmw_census_type **out, int max);
+/* tp_name of type object @type, "?" if not in the census */
+const char *pmw_census_name(const struct pmw_census *c, uint64_t type);
+void pmw_census_free(struct pmw_census *c);
 
-/* The cache entry of type object @addr of @w, validated once; NULL for 0. */
-const struct pmw_type *pmw_type_get(struct pmw_watch *w, uint64_t addr);
+/* The cache entry of type object @addr of @t, validated once; NULL for 0. */
+const struct pmw_type *pmw_type_get(struct pmw_census *c, const struct pmw_target *t,
+				    uint64_t addr);
 /*
  * The type of the object at the head of a block (@b: 96 bytes read from the
- * target): header tried at +0, +16 (PyGC_Head), +32 (3.11+ pre-header).
- * Returns the type address (0: no object), the header's offset in *@off.
+ * target): the header tried at each of PMW_HEAD_OFFS. Returns the type
+ * address (0: no object), the header's offset in *@off.
  */
-uint64_t pmw_block_type(struct pmw_watch *w, const uint8_t *b, int *off);
+uint64_t pmw_block_type(struct pmw_census *c, const struct pmw_target *t, const uint8_t *b,
+			int *off);
 
 #endif

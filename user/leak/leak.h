@@ -31,12 +31,9 @@ struct pmw_burst_cost {
 };
 
 struct pmw_leaks {
-	struct pmw_census_type *census;	/* sorted by type address */
-	int ncensus, cap_census;
-	bool census_started;
+	struct pmw_census census;	/* the type census of heap scans (census.c) */
 	struct pmw_obj *objs;		/* sorted by pool */
 	int nobjs;
-	struct pmw_type types[512];	/* direct-mapped cache */
 	struct pmw_stack_site *stacks;	/* sorted by stack hash */
 	int nstacks, cap_stacks;
 	struct pmw_site *sites;		/* sorted by key */

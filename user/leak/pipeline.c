@@ -20,10 +20,27 @@
 #include "util.h"
 #include "watch.h"
 
+static void census_begin(struct pmw_watch *w)
+{
+	pmw_census_begin(&w->leaks.census);
+}
+
+static void census_pool(void *arg, const uint8_t *first_block, uint64_t live_bytes)
+{
+	struct pmw_watch *w = arg;
+
+	pmw_census_pool(&w->leaks.census, &w->t, first_block, live_bytes);
+}
+
+static void census_end(struct pmw_watch *w)
+{
+	pmw_census_end(&w->leaks.census);
+}
+
 const struct pmw_scan_hook pmw_leak_scan_hook = {
-	.begin = pmw_census_begin,
-	.pool = pmw_census_pool,
-	.end = pmw_census_end,
+	.begin = census_begin,
+	.pool = census_pool,
+	.end = census_end,
 };
 
 /* The advice of the walk that just completed (leak/advice.c), into l->adv. */

@@ -102,7 +102,7 @@ static bool obj_fingerprint(struct pmw_watch *w, const uint8_t *b, uint32_t szid
 	uint64_t h = 0xcbf29ce484222325ULL;
 	int off = 0, end = (int)(szidx + 1) * PMW_ALIGNMENT;
 
-	*type = pmw_block_type(w, b, &off);
+	*type = pmw_block_type(&w->leaks.census, &w->t, b, &off);
 	if (!*type)
 		return false;
 	if (end > off + 56)
@@ -280,7 +280,8 @@ static void update_sites(struct pmw_watch *w, int stacks_fd)
 	l->nstacks = kept;
 	ntop = pmw_sites_top(l, top, TYPE_SITES);
 	for (int k = 0; k < ntop; k++) {
-		const struct pmw_type *ty = pmw_type_get(w, top[k]->type_obj);
+		const struct pmw_type *ty = pmw_type_get(&w->leaks.census, &w->t,
+							 top[k]->type_obj);
 
 		if (top[k]->live && ty && ty->ok)
 			snprintf(top[k]->type, sizeof(top[k]->type), "%s", ty->name);
@@ -467,7 +468,7 @@ void pmw_leaks_free(struct pmw_leaks *l)
 		free(l->stacks[i].frames);
 	free(l->stacks);
 	free(l->objs);
-	free(l->census);
+	pmw_census_free(&l->census);
 	pmw_code_cache_free(l->cc);
 	for (int i = 0; i < l->nsites; i++)
 		free(l->sites[i].frames);

@@ -60,12 +60,12 @@ static int json_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
 		err |= pmw_advice_json_watch(o->f, o->host, &advice_seen, ws[i]); /* once per walk */
 		{
 			struct pmw_census_type *ct[CENSUS_PER_ROW];
-			int nc = pmw_census_top(ws[i], ct, CENSUS_PER_ROW);
+			int nc = pmw_census_top(&ws[i]->leaks.census, ct, CENSUS_PER_ROW);
 
 			for (int k = 0; k < nc; k++) {
 				obj = json_pack("{s:s, s:s, s:s, s:i, s:s, s:I, s:I, s:I}", "type", "census",
 						"time", ts, "host", o->host, "pid", ws[i]->t.pid,
-						"object_type", pmw_census_name(ws[i], ct[k]->type),
+						"object_type", pmw_census_name(&ws[i]->leaks.census, ct[k]->type),
 						"live_bytes", (json_int_t)ct[k]->bytes,
 						"growth_bytes", (json_int_t)ct[k]->bytes - (json_int_t)ct[k]->first_bytes,
 						"pools", (json_int_t)ct[k]->pools);

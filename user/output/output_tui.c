@@ -402,7 +402,7 @@ static int tui_proc(struct pmw_watch *w, int y)
 static int tui_types(struct pmw_watch *w, int y)
 {
 	struct pmw_census_type *ct[4];
-	int nc = pmw_census_top(w, ct, 4), x;
+	int nc = pmw_census_top(&w->leaks.census, ct, 4), x;
 	char a[16];
 
 	y++;
@@ -413,7 +413,7 @@ static int tui_types(struct pmw_watch *w, int y)
 
 		if (g <= 0)
 			break;
-		mvprintw(y, x, "%.20s +%s ", pmw_census_name(w, ct[k]->type),
+		mvprintw(y, x, "%.20s +%s ", pmw_census_name(&w->leaks.census, ct[k]->type),
 			 pmw_fmt_bytes(g, a, sizeof(a)));
 		x = getcurx(stdscr) + 1;
 	}

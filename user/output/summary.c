@@ -53,7 +53,7 @@ static void summary_types_sites(FILE *f, struct pmw_watch *w)
 	struct pmw_site *top[5];
 	int nt = pmw_sites_top(&w->leaks, top, 5);
 	struct pmw_census_type *ct[5];
-	int nc = pmw_census_top(w, ct, 5);
+	int nc = pmw_census_top(&w->leaks.census, ct, 5);
 	char a[16], b[16];
 
 	if (nc)
@@ -63,7 +63,7 @@ static void summary_types_sites(FILE *f, struct pmw_watch *w)
 
 		if (g <= 0)
 			break;
-		fprintf(f, "    %-24s %s (+%s)\n", pmw_census_name(w, ct[k]->type),
+		fprintf(f, "    %-24s %s (+%s)\n", pmw_census_name(&w->leaks.census, ct[k]->type),
 			pmw_fmt_bytes(ct[k]->bytes, a, sizeof(a)),
 			pmw_fmt_bytes(g, b, sizeof(b)));
 	}
