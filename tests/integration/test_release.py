@@ -109,6 +109,8 @@ def test_make_install(binary, tmp_path):
         assert cp.returncode == 0, cp.stdout
         out = run([str(tmp_path / "s/usr/local/bin/pymemwatch"), "--version"]).stdout
         assert "build: static" in out, out
+        # no dlopen into a static glibc: debuginfod is unavailable, and it says why
+        assert "debuginfod: unavailable: this is the static build" in out, out
 
 
 def test_make_dist(tmp_path):
