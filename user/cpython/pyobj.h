@@ -113,6 +113,9 @@ void pmw_pyr_prefetch(struct pmw_pyr *r, const uint64_t *objs, size_t n);
 /* the lowest address an object may have: vm.mmap_min_addr's default, nothing maps below */
 #define PMW_PTR_MIN	0x10000
 
+/* a reference count at or above this is a pointer (a GC link, a free-list link), not a count */
+#define PMW_REFCNT_MAX	(1ULL << 40)
+
 /* true if @addr could be an object pointer (8-aligned, user range of x86_64) */
 static inline bool pmw_pyptr_ok(uint64_t addr)
 {

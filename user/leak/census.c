@@ -3,40 +3,29 @@
 #include <stdlib.h>
 #include <string.h>
 #include "census.h"
-#include "pystack.h"
+#include "pyobj.h"
 #include "util.h"
 
-const struct pmw_type *pmw_type_get(struct pmw_census *c, const struct pmw_target *t,
-				    uint64_t addr)
-{
-	struct pmw_type *ty = &c->types[(addr >> 4) % ARRAY_SIZE(c->types)];
-
-	if (!addr)
-		return NULL;
-	if (ty->addr != addr) {
-		ty->addr = addr;
-		ty->ok = !pmw_type_name(t, addr, ty->name, sizeof(ty->name));
-	}
-	return ty;
-}
-
-uint64_t pmw_block_type(struct pmw_census *c, const struct pmw_target *t, const uint8_t *b,
-			int *off)
+const struct pmw_wtype *pmw_block_type(struct pmw_walk *wk, const struct pmw_target *t,
+				       const uint8_t *b, int *off)
 {
 	static const int offs[PMW_NHEAD_OFFS] = PMW_HEAD_OFFS;
 
 	for (size_t i = 0; i < ARRAY_SIZE(offs); i++) {
-		const struct pmw_type *ty;
-		uint64_t tp;
+		const struct pmw_wtype *ty;
+		uint64_t rc, tp;
 
+		memcpy(&rc, b + offs[i], sizeof(rc));
 		memcpy(&tp, b + offs[i] + PMW_OB_TYPE, sizeof(tp));
-		ty = pmw_type_get(c, t, tp);
-		if (ty && ty->ok) {
+		if (!rc || rc >= PMW_REFCNT_MAX)
+			continue;
+		ty = pmw_walk_type(wk, t, tp);
+		if (ty && ty->off == offs[i]) {
 			*off = offs[i];
-			return tp;
+			return ty;
 		}
 	}
-	return 0;
+	return NULL;
 }
 
 void pmw_census_begin(struct pmw_census *c)
@@ -47,20 +36,20 @@ void pmw_census_begin(struct pmw_census *c)
 	}
 }
 
-void pmw_census_pool(struct pmw_census *c, const struct pmw_target *t, const uint8_t *first_block,
-		     uint64_t live_bytes)
+void pmw_census_pool(struct pmw_census *c, struct pmw_walk *wk, const struct pmw_target *t,
+		     const uint8_t *first_block, uint64_t live_bytes)
 {
 	struct pmw_census_type *row;
 	int off;
-	uint64_t ty = pmw_block_type(c, t, first_block, &off);
+	const struct pmw_wtype *ty = pmw_block_type(wk, t, first_block, &off);
 
 	if (!ty)
 		return;		/* the pool's first block is free: its bytes stay unattributed */
-	row = pmw_sorted_get((void **)&c->rows, &c->n, &c->cap, sizeof(*row), ty, 4096);
+	row = pmw_sorted_get((void **)&c->rows, &c->n, &c->cap, sizeof(*row), ty->addr, 4096);
 	if (!row)
 		return;
 	if (!row->name[0])
-		snprintf(row->name, sizeof(row->name), "%s", pmw_type_get(c, t, ty)->name);
+		snprintf(row->name, sizeof(row->name), "%s", ty->name);
 	row->bytes += live_bytes;
 	row->pools++;
 }

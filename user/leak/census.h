@@ -6,13 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "pyproc.h"
-
-/* type objects seen, and whether they are one */
-struct pmw_type {
-	uint64_t addr;
-	int ok;
-	char name[64];
-};
+#include "walk.h"
 
 /* type census: live pymalloc bytes per object type, like objgraph's show_growth */
 struct pmw_census_type {
@@ -23,35 +17,34 @@ struct pmw_census_type {
 	char name[64];			/* tp_name */
 };
 
-/* One target's census and the type names it has looked up. */
+/* One target's census (types: the walk's validated type table, pmw_walk_type). */
 struct pmw_census {
 	struct pmw_census_type *rows;	/* sorted by type address */
 	int n, cap;
 	bool started;			/* first_bytes set */
-	struct pmw_type types[512];	/* direct-mapped cache */
 };
 
 /* Before and after a heap scan that feeds the census (the end only after a good scan). */
 void pmw_census_begin(struct pmw_census *c);
 void pmw_census_end(struct pmw_census *c);
-/* Add a pool of @t: its first block's head @first_block (PMW_HEAP_PEEK bytes), its live bytes. */
-void pmw_census_pool(struct pmw_census *c, const struct pmw_target *t, const uint8_t *first_block,
-		     uint64_t live_bytes);
+/* Add a pool of @t: its first block's head @first_block (PMW_HEAP_PEEK bytes), its live
+ * bytes; its type validated in @wk's type table. */
+void pmw_census_pool(struct pmw_census *c, struct pmw_walk *wk, const struct pmw_target *t,
+		     const uint8_t *first_block, uint64_t live_bytes);
 /* The types that grew most since attach (bytes - first_bytes), best first; returns the count. */
 int pmw_census_top(struct pmw_census *c, struct pmw_census_type **out, int max);
 /* tp_name of type object @type, "?" if not in the census */
 const char *pmw_census_name(const struct pmw_census *c, uint64_t type);
 void pmw_census_free(struct pmw_census *c);
 
-/* The cache entry of type object @addr of @t, validated once; NULL for 0. */
-const struct pmw_type *pmw_type_get(struct pmw_census *c, const struct pmw_target *t,
-				    uint64_t addr);
 /*
  * The type of the object at the head of a block (@b: 96 bytes read from the
- * target): the header tried at each of PMW_HEAD_OFFS. Returns the type
- * address (0: no object), the header's offset in *@off.
+ * target): the header tried at each of PMW_HEAD_OFFS, taken where a plausible
+ * reference count is followed by a type of @wk's table (pmw_walk_type) whose
+ * flags put the header there. Returns the type (NULL: no object), the
+ * header's offset in *@off.
  */
-uint64_t pmw_block_type(struct pmw_census *c, const struct pmw_target *t, const uint8_t *b,
-			int *off);
+const struct pmw_wtype *pmw_block_type(struct pmw_walk *wk, const struct pmw_target *t,
+				       const uint8_t *b, int *off);
 
 #endif

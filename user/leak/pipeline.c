@@ -29,7 +29,7 @@ static void census_pool(void *arg, const uint8_t *first_block, uint64_t live_byt
 {
 	struct pmw_watch *w = arg;
 
-	pmw_census_pool(&w->leaks.census, &w->t, first_block, live_bytes);
+	pmw_census_pool(&w->leaks.census, &w->leaks.walk, &w->t, first_block, live_bytes);
 }
 
 static void census_end(struct pmw_watch *w)

@@ -101,9 +101,10 @@ static bool obj_fingerprint(struct pmw_watch *w, const uint8_t *b, uint32_t szid
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
 	int off = 0, end = (int)(szidx + 1) * PMW_ALIGNMENT;
+	const struct pmw_wtype *ty = pmw_block_type(&w->leaks.walk, &w->t, b, &off);
 
-	*type = pmw_block_type(&w->leaks.census, &w->t, b, &off);
-	if (!*type)
+	*type = ty ? ty->addr : 0;
+	if (!ty)
 		return false;
 	if (end > off + 56)
 		end = off + 56;
@@ -280,10 +281,9 @@ static void update_sites(struct pmw_watch *w, int stacks_fd)
 	l->nstacks = kept;
 	ntop = pmw_sites_top(l, top, TYPE_SITES);
 	for (int k = 0; k < ntop; k++) {
-		const struct pmw_type *ty = pmw_type_get(&w->leaks.census, &w->t,
-							 top[k]->type_obj);
+		const struct pmw_wtype *ty = pmw_walk_type(&w->leaks.walk, &w->t, top[k]->type_obj);
 
-		if (top[k]->live && ty && ty->ok)
+		if (top[k]->live && ty)
 			snprintf(top[k]->type, sizeof(top[k]->type), "%s", ty->name);
 	}
 }
