@@ -28,7 +28,7 @@
 
 /*
  * Offsets for walking Python frames in BPF, per CPython minor version
- * (user/pyver.c; sources there). Frames are sent raw (code object pointer,
+ * (user/cpython/pyver.c; sources there). Frames are sent raw (code object pointer,
  * instruction pointer or f_lasti) and symbolized in userspace.
  */
 struct pmw_py_walk {
@@ -73,7 +73,7 @@ struct pmw_sample {
 /*
  * Where the per-generation GC counters (struct pmw_py_gcstats, cumulative)
  * are, from the address of the interpreter's generation_stats field; per
- * CPython minor version (user/pyver.c; sources there). Up to 3.14 the field
+ * CPython minor version (user/cpython/pyver.c; sources there). Up to 3.14 the field
  * is an array of 3 records; 3.15 makes it a pointer to a struct gc_stats of
  * 3 rings of records (young, old[0], old[1]), each with the int8 index of
  * its newest slot, which carries the running totals.

@@ -2,7 +2,7 @@
 /*
  * pymalloc and object-header geometry, shared by the BPF programs (bpf/) and
  * the loader (user/): the one place for these CPython facts. They are the
- * same in every version of user/pyver.c's table (3.8-3.15, x86_64, GIL
+ * same in every row of user/cpython/pyver.c (3.8-3.15, x86_64, GIL
  * builds); what differs per version (POOL_SIZE, ARENA_SIZE, where the arena
  * table lives) is in that table.
  * Sources: Objects/obmalloc.c (3.8-3.11), Include/internal/pycore_obmalloc.h

@@ -61,7 +61,7 @@ int pmw_heap_pools(const struct pmw_target *t, struct pmw_heap_pools *hp)
 	int err;
 
 	memset(hp, 0, sizeof(*hp));
-	if (t->free_threaded)	/* no pymalloc pools: mimalloc (user/mimalloc.h) */
+	if (t->free_threaded)	/* no pymalloc pools: mimalloc (user/cpython/mimalloc.h) */
 		return -EOPNOTSUPP;
 	hp->arena_size = t->pv->arena_size;
 	err = arena_table(t, &arenas, &maxarenas);

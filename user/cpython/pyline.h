@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 /*
- * Line-table formats; which version uses which is in user/pyver.c's table
+ * Line-table formats; which version uses which is in user/cpython/pyver.c's table
  * (struct pmw_pyver.line_table).
  */
 enum pmw_linetable {

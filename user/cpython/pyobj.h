@@ -7,7 +7,7 @@
  * the target and is untrusted: each is checked for alignment and range,
  * every length against a cap, and an object that fails a check is skipped
  * and counted in pmw_pyr.torn. x86_64 GIL builds, 3.8+; layouts per version
- * in pmw_pyver.obj (user/pyver.c).
+ * in pmw_pyver.obj (user/cpython/pyver.c).
  */
 #ifndef PMW_PYOBJ_H
 #define PMW_PYOBJ_H
@@ -217,7 +217,8 @@ int pmw_func_read(struct pmw_pyr *r, uint64_t func, struct pmw_pyfunc *f);
 /* A cell's content (PyCellObject.ob_ref), 0 if empty or unreadable. */
 uint64_t pmw_cell_get(struct pmw_pyr *r, uint64_t cell);
 
-/* functools._lru_cache_wrapper: its cache dict and wrapped function (Modules/_functoolsmodule.c). */
+/* functools._lru_cache_wrapper: its cache dict and wrapped function
+ * (Modules/_functoolsmodule.c). */
 int pmw_lru_read(struct pmw_pyr *r, uint64_t wrapper, uint64_t *cache, uint64_t *func);
 
 /*
@@ -236,7 +237,7 @@ int pmw_qualified_name(struct pmw_pyr *r, uint64_t obj, char *buf, size_t len);
  * at least one: Objects/longobject.c int___sizeof__), else tp_basicsize +
  * |ob_size| * tp_itemsize; plus PyGC_Head and the 3.11+ pre-header
  * (pmw_head_off). Not counted: what the object owns elsewhere (list items,
- * dict/set tables, deque blocks, 3.13+ inline values): pmw_pyobj_size().
+ * dict/set tables, deque blocks, 3.13+ inline values): pmw_pyobj_getsizeof().
  * UINT64_MAX if @avail is too short for the rule.
  */
 uint64_t pmw_obj_self_size(const struct pmw_pyver *pv, uint64_t flags, int64_t basicsize,

@@ -86,7 +86,7 @@ struct pmw_target {
 	bool has_usdt;			/* .note.stapsdt present (built --with-dtrace) */
 	bool lto_inlined;		/* the pymalloc fast path is inlined (LTO+PGO) */
 	struct pmw_symfind sf;		/* no symbols: what disassembly found, and its checks */
-	/* free-threaded build (Py_GIL_DISABLED): mimalloc, not pymalloc (user/mimalloc.h) */
+	/* free-threaded build (Py_GIL_DISABLED): mimalloc, not pymalloc (user/cpython/mimalloc.h) */
 	bool free_threaded;
 	const struct pmw_pyver_ft *ft;	/* its mimalloc layout, NULL if not free-threaded */
 };

@@ -30,7 +30,7 @@ enum pmw_managed_dict {
 };
 
 /*
- * Object layouts for holder paths (user/pyobj.c). offsetof() printed by a C
+ * Object layouts for holder paths (user/cpython/pyobj.c). offsetof() printed by a C
  * program built against each version's headers (Include/cpython/object.h,
  * funcobject.h, Include/internal/pycore_{interp,dict}.h; pyenv 3.8.18-3.13.0),
  * lru_cache_object from Modules/_functoolsmodule.c.
@@ -96,7 +96,7 @@ struct pmw_pyver {
 #define PMW_STR_STATE		32	/* PyASCIIObject.state (u32): kind bits 2-4, compact 5, ascii 6 */
 
 /*
- * Holder paths (user/pyobj.c, wt-holders): object fields that are the same in
+ * Holder paths (user/cpython/pyobj.c, wt-holders): object fields that are the same in
  * every row: offsetof() against each version's headers for 3.8-3.13 (Include/object.h,
  * Include/cpython/{object,dictobject,listobject,setobject,cellobject}.h,
  * Include/internal/pycore_moduleobject.h, Modules/_collectionsmodule.c); for
