@@ -442,6 +442,8 @@ int pmw_session_tick(struct pmw_session *s, double interval_s, bool stopping)
 	ring_buffer__consume(s->rb);
 	clock_gettime(CLOCK_REALTIME, &wall);
 	pmw_command_reaped(&s->cmd);
+	s->walks.share = env.walk_budget;
+	pmw_leaks_turn(&s->walks, s->ws, s->nws);
 	for (int i = 0; i < s->nws; i++) {
 		struct pmw_watch *w = &s->ws[i];
 		bool again = false;
@@ -472,7 +474,7 @@ int pmw_session_tick(struct pmw_session *s, double interval_s, bool stopping)
 				fclose(f);
 			}
 		}
-		pmw_leaks_process(w, env.walk_budget);
+		pmw_leaks_process(w, &s->walks);
 		rows[n++] = w;
 	}
 	pmw_leaks_collect(rows, n, bpf_map__fd(s->skel->maps.pmw_samples),

@@ -25,6 +25,7 @@ struct pmw_session {
 	struct pmw_command cmd;		/* -- COMMAND */
 	unsigned int groups;		/* PMW_G_*: the probe groups loaded */
 	int stats_fd;			/* --bpf-stats: keeps kernel BPF statistics on; -1 = off */
+	struct pmw_walk_budget walks;	/* --walk-budget, one for all targets */
 	char host[256];
 };
 

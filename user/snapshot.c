@@ -122,8 +122,13 @@ static int parse(int argc, char **argv, struct snap_opts *o)
 /* Walk @t's heap to the end at @budget of one CPU. 0 or -errno. */
 static int walk_all(struct pmw_walk *wk, const struct pmw_target *t, double budget)
 {
+	struct pmw_walk_budget b = { .share = budget };
+
 	for (;;) {
-		int r = pmw_walk_step(wk, t, budget);
+		int r;
+
+		pmw_walk_earn(&b);
+		r = pmw_walk_step(wk, t, &b);
 
 		if (r == 1)
 			return 0;

@@ -97,12 +97,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	wk.sample_all = true;	/* every container's newest items, read back below */
 	/* two walks: the second revalidates the cached types */
 	for (int i = 0; i < 64 && done < 2; i++) {
-		int r = pmw_walk_step(&wk, &t, 1.0);
+		struct pmw_walk_budget b = { .share = 1.0, .credit = 1.0 };
+		int r = pmw_walk_step(&wk, &t, &b);
 
 		if (r < 0)
 			break;
 		done += r;
-		wk.credit = 1;
 	}
 	for (int k = 0; k < wk.ndone; k++) {
 		const struct pmw_wtype *types[PMW_WALK_SAMPLE];

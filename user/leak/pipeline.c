@@ -61,7 +61,7 @@ static void walk_advice(struct pmw_leaks *l)
 }
 
 /* After a complete walk: containers, holders, sites, advice; paid from the walks' budget. */
-static void after_walk(struct pmw_watch *w)
+static void after_walk(struct pmw_watch *w, struct pmw_walk_budget *b)
 {
 	struct pmw_leaks *l = &w->leaks;
 	const struct pmw_walk_stats *st = &l->walk.last_stats;
@@ -74,7 +74,7 @@ static void after_walk(struct pmw_watch *w)
 	pmw_sites_join(w);
 	walk_advice(l);
 	/* the holder search and the advice are paid from the walks' budget */
-	l->walk.credit -= pmw_cpu_s() - c0;
+	b->credit -= pmw_cpu_s() - c0;
 	l->ps.holder_score = pmw_containers_score(&l->ct);
 	l->ps.walked = l->ct.walks >= 2;
 	vlog("PID %d: walk %llu: %llu pools, %llu objects (%llu > 512 B), %llu other blocks, "
@@ -89,7 +89,7 @@ static void after_walk(struct pmw_watch *w)
  * Between walks: the followed containers' headers, their scores, and the
  * holders of any newly ranked one; paid from the walks' budget.
  */
-static void follow(struct pmw_watch *w)
+static void follow(struct pmw_watch *w, struct pmw_walk_budget *b)
 {
 	struct pmw_leaks *l = &w->leaks;
 	struct pmw_ctrack *top[PMW_LEAKS_MAX];
@@ -106,11 +106,38 @@ static void follow(struct pmw_watch *w)
 			break;
 		}
 	l->ps.holder_score = pmw_containers_score(&l->ct);
-	l->walk.credit -= pmw_cpu_s() - c0;
+	b->credit -= pmw_cpu_s() - c0;
 }
 
-/* Heap walks within @budget, and growing containers after each. */
-static void walk_heap(struct pmw_watch *w, double budget)
+/* may @w's heap be walked at all? */
+static bool walkable(const struct pmw_watch *w)
+{
+	return w->scan_heap && !w->exited && w->t.bias_known;
+}
+
+void pmw_leaks_turn(struct pmw_walk_budget *b, struct pmw_watch *ws, int n)
+{
+	struct pmw_watch *next = NULL;
+
+	pmw_walk_earn(b);
+	for (int i = 0; i < n; i++) {
+		const struct pmw_walk *wk = &ws[i].leaks.walk;
+
+		/* its walk goes on, or has yet to start (no credit since it got the turn) */
+		if (ws[i].t.pid == b->owner && walkable(&ws[i]) &&
+		    (pmw_walk_busy(wk) || (wk->done_at < wk->turn_at && !wk->err)))
+			return;
+	}
+	for (int i = 0; i < n; i++)
+		if (walkable(&ws[i]) && (!next || ws[i].leaks.walk.turn_at < next->leaks.walk.turn_at))
+			next = &ws[i];
+	b->owner = next ? next->t.pid : 0;
+	if (next)
+		next->leaks.walk.turn_at = pmw_now_s();
+}
+
+/* Heap walks within @b when @w has the turn, its followed containers every interval. */
+static void walk_heap(struct pmw_watch *w, struct pmw_walk_budget *b)
 {
 	struct pmw_leaks *l = &w->leaks;
 	int err;
@@ -119,10 +146,12 @@ static void walk_heap(struct pmw_watch *w, double budget)
 		pmw_holders_forget(w->t.pid);	/* its cached paths */
 		l->walk.err = -ESRCH;
 	}
-	if (!w->scan_heap || budget <= 0 || w->exited || !w->t.bias_known)
+	if (!walkable(w) || b->share <= 0)
 		return;
-	follow(w);
-	if (!l->walk.phase) {	/* a walk starts: what advice collects starts anew */
+	follow(w, b);
+	if (b->owner != w->t.pid)
+		return;
+	if (!pmw_walk_busy(&l->walk)) {	/* a walk starts: what advice collects starts anew */
 		if (!l->advice)
 			l->advice = pmw_advice_new(&w->t, true);
 		if (l->advice) {
@@ -130,13 +159,13 @@ static void walk_heap(struct pmw_watch *w, double budget)
 			pmw_advice_hook(l->advice, &l->walk);
 		}
 	}
-	err = pmw_walk_step(&l->walk, &w->t, budget);
+	err = pmw_walk_step(&l->walk, &w->t, b);
 	if (err < 0) {
 		vlog("PID %d: heap walk: %s\n", w->t.pid, strerror(-err));
 		return;
 	}
 	if (err == 1)
-		after_walk(w);
+		after_walk(w, b);
 }
 
 /* Watchpoints on the leaks that need a growth site; weak-reference containers are none. */
@@ -153,7 +182,7 @@ static void watch_leaks(struct pmw_watch *w)
 			w->t.pv->walk.tstate_kind && !w->t.free_threaded, pmw_now_s());
 }
 
-void pmw_leaks_process(struct pmw_watch *w, double walk_budget)
+void pmw_leaks_process(struct pmw_watch *w, struct pmw_walk_budget *b)
 {
 	struct pmw_leaks *l = &w->leaks;
 	const struct pmw_row *r = &w->row;
@@ -164,7 +193,7 @@ void pmw_leaks_process(struct pmw_watch *w, double walk_budget)
 	l->run_s += r->interval_s;
 	pmw_trend_add(&l->trend, &l->ps, l->run_s, r->live_bytes + r->large_live_bytes,
 		      r->rss_bytes, uncoll);
-	walk_heap(w, walk_budget);
+	walk_heap(w, b);
 	if (w->exited)
 		pmw_growth_stop(&l->growth);
 	else if (l->walk.walks)

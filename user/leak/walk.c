@@ -1119,19 +1119,31 @@ static int walk_start(struct pmw_walk *wk, const struct pmw_target *t)
 	return 0;
 }
 
-int pmw_walk_step(struct pmw_walk *wk, const struct pmw_target *t, double budget)
+void pmw_walk_earn(struct pmw_walk_budget *b)
 {
-	double now = mono_s(), c0 = pmw_cpu_s(), c1;
+	double now = mono_s();
+
+	if (b->share <= 0)
+		return;
+	b->credit += b->last ? (now - b->last) * b->share : 0.2;
+	if (b->credit > 0.5 + 4 * b->share)
+		b->credit = 0.5 + 4 * b->share;
+	b->last = now;
+}
+
+bool pmw_walk_busy(const struct pmw_walk *wk)
+{
+	return wk->phase != PH_IDLE;
+}
+
+int pmw_walk_step(struct pmw_walk *wk, const struct pmw_target *t, struct pmw_walk_budget *b)
+{
+	double c0 = pmw_cpu_s(), c1;
 	int err = 0, done = 0;
 
-	if (budget <= 0)
+	if (b->share <= 0)
 		return 0;
-	/* earn budget * wall time; a first walk may start right away */
-	wk->credit += wk->last ? (now - wk->last) * budget : 0.2;
-	if (wk->credit > 0.5 + 4 * budget)
-		wk->credit = 0.5 + 4 * budget;
-	wk->last = now;
-	while (wk->credit > 0 && !done && !err) {
+	while (b->credit > 0 && !done && !err) {
 		switch (wk->phase) {
 		case PH_IDLE:
 			err = walk_start(wk, t);
@@ -1146,7 +1158,7 @@ int pmw_walk_step(struct pmw_walk *wk, const struct pmw_target *t, double budget
 			err = walk_large(wk, t);
 			c1 = pmw_cpu_s();
 			wk->cur.cpu_s += c1 - c0;
-			wk->credit -= c1 - c0;
+			b->credit -= c1 - c0;
 			c0 = c1;
 			walk_finish(wk);
 			done = 1;
@@ -1154,7 +1166,7 @@ int pmw_walk_step(struct pmw_walk *wk, const struct pmw_target *t, double budget
 		}
 		c1 = pmw_cpu_s();
 		wk->cur.cpu_s += c1 - c0;
-		wk->credit -= c1 - c0;
+		b->credit -= c1 - c0;
 		c0 = c1;
 	}
 	if (err) {

@@ -104,7 +104,7 @@ struct pmw_walk {
 	size_t next;			/* next pool to read */
 	struct pmw_walk_stats cur;
 	double start;			/* CLOCK_MONOTONIC seconds */
-	double credit, last;		/* CPU seconds we may still spend; time of the last step */
+	double turn_at;			/* CLOCK_MONOTONIC seconds it was last given the turn */
 	struct pmw_walk_container *conts;
 	int nconts, cap_conts;
 	uint64_t *large;		/* candidate objects > 512 B: open-addressed set */
@@ -154,13 +154,33 @@ struct pmw_walk {
 };
 
 /*
- * Spend at most the CPU time earned since the last call (@budget: fraction
- * of one CPU, 0.05 = 5%) on the walk of @t's heap, starting a new walk when
- * none is under way. Returns 1 when a walk completed in this call (results
- * in wk->done, wk->census), 0 when still under way or out of budget,
- * -ENOENT/-EAGAIN/-ESRCH as pmw_heap_pools(), -ENOMEM.
+ * One CPU budget for the heap walks of every target of a run (--walk-budget),
+ * not one per target: 100 targets at 5% each could take 5 CPUs. Earned once
+ * per interval (pmw_walk_earn); walks, header rounds and holder searches are
+ * paid from it, one target's walk at a time (pmw_leaks_turn picks whose).
  */
-int pmw_walk_step(struct pmw_walk *wk, const struct pmw_target *t, double budget);
+struct pmw_walk_budget {
+	double share;			/* fraction of one CPU, 0.05 = 5%; <= 0: no walks */
+	double credit;			/* CPU seconds that may still be spent */
+	double last;			/* CLOCK_MONOTONIC seconds of the last pmw_walk_earn, 0 never */
+	int owner;			/* PID whose walk has the turn, 0 none */
+};
+
+/* Earn @b->share of the wall time since the last call (the first: 0.2 s, so a first walk
+ * may start right away); at most 0.5 s + 4 x share banked. */
+void pmw_walk_earn(struct pmw_walk_budget *b);
+
+/* Is a walk of @wk under way (started, not complete)? */
+bool pmw_walk_busy(const struct pmw_walk *wk);
+
+/*
+ * Spend at most @b->credit CPU seconds on the walk of @t's heap (subtracted),
+ * starting a new walk when none is under way. Returns 1 when a walk
+ * completed in this call (results in wk->done, wk->census), 0 when still
+ * under way or out of budget, -ENOENT/-EAGAIN/-ESRCH as pmw_heap_pools(),
+ * -ENOMEM.
+ */
+int pmw_walk_step(struct pmw_walk *wk, const struct pmw_target *t, struct pmw_walk_budget *b);
 
 /* The validated type at @addr (NULL if not a type). */
 const struct pmw_wtype *pmw_walk_type(struct pmw_walk *wk, const struct pmw_target *t,
