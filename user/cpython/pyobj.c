@@ -886,7 +886,7 @@ uint64_t pmw_obj_self_size(const struct pmw_pyver *pv, uint64_t flags, int64_t b
 	} else if (flags & PMW_TPFLAGS_LONG_SUBCLASS) {
 		uint64_t nd = pv->obj.long_tag ? un >> 3 : un;	/* 3.12+: lv_tag */
 
-		sz = PMW_LONG_DIGITS + (nd ? nd : pv->obj.long_tag) * 4;
+		sz = PMW_LONG_DIGITS + (nd ? nd : pv->obj.long_digits_min) * 4;
 	} else if (itemsize > 0) {
 		sz += un * itemsize;
 	}

@@ -233,8 +233,8 @@ int pmw_qualified_name(struct pmw_pyr *r, uint64_t obj, char *buf, size_t len);
  * from its type (tp_flags @flags, tp_basicsize, tp_itemsize) and its head
  * @h (@avail bytes read from the object start, 48 suffice): str by its
  * compact form (Include/cpython/unicodeobject.h: length @16, state @32),
- * int by its digits (PMW_LONG_DIGITS + 4 per 30-bit digit; 3.12+ lv_tag >> 3,
- * at least one: Objects/longobject.c int___sizeof__), else tp_basicsize +
+ * int by its digits (PMW_LONG_DIGITS + 4 per 30-bit digit; 3.12+ lv_tag >> 3;
+ * 3.11+ at least one: Objects/longobject.c int___sizeof__), else tp_basicsize +
  * |ob_size| * tp_itemsize; plus PyGC_Head and the 3.11+ pre-header
  * (pmw_head_off). Not counted: what the object owns elsewhere (list items,
  * dict/set tables, deque blocks, 3.13+ inline values): pmw_pyobj_getsizeof().

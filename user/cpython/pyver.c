@@ -78,7 +78,8 @@ static const struct pmw_pyver pyvers[] = {
 		 .threads_head = 16, .frame_localsplus = 72, .frame_globals = 8, .code_names = 96, .localsplus_311 = 1,
 		 .ht_cached_keys = 872, .func_qualname = 40, .func_module = 104,
 		 .func_defaults = 56, .func_kwdefaults = 64, .func_closure = 72, .tuple_items = 24,
-		 .lru_cache = 72, .lru_func = 88, .dict_keys_311 = 1, .managed = PMW_MD_311 } },
+		 .lru_cache = 72, .lru_func = 88, .dict_keys_311 = 1, .long_digits_min = 1,
+		 .managed = PMW_MD_311 } },
 	{ .major = 3, .minor = 12, .interp_main = 48, .gc_stats = 240,
 	  .pool_size = 16 << 10, .arena_size = 1 << 20, .obm_kind = PMW_OBM_EMBEDDED,
 	  .obm_off = 3960, .obj_allocator = 176,
@@ -93,7 +94,8 @@ static const struct pmw_pyver pyvers[] = {
 		 .threads_head = 72, .frame_localsplus = 72, .frame_globals = 24, .code_names = 96, .localsplus_311 = 1,
 		 .ht_cached_keys = 880, .func_qualname = 40, .func_module = 104,
 		 .func_defaults = 56, .func_kwdefaults = 64, .func_closure = 72, .tuple_items = 24,
-		 .lru_cache = 72, .lru_func = 88, .dict_keys_311 = 1, .long_tag = 1, .managed = PMW_MD_312 } },
+		 .lru_cache = 72, .lru_func = 88, .dict_keys_311 = 1, .long_tag = 1,
+		 .long_digits_min = 1, .managed = PMW_MD_312 } },
 	{ .major = 3, .minor = 13, .interp_main = 640, .gc_stats = 7528,
 	  .pool_size = 16 << 10, .arena_size = 1 << 20, .obm_kind = PMW_OBM_POINTER,
 	  .obm_off = 10800, .obj_allocator = 784,
@@ -109,6 +111,7 @@ static const struct pmw_pyver pyvers[] = {
 		 .ht_cached_keys = 880, .func_qualname = 40, .func_module = 104,
 		 .func_defaults = 56, .func_kwdefaults = 64, .func_closure = 72, .tuple_items = 24,
 		 .lru_cache = 72, .lru_func = 88, .dict_keys_311 = 1, .dict_values_hdr = 8, .long_tag = 1,
+		 .long_digits_min = 1,
 		 .managed = PMW_MD_313 } },
 	/* 3.14.0 shipped the incremental GC (_PyGC_Collect); later 3.14.x reverted to gc_collect_main */
 	{ .major = 3, .minor = 14, .interp_main = 816, .gc_stats = 7528,
@@ -127,6 +130,7 @@ static const struct pmw_pyver pyvers[] = {
 		 .ht_cached_keys = 880, .func_qualname = 40, .func_module = 104,
 		 .func_defaults = 56, .func_kwdefaults = 64, .func_closure = 72, .tuple_items = 32,
 		 .lru_cache = 72, .lru_func = 88, .dict_keys_311 = 1, .dict_values_hdr = 8, .long_tag = 1,
+		 .long_digits_min = 1,
 		 .managed = PMW_MD_313 } },
 	/* 3.15: Debian 3.15.2's DWARF (python3.15-dbg). GC counters moved into rings of
 	 * struct gc_generation_stats { ts_start, ts_stop, collections, collected,
@@ -153,6 +157,7 @@ static const struct pmw_pyver pyvers[] = {
 		 .ht_cached_keys = 888, .func_qualname = 40, .func_module = 104,
 		 .func_defaults = 56, .func_kwdefaults = 64, .func_closure = 72, .tuple_items = 32,
 		 .lru_cache = 72, .lru_func = 88, .dict_keys_311 = 1, .dict_values_hdr = 8, .long_tag = 1,
+		 .long_digits_min = 1,
 		 .managed = PMW_MD_313 } },
 };
 

@@ -45,6 +45,8 @@ struct pmw_pyobj_off {
 	uint8_t dict_keys_311;		/* PyDictKeysObject with dk_log2_size/dk_kind (3.11+) */
 	uint8_t dict_values_hdr;	/* bytes before PyDictValues.values[] (3.13+: 8) */
 	uint8_t long_tag;		/* PyLongObject.long_value.lv_tag holds the size (3.12+) */
+	uint8_t long_digits_min;	/* digits an int keeps at least, 0 too (3.11+: 1;
+					 * Objects/longobject.c _PyLong_New, int.__sizeof__) */
 	uint8_t managed;		/* enum pmw_managed_dict */
 	/* frame locals: PyInterpreterState.tstate_head (<=3.10) / .threads.head; the frame's
 	 * f_localsplus (<=3.10, PyFrameObject) / localsplus (_PyInterpreterFrame) and f_globals;
