@@ -182,7 +182,9 @@ int main(int argc, char **argv)
 	if (ret)
 		goto cleanup;
 	/* before any thread starts: capabilities are per thread */
-	err = pmw_priv_drop(env.all || env.follow || (s.groups & PMW_G_BURST),
+	/* CAP_SYS_ADMIN stays for later attaches: bursts' uprobes, growth sites' per-CPU
+	 * watchpoints (perf_event_open with pid -1 needs it at perf_event_paranoid >= 1) */
+	err = pmw_priv_drop(env.all || env.follow || (s.groups & (PMW_G_BURST | PMW_G_GROWTH)),
 			    env.all || env.follow);
 	if (err)
 		wlog("cannot drop capabilities: %s; running with all of them\n", strerror(-err));

@@ -13,6 +13,7 @@
 #include "containers.h"
 #include "growth.h"
 #include "log.h"
+#include "mem.h"
 #include "pyver.h"
 #include "target.h"
 #include "util.h"
@@ -136,6 +137,8 @@ static int arm(struct pmw_growth *g, const struct pmw_target *t, uint64_t len, d
 	g->last_arm = now;
 	if (ncpu <= 0)
 		return -EINVAL;
+	/* the length now, not at the last walk: a later shrink is no growth */
+	pmw_mem_read(t->pid, g->field, &len, sizeof(len));
 	g->links = calloc(ncpu, sizeof(*g->links));
 	if (!g->links)
 		return -ENOMEM;
@@ -198,6 +201,11 @@ void pmw_growth_step(struct pmw_growths *gs, struct pmw_containers *cs, struct p
 			return;
 		if (!stacks) {
 			snprintf(g->reason, sizeof(g->reason), "no Python stack readable in this build");
+			if (!gs->said)
+				vlog("PID %d: no growth sites: %s (%s)\n", t->pid, g->reason,
+				     t->free_threaded ? "free-threaded: no GIL holder to read the "
+				     "writing thread from" : "no thread-state offsets for this version");
+			gs->said = true;
 			continue;
 		}
 		g->field = len_field(top[k]->addr, top[k]->kind);

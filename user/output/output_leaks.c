@@ -273,6 +273,7 @@ static void growth_json(json_t *o, const struct pmw_leak_row *r)
 	json_object_set_new(o, "site_reason", g && !g->nstacks && g->reason[0] ?
 			    json_string(g->reason) : json_null());
 	json_object_set_new(o, "watch_hits", json_integer(g ? (json_int_t)g->hits : 0));
+	json_object_set_new(o, "watch_arms", json_integer(g ? g->arms : 0));
 }
 
 /* Containers summed in a leak line, and the weak-reference ones that follow it. */
