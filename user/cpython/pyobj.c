@@ -254,8 +254,7 @@ static const struct pmw_pytype *type_get(struct pmw_pyr *r, uint64_t type, int d
 	ty.dict = rd64(head, PMW_TP_DICT);
 	ty.base = rd64(head, PMW_TP_BASE);
 	ty.heap = ty.flags & PMW_TPFLAGS_HEAPTYPE;
-	if (ty.basicsize < 16 || ty.basicsize > (1 << 20) || ty.itemsize < 0 ||
-	    ty.itemsize > (1 << 16)) {
+	if (!pmw_type_head_ok(head)) {
 		ty.name[0] = 0;
 		r->torn++;
 		goto store;
@@ -289,6 +288,16 @@ store:
 	*slot = ty;
 	r->ntypes++;
 	return slot->name[0] ? slot : NULL;
+}
+
+bool pmw_type_head_ok(const uint8_t *head)
+{
+	uint64_t flags = rd64(head, PMW_TP_FLAGS);
+	int64_t basicsize = (int64_t)rd64(head, PMW_TP_BASICSIZE);
+	int64_t itemsize = (int64_t)rd64(head, PMW_TP_ITEMSIZE);
+
+	return flags & PMW_TPFLAGS_READY && basicsize >= 16 && basicsize <= (1 << 24) &&
+	       itemsize >= 0 && itemsize <= 1024 && pmw_pyptr_ok(rd64(head, PMW_OB_TYPE));
 }
 
 const struct pmw_pytype *pmw_pytype_get(struct pmw_pyr *r, uint64_t type)

@@ -122,6 +122,16 @@ static inline bool pmw_pyptr_ok(uint64_t addr)
 	return addr >= PMW_PTR_MIN && addr < (1ULL << 47) && !(addr & 7);
 }
 
+/*
+ * Could @head (a candidate type object's first PMW_TYPE_HEAD_MIN bytes) be a
+ * type: Py_TPFLAGS_READY, 16 <= tp_basicsize <= 16 MiB, 0 <= tp_itemsize <=
+ * 1024, an 8-aligned user-space ob_type. The one plausibility rule of type
+ * objects (the heap walk's and the holder reader's caches); the metatype and
+ * the name are checked by each cache.
+ */
+#define PMW_TYPE_HEAD_MIN	(PMW_TP_BASE + 8)
+bool pmw_type_head_ok(const uint8_t *head);
+
 /* The type of the object at @obj, or NULL if it has none we can read. */
 const struct pmw_pytype *pmw_pyobj_type(struct pmw_pyr *r, uint64_t obj);
 
