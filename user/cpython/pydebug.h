@@ -30,13 +30,13 @@ struct pmw_debug_diff {
  * Check the _Py_DebugOffsets @raw (@len bytes read at &_PyRuntime) against
  * @pv, a copy of the target's version-table row, and write each offset the
  * target publishes into @pv (interpreter, thread, frame, code and tuple
- * offsets, str's data offset, interpreters.main = interpreters.head + 8).
- * Offsets pymemwatch has fixed at build time (PMW_OB_TYPE, PMW_TP_FLAGS, list,
- * dict, set, int, bytes, str fields) are only compared. Sections whose layout
- * is not known for @pv's version (3.15 past interpreter_state) are skipped.
- * Up to @max disagreements go to @diffs. Returns how many there were (>= 0),
- * -ENOENT (no cookie: not published), -EINVAL (its version is not @pv's
- * major.minor, or @len too short).
+ * offsets, str's data offsets, 3.15's ht_cached_keys, interpreters.main =
+ * interpreters.head + 8). Offsets pymemwatch has fixed at build time
+ * (PMW_OB_TYPE, PMW_TP_FLAGS, list, dict, set, int, bytes, str fields) are
+ * only compared. Up to @max disagreements go to @diffs. Returns how many
+ * there were (>= 0), -ENOENT (no cookie: not published), -EINVAL (its
+ * version is not @pv's major.minor, a layout not known (3.16+), or @len
+ * too short).
  */
 int pmw_debug_offsets_apply(struct pmw_pyver *pv, const uint8_t *raw, size_t len,
 			    struct pmw_debug_diff *diffs, int max);
