@@ -97,6 +97,7 @@ static const struct pmw_pyver pyvers[] = {
 		 .lru_cache = 72, .lru_func = 88, .dict_keys_311 = 1, .long_tag = 1,
 		 .long_digits_min = 1, .managed = PMW_MD_312 } },
 	{ .major = 3, .minor = 13, .interp_main = 640, .gc_stats = 7528,
+	  .gc_stats_in_gc = 128,	/* interpreter_state.gc (_Py_DebugOffsets) + this */
 	  .pool_size = 16 << 10, .arena_size = 1 << 20, .obm_kind = PMW_OBM_POINTER,
 	  .obm_off = 10800, .obj_allocator = 784,
 	  .gc_funcs = { "gc_collect_main" }, .gc_layout = GC_FLAT,
@@ -115,6 +116,7 @@ static const struct pmw_pyver pyvers[] = {
 		 .managed = PMW_MD_313 } },
 	/* 3.14.0 shipped the incremental GC (_PyGC_Collect); later 3.14.x reverted to gc_collect_main */
 	{ .major = 3, .minor = 14, .interp_main = 816, .gc_stats = 7528,
+	  .gc_stats_in_gc = 120,	/* interpreter_state.gc (_Py_DebugOffsets) + this */
 	  .pool_size = 16 << 10, .arena_size = 1 << 20, .obm_kind = PMW_OBM_POINTER,
 	  .obm_off = 10904, .obj_allocator = 960,
 	  .gc_funcs = { "gc_collect_main", "_PyGC_Collect" }, .gc_layout = GC_FLAT,
@@ -140,6 +142,7 @@ static const struct pmw_pyver pyvers[] = {
 	 * _frameowner lost FRAME_OWNED_BY_CSTACK: the C-stack entry frames are
 	 * FRAME_OWNED_BY_INTERPRETER = 3 (Python/gc.c mark_stacks skips owner >= it) */
 	{ .major = 3, .minor = 15, .interp_main = 944, .gc_stats = 7504,
+	  .gc_stats_in_gc = 104,	/* interpreter_state.gc (_Py_DebugOffsets) + this */
 	  .pool_size = 16 << 10, .arena_size = 1 << 20, .obm_kind = PMW_OBM_POINTER,
 	  .obm_off = 10880, .obj_allocator = 1088,
 	  .gc_funcs = { "gc_collect_main" },

@@ -60,6 +60,8 @@ struct pmw_pyver {
 	int major, minor;
 	uint32_t interp_main;	/* offsetof(_PyRuntimeState, interpreters.main) */
 	uint32_t gc_stats;	/* offsetof(PyInterpreterState, gc.generation_stats) */
+	uint32_t gc_stats_in_gc; /* 3.13+: offsetof(struct _gc_runtime_state, generation_stats),
+				  * so that gc_stats follows the target's interpreter_state.gc */
 	int gc_stats_in_runtime; /* 3.8: offsetof(_PyRuntimeState, gc.generation_stats) instead */
 	uint32_t pool_size;	/* POOL_SIZE */
 	uint32_t arena_size;	/* ARENA_SIZE */
