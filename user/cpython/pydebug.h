@@ -31,7 +31,7 @@ struct pmw_debug_diff {
  * @pv, a copy of the target's version-table row, and write each offset the
  * target publishes into @pv (interpreter, thread, frame, code and tuple
  * offsets, str's data offsets, 3.15's ht_cached_keys, interpreters.main =
- * interpreters.head + 8). Offsets pymemwatch has fixed at build time
+ * interpreters.head + 8, gc_stats = interpreter_state.gc + gc_stats_in_gc). Offsets pymemwatch has fixed at build time
  * (PMW_OB_TYPE, PMW_TP_FLAGS, list, dict, set, int, bytes, str fields) are
  * only compared. Up to @max disagreements go to @diffs. Returns how many
  * there were (>= 0), -ENOENT (no cookie: not published), -EINVAL (its
