@@ -180,6 +180,24 @@ static bool due(const struct pmw_growth *g, double now)
 	return now - g->last_arm >= (g->nstacks ? PMW_GROWTH_REARM_S : PMW_GROWTH_RETRY_S);
 }
 
+/* Forget the records of containers no longer followed (freed, or out of the tables). */
+static void prune(struct pmw_growths *gs, struct pmw_containers *cs)
+{
+	int k = 0;
+
+	for (int i = 0; i < gs->n; i++) {
+		struct pmw_growth *g = &gs->g[i];
+
+		if (!g->armed_at && !pmw_containers_find(cs, g->addr)) {
+			for (int s = 0; s < g->nstacks; s++)
+				free(g->stacks[s].frames);
+			continue;
+		}
+		gs->g[k++] = *g;
+	}
+	gs->n = k;
+}
+
 void pmw_growth_step(struct pmw_growths *gs, struct pmw_containers *cs, struct pmw_ctrack **top,
 		     int n, const struct pmw_target *t, bool stacks, double now)
 {
@@ -194,6 +212,7 @@ void pmw_growth_step(struct pmw_growths *gs, struct pmw_containers *cs, struct p
 		    !tr || tr->score <= 0)
 			disarm(g);
 	}
+	prune(gs, cs);
 	for (int k = 0; k < n && hit_prog; k++) {
 		struct pmw_growth *g = get(gs, top[k]->addr);
 
