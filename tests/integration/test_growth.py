@@ -9,6 +9,7 @@ writes each container's id() and that line, found from its own source.
 import ctypes
 import json
 import os
+import re
 import time
 
 import pytest
@@ -61,6 +62,17 @@ def test_growth_ops_named(ident, env, procs, tmp_path):
         funcs = [f["function"] for f in r["stacks"][0]["frames"]]
         assert funcs[:2] == ["grow", "main"] and funcs[-1] == "<module>", d
         assert r["stacks"][0]["hits"] >= 8 and r["watch_hits"] <= 16 * os.cpu_count() * 3, d
+    if ident == "pyenv-3.12.1":
+        # the HTML report shows each leak's growing stack (rendered by Chromium)
+        import test_report
+        html = str(tmp_path / "report.html")
+        rr = test_report.render([out], html)
+        assert rr.returncode == 0, rr.stderr
+        dom = test_report.load_in_chromium(html)
+        line = truth["leaks"][0]["line"]
+        assert re.search(r'class="leak-stack".*?100%% of the growing writes seen \(\d+\) at '
+                         r'[^<]*growth_ops.py:%d:</div><pre>grow  [^\n]*growth_ops.py:%d\n'
+                         % (line, line), dom, re.S), dom[:3000]
 
 
 PERF_TYPE_BREAKPOINT = 5
