@@ -159,7 +159,7 @@ out:
 static void debug_offsets(struct pmw_target *t)
 {
 	uint8_t raw[PMW_DEBUG_OFFSETS_LEN];
-	struct pmw_debug_diff d[16];
+	struct pmw_debug_diff d[48];	/* more than the offsets compared: each is named */
 	int n;
 
 	if (t->minor < 13 || !t->runtime_vaddr ||
@@ -181,7 +181,11 @@ static void debug_offsets(struct pmw_target *t)
 			     "table for %d.%d: the target's value is used\n", t->pid, d[i].field,
 			     (unsigned long long)d[i].target, (unsigned long long)d[i].table,
 			     t->major, t->minor);
-		else if (!t->free_threaded)
+		else if (t->free_threaded)	/* its object header is another: known, said with -v */
+			vlog("PID %d: _Py_DebugOffsets: %s is %llu in the free-threaded target, %llu "
+			     "in GIL builds\n", t->pid, d[i].field, (unsigned long long)d[i].target,
+			     (unsigned long long)d[i].table);
+		else
 			wlog("PID %d: _Py_DebugOffsets: %s is %llu in the target, pymemwatch reads "
 			     "%llu (fixed at build time): its objects may be misread\n", t->pid,
 			     d[i].field, (unsigned long long)d[i].target,
