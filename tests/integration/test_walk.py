@@ -353,10 +353,11 @@ def test_leaks_ranked_by_holder(leak_run):
         # the bounded caches score ~0: not in the table at all
         for b in final[app]["bounded"]:
             assert not any(matches(r, b) for r in last), "bounded %s listed\n%s" % (b, d)
-    # stacks are sampled in bursts (within --leak-budget) at pool refills: in
-    # 45 s, 0-3 of the 8 leaks got a site in our runs; that a site is joined
-    # at all is checked below with an unbounded budget
+    # growth sites (hardware watchpoints on the leaks' lengths, issue 17): 8 of 8
+    # named in our 45 s runs on Debian 3.11, pyenv 3.13.0 and the stripped 3.12.1
+    # (they were 0-3 of 8 with sampled allocations joined to items)
     print("%s: %d of 8 leaks with a site" % (interp.id, sites))
+    assert sites >= 7, "%d of 8 leaks with a site\n%s" % (sites, diag)
 
 
 def test_large_payloads_counted(leak_run):

@@ -38,7 +38,7 @@ def thumbnail(key):
 
 
 def step(i):
-    resolve(1000000 + i)
+    resolve(1000000 + i)  # LEAK-RESOLVE
     if i % 8 == 0:
         UPLOADS["upload-%d" % i] = os.urandom(random.randint(2048, 65536))  # LEAK-UPLOADS
     thumbnail(random.randrange(3000))
