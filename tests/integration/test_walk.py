@@ -318,7 +318,7 @@ def test_leaks_ranked_by_holder(leak_run):
     assert res.rc == 0, diag
     assert header == ["time", "host", "pid", "rank", "holder", "holder_kind", "items",
                       "items_per_min", "retained_bytes", "retained_bytes_per_min", "item_type",
-                      "site", "score", "container", "ns_pid"], diag
+                      "site", "score", "container", "ns_pid", "retained_age_s"], diag
     sites = 0
     for app in LEAK_APPS:
         pid = targets[app].pid

@@ -365,6 +365,13 @@ static void bound_seen(struct pmw_containers *cs, struct merge *m, size_t keep)
 	}
 	cs->untracked += m->ns - k;
 	m->ns = k;
+	/* the merge's array held every container of the walk: give the rest back */
+	struct pmw_cseen *shrunk = realloc(m->seen, (k ? k : 1) * sizeof(*m->seen));
+
+	if (shrunk) {
+		m->seen = shrunk;
+		m->cap_seen = k ? k : 1;
+	}
 }
 
 /* worth following, best first: scored, then growing, then largest, then address */

@@ -123,6 +123,8 @@ struct pmw_leak_row {
 	int nweak;
 	double score;
 	uint64_t container;		/* address */
+	double retained_age_s;		/* seconds since the walk that measured retained_bytes and the
+					 * item sizes (items, items_per_min: this interval) */
 };
 
 /*

@@ -71,6 +71,7 @@ static void after_walk(struct pmw_watch *w, struct pmw_walk_budget *b)
 	if (pmw_containers_holders(&l->ct, &w->t, PMW_LEAKS_MAX) < 0)
 		vlog("PID %d: holder search failed\n", w->t.pid);
 	pmw_containers_watch(&l->ct, &l->walk);	/* their items, next walk */
+	pmw_walk_release(&l->walk);		/* folded in */
 	pmw_sites_join(w);
 	walk_advice(l);
 	/* the holder search and the advice are paid from the walks' budget */
@@ -83,6 +84,8 @@ static void after_walk(struct pmw_watch *w, struct pmw_walk_budget *b)
 	     (unsigned long long)st->objects, (unsigned long long)st->large_objects,
 	     (unsigned long long)st->other_blocks, (unsigned long long)st->torn,
 	     st->bytes_read / 1e6, st->cpu_s * 1e3, st->copy_s * 1e3, st->wall_s * 1e3);
+	vlog("PID %d: containers followed: %zu tracks, %zu of constant length; %d headers "
+	     "re-read per interval\n", w->t.pid, l->ct.n, l->ct.nseen, l->ct.nfollowed);
 }
 
 /*

@@ -16,9 +16,9 @@
 #define ITEMS_MAX	(1u << 20) /* items read per container; more: the newest only */
 #define NEG_TYPES_MAX	8192 /* non-types remembered per walk */
 #define REFCNT_MAX	(1ULL << 40) /* above: a pointer, not a reference count */
-#define WATCH_ITEMS_MAX	(1u << 19) /* items of watched containers remembered per walk (24 B each,
-				    * table at most half full: <= 24 MiB per target) */
-#define WATCH_NEWEST	(1u << 15) /* per watched container, its newest items only: a sample is
+#define WATCH_ITEMS_MAX	(1u << 16) /* items of watched containers remembered per walk (24 B each,
+				    * table at most half full: <= 3 MiB per target; was 24 MiB) */
+#define WATCH_NEWEST	(1u << 13) /* per watched container, its newest items only: a sample is
 				    * recent, and a 1.5 M-item container grew pymemwatch's RSS by
 				    * 80 MiB/min in the soak test when all of them were kept */
 
@@ -718,119 +718,124 @@ static void deque_items(struct pmw_walk *wk, const struct pmw_target *t, const s
 		wk->cur.torn++;
 }
 
-/* Items of the chunk's containers: samples, fingerprints, candidates > 512 B. */
-static void chunk_items(struct pmw_walk *wk, const struct pmw_target *t, struct chunk *c)
+/* Round 1's reads: list item arrays, set tables, deque right blocks, dict keys headers. */
+static void items_plan(const struct chunk *c, struct want **w, int *nw, int *cw)
 {
-	struct want *w = NULL, *w2 = NULL;
-	int nw = 0, cw = 0, nw2 = 0, cw2 = 0;
-	uint8_t *buf = NULL, *buf2 = NULL;
-	bool *ok = NULL, *ok2 = NULL;
-	size_t off = 0;
-
-	/* round 1: list item arrays, set tables, deque right blocks, dict keys headers */
 	for (int i = 0; i < c->n; i++) {
-		struct pending *p = &c->p[i];
+		const struct pending *p = &c->p[i];
 		uint64_t n = p->len < ITEMS_MAX ? p->len : ITEMS_MAX;
 
 		switch (p->kind) {
 		case PMW_CK_LIST:
 			if (pmw_pyptr_ok(p->a))
-				want_add(&w, &nw, &cw, p->a + (p->len - n) * 8, n * 8, i);
+				want_add(w, nw, cw, p->a + (p->len - n) * 8, n * 8, i);
 			break;
 		case PMW_CK_SET:
 			if (pmw_pyptr_ok(p->a) && p->b < ITEMS_MAX * 2)
-				want_add(&w, &nw, &cw, p->a, (p->b + 1) * 16, i);
+				want_add(w, nw, cw, p->a, (p->b + 1) * 16, i);
 			break;
 		case PMW_CK_DEQUE:
 			if (pmw_pyptr_ok(p->a) && p->rindex < PMW_DEQUE_BLOCKLEN)
-				want_add(&w, &nw, &cw, p->a + 8, (p->rindex + 1) * 8, i);
+				want_add(w, nw, cw, p->a + 8, (p->rindex + 1) * 8, i);
 			break;
 		case PMW_CK_DICT:
 			if (pmw_pyptr_ok(p->a) && !p->b)
-				want_add(&w, &nw, &cw, p->a, PMW_DICT_KEYS_HEAD, i);
+				want_add(w, nw, cw, p->a, PMW_DICT_KEYS_HEAD, i);
 			break;
 		}
 	}
+}
+
+/* The items of list, set or deque @p read at @b (@len bytes): candidates, owners, samples. */
+static void seq_items(struct pmw_walk *wk, const struct pmw_target *t, const struct pending *p,
+		      const uint8_t *b, size_t len)
+{
+	struct pmw_walk_container *ct = cont_new(wk, p);
+	bool watch = watched(wk, p->addr);
+
+	if (watch && p->kind == PMW_CK_DEQUE)
+		deque_items(wk, t, p);
+	if (p->kind == PMW_CK_SET) {
+		for (size_t e = 0; e < len; e += 16) {
+			large_add(wk, rd64(b + e));
+			if (watch)
+				owner_add(wk, rd64(b + e), p->addr, PMW_NO_INDEX, 0);
+			if (ct)
+				keep_sample(wk, ct, rd64(b + e));
+		}
+		return;
+	}
+	for (size_t e = 0; e < len; e += 8) {
+		large_add(wk, rd64(b + e));
+		if (watch && p->kind == PMW_CK_LIST)	/* deques: deque_items() */
+			owner_add(wk, rd64(b + e), p->addr, p->len - len / 8 + e / 8, p->len);
+		if (ct && e + 8 * PMW_WALK_SAMPLE >= len)
+			keep_sample(wk, ct, rd64(b + e));
+	}
+	if (ct)
+		ct->fp = p->kind == PMW_CK_DEQUE ? p->b : p->len <= ITEMS_MAX ? rd64(b) : 0;
+}
+
+/* The entries of dict @p read at @b (@len bytes, entries of @esz, key at @koff, value after). */
+static void dict_items(struct pmw_walk *wk, const struct pending *p, const uint8_t *b, size_t len,
+		       unsigned int esz, unsigned int koff)
+{
+	struct pmw_walk_container *ct = cont_new(wk, p);
+	bool watch = watched(wk, p->addr);
+
+	for (size_t e = 0; e + esz <= len; e += esz) {
+		uint64_t key = rd64(b + e + koff), val = rd64(b + e + koff + 8);
+
+		if (!key || !val)
+			continue;
+		large_add(wk, key);
+		large_add(wk, val);
+		if (watch) {
+			owner_add(wk, key, p->addr, e / esz, len / esz);
+			owner_add(wk, val, p->addr, e / esz, len / esz);
+		}
+		if (ct) {
+			if (!ct->fp)
+				ct->fp = key;
+			keep_sample(wk, ct, val);
+		}
+	}
+}
+
+/* Items of the chunk's containers: samples, fingerprints, candidates > 512 B. */
+static void chunk_items(struct pmw_walk *wk, const struct pmw_target *t, struct chunk *c)
+{
+	struct want *w = NULL, *w2 = NULL;
+	int nw = 0, cw = 0, nw2 = 0, cw2 = 0;
+	uint8_t *buf, *buf2;
+	bool *ok = NULL, *ok2 = NULL;
+	size_t off = 0;
+
+	items_plan(c, &w, &nw, &cw);
 	buf = want_read(wk, t, w, nw, &ok);
 	for (int k = 0; buf && k < nw; off += w[k++].len) {
 		struct pending *p = &c->p[w[k].pi];
-		const uint8_t *b = buf + off;
-		struct pmw_walk_container *ct;
 		struct pmw_dict_keys dk;
-		bool watch;
 
 		if (!ok[k])
 			continue;
-		if (p->kind == PMW_CK_DICT) {
-			/* combined tables only (split ones, ma_values != NULL, skipped) */
-			if (!pmw_dict_keys_parse(t->pv, p->a, b, &dk) && dk.nentries &&
-			    !want_add(&w2, &nw2, &cw2, dk.entries,
-				      (dk.nentries < ITEMS_MAX ? dk.nentries : ITEMS_MAX) * dk.esize,
-				      w[k].pi)) {
-				w2[nw2 - 1].esz = dk.esize;
-				w2[nw2 - 1].koff = dk.key_off;
-			}
+		if (p->kind != PMW_CK_DICT) {
+			seq_items(wk, t, p, buf + off, w[k].len);
 			continue;
 		}
-		ct = cont_new(wk, p);
-		watch = watched(wk, p->addr);
-		if (watch && p->kind == PMW_CK_DEQUE)
-			deque_items(wk, t, p);
-		if (p->kind == PMW_CK_SET) {
-			for (size_t e = 0; e < w[k].len; e += 16) {
-				large_add(wk, rd64(b + e));
-				if (watch)
-					owner_add(wk, rd64(b + e), p->addr, PMW_NO_INDEX, 0);
-				if (ct)
-					keep_sample(wk, ct, rd64(b + e));
-			}
-			continue;
+		/* combined tables only (split ones, ma_values != NULL, skipped): round 2 */
+		if (!pmw_dict_keys_parse(t->pv, p->a, buf + off, &dk) && dk.nentries &&
+		    !want_add(&w2, &nw2, &cw2, dk.entries,
+			      (dk.nentries < ITEMS_MAX ? dk.nentries : ITEMS_MAX) * dk.esize, w[k].pi)) {
+			w2[nw2 - 1].esz = dk.esize;
+			w2[nw2 - 1].koff = dk.key_off;
 		}
-		for (size_t e = 0; e < w[k].len; e += 8) {
-			large_add(wk, rd64(b + e));
-			if (watch && p->kind == PMW_CK_LIST)	/* deques: deque_items() */
-				owner_add(wk, rd64(b + e), p->addr, p->len - w[k].len / 8 + e / 8, p->len);
-			if (ct && e + 8 * PMW_WALK_SAMPLE >= w[k].len)
-				keep_sample(wk, ct, rd64(b + e));
-		}
-		if (ct)
-			ct->fp = p->kind == PMW_CK_DEQUE ? p->b :
-				 p->len <= ITEMS_MAX ? rd64(b) : 0;
 	}
-	/* round 2: dict entries */
 	buf2 = want_read(wk, t, w2, nw2, &ok2);
 	off = 0;
-	for (int k = 0; buf2 && k < nw2; off += w2[k++].len) {
-		struct pending *p = &c->p[w2[k].pi];
-		const uint8_t *b = buf2 + off;
-		unsigned int esz, koff;
-		struct pmw_walk_container *ct;
-		bool watch;
-
-		if (!ok2[k])
-			continue;
-		esz = w2[k].esz;
-		koff = w2[k].koff;
-		ct = cont_new(wk, p);
-		watch = watched(wk, p->addr);
-		for (size_t e = 0; e + esz <= w2[k].len; e += esz) {
-			uint64_t key = rd64(b + e + koff), val = rd64(b + e + koff + 8);
-
-			if (!key || !val)
-				continue;
-			large_add(wk, key);
-			large_add(wk, val);
-			if (watch) {
-				owner_add(wk, key, p->addr, e / esz, w2[k].len / esz);
-				owner_add(wk, val, p->addr, e / esz, w2[k].len / esz);
-			}
-			if (ct) {
-				if (!ct->fp)
-					ct->fp = key;
-				keep_sample(wk, ct, val);
-			}
-		}
-	}
+	for (int k = 0; buf2 && k < nw2; off += w2[k++].len)
+		if (ok2[k])
+			dict_items(wk, &c->p[w2[k].pi], buf2 + off, w2[k].len, w2[k].esz, w2[k].koff);
 	free(w);
 	free(w2);
 	free(buf);
@@ -1177,6 +1182,15 @@ int pmw_walk_step(struct pmw_walk *wk, const struct pmw_target *t, struct pmw_wa
 	}
 	wk->err = 0;
 	return done;
+}
+
+void pmw_walk_release(struct pmw_walk *wk)
+{
+	free(wk->done);
+	free(wk->dsamples);
+	wk->done = NULL;
+	wk->dsamples = NULL;
+	wk->ndone = 0;
 }
 
 const struct pmw_walk_container *pmw_walk_container(const struct pmw_walk *wk, uint64_t addr)

@@ -204,6 +204,13 @@ const uint64_t *pmw_walk_sample(const struct pmw_walk *wk, const struct pmw_walk
 /* The container of the last walk at @addr, or NULL. */
 const struct pmw_walk_container *pmw_walk_container(const struct pmw_walk *wk, uint64_t addr);
 
+/*
+ * Free the last walk's containers and their newest items (wk->done,
+ * dsamples: up to 12 MiB per target) once they are folded in; the census
+ * and the watched items stay.
+ */
+void pmw_walk_release(struct pmw_walk *wk);
+
 void pmw_walk_free(struct pmw_walk *wk);
 
 /* CPU time of the calling thread, seconds (CLOCK_THREAD_CPUTIME_ID) */

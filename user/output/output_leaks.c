@@ -91,6 +91,7 @@ int pmw_leak_rows(struct pmw_watch *w, struct pmw_leak_row *rows, int max)
 		group_row(w, g, r);
 		r->score = g->score;
 		r->container = tr->addr;
+		r->retained_age_s = pmw_now_s() - w->leaks.ct.walked_at;
 		r->containers = g->n;
 		r->nweak = g->nweak;
 		memcpy(r->weak, g->weak, sizeof(r->weak));
@@ -103,7 +104,7 @@ int pmw_leak_rows(struct pmw_watch *w, struct pmw_leak_row *rows, int max)
 static int leaks_open(struct pmw_output *o, const char *path)
 {
 	fputs("time,host,pid,rank,holder,holder_kind,items,items_per_min,retained_bytes,"
-	      "retained_bytes_per_min,item_type,site,score,container,ns_pid\r\n", o->f);
+	      "retained_bytes_per_min,item_type,site,score,container,ns_pid,retained_age_s\r\n", o->f);
 	return pmw_flush(o->f);
 }
 
@@ -138,7 +139,7 @@ static int leaks_interval(struct pmw_output *o, struct pmw_watch **ws, int n)
 			pmw_csv_field(o->f, r->site);
 			fprintf(o->f, ",%.2f,", r->score);
 			pmw_csv_field(o->f, w->t.container);
-			fprintf(o->f, ",%d\r\n", w->t.ns_pid);
+			fprintf(o->f, ",%d,%.0f\r\n", w->t.ns_pid, r->retained_age_s);
 		}
 	}
 	return pmw_flush(o->f);
@@ -311,7 +312,7 @@ int pmw_leaks_json(FILE *f, const char *host, const char *ts, struct pmw_watch *
 
 		snprintf(addr, sizeof(addr), "0x%" PRIx64, r->container);
 		o = json_pack(
-			"{s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:I, s:f, s:o, s:o, s:s, s:s, s:f, s:s, s:s, s:i}",
+			"{s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:I, s:f, s:o, s:o, s:s, s:s, s:f, s:s, s:s, s:i, s:f}",
 			"type", "leak", "time", ts, "host", host, "pid", w->t.pid, "rank", r->rank,
 			"holder", r->holder, "holder_kind", r->holder_kind, "items", (json_int_t)r->items,
 			"items_per_min", r->items_per_min,
@@ -320,7 +321,8 @@ int pmw_leaks_json(FILE *f, const char *host, const char *ts, struct pmw_watch *
 			"retained_bytes_per_min", isnan(r->retained_bytes_per_min) ? json_null() :
 						  json_real(r->retained_bytes_per_min),
 			"item_type", r->item_type, "site", r->site, "score", r->score,
-			"container_addr", addr, "container", w->t.container, "ns_pid", w->t.ns_pid);
+			"container_addr", addr, "container", w->t.container, "ns_pid", w->t.ns_pid,
+			"retained_age_s", round(r->retained_age_s));
 		growth_json(o, r);
 		group_json(o, r);
 		err |= pmw_json_put(f, o);
