@@ -558,9 +558,10 @@ class Bench(object):
         v = [r["pmw_cpu_pct"] for r in self.results.get((interp.path, wl, config), []) if "pmw_cpu_pct" in r]
         return statistics.median(v) if v else None
 
-    def walk_ms_per_gib(self, interp, wl, config):
-        """CPU ms of the last heap walk per GiB of target memory it read (median over runs)."""
-        v = [1e3 * r["cost"]["walk_cpu_s"] / (r["cost"]["walk_read_bytes"] / 2.0 ** 30)
+    def walk_ms_per_gib(self, interp, wl, config, key="walk_cpu_s"):
+        """CPU ms of the last heap walk per GiB of target memory it read (median over runs); with
+        key walk_copy_s, of it the process_vm_readv copies."""
+        v = [1e3 * r["cost"].get(key, 0) / (r["cost"]["walk_read_bytes"] / 2.0 ** 30)
              for r in self.results.get((interp.path, wl, config), [])
              if r.get("cost", {}).get("walk_read_bytes") and r["cost"].get("walks")]
         return statistics.median(v) if v else None
@@ -1117,22 +1118,78 @@ def report_walks(b, interps, workloads, configs):
             mib = [r["cost"]["walk_read_bytes"] / 2.0 ** 20 for c in cols
                    for r in b.results.get((interp.path, wl, c), []) if r.get("cost", {}).get("walks")]
             gib = [g for g in (b.walk_ms_per_gib(interp, wl, c) for c in cols) if g is not None]
+            cp = [g for g in (b.walk_ms_per_gib(interp, wl, c, "walk_copy_s") for c in cols) if g]
             row += [fmt_opt(statistics.median(mib) if mib else None, "%.1f"),
-                    fmt_opt(statistics.median(gib) if gib else None, "%.0f")]
+                    fmt_opt(statistics.median(gib) if gib else None, "%.0f"),
+                    fmt_opt(statistics.median(cp) if cp else None, "%.0f")]
             rows.append(row)
         if not rows:
             continue
         rows.append(["geomean"] + sum([[fmt_ratio(geomean([b.ratio(interp, wl, c) for wl in workloads])), "", ""]
-                                       for c in cols], []) + ["", ""])
+                                       for c in cols], []) + ["", "", ""])
         print_table("Heap walks, set %s, %s: slowdown while walks run (time / plain), walks completed per run, "
                     "pymemwatch CPU, heap read per walk, walk CPU ms per GiB" % (b.set_name, interp.label),
-                    ["workload"] + sum([[c, "walks", "pmw CPU"] for c in cols], []) + ["MiB/walk", "ms/GiB"], rows)
+                    ["workload"] + sum([[c, "walks", "pmw CPU"] for c in cols], []) +
+                    ["MiB/walk", "ms/GiB", "copy ms/GiB"], rows)
         emit_note("walks run in pymemwatch within --walk-budget (default 5%% of one CPU), never stopping the "
                   "target; bound (issue 11): <= 1.02 while walks run. walks: completed during the whole watch "
-                  "(%s); MiB/walk: target memory the last walk read; ms/GiB: its CPU time per GiB read; pmw CPU: "
+                  "(%s); MiB/walk: target memory the last walk read; ms/GiB: its CPU time per GiB read; copy ms/GiB: "
+                  "of it, the process_vm_readv copies of that memory (the floor of a walk from outside); pmw CPU: "
                   "over the timed section, percent of one CPU (medians)" %
                   ("leaking includes its %g s before the timed section" % LEAK_PREROLL if "leaking" in cols else
                    "attach to exit"))
+
+
+def measure_big_walks(args, python):
+    """The big-heap and many-target walk tables' runs (scripts/bench_walks.py)."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import bench_walks
+    gibs = args.walk_gib if args.walk_gib is not None else ("1" if args.quick else "1,4")
+    n = args.walk_many if args.walk_many is not None else (20 if args.quick else 100)
+    big, many = [], None
+    for g in [float(x) for x in gibs.split(",") if x.strip()]:
+        try:
+            big.append(bench_walks.big_heap(args.pymemwatch, python, g, log))
+        except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+            big.append({"want": g, "note": str(e)})
+            log("big-heap walk of %g GiB FAILED: %s" % (g, e))
+    if n:
+        try:
+            many = bench_walks.many(args.pymemwatch, python, n, log)
+        except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+            many = {"n": n, "note": str(e)}
+            log("-a over %d targets FAILED: %s" % (n, e))
+    return big, many
+
+
+def report_big_walks(big, many):
+    """Walks on heaps of GiB (bench_walks.big_heap) and -a over many targets (bench_walks.many)."""
+    if big:
+        rows = [[("%.2f" % r["gib"]) if "gib" in r else r.get("want", "-"), fmt_opt(r.get("walks"), "%d"),
+                 fmt_opt(r.get("cpu_ms_gib"), "%.0f"), fmt_opt(r.get("copy_ms_gib"), "%.0f"),
+                 fmt_opt(r.get("ratio"), "%.1fx"), fmt_opt(r.get("latency_s"), "%.1f"),
+                 fmt_opt(r.get("rss_mib"), "%.0f"), r.get("note", "")] for r in big]
+        print_table("Heap walks on big heaps (Debian 3.11, default --walk-budget): walk CPU per GiB against the "
+                    "process_vm_readv copy of the same memory in the same walks, and the time to rank a leak",
+                    ["GiB", "walks", "walk ms/GiB", "copy ms/GiB", "walk/copy", "leak ranked (s)",
+                     "pmw RSS MiB", "note"], rows)
+        emit_note("bench_walks.big_heap: per walk, pymemwatch -v's CPU time and, of it, the CPU time in "
+                  "process_vm_readv (medians over the walks); leak ranked: seconds from the target starting to "
+                  "grow a module list of 16 items, known from the first walk, by 500 items/s to its first "
+                  "--csv-leaks row; pmw RSS: pymemwatch's RSS watching that one target; issue 18's bound: "
+                  "walk/copy <= 3, leak ranked within 30 s on 4 GiB")
+    if many:
+        lat = many.get("latency") or []
+        print_table("-a over many targets (default --walk-budget, --mode heap)",
+                    ["targets", "listed", "leaking", "ranked", "latency min/median/max s", "pmw CPU",
+                     "pmw peak RSS MiB", "note"],
+                    [[many.get("n", "-"), many.get("listed", "-"), many.get("leaking", "-"), many.get("ranked", "-"),
+                      "%.0f/%.0f/%.0f" % (lat[0], statistics.median(lat), lat[-1]) if lat else "-",
+                      fmt_opt(many.get("cpu_pct"), "%.1f%%"), fmt_opt(many.get("rss_mib"), "%.0f"),
+                      many.get("note", "")]])
+        emit_note("bench_walks.many: small targets (~5 MB each), one in ten starts growing a module list 20 s in; "
+                  "latency: from then to its first --csv-leaks row; pmw CPU: utime+stime over wall after attach, "
+                  "percent of one CPU; -a also lists any other Python process of the host")
 
 
 # ---------------------------------------------------------------- main
@@ -1156,6 +1213,10 @@ def main():
     ap.add_argument("--scale", type=float, default=1.0, help="multiply every workload's work (default 1)")
     ap.add_argument("--snapshot-gib", type=float, default=1.0,
                     help="heap of the `pymemwatch snapshot` measurement, GiB (default 1)")
+    ap.add_argument("--walk-gib", default=None, help="heap sizes (GiB) of the big-heap walk table "
+                    "(default 1,4; --quick 1; empty: none)")
+    ap.add_argument("--walk-many", type=int, default=None, help="targets of the -a walk table "
+                    "(default 100; --quick 20; 0: none)")
     ap.add_argument("--own-duration", type=float, default=15.0, help="seconds of own-cost measurement (default 15)")
     ap.add_argument("--leak-workloads", help="comma-separated workloads the leaking configuration runs on "
                     "(default: %s)" % "; ".join("%s: %s" % (k, ",".join(v)) for k, v in sorted(LEAK_WORKLOADS.items())))
@@ -1286,8 +1347,10 @@ def main():
         if pmw_ok and not args.skip_own_cost:
             b.measure_own_cost(interps[0].path, own_sizes, args.own_duration)
             b.measure_snapshot(interps[0].path, args.snapshot_gib)
+        big, many = measure_big_walks(args, interps[0].path) if pmw_ok and not args.skip_own_cost else ([], None)
         b.write_csv(interps, workloads, configs)
         report(b, interps, workloads, configs)
+        report_big_walks(big, many)
         if args.markdown:
             loads = ("load average (1 min) after each workload %.2f-%.2f, median %.2f" %
                      (min(b.loads), max(b.loads), statistics.median(b.loads)) if b.loads else "load average unknown")

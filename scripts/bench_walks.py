@@ -106,7 +106,7 @@ def big_heap(pmw, python, gib, log, after_s=40.0):
     try:
         pm = subprocess.Popen([pmw, "-p", str(t.pid), "--mode", "heap", "-q", "-v", "--csv-leaks", leaks],
                               stdout=subprocess.DEVNULL, stderr=errf)
-        rss0, t0, sent, lat = _rss_kib(pm.pid), time.monotonic(), None, None
+        t0, sent, lat = time.monotonic(), None, None
         while time.monotonic() - t0 < 900 and pm.poll() is None:
             time.sleep(0.5)
             errf.seek(0)
@@ -134,8 +134,7 @@ def big_heap(pmw, python, gib, log, after_s=40.0):
     cpu = sorted(w[3] / g for w, g in zip(walks, gibs))
     copy = sorted(w[4] / g for w, g in zip(walks, gibs))
     res = {"gib": gibs[-1], "walks": len(walks), "cpu_ms_gib": cpu[len(cpu) // 2],
-           "copy_ms_gib": copy[len(copy) // 2], "latency_s": lat, "rss_mib": rss / 1024.0,
-           "rss_walk_mib": (rss - rss0) / 1024.0}
+           "copy_ms_gib": copy[len(copy) // 2], "latency_s": lat, "rss_mib": rss / 1024.0}
     res["ratio"] = res["cpu_ms_gib"] / res["copy_ms_gib"] if res["copy_ms_gib"] else None
     log("walks on %.2f GiB: %d walks, %.0f ms CPU/GiB, copy %.0f ms/GiB, leak ranked after %s s, RSS %.0f MiB"
         % (res["gib"], res["walks"], res["cpu_ms_gib"], res["copy_ms_gib"],
@@ -143,15 +142,17 @@ def big_heap(pmw, python, gib, log, after_s=40.0):
     return res
 
 
-def many(pmw, python, n, log, seconds=120.0, leak_at=20.0):
-    """@n small targets, a tenth leaking from @leak_at s; pymemwatch -a for @seconds."""
+def many(pmw, python, n, log, seconds=120.0, leak_at=20.0, all_host=True):
+    """@n small targets, a tenth leaking from @leak_at s; pymemwatch -a (or -p them: @all_host
+    false) for @seconds."""
     tmp = tempfile.mkdtemp(prefix="pmw-many-")
     leaks, csvp = os.path.join(tmp, "leaks.csv"), os.path.join(tmp, "rows.csv")
     ts = []
     try:
         for _ in range(n):
             ts.append(_start(python, 0.005))
-        pm = subprocess.Popen([pmw, "-a", "--mode", "heap", "-q", "-i", "1", "-d", str(seconds),
+        who = ["-a"] if all_host else ["-p", ",".join(str(t.pid) for t in ts)]
+        pm = subprocess.Popen([pmw] + who + ["--mode", "heap", "-q", "-i", "1", "-d", str(seconds),
                                "--csv", csvp, "--csv-leaks", leaks], stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
         t0, sent, cpu0, rss = time.monotonic(), None, None, 0
@@ -193,6 +194,8 @@ def main():
     ap.add_argument("--gib", default="1,4")
     ap.add_argument("--many", type=int, default=100)
     ap.add_argument("--python", default="/usr/bin/python3.11")
+    ap.add_argument("--seconds", type=float, default=120.0, help="of the -a run")
+    ap.add_argument("-p", dest="pids", action="store_true", help="-p the targets instead of -a")
     ap.add_argument("--pymemwatch", default=os.path.join(ROOT, "pymemwatch"))
     a = ap.parse_args()
 
@@ -201,7 +204,7 @@ def main():
     for g in [float(x) for x in a.gib.split(",") if x]:
         print(big_heap(a.pymemwatch, a.python, g, log))
     if a.many:
-        print(many(a.pymemwatch, a.python, a.many, log))
+        print(many(a.pymemwatch, a.python, a.many, log, a.seconds, all_host=not a.pids))
 
 
 if __name__ == "__main__":

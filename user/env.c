@@ -105,7 +105,7 @@ static const struct argp_option opts[] = {
 	{ "leaks", OPT_LEAKS, "auto|always|off", 0, "Leak-attribution bursts: when the heap grows (auto, default), always, or never", 4 },
 	{ "leak-budget", OPT_LEAK_BUDGET, "PERCENT", 0, "Slowdown leak-attribution bursts may cost the target: its CPU time while their probes are on, percent of its CPU time outside them (default 5; up to 10000)", 4 },
 	{ "growth-sites", OPT_GROWTH_SITES, "on|off", 0, "Name the line that grows each leak with a hardware write watchpoint on its length (16 hits per CPU per watch, at most 4 at once; default on)", 4 },
-	{ "walk-budget", OPT_WALK_BUDGET, "PERCENT", 0, "CPU time of pymemwatch (percent of one CPU) spent walking each target's heap for the census and growing containers; 0 = no walks (default 5)", 4 },
+	{ "walk-budget", OPT_WALK_BUDGET, "PERCENT", 0, "CPU time of pymemwatch (percent of one CPU, for all targets together, walked in turn) spent walking heaps for the census and growing containers; 0 = no walks (default 5)", 4 },
 	{ "stack-depth", OPT_STACK_DEPTH, "N", 0, "Python frames kept per sampled stack (1-16, default 16)", 4 },
 	{ "exact", OPT_EXACT, NULL, 0, "Count every pymalloc allocation and free (costly; non-LTO builds only)", 4 },
 	{ "large", OPT_LARGE, NULL, 0, "Follow libc blocks > 512 B (probes every malloc/free of the PID: costly)", 4 },
