@@ -688,11 +688,17 @@ static int search(struct search *s)
 static void measure(struct pmw_pyr *r, struct pmw_holder *h)
 {
 	struct pmw_retained rt;
+	uint64_t budget = r->budget;
+	int err;
 
 	h->items = 0;
 	h->retained_bytes = UINT64_MAX;
 	h->item_type[0] = 0;
-	if (pmw_retained_measure(r, h->container, PMW_HOLDERS_SAMPLE, PMW_RETAINED_NODES, &rt))
+	/* reads of its own: the search may have spent the call's budget */
+	r->budget = r->reads + PMW_RETAINED_READS;
+	err = pmw_retained_measure(r, h->container, PMW_HOLDERS_SAMPLE, PMW_RETAINED_NODES, &rt);
+	r->budget = budget;
+	if (err)
 		return;
 	h->items = rt.items;
 	snprintf(h->item_type, sizeof(h->item_type), "%s", rt.item_type);

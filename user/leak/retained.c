@@ -9,6 +9,7 @@
 
 #define CHILDREN_MAX	1024	/* references followed per object */
 #define LEVEL_PREFETCH	4096	/* heads read per readv (PMW_PYR_HEADS / 2) */
+#define SCAN_MAX	4096	/* bytes of an object scanned for references */
 
 struct node {
 	uint64_t addr, refcnt, bytes;
@@ -64,10 +65,92 @@ static int edge_add(struct graph *g, uint32_t to)
 	return 0;
 }
 
+/* a container or an instance: its items or attributes are read as such */
 static bool followed(enum pmw_pykind k)
 {
 	return k == PMW_PK_INSTANCE || k == PMW_PK_TUPLE || k == PMW_PK_LIST || k == PMW_PK_SET ||
 	       k == PMW_PK_DEQUE || k == PMW_PK_DICT;
+}
+
+/*
+ * Another object that can hold references (a GC type that is not a module,
+ * class, function or lru_cache, shared by nature): an exception, traceback,
+ * frame, coroutine, asyncio task or future, cell, bound method, partial, C
+ * object. Its own memory is scanned for object pointers.
+ */
+static bool scanned(const struct pmw_pytype *ty)
+{
+	return ty->flags & PMW_TPFLAGS_HAVE_GC &&
+	       (ty->kind == PMW_PK_OTHER || ty->kind == PMW_PK_CELL || ty->kind == PMW_PK_METHOD ||
+		ty->kind == PMW_PK_WRAPPER || ty->kind == PMW_PK_PARTIAL);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Bytes of @obj (@base = tp_basicsize) that are live references when its
+ * items are not counted by ob_size: 3.11+ generators, coroutines and frame
+ * objects end with an evaluation frame (_PyInterpreterFrame, its localsplus
+ * at pv->obj.frame_localsplus from its start, the last field of the object)
+ * whose locals and stack are live up to stacktop (int at +64, 3.11-3.13) or
+ * stackpointer (pointer at +64, 3.14+); Include/internal/pycore_frame.h.
+ * What lies past them in the block is stale. @base when unknown.
+ */
+static uint64_t frame_extent(struct graph *g, uint64_t obj, uint64_t base)
+{
+	const struct pmw_pyver *pv = g->r->t->pv;
+	uint64_t lp = pv->obj.frame_localsplus, frame = obj + base - lp, sp;
+	int32_t top;
+
+	if (!pv->obj.localsplus_311 || base < lp + 16)
+		return base;
+	if (g->r->t->minor <= 13) {
+		if (pmw_pyr_read(g->r, frame + 64, &top, 4) || top < 0 || top > 4096)
+			return base;
+		return base + (uint64_t)top * 8;
+	}
+	if (pmw_pyr_read(g->r, frame + 64, &sp, 8) || sp < frame + lp || sp > frame + lp + 4096 * 8)
+		return base;
+	return base + (sp - frame - lp);
+}
+
+/*
+ * The words of @obj's own memory from @from to its end (tp_basicsize +
+ * |ob_size| * tp_itemsize, at most SCAN_MAX bytes) that could point to an
+ * object, after the @k children already in g->kids; each pointer once (a
+ * word that is no object is dropped when its node is read). Returns the count.
+ */
+static size_t scan_refs(struct graph *g, uint64_t obj, const struct pmw_pytype *ty, size_t from,
+			size_t k, size_t max)
+{
+	uint8_t buf[SCAN_MAX];
+	int64_t n = 0;
+	uint64_t len = ty->basicsize, w;
+	size_t m = k;
+
+	if (ty->itemsize && !pmw_pyr_read(g->r, obj + PMW_OB_SIZE, &n, 8) && n > 0 && n < (1 << 20))
+		len += (uint64_t)n * ty->itemsize;
+	else if (ty->itemsize)	/* no ob_size: an evaluation frame's live slots */
+		len = frame_extent(g, obj, len);
+	len = len < SCAN_MAX ? len & ~7ULL : SCAN_MAX;
+	if (len <= from || pmw_pyr_read(g->r, obj, buf, len))
+		return k;
+	for (size_t off = from; off + 8 <= len && m < max; off += 8) {
+		memcpy(&w, buf + off, 8);
+		if (pmw_pyptr_ok(w) && w != obj)
+			g->kids[m++] = w;
+	}
+	qsort(g->kids, m, sizeof(*g->kids), cmp_u64);	/* once each */
+	k = 0;
+	for (size_t i = 0; i < m; i++)
+		if (!k || g->kids[k - 1] != g->kids[i])
+			g->kids[k++] = g->kids[i];
+	return k;
 }
 
 /*
@@ -92,8 +175,10 @@ static size_t children(struct graph *g, uint64_t obj, const struct pmw_pytype *t
 		n += m > 0 ? m : 0;
 	} else if (ty->kind == PMW_PK_DICT) {
 		n = pmw_dict_items(g->r, obj, stride, g->it, max / 2);
-	} else if (ty->kind != PMW_PK_INSTANCE) {
+	} else if (followed(ty->kind)) {
 		n = pmw_seq_items(g->r, obj, ty, stride, g->it, max);
+	} else {
+		return scan_refs(g, obj, ty, 16, 0, max);
 	}
 	for (ssize_t i = 0; i < n && k < max; i++) {
 		if (ty->kind == PMW_PK_DICT && pmw_pyptr_ok(g->it[i].key))
@@ -101,6 +186,9 @@ static size_t children(struct graph *g, uint64_t obj, const struct pmw_pytype *t
 		if (pmw_pyptr_ok(g->it[i].value) && k < max)
 			g->kids[k++] = g->it[i].value;
 	}
+	/* an instance of a class with a C base (an exception, a task): the base's fields too */
+	if (ty->kind == PMW_PK_INSTANCE && ty->basicsize > 16 + 2 * 8)
+		k = scan_refs(g, obj, ty, 16, k, max);
 	return k;
 }
 
@@ -120,7 +208,7 @@ static int visit(struct graph *g, uint32_t i, uint64_t stride, size_t max)
 	g->n[i].refcnt = g->r->t->minor >= 12 ? (uint32_t)rc : rc;
 	sz = pmw_pyobj_getsizeof(g->r, g->n[i].addr, ty);
 	g->n[i].bytes = sz < 0 ? 0 : sz <= 512 ? ((uint64_t)sz + 15) & ~15ULL : (uint64_t)sz;
-	if (!followed(ty->kind))
+	if (!followed(ty->kind) && !scanned(ty))
 		return 0;
 	k = children(g, g->n[i].addr, ty, stride, max);
 	for (size_t c = 0; c < k; c++) {

@@ -45,7 +45,8 @@ struct pmw_retained {
 };
 
 #define PMW_RETAINED_SAMPLE	256	/* items followed per holder */
-#define PMW_RETAINED_NODES	8192	/* objects read per holder */
+#define PMW_RETAINED_NODES	16384	/* objects read per holder */
+#define PMW_RETAINED_READS	8192	/* process_vm_readv calls per holder (heads: one per level) */
 
 /*
  * Measure what container or instance @obj retains, reading through @r (its

@@ -20,12 +20,16 @@
 
 #define TYPES_JSON	50	/* census rows per {"type":"types"} line, largest first */
 
-/* Retained bytes of @tr and their growth per minute; UINT64_MAX / NAN unavailable. */
+/*
+ * Retained bytes of @tr and their growth per minute; UINT64_MAX / NAN unavailable.
+ * retained.c's measure (done for every ranked container, its holder path found or not),
+ * else its items times their mean sampled size.
+ */
 static uint64_t retained(const struct pmw_ctrack *tr, double *per_min)
 {
 	uint64_t items = tr->n ? (uint64_t)tr->len[tr->n - 1] : 0;
 
-	if (tr->holder[0] && tr->holder_retained != UINT64_MAX && items) {
+	if (tr->holder_retained != UINT64_MAX && tr->holder_retained && items) {
 		*per_min = tr->items_per_min * tr->holder_retained / items;
 		return tr->holder_retained;
 	}
