@@ -382,39 +382,6 @@ def test_large_payloads_counted(leak_run):
     assert 0.5 * blob_bytes <= int(ret) <= 1.5 * blob_bytes, "retained %s\n%s" % (ret, diag)
 
 
-@pytest.mark.parametrize("ident", ["debian-3.11", "pyenv-3.12.1", "pyenv-3.13.0"])
-def test_site_joined(ident, env, procs, tmp_path):
-    """Sampled allocations that are items of a growing container name the
-    line creating the leak's items, never another line (--leak-budget 10000, bursts as often as
-    they come, so that a 40 s run has enough samples; as test_leaks.py)."""
-    interp = conftest.get_interp(ident)
-    app = "leak_sessions"
-    state = str(tmp_path / "state.json")
-    target = start(procs, interp, [os.path.join(WORKLOADS, app + ".py"), "0", state])
-    out = str(tmp_path / "leaks.csv")
-    res = run_pmw(["-p", target.pid, "-i", "2", "-d", "40", "-q", "--leak-budget", "10000",
-                   "--csv-leaks", out], timeout=170)
-    _, rows = read_csv(out)
-    time.sleep(1.5)    # a state written after pymemwatch's last walk
-    with open(state) as f:
-        final = json.load(f)
-    diag = "%s\n%s\nrows: %s" % (interp, res.describe(),
-                                  [(r["time"], r["rank"], r["holder"], r["site"]) for r in rows])
-    assert res.rc == 0, diag
-    named = {}
-    for r in rows:
-        for leak in final["leaks"]:
-            if matches(r, leak) and r["site"]:
-                named[leak["holder"]] = (r["site"], leak["marker"])
-    # sites need two live samples of a leak's items that agree: at a
-    # target's pace of 100 items/s some 40 s runs sample none (printed)
-    print("%s: sites named %s" % (ident, named))
-    for holder, (site, marker) in named.items():
-        path, _, line = site.rpartition(":")
-        assert os.path.basename(path) == app + ".py" and int(line) in marker_lines(app, marker), \
-            "site %s of %s is not a %s line\n%s" % (site, holder, marker, diag)
-
-
 def test_walk_budget_shared(env, procs):
     """One --walk-budget for all targets, walked in turn (issue 18): six
     targets of ~400 k objects each (a walk ~30 ms here) for 24 s at 5%: every

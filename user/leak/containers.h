@@ -54,11 +54,6 @@ struct pmw_ctrack {
 	uint8_t holder_kind;		/* enum pmw_holder_kind */
 	uint64_t holder_retained;	/* retained bytes from the search, UINT64_MAX unavailable */
 	char holder_item_type[64];
-	/* call site of its items: sampled allocations found among its items (sites.c) */
-	uint64_t site_key;
-	int site_hits;
-	bool site_typed;		/* named by items of item_type (dict: values), not keys */
-	char site[160];			/* "file.py:42", "" unknown */
 };
 
 /*

@@ -3,9 +3,10 @@
  * The leak pipeline's order, once per interval and target: the process
  * trend (trend.c), then a heap walk step within the walk budget (walk.c);
  * after each complete walk the containers followed across walks
- * (containers.c), their holders (holders.c), the items to keep for the
- * next walk, the sampled sites joined to them (sites.c), and the score;
- * then the growth-site watchpoints of the leaks (growth.c). The type
+ * (containers.c), their holders (holders.c), the newest items to keep for
+ * the next walk, and the score; then, each interval, the growth-site
+ * watchpoints of the leaks (growth.c) and the sampled sites on their growing
+ * stacks ranked first (sites.c). The type
  * census (census.c) reads each interval's heap scan (watch.c) through
  * pmw_leak_scan_hook.
  */
@@ -70,9 +71,10 @@ static void after_walk(struct pmw_watch *w, struct pmw_walk_budget *b)
 	pmw_containers_update(&l->ct, &l->walk, &w->t);
 	if (pmw_containers_holders(&l->ct, &w->t, PMW_LEAKS_MAX) < 0)
 		vlog("PID %d: holder search failed\n", w->t.pid);
-	pmw_containers_watch(&l->ct, &l->walk);	/* their items, next walk */
+	pmw_containers_watch(&l->ct, &l->walk);	/* their newest items, next walk */
+	/* not every item of the growing ones: growth sites replaced the item join */
+	l->walk.nwatch = 0;
 	pmw_walk_release(&l->walk);		/* folded in */
-	pmw_sites_join(w);
 	walk_advice(l);
 	/* the holder search and the advice are paid from the walks' budget */
 	b->credit -= pmw_cpu_s() - c0;
@@ -199,8 +201,10 @@ void pmw_leaks_process(struct pmw_watch *w, struct pmw_walk_budget *b)
 	walk_heap(w, b);
 	if (w->exited)
 		pmw_growth_stop(&l->growth);
-	else if (l->walk.walks)
+	else if (l->walk.walks) {
 		watch_leaks(w);
+		pmw_sites_rank(w);	/* sampled sites on a leak's growing stack first */
+	}
 	/* with heap walks, the process score is its holders' growth */
 	l->ps.score = l->ps.walked ? l->ps.holder_score : pmw_leak_process_score(&l->ps);
 }

@@ -481,115 +481,44 @@ void pmw_leaks_free(struct pmw_leaks *l)
 	memset(l, 0, sizeof(*l));
 }
 
-static struct pmw_stack_site *stack_find(struct pmw_leaks *l, uint64_t stack)
+/* Is @site ("file:line") a frame of sampled site @s? */
+static bool site_has_frame(const struct pmw_site *s, const char *site)
 {
-	struct pmw_stack_site key = { .stack = stack };
+	char f[sizeof(s->frames[0].file) + 16];
 
-	return l->nstacks ? bsearch(&key, l->stacks, l->nstacks, sizeof(key), pmw_cmp_u64) : NULL;
+	for (int i = 0; i < s->nframes; i++) {
+		snprintf(f, sizeof(f), "%s:%d", s->frames[i].file, s->frames[i].line);
+		if (!strcmp(f, site))
+			return true;
+	}
+	return false;
 }
 
-static struct pmw_site *site_find(struct pmw_leaks *l, uint64_t site)
+int pmw_sites_rank(struct pmw_watch *w)
 {
-	struct pmw_site key = { .key = site };
-
-	return l->nsites ? bsearch(&key, l->sites, l->nsites, sizeof(key), pmw_cmp_u64) : NULL;
-}
-
-/* a sample joined to a growing container in this pass */
-struct join {
-	struct pmw_ctrack *tr;
-	struct pmw_site *site;
-	bool typed;
-};
-
-#define JOINS_MAX	1024
-#define SITE_SAMPLES	2	/* distinct live samples that must agree to name a site */
-
-int pmw_sites_join(struct pmw_watch *w)
-{
-	static const unsigned int offs[PMW_NHEAD_OFFS] = PMW_HEAD_OFFS;
 	struct pmw_leaks *l = &w->leaks;
-	struct join *js = calloc(JOINS_MAX, sizeof(*js));
-	int joined = 0;
+	int ranked = 0;
 
-	if (!js)
-		return -ENOMEM;
 	for (int k = 0; k < l->nsites; k++)
 		l->sites[k].holder_score = 0;
-	dlog("PID %d: join: %d live samples, %d sites\n", w->t.pid, l->nobjs, l->nsites);
-	for (int i = 0; i < l->nobjs && joined < JOINS_MAX; i++) {
-		const struct pmw_obj *o = &l->objs[i];
-		struct pmw_stack_site *ss = stack_find(l, o->stack);
-		struct pmw_site *site = ss && ss->site ? site_find(l, ss->site) : NULL;
-		const struct pmw_item_owner *ow = NULL;
-		struct pmw_ctrack *tr;
+	for (int i = 0; i < l->growth.n; i++) {
+		const struct pmw_growth *g = &l->growth.g[i];
+		struct pmw_ctrack *tr = pmw_containers_find(&l->ct, g->addr);
+		char site[160], inner[160];
 
-		/* the block the sampled allocation got (not always the pool's first) */
-		for (size_t k = 0; k < ARRAY_SIZE(offs) && !ow; k++)
-			ow = pmw_walk_item_owner(&l->walk, o->pool + o->block_off + offs[k]);
-		dlog("PID %d: sample pool 0x%llx stack %llx site %s: %s\n", w->t.pid,
-		     (unsigned long long)o->pool, (unsigned long long)o->stack, site ? "yes" : "no",
-		     ow ? "item of a growing container" : "no growing container holds it");
-		if (!ow || !site || !(tr = pmw_containers_find(&l->ct, ow->container)))
+		if (!tr || tr->score <= 0 || !pmw_growth_site(g, site, sizeof(site), inner,
+							      sizeof(inner)))
 			continue;
-		/* the object there must be the one sampled, not a later one in its block:
-		 * an item inserted when the sample was taken sits where the container's
-		 * length was then */
-		if (ow->index == PMW_NO_INDEX ? o->block_off != PMW_POOL_HDR_SIZE :
-		    !pmw_containers_index_ok(&l->ct, tr, ow->index, o->born_ns / 1e9)) {
-			dlog("PID %d: sample pool 0x%llx: item %u of %s, not where the container "
-			     "was when it was taken: a later object in its block\n", w->t.pid,
-			     (unsigned long long)o->pool, ow->index, tr->type_name);
-			continue;
-		}
-		if (tr->score > site->holder_score)
-			site->holder_score = tr->score;
-		js[joined].tr = tr;
-		js[joined].site = site;
-		/* items of the container's item type (a dict's values) name the site before
-		 * other items (its keys, made elsewhere: a request id) */
-		js[joined++].typed = tr->item_type_obj && o->type == tr->item_type_obj;
-	}
-	/*
-	 * A container's site: the one most of its joined samples name, once at least
-	 * SITE_SAMPLES of them agree. One sample alone can be a block reused by the
-	 * container's item after the sampled object died unseen (its free probes
-	 * detached): json/encoder.py named a deque of jobs that way.
-	 */
-	for (int a = 0; a < joined; a++) {
-		struct pmw_ctrack *tr = js[a].tr;
-		struct pmw_site *best = NULL;
-		bool typed = false;
-		int bestn = 0;
+		for (int k = 0; k < l->nsites; k++) {
+			struct pmw_site *s = &l->sites[k];
 
-		if (!tr)
-			continue;
-		for (int b = a; b < joined; b++)
-			typed |= js[b].tr == tr && js[b].typed;
-		for (int b = a; b < joined; b++) {
-			int n = 0;
-
-			if (js[b].tr != tr || js[b].typed != typed)
-				continue;
-			for (int c = a; c < joined; c++)
-				n += js[c].tr == tr && js[c].typed == typed && js[c].site == js[b].site;
-			if (n > bestn) {
-				bestn = n;
-				best = js[b].site;
+			if (site_has_frame(s, site) && tr->score > s->holder_score) {
+				ranked += !s->holder_score;
+				s->holder_score = tr->score;
 			}
 		}
-		if (best && bestn >= SITE_SAMPLES && (typed || !tr->site_typed)) {
-			tr->site_key = best->key;
-			tr->site_hits = bestn;
-			tr->site_typed = typed;
-			pmw_site_name(best, tr->site, sizeof(tr->site));
-		}
-		for (int b = a; b < joined; b++)
-			if (js[b].tr == tr)
-				js[b].tr = NULL;	/* done with this container */
 	}
-	free(js);
-	return joined;
+	return ranked;
 }
 
 void pmw_site_name(const struct pmw_site *s, char *buf, size_t len)

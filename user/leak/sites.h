@@ -56,7 +56,7 @@ struct pmw_site {
 	double survival;		/* live / born: ~1 for a leak, ~0 for churn */
 	double score;			/* growth of aged samples over the window (bytes of pools)
 					 * per second sampled in it, x survival */
-	double holder_score;		/* score of the growing container holding its samples, 0 none */
+	double holder_score;		/* score of the leak its stack grows (growth.c), 0 none */
 	unsigned int idle;
 };
 
@@ -74,8 +74,8 @@ struct pmw_leaks;
 struct pmw_watch;
 
 /*
- * Sorted view of a target's sites, best first: sites whose samples are items
- * of a growing container (holder_score) before the others, then by score;
+ * Sorted view of a target's sites, best first: sites on the stack that grows
+ * a leak (holder_score) before the others, then by score;
  * returns the count.
  */
 int pmw_sites_top(struct pmw_leaks *l, struct pmw_site **out, int max);
@@ -99,12 +99,11 @@ int pmw_leaks_collect(struct pmw_watch **ws, int n, int samples_fd, int stacks_f
 int pmw_leaks_look(struct pmw_watch **ws, int n, int samples_fd);
 
 /*
- * Join the live samples of @w with the items of its growing containers (the
- * last heap walk's watched containers): a sample that is an item of one
- * names that container's call site (struct pmw_ctrack.site) and lends the
- * site the container's score. Returns the samples joined.
+ * Rank the sampled sites of @w that are on the stack growing one of its leaks
+ * (a frame equal to the leak's growth site, growth.c) before the others: their
+ * holder_score is that leak's score. Returns the sites so ranked.
  */
-int pmw_sites_join(struct pmw_watch *w);
+int pmw_sites_rank(struct pmw_watch *w);
 
 /* "file:line" of a site's innermost frame ("?" when it has none) */
 void pmw_site_name(const struct pmw_site *s, char *buf, size_t len);

@@ -56,16 +56,14 @@ static void group_row(struct pmw_watch *w, const struct pmw_leak_group *g, struc
 		r->retained_bytes_per_min = (isnan(r->retained_bytes_per_min) ? 0 :
 					     r->retained_bytes_per_min) + pm;
 	}
-	/* the line that grows it (growth.c), else the sampled allocations' site */
+	/* the line that grows it (growth.c): the first of its containers named */
 	for (int i = 0; i < g->n && !r->site[0]; i++) {
 		r->growth = pmw_growth_find(&w->leaks.growth, g->tr[i]->addr);
 		pmw_growth_site(r->growth, r->site, sizeof(r->site), r->site_inner,
 				sizeof(r->site_inner));
 	}
-	if (!r->site[0]) {
+	if (!r->site[0])	/* none yet: its reason, if any */
 		r->growth = pmw_growth_find(&w->leaks.growth, g->tr[0]->addr);
-		snprintf(r->site, sizeof(r->site), "%s", g->tr[0]->site);
-	}
 }
 
 int pmw_leak_rows(struct pmw_watch *w, struct pmw_leak_row *rows, int max)
