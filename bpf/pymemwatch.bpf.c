@@ -276,14 +276,9 @@ static __always_inline int gc_end(__s64 total, bool from_usdt)
 		if (c)
 			c->dropped++;
 	} else {
-		ev->pid = pid;
-		ev->tid = tid;
-		ev->gen = gen;
-		ev->flags = flags;
-		ev->start_ns = in->start_ns;
-		ev->dur_ns = ts - in->start_ns;
-		ev->collected = collected;
-		ev->uncollectable = uncollectable;
+		*ev = (struct pmw_gc_event){ .pid = pid, .tid = tid, .gen = gen, .flags = flags,
+					     .start_ns = in->start_ns, .dur_ns = ts - in->start_ns,
+					     .collected = collected, .uncollectable = uncollectable };
 		/* userspace drains the ring at every interval: wake it only when the
 		 * ring is half full (a wakeup costs the target ~10-30 us) */
 		bpf_ringbuf_submit(ev, bpf_ringbuf_query(&pmw_gc_rb, BPF_RB_AVAIL_DATA) >
