@@ -51,6 +51,8 @@ static const char *open_error(int err)
 	case -ENOEXEC: return "not a CPython process (no libpython or CPython executable mapped)";
 	case -EPROTONOSUPPORT: return "unsupported CPython version";
 	case -EACCES: case -EPERM: return "permission denied: run as root (or with CAP_SYS_PTRACE)";
+	case -EAGAIN: return "no heap to walk: its interpreter is not initialised (yet)";
+	case -EOPNOTSUPP: return "heap walks are not supported on this build (free-threaded)";
 	case -ENOENT: return "its heap cannot be found (no _PyRuntime, or 3.8-3.11 without symbols: "
 			     "install its debug symbols, Debian: pythonX.Y-dbg)";
 	default: return strerror(-err);
