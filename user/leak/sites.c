@@ -193,12 +193,10 @@ static int follow_objects(struct pmw_watch *w, struct found *f, int nf, int samp
 }
 
 /* Fold the stacks of @w into its symbolized sites and score them. */
-static void update_sites(struct pmw_watch *w, int stacks_fd)
+/* Fold each stack's samples into its site (resolving new stacks from @stacks_fd). */
+static void fold_stacks(struct pmw_watch *w, int stacks_fd)
 {
 	struct pmw_leaks *l = &w->leaks;
-	double pool = w->t.pv->pool_size;
-	struct pmw_site *top[TYPE_SITES];
-	int ntop, kept = 0;
 
 	for (int k = 0; k < l->nsites; k++) {
 		l->sites[k].live = 0;
@@ -233,37 +231,50 @@ static void update_sites(struct pmw_watch *w, int stacks_fd)
 		if (ss->live && ss->type)
 			s->type_obj = ss->type;
 	}
-	for (int k = 0; k < l->nsites; k++) {
-		struct pmw_site *s = &l->sites[k];
-		double old = s->aged_hist[0], sampled = l->burst_s - s->sampled_hist[0];
+}
 
-		s->growth_bytes = s->live * pool - s->live_bytes;
-		s->live_bytes = s->live * pool;
-		s->survival = s->born ? (double)s->live / s->born : 0;
-		if (s->survival > 1)
-			s->survival = 1;
-		/* sampled growth over the last PMW_SITE_WINDOW bursts (since the
-		 * start, before that), per second sampled in them, times the share
-		 * of the site's samples still alive: churn that happens to keep a
-		 * pool alive now and then scores low. Only samples older than
-		 * PMW_SITE_AGE_MIN count: a bounded cache's entries born in the last
-		 * burst ranked above a real leak. The window counts bursts, not
-		 * intervals: samples are only born in bursts, every few s to few
-		 * min, and a window of intervals held one or two of them, so that
-		 * a leak sampled twice in 45 s scored 0 whenever both samples fell
-		 * before it. */
-		s->score = s->aged > old ? (s->aged - old) * pool / (sampled > 1 ? sampled : 1) *
-						   s->survival : 0;
-		if (l->burst_s > s->sampled_hist[PMW_SITE_WINDOW - 1]) { /* a burst ended since */
-			memmove(s->aged_hist, s->aged_hist + 1,
-				sizeof(s->aged_hist[0]) * (PMW_SITE_WINDOW - 1));
-			memmove(s->sampled_hist, s->sampled_hist + 1,
-				sizeof(s->sampled_hist[0]) * (PMW_SITE_WINDOW - 1));
-			s->aged_hist[PMW_SITE_WINDOW - 1] = s->aged;
-			s->sampled_hist[PMW_SITE_WINDOW - 1] = l->burst_s;
-		}
-		s->idle = s->live ? 0 : s->idle + 1;
+/* Live bytes, growth, survival and score of site @s (@pool: pool size, @burst_s: seconds sampled). */
+static void score_site(struct pmw_site *s, double pool, double burst_s)
+{
+	double old = s->aged_hist[0], sampled = burst_s - s->sampled_hist[0];
+
+	s->growth_bytes = s->live * pool - s->live_bytes;
+	s->live_bytes = s->live * pool;
+	s->survival = s->born ? (double)s->live / s->born : 0;
+	if (s->survival > 1)
+		s->survival = 1;
+	/* sampled growth over the last PMW_SITE_WINDOW bursts (since the
+	 * start, before that), per second sampled in them, times the share
+	 * of the site's samples still alive: churn that happens to keep a
+	 * pool alive now and then scores low. Only samples older than
+	 * PMW_SITE_AGE_MIN count: a bounded cache's entries born in the last
+	 * burst ranked above a real leak. The window counts bursts, not
+	 * intervals: samples are only born in bursts, every few s to few
+	 * min, and a window of intervals held one or two of them, so that
+	 * a leak sampled twice in 45 s scored 0 whenever both samples fell
+	 * before it. */
+	s->score = s->aged > old ? (s->aged - old) * pool / (sampled > 1 ? sampled : 1) *
+					   s->survival : 0;
+	if (burst_s > s->sampled_hist[PMW_SITE_WINDOW - 1]) { /* a burst ended since */
+		memmove(s->aged_hist, s->aged_hist + 1,
+			sizeof(s->aged_hist[0]) * (PMW_SITE_WINDOW - 1));
+		memmove(s->sampled_hist, s->sampled_hist + 1,
+			sizeof(s->sampled_hist[0]) * (PMW_SITE_WINDOW - 1));
+		s->aged_hist[PMW_SITE_WINDOW - 1] = s->aged;
+		s->sampled_hist[PMW_SITE_WINDOW - 1] = burst_s;
 	}
+	s->idle = s->live ? 0 : s->idle + 1;
+}
+
+static void update_sites(struct pmw_watch *w, int stacks_fd)
+{
+	struct pmw_leaks *l = &w->leaks;
+	struct pmw_site *top[TYPE_SITES];
+	int ntop, kept = 0;
+
+	fold_stacks(w, stacks_fd);
+	for (int k = 0; k < l->nsites; k++)
+		score_site(&l->sites[k], w->t.pv->pool_size, l->burst_s);
 	for (int k = 0; k < l->nsites; k++) {
 		if (l->sites[k].idle <= SITE_IDLE_MAX)
 			l->sites[kept++] = l->sites[k];
