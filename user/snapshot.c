@@ -10,11 +10,13 @@
 #include "holders.h"
 #include "log.h"
 #include "output_advice.h"
+#include "pyobj.h"
 #include "snapshot.h"
 #include "util.h"
 #include "walk.h"
 
 #define CANDIDATES	32	/* longest containers whose retained size is measured */
+#define STR_HOLDERS	64	/* longest containers looked into for duplicated strings */
 #define SNAP_MAX_PIDS	256
 
 struct snap_opts {
@@ -166,10 +168,12 @@ static int cmp_retained_desc(const void *a, const void *b)
  * advice rows' holder paths into their .where.
  */
 static int holders(const struct pmw_target *t, const struct pmw_walk *wk, struct pmw_holder *h,
-		   struct pmw_advice_row *adv, int nadv)
+		   struct pmw_advice_row *adv, int nadv, struct pmw_advice_acc *acc)
 {
 	const struct pmw_walk_container **c = malloc((wk->ndone ? wk->ndone : 1) * sizeof(*c));
 	int n = 0, nc, at[PMW_ADVICE_ROWS];
+	uint64_t longest[STR_HOLDERS];
+	struct pmw_pyr r;
 
 	if (!c)
 		return -ENOMEM;
@@ -178,11 +182,18 @@ static int holders(const struct pmw_target *t, const struct pmw_walk *wk, struct
 	qsort(c, wk->ndone, sizeof(*c), cmp_len_desc);
 	for (nc = 0; nc < wk->ndone && nc < CANDIDATES; nc++)
 		h[n++].container = c[nc]->addr;
+	for (int i = 0; i < wk->ndone && i < STR_HOLDERS; i++)
+		longest[i] = c[i]->addr;
+	/* which of the longest containers holds most copies of each duplicated str */
+	if (!pmw_pyr_init(&r, t, 100000, 0)) {
+		pmw_advice_str_holders(acc, &r, longest, wk->ndone < STR_HOLDERS ? wk->ndone :
+				       STR_HOLDERS, adv, nadv);
+		pmw_pyr_free(&r);
+	}
 	free(c);
 	for (int i = 0; i < nadv; i++) {
 		at[i] = -1;
-		if (adv[i].sample && !adv[i].where[0] && strcmp(adv[i].kind, "duplicate_str") &&
-		    strcmp(adv[i].kind, "slots")) {
+		if (adv[i].sample && !adv[i].where[0] && strcmp(adv[i].kind, "slots")) {
 			at[i] = n;
 			h[n++].container = adv[i].sample;
 		}
@@ -245,7 +256,7 @@ static int snap_one(pid_t pid, struct snap_opts *o)
 		goto out;
 	s.advice = adv;
 	s.nadvice = err;
-	err = holders(&t, &wk, h, adv, s.nadvice);
+	err = holders(&t, &wk, h, adv, s.nadvice, acc);
 	if (err < 0)
 		goto out;
 	s.holders = h;

@@ -145,6 +145,7 @@ def test_advice_kinds(waste, ident):
             truth["duplicate_str"]["copies"]]
     assert dups, diag
     near(dups[0]["saving_bytes"], truth["duplicate_str"]["saving"], "duplicate_str", diag)
+    assert dups[0]["where"] == "__main__.DUPS", diag      # the holder of most copies
     near(one(rows, "empty_container", "dict", diag)["saving_bytes"], truth["empty_dict"],
          "empty dicts", diag)
     near(one(rows, "empty_container", "list", diag)["saving_bytes"], truth["empty_list"],
@@ -163,6 +164,7 @@ def test_advice_kinds(waste, ident):
             r["subject"].startswith("str len=%d " % truth["duplicate_blob"]["len"])]
     assert len(blob) == 1, diag
     near(blob[0]["saving_bytes"], truth["duplicate_blob"]["saving"], "duplicate str > 512 B", diag)
+    assert blob[0]["where"] == "__main__.BLOBS", diag
     savings = [r["saving_bytes"] for r in rows]
     assert savings == sorted(savings, reverse=True), diag
     holders = {h["holder"]: h for h in lines.get("holder", [])}

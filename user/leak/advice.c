@@ -667,7 +667,7 @@ static void str_rows(struct pmw_advice_acc *a, struct pmw_pyr *r, bool show, str
 			 (unsigned long long)(e->h >> 32));
 		snprintf(row->detail, sizeof(row->detail), "%u copies of one value, %u bytes each; "
 			 "sys.intern() or deduplication keeps one", e->count, e->block);
-		row->sample = e->first;
+		row->key = e->h;	/* its holder: pmw_advice_str_holders() */
 		if (show && pmw_pyobj_str(r, e->first, row->value, sizeof(row->value)) < 0)
 			row->value[0] = 0;
 	}
@@ -798,6 +798,74 @@ static void slots_one(struct pmw_advice_acc *a, struct pmw_pyr *r, struct pmw_wa
 		 (unsigned long long)(wt->bytes / wt->objects), (unsigned long long)(extra / nd),
 		 a->t->major, a->t->minor, (unsigned long long)slots);
 	row->sample = e->obj[0];
+}
+
+/* ---------------------------------------------------------------- str holders */
+
+/* The hash of the str at @obj as the walk computed it (str_note, large_str), 0 if none. */
+static uint64_t str_hash_at(struct pmw_advice_acc *a, struct pmw_pyr *r, uint64_t obj)
+{
+	const struct pmw_pytype *ty = pmw_pyobj_type(r, obj);
+	uint8_t head[40], *buf;
+	uint64_t n, len, h = 0;
+	uint32_t data, kind;
+
+	if (!ty || ty->kind != PMW_PK_STR || ty->heap || pmw_pyr_read(r, obj, head, sizeof(head)) ||
+	    str_layout(a, head, &n, &data, &kind) || n < 2 || n > (1ULL << 32))
+		return 0;
+	len = n * kind < LARGE_STR_MAX ? n * kind : LARGE_STR_MAX;
+	buf = malloc(len);
+	if (buf && !pmw_pyr_read(r, obj + data, buf, len))
+		h = hash_bytes(buf, len, kind);
+	free(buf);
+	return h;
+}
+
+/* Up to 16 items of container @c (dict: values), spread over it; their count, its len() in *len. */
+static ssize_t peek_items(struct pmw_pyr *r, uint64_t c, struct pmw_pyitem *it, int64_t *len)
+{
+	const struct pmw_pytype *ty = pmw_pyobj_type(r, c);
+	int64_t slots;
+	uint64_t mask;
+
+	if (!ty || (*len = pmw_pyobj_len(r, c, ty)) <= 0)
+		return -EINVAL;
+	slots = ty->kind == PMW_PK_DICT ? pmw_dict_nentries(r, c) : *len;
+	if (ty->kind == PMW_PK_SET)
+		slots = pmw_pyr_read(r, c + PMW_SET_MASK, &mask, 8) ? -1 : (int64_t)mask + 1;
+	if (slots <= 0)
+		return -EINVAL;
+	return ty->kind == PMW_PK_DICT ? pmw_dict_items(r, c, slots / 16 + 1, it, 16) :
+				       pmw_seq_items(r, c, ty, slots / 16 + 1, it, 16);
+}
+
+void pmw_advice_str_holders(struct pmw_advice_acc *a, struct pmw_pyr *r, const uint64_t *conts,
+			    int n, struct pmw_advice_row *rows, int nrows)
+{
+	double best[PMW_ADVICE_ROWS] = { 0 };
+	struct pmw_pyitem it[16];
+
+	for (int i = 0; i < nrows && i < PMW_ADVICE_ROWS; i++)
+		if (!strcmp(rows[i].kind, "duplicate_str"))
+			rows[i].sample = 0;
+	for (int c = 0; c < n; c++) {
+		int64_t len;
+		ssize_t m = peek_items(r, conts[c], it, &len);
+		uint64_t h[16];
+
+		for (ssize_t k = 0; k < m; k++)
+			h[k] = str_hash_at(a, r, it[k].value);
+		for (int i = 0; i < nrows && i < PMW_ADVICE_ROWS && m > 0; i++) {
+			int hits = 0;
+
+			for (ssize_t k = 0; k < m; k++)
+				hits += rows[i].key && h[k] == rows[i].key;
+			if (hits && (double)hits * len / m > best[i]) {
+				best[i] = (double)hits * len / m;	/* copies it holds, estimated */
+				rows[i].sample = conts[c];
+			}
+		}
+	}
 }
 
 /* ---------------------------------------------------------------- finish */

@@ -38,7 +38,8 @@ struct pmw_advice_row {
 	uint64_t saving;		/* estimated bytes saved */
 	char detail[192];		/* how the figures were made, per kind */
 	char value[128];		/* duplicate_str's text with show_values, else "" */
-	uint64_t sample;		/* an object concerned (address), 0 none */
+	uint64_t sample;		/* a container concerned (address), 0 none */
+	uint64_t key;			/* duplicate_str: the value's hash */
 };
 
 struct pmw_advice_acc;
@@ -62,6 +63,16 @@ void pmw_advice_reset(struct pmw_advice_acc *a);
  */
 int pmw_advice_finish(struct pmw_advice_acc *a, struct pmw_walk *wk, uint64_t heap_bytes,
 		      bool show_values, struct pmw_advice_row *out, int max);
+
+/*
+ * For each duplicate_str row of @rows: the container among @conts (n
+ * addresses: the walk's longest containers) whose sampled items (16 each,
+ * dict: values) hold most copies of its value, as estimated from the sample,
+ * into its .sample (0: none). Reads through @r: about 3 reads per item.
+ */
+struct pmw_pyr;
+void pmw_advice_str_holders(struct pmw_advice_acc *a, struct pmw_pyr *r, const uint64_t *conts,
+			    int n, struct pmw_advice_row *rows, int nrows);
 
 void pmw_advice_free(struct pmw_advice_acc *a);
 
