@@ -51,6 +51,11 @@ def test_growth_ops_named(ident, env, procs, tmp_path):
     diag = "%s\n%s" % (interp, res.describe())
     assert res.rc == 0, diag
     rows = leak_lines(out)
+    taken = [r["holder"] for r in rows.values() if not r["site"] and
+             "no free hardware watchpoint" in (r["site_reason"] or "")]
+    if taken:
+        # debug registers are per CPU, shared by every process (another pymemwatch, a debugger)
+        pytest.skip("debug registers taken by another process during the run: %s" % taken)
     for leak in truth["leaks"]:
         r = rows.get(leak["addr"])
         assert r, "%s: its container 0x%x is not a leak row\n%s\n%s" % (
