@@ -51,7 +51,7 @@ def test_short_soak_walks(env, tmp_path):
     """The same soak with heap walks on (the default): every interval's row
     for every target, no gap over 2.5 intervals, pymemwatch's RSS under
     80 MiB and flat after warm-up (the script's verdict, exit 0). Container
-    tracking is bounded by what is worth following (the 4096 largest
+    tracking is bounded by what is worth following (the 16384 largest
     containers of constant length and 2048 tracks per target, issue 18), not
     by how many containers the three leaking services make (200 lists a
     second each): before, RSS grew with them (to 40 MiB in 120 s here, and

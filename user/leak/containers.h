@@ -79,9 +79,9 @@ struct pmw_cseen {
  * A target leaking 200 small lists a second used to fill 256 k entries
  * and 16 k tracks (40 MiB per target) in the 10-minute soak.
  */
-#define PMW_CSEEN_MAX	(1 << 12)	/* containers of constant length followed (192 KiB) */
+#define PMW_CSEEN_MAX	(1 << 14)	/* containers of constant length followed (768 KiB) */
 #define PMW_CTRACK_MAX	(1 << 11)	/* containers whose length changed followed (3.4 MiB) */
-#define PMW_FOLLOW_SEEN	(1 << 10)	/* constant ones whose header is re-read every interval */
+#define PMW_FOLLOW_SEEN	(1 << 14)	/* constant ones whose header is re-read every interval */
 
 struct pmw_containers {
 	struct pmw_ctrack *tr;		/* sorted by address */
@@ -133,7 +133,7 @@ int pmw_containers_update(struct pmw_containers *cs, struct pmw_walk *wk,
 /*
  * Between walks, once per interval: re-read the headers (type, length) of
  * the containers followed: every track and the PMW_FOLLOW_SEEN largest of
- * constant length, one batched read of 48 B each (<= 144 KiB). A point is
+ * constant length, one batched read of 48 B each (<= 864 KiB). A point is
  * added where the type is still the one tracked and the object alive
  * (reference count > 0); a constant one whose length changed becomes a
  * track; all are rescored, so growth ranks within seconds, not walks.
