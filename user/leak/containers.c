@@ -264,6 +264,7 @@ static void merge_one(struct pmw_containers *cs, struct merge *m, struct pmw_wal
 		m->seen[m->ns] = sn ? *sn : (struct pmw_cseen){ .addr = c->addr, .type = c->type,
 								 .fp = c->fp, .len = c->len,
 								 .t_first = tm, .kind = c->kind };
+		m->seen[m->ns].global = c->global;
 		m->seen[m->ns].t_last = tm;
 		m->seen[m->ns++].seen = (uint32_t)wk->walks;
 		return;
@@ -322,10 +323,10 @@ static void merge_walk(struct pmw_containers *cs, struct merge *m, struct pmw_wa
 	}
 }
 
-/* log2 bucket of a length, 0..63 */
-static int len_bucket(uint64_t len)
+/* how worth following a constant entry is: module globals (64) first, then by log2 of its length */
+static int len_bucket(const struct pmw_cseen *s)
 {
-	return len ? 63 - __builtin_clzll(len) : 0;
+	return s->global ? 64 : s->len ? 63 - __builtin_clzll(s->len) : 0;
 }
 
 /*
@@ -335,11 +336,11 @@ static int len_bucket(uint64_t len)
  */
 static int seen_cut(const struct pmw_cseen *s, size_t n, size_t keep, size_t *room)
 {
-	size_t count[64] = { 0 }, above = 0;
-	int b = 63;
+	size_t count[65] = { 0 }, above = 0;
+	int b = 64;
 
 	for (size_t i = 0; i < n; i++)
-		count[len_bucket(s[i].len)]++;
+		count[len_bucket(&s[i])]++;
 	while (b > 0 && above + count[b] < keep)
 		above += count[b--];
 	*room = keep - above;
@@ -354,11 +355,11 @@ static void bound_seen(struct pmw_containers *cs, struct merge *m, size_t keep)
 	int b = seen_cut(m->seen, m->ns, keep, &room), fb;
 
 	fb = seen_cut(m->seen, m->ns, PMW_FOLLOW_SEEN, &froom);
-	cs->follow_min = m->ns ? 1ULL << fb : 0;
+	cs->follow_min = m->ns ? 1ULL << (fb < 64 ? fb : 63) : 0;
 	if (m->ns <= keep)
 		return;
 	for (size_t i = 0; i < m->ns; i++) {
-		int lb = len_bucket(m->seen[i].len);
+		int lb = len_bucket(&m->seen[i]);
 
 		if (lb > b || (lb == b && room && room--))
 			m->seen[k++] = m->seen[i];
@@ -504,7 +505,7 @@ static struct follow *follow_list(const struct pmw_containers *cs, size_t *np)
 	for (size_t i = 0; i < cs->n; i++)
 		f[n++] = (struct follow){ .addr = cs->tr[i].addr, .idx = i };
 	for (size_t i = 0; cs->follow_min && i < cs->nseen && ns < PMW_FOLLOW_SEEN; i++)
-		if (cs->seen[i].len >= cs->follow_min) {
+		if (cs->seen[i].global || cs->seen[i].len >= cs->follow_min) {
 			f[n++] = (struct follow){ .addr = cs->seen[i].addr, .idx = i, .seen = true };
 			ns++;
 		}

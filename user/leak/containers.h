@@ -70,11 +70,12 @@ struct pmw_cseen {
 	float t_first, t_last;		/* minutes since attach: first and last sighting */
 	uint32_t seen;			/* walk number of the last sighting (low 32 bits) */
 	uint8_t kind;			/* enum pmw_ckind */
+	uint8_t global;			/* a module global (kept first, whatever its length) */
 };
 
 /*
  * What is followed is bounded by what is worth following, not by how many
- * containers a target makes: the PMW_CSEEN_MAX largest of constant length
+ * containers a target makes: the PMW_CSEEN_MAX module globals and largest of constant length
  * and the PMW_CTRACK_MAX best tracks (scored, then growing, then largest).
  * A target leaking 200 small lists a second used to fill 256 k entries
  * and 16 k tracks (40 MiB per target) in the 10-minute soak.

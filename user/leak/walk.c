@@ -184,6 +184,7 @@ static void type_validate(struct pmw_walk *wk, const struct pmw_target *t, uint6
 	else if (!strcmp(v.name, "collections.deque") && v.basicsize > PMW_DEQUE_MAXLEN)
 		v.kind = PMW_CK_DEQUE;	/* a heap type from 3.12 on; a class's tp_name has no dot */
 	v.ok = true;
+	v.module = !(v.flags & PMW_TPFLAGS_HEAPTYPE) && !strcmp(v.name, "module");
 	if (v.kind == PMW_CK_NONE && v.flags & PMW_TPFLAGS_HEAPTYPE && depth < 8 &&
 	    pmw_pyptr_ok(v.base) && (base = type_get(wk, t, v.base, depth + 1)))
 		v.kind = base->kind;
@@ -709,6 +710,103 @@ static int deque_owner(void *ctx, uint64_t pos, uint64_t item, uint64_t slot)
 	return 0;
 }
 
+/* ---------------------------------------------------------------- module globals */
+
+#define MODULES_MAX	8192	/* modules whose globals are read per walk */
+
+static void module_add(struct pmw_walk *wk, uint64_t md_dict)
+{
+	if (!pmw_pyptr_ok(md_dict) || wk->nmodules >= MODULES_MAX ||
+	    pmw_grow((void **)&wk->modules, &wk->cap_modules, wk->nmodules + 1, sizeof(*wk->modules)))
+		return;
+	wk->modules[wk->nmodules++] = md_dict;
+}
+
+/* Round 2 of walk_globals: the keys headers read at @buf become reads of their entries. */
+static void globals_entries(const struct pmw_target *t, const struct want *w, int nw,
+			    const uint8_t *buf, const bool *ok, struct want **w2, int *nw2, int *cw2)
+{
+	size_t off = 0;
+
+	for (int k = 0; k < nw; off += w[k++].len) {
+		struct pmw_dict_keys dk;
+
+		if (ok[k] && !pmw_dict_keys_parse(t->pv, w[k].addr, buf + off, &dk) && dk.nentries &&
+		    dk.nentries < ITEMS_MAX && !want_add(w2, nw2, cw2, dk.entries,
+							 dk.nentries * dk.esize, k)) {
+			(*w2)[*nw2 - 1].esz = dk.esize;
+			(*w2)[*nw2 - 1].koff = dk.val_off;
+		}
+	}
+}
+
+/*
+ * Module globals: the values of every module's __dict__ met in this walk
+ * (PyModuleObject.md_dict; combined tables). The containers among them are
+ * flagged `global`: a module-level list or dict is what leaks most often,
+ * and it is followed whatever its length. Returns the sorted values in
+ * @*gp (NULL none) and their count.
+ */
+static size_t walk_globals(struct pmw_walk *wk, const struct pmw_target *t, uint64_t **gp)
+{
+	struct want *w = NULL, *w2 = NULL;
+	int nw = 0, cw = 0, nw2 = 0, cw2 = 0;
+	uint8_t *buf = NULL, *buf2 = NULL;
+	bool *ok = NULL, *ok2 = NULL;
+	uint64_t *g = NULL;
+	size_t ng = 0, cg = 0, off = 0;
+
+	for (size_t i = 0; i < wk->nmodules; i++)	/* their dicts: ma_keys, ma_values */
+		want_add(&w, &nw, &cw, wk->modules[i], PMW_MA_VALUES + 8, (int)i);
+	buf = want_read(wk, t, w, nw, &ok);
+	for (int k = 0; buf && k < nw; k++) {
+		const uint8_t *d = buf + (size_t)k * (PMW_MA_VALUES + 8);
+
+		w[k].addr = ok[k] && !rd64(d + PMW_MA_VALUES) ? rd64(d + PMW_MA_KEYS) : 0;
+		w[k].len = PMW_DICT_KEYS_HEAD;
+	}
+	free(buf);
+	free(ok);
+	buf = NULL;
+	ok = NULL;
+	for (int k = 0; k < nw; k++)	/* the keys objects: split tables (0) dropped */
+		if (!pmw_pyptr_ok(w[k].addr))
+			w[k--] = w[--nw];
+	buf = want_read(wk, t, w, nw, &ok);
+	if (buf)
+		globals_entries(t, w, nw, buf, ok, &w2, &nw2, &cw2);
+	buf2 = want_read(wk, t, w2, nw2, &ok2);
+	for (int k = 0; buf2 && k < nw2; off += w2[k++].len)
+		for (size_t e = 0; ok2[k] && e + w2[k].esz <= w2[k].len; e += w2[k].esz) {
+			uint64_t v = rd64(buf2 + off + e + w2[k].koff);
+
+			if (pmw_pyptr_ok(v) && !pmw_grow((void **)&g, &cg, ng + 1, sizeof(*g)))
+				g[ng++] = v;
+		}
+	if (ng)
+		qsort(g, ng, sizeof(*g), pmw_cmp_u64);
+	free(w);
+	free(w2);
+	free(buf);
+	free(buf2);
+	free(ok);
+	free(ok2);
+	*gp = g;
+	return ng;
+}
+
+/* Flag this walk's containers that are module globals. */
+static void flag_globals(struct pmw_walk *wk, const struct pmw_target *t)
+{
+	uint64_t *g;
+	size_t ng = walk_globals(wk, t, &g);
+
+	for (int i = 0; ng && i < wk->nconts; i++)
+		wk->conts[i].global = !!bsearch(&wk->conts[i].addr, g, ng, sizeof(*g), pmw_cmp_u64);
+	free(g);
+	wk->nmodules = 0;
+}
+
 /* Every item of a watched deque, one read per block of 64 (pmw_deque_each). */
 static void deque_items(struct pmw_walk *wk, const struct pmw_target *t, const struct pending *p)
 {
@@ -943,6 +1041,8 @@ static void walk_pool_into(struct pmw_walk *wk, const struct pmw_target *t, cons
 			wk->on_object(wk->on_object_arg, ty, baddr + off, b + off, size - off, size);
 		if (ty->kind && c)
 			note_container(c, ty, baddr + off, b + off, size - off);
+		else if (ty->module && off + PMW_MD_DICT + 8 <= size && c)
+			module_add(wk, rd64(b + off + PMW_MD_DICT));
 		else if (ty->flags & PMW_TPFLAGS_TUPLE_SUBCLASS) {
 			int64_t n = (int64_t)rd64(b + off + PMW_OB_SIZE);
 			uint32_t items = off + t->pv->obj.tuple_items;
@@ -1160,6 +1260,7 @@ int pmw_walk_step(struct pmw_walk *wk, const struct pmw_target *t, struct pmw_wa
 				wk->phase = PH_LARGE;
 			break;
 		default:
+			flag_globals(wk, t);
 			err = walk_large(wk, t);
 			c1 = pmw_cpu_s();
 			wk->cur.cpu_s += c1 - c0;
@@ -1218,5 +1319,6 @@ void pmw_walk_free(struct pmw_walk *wk)
 	free(wk->dsamples);
 	free(wk->frames);
 	free(wk->chunk_buf);
+	free(wk->modules);
 	memset(wk, 0, sizeof(*wk));
 }

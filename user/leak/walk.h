@@ -41,6 +41,7 @@ struct pmw_wtype {
 	uint8_t kind;			/* enum pmw_ckind of the type or a base */
 	bool ok;			/* it is a type */
 	bool bounded;			/* never grows without bound (deque with maxlen: per object) */
+	bool module;			/* the module type: its objects' md_dict are module globals */
 	uint64_t objects, bytes;	/* this walk's census */
 	char name[64];			/* tp_name */
 };
@@ -63,6 +64,7 @@ struct pmw_walk_container {
 					 * pmw_walk_sample(); PMW_NO_SAMPLE: not kept */
 	uint8_t nsample;
 	uint8_t kind;			/* enum pmw_ckind */
+	uint8_t global;			/* a value of a module's __dict__ (a module global) */
 };
 
 /* An item (dict: key or value) of a watched container. */
@@ -126,6 +128,8 @@ struct pmw_walk {
 	struct pmw_wframe *frames;
 	size_t cap_frames;
 	unsigned int fshift;
+	uint64_t *modules;		/* md_dict of the modules met in this walk */
+	size_t nmodules, cap_modules;
 	uint8_t *chunk_buf;		/* pools of one read, reused (a fresh 512 KiB each time was
 					 * a fault per page: a quarter of the walk's CPU time) */
 	/* validated types: open-addressed table */
