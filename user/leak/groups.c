@@ -44,7 +44,9 @@ static void site_of(const struct pmw_growths *gs, const struct pmw_ctrack *tr, c
 
 /*
  * Does @tr (growth site @site) belong to group @g: the same path but for its
- * last subscript, the same type and item type, and no other growth site?
+ * last subscript, the same type and item type (a track made between walks, from
+ * a header read, has its items typed at the next walk: "" matches), and no
+ * other growth site?
  */
 static bool same_shape(const struct pmw_leak_group *g, const struct pmw_ctrack *tr,
 		       const char *site)
@@ -53,7 +55,8 @@ static bool same_shape(const struct pmw_leak_group *g, const struct pmw_ctrack *
 	size_t s = stem(a->holder);
 
 	return s && s == stem(tr->holder) && !strncmp(a->holder, tr->holder, s) &&
-	       a->type == tr->type && !strcmp(a->item_type, tr->item_type) &&
+	       a->type == tr->type && (!a->item_type[0] || !tr->item_type[0] ||
+				       !strcmp(a->item_type, tr->item_type)) &&
 	       (!site[0] || !g->site[0] || !strcmp(site, g->site)) && g->n < PMW_LEAKS_MAX;
 }
 
