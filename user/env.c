@@ -18,7 +18,7 @@ struct pmw_env env = {
 	.stack_depth = 16,	/* --stack-depth */
 	.leak_budget = 0.05,	/* --leak-budget 5 */
 	.walk_budget = 0.05,	/* --walk-budget 5 */
-	.leak_mode = PMW_LEAKS_AUTO, /* --leaks */
+	.leak_mode = PMW_LEAKS_OFF, /* --leaks: the sampled allocation profile is opt-in */
 };
 
 /* --version: version, revision, build, libbpf, debuginfod, CPython versions (release.c) */
@@ -102,8 +102,8 @@ static const struct argp_option opts[] = {
 	{ "bpf-stats", OPT_BPF_STATS, NULL, 0, "At exit, print each BPF program's runs and ns per run (kernel BPF run-time statistics)", 3 },
 	{ NULL, 0, NULL, 0, "Probes:", 4 },
 	{ "mode", OPT_MODE, "gc|heap|full", 0, "Signals: gc = GC only; heap = + live heap scans (nothing on allocation paths); full = + pool-refill probe for allocation estimates (default)", 4 },
-	{ "leaks", OPT_LEAKS, "auto|always|off", 0, "Leak-attribution bursts: when the heap grows (auto, default), always, or never", 4 },
-	{ "leak-budget", OPT_LEAK_BUDGET, "PERCENT", 0, "Slowdown leak-attribution bursts may cost the target: its CPU time while their probes are on, percent of its CPU time outside them (default 5; up to 10000)", 4 },
+	{ "leaks", OPT_LEAKS, "auto|always|off", 0, "Sampled allocation profile (which lines allocate most; fills the sites table and --csv-sites): bursts of pool-refill sampling with free probes, when the heap grows (auto), always, or never (off, default); costs the target while on, within --leak-budget. Leak sites come from --growth-sites", 4 },
+	{ "leak-budget", OPT_LEAK_BUDGET, "PERCENT", 0, "Slowdown the sampled allocation profile (--leaks auto|always) may cost the target: its CPU time while their probes are on, percent of its CPU time outside them (default 5; up to 10000)", 4 },
 	{ "growth-sites", OPT_GROWTH_SITES, "on|off", 0, "Name the line that grows each leak with a hardware write watchpoint on its length (16 hits per CPU per watch, at most 4 at once; default on)", 4 },
 	{ "walk-budget", OPT_WALK_BUDGET, "PERCENT", 0, "CPU time of pymemwatch (percent of one CPU, for all targets together, walked in turn) spent walking heaps for the census and growing containers; 0 = no walks (default 5)", 4 },
 	{ "stack-depth", OPT_STACK_DEPTH, "N", 0, "Python frames kept per sampled stack (1-16, default 16)", 4 },

@@ -51,6 +51,9 @@ def test_growth_ops_named(ident, env, procs, tmp_path):
     diag = "%s\n%s" % (interp, res.describe())
     assert res.rc == 0, diag
     rows = leak_lines(out)
+    with open(out) as f:
+        # the sampled allocation profile (bursts) is opt-in: no site line without --leaks auto
+        assert not [l for l in f if '"type":"site"' in l], "bursts ran by default\n" + diag
     taken = [r["holder"] for r in rows.values() if not r["site"] and
              "no free hardware watchpoint" in (r["site_reason"] or "")]
     if taken:
