@@ -9,7 +9,8 @@ Targets: one tests/workloads/churn_soak.py (2000 call sites, a live set
 sawing up to 1.5 M blocks, cyclic garbage: the overload case), a few
 tests/workloads/demo_service.py (steady leaks, so leak bursts run), and
 idle interpreters for the rest. pymemwatch runs `-p` in its default (full)
-mode at a 1 s interval with --csv and --csv-sites.
+mode at a 1 s interval with --csv and --csv-sites, and with the sampled
+allocation profile on (--leaks auto, off by default) so that its bursts soak too.
 
 Printed at the end, one `soak:` line each: pymemwatch's RSS (after a
 warm-up of 10% of the run, at least 30 s: first, last, min, max, least-squares slope),
@@ -116,7 +117,7 @@ def main():
     pids = [t.pid for t in targets]
     argv = [a.binary, "-p", ",".join(map(str, pids)), "-i", str(a.interval),
             "-d", str(a.seconds), "--no-tui", "-q", "--csv", csv_path,
-            "--csv-sites", sites_path] + os.environ.get("SOAK_PMW_ARGS", "").split()
+            "--csv-sites", sites_path, "--leaks", "auto"] + os.environ.get("SOAK_PMW_ARGS", "").split()
     print("soak: %s" % " ".join(argv), flush=True)
     err = open(os.path.join(a.out, "stderr.txt"), "w")
     pmw = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err)

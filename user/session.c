@@ -20,7 +20,7 @@
 #include "pymemwatch.skel.h"
 #include "pyver.h"
 #include "session.h"
-#include "sites.h"
+#include "profile.h"
 #include "pipeline.h"
 #include "util.h"
 

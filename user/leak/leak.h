@@ -56,7 +56,4 @@ struct pmw_leaks {
 	struct pmw_growths growth;	/* growth sites of the leaking ones (growth.c) */
 };
 
-/* Free everything @l owns and zero it. */
-void pmw_leaks_free(struct pmw_leaks *l);
-
 #endif

@@ -18,6 +18,7 @@
 #include "leak.h"
 #include "log.h"
 #include "pipeline.h"
+#include "profile.h"
 #include "util.h"
 #include "watch.h"
 
@@ -207,4 +208,23 @@ void pmw_leaks_process(struct pmw_watch *w, struct pmw_walk_budget *b)
 	}
 	/* with heap walks, the process score is its holders' growth */
 	l->ps.score = l->ps.walked ? l->ps.holder_score : pmw_leak_process_score(&l->ps);
+}
+
+void pmw_leaks_free(struct pmw_leaks *l)
+{
+	for (int i = 0; i < l->nstacks; i++)
+		free(l->stacks[i].frames);
+	free(l->stacks);
+	free(l->objs);
+	pmw_census_free(&l->census);
+	pmw_code_cache_free(l->cc);
+	for (int i = 0; i < l->nsites; i++)
+		free(l->sites[i].frames);
+	free(l->sites);
+	pmw_walk_free(&l->walk);
+	pmw_containers_free(&l->ct);
+	pmw_growth_free(&l->growth);
+	pmw_advice_free(l->advice);
+	free(l->adv);
+	memset(l, 0, sizeof(*l));
 }

@@ -4,6 +4,7 @@
 #define PMW_PIPELINE_H
 
 struct pmw_watch;
+struct pmw_leaks;
 struct pmw_scan_hook;
 
 /* The type census (census.c) as the reader of each interval's heap scan (watch.c). */
@@ -28,5 +29,8 @@ void pmw_leaks_turn(struct pmw_walk_budget *b, struct pmw_watch *ws, int n);
  * (w->leaks.ps.score). All walk work is paid from @b (b->share <= 0: none).
  */
 void pmw_leaks_process(struct pmw_watch *w, struct pmw_walk_budget *b);
+
+/* Free everything @l owns and zero it. */
+void pmw_leaks_free(struct pmw_leaks *l);
 
 #endif

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Leak suspects by call site: sites ranked by the growth of the pymalloc
- * pools they took into use and that are still in use, sampled with their
- * Python stacks in bounded bursts.
+ * The sampled allocation profile's call sites (data; filled by profile.c):
+ * sites ranked by the growth of the pymalloc pools they took into use and
+ * that are still in use, sampled with their Python stacks in bounded bursts.
  */
 #ifndef PMW_SITES_H
 #define PMW_SITES_H
@@ -69,41 +69,6 @@ struct pmw_obj {
 	uint64_t born_ns;		/* when it was taken, CLOCK_MONOTONIC */
 	uint32_t block_off;		/* the sampled allocation's block - pool */
 };
-
-struct pmw_leaks;
-struct pmw_watch;
-
-/*
- * Sorted view of a target's sites, best first: sites on the stack that grows
- * a leak (holder_score) before the others, then by score;
- * returns the count.
- */
-int pmw_sites_top(struct pmw_leaks *l, struct pmw_site **out, int max);
-
-/*
- * After each interval: read every sampled pool (@samples_fd) and group
- * them by stack into each target's sites, resolve new stacks (@stacks_fd)
- * and types, update scores, forget stacks no sample refers to. Returns 0
- * or -errno. (When bursts run: burst.c.)
- */
-int pmw_leaks_collect(struct pmw_watch **ws, int n, int samples_fd, int stacks_fd);
-
-/*
- * When a burst ends, while the free probes are still attached: the first
- * look at the objects just sampled (their fingerprints), so that one that
- * dies after the probes are gone is seen to change. Looked at only at the
- * next interval, a cache entry that died in between had its block reused by
- * a leaked object, which was then followed as the entry: the cache's site
- * ranked with the leaks. Returns 0 or -ENOMEM.
- */
-int pmw_leaks_look(struct pmw_watch **ws, int n, int samples_fd);
-
-/*
- * Rank the sampled sites of @w that are on the stack growing one of its leaks
- * (a frame equal to the leak's growth site, growth.c) before the others: their
- * holder_score is that leak's score. Returns the sites so ranked.
- */
-int pmw_sites_rank(struct pmw_watch *w);
 
 /* "file:line" of a site's innermost frame ("?" when it has none) */
 void pmw_site_name(const struct pmw_site *s, char *buf, size_t len);

@@ -13,6 +13,7 @@
 #include "ops.h"
 #include "output_advice.h"
 #include "output_leaks.h"
+#include "profile.h"
 #include "util.h"
 
 #define SITES_PER_ROW	50

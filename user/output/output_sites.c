@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include "log.h"
 #include "ops.h"
+#include "profile.h"
 #include "util.h"
 
 #define SITES_PER_ROW	50	/* sites written per PID per interval, best first */

@@ -9,6 +9,7 @@
 #include "ops.h"
 #include "summary.h"
 #include "output_leaks.h"
+#include "profile.h"
 #include "util.h"
 
 #define NOTES 4

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include "output_advice.h"
 #include "output_leaks.h"
+#include "profile.h"
 #include "summary.h"
 #include "util.h"
 #include "watch.h"
