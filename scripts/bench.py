@@ -32,9 +32,10 @@ Configurations, alternated round-robin within each repetition round:
                with "plain@tracemalloc-scale" (it costs up to 40x: full runs took too long)
   leaking      the workload leaks steadily on top of its work (--leak: LEAK_KIB KiB/s of small
                dicts kept in a module global list, from a 100 Hz timer) under the default
-               `pymemwatch -p PID -q -i 1` (--mode full, --leaks auto, default budgets), so
-               that leak attribution runs: heap walks, holder search, leak bursts with their
-               stack sampling and dealloc probes. pymemwatch watches for LEAK_PREROLL s
+               `pymemwatch -p PID -q -i 1` (--mode full, default budgets), so that leak
+               attribution runs: heap walks, holder search, growth sites. The sampled
+               allocation profile's bursts (stack sampling and dealloc probes) are off by
+               default: --pmw-extra '--leaks auto' measures them. pymemwatch watches for LEAK_PREROLL s
                before the timed section while the workload already works and leaks (bursts
                may start once the heap grew in 3 of 4 intervals); the timed section runs at LEAK_SCALE x the work so that it spans several burst
                periods; compared with "plain@leaking-scale" (the same leak and scale, no
