@@ -10,12 +10,9 @@
 #include "pyver.h"
 #include "walk.h"
 
-#define TYPE_READ	(PMW_TP_BASE + 8) /* bytes of a type object read: up to tp_base */
-
 #define CHUNK_POOLS	32	/* pools read per process_vm_readv round */
 #define ITEMS_MAX	(1u << 20) /* items read per container; more: the newest only */
 #define NEG_TYPES_MAX	8192 /* non-types remembered per walk */
-#define REFCNT_MAX	(1ULL << 40) /* above: a pointer, not a reference count */
 #define WATCH_ITEMS_MAX	(1u << 16) /* items of watched containers remembered per walk (24 B each,
 				    * table at most half full: <= 3 MiB per target; was 24 MiB) */
 #define WATCH_NEWEST	(1u << 13) /* per watched container, its newest items only: a sample is
@@ -118,7 +115,7 @@ static const struct pmw_wtype *type_get(struct pmw_walk *wk, const struct pmw_ta
 /* Is @p PyType_Type: its own type, named "type", a type subclass? */
 static bool is_pytype(const struct pmw_target *t, uint64_t p)
 {
-	uint8_t b[TYPE_READ];
+	uint8_t b[PMW_TYPE_HEAD_MIN];
 	char name[8];
 
 	return !pmw_mem_read(t->pid, p, b, sizeof(b)) && rd64(b + PMW_OB_TYPE) == p &&
@@ -136,7 +133,7 @@ static void type_validate(struct pmw_walk *wk, const struct pmw_target *t, uint6
 {
 	struct pmw_wtype v = { .addr = addr, .gen = wk->gen };
 	const struct pmw_wtype *base;
-	uint8_t b[TYPE_READ];
+	uint8_t b[PMW_TYPE_HEAD_MIN];
 	uint64_t meta;
 
 	/* nested lookups (metaclass, base) may move the table: results go in at the end */
@@ -147,8 +144,7 @@ static void type_validate(struct pmw_walk *wk, const struct pmw_target *t, uint6
 	v.basicsize = (int64_t)rd64(b + PMW_TP_BASICSIZE);
 	v.itemsize = (int64_t)rd64(b + PMW_TP_ITEMSIZE);
 	v.base = rd64(b + PMW_TP_BASE);
-	if (!(v.flags & PMW_TPFLAGS_READY) || v.basicsize < 16 || v.basicsize > (1 << 24) ||
-	    v.itemsize < 0 || v.itemsize > 1024 || !pmw_pyptr_ok(meta))
+	if (!pmw_type_head_ok(b))
 		goto out;
 	if (!wk->pytype) {
 		uint64_t m = meta;
@@ -442,7 +438,7 @@ int pmw_walk_objects(struct pmw_walk *wk, const struct pmw_target *t, const uint
 
 		types[i] = NULL;
 		sizes[i] = 0;
-		if (!ok[i] || !rc || rc >= REFCNT_MAX)
+		if (!ok[i] || !rc || rc >= PMW_REFCNT_MAX)
 			continue;
 		types[i] = type_get(wk, t, rd64(h + PMW_OB_TYPE), 0);
 		if (types[i]) {
@@ -961,7 +957,7 @@ static const struct pmw_wtype *block_object(struct pmw_walk *wk, const struct pm
 		const struct pmw_wtype *ty;
 		uint64_t need;
 
-		if (!rc || rc >= REFCNT_MAX || !pmw_pyptr_ok(tp))
+		if (!rc || rc >= PMW_REFCNT_MAX || !pmw_pyptr_ok(tp))
 			continue;
 		ty = type_cached(wk, tp);
 		/* a pointer into the arenas is no type (types are static or > 512 B): not read */
