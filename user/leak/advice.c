@@ -385,6 +385,11 @@ struct pmw_advice_acc *pmw_advice_new(const struct pmw_target *t, bool small)
 	return a;
 }
 
+void pmw_advice_set_target(struct pmw_advice_acc *a, const struct pmw_target *t)
+{
+	a->t = t;
+}
+
 void pmw_advice_reset(struct pmw_advice_acc *a)
 {
 	const struct pmw_target *t = a->t;

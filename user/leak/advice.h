@@ -54,6 +54,10 @@ void pmw_advice_hook(struct pmw_advice_acc *a, struct pmw_walk *wk);
 /* Forget what was collected (a walk starts, or one completed and was finished). */
 void pmw_advice_reset(struct pmw_advice_acc *a);
 
+/* The target @a reads from is @t again: a target's state can move between walk steps (the
+ * session's array of watches grows when a followed child is added). */
+void pmw_advice_set_target(struct pmw_advice_acc *a, const struct pmw_target *t);
+
 /*
  * After the walk completed: the advice rows, ranked by saving (at most @max
  * into @out). @heap_bytes: the walked heap (the census total) for the share

@@ -165,6 +165,8 @@ static void walk_heap(struct pmw_watch *w, struct pmw_walk_budget *b)
 			pmw_advice_hook(l->advice, &l->walk);
 		}
 	}
+	if (l->advice)	/* w may have moved since the walk started (a followed child added) */
+		pmw_advice_set_target(l->advice, &w->t);
 	err = pmw_walk_step(&l->walk, &w->t, b);
 	if (err < 0) {
 		vlog("PID %d: heap walk: %s\n", w->t.pid, strerror(-err));
