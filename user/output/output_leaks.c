@@ -41,20 +41,36 @@ static uint64_t retained(const struct pmw_ctrack *tr, double *per_min)
 	return UINT64_MAX;
 }
 
-/* Retained bytes and site of leak @g into @r: sums over its containers, the first site found. */
+/*
+ * Retained bytes and site of leak @g into @r: sums over its containers, the first site found.
+ * Containers not measured yet (followed since the last walk) count at the measured ones' bytes
+ * per item, so the row's retained size covers all of its items.
+ */
 static void group_row(struct pmw_watch *w, const struct pmw_leak_group *g, struct pmw_leak_row *r)
 {
+	uint64_t items = 0, items_measured = 0;
+
 	r->retained_bytes = UINT64_MAX;
 	r->retained_bytes_per_min = NAN;
 	for (int i = 0; i < g->n; i++) {
+		const struct pmw_ctrack *tr = g->tr[i];
+		uint64_t n = tr->n ? (uint64_t)tr->len[tr->n - 1] : 0;
 		double pm;
-		uint64_t b = retained(g->tr[i], &pm);
+		uint64_t b = retained(tr, &pm);
 
+		items += n;
 		if (b == UINT64_MAX)
 			continue;
+		items_measured += n;
 		r->retained_bytes = (r->retained_bytes == UINT64_MAX ? 0 : r->retained_bytes) + b;
 		r->retained_bytes_per_min = (isnan(r->retained_bytes_per_min) ? 0 :
 					     r->retained_bytes_per_min) + pm;
+	}
+	if (r->retained_bytes != UINT64_MAX && items_measured && items > items_measured) {
+		double k = (double)items / items_measured;
+
+		r->retained_bytes = (uint64_t)(r->retained_bytes * k);
+		r->retained_bytes_per_min *= k;
 	}
 	/* the line that grows it (growth.c): the first of its containers named */
 	for (int i = 0; i < g->n && !r->site[0]; i++) {
