@@ -201,6 +201,56 @@ def test_report_usage_errors(tmp_path):
     assert "scripts/install-deps.sh" in r.stderr and r.stderr.count("\n") == 1
 
 
+# one row of each kind the report's reader keeps (the keys of --json's lines)
+ROWS_OF_EACH_KIND = [
+    {"type": "process", "interval_s": 1.0, "live_bytes": 4096, "rss_bytes": 8192, "allocs": 10,
+     "gc_gen0": 1, "gc_pause_ms_total": 0.5, "comm": "python3", "python": "3.12.1"},
+    {"type": "site", "site": "app.py:10", "function": "handle", "stack": "app.py:handle:10",
+     "object_type": "dict", "live_bytes": 2048, "growth_bytes": 1024, "score": 2.0, "survival": 0.9},
+    {"type": "census", "object_type": "dict", "live_bytes": 2048, "growth_bytes": 1024, "pools": 1},
+    {"type": "leak", "rank": 1, "holder": "app.CACHE", "holder_kind": "module_global",
+     "items": 100, "items_per_min": 60.0, "retained_bytes": 9000, "item_type": "dict",
+     "site": "", "score": 3.0, "stacks": [], "consequences": []},
+    {"type": "advice", "rank": 1, "kind": "empty_container", "subject": "dict", "where": "",
+     "objects": 10, "bytes": 640, "saving_bytes": 640, "detail": "empty dicts"},
+    {"type": "types", "walks": 1, "types": [{"type": "dict", "objects": 10, "bytes": 640,
+                                             "objects_delta": 0, "bytes_delta": 0}]},
+]
+
+
+def write_rows(path, pid, rows, seconds=3):
+    with open(path, "w") as f:
+        for i in range(seconds):
+            ts = "2026-01-01T00:00:%02d.000Z" % i
+            for row in rows:
+                f.write(json.dumps(dict(row, time=ts, host="h", pid=pid)) + "\n")
+
+
+def test_report_frees_everything(tmp_path):
+    """The report's reader frees every row it keeps, on success and when a file is
+    refused: valgrind's leak check (or LeakSanitizer in `make test-asan`)."""
+    if not os.access(BINARY, os.X_OK):
+        pytest.skip("pymemwatch binary missing (run `make`)")
+    if not os.path.isfile(os.path.join(JS_DIR, "node_modules/uplot/package.json")):
+        pytest.skip("report libraries missing in %s: run scripts/install-deps.sh" % JS_DIR)
+    asan = "ASAN_OPTIONS" in os.environ
+    if not asan and not shutil.which("valgrind"):
+        pytest.skip("valgrind missing (apt-get install valgrind)")
+    a, b, bad = (str(tmp_path / n) for n in ("a.jsonl", "b.jsonl", "bad.jsonl"))
+    write_rows(a, 100, ROWS_OF_EACH_KIND)
+    write_rows(b, 200, ROWS_OF_EACH_KIND)
+    with open(bad, "w") as f:
+        f.write("not json\n")
+    check = [] if asan else ["valgrind", "-q", "--leak-check=full",
+                             "--show-leak-kinds=definite,indirect",
+                             "--errors-for-leak-kinds=definite,indirect", "--error-exitcode=99"]
+    for inputs, want in (([a], 0), ([a, b], 0), ([a, bad], 1)):
+        r = subprocess.run(check + [BINARY, "report"] + inputs + ["-o", str(tmp_path / "x.html")],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == want, (inputs, r.returncode, r.stderr[-3000:])
+        assert "lost" not in r.stderr and "LeakSanitizer" not in r.stderr, r.stderr[-3000:]
+
+
 def test_live_view_sparklines(tmp_path):
     if os.geteuid() != 0:
         pytest.skip("integration tests need root (BPF, uprobes)")

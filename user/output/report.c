@@ -545,6 +545,7 @@ static void free_run(struct run *r)
 		json_decref(p->last);
 		json_decref(p->site_idx);
 		json_decref(p->census);
+		json_decref(p->leaks);
 		json_decref(p->advice);
 		json_decref(p->types);
 		for (int c = 0; c < NCOL; c++)
