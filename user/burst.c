@@ -1,19 +1,19 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Leak-attribution bursts (burst.h), for targets whose heap grew lately
- * (or always, with --leaks always), with the pool-refill probe in place
+ * The sampled allocation profile's bursts (burst.h), for targets whose heap grew lately
+ * (or always, with --alloc-profile always), with the pool-refill probe in place
  * (--mode full): at most every period, for BURST_LEN, stacks are sampled
  * at pool refills and object-free probes follow the sampled objects. The
  * free probes stay BURST_GRACE longer, so that objects born at the end can
  * still die.
  *
- * --leak-budget bounds the target's slowdown, not the share of time. While
+ * --alloc-profile-budget bounds the target's slowdown, not the share of time. While
  * burst probes are on (from the start of their attach to the end of their
  * asynchronous detach: ~2 s for a 0.5 s burst), every object free traps:
  * allocation-heavy code runs ~10-28x slower, so the target makes next to no
  * progress and all the CPU time it uses then (/proc/PID/stat, sampled at
  * every tick and around bursts) is charged to the bursts (lost_s). Its CPU
- * time outside them is its work (work_s) and earns --leak-budget of it as
+ * time outside them is its work (work_s) and earns --alloc-profile-budget of it as
  * credit, banked for at most CREDIT_WINDOW of work. A burst starts only when
  * the credit covers what the last one cost, scaled to the target's CPU use
  * now, so lost_s stays <= budget x work_s + CREDIT_START and the slowdown
@@ -45,7 +45,7 @@
 
 unsigned int pmw_bursts_groups(unsigned int groups)
 {
-	if ((groups & PMW_G_HEAP) && env.leak_mode != PMW_LEAKS_OFF)
+	if ((groups & PMW_G_HEAP) && env.profile_mode != PMW_PROFILE_OFF)
 		groups |= PMW_G_BURST;	/* attached during bursts only */
 	return groups;
 }
@@ -87,7 +87,7 @@ static int target_cpu(pid_t pid, double *cpu)
 /*
  * Charge @w's bursts for the target's CPU time since the last sample
  * (@now): all of it while burst probes were on; otherwise it is work and
- * earns --leak-budget of it as credit.
+ * earns --alloc-profile-budget of it as credit.
  */
 static void account(struct pmw_watch *w, double now)
 {
@@ -106,9 +106,9 @@ static void account(struct pmw_watch *w, double now)
 			c->win_s += dt;
 		} else {
 			c->work_s += dc;
-			c->credit_s += env.leak_budget * dc;
-			if (c->credit_s > env.leak_budget * CREDIT_WINDOW)
-				c->credit_s = env.leak_budget * CREDIT_WINDOW;
+			c->credit_s += env.profile_budget * dc;
+			if (c->credit_s > env.profile_budget * CREDIT_WINDOW)
+				c->credit_s = env.profile_budget * CREDIT_WINDOW;
 			if (dt >= 0.5)
 				c->cpu_rate = 0.5 * c->cpu_rate + 0.5 * dc / dt;
 		}
@@ -163,8 +163,8 @@ static void update_want(struct pmw_leaks *l)
 static bool wants_burst(const struct pmw_watch *w)
 {
 	return !w->exited && (w->a.groups & PMW_G_HEAP) && w->t.pv->walk.tstate_kind &&
-	       env.leak_mode != PMW_LEAKS_OFF &&
-	       (env.leak_mode == PMW_LEAKS_ALWAYS || w->leaks.want_bursts);
+	       env.profile_mode != PMW_PROFILE_OFF &&
+	       (env.profile_mode == PMW_PROFILE_ALWAYS || w->leaks.want_bursts);
 }
 
 static void start(struct pmw_bursts *b, struct pmw_bpf *skel, struct pmw_watch *ws, int n,
@@ -194,7 +194,7 @@ static void start(struct pmw_bursts *b, struct pmw_bpf *skel, struct pmw_watch *
 			continue;
 		account(w, now);
 		if (w->leaks.cost.credit_s < expected_cost(&w->leaks.cost)) {
-			/* the bursts would cost the target more than --leak-budget allows yet */
+			/* the bursts would cost the target more than --alloc-profile-budget allows yet */
 			w->leaks.cost.bursts_budget++;
 			continue;
 		}

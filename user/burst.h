@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Leak-attribution bursts: ALL their policy. Which targets get them (the
- * heap grew lately, or --leaks always), when (at most once a period, while
- * what they cost the target stays within --leak-budget), with which probes (the object-free probes, attached only for the
- * burst and BURST_GRACE after it), and what is skipped under load.
+ * The sampled allocation profile's bursts (--alloc-profile auto|always): ALL
+ * their policy. Which targets get them (the heap grew lately, or always),
+ * when (at most once a period, while what they cost the target stays within
+ * --alloc-profile-budget), with which probes (the object-free probes,
+ * attached only for the burst and BURST_GRACE after it), and what is skipped
+ * under load.
  */
 #ifndef PMW_BURST_H
 #define PMW_BURST_H

@@ -16,9 +16,9 @@ struct pmw_env env = {
 	.duration = 0,		/* -d: until Ctrl-C */
 	.mode = PMW_MODE_FULL,	/* --mode */
 	.stack_depth = 16,	/* --stack-depth */
-	.leak_budget = 0.05,	/* --leak-budget 5 */
+	.profile_budget = 0.05,	/* --alloc-profile-budget 5 */
 	.walk_budget = 0.05,	/* --walk-budget 5 */
-	.leak_mode = PMW_LEAKS_OFF, /* --leaks: the sampled allocation profile is opt-in */
+	.profile_mode = PMW_PROFILE_OFF, /* --alloc-profile: opt-in */
 };
 
 /* --version: version, revision, build, libbpf, debuginfod, CPython versions (release.c) */
@@ -73,9 +73,9 @@ enum {
 	OPT_MODE,
 	OPT_BPF_STATS,
 	OPT_STACK_DEPTH,
-	OPT_LEAK_BUDGET,
+	OPT_PROFILE_BUDGET,
 	OPT_WALK_BUDGET,
-	OPT_LEAKS,
+	OPT_PROFILE,
 	OPT_GROWTH_SITES,
 	OPT_REPORT,
 	OPT_FOLLOW,
@@ -102,8 +102,10 @@ static const struct argp_option opts[] = {
 	{ "bpf-stats", OPT_BPF_STATS, NULL, 0, "At exit, print each BPF program's runs and ns per run (kernel BPF run-time statistics)", 3 },
 	{ NULL, 0, NULL, 0, "Probes:", 4 },
 	{ "mode", OPT_MODE, "gc|heap|full", 0, "Signals: gc = GC only; heap = + live heap scans (nothing on allocation paths); full = + pool-refill probe for allocation estimates (default)", 4 },
-	{ "leaks", OPT_LEAKS, "auto|always|off", 0, "Sampled allocation profile (which lines' allocations hold memory; fills the sites table and --csv-sites): bursts of pool-refill sampling with free probes, when the heap grows (auto), always, or never (off, default); costs the target while on, within --leak-budget. Leak sites come from --growth-sites", 4 },
-	{ "leak-budget", OPT_LEAK_BUDGET, "PERCENT", 0, "Slowdown the sampled allocation profile (--leaks auto|always) may cost the target: its CPU time while burst probes are on, percent of its CPU time outside them (default 5; up to 10000)", 4 },
+	{ "alloc-profile", OPT_PROFILE, "auto|always|off", 0, "Sampled allocation profile: which Python lines took the pymalloc pools still in use, sampled at pool refills (--csv-sites, --flamegraph, site lines of --json). Bursts of sampling with object-free probes while the heap grows (auto), always, or never (off, default); costs the target while on, within --alloc-profile-budget. Not a leak finder: leaks and the lines that grow them come from heap walks and --growth-sites", 4 },
+	{ "leaks", OPT_PROFILE, "auto|always|off", OPTION_HIDDEN, "Old spelling of --alloc-profile", 4 },
+	{ "alloc-profile-budget", OPT_PROFILE_BUDGET, "PERCENT", 0, "Slowdown the sampled allocation profile may cost the target: its CPU time while burst probes are on, percent of its CPU time outside them (default 5; up to 10000)", 4 },
+	{ "leak-budget", OPT_PROFILE_BUDGET, "PERCENT", OPTION_HIDDEN, "Old spelling of --alloc-profile-budget", 4 },
 	{ "growth-sites", OPT_GROWTH_SITES, "on|off", 0, "Name the line that grows each leak with a hardware write watchpoint on its length (16 hits per CPU per watch, at most 4 at once; default on)", 4 },
 	{ "walk-budget", OPT_WALK_BUDGET, "PERCENT", 0, "CPU time of pymemwatch (percent of one CPU, for all targets together, walked in turn) spent walking heaps for the census and growing containers; 0 = no walks (default 5)", 4 },
 	{ "stack-depth", OPT_STACK_DEPTH, "N", 0, "Python frames kept per sampled stack (1-16, default 16)", 4 },
@@ -195,12 +197,12 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		env.stack_depth = (int)v;
 		break;
 	}
-	case OPT_LEAK_BUDGET: {
+	case OPT_PROFILE_BUDGET: {
 		double v;
 
 		if (pmw_parse_seconds(arg, &v) || v <= 0 || v > 10000)
-			bad(state, "invalid --leak-budget '%s': expected a percentage, above 0 and at most 10000", arg);
-		env.leak_budget = v / 100;
+			bad(state, "invalid --alloc-profile-budget '%s': expected a percentage, above 0 and at most 10000", arg);
+		env.profile_budget = v / 100;
 		break;
 	}
 	case OPT_WALK_BUDGET: {
@@ -216,15 +218,15 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			bad(state, "invalid --growth-sites '%s': expected on or off", arg);
 		env.no_growth_sites = !strcmp(arg, "off");
 		break;
-	case OPT_LEAKS:
+	case OPT_PROFILE:
 		if (!strcmp(arg, "auto"))
-			env.leak_mode = PMW_LEAKS_AUTO;
+			env.profile_mode = PMW_PROFILE_AUTO;
 		else if (!strcmp(arg, "always"))
-			env.leak_mode = PMW_LEAKS_ALWAYS;
+			env.profile_mode = PMW_PROFILE_ALWAYS;
 		else if (!strcmp(arg, "off"))
-			env.leak_mode = PMW_LEAKS_OFF;
+			env.profile_mode = PMW_PROFILE_OFF;
 		else
-			bad(state, "invalid --leaks '%s': expected auto, always or off", arg);
+			bad(state, "invalid --alloc-profile '%s': expected auto, always or off", arg);
 		break;
 	case OPT_REPORT:
 		if (!*arg)

@@ -14,8 +14,8 @@ enum pmw_mode {
 	PMW_MODE_FULL,	/* + pymalloc pool-refill probe (allocation estimates); default */
 };
 
-/* --leaks: when leak-attribution bursts run */
-enum { PMW_LEAKS_AUTO, PMW_LEAKS_ALWAYS, PMW_LEAKS_OFF };
+/* --alloc-profile (old spelling --leaks): when the sampled allocation profile's bursts run */
+enum { PMW_PROFILE_AUTO, PMW_PROFILE_ALWAYS, PMW_PROFILE_OFF };
 
 struct pmw_env {
 	int pids[PMW_MAX_PIDS];		/* -p */
@@ -31,10 +31,10 @@ struct pmw_env {
 	enum pmw_mode mode;		/* --mode */
 	bool bpf_stats;			/* --bpf-stats: print BPF run time per program at exit */
 	int stack_depth;		/* --stack-depth: Python frames per sample */
-	double leak_budget;		/* --leak-budget: target slowdown bursts may cost (0.05 = 5%) */
+	double profile_budget;		/* --alloc-profile-budget: target slowdown bursts may cost (0.05 = 5%) */
 	bool no_growth_sites;		/* --growth-sites off: no hardware watchpoints on leaks */
 	double walk_budget;		/* --walk-budget: fraction of one CPU for heap walks (0..1) */
-	int leak_mode;			/* --leaks: PMW_LEAKS_* */
+	int profile_mode;		/* --alloc-profile: PMW_PROFILE_* */
 	const char *report;		/* --report FILE: HTML report at the end */
 	int verbosity;			/* -v: +1 each */
 	bool mode_set;			/* --mode given (else -a defaults to heap, -p to full) */

@@ -52,7 +52,7 @@ def test_growth_ops_named(ident, env, procs, tmp_path):
     assert res.rc == 0, diag
     rows = leak_lines(out)
     with open(out) as f:
-        # the sampled allocation profile (bursts) is opt-in: no site line without --leaks auto
+        # the sampled allocation profile (bursts) is opt-in: no site line without --alloc-profile auto
         assert not [l for l in f if '"type":"site"' in l], "bursts ran by default\n" + diag
     taken = [r["holder"] for r in rows.values() if not r["site"] and
              "no free hardware watchpoint" in (r["site_reason"] or "")]
@@ -131,7 +131,7 @@ def test_no_free_watchpoint(env, procs, tmp_path):
     out = str(tmp_path / "leaks.json")
     fds = take_debug_registers()
     try:
-        res = run_pmw(["-p", target.pid, "-i", "1", "-d", 15, "-q", "--leaks", "off", "--json", out],
+        res = run_pmw(["-p", target.pid, "-i", "1", "-d", 15, "-q", "--alloc-profile", "off", "--json", out],
                       timeout=100)
     finally:
         for f in fds:

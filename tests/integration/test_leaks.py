@@ -59,11 +59,11 @@ def test_leak_sites_ranked_first(env, interp, procs, tmp_path):
     sites_csv = str(tmp_path / "sites.csv")
     flame = str(tmp_path / "flame.txt")
     jsonl = str(tmp_path / "run.jsonl")
-    # the sampled allocation profile is opt-in (--leaks auto); its sites need samples from several
-    # bursts within RUN_S: the default --leak-budget (5% of this
+    # the sampled allocation profile is opt-in (--alloc-profile auto); its sites need samples from several
+    # bursts within RUN_S: the default --alloc-profile-budget (5% of this
     # service's CPU time, ~0.06 s/s) allows one burst (~1.7 s of its CPU) every few minutes
     pmw = procs.watch("-p", target.pid, "-d", RUN_S, "-q", "--csv-sites", sites_csv,
-                      "--flamegraph", flame, "--json", jsonl, "--leaks", "auto", "--leak-budget", "10000")
+                      "--flamegraph", flame, "--json", jsonl, "--alloc-profile", "auto", "--alloc-profile-budget", "10000")
     res = pmw.wait(RUN_S + 60) or pmw.stop()
     assert res.rc == 0, res.describe()
 

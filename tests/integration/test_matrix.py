@@ -160,9 +160,9 @@ def test_leak_stacks_in_root(env, procs, rprocs, tmp_path, ident, mode):
         target = rprocs.process(mode, root, [exe, d.inside("leaky_service.py"), str(LEAK_S + 30)])
         target.wait_ready()
         sites_csv = str(tmp_path / "sites.csv")
-        # several bursts within LEAK_S: beyond the default --leak-budget on this light service
+        # several bursts within LEAK_S: beyond the default --alloc-profile-budget on this light service
         pmw = procs.watch("-p", target.pid, "-d", LEAK_S, "-q", "--csv-sites", sites_csv,
-                          "--leaks", "auto", "--leak-budget", "10000")
+                          "--alloc-profile", "auto", "--alloc-profile-budget", "10000")
         res = pmw.wait(LEAK_S + 60) or pmw.stop()
         assert res.rc == 0, res.describe() + target.describe()
         with open(sites_csv, newline="") as f:

@@ -16,8 +16,8 @@ that PID with the GC collections the tests make, and the mode's own signal
 Heap walks (the exact census and growing containers) run in the heap and
 full modes, within --walk-budget: their --csv-types rows show that walks
 completed during the run. The walk mode gives them half a CPU
-(--walk-budget 50) and runs leak bursts all the time (--leaks always,
---leak-budget 10000: beyond what the default budget allows), so
+(--walk-budget 50) and runs leak bursts all the time (--alloc-profile always,
+--alloc-profile-budget 10000: beyond what the default budget allows), so
 that walks, holder searches and dealloc probes overlap the tests as much
 as they ever do.
 
@@ -69,7 +69,7 @@ MODES = {
     "gc": (["--mode", "gc"], DEBIAN_PY, TESTS, "heap=off"),
     "heap": (["--mode", "heap"], DEBIAN_PY, TESTS, "heap=scan"),
     "full": ([], DEBIAN_PY, TESTS, "heap=scan"),        # the default mode
-    "walk": (["--walk-budget", "50", "--leaks", "always", "--leak-budget",
+    "walk": (["--walk-budget", "50", "--alloc-profile", "always", "--alloc-profile-budget",
               "10000"], DEBIAN_PY, TESTS, "heap=scan"),
     "large": (["--large"], DEBIAN_PY, TESTS, "large=libc"),
     "exact": (["--exact"], PYENV_PY, EXACT_TESTS, "counts=exact"),
@@ -345,7 +345,7 @@ def test_regrtest_same_results(env, baseline, tmp_path, mode):
         print("heap walks during the run: %d" % len(walks))
     if mode == "walk":
         sampled = max(float(r["sampled_s"] or 0) for r in rows)
-        assert sampled > 0, "no leak burst ran with --leaks always"
+        assert sampled > 0, "no leak burst ran with --alloc-profile always"
     if mode == "large":
         assert sum(int(r["large_allocs"]) for r in rows) > 0, \
             "no libc block seen with --large"

@@ -72,7 +72,7 @@ def test_bash_completion(binary, tmp_path, procs):
     assert listed and listed <= offered, sorted(listed - offered)
     assert complete(binary, ["pymemwatch", "--mo"]) == ["--mode"]
     assert complete(binary, ["pymemwatch", "--mode", ""]) == ["gc", "heap", "full"]
-    assert complete(binary, ["pymemwatch", "--leaks", "al"]) == ["always"]
+    assert complete(binary, ["pymemwatch", "--alloc-profile", "al"]) == ["always"]
     (tmp_path / "run.csv").write_text("")
     assert complete(binary, ["pymemwatch", "--csv", str(tmp_path / "ru")]) == \
         [str(tmp_path / "run.csv")]

@@ -36,7 +36,7 @@ def start_leaky(seconds):
 def record(tmp, name, pids, seconds):
     out = os.path.join(tmp, name)
     r = subprocess.run([BINARY, "-p", ",".join(str(p) for p in pids), "-d", str(seconds), "-q",
-                        "--leaks", "auto", "--json", out], capture_output=True, text=True, timeout=seconds + 90)
+                        "--alloc-profile", "auto", "--json", out], capture_output=True, text=True, timeout=seconds + 90)
     assert r.returncode == 0, r.stderr
     return out
 

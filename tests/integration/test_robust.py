@@ -347,7 +347,7 @@ def proc_status(pid):
     (["--mode", "gc"], ["CAP_SYS_PTRACE"]),
     # growth sites (on by default in heap and full) open watchpoints later: CAP_SYS_ADMIN stays
     (["--mode", "heap", "--growth-sites", "off", "--prometheus", "127.0.0.1:19913"], ["CAP_SYS_PTRACE"]),
-    (["--leaks", "always", "-vv"], ["CAP_SYS_PTRACE", "CAP_SYS_ADMIN"]),
+    (["--alloc-profile", "always", "-vv"], ["CAP_SYS_PTRACE", "CAP_SYS_ADMIN"]),
 ], ids=["gc", "heap-prometheus", "full-bursts"])
 def test_capabilities_dropped(env, procs, tmp_path, args, kept):
     interp = get_interp("debian-3.11")
@@ -369,7 +369,7 @@ def test_capabilities_dropped(env, procs, tmp_path, args, kept):
         assert len(tasks) >= 2, "the HTTP server thread should exist: %s" % tasks
     # still working with what is left: rows, and (full) probes attached by bursts
     target.run_phase("churn")
-    if "--leaks" in args:
+    if "--alloc-profile" in args:
         i = w.err.wait_for("burst on", 30)
         assert i is not None and not w.err.lines[i].endswith("(0 free probes)"), \
             w.stop().describe()

@@ -18,7 +18,6 @@
 #include "leak.h"
 #include "log.h"
 #include "pipeline.h"
-#include "profile.h"
 #include "util.h"
 #include "watch.h"
 
@@ -204,10 +203,8 @@ void pmw_leaks_process(struct pmw_watch *w, struct pmw_walk_budget *b)
 	walk_heap(w, b);
 	if (w->exited)
 		pmw_growth_stop(&l->growth);
-	else if (l->walk.walks) {
+	else if (l->walk.walks)
 		watch_leaks(w);
-		pmw_sites_rank(w);	/* sampled sites on a leak's growing stack first */
-	}
 	/* with heap walks, the process score is its holders' growth */
 	l->ps.score = l->ps.walked ? l->ps.holder_score : pmw_leak_process_score(&l->ps);
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * The sampled allocation profile (--leaks auto|always): call sites of sampled
+ * The sampled allocation profile (--alloc-profile auto|always): call sites of sampled
  * pools, stacks sampled in bursts, the sampled objects followed across
  * intervals, sites scored by growth x survival.
  */
@@ -60,8 +60,6 @@ static int cmp_score(const void *a, const void *b)
 {
 	const struct pmw_site *x = *(struct pmw_site *const *)a, *y = *(struct pmw_site *const *)b;
 
-	if (x->holder_score != y->holder_score)
-		return x->holder_score < y->holder_score ? 1 : -1;
 	if (x->score != y->score)
 		return x->score < y->score ? 1 : -1;
 	return x->live_bytes < y->live_bytes ? 1 : x->live_bytes > y->live_bytes ? -1 : 0;
@@ -473,44 +471,4 @@ int pmw_leaks_collect(struct pmw_watch **ws, int n, int samples_fd, int stacks_f
 	delete_keys(samples_fd, sizeof(struct pmw_sample_key), sample_orphaned, &stale_sample);
 	free(live_stacks);
 	return 0;
-}
-
-/* Is @site ("file:line") a frame of sampled site @s? */
-static bool site_has_frame(const struct pmw_site *s, const char *site)
-{
-	char f[sizeof(s->frames[0].file) + 16];
-
-	for (int i = 0; i < s->nframes; i++) {
-		snprintf(f, sizeof(f), "%s:%d", s->frames[i].file, s->frames[i].line);
-		if (!strcmp(f, site))
-			return true;
-	}
-	return false;
-}
-
-int pmw_sites_rank(struct pmw_watch *w)
-{
-	struct pmw_leaks *l = &w->leaks;
-	int ranked = 0;
-
-	for (int k = 0; k < l->nsites; k++)
-		l->sites[k].holder_score = 0;
-	for (int i = 0; i < l->growth.n; i++) {
-		const struct pmw_growth *g = &l->growth.g[i];
-		struct pmw_ctrack *tr = pmw_containers_find(&l->ct, g->addr);
-		char site[160], inner[160];
-
-		if (!tr || tr->score <= 0 || !pmw_growth_site(g, site, sizeof(site), inner,
-							      sizeof(inner)))
-			continue;
-		for (int k = 0; k < l->nsites; k++) {
-			struct pmw_site *s = &l->sites[k];
-
-			if (site_has_frame(s, site) && tr->score > s->holder_score) {
-				ranked += !s->holder_score;
-				s->holder_score = tr->score;
-			}
-		}
-	}
-	return ranked;
 }

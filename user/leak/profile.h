@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * The sampled allocation profile (--leaks auto|always, off by default): what
+ * The sampled allocation profile (--alloc-profile auto|always, off by default): what
  * the bursts' samples (burst.c) make of each target's sites (sites.h). Kept
  * out of leak.h so that the sites' data does not depend on struct pmw_watch.
  */
@@ -13,9 +13,8 @@ struct pmw_leaks;
 struct pmw_watch;
 
 /*
- * Sorted view of a target's sites, best first: sites on the stack that grows
- * a leak (holder_score) before the others, then by score;
- * returns the count.
+ * Sorted view of a target's sites, best first: by score (growth of aged
+ * samples x survival), then live bytes; returns the count.
  */
 int pmw_sites_top(struct pmw_leaks *l, struct pmw_site **out, int max);
 
@@ -36,12 +35,5 @@ int pmw_leaks_collect(struct pmw_watch **ws, int n, int samples_fd, int stacks_f
  * ranked with the leaks. Returns 0 or -ENOMEM.
  */
 int pmw_leaks_look(struct pmw_watch **ws, int n, int samples_fd);
-
-/*
- * Rank the sampled sites of @w that are on the stack growing one of its leaks
- * (a frame equal to the leak's growth site, growth.c) before the others: their
- * holder_score is that leak's score. Returns the sites so ranked.
- */
-int pmw_sites_rank(struct pmw_watch *w);
 
 #endif

@@ -56,7 +56,6 @@ struct pmw_site {
 	double survival;		/* live / born: ~1 for a leak, ~0 for churn */
 	double score;			/* growth of aged samples over the window (bytes of pools)
 					 * per second sampled in it, x survival */
-	double holder_score;		/* score of the leak its stack grows (growth.c), 0 none */
 	unsigned int idle;
 };
 

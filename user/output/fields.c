@@ -345,7 +345,7 @@ const struct pmw_field pmw_fields[] = {
 	F("uncollectable_per_min", PMW_F_F64, 1, "objects/min",
 	  "GC uncollectable objects per minute", F64(leaks.ps.uncoll_per_min)),
 	F("sampled_s", PMW_F_F64, 2, "s",
-	  "time spent in the sampled allocation profile's bursts so far (--leaks auto|always)",
+	  "time spent in the sampled allocation profile's bursts so far (--alloc-profile auto|always)",
 	  F64(leaks.burst_s)),
 	F("container", PMW_F_STR, 0, "",
 	  "container identity (see [Sweeping a host](sweep-and-fleet.md#sweeping-a-host--a)), empty on the host", get_container),

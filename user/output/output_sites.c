@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Leak-suspect sites: --csv-sites (one row per interval per PID per site)
- * and --flamegraph (collapsed stacks of live sampled memory at the end).
+ * The sampled allocation profile's sites (--alloc-profile auto|always):
+ * --csv-sites (one row per interval per PID per site) and --flamegraph
+ * (collapsed stacks of live sampled memory at the end).
  */
 #include <errno.h>
 #include <string.h>
@@ -62,7 +63,7 @@ const struct pmw_output_ops pmw_out_csv_sites = {
 	.name = "csv-sites",
 	.kind = PMW_OUT_FILE,
 	.arg = "FILE",
-	.help = "Write one CSV row per leak-suspect site per PID per interval ('-' = stdout)",
+	.help = "Write one CSV row per sampled allocation site per PID per interval ('-' = stdout; needs --alloc-profile auto|always)",
 	.open = sites_open,
 	.interval = sites_interval,
 };
@@ -92,6 +93,6 @@ const struct pmw_output_ops pmw_out_flamegraph = {
 	.name = "flamegraph",
 	.kind = PMW_OUT_FILE,
 	.arg = "FILE",
-	.help = "At the end, write collapsed stacks of live sampled memory (flamegraph.pl, speedscope, inferno)",
+	.help = "At the end, write collapsed stacks of live sampled memory (flamegraph.pl, speedscope, inferno; needs --alloc-profile auto|always)",
 	.finish = flame_finish,
 };
