@@ -218,6 +218,18 @@ ROWS_OF_EACH_KIND = [
 ]
 
 
+# the lines of `pymemwatch snapshot --json` (one walk: its census rows share its time)
+SNAPSHOT_ROWS = [
+    {"type": "snapshot", "comm": "python3", "version": "3.12.1", "heap_bytes": 40960,
+     "objects": 100, "types": 2, "walk_wall_s": 0.1, "walk_cpu_s": 0.1, "wall_s": 0.2,
+     "cpu_s": 0.2, "torn": 0},
+    {"type": "census", "object_type": "dict", "objects": 10, "live_bytes": 640},
+    {"type": "holder", "rank": 1, "holder": "app.CACHE", "holder_kind": "module_global",
+     "items": 100, "retained_bytes": 9000, "item_type": "dict", "address": 4096},
+    ROWS_OF_EACH_KIND[4],
+]
+
+
 def write_rows(path, pid, rows, seconds=3):
     with open(path, "w") as f:
         for i in range(seconds):
@@ -236,15 +248,16 @@ def test_report_frees_everything(tmp_path):
     asan = "ASAN_OPTIONS" in os.environ
     if not asan and not shutil.which("valgrind"):
         pytest.skip("valgrind missing (apt-get install valgrind)")
-    a, b, bad = (str(tmp_path / n) for n in ("a.jsonl", "b.jsonl", "bad.jsonl"))
+    a, b, snap, bad = (str(tmp_path / n) for n in ("a.jsonl", "b.jsonl", "s.jsonl", "bad.jsonl"))
     write_rows(a, 100, ROWS_OF_EACH_KIND)
     write_rows(b, 200, ROWS_OF_EACH_KIND)
+    write_rows(snap, 300, SNAPSHOT_ROWS, seconds=2)
     with open(bad, "w") as f:
         f.write("not json\n")
     check = [] if asan else ["valgrind", "-q", "--leak-check=full",
                              "--show-leak-kinds=definite,indirect",
                              "--errors-for-leak-kinds=definite,indirect", "--error-exitcode=99"]
-    for inputs, want in (([a], 0), ([a, b], 0), ([a, bad], 1)):
+    for inputs, want in (([a], 0), ([a, b], 0), ([snap, a], 0), ([a, bad], 1)):
         r = subprocess.run(check + [BINARY, "report"] + inputs + ["-o", str(tmp_path / "x.html")],
                            capture_output=True, text=True, timeout=120)
         assert r.returncode == want, (inputs, r.returncode, r.stderr[-3000:])

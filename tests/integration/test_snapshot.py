@@ -256,6 +256,68 @@ def test_report_compares_memory(waste, tmp_path):
     assert "Where the memory goes" in dom
 
 
+def report_data(html):
+    with open(html) as f:
+        text = f.read()
+    assert "do-not-print-me" not in text
+    return json.loads(re.search(r'id="pmw-data">(.*?)</script>', text, re.S).group(1))
+
+
+def test_report_reads_snapshots(waste, tmp_path):
+    """`pymemwatch report` of two snapshots' --json (a wasteful and a clean target), and of a
+    snapshot against a live run: each snapshot is a process with its holders, advice and census
+    (the snapshot's own figures; Point's instances as the target counts them), compared by
+    type and advice."""
+    from test_report import load_in_chromium, render
+    a, b = waste("pyenv-3.12.1"), waste("pyenv-3.12.1", "clean")
+    files = {}
+    for w, name in ((a, "naive"), (b, "clean")):
+        res = run_pmw(["snapshot", "-p", w.pid, "--json"], timeout=120)
+        assert res.rc == 0, res.describe()
+        files[name] = str(tmp_path / (name + ".jsonl"))
+        with open(files[name], "w") as f:
+            f.write(res.stdout)
+    snap = {}
+    for line in open(files["naive"]):
+        o = json.loads(line)
+        snap.setdefault(o["type"], []).append(o)
+    out = str(tmp_path / "snaps.html")
+    r = render([files["naive"], files["clean"]], out)
+    assert r.returncode == 0, r.stderr
+    data = report_data(out)
+    assert [run.get("kind") for run in data["runs"]] == ["snapshot", "snapshot"], data["runs"]
+    p = data["runs"][0]["procs"][0]
+    # the report's reals have 7 significant digits
+    assert p["pid"] == a.pid, p
+    assert p["final_live"] == pytest.approx(snap["snapshot"][0]["heap_bytes"], rel=1e-6), p
+    assert p["comm"].startswith("python3") and p["python"] == "3.12.1", p
+    assert [(h["holder"], h["retained_bytes"]) for h in p["holders"]] == \
+        [(h["holder"], h["retained_bytes"]) for h in snap["holder"]]
+    assert [(t["type"], pytest.approx(t["bytes"], rel=1e-6)) for t in p["types"]] == \
+        [(c["object_type"], c["live_bytes"]) for c in snap["census"]]
+    point = [t for t in p["types"] if t["type"] == "Point"]
+    assert point and point[0]["objects"] == a.truth["slots"]["objects"], p["types"]
+    assert len(p["advice"]) == len(snap["advice"]) and not data["runs"][1]["procs"][0]["advice"]
+    dom = load_in_chromium(out)
+    for ident in ("diff-types", "diff-advice", "holders-0-%d" % a.pid,
+                  "advice-0-%d" % a.pid, "types-0-%d" % a.pid, "types-1-%d" % b.pid):
+        assert 'id="%s"' % ident in dom, ident
+    assert re.search(r'<tr class="diff-advice-row"><td class="l">slots: __main__.Point</td>', dom)
+    assert re.search(r'<tr class="diff-types-row"><td class="l">float</td>', dom)
+    assert re.search(r"<td class=\"l\">__main__.HOLDERS\[(&#39;|')big(&#39;|')\]</td>", dom)
+    assert re.search(r'<td class="l">heap walked \(all processes\)</td><td>[0-9.]+M</td>', dom)
+    # a snapshot against a live run: compared by type and advice, no timeline metric
+    run = str(tmp_path / "run.jsonl")
+    res = run_pmw(["-p", b.pid, "-d", "3", "-q", "--json", run], timeout=120)
+    assert res.rc == 0, res.describe()
+    r = render([files["naive"], run], out)
+    assert r.returncode == 0, r.stderr
+    dom = load_in_chromium(out)
+    assert "A is a snapshot, B a run" in dom and 'id="diff-types"' in dom
+    assert re.search(r'<td class="l">heap walked \(all processes\)</td><td>[0-9.]+M</td><td>-</td>', dom)
+    assert 'id="p-1-%d"' % b.pid in dom and "GC gen0 collections</td>" not in dom
+
+
 def test_tui_key_opens_advice(waste, tmp_path):
     """In the live view, w opens "where the memory goes" for the process."""
     w = waste("pyenv-3.12.1")

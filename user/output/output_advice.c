@@ -124,9 +124,9 @@ int pmw_snapshot_json(FILE *f, const struct pmw_snapshot *s, int top)
 	int err = 0;
 	json_t *o = base(s, "snapshot");
 
-	json_object_update_new(o, json_pack("{s:s, s:I, s:I, s:f, s:f, s:f, s:f, s:I}",
-		"version", s->t->version, "heap_bytes", (json_int_t)s->heap_bytes,
-		"objects", (json_int_t)s->stats.objects, "walk_wall_s", s->stats.wall_s,
+	json_object_update_new(o, json_pack("{s:s, s:s, s:I, s:I, s:i, s:f, s:f, s:f, s:f, s:I}",
+		"comm", s->t->comm, "version", s->t->version, "heap_bytes", (json_int_t)s->heap_bytes,
+		"objects", (json_int_t)s->stats.objects, "types", s->ncensus, "walk_wall_s", s->stats.wall_s,
 		"walk_cpu_s", s->stats.cpu_s, "wall_s", s->wall_s, "cpu_s", s->cpu_s,
 		"torn", (json_int_t)s->stats.torn));
 	err |= pmw_json_put(f, o);

@@ -4,7 +4,11 @@
  * FILE`. The JSON Lines are folded per process (host, PID) into series,
  * downsampled to at most ~1000 points (min/max buckets, GC counts summed),
  * the leak suspects of each process's last interval with their history,
- * and written as one JSON block into the HTML template
+ * and written as one JSON block into the HTML template. The JSON Lines of
+ * `pymemwatch snapshot --json` are read too: a process with a snapshot line
+ * and no process line is one heap walk (census by type, holders, advice;
+ * no timeline), so that two snapshots, or a snapshot and a run, compare by
+ * type and advice
  * (user/report_template.html, compiled in), with uPlot, d3 and
  * d3-flame-graph inlined: the file opens offline.
  */
@@ -77,7 +81,12 @@ struct proc {
 	double leaks_t;
 	json_t *advice;		/* {"type":"advice"} rows of the last walk that had any */
 	double advice_t;
-	json_t *types;		/* the last {"type":"types"} line's census by type */
+	json_t *types;		/* census by type of the last walk: [{type, objects, bytes}] */
+	double types_t;
+	json_t *snap;		/* the last {"type":"snapshot"} line (pymemwatch snapshot --json) */
+	double snap_t;
+	json_t *holders;	/* {"type":"holder"} rows of the last snapshot */
+	double holders_t;
 };
 
 struct run {
@@ -278,14 +287,77 @@ static void add_advice_row(struct proc *p, json_t *row)
 	keep_latest(&p->advice, &p->advice_t, row);
 }
 
+/* a live run's census by type of its last walk (output_leaks.c) */
 static void add_types_row(struct proc *p, json_t *row)
 {
 	json_t *types = json_object_get(row, "types");
+	double t = parse_time(str(row, "time"));
 
-	if (json_is_array(types)) {
+	if (json_is_array(types) && (!p->types || t >= p->types_t)) {
 		json_decref(p->types);
 		p->types = json_incref(types);
+		p->types_t = t;
 	}
+}
+
+/* `pymemwatch snapshot --json` (output_advice.c): its first line; the latest one is kept */
+static void add_snapshot_row(struct proc *p, json_t *row)
+{
+	double t = parse_time(str(row, "time"));
+
+	if (!p->snap || t >= p->snap_t) {
+		json_decref(p->snap);
+		p->snap = json_incref(row);
+		p->snap_t = t;
+	}
+}
+
+/*
+ * A census row: a snapshot's (the time of its snapshot line; the walk's
+ * objects and bytes by type) joins the census by type as a live run's
+ * types line would; a live run's (pool census, with growth) the census.
+ */
+static void add_any_census_row(struct proc *p, json_t *row)
+{
+	double t = parse_time(str(row, "time"));
+
+	if (!p->snap || t != p->snap_t) {
+		add_census_row(p, row);
+		return;
+	}
+	if (!p->types || t > p->types_t) {
+		json_decref(p->types);
+		p->types = json_array();
+		p->types_t = t;
+	}
+	if (t == p->types_t)
+		json_array_append_new(p->types, json_pack("{s:s, s:f, s:f}", "type",
+			str(row, "object_type"), "objects", num(row, "objects"),
+			"bytes", num(row, "live_bytes")));
+}
+
+/* one line of a run or a snapshot into its process; 0 or -ENOMEM */
+static int add_row(struct proc *p, json_t *row)
+{
+	const char *type = str(row, "type");
+
+	if (!strcmp(type, "process"))
+		return add_process_row(p, row);
+	if (!strcmp(type, "site"))
+		return add_site_row(p, row);
+	if (!strcmp(type, "census"))
+		add_any_census_row(p, row);
+	else if (!strcmp(type, "leak"))
+		add_leak_row(p, row);
+	else if (!strcmp(type, "advice"))
+		add_advice_row(p, row);
+	else if (!strcmp(type, "types"))
+		add_types_row(p, row);
+	else if (!strcmp(type, "snapshot"))
+		add_snapshot_row(p, row);
+	else if (!strcmp(type, "holder"))
+		keep_latest(&p->holders, &p->holders_t, row);
+	return 0;
 }
 
 static int load_run(struct run *r, const char *path)
@@ -305,7 +377,6 @@ static int load_run(struct run *r, const char *path)
 	while (!err && (len = getline(&line, &cap, f)) > 0) {
 		json_error_t je;
 		json_t *row;
-		const char *type;
 		struct proc *p;
 
 		r->lines++;
@@ -317,22 +388,8 @@ static int load_run(struct run *r, const char *path)
 			json_decref(row);
 			continue;
 		}
-		type = str(row, "type");
 		p = get_proc(r, row);
-		if (!p)
-			err = -ENOMEM;
-		else if (!strcmp(type, "process"))
-			err = add_process_row(p, row);
-		else if (!strcmp(type, "site"))
-			err = add_site_row(p, row);
-		else if (!strcmp(type, "census"))
-			add_census_row(p, row);
-		else if (!strcmp(type, "leak"))
-			add_leak_row(p, row);
-		else if (!strcmp(type, "advice"))
-			add_advice_row(p, row);
-		else if (!strcmp(type, "types"))
-			add_types_row(p, row);
+		err = p ? add_row(p, row) : -ENOMEM;
 		json_decref(row);
 	}
 	free(line);
@@ -343,10 +400,11 @@ static int load_run(struct run *r, const char *path)
 		return 1;
 	}
 	if (r->lines && r->bad == r->lines) {
-		fprintf(stderr, "pymemwatch: report: %s: not JSON Lines of pymemwatch --json\n", path);
+		fprintf(stderr, "pymemwatch: report: %s: not JSON Lines of pymemwatch --json or "
+			"pymemwatch snapshot --json\n", path);
 		return 1;
 	}
-	/* a process with site or census rows only (no process row) is dropped below */
+	/* a process without process rows nor a snapshot line is dropped below */
 	return 0;
 }
 
@@ -478,6 +536,38 @@ static void proc_sites(json_t *o, struct proc *p, double t0)
 	json_object_set_new(o, "flame", flame);
 }
 
+/*
+ * A snapshot's figures (o.snapshot, o.holders); a process that has no
+ * process rows is that snapshot: its heap is the walk's, its time the walk's.
+ */
+static void proc_snapshot(json_t *o, const struct proc *p)
+{
+	static const char *const keys[] = { "time", "version", "heap_bytes", "objects", "types",
+					    "walk_wall_s", "walk_cpu_s", "wall_s", "cpu_s", "torn" };
+	json_t *s = json_object();
+	double t0 = floor(p->snap_t), heap = num(p->snap, "heap_bytes");
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		json_t *v = json_object_get(p->snap, keys[i]);
+
+		if (v)
+			json_object_set(s, keys[i], v);
+	}
+	json_object_set_new(o, "snapshot", s);
+	json_object_set_new(o, "holders", p->holders ? json_incref(p->holders) : json_array());
+	if (p->col[C_T].n)
+		return;
+	json_object_set_new(o, "comm", json_string(str(p->snap, "comm")));
+	json_object_set_new(o, "python", json_string(str(p->snap, "version")));
+	json_object_set_new(o, "container", json_string(str(p->snap, "container")));
+	json_object_set_new(o, "t0", json_integer((json_int_t)t0));
+	json_object_set_new(o, "first", json_real(p->snap_t - t0));
+	json_object_set_new(o, "last", json_real(p->snap_t - t0));
+	json_object_set_new(o, "peak_live", json_real(heap));
+	json_object_set_new(o, "first_live", json_real(heap));
+	json_object_set_new(o, "final_live", json_real(heap));
+}
+
 static json_t *proc_json(struct proc *p)
 {
 	json_t *o = json_object();
@@ -519,6 +609,8 @@ static json_t *proc_json(struct proc *p)
 	json_object_set_new(o, "leaks", p->leaks ? json_incref(p->leaks) : json_array());
 	json_object_set_new(o, "advice", p->advice ? json_incref(p->advice) : json_array());
 	json_object_set_new(o, "types", p->types ? json_incref(p->types) : json_array());
+	if (p->snap)
+		proc_snapshot(o, p);
 	return o;
 }
 
@@ -526,12 +618,20 @@ static json_t *run_json(struct run *r)
 {
 	json_t *o = json_object(), *procs = json_array();
 	const char *base = strrchr(r->path, '/');
+	int timelines = 0, snaps = 0;
 
 	json_object_set_new(o, "file", json_string(base ? base + 1 : r->path));
-	for (int i = 0; i < r->nprocs; i++)
-		if (r->procs[i].col[C_T].n)
-			json_array_append_new(procs, proc_json(&r->procs[i]));
+	for (int i = 0; i < r->nprocs; i++) {
+		if (!r->procs[i].col[C_T].n && !r->procs[i].snap)
+			continue;
+		timelines += r->procs[i].col[C_T].n > 0;
+		snaps += !r->procs[i].col[C_T].n;
+		json_array_append_new(procs, proc_json(&r->procs[i]));
+	}
 	json_object_set_new(o, "procs", procs);
+	/* "snapshot": every process of the file is a snapshot (one walk, no timeline) */
+	if (snaps && !timelines)
+		json_object_set_new(o, "kind", json_string("snapshot"));
 	json_object_set_new(o, "bad_lines", json_integer(r->bad));
 	return o;
 }
@@ -548,6 +648,8 @@ static void free_run(struct run *r)
 		json_decref(p->leaks);
 		json_decref(p->advice);
 		json_decref(p->types);
+		json_decref(p->snap);
+		json_decref(p->holders);
 		for (int c = 0; c < NCOL; c++)
 			free(p->col[c].v);
 		for (int k = 0; k < p->nsites; k++) {
@@ -729,7 +831,10 @@ static void usage(FILE *f)
 	fprintf(f, "usage: pymemwatch report RUN.jsonl [OTHER.jsonl] -o REPORT.html\n"
 		"  Render the JSON Lines of a --json run as one self-contained HTML file\n"
 		"  (timelines, GC pauses, leak suspects, flame graph; with two files, a\n"
-		"  comparison). Libraries are read from %s ($PMW_JS_DIR).\n", JS_DIR_DEFAULT);
+		"  comparison). A file of `pymemwatch snapshot --json` is read as one heap\n"
+		"  walk per process (census by type, biggest holders, advice), and compares\n"
+		"  with another snapshot or run by type and advice. Libraries are read\n"
+		"  from %s ($PMW_JS_DIR).\n", JS_DIR_DEFAULT);
 }
 
 int pmw_report_main(int argc, char **argv)
