@@ -79,7 +79,8 @@ static const struct pmw_pyver pyvers[] = {
 		 .ht_cached_keys = 872, .func_qualname = 40, .func_module = 104,
 		 .func_defaults = 56, .func_kwdefaults = 64, .func_closure = 72, .tuple_items = 24,
 		 .lru_cache = 72, .lru_func = 88, .dict_keys_311 = 1, .long_digits_min = 1,
-		 .managed = PMW_MD_311 } },
+		 .managed = PMW_MD_311 },
+	  .gen_iframe = 80, .gen_state = 75, .frame_stacktop = 64, .gen_created = -2 },
 	{ .major = 3, .minor = 12, .interp_main = 48, .gc_stats = 240,
 	  .pool_size = 16 << 10, .arena_size = 1 << 20, .obm_kind = PMW_OBM_EMBEDDED,
 	  .obm_off = 3960, .obj_allocator = 176,
@@ -95,7 +96,8 @@ static const struct pmw_pyver pyvers[] = {
 		 .ht_cached_keys = 880, .func_qualname = 40, .func_module = 104,
 		 .func_defaults = 56, .func_kwdefaults = 64, .func_closure = 72, .tuple_items = 24,
 		 .lru_cache = 72, .lru_func = 88, .dict_keys_311 = 1, .long_tag = 1,
-		 .long_digits_min = 1, .managed = PMW_MD_312 } },
+		 .long_digits_min = 1, .managed = PMW_MD_312 },
+	  .gen_iframe = 72, .gen_state = 67, .frame_stacktop = 64, .gen_created = -2 },
 	{ .major = 3, .minor = 13, .interp_main = 640, .gc_stats = 7528,
 	  .gc_stats_in_gc = 128,	/* interpreter_state.gc (_Py_DebugOffsets) + this */
 	  .pool_size = 16 << 10, .arena_size = 1 << 20, .obm_kind = PMW_OBM_POINTER,
@@ -113,7 +115,8 @@ static const struct pmw_pyver pyvers[] = {
 		 .func_defaults = 56, .func_kwdefaults = 64, .func_closure = 72, .tuple_items = 24,
 		 .lru_cache = 72, .lru_func = 88, .dict_keys_311 = 1, .dict_values_hdr = 8, .long_tag = 1,
 		 .long_digits_min = 1,
-		 .managed = PMW_MD_313 } },
+		 .managed = PMW_MD_313 },
+	  .gen_iframe = 72, .gen_state = 67, .frame_stacktop = 64, .gen_created = -3 },
 	/* 3.14.0 shipped the incremental GC (_PyGC_Collect); later 3.14.x reverted to gc_collect_main */
 	{ .major = 3, .minor = 14, .interp_main = 816, .gc_stats = 7528,
 	  .gc_stats_in_gc = 120,	/* interpreter_state.gc (_Py_DebugOffsets) + this */

@@ -81,6 +81,14 @@ struct pmw_pyver {
 	uint32_t ascii_data;	/* sizeof(PyASCIIObject): compact ASCII str data */
 	uint32_t compact_data;	/* sizeof(PyCompactUnicodeObject): compact non-ASCII str data */
 	struct pmw_pyobj_off obj; /* holder paths: object layouts (wt-holders) */
+	/* suspended coroutines (user/cpython/pycoro.c: the line a task waits at, for growth sites
+	 * written from an event loop): offsetof() against Include/cpython/genobject.h (3.11,
+	 * 3.12) / Include/internal/pycore_genobject.h (3.13) and Include/internal/pycore_frame.h:
+	 * PyCoroObject.cr_iframe (the coroutine's _PyInterpreterFrame, inline), .cr_frame_state
+	 * (int8), FRAME_CREATED (not started yet), _PyInterpreterFrame.stacktop (int: the entries
+	 * of localsplus in use; the top is what `await` waits on). 0: not known for this version */
+	uint32_t gen_iframe, gen_state, frame_stacktop;
+	int8_t gen_created;
 };
 
 /* offsets inside struct _obmalloc_state (3.12+), Include/internal/pycore_obmalloc.h */

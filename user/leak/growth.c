@@ -14,6 +14,8 @@
 #include "growth.h"
 #include "log.h"
 #include "mem.h"
+#include "pycoro.h"
+#include "pyobj.h"
 #include "pyver.h"
 #include "target.h"
 #include "util.h"
@@ -228,6 +230,7 @@ void pmw_growth_step(struct pmw_growths *gs, struct pmw_containers *cs, struct p
 			continue;
 		}
 		g->field = len_field(top[k]->addr, top[k]->kind);
+		g->kind = top[k]->kind;
 		if (!g->field || !due(g, now) || armed_now >= PMW_GROWTH_SLOTS)
 			continue;
 		arm(g, t, top[k]->n ? (uint64_t)top[k]->len[top[k]->n - 1] : 0, now);
@@ -267,8 +270,7 @@ static uint64_t frames_key(const struct pmw_frame *f, int n)
 }
 
 /* Count one growing write with frames @fr into @g's stacks (most hits first). */
-static int count_stack(struct pmw_growth *g, const struct pmw_target *t, struct pmw_frame *fr,
-		       int n)
+static int count_stack(struct pmw_growth *g, struct pmw_frame *fr, int n, int app)
 {
 	uint64_t key = frames_key(fr, n);
 	int i;
@@ -284,7 +286,7 @@ static int count_stack(struct pmw_growth *g, const struct pmw_target *t, struct 
 		memcpy(g->stacks[i].frames, fr, n * sizeof(*fr));
 		g->stacks[i].nframes = n;
 		g->stacks[i].key = key;
-		g->stacks[i].app = app_frame(t, fr, n);
+		g->stacks[i].app = app;
 		g->stacks[i].hits = 0;
 		g->nstacks++;
 	}
@@ -298,13 +300,109 @@ static int count_stack(struct pmw_growth *g, const struct pmw_target *t, struct 
 	return 0;
 }
 
+/*
+ * Frames of the standard library (or a library) that run other code's callbacks: a write
+ * below one of them with no application frame in between was not asked for by the
+ * application frame outside it, which only started the loop (`asyncio.run(main())`).
+ * Matched on co_qualname (3.11+), or on its last part for co_name (<= 3.10).
+ */
+static const char *const dispatchers[] = {
+	"Handle._run", "BaseEventLoop._run_once", "BaseEventLoop.run_forever",	/* asyncio */
+	"BaseEventLoop.run_until_complete", "Runner.run",
+	"_WorkItem.run", "_worker",				/* concurrent.futures */
+	"BaseServer.serve_forever", "BaseServer._handle_request_noblock", /* socketserver */
+	"Thread.run",						/* threading, a C target */
+	"Misc.mainloop", "scheduler.run",			/* tkinter, sched */
+};
+
+static bool dispatcher(const char *func)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(dispatchers); i++) {
+		const char *d = dispatchers[i], *last = strrchr(d, '.');
+
+		if (!strcmp(func, d) || (!strchr(func, '.') && last && !strcmp(func, last + 1)))
+			return true;
+	}
+	return false;
+}
+
+/* The dispatcher frame between the write (@fr[0]) and the application frame @app, -1 none. */
+static int dispatched(const struct pmw_frame *fr, int app)
+{
+	for (int i = app - 1; i >= 0; i--)
+		if (dispatcher(fr[i].func))
+			return i;
+	return -1;
+}
+
+/*
+ * The frames a task waits in, from the newest item of list @g: a task that awaits a future
+ * adds (its wakeup method, context) to the future's callbacks list from C (Modules/
+ * _asynciomodule.c future_add_done_callback, called by the task's step), so the item leads
+ * to the task and its coroutine (pycoro.h). @len: the list's length after the write.
+ * Resolved into @out, innermost first; count, 0 none.
+ */
+static int waiting_frames(struct pmw_growths *gs, const struct pmw_target *t,
+			  const struct pmw_growth *g, uint64_t len, struct pmw_frame *out, int max)
+{
+	uint64_t items = 0, item = 0, code[PMW_CORO_CHAIN], instr[PMW_CORO_CHAIN];
+	struct pmw_pyr r;
+	int64_t size = 0;
+	int n = 0, k = 0;
+
+	if (g->kind != PMW_CK_LIST || pmw_pyr_init(&r, t, 2048, 256))
+		return 0;
+	if (!pmw_pyr_read(&r, g->addr + PMW_OB_SIZE, &size, 8) && size > 0 && size < (1LL << 40) &&
+	    !pmw_pyr_read(&r, g->addr + PMW_LIST_ITEMS, &items, 8) && pmw_pyptr_ok(items)) {
+		uint64_t at = len && len <= (uint64_t)size ? len - 1 : (uint64_t)size - 1;
+
+		if (!pmw_pyr_read(&r, items + at * 8, &item, 8) && pmw_pyptr_ok(item))
+			n = pmw_coro_frames(&r, item, code, instr, PMW_CORO_CHAIN);
+	}
+	for (int i = 0; i < n && k < max; i++)
+		if (!pmw_frame_resolve(t, gs->cc, code[i], instr[i], &out[k]))
+			k++;
+	pmw_pyr_free(&r);
+	return k;
+}
+
+/*
+ * The stack of a growing write @fr[0..n) whose only application frames are outside a
+ * dispatcher (@d): the waiting coroutine's frames, if found, go in after the dispatcher
+ * (the task it stepped), and the site is the innermost application frame among them;
+ * else the stack has no site (PMW_GSTACK_NO_SITE) and @g's reason says why.
+ * Returns the new frame count in @fr (room for PMW_CORO_CHAIN more), sets @app.
+ */
+static int async_stack(struct pmw_growths *gs, const struct pmw_target *t, struct pmw_growth *g,
+		       uint64_t len, struct pmw_frame *fr, int n, int d, int *app)
+{
+	struct pmw_frame co[PMW_CORO_CHAIN];
+	int k = waiting_frames(gs, t, g, len, co, PMW_CORO_CHAIN), a = app_frame(t, co, k);
+
+	if (a < 0) {
+		*app = PMW_GSTACK_NO_SITE;
+		snprintf(g->reason, sizeof(g->reason), "written below %.50s:%d (%.30s) under the entry "
+			 "line; no waiting task found", fr[d].file,
+			 fr[d].line, fr[d].func);
+		if (!g->said_async)
+			vlog("PID %d: container 0x%llx: no site: %s\n", t->pid,
+			     (unsigned long long)g->addr, g->reason);
+		g->said_async = true;
+		return n;
+	}
+	memmove(&fr[d + 1 + k], &fr[d + 1], (n - d - 1) * sizeof(*fr));
+	memcpy(&fr[d + 1], co, k * sizeof(*fr));
+	*app = d + 1 + a;
+	return n + k;
+}
+
 int pmw_growth_hit(struct pmw_growths *gs, const struct pmw_target *t,
 		   const struct pmw_growth_event *ev)
 {
 	struct pmw_growth *g = find_by_field(gs, ev->watch);
-	struct pmw_frame fr[PMW_MAX_DEPTH];
+	struct pmw_frame fr[PMW_MAX_DEPTH + PMW_CORO_CHAIN];
 	bool grew;
-	int n = 0;
+	int n = 0, app, d;
 
 	if (!g)
 		return 0;
@@ -329,8 +427,12 @@ int pmw_growth_hit(struct pmw_growths *gs, const struct pmw_target *t,
 		snprintf(g->reason, sizeof(g->reason), "no Python frame on the writing thread");
 		return 0;
 	}
-	g->reason[0] = 0;
-	return count_stack(g, t, fr, n);
+	app = app_frame(t, fr, n);
+	if (app > 0 && (d = dispatched(fr, app)) >= 0)
+		n = async_stack(gs, t, g, ev->value, fr, n, d, &app);
+	if (app != PMW_GSTACK_NO_SITE)
+		g->reason[0] = 0;
+	return count_stack(g, fr, n, app);
 }
 
 static void frame_str(const struct pmw_frame *f, char *buf, size_t len)
@@ -341,11 +443,18 @@ static void frame_str(const struct pmw_frame *f, char *buf, size_t len)
 const struct pmw_gstack *pmw_growth_site(const struct pmw_growth *g, char *site, size_t slen,
 					 char *inner, size_t ilen)
 {
-	const struct pmw_gstack *s = g && g->nstacks ? &g->stacks[0] : NULL;
+	const struct pmw_gstack *s = NULL;
 
 	site[0] = inner[0] = 0;
-	if (!s)
+	/* the most frequent stack that has a site (one written from an event loop may not) */
+	for (int i = 0; g && i < g->nstacks && !s; i++)
+		if (g->stacks[i].app != PMW_GSTACK_NO_SITE)
+			s = &g->stacks[i];
+	if (!s) {
+		if (g && g->nstacks)
+			frame_str(&g->stacks[0].frames[0], inner, ilen);
 		return NULL;
+	}
 	frame_str(&s->frames[s->app >= 0 ? s->app : 0], site, slen);
 	frame_str(&s->frames[0], inner, ilen);
 	return s;

@@ -37,12 +37,17 @@ struct bpf_link;
 struct pmw_target;
 struct pmw_containers;
 
+#define PMW_GSTACK_NO_SITE	(-2)
+
 /* One distinct Python stack that grew a container. */
 struct pmw_gstack {
 	uint64_t key;			/* hash of the symbolized frames */
 	struct pmw_frame *frames;	/* innermost first, nframes, owned */
 	int nframes;
-	int app;			/* index of the innermost application frame, -1 none */
+	int app;			/* index of the innermost application frame, -1 none (the
+					 * innermost frame names it), PMW_GSTACK_NO_SITE: the only
+					 * application frames are below an event loop or dispatcher
+					 * and the waiting coroutine was not found: no site */
 	uint64_t hits;			/* growing writes seen with this stack */
 };
 
@@ -50,6 +55,7 @@ struct pmw_gstack {
 struct pmw_growth {
 	uint64_t addr;			/* container object, key */
 	uint64_t field;			/* watched address: its length field */
+	uint8_t kind;			/* PMW_CK_* of the container */
 	uint64_t last_len;		/* length after the last write seen */
 	uint64_t hits;			/* writes seen (growing or not), all armings */
 	uint64_t grows;			/* of which growing: sum of stacks[].hits + unresolved */
@@ -61,7 +67,8 @@ struct pmw_growth {
 	uint64_t arm_hits;		/* hits of the current arming */
 	struct bpf_link **links;	/* one per CPU while armed */
 	int nlinks;
-	char reason[128];		/* why there is no site, "" */
+	char reason[160];		/* why there is no site, "" */
+	bool said_async;		/* the no-site reason of an event loop write was logged (-v) */
 };
 
 /* The growth sites of one target. */

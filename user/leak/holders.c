@@ -25,6 +25,7 @@
 #define PREFETCH	2048		/* nodes whose heads are read at once (<= PMW_PYR_HEADS / 2) */
 #define MEASURE_TYPES	2048		/* type cache of a call that only re-checks and measures */
 #define CACHE_TTL_S	300		/* a found path is searched again after this */
+#define OPAQUE_MAX	512		/* bytes of a C object scanned for a container pointer */
 
 const char *pmw_holder_kind_name(enum pmw_holder_kind k)
 {
@@ -58,6 +59,7 @@ enum step_kind {
 	ST_PKW,		/* ".keywords['k']" (key @key) */
 	ST_NONE,	/* "": a staticmethod, which attribute access unwraps */
 	ST_FRAME,	/* "app.worker.<locals>" (code object @key, its globals @key2) */
+	ST_CSLOT,	/* ".<list>": a pointer found in a C object's words (its type @key) */
 };
 
 struct step {
@@ -157,7 +159,7 @@ static const struct { const char *fmt; char arg; } step_fmt[] = {
 	[ST_DICT] = { ".__dict__", 0 }, [ST_SLOT] = { ".%s", 'c' }, [ST_FUNC] = { ".__func__", 0 },
 	[ST_SELF] = { ".__self__", 0 }, [ST_PFUNC] = { ".func", 0 },
 	[ST_PARGS] = { ".args[%u]", 'u' }, [ST_PKW] = { ".keywords%s", 'k' }, [ST_NONE] = { "", 0 },
-	[ST_FRAME] = { "%s", 'f' },
+	[ST_FRAME] = { "%s", 'f' }, [ST_CSLOT] = { ".<%s>", 't' },
 };
 
 /* "app.worker.<locals>": the module's __name__ from the frame's globals, the code's name */
@@ -201,6 +203,12 @@ static void step_text(struct pmw_pyr *r, const struct step *st, char *buf, size_
 		if (pmw_pyr_cstr(r, st->key, t, sizeof(t)) < 0)
 			snprintf(t, sizeof(t), "?");
 		break;
+	case 't': {	/* a type's name */
+		const struct pmw_pytype *ty = pmw_pytype_get(r, st->key);
+
+		snprintf(t, sizeof(t), "%s", ty ? ty->name : "?");
+		break;
+	}
 	case 'u':
 		snprintf(buf, len, step_fmt[st->kind].fmt, st->index);
 		return;
@@ -264,8 +272,59 @@ static bool followed(const struct pmw_pytype *ty, struct pmw_pyr *r, uint64_t v)
 	case PMW_PK_TYPE:	/* classes, not the built-in types */
 		self = pmw_pytype_get(r, v);
 		return self && self->heap;
+	case PMW_PK_OTHER:	/* a C object that may hold references: scanned last (opaque_scan) */
+		return (ty->flags & PMW_TPFLAGS_HAVE_GC) && ty->basicsize <= OPAQUE_MAX;
 	default:
 		return false;
+	}
+}
+
+/* an object whose layout is not known: a built-in C type, or a C heap type (3.12+
+ * _asyncio.Future) seen as an instance with no __dict__ and no __slots__ */
+static bool opaque(struct pmw_pyr *r, const struct node *nd)
+{
+	const struct pmw_pytype *ty;
+
+	if (nd->pk != PMW_PK_OTHER && nd->pk != PMW_PK_INSTANCE)
+		return false;
+	ty = pmw_pyobj_type(r, nd->obj);
+	return ty && (ty->flags & PMW_TPFLAGS_HAVE_GC) && ty->basicsize <= OPAQUE_MAX &&
+	       (nd->pk == PMW_PK_OTHER || (ty->dictoffset == 0 && !ty->nslots &&
+					  !(ty->flags & PMW_TPFLAGS_MANAGED_DICT)));
+}
+
+static bool wanted(const struct search *s, uint64_t v)
+{
+	for (int w = 0; w < s->nwant; w++)
+		if (s->want[w] >= 0 && s->h[s->want[w]].container == v)
+			return true;
+	return false;
+}
+
+/*
+ * The containers not found through named steps may be held by an object whose layout
+ * is not known (a C type): its tp_basicsize words, scanned conservatively in breadth-
+ * first order, name a container found there `holder.<list>` (every word is untrusted:
+ * only a pointer equal to a container asked for is used).
+ */
+static void opaque_scan(struct search *s)
+{
+	uint64_t w[OPAQUE_MAX / 8], type;
+
+	for (size_t i = 0; i < s->nnodes && s->left > 0 && s->r->reads < s->r->budget; i++) {
+		const struct pmw_pytype *ty;
+		size_t n;
+
+		if (!opaque(s->r, &s->nodes[i]) || !(ty = pmw_pyobj_type(s->r, s->nodes[i].obj)))
+			continue;
+		n = (size_t)ty->basicsize / 8;
+		if (n <= 2 || pmw_pyr_read(s->r, s->nodes[i].obj, w, n * 8))
+			continue;
+		for (size_t k = 2; k < n; k++)	/* past ob_refcnt and ob_type */
+			if (pmw_pyptr_ok(w[k]) && wanted(s, w[k]) &&
+			    !pmw_pyr_read(s->r, w[k] + PMW_OB_TYPE, &type, 8))
+				check_target(s, i, w[k], s->nodes[i].obj + k * 8,
+					     &STEP(ST_CSLOT, 0, type), s->nodes[i].kind);
 	}
 }
 
@@ -681,6 +740,7 @@ static int search(struct search *s)
 		attr_children(s, i, pmw_dict_items(s->r, md, 1, s->items, GLOBALS_MAX),
 			      PMW_HK_MODULE_GLOBAL);
 	}
+	opaque_scan(s);
 	return 0;
 }
 

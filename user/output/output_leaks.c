@@ -289,7 +289,7 @@ static void growth_json(json_t *o, const struct pmw_leak_row *r)
 		return;
 	json_object_set_new(o, "site_innermost", json_string(r->site_inner));
 	json_object_set_new(o, "stacks", stacks_json(g));
-	json_object_set_new(o, "site_reason", g && !g->nstacks && g->reason[0] ?
+	json_object_set_new(o, "site_reason", g && !r->site[0] && g->reason[0] ?
 			    json_string(g->reason) : json_null());
 	json_object_set_new(o, "watch_hits", json_integer(g ? (json_int_t)g->hits : 0));
 	json_object_set_new(o, "watch_arms", json_integer(g ? g->arms : 0));
