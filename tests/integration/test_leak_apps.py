@@ -47,9 +47,20 @@ OWN_CLASSES = {"redteam_wsgi": "RequestRecord", "redteam_nasty": "Envelope", "re
 class Run(object):
     """One pymemwatch run over the five apps on one interpreter."""
 
-    def __init__(self, interp, res, pids, truth, leaks, types):
+    def __init__(self, interp, res, pids, truth, leaks, types, json_out=None):
         self.interp, self.res, self.pids, self.truth = interp, res, pids, truth
-        self.leaks, self.types = leaks, types
+        self.leaks, self.types, self.json_out = leaks, types, json_out
+
+    def site_reasons(self):
+        """{(pid, holder): site_reason} of the JSON leak lines of each pid's last interval"""
+        rows = []
+        with open(self.json_out) as f:
+            rows = [json.loads(l) for l in f if '"type":"leak"' in l]
+        last = {}
+        for r in rows:
+            last[r["pid"]] = max(last.get(r["pid"], r["time"]), r["time"])
+        return {(r["pid"], r["holder"]): r.get("site_reason") or ""
+                for r in rows if r["time"] == last[r["pid"]]}
 
     def diag(self, app):
         return "%s, %s (pid %d)\n%s" % (self.interp, app, self.pids[app], self.res.describe())
@@ -94,9 +105,10 @@ def value_at(pts, t):
     return pts[-1][1]
 
 
-def watch_apps(interp, apps, tmp, seconds, quiet=False, settle=0.0):
+def watch_apps(interp, apps, tmp, seconds, quiet=False, settle=0.0, json_out=None):
     """Start each app of @apps (tests/workloads/APP.py 0 STATE) on @interp, watch them all
-    with one `pymemwatch -p A,B.. -i 2 -d SECONDS --csv-leaks --csv-types` (-q if @quiet),
+    with one `pymemwatch -p A,B.. -i 2 -d SECONDS --csv-leaks --csv-types` (-q if @quiet,
+    --json @json_out if given),
     read each app's ground truth (its STATE file) @settle seconds after pymemwatch ended.
     Returns (res, pids, truth, leak rows, type rows)."""
     started = Started()
@@ -108,7 +120,8 @@ def watch_apps(interp, apps, tmp, seconds, quiet=False, settle=0.0):
                               [os.path.join(WORKLOADS, app + ".py"), "0", states[app]]).pid
         leaks, types = str(tmp / "leaks.csv"), str(tmp / "types.csv")
         res = run_pmw(["-p", ",".join(str(pids[a]) for a in apps), "-i", "2", "-d", str(seconds)]
-                      + (["-q"] if quiet else []) + ["--csv-leaks", leaks, "--csv-types", types],
+                      + (["-q"] if quiet else []) + ["--csv-leaks", leaks, "--csv-types", types]
+                      + (["--json", json_out] if json_out else []),
                       timeout=seconds + 120)
         time.sleep(settle)
         truth = {}
@@ -124,9 +137,10 @@ def watch_apps(interp, apps, tmp, seconds, quiet=False, settle=0.0):
 def rt_run(request, binary, root, tmp_path_factory):
     interp = walk_interp(request)
     # no -q: the live view and the summary are checked too
-    res, pids, truth, leaks, types = watch_apps(
-        interp, APPS, tmp_path_factory.mktemp("redteam-" + request.param), SECONDS)
-    return Run(interp, res, pids, truth, leaks, types)
+    tmp = tmp_path_factory.mktemp("redteam-" + request.param)
+    out = str(tmp / "leaks.json")   # site_reason: why a site is empty
+    res, pids, truth, leaks, types = watch_apps(interp, APPS, tmp, SECONDS, json_out=out)
+    return Run(interp, res, pids, truth, leaks, types, out)
 
 
 @pytest.mark.parametrize("app", APPS)
@@ -190,9 +204,12 @@ def test_sites_name_the_growing_line(rt_run):
     app marks for that leak (# LEAK-X: the line that grows it; for the
     lru_cache, the call of the cached function); at least 9 of the 10 leaks
     are named within 45 s (watches rotate over 4 debug registers, shared with
-    anything else running)."""
+    anything else running). A leak left without a site because another process
+    held the debug registers (site_reason: no free hardware watchpoint) cannot be
+    judged: if the check fails only through those, it is skipped with the reason."""
     from test_walk import marker_lines, matches
-    named, rows = 0, []
+    named, rows, taken = 0, [], []
+    reasons = rt_run.site_reasons()
     for app in APPS:
         mine = [r for r in rt_run.leaks if r["pid"] == rt_run.pids[app]]
         last = [r for r in mine if r["time"] == mine[-1]["time"]]
@@ -201,6 +218,9 @@ def test_sites_name_the_growing_line(rt_run):
             site = hit[0]["site"] if hit else ""
             rows.append((app, leak["holder"], site))
             if not site:
+                why = reasons.get((rt_run.pids[app], hit[0]["holder"]), "") if hit else ""
+                if "no free hardware watchpoint" in why:
+                    taken.append((app, leak["holder"], why))
                 continue
             path, _, line = site.rpartition(":")
             assert os.path.basename(path) == app + ".py" and \
@@ -209,6 +229,9 @@ def test_sites_name_the_growing_line(rt_run):
                                                        rt_run.diag(app))
             named += 1
     print("%s: %d of %d leaks named: %s" % (rt_run.interp.id, named, len(rows), rows))
+    if named < len(rows) - 1 and named + len(taken) >= len(rows) - 1:
+        pytest.skip("%d of %d leaks named; %d not watched: debug registers taken by another "
+                    "process (ENOSPC/EBUSY): %s" % (named, len(rows), len(taken), taken))
     assert named >= len(rows) - 1, rows
 
 

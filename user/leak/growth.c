@@ -326,10 +326,11 @@ static bool dispatcher(const char *func)
 	return false;
 }
 
-/* The dispatcher frame between the write (@fr[0]) and the application frame @app, -1 none. */
+/* The innermost dispatcher frame between the write (@fr[0]) and the application frame
+ * @app (the one that stepped the task: Handle._run, not asyncio.run), -1 none. */
 static int dispatched(const struct pmw_frame *fr, int app)
 {
-	for (int i = app - 1; i >= 0; i--)
+	for (int i = 0; i < app; i++)
 		if (dispatcher(fr[i].func))
 			return i;
 	return -1;

@@ -206,7 +206,7 @@ static void step_text(struct pmw_pyr *r, const struct step *st, char *buf, size_
 	case 't': {	/* a type's name */
 		const struct pmw_pytype *ty = pmw_pytype_get(r, st->key);
 
-		snprintf(t, sizeof(t), "%s", ty ? ty->name : "?");
+		snprintf(t, sizeof(t), "%.47s", ty ? ty->name : "?");
 		break;
 	}
 	case 'u':
@@ -279,8 +279,10 @@ static bool followed(const struct pmw_pytype *ty, struct pmw_pyr *r, uint64_t v)
 	}
 }
 
-/* an object whose layout is not known: a built-in C type, or a C heap type (3.12+
- * _asyncio.Future) seen as an instance with no __dict__ and no __slots__ */
+/* an object whose layout is not known: a built-in C type, or an instance with words of
+ * C state past a class instance's own (a C heap type, 3.12+ _asyncio.Future, or a class
+ * derived from a C type); a class instance without __slots__ has at most PyObject_HEAD,
+ * __dict__ and __weakref__ (32 bytes, 3.8-3.10; 16 with the 3.11+ pre-header) */
 static bool opaque(struct pmw_pyr *r, const struct node *nd)
 {
 	const struct pmw_pytype *ty;
@@ -289,8 +291,7 @@ static bool opaque(struct pmw_pyr *r, const struct node *nd)
 		return false;
 	ty = pmw_pyobj_type(r, nd->obj);
 	return ty && (ty->flags & PMW_TPFLAGS_HAVE_GC) && ty->basicsize <= OPAQUE_MAX &&
-	       (nd->pk == PMW_PK_OTHER || (ty->dictoffset == 0 && !ty->nslots &&
-					  !(ty->flags & PMW_TPFLAGS_MANAGED_DICT)));
+	       (nd->pk == PMW_PK_OTHER || ty->basicsize > 32 + 8 * ty->nslots);
 }
 
 static bool wanted(const struct search *s, uint64_t v)

@@ -273,6 +273,8 @@ static json_t *stacks_json(const struct pmw_growth *g)
 		char site[300];
 
 		snprintf(site, sizeof(site), "%s:%d", fr->file, fr->line);
+		if (s->app == PMW_GSTACK_NO_SITE)	/* below an event loop, no waiting task */
+			site[0] = 0;
 		json_array_append_new(a, json_pack("{s:I, s:f, s:s, s:o}", "hits", (json_int_t)s->hits,
 						   "share", g->grows ? (double)s->hits / g->grows : 0.0,
 						   "site", site, "frames", frames_json(s)));

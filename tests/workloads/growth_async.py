@@ -1,0 +1,61 @@
+"""Growth sites written from an event loop (tests/integration/test_growth.py).
+
+usage: growth_async.py STATE_FILE [RATE]
+
+An asyncio service whose tasks wait on a future that is never resolved:
+NEVER, a module global. Each waiting task adds its wakeup callback to NEVER's
+callbacks list from C (the task's step, Modules/_asynciomodule.c), so the only
+application frame at that write is the entry line (asyncio.run(main())); the
+line that grows the leak is where the task waits, `await NEVER` in wait_for_it
+(awaited by handle: a chain of two coroutines). Nothing else keeps the tasks.
+
+Prints ``ready <pid>``, starts RATE tasks a second (default 50) and writes
+STATE_FILE (JSON) once: {"file": this file, "line": the `await NEVER` line,
+"entry": the asyncio.run line}, found from inside the target in its own source.
+"""
+import asyncio
+import json
+import os
+import sys
+
+NEVER = None
+
+
+async def wait_for_it(n):
+    await NEVER  # AWAITS-NEVER
+    return n
+
+
+async def handle(n):
+    return await wait_for_it(n)
+
+
+def lines():
+    me = os.path.abspath(__file__)
+    out = {}
+    with open(me) as f:
+        for n, text in enumerate(f, 1):
+            for mark in ("AWAITS-NEVER", "ENTRY"):
+                if text.rstrip().endswith("# " + mark):
+                    out[mark] = n
+    return me, out
+
+
+async def main(state, rate):
+    global NEVER
+    NEVER = asyncio.get_running_loop().create_future()
+    me, where = lines()
+    with open(state + ".tmp", "w") as f:
+        json.dump({"file": me, "pid": os.getpid(), "line": where["AWAITS-NEVER"],
+                   "entry": where["ENTRY"]}, f)
+    os.replace(state + ".tmp", state)
+    print("ready %d" % os.getpid(), flush=True)
+    n = 0
+    while True:
+        for _ in range(5):
+            asyncio.get_running_loop().create_task(handle(n))
+            n += 1
+        await asyncio.sleep(5.0 / rate)
+
+
+asyncio.run(main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 50))  # ENTRY
