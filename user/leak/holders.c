@@ -311,20 +311,27 @@ static bool wanted(const struct search *s, uint64_t v)
 static void opaque_scan(struct search *s)
 {
 	uint64_t w[OPAQUE_MAX / 8], type;
+	size_t k = 0, done = 0;
 
 	for (size_t i = 0; i < s->nnodes && s->left > 0 && s->r->reads < s->r->budget; i++) {
 		const struct pmw_pytype *ty;
 		size_t n;
 
+		if (i == done) {	/* the heads of the next candidates, one readv */
+			for (k = 0, done = i; done < s->nnodes && k < PREFETCH; done++)
+				if (s->nodes[done].pk == PMW_PK_OTHER || s->nodes[done].pk == PMW_PK_INSTANCE)
+					s->objs[k++] = s->nodes[done].obj;
+			pmw_pyr_prefetch(s->r, s->objs, k);
+		}
 		if (!opaque(s->r, &s->nodes[i]) || !(ty = pmw_pyobj_type(s->r, s->nodes[i].obj)))
 			continue;
 		n = (size_t)ty->basicsize / 8;
 		if (n <= 2 || pmw_pyr_read(s->r, s->nodes[i].obj, w, n * 8))
 			continue;
-		for (size_t k = 2; k < n; k++)	/* past ob_refcnt and ob_type */
-			if (pmw_pyptr_ok(w[k]) && wanted(s, w[k]) &&
-			    !pmw_pyr_read(s->r, w[k] + PMW_OB_TYPE, &type, 8))
-				check_target(s, i, w[k], s->nodes[i].obj + k * 8,
+		for (size_t j = 2; j < n; j++)	/* past ob_refcnt and ob_type */
+			if (pmw_pyptr_ok(w[j]) && wanted(s, w[j]) &&
+			    !pmw_pyr_read(s->r, w[j] + PMW_OB_TYPE, &type, 8))
+				check_target(s, i, w[j], s->nodes[i].obj + j * 8,
 					     &STEP(ST_CSLOT, 0, type), s->nodes[i].kind);
 	}
 }
