@@ -17,7 +17,7 @@
 #include "trend.h"
 #include "walk.h"
 
-/* What leak-attribution bursts cost one target, for --leak-budget (burst.c). */
+/* What the allocation profile's bursts cost one target, for --alloc-profile-budget (burst.c). */
 struct pmw_burst_cost {
 	double cpu, at;			/* last sample: the target's CPU seconds (all threads), time */
 	double cpu_rate;		/* its CPU seconds per second while no burst probe is on */
@@ -28,6 +28,8 @@ struct pmw_burst_cost {
 	double win_s, win_last;		/* seconds probes are on in this burst; in the last */
 	unsigned int bursts, bursts_budget;	/* bursts run; bursts skipped for the budget */
 	bool sampled, live;		/* live: burst probes on at some time since the sample */
+	double rate_cpu, rate_at;	/* start of the span cpu_rate is measured over; at 0: none */
+	bool rated;			/* cpu_rate was measured (>= 0.5 s outside bursts) */
 };
 
 struct pmw_leaks {
@@ -44,7 +46,7 @@ struct pmw_leaks {
 	bool burst;			/* sampling in the current interval */
 	unsigned int want_bursts;	/* intervals left during which bursts run */
 	unsigned int bursts_skipped;	/* bursts missed: free probes not attached in time (load) */
-	struct pmw_burst_cost cost;	/* --leak-budget accounting (burst.c) */
+	struct pmw_burst_cost cost;	/* --alloc-profile-budget accounting (burst.c) */
 	uint64_t dropped;		/* samples and sites lost to full tables, not yet in a row */
 	struct pmw_trend trend;		/* live heap and RSS over the last intervals */
 	struct pmw_leak_score ps;
