@@ -32,18 +32,23 @@ Configurations, alternated round-robin within each repetition round:
                with "plain@tracemalloc-scale" (it costs up to 40x: full runs took too long)
   leaking      the workload leaks steadily on top of its work (--leak: LEAK_KIB KiB/s of small
                dicts kept in a module global list, from a 100 Hz timer) under the default
-               `pymemwatch -p PID -q -i 1` (--mode full, default budgets), so that leak
-               attribution runs: heap walks, holder search, growth sites. The sampled
-               allocation profile's bursts (stack sampling and dealloc probes) are off by
-               default: --pmw-extra '--leaks auto' measures them. pymemwatch watches for LEAK_PREROLL s
-               before the timed section while the workload already works and leaks (bursts
-               may start once the heap grew in 3 of 4 intervals); the timed section runs at LEAK_SCALE x the work so that it spans several burst
-               periods; compared with "plain@leaking-scale" (the same leak and scale, no
-               pymemwatch). Run on the --leak-workloads only (default LEAK_WORKLOADS of the
-               set). The report adds what bursts and walks cost, from pymemwatch's
-               "cost-stats" line at exit (--bpf-stats): bursts, seconds with burst probes on,
-               the target's extra system CPU time while they were on (its slowdown, as
-               pymemwatch measures it for --leak-budget), and pymemwatch's CPU share.
+               `pymemwatch -p PID -q -i 1 --json FILE` (--mode full, default budgets), so that
+               finding the leak runs: heap walks, holder search, growth sites (hardware write
+               watchpoints on the leak's length). pymemwatch watches for LEAK_PREROLL s before the
+               timed section while the workload already works and leaks; the timed section runs at
+               LEAK_SCALE x the work; compared with "plain@leaking-scale" (the same leak and scale,
+               no pymemwatch), run right after it in each round. Run on the --leak-workloads only
+               (default LEAK_WORKLOADS of the set). The report adds the median ratio of the pairs
+               of each round, the watches armed and hits caught (from the --json leak lines), what
+               the hits cost the target (hits x the per-hit cost: a write-breakpoint hit's trap,
+               measured at the start by bench/watch_cost.py on each interpreter, + the BPF
+               program's ns per run from --bpf-stats) and whether the leak's site was named.
+  profile      the sampled allocation profile: the leaking configuration + `--alloc-profile
+               always` (default --alloc-profile-budget), on the same workloads, leak, pre-roll and
+               scale, against the same reference (so profile / leaking is the profile's own cost);
+               the report adds the bursts' figures from pymemwatch's "cost-stats" line at exit
+               (--bpf-stats): bursts, seconds with free probes on, the target's CPU time while
+               they were on, the slowdown pymemwatch measured for the budget.
 Heap walks run in heap, full and leaking: the walk table reports the walks completed, the
 last walk's CPU time per GiB of heap read, and pymemwatch's CPU share (its utime+stime over
 the run's wall time, from /proc).
@@ -58,6 +63,7 @@ is typed by hand. Standard library only.
 """
 
 import argparse
+import calendar
 import csv
 import json
 import math
@@ -82,8 +88,8 @@ SETS = {"workloads": (os.path.join(ROOT, "bench", "workloads"), ["json_docs", "g
 UPROBE_SRC = os.path.join(ROOT, "bench", "uprobe_cost.c")
 
 DEFAULT_PYTHONS = ["/usr/bin/python3.11", "/root/.pyenv/versions/3.11.7/bin/python3.11"]
-ALL_CONFIGS = ["plain", "gc", "heap", "full", "exact", "tracemalloc", "leaking"]
-PMW_CONFIGS = ("gc", "heap", "full", "exact", "leaking")
+ALL_CONFIGS = ["plain", "gc", "heap", "full", "exact", "tracemalloc", "leaking", "profile"]
+PMW_CONFIGS = ("gc", "heap", "full", "exact", "leaking", "profile")
 SMALL = "plain@exact-scale"  # internal reference configs for the scaled configs
 TSMALL = "plain@tracemalloc-scale"
 LBIG = "plain@leaking-scale"
@@ -95,7 +101,8 @@ LEAK_WORKLOADS = {"workloads": ["json_dumps", "method_calls", "json_docs"],
 QUICK_LEAK_WORKLOADS = {"workloads": ["json_dumps", "method_calls"], "independent": ["docutils_html"]}
 WALK_CONFIGS = ("heap", "full", "leaking")  # heap walks run in these
 SCALED = {"exact": (SMALL, 0.01), "tracemalloc": (TSMALL, 0.25),
-          "leaking": (LBIG, LEAK_SCALE)}  # config -> (its plain reference, scale)
+          "leaking": (LBIG, LEAK_SCALE), "profile": (LBIG, LEAK_SCALE)}  # config -> (its plain reference, scale)
+LEAK_CONFIGS = ("leaking", "profile")  # on a leaking target, after LEAK_PREROLL s of watching
 SCALE_OF = dict([(c, f) for c, (r, f) in SCALED.items()] + [(r, f) for c, (r, f) in SCALED.items()])
 READY_TIMEOUT = 60.0
 WATCH_TIMEOUT = 60.0
@@ -108,27 +115,33 @@ UPROBE_FUNCS = [("f_push", "push %rbp (emulated)", 1000000),
 
 # rough seconds per run, only for the estimate printed at the start
 EST = {"plain": 1.5, "gc": 1.7, "heap": 1.7, "full": 2.7, "exact": 2.0, SMALL: 0.4, "tracemalloc": 2.5, TSMALL: 0.6,
-       "leaking": 1.5 * LEAK_SCALE * 1.1 + LEAK_PREROLL + 2, LBIG: 1.5 * LEAK_SCALE}
+       "leaking": 1.5 * LEAK_SCALE * 1.1 + LEAK_PREROLL + 2, "profile": 1.5 * LEAK_SCALE * 1.2 + LEAK_PREROLL + 2,
+       LBIG: 1.5 * LEAK_SCALE}
 
 BPF_STATS_RE = re.compile(r"bpf-stats: prog=(\S+) runs=(\d+) run_ns=(\d+) ns_per_run=([\d.]+)")
 COST_STATS_RE = re.compile(r"cost-stats: pid=(\d+) (.*)")  # key=value pairs (user/burst.c)
+WATCH_COST_RE = re.compile(r"watch-cost us_per_hit=([\d.]+) hits=(\d+)")  # bench/watch_cost.py
+WATCH_COST_SRC = os.path.join(ROOT, "bench", "watch_cost.py")
 
 
 def set_leak_scale(f):
     """--leak-scale: the leaking timed section's work, and its estimates."""
     global LEAK_SCALE
     LEAK_SCALE = f
-    SCALED["leaking"] = (LBIG, f)
-    SCALE_OF["leaking"] = SCALE_OF[LBIG] = f
+    SCALED["leaking"] = SCALED["profile"] = (LBIG, f)
+    SCALE_OF["leaking"] = SCALE_OF["profile"] = SCALE_OF[LBIG] = f
     EST["leaking"], EST[LBIG] = 1.5 * f * 1.1 + LEAK_PREROLL + 2, 1.5 * f
+    EST["profile"] = 1.5 * f * 1.2 + LEAK_PREROLL + 2
 
 
 def with_refs(configs):
-    """configs plus the plain references of the scaled ones, in run order."""
-    plan = list(configs)
+    """configs plus the plain references of the scaled ones, in run order: each reference right after
+    its configuration, so that a round runs the pair back to back (paired ratios, pair_ratio())."""
+    plan = []
     for c in configs:
-        if c in SCALED:
-            plan.append(SCALED[c][0])
+        plan.append(c)
+        if c in SCALED and SCALED[c][0] not in plan:
+            plan.append(SCALED[c][0])  # leaking and profile share theirs: leaking, it, profile
     return plan
 
 
@@ -327,6 +340,47 @@ def read_csv_sums(path):
     return res
 
 
+def json_time(ts):
+    """Seconds since the epoch of pymemwatch's "time" (RFC 3339, UTC, milliseconds), None if not one."""
+    try:
+        base, _, frac = ts.rstrip("Z").partition(".")
+        return calendar.timegm(time.strptime(base, "%Y-%m-%dT%H:%M:%S")) + float("0." + (frac or "0"))
+    except (ValueError, AttributeError):
+        return None
+
+
+def read_growth(path):
+    """What growth sites did in a leaking run, from pymemwatch's --json leak lines: watches armed and
+    hits (each container's last watch_arms and watch_hits, summed over containers), whether a leak row
+    named a site, and when (s after the first line, which comes one interval after 'watching')."""
+    last, first_t, site_t, reasons = {}, None, None, set()
+    try:
+        with open(path) as f:
+            for line in f:
+                try:
+                    r = json.loads(line)
+                except ValueError:
+                    continue
+                t = json_time(r.get("time"))
+                if first_t is None and t is not None:
+                    first_t = t
+                if r.get("type") != "leak":
+                    continue
+                key = r.get("container_addr") or r.get("holder")
+                a, h = r.get("watch_arms") or 0, r.get("watch_hits") or 0
+                o = last.get(key, (0, 0))
+                last[key] = (max(o[0], a), max(o[1], h))
+                if r.get("site") and site_t is None and t is not None:
+                    site_t = t
+                if r.get("site_reason"):
+                    reasons.add(r["site_reason"])
+    except OSError:
+        return {}
+    return {"arms": sum(a for a, h in last.values()), "hits": sum(h for a, h in last.values()),
+            "named": site_t is not None, "site_s": None if site_t is None else site_t - first_t,
+            "reasons": sorted(reasons)}
+
+
 # ---------------------------------------------------------------- one run
 
 class RunError(Exception):
@@ -371,8 +425,11 @@ class Bench(object):
             a += ["--mode", config]
         if config == "exact":
             a += ["--exact"]
-        # --bpf-stats: per-program BPF cost (full, exact) and, at exit, the cost-stats line (walks, bursts)
-        if config in ("heap", "full", "exact", "leaking") and self.features["bpf_stats"] and not self.args.no_bpf_stats:
+        if config == "profile":
+            a += ["--alloc-profile", "always"]  # the sampled allocation profile, default budget
+        # --bpf-stats: per-program BPF cost (full, exact), growth_hit's ns per hit (leaking) and, at exit,
+        # the cost-stats line (walks, bursts)
+        if config in ("heap", "full", "exact", "leaking", "profile") and self.features["bpf_stats"] and not self.args.no_bpf_stats:
             a += ["--bpf-stats"]
         return a + (self.args.pmw_extra.split() if self.args.pmw_extra else [])
 
@@ -384,14 +441,16 @@ class Bench(object):
         if config == "tracemalloc":
             cmd += ["-X", "tracemalloc=1"]
         cmd += [wl_path, "--scale", repr(scale)]
-        if config in ("leaking", LBIG):
+        if config in LEAK_CONFIGS + (LBIG,):
             cmd += ["--leak", repr(LEAK_KIB)]
         if is_pmw:
             cmd += ["--hold"]
         werr_path = os.path.join(self.tmp, "workload.err")
         csv_path = os.path.join(self.tmp, "run.csv")
-        if os.path.exists(csv_path):
-            os.unlink(csv_path)
+        json_path = os.path.join(self.tmp, "run.jsonl")
+        for f in (csv_path, json_path):
+            if os.path.exists(f):
+                os.unlink(f)
         res = {"config": config}
         wp = pp = None
         with open(werr_path, "w") as werr:
@@ -404,8 +463,10 @@ class Bench(object):
                     raise RunError("workload never printed 'ready': %s" % self._tail(werr_path))
                 if is_pmw:
                     pcmd = [self.pmw, "-p", str(wp.pid), "-q", "-i", "1"] + self.pmw_args(config)
-                    if config in ("full", "exact", "leaking"):
+                    if config in ("full", "exact") + LEAK_CONFIGS:
                         pcmd += ["--csv", csv_path]
+                    if config == "leaking":
+                        pcmd += ["--json", json_path]  # leak lines: watch_arms, watch_hits, site
                     t0 = time.monotonic()
                     pp = subprocess.Popen(pcmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                           stdin=subprocess.DEVNULL, universal_newlines=True,
@@ -420,7 +481,7 @@ class Bench(object):
                         raise RunError("pymemwatch (exit %s) never said 'watching': %s" % (rc, text[-300:]))
                     res["attach_s"] = time.monotonic() - t0
                     t_watch = time.monotonic()
-                    if config == "leaking":
+                    if config in LEAK_CONFIGS:
                         time.sleep(LEAK_PREROLL)  # the heap must grow for a few intervals before bursts
                     c0, m0 = self._cpu_ticks(pp.pid), time.monotonic()
                 os.kill(wp.pid, signal.SIGUSR1)
@@ -448,8 +509,10 @@ class Bench(object):
                                                (kv.split("=", 1) for kv in m.group(2).split()))
                     if rc != 0:
                         raise RunError("pymemwatch exited %s: %s" % (rc, " | ".join(lines)[-300:]))
-                    if config in ("full", "exact", "leaking"):
+                    if config in ("full", "exact") + LEAK_CONFIGS:
                         res["csv"] = read_csv_sums(csv_path)
+                    if config == "leaking":
+                        res["growth"] = read_growth(json_path)
                     os.kill(wp.pid, signal.SIGUSR1)  # release --hold
                 rc = wp.wait(30)
                 if rc != 0:
@@ -472,7 +535,7 @@ class Bench(object):
 
     def runs_on(self, wl, config):
         """Does config run on workload wl (leaking: the leak workloads only; those of --quick: only it)?"""
-        if config in ("leaking", LBIG):
+        if config in LEAK_CONFIGS + (LBIG,):
             return wl in self.leak_workloads
         return wl not in self.leak_only
 
@@ -482,6 +545,9 @@ class Bench(object):
 
     def run_matrix(self, interps, workloads, configs, reps):
         plan = with_refs(configs)
+        if "leaking" in configs and "leaking" not in self.unsupported:
+            for interp in interps:
+                self.measure_watch_cost(interp)
         total_runs = len(interps) * len(workloads) * reps * len(plan)
         est_total = len(interps) * reps * sum(self.est_run(wl, c) for wl in workloads for c in plan)
         self.est_remaining = est_total
@@ -521,6 +587,7 @@ class Bench(object):
                                 self.results.setdefault(key, []).append({"error": msg})
                             continue
                         res["scale"] = scale
+                        res["rep"] = r
                         self.results.setdefault(key, []).append(res)
                         if config == "exact" and res.get("csv"):
                             ok = res["csv"]["precision"] == "exact"
@@ -549,6 +616,62 @@ class Bench(object):
         base = SCALED.get(config, ("plain",))[0]
         m, b = self.median(interp, wl, config), self.median(interp, wl, base)
         return m / b if m and b else None
+
+    def pair_ratio(self, interp, wl, config):
+        """(median over rounds of config / its reference in the same round, pairs): the two run back to
+        back in each round (with_refs), so slow drifts of the machine's load cancel; (None, 0) if no pair."""
+        base = SCALED.get(config, ("plain",))[0]
+        ref = dict((r["rep"], r["elapsed"]) for r in self.results.get((interp.path, wl, base), [])
+                   if "elapsed" in r and "rep" in r)
+        v = [r["elapsed"] / ref[r["rep"]] for r in self.results.get((interp.path, wl, config), [])
+             if "elapsed" in r and ref.get(r.get("rep"))]
+        return (statistics.median(v) if v else None), len(v)
+
+    def growth_figures(self, interp, wl):
+        """Growth sites in the leaking runs (medians over runs): watches armed, hits, hits per watch,
+        target ms the hits cost (hits x (trap cost from bench/watch_cost.py + pmw_growth_hit's ns/run
+        from --bpf-stats)), that as a share of the timed section, runs that named the site of all,
+        seconds to the first site (median over the runs that named one)."""
+        runs = [r for r in self.results.get((interp.path, wl, "leaking"), []) if r.get("growth")]
+        if not runs:
+            return None
+        g = [r["growth"] for r in runs]
+        arms = statistics.median([x["arms"] for x in g])
+        hits = statistics.median([x["hits"] for x in g])
+        bpf = [r["bpf"]["pmw_growth_hit"][2] for r in runs if "pmw_growth_hit" in r.get("bpf", {})]
+        trap = getattr(interp, "watch_us", None)
+        per_hit = trap + (statistics.median(bpf) / 1e3 if bpf else 0) if trap is not None else None
+        ms = [x["hits"] * per_hit / 1e3 for x in g] if per_hit is not None else []
+        share = [x["hits"] * per_hit / 1e6 / r["elapsed"] for x, r in zip(g, runs)] if per_hit is not None else []
+        site_s = [x["site_s"] for x in g if x["named"] and x["site_s"] is not None]
+        per_watch = [x["hits"] / float(x["arms"]) for x in g if x["arms"]]
+        return {"arms": arms, "hits": hits, "per_watch": statistics.median(per_watch) if per_watch else None,
+                "per_hit_us": per_hit, "bpf_us": statistics.median(bpf) / 1e3 if bpf else None,
+                "ms": statistics.median(ms) if ms else None, "share": statistics.median(share) if share else None,
+                "named": sum(1 for x in g if x["named"]), "runs": len(g),
+                "site_s": statistics.median(site_s) if site_s else None,
+                "reasons": sorted(set(y for x in g if not x["named"] for y in x.get("reasons", [])))}
+
+    def measure_watch_cost(self, interp):
+        """us per hit of a write watchpoint on interp (bench/watch_cost.py); sets interp.watch_us (None:
+        not measured, the reason in the notes)."""
+        interp.watch_us = None
+        for attempt in range(10):
+            try:
+                out = subprocess.run([interp.path, WATCH_COST_SRC, "20000", "5"], stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, universal_newlines=True, timeout=120).stdout
+            except (OSError, subprocess.TimeoutExpired) as e:
+                out = str(e)
+            if "No space left" not in out and "busy" not in out:
+                break
+            time.sleep(3)  # the 4 debug registers are shared by the host: another watch holds them now
+        m = WATCH_COST_RE.search(out)
+        if m:
+            interp.watch_us = float(m.group(1))
+            log("%s: a watchpoint hit costs the writer %.2f us (trap and perf handling, %s appends)" %
+                (interp.label, interp.watch_us, m.group(2)))
+        else:
+            self.notes.append("%s: watchpoint hit cost not measured: %s" % (interp.label, out.strip()[-200:]))
 
     def cost(self, interp, wl, config, key):
         """Median over runs of a cost-stats figure (user/burst.c's exit line), None if never reported."""
@@ -624,7 +747,8 @@ class Bench(object):
                   "min_s", "max_s", "ratio", "ratio_base", "allocs_per_s", "allocs_per_s_from", "exact_allocs",
                   "exact_frees", "precision", "floor", "exact_over_floor", "pool_refills", "attach_s",
                   "bpf_ns_per_run", "pmw_cpu_pct", "walks", "walk_ms_per_gib", "bursts", "burst_s", "probes_s",
-                  "lost_s", "work_s", "value", "unit", "note"]
+                  "lost_s", "work_s", "pair_ratio", "pairs", "watch_arms", "watch_hits", "hits_per_watch",
+                  "us_per_hit", "hits_ms", "site_named", "site_s", "value", "unit", "note"]
         rows = []
         plan = with_refs(configs)
         for interp in interps:
@@ -651,10 +775,22 @@ class Bench(object):
                         row.update(median_s="%.6f" % statistics.median(v), min_s="%.6f" % min(v),
                                    max_s="%.6f" % max(v),
                                    scale=[r for r in runs if "scale" in r][0]["scale"])
-                    if config not in ("plain", SMALL, TSMALL):
+                    if config not in ("plain", SMALL, TSMALL, LBIG):
                         r = self.ratio(interp, wl, config)
                         row["ratio"] = "%.4f" % r if r else ""
                         row["ratio_base"] = SCALED.get(config, ("plain",))[0]
+                        pr, npairs = self.pair_ratio(interp, wl, config)
+                        if pr:
+                            row.update(pair_ratio="%.4f" % pr, pairs=npairs)
+                    if config == "leaking":
+                        g = self.growth_figures(interp, wl)
+                        for col, key, f in (("watch_arms", "arms", "%g"), ("watch_hits", "hits", "%g"),
+                                            ("hits_per_watch", "per_watch", "%.2f"), ("us_per_hit", "per_hit_us", "%.3f"),
+                                            ("hits_ms", "ms", "%.3f"), ("site_s", "site_s", "%.1f")):
+                            if g and g.get(key) is not None:
+                                row[col] = f % g[key]
+                        if g:
+                            row["site_named"] = "%d/%d" % (g["named"], g["runs"])
                     if config == "plain" and rate:
                         row["allocs_per_s"] = "%.0f" % rate
                         row["allocs_per_s_from"] = rate_src or interp.label
@@ -1002,6 +1138,8 @@ def report(b, interps, workloads, configs):
 
     if "leaking" in configs:
         report_leaking(b, interps, workloads)
+    if "profile" in configs:
+        report_profile(b, interps, workloads)
     report_walks(b, interps, workloads, configs)
 
     if b.uprobe:
@@ -1064,41 +1202,96 @@ def fmt_opt(v, f):
 
 
 def report_leaking(b, interps, workloads):
-    """What attributing a leak costs the target: the leaking configuration, with the burst figures
-    pymemwatch measured itself (cost-stats)."""
+    """What finding a leak costs the target: the leaking configuration (heap walks, holders, growth sites)
+    against the same leaking workload unwatched, with the growth sites' watches and hits."""
     for interp in interps:
         rows = []
         for wl in workloads:
             if wl not in b.leak_workloads or (interp.path, wl) in b.skipped:
                 continue
-            n, burst_s, probes_s, lost_s, work_s, share = b.burst_figures(interp, wl, "leaking")
-            watch = [r["watch_s"] for r in b.results.get((interp.path, wl, "leaking"), []) if "watch_s" in r]
-            duty = probes_s / statistics.median(watch) if probes_s is not None and watch else None
-            per = lost_s / n if lost_s is not None and n else None
-            skipped = b.cost(interp, wl, "leaking", "bursts_budget")
-            rows.append([wl, fmt_ratio(b.ratio(interp, wl, "leaking")), fmt_opt(n, "%.0f"),
-                         fmt_opt(skipped, "%.0f"), fmt_opt(burst_s, "%.1f"), fmt_opt(probes_s, "%.1f"),
-                         fmt_opt(duty and 100 * duty, "%.0f%%"), fmt_opt(per, "%.3f"),
-                         fmt_opt(share and 1 + share, "%.3f"), fmt_opt(b.pmw_cpu(interp, wl, "leaking"), "%.1f%%")])
+            pr, npairs = b.pair_ratio(interp, wl, "leaking")
+            g = b.growth_figures(interp, wl) or {}
+            rows.append([wl, fmt_ratio(b.ratio(interp, wl, "leaking")), fmt_ratio(pr), npairs,
+                         fmt_opt(g.get("arms"), "%.0f"), fmt_opt(g.get("hits"), "%.0f"),
+                         fmt_opt(g.get("per_watch"), "%.1f"), fmt_opt(g.get("per_hit_us"), "%.1f"),
+                         fmt_opt(g.get("ms"), "%.1f"), fmt_opt(g.get("share") and 100 * g["share"], "%.2f%%"),
+                         "%d/%d" % (g["named"], g["runs"]) if g else "-", fmt_opt(g.get("site_s"), "%.0f"),
+                         fmt_opt(b.pmw_cpu(interp, wl, "leaking"), "%.1f%%")])
         if not rows:
             continue
-        rows.append(["geomean", fmt_ratio(geomean([b.ratio(interp, wl, "leaking") for wl in workloads
-                                                   if wl in b.leak_workloads])),
-                     "", "", "", "", "", "", "", ""])
-        print_table("Cost while a leak is attributed (leaking: default pymemwatch -p on a leaking target), "
-                    "set %s, %s: time / plain with the same leak (median of %d)" % (b.set_name, interp.label, b.args.reps),
-                    ["workload", "leaking", "bursts", "over budget", "sampled s", "probes on s", "duty",
-                     "lost s/burst", "slowdown (pmw)", "pmw CPU"], rows)
+        lw = [wl for wl in workloads if wl in b.leak_workloads]
+        rows.append(["geomean", fmt_ratio(geomean([b.ratio(interp, wl, "leaking") for wl in lw])),
+                     fmt_ratio(geomean([b.pair_ratio(interp, wl, "leaking")[0] for wl in lw]))] + [""] * 10)
+        print_table("Cost while a leak is found and its site named (leaking: default pymemwatch -p on a leaking "
+                    "target), set %s, %s: time / the same leaking workload unwatched (%d reps)" %
+                    (b.set_name, interp.label, b.args.reps),
+                    ["workload", "leaking", "paired", "pairs", "watches", "hits", "hits/watch", "us/hit",
+                     "hits ms", "of timed", "site named", "site at s", "pmw CPU"], rows)
         emit_note("the workload leaks %g KiB/s of small dicts into a module global list; pymemwatch watched it "
-                  "working and leaking for %g s before the timed section (%g x the work); bound (issue 11): "
-                  "leaking <= 1.10" %
-                  (LEAK_KIB, LEAK_PREROLL, LEAK_SCALE))
-        emit_note("bursts: started during the whole watch; over budget: bursts skipped because the last ones "
-                  "cost more than --leak-budget allows; sampled s: stacks sampled; probes on s: dealloc probes "
-                  "attached, from attach to the end of their asynchronous detach; duty: probes on / watch time; "
-                  "lost s/burst: the target's CPU time while probes were on (it makes next to no progress "
-                  "then), per burst; slowdown (pmw): 1 + that / its CPU time outside bursts, what "
-                  "--leak-budget bounds; pmw CPU: pymemwatch's CPU time over the timed section, percent of one CPU (medians)")
+                  "working and leaking for %g s before the timed section (%g x the work); bound (issue 17): "
+                  "leaking <= 1.02 on a quiet machine" % (LEAK_KIB, LEAK_PREROLL, LEAK_SCALE))
+        emit_note("leaking: median time / median unwatched; paired: median over rounds of the ratio of the two "
+                  "runs of one round, run back to back (order rotated by round), which cancels slow drifts of "
+                  "the machine; pairs: rounds with both runs")
+        emit_note("growth sites, from pymemwatch's --json leak lines over the whole watch (pre-roll included), "
+                  "medians over runs: watches: times a leak's length field was armed (summed over leaks); hits: "
+                  "writes caught (each arming stops after 16 per CPU); us/hit: what one hit costs the writer, "
+                  "the trap and perf handling measured in this session by bench/watch_cost.py (%s appends to "
+                  "a list, with and without a write breakpoint on its length) plus pmw_growth_hit's ns/run "
+                  "from --bpf-stats; hits ms: hits x us/hit, the target time they cost; of timed: that / the "
+                  "timed section (an upper bound: some hits fall in the pre-roll); site named: runs whose leak "
+                  "row named a site; site at s: seconds from the first JSON line (1 interval after attach) to "
+                  "the first named site; pmw CPU: pymemwatch's CPU time over the timed section, percent of one "
+                  "CPU" % "20000")
+        if getattr(interp, "watch_us", None) is None:
+            emit_note("us/hit, hits ms: n/a, the watchpoint hit cost could not be measured on %s" % interp.label)
+        for wl in lw:
+            g = b.growth_figures(interp, wl)
+            if g and g["named"] < g["runs"]:
+                emit_note("%s: %d run(s) named no site%s" % (wl, g["runs"] - g["named"], (": " + "; ".join(
+                    g["reasons"])) if g["reasons"] else " (no reason given: the leak was not ranked and watched "
+                    "in time)"))
+
+
+def report_profile(b, interps, workloads):
+    """What the sampled allocation profile (--alloc-profile always, default budget) costs the target,
+    with the burst figures pymemwatch measured itself (cost-stats)."""
+    for interp in interps:
+        rows = []
+        for wl in workloads:
+            if wl not in b.leak_workloads or (interp.path, wl) in b.skipped:
+                continue
+            n, burst_s, probes_s, lost_s, work_s, share = b.burst_figures(interp, wl, "profile")
+            pr, npairs = b.pair_ratio(interp, wl, "profile")
+            per = lost_s / n if lost_s is not None and n else None
+            rows.append([wl, fmt_ratio(b.ratio(interp, wl, "profile")), fmt_ratio(pr),
+                         fmt_ratio(b.ratio(interp, wl, "leaking")),
+                         fmt_opt(n, "%.0f"), fmt_opt(b.cost(interp, wl, "profile", "bursts_budget"), "%.0f"),
+                         fmt_opt(burst_s, "%.1f"), fmt_opt(probes_s, "%.1f"), fmt_opt(per, "%.3f"),
+                         fmt_opt(share and 1 + share, "%.3f"), fmt_opt(b.pmw_cpu(interp, wl, "profile"), "%.1f%%")])
+        if not rows:
+            continue
+        lw = [wl for wl in workloads if wl in b.leak_workloads]
+        rows.append(["geomean", fmt_ratio(geomean([b.ratio(interp, wl, "profile") for wl in lw])),
+                     fmt_ratio(geomean([b.pair_ratio(interp, wl, "profile")[0] for wl in lw])),
+                     fmt_ratio(geomean([b.ratio(interp, wl, "leaking") for wl in lw]))] + [""] * 7)
+        print_table("Cost of the sampled allocation profile (profile: leaking + --alloc-profile always, default "
+                    "budget), set %s, %s: time / the same leaking workload unwatched (%d reps)" %
+                    (b.set_name, interp.label, b.args.reps),
+                    ["workload", "profile", "paired", "leaking", "bursts", "over budget", "sampled s", "probes on s",
+                     "lost s/burst", "slowdown (pmw)", "pmw CPU"], rows)
+        emit_note("profile: the leaking configuration (same workload, leak, %g s pre-roll while it works, %g x "
+                  "the work) with the profile's bursts on from the start; leaking: the same without them (- if not "
+                  "run), so profile / leaking is the profile's own cost; paired: median over rounds of profile / "
+                  "the unwatched run of the same round; bursts: started during the watch; over budget: bursts skipped because the "
+                  "last ones cost more than --alloc-profile-budget allows; sampled s: stacks sampled; probes on "
+                  "s: free probes attached, from attach to the end of their asynchronous detach; lost s/burst: "
+                  "the target's CPU time while they were on, per burst; slowdown (pmw): 1 + that / its CPU time "
+                  "outside bursts, what --alloc-profile-budget bounds, over the whole watch (medians)" %
+                  (LEAK_PREROLL, LEAK_SCALE))
+        emit_note("a busy target earns a burst only every ~40 s of its CPU at the default 5%%, so a run may "
+                  "have none (bursts 0, over budget > 0): then profile ~ leaking. What one burst costs: "
+                  "--configs profile --pmw-extra '--alloc-profile-budget 10000' (lost s/burst)")
 
 
 def report_walks(b, interps, workloads, configs):
@@ -1222,10 +1415,9 @@ def main():
     ap.add_argument("--leak-workloads", help="comma-separated workloads the leaking configuration runs on "
                     "(default: %s)" % "; ".join("%s: %s" % (k, ",".join(v)) for k, v in sorted(LEAK_WORKLOADS.items())))
     ap.add_argument("--pmw-extra", metavar="ARGS", help="extra pymemwatch arguments for every pymemwatch "
-                    "configuration, e.g. '--leak-budget 100' (experiments; the report says so)")
+                    "configuration, e.g. '--alloc-profile-budget 100' (experiments; the report says so)")
     ap.add_argument("--leak-scale", type=float, default=LEAK_SCALE,
-                    help="work of the leaking timed section, x the workload's (default %g: ~8-20 s; a CPU-bound "
-                    "target's first burst within the default --leak-budget comes after ~40 s of its CPU)" % LEAK_SCALE)
+                    help="work of the leaking timed section, x the workload's (default %g: ~8-20 s)" % LEAK_SCALE)
     ap.add_argument("--markdown", metavar="PATH", help="also write the report's tables as Markdown to PATH "
                     "(default ./bench-results.md; ./bench-results-SET.md for another set)")
     ap.add_argument("--csv", help="CSV output (default ./bench-results.csv; ./bench-results-SET.csv for another set)")
@@ -1272,7 +1464,7 @@ def main():
         b.leak_workloads = set(w.strip() for w in args.leak_workloads.split(",") if w.strip())
     else:
         b.leak_workloads = set((QUICK_LEAK_WORKLOADS if args.quick else LEAK_WORKLOADS)[args.set])
-    if "leaking" in configs and not args.workloads:
+    if ("leaking" in configs or "profile" in configs) and not args.workloads:
         # --quick: the leaking workloads run with the leaking configuration only
         b.leak_only = set(w for w in sorted(b.leak_workloads) if w not in workloads and w in all_wl)
         workloads = workloads + sorted(b.leak_only)
