@@ -46,26 +46,6 @@ void pmw_session_init(struct pmw_session *s)
 	pmw_watch_set_scan_hook(&pmw_leak_scan_hook);	/* the type census reads each heap scan */
 }
 
-static const char *target_error(int err)
-{
-	switch (err) {
-	case -ESRCH: return "no such process";
-	case -ENOEXEC: return "not a CPython process (no libpython or CPython executable mapped)";
-	case -EPROTONOSUPPORT: {
-		static char msg[64];	/* the range comes from the version table */
-
-		snprintf(msg, sizeof(msg), "unsupported CPython version (supported: %s)",
-			 pmw_pyver_supported());
-		return msg;
-	}
-	case -EBADMSG: return "corrupt or truncated ELF file";
-	case -EACCES: case -EPERM:
-		return "permission denied reading its memory maps or its interpreter's files "
-		       "(CAP_SYS_PTRACE; CAP_DAC_READ_SEARCH for the files of other users)";
-	default: return strerror(-err);
-	}
-}
-
 static struct pmw_watch *watch_by_pid(struct pmw_session *s, int pid)
 {
 	for (int i = 0; i < s->nws; i++)
@@ -105,6 +85,7 @@ static int on_gc_event(void *ctx, void *data, size_t size)
 
 int pmw_session_resolve(struct pmw_session *s)
 {
+	char why[PATH_MAX + 200];
 	int err;
 
 	s->nws = env.command ? 1 : env.npids;
@@ -125,7 +106,7 @@ int pmw_session_resolve(struct pmw_session *s)
 			return 0;
 		}
 		if (err) {
-			elog("'%s': %s%s\n", s->cmd.exe, target_error(err), err == -ENOEXEC ?
+			elog("'%s': %s%s\n", s->cmd.exe, pmw_target_error(err), err == -ENOEXEC ?
 			     "; add --follow to watch the Python processes it starts" : "");
 			return PMW_EXIT_TARGET;
 		}
@@ -138,18 +119,13 @@ int pmw_session_resolve(struct pmw_session *s)
 			return PMW_EXIT_TARGET;
 		}
 		if (err) {
-			elog("PID %d: %s\n", env.pids[i], target_error(err));
+			elog("PID %d: %s\n", env.pids[i], pmw_target_error(err));
 			return PMW_EXIT_TARGET;
 		}
 		s->ws[i].exec_id_ok = !pmw_exec_id_read(env.pids[i], &s->ws[i].exec_id);
-		struct pmw_target *t = &s->ws[i].t;
-
 		/* 3.8-3.11 keep the arena table in file-static variables: symbols or symfind.c */
-		if (!t->arenas_vaddr && t->pv->obm_kind == PMW_OBM_STATIC && env.mode != PMW_MODE_GC) {
-			elog("PID %d: %s has no symbol table, no debuginfo was found and disassembly "
-			     "did not find its arena table (-v says why): "
-			     "install its debug symbols (Debian: python%d.%d-dbg), or use --mode gc\n",
-			     t->pid, t->path, t->major, t->minor);
+		if (env.mode != PMW_MODE_GC && !pmw_target_heap_found(&s->ws[i].t, why, sizeof(why))) {
+			elog("PID %d: %s, or use --mode gc\n", env.pids[i], why);
 			return PMW_EXIT_TARGET;
 		}
 	}
@@ -307,6 +283,7 @@ static bool known_pid(void *arg, pid_t pid)
  */
 static int add_target(struct pmw_session *s, pid_t pid, pid_t parent)
 {
+	char why[PATH_MAX + 200];
 	struct pmw_watch *w;
 	int err;
 
@@ -321,15 +298,12 @@ static int add_target(struct pmw_session *s, pid_t pid, pid_t parent)
 	w = &s->ws[s->nws];
 	memset(w, 0, sizeof(*w));
 	err = pmw_target_open_pid(&w->t, pid);
-	if (!err && !w->t.arenas_vaddr && w->t.pv->obm_kind == PMW_OBM_STATIC &&
-	    env.mode != PMW_MODE_GC) {
-		wlog("PID %d (%s): no symbols for its heap: install python%d.%d-dbg; GC only\n",
-		     w->t.pid, w->t.comm, w->t.major, w->t.minor);
-	}
+	if (!err && env.mode != PMW_MODE_GC && !pmw_target_heap_found(&w->t, why, sizeof(why)))
+		wlog("PID %d (%s): %s; GC only\n", w->t.pid, w->t.comm, why);
 	if (!err)
 		err = setup_target_maps(s, w);
 	if (err) {
-		vlog("PID %d: not watched: %s\n", pid, target_error(err));
+		vlog("PID %d: not watched: %s\n", pid, pmw_target_error(err));
 		pmw_target_close(&w->t);
 		pmw_discover_reject(&s->disc, pid);
 		return err;

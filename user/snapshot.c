@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -46,18 +47,13 @@ static void usage(FILE *f)
 	      "  -v, --verbose           more messages\n", f);
 }
 
-static const char *open_error(int err)
+/* what stopped the walk (the attach errors are pmw_target_error()'s) */
+static const char *walk_error(int err)
 {
 	switch (err) {
-	case -ESRCH: return "no such process";
-	case -ENOEXEC: return "not a CPython process (no libpython or CPython executable mapped)";
-	case -EPROTONOSUPPORT: return "unsupported CPython version";
-	case -EACCES: case -EPERM: return "permission denied: run as root (or with CAP_SYS_PTRACE)";
 	case -EAGAIN: return "no heap to walk: its interpreter is not initialised (yet)";
 	case -EOPNOTSUPP: return "heap walks are not supported on this build (free-threaded)";
-	case -ENOENT: return "its heap cannot be found (no _PyRuntime, or 3.8-3.11 without symbols: "
-			     "install its debug symbols, Debian: pythonX.Y-dbg)";
-	default: return strerror(-err);
+	default: return pmw_target_error(err);
 	}
 }
 
@@ -228,12 +224,18 @@ static int snap_one(pid_t pid, struct snap_opts *o)
 	struct pmw_target t;
 	double w0 = pmw_now_s(), c0 = pmw_cpu_s();
 	struct timespec now;
+	char why[PATH_MAX + 200];
 	int err;
 
 	memset(h, 0, sizeof(h));
 	err = pmw_target_open_pid(&t, pid);
 	if (err) {
-		elog("snapshot: PID %d: %s\n", pid, open_error(err));
+		elog("snapshot: PID %d: %s\n", pid, pmw_target_error(err));
+		return PMW_EXIT_TARGET;
+	}
+	if (!pmw_target_heap_found(&t, why, sizeof(why))) {
+		elog("snapshot: PID %d: %s\n", pid, why);
+		pmw_target_close(&t);
 		return PMW_EXIT_TARGET;
 	}
 	acc = pmw_advice_new(&t, false);
@@ -269,7 +271,7 @@ static int snap_one(pid_t pid, struct snap_opts *o)
 	snap_print(&s, o);
 out:
 	if (err)
-		elog("snapshot: PID %d: %s\n", pid, open_error(err));
+		elog("snapshot: PID %d: %s\n", pid, walk_error(err));
 	pmw_advice_free(acc);
 	pmw_walk_free(&wk);
 	pmw_target_close(&t);

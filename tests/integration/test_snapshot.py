@@ -256,6 +256,37 @@ def test_report_compares_memory(waste, tmp_path):
     assert "Where the memory goes" in dom
 
 
+def test_attach_errors_as_the_main_path(tmp_path):
+    """snapshot refuses a target with the main path's words: a dead PID, a process that is not
+    CPython, a CPython older than the version table (pyenv 3.7, when installed)."""
+    from conftest import pyenv_root
+    old = os.path.join(pyenv_root(), "versions", "3.7.16", "bin", "python3.7")
+    dead = subprocess.Popen(["/bin/true"])
+    dead.wait()
+    procs = [subprocess.Popen(["/bin/sleep", "60"])]
+    cases = {"dead": dead.pid, "not CPython": procs[0].pid}
+    if os.access(old, os.X_OK):
+        procs.append(subprocess.Popen([old, "-c", "import time; print('ready'); time.sleep(60)"],
+                                      stdout=subprocess.PIPE, text=True))
+        assert procs[-1].stdout.readline().startswith("ready")
+        cases["CPython 3.7"] = procs[-1].pid
+    try:
+        for what, pid in cases.items():
+            snap = run_pmw(["snapshot", "-p", pid], timeout=60)
+            main = run_pmw(["-p", pid, "-d", "1", "-q"], timeout=60)
+            assert snap.rc == main.rc == 2, (what, snap.describe(), main.describe())
+            prefix = "pymemwatch: snapshot: PID %d: " % pid
+            assert snap.stderr.startswith(prefix) and snap.stderr.count("\n") == 1, snap.describe()
+            assert "PID %d: %s" % (pid, snap.stderr[len(prefix):]) in main.stderr, \
+                (what, snap.stderr, main.stderr)
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+    if "CPython 3.7" not in cases:
+        pytest.skip("checked without a 3.7 target: no %s" % old)
+
+
 def report_data(html):
     with open(html) as f:
         text = f.read()

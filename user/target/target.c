@@ -578,6 +578,36 @@ libc:
 	return 0;
 }
 
+const char *pmw_target_error(int err)
+{
+	switch (err) {
+	case -ESRCH: return "no such process";
+	case -ENOEXEC: return "not a CPython process (no libpython or CPython executable mapped)";
+	case -EPROTONOSUPPORT: {
+		static char msg[64];	/* the range comes from the version table */
+
+		snprintf(msg, sizeof(msg), "unsupported CPython version (supported: %s)",
+			 pmw_pyver_supported());
+		return msg;
+	}
+	case -EBADMSG: return "corrupt or truncated ELF file";
+	case -EACCES: case -EPERM:
+		return "permission denied reading its memory maps or its interpreter's files "
+		       "(CAP_SYS_PTRACE; CAP_DAC_READ_SEARCH for the files of other users)";
+	default: return strerror(-err);
+	}
+}
+
+bool pmw_target_heap_found(const struct pmw_target *t, char *why, size_t len)
+{
+	if (t->arenas_vaddr || t->pv->obm_kind != PMW_OBM_STATIC)
+		return true;
+	snprintf(why, len, "%s has no symbol table, no debuginfo was found and disassembly did not "
+		 "find its arena table (-v says why): install its debug symbols (Debian: "
+		 "python%d.%d-dbg)", t->path, t->major, t->minor);
+	return false;
+}
+
 void pmw_target_close(struct pmw_target *t)
 {
 	if (t->image)

@@ -38,6 +38,21 @@ int pmw_target_refresh(struct pmw_target *t);
 
 void pmw_target_close(struct pmw_target *t);
 
+/*
+ * The one-line reason for an error of pmw_target_open_pid() or
+ * pmw_target_open_exec() (-ESRCH, -ENOEXEC, -EPROTONOSUPPORT, -EBADMSG,
+ * -EACCES/-EPERM; else strerror). Every command that attaches prints these.
+ */
+const char *pmw_target_error(int err);
+
+/*
+ * Whether @t's heap can be found: false for 3.8-3.11 (arena table in a
+ * file-static variable, Objects/obmalloc.c) when neither symbols, debuginfo
+ * nor disassembly gave its address; then @why (of @len bytes) says so and
+ * what to install.
+ */
+bool pmw_target_heap_found(const struct pmw_target *t, char *why, size_t len);
+
 
 
 /*
