@@ -332,7 +332,7 @@ const struct pmw_field pmw_fields[] = {
 	F("exited", PMW_F_U64, 0, "0/1", "1 on the last row of a process that exited",
 	  get_exited),
 	F("leak_score", PMW_F_F64, 3, "",
-	  "process leak score (see [Leak suspects](leaks.md#leak-suspects)): 0 steady, higher = likelier leak",
+	  "process leak score (see [Leak score](leaks.md#leak-score-and-growing-types)): 0 steady, higher = likelier leak",
 	  F64(leaks.ps.score),
 	  GAUGE("pymemwatch_leak_score",
 		"Process leak score: 0 when steady, higher when the heap, RSS or uncollectable objects keep growing.")),

@@ -14,7 +14,7 @@
 
 #define NOTES 4
 #define TUI_LEAKS	3	/* leak rows per process */
-#define TUI_SITES 5	/* leak suspects shown per PID */
+#define TUI_SITES 5	/* allocation profile sites shown per PID */
 
 struct tui {
 	char notes[NOTES][160];
@@ -421,7 +421,7 @@ static int tui_types(struct pmw_watch *w, int y)
 	return y + 1;
 }
 
-/* The sampled leak suspects of @w from line @y, above the notes of @t. */
+/* The allocation profile's top sites of @w from line @y, above the notes of @t. */
 static int tui_sites(const struct tui *t, struct pmw_watch *w, int y)
 {
 	struct pmw_site *top[TUI_SITES];
@@ -431,7 +431,7 @@ static int tui_sites(const struct tui *t, struct pmw_watch *w, int y)
 	if (!nt)
 		return y;
 	attron(A_UNDERLINE);
-	mvprintw(y++, 0, "  LEAK SUSPECTS of PID %d (sampled %.1f s)", w->t.pid,
+	mvprintw(y++, 0, "  ALLOCATION PROFILE of PID %d (sampled %.1f s)", w->t.pid,
 		 w->leaks.burst_s);
 	mvprintw(y++, 0, "  #  %-40s %-30s %8s %9s", "SITE", "FUNCTION (TYPE)", "LIVE",
 		 "SCORE");

@@ -48,7 +48,7 @@ static void summary_gc(FILE *f, const struct pmw_watch *w)
 		w->leaks.ps.heap_r2, w->leaks.ps.rss_slope, w->leaks.ps.rss_r2);
 }
 
-/* the types that grew since attach, and the sampled leak suspects */
+/* the types that grew since attach, and the sampled allocation profile's top sites */
 static void summary_types_sites(FILE *f, struct pmw_watch *w)
 {
 	struct pmw_site *top[5];
@@ -69,7 +69,7 @@ static void summary_types_sites(FILE *f, struct pmw_watch *w)
 			pmw_fmt_bytes(g, b, sizeof(b)));
 	}
 	if (nt)
-		fprintf(f, "  leak suspects (sampled %.1f s):\n", w->leaks.burst_s);
+		fprintf(f, "  allocation profile, sites holding sampled pools (sampled %.1f s):\n", w->leaks.burst_s);
 	for (int k = 0; k < nt; k++) {
 		const struct pmw_site *st = top[k];
 
