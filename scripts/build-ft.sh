@@ -15,8 +15,8 @@
 #              (lib/libpythonVERSIONt.so.1.0, rpath set, -g -O3, not stripped)
 #
 # The source is fetched with apt-get source through a private apt
-# configuration kept in CACHE_DIR/apt (its own sources.list holding one deb-src
-# line, its own lists): the machine's apt sources are never touched.  The
+# configuration kept in CACHE_DIR/apt/SUITE (scripts/private-apt.sh): the
+# machine's apt sources are never touched.  The
 # package's Debian patches are applied (dpkg-source -x); the build itself is
 # upstream's configure + make, niced (the machine is shared):
 #   configure --disable-gil --enable-shared --prefix=CACHE_DIR/VERSIONt
@@ -32,6 +32,8 @@
 # 3.13t cold: 238 s (load ~2) and 401 s (load ~6) to configure, build and
 # install, ~10 s to fetch the source, 327 MB installed; cached: < 0.1 s.
 set -eu
+# shellcheck source=scripts/private-apt.sh
+. "$(dirname "$0")/private-apt.sh"
 
 usage() {
 	echo "usage: $0 [CACHE_DIR] [3.13|3.14]..." >&2
@@ -78,30 +80,12 @@ done
 	exit 1
 }
 
-apt_mirror() {
-	awk '/^URIs:/ && $2 ~ /debian\/?$/ {print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null | grep . ||
-		awk '$1 == "deb" && $2 ~ /debian\/?$/ {print $2; exit}' /etc/apt/sources.list 2>/dev/null
-}
-MIRROR=${MIRROR:-$(apt_mirror || true)}
-[ -n "$MIRROR" ] || {
-	echo "$0: no Debian mirror found in apt sources; set MIRROR" >&2
-	exit 1
-}
+MIRROR=$(pa_mirror) || exit 1
 
 # what upstream's configure needs for the modules the tests use (gc, threading,
 # ctypes, zlib, ...); dpkg-dev for dpkg-source; patchelf for the rpath. Also in
 # scripts/install-deps.sh: checked here for a standalone run.
-DEPS="gcc make dpkg-dev xz-utils patchelf libffi-dev zlib1g-dev libbz2-dev liblzma-dev libexpat1-dev libssl-dev"
-missing=
-for p in $DEPS; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-	echo "build-ft: installing$missing" >&2
-	apt-get update -qq
-	# shellcheck disable=SC2086
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
-fi
+pa_need gcc make dpkg-dev xz-utils patchelf libffi-dev zlib1g-dev libbz2-dev liblzma-dev libexpat1-dev libssl-dev
 
 mkdir -p "$CACHE"
 exec 9>"$CACHE/.lock"
@@ -109,12 +93,7 @@ flock 9
 
 # apt-get with a private configuration reading only deb-src SUITE
 apt_private() { # SUITE apt-get-args...
-	a=$CACHE/apt/$1
-	shift
-	mkdir -p "$a/lists/partial" "$a/etc"
-	echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $MIRROR ${a##*/} main" >"$a/etc/sources.list"
-	apt-get -q -o Dir::Etc::SourceList="$a/etc/sources.list" -o Dir::Etc::SourceParts=/dev/null \
-		-o Dir::State::Lists="$a/lists" -o Acquire::Check-Valid-Until=false "$@"
+	pa_apt "$CACHE/apt/$1" "$@"
 }
 
 build_one() { # VERSION

@@ -16,12 +16,14 @@
 # `configure --disable-https`, has none of that.
 #
 # The source is fetched with apt-get source through a private apt
-# configuration kept in CACHE_DIR/apt (one deb-src line, its own lists): the
+# configuration kept in CACHE_DIR/apt (scripts/private-apt.sh): the
 # machine's apt sources are never touched. Idempotent and cheap when cached
 # (CACHE_DIR/mhd/.recipe records how it was built). Needs root only to
 # install build tools that are missing (gcc, make, dpkg-dev).
 # Exit status: 0 ready, 1 failed (or the source is unreachable), 2 usage.
 set -eu
+# shellcheck source=scripts/private-apt.sh
+. "$(dirname "$0")/private-apt.sh"
 
 CACHE=${PMW_STATIC_DIR:-/var/cache/pymemwatch/static}
 case ${1:-} in
@@ -45,27 +47,8 @@ if [ -f "$OUT/.recipe" ] && [ "$(cat "$OUT/.recipe")" = "$RECIPE" ] && [ -f "$OU
 	exit 0
 fi
 
-missing=
-for p in gcc make dpkg-dev xz-utils; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-	[ "$(id -u)" = 0 ] || {
-		echo "$0: missing$missing; install them (as root: apt-get install$missing)" >&2
-		exit 1
-	}
-	apt-get update -qq
-	# shellcheck disable=SC2086
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
-fi
-
-MIRROR=${MIRROR:-$(awk '/^URIs:/ && $2 ~ /debian\/?$/ {print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null ||
-	true)}
-[ -n "$MIRROR" ] || MIRROR=$(awk '$1 == "deb" && $2 ~ /debian\/?$/ {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
-[ -n "$MIRROR" ] || {
-	echo "$0: no Debian mirror found in the apt sources; set MIRROR" >&2
-	exit 1
-}
+pa_need gcc make dpkg-dev xz-utils || exit 1
+MIRROR=$(pa_mirror) || exit 1
 SUITE=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
 
 mkdir -p "$CACHE"
@@ -73,12 +56,8 @@ exec 9>"$CACHE/.lock"
 flock 9
 log=$CACHE/mhd.log
 : >"$log"
-a=$CACHE/apt
-mkdir -p "$a/lists/partial" "$a/etc"
-echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $MIRROR $SUITE main" >"$a/etc/sources.list"
 apt_private() {
-	apt-get -q -o Dir::Etc::SourceList="$a/etc/sources.list" -o Dir::Etc::SourceParts=/dev/null \
-		-o Dir::State::Lists="$a/lists" -o Acquire::Check-Valid-Until=false "$@"
+	pa_apt "$CACHE/apt" "$SUITE" "$@"
 }
 
 echo "static deps: building libmicrohttpd $MHD_VERSION without TLS (log: $log)"
