@@ -219,6 +219,7 @@ static void track_walk(struct pmw_ctrack *tr, const struct pmw_walk *wk,
 		       const struct pmw_walk_container *c, double tm)
 {
 	const uint64_t *smp = pmw_walk_sample(wk, c);
+	uint64_t par;
 
 	tr->bounded = c->maxlen > 0;
 	/* the first item changed: cleared, evicting, or another object of the same
@@ -227,6 +228,10 @@ static void track_walk(struct pmw_ctrack *tr, const struct pmw_walk *wk,
 	if (c->fp)
 		tr->fp = c->fp;
 	tr->seen = wk->walks;
+	/* the dict or list it is an item of (a track since the walk started: none yet) */
+	par = pmw_walk_parent(wk, c->addr);
+	if (par)
+		tr->parent = par;
 	/* none yet when it became a track in this walk: typed from the next one */
 	tr->nsample = smp ? c->nsample : 0;
 	if (smp)
@@ -630,6 +635,22 @@ struct pmw_ctrack *pmw_containers_find(struct pmw_containers *cs, uint64_t addr)
 	return cs->n ? bsearch(&addr, cs->tr, cs->n, sizeof(*cs->tr), pmw_cmp_u64) : NULL;
 }
 
+int pmw_containers_want(struct pmw_containers *cs, struct pmw_walk *wk)
+{
+	uint64_t *ws = malloc((cs->n ? cs->n : 1) * sizeof(*ws));
+
+	if (!ws)
+		return -ENOMEM;
+	for (size_t k = 0; k < cs->n; k++)	/* sorted by address already */
+		ws[k] = cs->tr[k].addr;
+	free(wk->want_sample);
+	free(wk->want_parent);		/* parallel to the old list */
+	wk->want_parent = NULL;
+	wk->want_sample = ws;
+	wk->nwant_sample = (int)cs->n;
+	return 0;
+}
+
 int pmw_containers_watch(struct pmw_containers *cs, struct pmw_walk *wk)
 {
 	struct pmw_ctrack *top[PMW_LEAKS_MAX];
@@ -644,17 +665,8 @@ int pmw_containers_watch(struct pmw_containers *cs, struct pmw_walk *wk)
 	free(wk->watch);
 	wk->watch = w;
 	wk->nwatch = n;
-	/* the newest items of every track (sorted by address already), for typing */
-	uint64_t *ws = malloc((cs->n ? cs->n : 1) * sizeof(*ws));
-
-	if (!ws)
-		return -ENOMEM;
-	for (size_t k = 0; k < cs->n; k++)
-		ws[k] = cs->tr[k].addr;
-	free(wk->want_sample);
-	wk->want_sample = ws;
-	wk->nwant_sample = (int)cs->n;
-	return n;
+	/* the newest items of every track, for typing */
+	return pmw_containers_want(cs, wk) ? -ENOMEM : n;
 }
 
 void pmw_containers_free(struct pmw_containers *cs)

@@ -37,6 +37,8 @@ struct pmw_ctrack {
 	double len[PMW_CT_HIST];	/* len() */
 	uint8_t fp_changed[PMW_CT_HIST]; /* the first item changed since the point before */
 	uint64_t seen;			/* walk number of the last sighting */
+	uint64_t parent;		/* the dict or list it is a value or item of, as the walk
+					 * met it (pmw_walk_parent); 0 unknown */
 	uint64_t sample[PMW_WALK_SAMPLE]; /* newest items at the last walk */
 	int nsample;
 	/* derived after each walk */
@@ -172,6 +174,13 @@ struct pmw_ctrack *pmw_containers_find(struct pmw_containers *cs, uint64_t addr)
  * growing ones or -ENOMEM.
  */
 int pmw_containers_watch(struct pmw_containers *cs, struct pmw_walk *wk);
+
+/*
+ * The containers whose newest items and parent the next walk should keep
+ * (pmw_walk.want_sample): every track, including those made from header
+ * reads since the last walk. 0 or -ENOMEM.
+ */
+int pmw_containers_want(struct pmw_containers *cs, struct pmw_walk *wk);
 
 void pmw_containers_free(struct pmw_containers *cs);
 

@@ -60,19 +60,66 @@ static bool same_shape(const struct pmw_leak_group *g, const struct pmw_ctrack *
 	       (!site[0] || !g->site[0] || !strcmp(site, g->site)) && g->n < PMW_LEAKS_MAX;
 }
 
+/* its items and growth into @g's sums; the holder "PATH[*]" once it has several */
+static void add_sums(struct pmw_leak_group *g, const struct pmw_ctrack *tr)
+{
+	g->items += tr->n ? tr->len[tr->n - 1] : 0;
+	g->items_per_min += tr->items_per_min;
+	if (++g->members == 1)
+		snprintf(g->holder, sizeof(g->holder), "%s", tr->holder);
+	else
+		snprintf(g->holder, sizeof(g->holder), "%.*s[*]", (int)stem(g->tr[0]->holder),
+			 g->tr[0]->holder);
+}
+
 static void add(struct pmw_leak_group *g, struct pmw_ctrack *tr, const char *site)
 {
 	if (!g->site[0])
 		snprintf(g->site, sizeof(g->site), "%s", site);
 	g->tr[g->n++] = tr;
-	g->items += tr->n ? tr->len[tr->n - 1] : 0;
-	g->items_per_min += tr->items_per_min;
 	if (tr->score > g->score)
 		g->score = tr->score;
-	if (g->n == 1)
-		snprintf(g->holder, sizeof(g->holder), "%s", tr->holder);
-	else
-		snprintf(g->holder, sizeof(g->holder), "%.*s[*]", (int)stem(tr->holder), tr->holder);
+	add_sums(g, tr);
+}
+
+/*
+ * Is track @tr, not among the worst, another container of group @g: an item of
+ * the same dict or list as its first (the walk's parent), of its type and item
+ * type, of no other growth site (@gs)? Only for a group held by a subscript
+ * ("m.D['a']": m.D's values), not by an attribute or a module's globals.
+ */
+static bool same_parent(const struct pmw_leak_group *g, const struct pmw_ctrack *tr,
+			const struct pmw_growths *gs)
+{
+	const struct pmw_ctrack *a = g->tr[0];
+	char site[160];
+
+	if (!a->parent || tr->parent != a->parent || tr->type != a->type || !stem(a->holder) ||
+	    (a->item_type[0] && tr->item_type[0] && strcmp(a->item_type, tr->item_type)) ||
+	    pmw_container_weak(tr))
+		return false;
+	site_of(gs, tr, site);
+	return !site[0] || !g->site[0] || !strcmp(site, g->site);
+}
+
+/* Every other followed container of each group's shape into its sums (not its worst ones). */
+static void extend(struct pmw_containers *cs, const struct pmw_growths *gs,
+		   struct pmw_leak_group *out, int ng, struct pmw_ctrack **top, int ntop)
+{
+	for (size_t i = 0; i < cs->n; i++) {
+		struct pmw_ctrack *tr = &cs->tr[i];
+		int k;
+
+		for (k = 0; k < ntop && top[k] != tr; k++)
+			;
+		if (k < ntop || !tr->parent)
+			continue;
+		for (int g = 0; g < ng; g++)
+			if (same_parent(&out[g], tr, gs)) {
+				add_sums(&out[g], tr);
+				break;
+			}
+	}
 }
 
 /* how far apart two growths are: |log ratio| of items per minute */
@@ -125,6 +172,7 @@ int pmw_leak_groups(struct pmw_containers *cs, const struct pmw_growths *gs,
 		}
 		add(&out[g], top[k], site);
 	}
+	extend(cs, gs, out, ng, top, n);
 	for (int k = 0; k < nw; k++)
 		attach_weak(out, ng, weak[k]);
 	return ng;

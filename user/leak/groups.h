@@ -20,10 +20,13 @@
 #include "growth.h"
 
 struct pmw_leak_group {
-	struct pmw_ctrack *tr[PMW_LEAKS_MAX];	/* its containers, worst first */
+	struct pmw_ctrack *tr[PMW_LEAKS_MAX];	/* its worst containers, worst first */
 	int n;
+	int members;			/* all its containers: the worst ones and every other
+					 * followed one of the same parent and shape */
 	char holder[256];		/* tr[0]'s holder, or "PATH[*]" for several */
-	double items, items_per_min;	/* summed over its containers (last walk) */
+	double items, items_per_min;	/* summed over all its containers (last walk or header
+					 * read) */
 	double score;			/* its worst container's */
 	struct pmw_ctrack *weak[PMW_GROUP_WEAK]; /* weak-reference containers that follow it */
 	int nweak;
@@ -34,7 +37,10 @@ struct pmw_leak_group {
 bool pmw_container_weak(const struct pmw_ctrack *tr);
 
 /*
- * The leaks of @cs, worst first: its growing containers grouped as above,
+ * The leaks of @cs, worst first: its growing containers grouped as above
+ * (among the PMW_LEAKS_MAX worst; then every other track of the same parent
+ * dict or list, type and item type joins the group's sums, so a
+ * defaultdict(list) of 50 tenants sums all 50 lists, not the few worst),
  * weak-reference ones attached to the leak whose growth per minute is
  * closest to theirs (dropped when there is none); growth sites from @gs
  * (NULL: none). Returns the count (<= @max).

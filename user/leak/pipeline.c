@@ -157,6 +157,7 @@ static void walk_heap(struct pmw_watch *w, struct pmw_walk_budget *b)
 	if (b->owner != w->t.pid)
 		return;
 	if (!pmw_walk_busy(&l->walk)) {	/* a walk starts: what advice collects starts anew */
+		pmw_containers_want(&l->ct, &l->walk);	/* tracks made since the last walk too */
 		if (!l->advice)
 			l->advice = pmw_advice_new(&w->t, true);
 		if (l->advice) {

@@ -291,6 +291,53 @@ const struct pmw_item_owner *pmw_walk_item_owner(const struct pmw_walk *wk, uint
 	return NULL;
 }
 
+#define WANT_BITS	(1u << 16)	/* bits of the want_sample filter (8 KiB) */
+
+static inline size_t want_bit(uint64_t p)
+{
+	return (p >> 4) * 0x9E3779B97F4A7C15ULL >> 48;
+}
+
+/* The parents of want_sample's containers start anew: an empty table, the filter built. */
+static int parents_start(struct pmw_walk *wk)
+{
+	free(wk->want_parent);
+	wk->want_parent = NULL;
+	if (!wk->nwant_sample)
+		return 0;
+	if (!wk->want_bits && !(wk->want_bits = malloc(WANT_BITS / 8)))
+		return -ENOMEM;
+	if (!(wk->want_parent = calloc(wk->nwant_sample, sizeof(*wk->want_parent))))
+		return -ENOMEM;
+	memset(wk->want_bits, 0, WANT_BITS / 8);
+	for (int i = 0; i < wk->nwant_sample; i++)
+		wk->want_bits[want_bit(wk->want_sample[i]) / 64] |= 1ULL << (want_bit(wk->want_sample[i]) % 64);
+	return 0;
+}
+
+/* @item met in container @parent: its parent, if it is one of want_sample (the first met) */
+static inline void parent_note(struct pmw_walk *wk, uint64_t item, uint64_t parent)
+{
+	size_t b = want_bit(item);
+	const uint64_t *hit;
+
+	if (!wk->want_parent || !(wk->want_bits[b / 64] >> (b % 64) & 1))
+		return;
+	hit = bsearch(&item, wk->want_sample, wk->nwant_sample, sizeof(item), pmw_cmp_u64);
+	if (hit && !wk->want_parent[hit - wk->want_sample])
+		wk->want_parent[hit - wk->want_sample] = parent;
+}
+
+uint64_t pmw_walk_parent(const struct pmw_walk *wk, uint64_t addr)
+{
+	const uint64_t *hit;
+
+	if (!wk->want_parent || !wk->nwant_sample)
+		return 0;
+	hit = bsearch(&addr, wk->want_sample, wk->nwant_sample, sizeof(addr), pmw_cmp_u64);
+	return hit ? wk->want_parent[hit - wk->want_sample] : 0;
+}
+
 static bool watched(const struct pmw_walk *wk, uint64_t container)
 {
 	return wk->nwatch && bsearch(&container, wk->watch, wk->nwatch, sizeof(uint64_t), pmw_cmp_u64);
@@ -863,6 +910,8 @@ static void seq_items(struct pmw_walk *wk, const struct pmw_target *t, const str
 		large_add(wk, rd64(b + e));
 		if (watch && p->kind == PMW_CK_LIST)	/* deques: deque_items() */
 			owner_add(wk, rd64(b + e), p->addr, p->len - len / 8 + e / 8, p->len);
+		if (p->kind == PMW_CK_LIST)
+			parent_note(wk, rd64(b + e), p->addr);
 		if (ct && e + 8 * PMW_WALK_SAMPLE >= len)
 			keep_sample(wk, ct, rd64(b + e));
 	}
@@ -884,6 +933,7 @@ static void dict_items(struct pmw_walk *wk, const struct pending *p, const uint8
 			continue;
 		large_add(wk, key);
 		large_add(wk, val);
+		parent_note(wk, val, p->addr);
 		if (watch) {
 			owner_add(wk, key, p->addr, e / esz, len / esz);
 			owner_add(wk, val, p->addr, e / esz, len / esz);
@@ -1213,6 +1263,8 @@ static int walk_start(struct pmw_walk *wk, const struct pmw_target *t)
 		free(old);
 	}
 	memset(&wk->cur, 0, sizeof(wk->cur));
+	if (parents_start(wk))
+		return -ENOMEM;
 	frames_build(wk);
 	wk->next = 0;
 	wk->start = mono_s();
@@ -1311,6 +1363,8 @@ void pmw_walk_free(struct pmw_walk *wk)
 	free(wk->ditems);
 	free(wk->watch);
 	free(wk->want_sample);
+	free(wk->want_parent);
+	free(wk->want_bits);
 	free(wk->samples);
 	free(wk->dsamples);
 	free(wk->frames);

@@ -122,6 +122,11 @@ struct pmw_walk {
 	uint64_t *want_sample;
 	int nwant_sample;
 	bool sample_all;
+	/* the dict or list each container of want_sample was met in as a value or item (the
+	 * walk's own, set at its start: parallel to want_sample, 0 none met), and a bitmap of
+	 * want_sample's addresses that keeps the lookup off most items */
+	uint64_t *want_parent;
+	uint64_t *want_bits;
 	uint64_t *samples;
 	uint32_t nsamples, cap_samples;	/* groups of PMW_WALK_SAMPLE */
 	/* the arenas by frame of 2^fshift bytes (fshift 0: none, pmw_heap_in_arena() instead) */
@@ -173,6 +178,14 @@ struct pmw_walk_budget {
 /* Earn @b->share of the wall time since the last call (the first: 0.2 s, so a first walk
  * may start right away); at most 0.5 s + 4 x share banked. */
 void pmw_walk_earn(struct pmw_walk_budget *b);
+
+/*
+ * The dict (a value of it) or list (an item of it) the last complete walk met
+ * container @addr in, if @addr was in want_sample during that walk; 0 none
+ * met (or its holder is read past ITEMS_MAX items). Groups of one shape
+ * (leak/groups.c) are the containers of one parent.
+ */
+uint64_t pmw_walk_parent(const struct pmw_walk *wk, uint64_t addr);
 
 /* Is a walk of @wk under way (started, not complete)? */
 bool pmw_walk_busy(const struct pmw_walk *wk);

@@ -42,13 +42,15 @@ static uint64_t retained(const struct pmw_ctrack *tr, double *per_min)
 }
 
 /*
- * Retained bytes and site of leak @g into @r: sums over its containers, the first site found.
- * Containers not measured yet (followed since the last walk) count at the measured ones' bytes
- * per item, so the row's retained size covers all of its items.
+ * Retained bytes and site of leak @g into @r: sums over its worst containers, the first site
+ * found. Its other containers (not among the worst, or followed since the last walk: not
+ * measured) count at the measured ones' bytes per item, so the row's retained size covers all
+ * of its items.
  */
 static void group_row(struct pmw_watch *w, const struct pmw_leak_group *g, struct pmw_leak_row *r)
 {
-	uint64_t items = 0, items_measured = 0;
+	/* all its containers (groups.c), not only the worst ones measured below */
+	uint64_t items = (uint64_t)g->items, items_measured = 0;
 
 	r->retained_bytes = UINT64_MAX;
 	r->retained_bytes_per_min = NAN;
@@ -58,7 +60,6 @@ static void group_row(struct pmw_watch *w, const struct pmw_leak_group *g, struc
 		double pm;
 		uint64_t b = retained(tr, &pm);
 
-		items += n;
 		if (b == UINT64_MAX)
 			continue;
 		items_measured += n;
@@ -110,7 +111,7 @@ int pmw_leak_rows(struct pmw_watch *w, struct pmw_leak_row *rows, int max)
 		r->score = g->score;
 		r->container = tr->addr;
 		r->retained_age_s = pmw_now_s() - w->leaks.ct.walked_at;
-		r->containers = g->n;
+		r->containers = g->members;
 		r->nweak = g->nweak;
 		memcpy(r->weak, g->weak, sizeof(r->weak));
 	}
