@@ -476,6 +476,7 @@ int pmw_containers_update(struct pmw_containers *cs, struct pmw_walk *wk,
 
 #define FOLLOW_HDR	48	/* header bytes read: refcnt, type, and the length field */
 #define PROMOTE_MAX	256	/* constant ones that become tracks per round */
+#define FOLLOW_TURN	512	/* headers of the others re-read per round, in turn (24 KiB) */
 #define REFCNT_MAX	(1ULL << 40)
 
 /* one header to read: a track (seen = false) or a constant entry */
@@ -499,21 +500,49 @@ static uint64_t header_len(const uint8_t *h, uint64_t type, uint8_t kind)
 	return rc && rc < REFCNT_MAX && ty == type && len < REFCNT_MAX ? len : UINT64_MAX;
 }
 
-/* The headers to read this round: every track, the largest constant ones. */
-static struct follow *follow_list(const struct pmw_containers *cs, size_t *np)
+/* may it rank soon: scored, growing, or too new to tell (too few points, or too short a span:
+ * no slope yet) */
+static bool hot(const struct pmw_ctrack *tr)
 {
-	struct follow *f = malloc((cs->n + PMW_FOLLOW_SEEN + 1) * sizeof(*f));
-	size_t n = 0, ns = 0;
+	return tr->score > 0 || tr->items_per_min > 0 || tr->n < MIN_POINTS ||
+	       tr->t[tr->n - 1] - tr->t[0] < MIN_SPAN_MIN;
+}
+
+/*
+ * The headers to read this round: what can rank every interval (the tracks
+ * that grow or are new, the module globals), and FOLLOW_TURN of the others
+ * (tracks that stopped, the largest constant ones) in turn from where the last
+ * round stopped, so each of those is re-read every 32 intervals or less (the
+ * walks re-read them all too).
+ */
+static struct follow *follow_list(struct pmw_containers *cs, size_t *np)
+{
+	struct follow *f = malloc((cs->n + cs->nseen + 1) * sizeof(*f));
+	size_t n = 0, cold = 0, nc = cs->n + cs->nseen;
 
 	if (!f)
 		return NULL;
 	for (size_t i = 0; i < cs->n; i++)
-		f[n++] = (struct follow){ .addr = cs->tr[i].addr, .idx = i };
-	for (size_t i = 0; cs->follow_min && i < cs->nseen && ns < PMW_FOLLOW_SEEN; i++)
-		if (cs->seen[i].global || cs->seen[i].len >= cs->follow_min) {
+		if (hot(&cs->tr[i]))
+			f[n++] = (struct follow){ .addr = cs->tr[i].addr, .idx = i };
+	for (size_t i = 0; i < cs->nseen; i++)
+		if (cs->seen[i].global)
 			f[n++] = (struct follow){ .addr = cs->seen[i].addr, .idx = i, .seen = true };
-			ns++;
+	/* the others in turn: cold tracks, then big constant entries (index turn over both) */
+	for (size_t k = 0; k < nc && cold < FOLLOW_TURN; k++) {
+		size_t i = (cs->follow_turn + k) % nc;
+
+		if (i < cs->n ? !hot(&cs->tr[i]) :
+		    !cs->seen[i - cs->n].global && cs->follow_min &&
+		    cs->seen[i - cs->n].len >= cs->follow_min) {
+			f[n++] = i < cs->n ? (struct follow){ .addr = cs->tr[i].addr, .idx = i } :
+				 (struct follow){ .addr = cs->seen[i - cs->n].addr, .idx = i - cs->n,
+						  .seen = true };
+			cold++;
 		}
+		if (k + 1 == nc || cold == FOLLOW_TURN)
+			cs->follow_turn = (i + 1) % nc;
+	}
 	*np = n;
 	return f;
 }
@@ -599,6 +628,7 @@ int pmw_containers_follow(struct pmw_containers *cs, const struct pmw_target *t)
 	cs->follows++;
 	cs->nfollowed = (int)n;
 	cs->follow_bytes = n * FOLLOW_HDR;
+	cs->follow_bytes_total += n * FOLLOW_HDR;
 	free(f);
 	free(addrs);
 	free(lens);

@@ -84,7 +84,7 @@ struct pmw_cseen {
  */
 #define PMW_CSEEN_MAX	(1 << 14)	/* containers of constant length followed (768 KiB) */
 #define PMW_CTRACK_MAX	(1 << 11)	/* containers whose length changed followed (3.4 MiB) */
-#define PMW_FOLLOW_SEEN	(1 << 14)	/* constant ones whose header is re-read every interval */
+#define PMW_FOLLOW_SEEN	(1 << 14)	/* constant ones whose header is re-read, in turn */
 
 struct pmw_containers {
 	struct pmw_ctrack *tr;		/* sorted by address */
@@ -101,6 +101,8 @@ struct pmw_containers {
 	uint64_t follows;		/* header rounds done */
 	int nfollowed;			/* headers read in the last round */
 	uint64_t follow_bytes;		/* bytes read in the last round */
+	uint64_t follow_bytes_total;	/* bytes read in all rounds */
+	size_t follow_turn;		/* where the next round's turn over the others starts */
 };
 
 /* One leak as outputs print it (see --csv-leaks in doc/leaks.md). */
@@ -135,8 +137,11 @@ int pmw_containers_update(struct pmw_containers *cs, struct pmw_walk *wk,
 
 /*
  * Between walks, once per interval: re-read the headers (type, length) of
- * the containers followed: every track and the PMW_FOLLOW_SEEN largest of
- * constant length, one batched read of 48 B each (<= 864 KiB). A point is
+ * what can rank (the tracks that grow or are new, the module globals) and,
+ * in turn, 512 of the others (tracks that stopped growing, the
+ * PMW_FOLLOW_SEEN largest of constant length), one batched read of 48 B
+ * each: (growing + new + globals + 512) x 48 B, a few KiB to tens of KiB
+ * (was every track and all of the largest: up to 864 KiB). A point is
  * added where the type is still the one tracked and the object alive
  * (reference count > 0); a constant one whose length changed becomes a
  * track; all are rescored, so growth ranks within seconds, not walks.

@@ -87,7 +87,9 @@ static void after_walk(struct pmw_watch *w, struct pmw_walk_budget *b)
 	     (unsigned long long)st->other_blocks, (unsigned long long)st->torn,
 	     st->bytes_read / 1e6, st->cpu_s * 1e3, st->copy_s * 1e3, st->wall_s * 1e3);
 	vlog("PID %d: containers followed: %zu tracks, %zu of constant length; %d headers "
-	     "re-read per interval\n", w->t.pid, l->ct.n, l->ct.nseen, l->ct.nfollowed);
+	     "(%.1f KiB) re-read in the last interval, %.1f KiB per interval since attach\n",
+	     w->t.pid, l->ct.n, l->ct.nseen, l->ct.nfollowed, l->ct.follow_bytes / 1024.0,
+	     l->ct.follows ? l->ct.follow_bytes_total / 1024.0 / l->ct.follows : 0.0);
 }
 
 /*
