@@ -26,6 +26,10 @@ struct pmw_session {
 	unsigned int groups;		/* PMW_G_*: the probe groups loaded */
 	int stats_fd;			/* --bpf-stats: keeps kernel BPF statistics on; -1 = off */
 	struct pmw_walk_budget walks;	/* --walk-budget, one for all targets */
+	/* the heap scans of every interval, paid from the same budget (session.c scan_pace) */
+	double scan_min_age;		/* each watch's scan_min_age: < 0 none paced */
+	double scan_rate;		/* their CPU per second of wall, recent */
+	double scan_cost;		/* CPU seconds per scan, recent */
 	char host[256];
 };
 

@@ -220,24 +220,61 @@ void pmw_watch_baseline(struct pmw_watch *w)
 	}
 }
 
-/* Scan the heap of @w into its row; keep the last good scan otherwise. */
-static void tick_heap(struct pmw_watch *w, bool alive)
+/* this thread's CPU seconds, as the walk budget counts them (pmw_cpu_s, a layer above) */
+static double cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * May this interval's scan of @w be left out (w->scan_min_age >= 0: the
+ * session's budget is short)? Only after a good scan, not older than
+ * PMW_SCAN_MAX_S, and younger than scan_min_age or with nothing @moved.
+ */
+static bool scan_paced(const struct pmw_watch *w, bool moved, double now)
+{
+	double age = now - w->scan_at;
+
+	if (w->scan_min_age < 0 || !w->heap_ever || w->heap_err || age >= PMW_SCAN_MAX_S)
+		return false;
+	return !moved || age < w->scan_min_age;
+}
+
+/* Scan the heap of @w into its row (unless paced: see scan_paced); keep the last good scan
+ * otherwise. @moved: its RSS, pool refills or collections moved since the last scan. */
+static void tick_heap(struct pmw_watch *w, bool alive, bool moved)
 {
 	struct pmw_row *r = &w->row;
 	struct pmw_heap h;
-	int err = scan_heap(w, &h, !alive ? -ESRCH : w->scan_heap ? 0 : -ENODATA);
+	double c0 = cpu_now(), now = pmw_now_s();
+	int err;
 
+	if (alive && w->scan_heap && scan_paced(w, moved, now)) {
+		w->scans_paced++;	/* the last scan stands, census included */
+		err = 0;
+		r->heap_ok = true;
+		goto out;
+	}
+	err = scan_heap(w, &h, !alive ? -ESRCH : w->scan_heap ? 0 : -ENODATA);
+	w->scan_cpu_s += cpu_now() - c0;
 	if (!err) {
 		w->heap = h;
 		if (!w->heap_ever)
 			w->first_live = h.live_bytes;
 		w->heap_ever = true;
+		w->scans++;
+		w->scan_at = now;
+		w->scan_rss = r->rss_bytes;
 		r->heap_ok = true;
 	} else if (err != -ESRCH && err != w->heap_err && err != -EAGAIN && err != -ENODATA) {
 		wlog("PID %d: cannot read the %s heap: %s\n", w->t.pid,
 		     w->t.free_threaded ? "mimalloc" : "pymalloc", strerror(-err));
 	}
 	w->heap_err = err;
+out:
 	r->live_bytes = w->heap.live_bytes;
 	r->live_blocks = w->heap.live_blocks;
 	r->arena_bytes = w->heap.arena_bytes;
@@ -324,6 +361,17 @@ static void tick_totals(struct pmw_watch *w, double interval_s)
 		w->peak_rss = r->rss_bytes;
 }
 
+/* Did anything that changes the heap move since w's last scan (RSS, refills, collections)? */
+static bool moved(const struct pmw_watch *w, const struct pmw_counters *now)
+{
+	uint64_t coll = 0;
+
+	for (int g = 0; g < PMW_NGEN; g++)
+		coll += w->gc_cur[g].collections;
+	return w->row.rss_bytes != w->scan_rss || now->pool_refills != w->prev.pool_refills ||
+	       now->large_allocs != w->prev.large_allocs || coll;
+}
+
 int pmw_watch_tick(struct pmw_watch *w, int counts_fd, double interval_s,
 		   const struct timespec *wall)
 {
@@ -350,11 +398,11 @@ int pmw_watch_tick(struct pmw_watch *w, int counts_fd, double interval_s,
 
 	if (pmw_watch_read_counters(counts_fd, w->t.pid, &now))
 		now = w->prev;
-	tick_heap(w, alive);
 	if (alive)
 		read_status(w->t.pid, &r->rss_bytes, &r->anon_bytes);
 	else
 		r->rss_bytes = r->anon_bytes = 0;
+	tick_heap(w, alive, moved(w, &now));
 	tick_counts(w, &now, prev_blocks, prev_ok);
 	tick_gc(w);
 	w->prev = now;

@@ -72,6 +72,15 @@ struct pmw_watch {
 	struct pmw_heap heap;		/* last good scan */
 	bool heap_ever;
 	int heap_err;			/* last scan error, 0 if fine */
+	/* pacing of the heap scans (one budget with the walks: session.c) */
+	double scan_min_age;		/* in: < 0 scan every interval; >= 0 a target whose RSS,
+					 * pool refills and collections did not move is not
+					 * rescanned before PMW_SCAN_MAX_S, one that moved not before
+					 * this many seconds */
+	double scan_at;			/* CLOCK_MONOTONIC seconds of the last good scan */
+	uint64_t scan_rss;		/* its VmRSS then */
+	double scan_cpu_s;		/* CPU seconds of every scan (cumulative) */
+	uint64_t scans, scans_paced;	/* scans done; intervals whose scan was paced away */
 	struct pmw_row row;		/* the last row */
 	struct pmw_leaks leaks;		/* call sites and the process leak score */
 	/* totals for the summary */
@@ -93,6 +102,8 @@ int pmw_watch_write_cfg(struct pmw_watch *w, int targets_fd, bool create);
 
 /* Per-CPU counters of @pid summed. Returns 0 or -ENOENT. */
 int pmw_watch_read_counters(int map_fd, int pid, struct pmw_counters *out);
+
+#define PMW_SCAN_MAX_S	10.0	/* a paced target's heap is still scanned this often */
 
 /* Read the state an interval starts from: heap scan and, for gc=memory, generation_stats. */
 void pmw_watch_baseline(struct pmw_watch *w);
