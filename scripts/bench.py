@@ -37,7 +37,7 @@ Configurations, alternated round-robin within each repetition round:
                watchpoints on the leak's length). pymemwatch watches for LEAK_PREROLL s before the
                timed section while the workload already works and leaks; the timed section runs at
                LEAK_SCALE x the work; compared with "plain@leaking-scale" (the same leak and scale,
-               no pymemwatch), run right after it in each round. Run on the --leak-workloads only
+               no pymemwatch), run next to it in each round, the order reversed every other round. Run on the --leak-workloads only
                (default LEAK_WORKLOADS of the set). The report adds the median ratio of the pairs
                of each round, the watches armed and hits caught (from the --json leak lines), what
                the hits cost the target (hits x the per-hit cost: a write-breakpoint hit's trap,
@@ -52,7 +52,8 @@ Configurations, alternated round-robin within each repetition round:
 Heap walks run in heap, full and leaking: the walk table reports the walks completed, the
 last walk's CPU time per GiB of heap read, and pymemwatch's CPU share (its utime+stime over
 the run's wall time, from /proc).
-Ratios are median(config) / median(plain). Also measured: the cost of one uprobe hit
+Ratios are median(config) / median(plain); for leaking and profile also the median of the ratios of
+each round's pair (pair_ratio: the two run back to back, AB then BA). Also measured: the cost of one uprobe hit
 (bench/uprobe_cost.c with perf probe), per-BPF-program ns per event (--bpf-stats),
 and pymemwatch's own attach time, CPU, peak RSS and detach time on 1/20/100 idle
 interpreters. Everything goes to a CSV too (default ./bench-results.csv, or
@@ -136,13 +137,30 @@ def set_leak_scale(f):
 
 def with_refs(configs):
     """configs plus the plain references of the scaled ones, in run order: each reference right after
-    its configuration, so that a round runs the pair back to back (paired ratios, pair_ratio())."""
+    its configuration (the order of a round: round_order())."""
     plan = []
     for c in configs:
         plan.append(c)
         if c in SCALED and SCALED[c][0] not in plan:
             plan.append(SCALED[c][0])  # leaking and profile share theirs: leaking, it, profile
     return plan
+
+
+def round_order(configs, r):
+    """The runs of round r: each scaled configuration next to its reference (leaking and profile on
+    either side of theirs), the pair's order reversed every other round (AB, BA, ...), the groups
+    rotated by round so that none always runs first."""
+    groups = []
+    for c in configs:
+        ref = SCALED[c][0] if c in SCALED else None
+        g = [x for x in groups if ref in x]
+        if g:
+            g[0].append(c)
+        else:
+            groups.append([c, ref] if ref else [c])
+    k = r % len(groups)
+    groups = groups[k:] + groups[:k]
+    return [c for g in groups for c in (reversed(g) if r % 2 else g)]
 
 
 def load1():
@@ -349,11 +367,13 @@ def json_time(ts):
         return None
 
 
-def read_growth(path):
+def read_growth(path, t_timed=None):
     """What growth sites did in a leaking run, from pymemwatch's --json leak lines: watches armed and
-    hits (each container's last watch_arms and watch_hits, summed over containers), whether a leak row
-    named a site, and when (s after the first line, which comes one interval after 'watching')."""
-    last, first_t, site_t, reasons = {}, None, None, set()
+    hits (each container's last watch_arms and watch_hits, summed over containers), of those hits the
+    ones after t_timed (the start of the timed section, epoch s; counted from the last line before it,
+    so up to one interval early), whether a leak row named a site, and when (s after the first line,
+    which comes one interval after 'watching')."""
+    last, before, first_t, site_t, reasons = {}, {}, None, None, set()
     try:
         with open(path) as f:
             for line in f:
@@ -370,6 +390,8 @@ def read_growth(path):
                 a, h = r.get("watch_arms") or 0, r.get("watch_hits") or 0
                 o = last.get(key, (0, 0))
                 last[key] = (max(o[0], a), max(o[1], h))
+                if t_timed is not None and t is not None and t < t_timed:
+                    before[key] = max(before.get(key, 0), h)
                 if r.get("site") and site_t is None and t is not None:
                     site_t = t
                 if r.get("site_reason"):
@@ -377,6 +399,7 @@ def read_growth(path):
     except OSError:
         return {}
     return {"arms": sum(a for a, h in last.values()), "hits": sum(h for a, h in last.values()),
+            "hits_timed": sum(h - before.get(k, 0) for k, (a, h) in last.items()),
             "named": site_t is not None, "site_s": None if site_t is None else site_t - first_t,
             "reasons": sorted(reasons)}
 
@@ -484,6 +507,7 @@ class Bench(object):
                     if config in LEAK_CONFIGS:
                         time.sleep(LEAK_PREROLL)  # the heap must grow for a few intervals before bursts
                     c0, m0 = self._cpu_ticks(pp.pid), time.monotonic()
+                t_timed = time.time()  # wall clock, as pymemwatch's JSON "time"
                 os.kill(wp.pid, signal.SIGUSR1)
                 line = wout.wait_for("elapsed", RUN_TIMEOUT)
                 if line is None:
@@ -512,7 +536,7 @@ class Bench(object):
                     if config in ("full", "exact") + LEAK_CONFIGS:
                         res["csv"] = read_csv_sums(csv_path)
                     if config == "leaking":
-                        res["growth"] = read_growth(json_path)
+                        res["growth"] = read_growth(json_path, t_timed)
                     os.kill(wp.pid, signal.SIGUSR1)  # release --hold
                 rc = wp.wait(30)
                 if rc != 0:
@@ -561,8 +585,7 @@ class Bench(object):
                     spent_est += reps * sum(self.est_run(wl, c) for c in plan)
                     continue
                 for r in range(reps):
-                    k = r % len(plan)
-                    order = plan[k:] + plan[:k]  # rotate: no config always first
+                    order = round_order(configs, r)
                     for config in order:
                         done += 1
                         spent_est += self.est_run(wl, config)
@@ -638,14 +661,16 @@ class Bench(object):
         g = [r["growth"] for r in runs]
         arms = statistics.median([x["arms"] for x in g])
         hits = statistics.median([x["hits"] for x in g])
+        hits_timed = statistics.median([x.get("hits_timed", x["hits"]) for x in g])
         bpf = [r["bpf"]["pmw_growth_hit"][2] for r in runs if "pmw_growth_hit" in r.get("bpf", {})]
         trap = getattr(interp, "watch_us", None)
         per_hit = trap + (statistics.median(bpf) / 1e3 if bpf else 0) if trap is not None else None
         ms = [x["hits"] * per_hit / 1e3 for x in g] if per_hit is not None else []
-        share = [x["hits"] * per_hit / 1e6 / r["elapsed"] for x, r in zip(g, runs)] if per_hit is not None else []
+        share = ([x.get("hits_timed", x["hits"]) * per_hit / 1e6 / r["elapsed"] for x, r in zip(g, runs)]
+                 if per_hit is not None else [])
         site_s = [x["site_s"] for x in g if x["named"] and x["site_s"] is not None]
         per_watch = [x["hits"] / float(x["arms"]) for x in g if x["arms"]]
-        return {"arms": arms, "hits": hits, "per_watch": statistics.median(per_watch) if per_watch else None,
+        return {"arms": arms, "hits": hits, "hits_timed": hits_timed, "per_watch": statistics.median(per_watch) if per_watch else None,
                 "per_hit_us": per_hit, "bpf_us": statistics.median(bpf) / 1e3 if bpf else None,
                 "ms": statistics.median(ms) if ms else None, "share": statistics.median(share) if share else None,
                 "named": sum(1 for x in g if x["named"]), "runs": len(g),
@@ -747,7 +772,7 @@ class Bench(object):
                   "min_s", "max_s", "ratio", "ratio_base", "allocs_per_s", "allocs_per_s_from", "exact_allocs",
                   "exact_frees", "precision", "floor", "exact_over_floor", "pool_refills", "attach_s",
                   "bpf_ns_per_run", "pmw_cpu_pct", "walks", "walk_ms_per_gib", "bursts", "burst_s", "probes_s",
-                  "lost_s", "work_s", "pair_ratio", "pairs", "watch_arms", "watch_hits", "hits_per_watch",
+                  "lost_s", "work_s", "pair_ratio", "pairs", "watch_arms", "watch_hits", "hits_timed", "hits_per_watch",
                   "us_per_hit", "hits_ms", "site_named", "site_s", "value", "unit", "note"]
         rows = []
         plan = with_refs(configs)
@@ -785,6 +810,7 @@ class Bench(object):
                     if config == "leaking":
                         g = self.growth_figures(interp, wl)
                         for col, key, f in (("watch_arms", "arms", "%g"), ("watch_hits", "hits", "%g"),
+                                            ("hits_timed", "hits_timed", "%g"),
                                             ("hits_per_watch", "per_watch", "%.2f"), ("us_per_hit", "per_hit_us", "%.3f"),
                                             ("hits_ms", "ms", "%.3f"), ("site_s", "site_s", "%.1f")):
                             if g and g.get(key) is not None:
@@ -1213,6 +1239,7 @@ def report_leaking(b, interps, workloads):
             g = b.growth_figures(interp, wl) or {}
             rows.append([wl, fmt_ratio(b.ratio(interp, wl, "leaking")), fmt_ratio(pr), npairs,
                          fmt_opt(g.get("arms"), "%.0f"), fmt_opt(g.get("hits"), "%.0f"),
+                         fmt_opt(g.get("hits_timed"), "%.0f"),
                          fmt_opt(g.get("per_watch"), "%.1f"), fmt_opt(g.get("per_hit_us"), "%.1f"),
                          fmt_opt(g.get("ms"), "%.1f"), fmt_opt(g.get("share") and 100 * g["share"], "%.2f%%"),
                          "%d/%d" % (g["named"], g["runs"]) if g else "-", fmt_opt(g.get("site_s"), "%.0f"),
@@ -1221,25 +1248,26 @@ def report_leaking(b, interps, workloads):
             continue
         lw = [wl for wl in workloads if wl in b.leak_workloads]
         rows.append(["geomean", fmt_ratio(geomean([b.ratio(interp, wl, "leaking") for wl in lw])),
-                     fmt_ratio(geomean([b.pair_ratio(interp, wl, "leaking")[0] for wl in lw]))] + [""] * 10)
+                     fmt_ratio(geomean([b.pair_ratio(interp, wl, "leaking")[0] for wl in lw]))] + [""] * 11)
         print_table("Cost while a leak is found and its site named (leaking: default pymemwatch -p on a leaking "
                     "target), set %s, %s: time / the same leaking workload unwatched (%d reps)" %
                     (b.set_name, interp.label, b.args.reps),
-                    ["workload", "leaking", "paired", "pairs", "watches", "hits", "hits/watch", "us/hit",
+                    ["workload", "leaking", "paired", "pairs", "watches", "hits", "in timed", "hits/watch", "us/hit",
                      "hits ms", "of timed", "site named", "site at s", "pmw CPU"], rows)
         emit_note("the workload leaks %g KiB/s of small dicts into a module global list; pymemwatch watched it "
                   "working and leaking for %g s before the timed section (%g x the work); bound (issue 17): "
                   "leaking <= 1.02 on a quiet machine" % (LEAK_KIB, LEAK_PREROLL, LEAK_SCALE))
         emit_note("leaking: median time / median unwatched; paired: median over rounds of the ratio of the two "
-                  "runs of one round, run back to back (order rotated by round), which cancels slow drifts of "
+                  "runs of one round, run back to back (AB, then BA in the next round), which cancels slow drifts of "
                   "the machine; pairs: rounds with both runs")
         emit_note("growth sites, from pymemwatch's --json leak lines over the whole watch (pre-roll included), "
                   "medians over runs: watches: times a leak's length field was armed (summed over leaks); hits: "
                   "writes caught (each arming stops after 16 per CPU); us/hit: what one hit costs the writer, "
                   "the trap and perf handling measured in this session by bench/watch_cost.py (%s appends to "
                   "a list, with and without a write breakpoint on its length) plus pmw_growth_hit's ns/run "
-                  "from --bpf-stats; hits ms: hits x us/hit, the target time they cost; of timed: that / the "
-                  "timed section (an upper bound: some hits fall in the pre-roll); site named: runs whose leak "
+                  "from --bpf-stats; hits ms: hits x us/hit, the target time they cost; in timed: the hits after the "
+                  "last JSON line before the timed section (so up to one interval early); of timed: those x "
+                  "us/hit / the timed section; site named: runs whose leak "
                   "row named a site; site at s: seconds from the first JSON line (1 interval after attach) to "
                   "the first named site; pmw CPU: pymemwatch's CPU time over the timed section, percent of one "
                   "CPU" % "20000")
