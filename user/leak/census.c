@@ -48,8 +48,12 @@ void pmw_census_pool(struct pmw_census *c, struct pmw_walk *wk, const struct pmw
 	row = pmw_sorted_get((void **)&c->rows, &c->n, &c->cap, sizeof(*row), ty->addr, 4096);
 	if (!row)
 		return;
-	if (!row->name[0])
+	if (strncmp(row->name, ty->name, sizeof(row->name) - 1)) {
+		/* another type at a freed type's address: a new row, all its bytes new */
+		if (row->name[0])
+			row->first_bytes = 0;
 		snprintf(row->name, sizeof(row->name), "%s", ty->name);
+	}
 	row->bytes += live_bytes;
 	row->pools++;
 }

@@ -17,6 +17,13 @@ struct pmw_census_type {
 	char name[64];			/* tp_name */
 };
 
+/*
+ * Seconds between revalidations of the census's types when no walk does it
+ * (pmw_walk_types_renew at the start of each scan: --walk-budget 0): a type
+ * freed and another made at its address is named anew within this time.
+ */
+#define PMW_CENSUS_TYPES_AGE	10.0
+
 /* One target's census (types: the walk's validated type table, pmw_walk_type). */
 struct pmw_census {
 	struct pmw_census_type *rows;	/* sorted by type address */

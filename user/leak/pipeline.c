@@ -23,6 +23,7 @@
 
 static void census_begin(struct pmw_watch *w)
 {
+	pmw_walk_types_renew(&w->leaks.walk, PMW_CENSUS_TYPES_AGE);
 	pmw_census_begin(&w->leaks.census);
 }
 

@@ -1232,13 +1232,10 @@ static void walk_finish(struct pmw_walk *wk)
 	wk->phase = PH_IDLE;
 }
 
-static int walk_start(struct pmw_walk *wk, const struct pmw_target *t)
+/* a new generation of the type table: every type is validated again when next met */
+static int types_renew(struct pmw_walk *wk)
 {
-	int err = pmw_heap_pools(t, &wk->hp);
-
-	if (err)
-		return err;
-	/* types are revalidated once per walk: a freed type's address may be reused */
+	wk->types_at = mono_s();
 	wk->gen++;
 	wk->ntypes = 0;
 	for (size_t i = 0; i < wk->cap_types; i++) {
@@ -1262,6 +1259,25 @@ static int walk_start(struct pmw_walk *wk, const struct pmw_target *t)
 				*type_slot(wk, old[i].addr) = old[i];
 		free(old);
 	}
+	return 0;
+}
+
+int pmw_walk_types_renew(struct pmw_walk *wk, double max_age_s)
+{
+	if (wk->phase != PH_IDLE || mono_s() - wk->types_at < max_age_s)
+		return 0;
+	return types_renew(wk);
+}
+
+static int walk_start(struct pmw_walk *wk, const struct pmw_target *t)
+{
+	int err = pmw_heap_pools(t, &wk->hp);
+
+	if (err)
+		return err;
+	/* types are revalidated once per walk: a freed type's address may be reused */
+	if (types_renew(wk))
+		return -ENOMEM;
 	memset(&wk->cur, 0, sizeof(wk->cur));
 	if (parents_start(wk))
 		return -ENOMEM;

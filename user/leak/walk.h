@@ -141,6 +141,7 @@ struct pmw_walk {
 	struct pmw_wtype *types;
 	size_t ntypes, cap_types;
 	uint64_t pytype;		/* &PyType_Type, learned from the type chain */
+	double types_at;		/* CLOCK_MONOTONIC seconds of the table's last renewal */
 	/* optional, set by the caller (snapshot's advice): called for every object found in a
 	 * pool, with its validated type, address, the pool image's bytes from the object's
 	 * start (@o, @avail of them: the rest of its block) and its block size; and for every
@@ -198,6 +199,16 @@ bool pmw_walk_busy(const struct pmw_walk *wk);
  * -ENOMEM.
  */
 int pmw_walk_step(struct pmw_walk *wk, const struct pmw_target *t, struct pmw_walk_budget *b);
+
+/*
+ * Validate the types again from now on, as each walk does at its start (a
+ * freed type's address may hold another type, and what was no type is
+ * forgotten), when no walk is under way and the last renewal is at least
+ * @max_age_s old: for lookups without walks (the census of heap scans, with
+ * --walk-budget 0). The table moves: hold no pmw_wtype pointer across it.
+ * 0 or -ENOMEM.
+ */
+int pmw_walk_types_renew(struct pmw_walk *wk, double max_age_s);
 
 /* The validated type at @addr (NULL if not a type). */
 const struct pmw_wtype *pmw_walk_type(struct pmw_walk *wk, const struct pmw_target *t,
