@@ -153,7 +153,9 @@ def test_growth_from_event_loop(ident, env, procs, tmp_path):
     its callbacks list grows from C in the task's step, below the event loop, so the
     only application frame at the write is the entry line. The site is the line the
     waiting coroutine chain is suspended at (`await NEVER`, inside a coroutine that
-    another awaits), never the entry line; the holder is named through the future."""
+    another awaits), never the entry line; the holder is named through the future.
+    A list grown by loop.call_soon(CALLS.append, n) has no task behind the write:
+    no site, and the reason names the dispatcher."""
     interp = conftest.get_interp(ident)
     state = str(tmp_path / "state.json")
     p = procs.popen([interp.path, os.path.join(WORKLOADS, "growth_async.py"), state])
@@ -184,3 +186,13 @@ def test_growth_from_event_loop(ident, env, procs, tmp_path):
     assert "wait_for_it" in funcs and "handle" in funcs, d
     assert funcs.index("wait_for_it") < funcs.index("handle") < funcs.index("<module>"), d
     assert ("<module>", truth["entry"]) in frames, d
+    calls = [r for r in leak_lines(out).values() if r["holder"] == "__main__.CALLS"]
+    assert calls, diag
+    c = calls[0]
+    d = "%s\n%s" % (json.dumps(c), diag)
+    if not c["stacks"] and "no free hardware watchpoint" in (c["site_reason"] or ""):
+        pytest.skip("debug registers taken by another process during the run: %s"
+                    % c["site_reason"])
+    # watched: no site, never the entry line
+    assert c["stacks"] and c["site"] == "" and "Handle._run" in c["site_reason"], d
+    assert "no waiting task" in c["site_reason"], d

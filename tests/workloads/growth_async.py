@@ -8,6 +8,9 @@ callbacks list from C (the task's step, Modules/_asynciomodule.c), so the only
 application frame at that write is the entry line (asyncio.run(main())); the
 line that grows the leak is where the task waits, `await NEVER` in wait_for_it
 (awaited by handle: a chain of two coroutines). Nothing else keeps the tasks.
+A second leak, CALLS, grows by loop.call_soon(CALLS.append, n): list.append runs
+from Handle._run with no task behind it, so it has no site (the line that
+scheduled it is not on any stack at the write).
 
 Prints ``ready <pid>``, starts RATE tasks a second (default 50) and writes
 STATE_FILE (JSON) once: {"file": this file, "line": the `await NEVER` line,
@@ -19,6 +22,7 @@ import os
 import sys
 
 NEVER = None
+CALLS = []
 
 
 async def wait_for_it(n):
@@ -54,6 +58,7 @@ async def main(state, rate):
     while True:
         for _ in range(5):
             asyncio.get_running_loop().create_task(handle(n))
+            asyncio.get_running_loop().call_soon(CALLS.append, n)
             n += 1
         await asyncio.sleep(5.0 / rate)
 

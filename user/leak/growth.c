@@ -363,6 +363,8 @@ static int waiting_frames(struct pmw_growths *gs, const struct pmw_target *t,
 	for (int i = 0; i < n && k < max; i++)
 		if (!pmw_frame_resolve(t, gs->cc, code[i], instr[i], &out[k]))
 			k++;
+	dlog("PID %d: container 0x%llx: %d coroutine frame(s) from its newest item, %llu reads\n",
+	     t->pid, (unsigned long long)g->addr, k, (unsigned long long)r.reads);
 	pmw_pyr_free(&r);
 	return k;
 }
