@@ -350,6 +350,7 @@ static int waiting_frames(struct pmw_growths *gs, const struct pmw_target *t,
 	struct pmw_pyr r;
 	int64_t size = 0;
 	int n = 0, k = 0;
+	double t0 = pmw_now_s();
 
 	if (g->kind != PMW_CK_LIST || pmw_pyr_init(&r, t, 2048, 256))
 		return 0;
@@ -363,8 +364,9 @@ static int waiting_frames(struct pmw_growths *gs, const struct pmw_target *t,
 	for (int i = 0; i < n && k < max; i++)
 		if (!pmw_frame_resolve(t, gs->cc, code[i], instr[i], &out[k]))
 			k++;
-	dlog("PID %d: container 0x%llx: %d coroutine frame(s) from its newest item, %llu reads\n",
-	     t->pid, (unsigned long long)g->addr, k, (unsigned long long)r.reads);
+	dlog("PID %d: container 0x%llx: %d coroutine frame(s) from its newest item, %llu reads, "
+	     "%.0f us\n", t->pid, (unsigned long long)g->addr, k, (unsigned long long)r.reads,
+	     (pmw_now_s() - t0) * 1e6);
 	pmw_pyr_free(&r);
 	return k;
 }
