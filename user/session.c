@@ -42,6 +42,7 @@ void pmw_session_init(struct pmw_session *s)
 	memset(s, 0, sizeof(*s));
 	s->cmd.sync_fd = -1;
 	s->stats_fd = -1;
+	s->scan_min_age = -1;	/* scans unpaced until their cost is known */
 	gethostname(s->host, sizeof(s->host) - 1);
 	pmw_watch_set_scan_hook(&pmw_leak_scan_hook);	/* the type census reads each heap scan */
 }
@@ -427,8 +428,12 @@ static void scan_pace(struct pmw_session *s, double cpu, int scans, int live, do
 	full_rate = s->scan_cost * live / interval_s;	/* every target, every interval */
 	if (full_rate <= half)
 		s->scan_min_age = -1;
-	else if (s->scan_min_age < 0)
+	else if (s->scan_min_age < 0) {
 		s->scan_min_age = 0;
+		vlog("heap scans paced: %.2f ms each, %.2f%% of one CPU for all %d targets every "
+		     "interval, over half the --walk-budget\n", s->scan_cost * 1e3, full_rate * 100,
+		     live);
+	}
 	else if (s->scan_rate > half)
 		s->scan_min_age = s->scan_min_age < interval_s ? interval_s :
 				  fmin(2 * s->scan_min_age, PMW_SCAN_MAX_S);

@@ -101,3 +101,42 @@ def test_large_blocks_followed(env, interp, procs, tmp_path):
     live = [int(r["large_live_bytes"]) for r in rows]
     assert max(live) >= 2 * 1024 * 1024, diag
     assert sum(int(r["large_allocs"]) for r in rows) > 0, diag
+
+
+def test_live_bytes_follow_paced_scans(env, interp, procs, tmp_path):
+    """With a walk budget too small for a heap scan every interval (the scans
+    of 100 targets against the default 5%), the scans are paced (-v says so):
+    every interval still has its row, and the 16 MiB the keep phase keeps
+    shows in live_bytes within the paced rescan time (10 s)."""
+    target = procs.target(interp, ["keep"])
+    csv_path = str(tmp_path / "paced.csv")
+    pmw = procs.watch("-p", target.pid, "-i", "0.5", "--csv", csv_path, "-q", "-v",
+                      "--walk-budget", "0.001")
+    pmw.wait_watching()
+    assert wait_rows(csv_path, target.pid, 4), pmw.stop().describe()
+    snap = target.run_phase("keep")
+    t0 = time.time()
+    grown = None
+    while time.time() - t0 < 14 and grown is None:
+        time.sleep(0.5)
+        _, rows = read_csv(csv_path)
+        rows = rows_for(rows, target.pid)
+        if rows and rows[-1]["live_bytes"] - rows[0]["live_bytes"] >= 0.9 * MIB16:
+            grown = time.time() - t0
+    res = pmw.stop()
+    _, rows = read_csv(csv_path)
+    rows = rows_for(rows, target.pid)
+    diag = "%s\n%s\nrows:\n%s\nsnapshots: %s" % (interp, res.describe(), format_rows(rows), snap)
+    assert res.rc == 0, diag
+    assert "heap scans paced" in res.stderr, diag
+    assert grown is not None, "the kept 16 MiB not in live_bytes within 14 s\n" + diag
+    # a row every interval: the rows' times are 0.5 s apart, none missing
+    times = [r["time"] for r in rows]
+    assert len(set(times)) == len(times), diag
+    span = epoch_s(times[-1]) - epoch_s(times[0])
+    assert len(rows) >= span / 0.5 * 0.9, "%d rows over %.1f s\n%s" % (len(rows), span, diag)
+
+
+def epoch_s(t):
+    """seconds of a CSV time 2026-12-07T21:03:52.658Z"""
+    return time.mktime(time.strptime(t[:19], "%Y-%m-%dT%H:%M:%S")) + float(t[19:-1] or 0)
