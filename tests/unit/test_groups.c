@@ -58,10 +58,49 @@ static void test_groups(void **state)
 	assert_false(pmw_container_weak(&tr[1]));
 }
 
+/*
+ * 14 tenants' lists of one dict (parent 0x900), more than the PMW_LEAKS_MAX worst:
+ * the row sums all 14 (the 4 outside the worst have no holder searched), not a
+ * bounded list of the same dict (score 0) nor a growing list of another dict.
+ */
+static void test_group_whole(void **state)
+{
+	struct pmw_ctrack tr[16];
+	struct pmw_containers cs = { .tr = tr, .n = 16 };
+	struct pmw_leak_group g[PMW_LEAKS_MAX];
+	char h[64];
+	int n;
+
+	for (int i = 0; i < 14; i++) {
+		snprintf(h, sizeof(h), "m.BY_TENANT['t%d']", i);
+		track(&tr[i], 0x100 + 0x10 * i, i < 10 ? h : "", 100 + i, 60, i < 10 ? 5.0 - 0.1 * i : 1.0,
+		      i < 12 ? "Event" : "");	/* the newest not typed yet */
+		tr[i].parent = 0x900;
+	}
+	track(&tr[14], 0x400, "", 1000, 0, 0, "Event");	/* bounded, same dict */
+	tr[14].parent = 0x900;
+	track(&tr[15], 0x410, "", 1000, 60, 0.5, "Event");	/* another dict's */
+	tr[15].parent = 0x980;
+	n = pmw_leak_groups(&cs, NULL, g, PMW_LEAKS_MAX);
+	assert_int_equal(n, 1);
+	assert_string_equal(g[0].holder, "m.BY_TENANT[*]");
+	assert_int_equal(g[0].n, 10);
+	assert_int_equal(g[0].members, 14);
+	assert_true(g[0].items == 14 * 100 + 91 && g[0].items_per_min == 14 * 60);
+	assert_true(g[0].score == 5.0);
+	/* without the walk's parents, the worst ones only */
+	for (int i = 0; i < 16; i++)
+		tr[i].parent = 0;
+	n = pmw_leak_groups(&cs, NULL, g, PMW_LEAKS_MAX);
+	assert_int_equal(n, 1);
+	assert_int_equal(g[0].members, 10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_groups),
+		cmocka_unit_test(test_group_whole),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -83,8 +83,8 @@ static void add(struct pmw_leak_group *g, struct pmw_ctrack *tr, const char *sit
 }
 
 /*
- * Is track @tr, not among the worst, another container of group @g: an item of
- * the same dict or list as its first (the walk's parent), of its type and item
+ * Is track @tr, not among the worst, another container of group @g: growing (scored), an
+ * item of the same dict or list as its first (the walk's parent), of its type and item
  * type, of no other growth site (@gs)? Only for a group held by a subscript
  * ("m.D['a']": m.D's values), not by an attribute or a module's globals.
  */
@@ -95,6 +95,7 @@ static bool same_parent(const struct pmw_leak_group *g, const struct pmw_ctrack 
 	char site[160];
 
 	if (!a->parent || tr->parent != a->parent || tr->type != a->type || !stem(a->holder) ||
+	    tr->score <= 0 ||	/* it grows too: a bounded sibling is no part of the leak */
 	    (a->item_type[0] && tr->item_type[0] && strcmp(a->item_type, tr->item_type)) ||
 	    pmw_container_weak(tr))
 		return false;

@@ -38,8 +38,8 @@ bool pmw_container_weak(const struct pmw_ctrack *tr);
 
 /*
  * The leaks of @cs, worst first: its growing containers grouped as above
- * (among the PMW_LEAKS_MAX worst; then every other track of the same parent
- * dict or list, type and item type joins the group's sums, so a
+ * (among the PMW_LEAKS_MAX worst; then every other growing track of the same
+ * parent dict or list, type and item type joins the group's sums, so a
  * defaultdict(list) of 50 tenants sums all 50 lists, not the few worst),
  * weak-reference ones attached to the leak whose growth per minute is
  * closest to theirs (dropped when there is none); growth sites from @gs
