@@ -126,19 +126,24 @@ def big_heap(pmw, python, gib, log, after_s=40.0):
         t.kill()
         t.wait()
     errf.seek(0)
-    walks = _walks(errf.read())
+    err_text = errf.read()
+    walks = _walks(err_text)
     errf.close()
     if not walks:
         raise RuntimeError("no walk completed on the %.3g GiB target" % gib)
     gibs = [w[2] * 1e6 / 2 ** 30 for w in walks]
     cpu = sorted(w[3] / g for w, g in zip(walks, gibs))
     copy = sorted(w[4] / g for w, g in zip(walks, gibs))
+    hdr = re.findall(r"([0-9.]+) KiB per interval since attach", err_text)
     res = {"gib": gibs[-1], "walks": len(walks), "cpu_ms_gib": cpu[len(cpu) // 2],
-           "copy_ms_gib": copy[len(copy) // 2], "latency_s": lat, "rss_mib": rss / 1024.0}
+           "copy_ms_gib": copy[len(copy) // 2], "latency_s": lat, "rss_mib": rss / 1024.0,
+           "header_kib": float(hdr[-1]) if hdr else None}
     res["ratio"] = res["cpu_ms_gib"] / res["copy_ms_gib"] if res["copy_ms_gib"] else None
-    log("walks on %.2f GiB: %d walks, %.0f ms CPU/GiB, copy %.0f ms/GiB, leak ranked after %s s, RSS %.0f MiB"
+    log("walks on %.2f GiB: %d walks, %.0f ms CPU/GiB, copy %.0f ms/GiB, leak ranked after %s s, RSS %.0f MiB, "
+        "headers re-read between walks %s KiB per interval"
         % (res["gib"], res["walks"], res["cpu_ms_gib"], res["copy_ms_gib"],
-           "%.1f" % lat if lat is not None else "-", res["rss_mib"]))
+           "%.1f" % lat if lat is not None else "-", res["rss_mib"],
+           "%.1f" % res["header_kib"] if res["header_kib"] is not None else "-"))
     return res
 
 
