@@ -154,8 +154,9 @@ def test_growth_from_event_loop(ident, env, procs, tmp_path):
     only application frame at the write is the entry line. The site is the line the
     waiting coroutine chain is suspended at (`await NEVER`, inside a coroutine that
     another awaits), never the entry line; the holder is named through the future.
-    A list grown by loop.call_soon(CALLS.append, n) has no task behind the write:
-    no site, and the reason names the dispatcher."""
+    A loop run by a standard-library thread (no application frame on its stack):
+    its waiting tasks' line too. A list grown by loop.call_soon(CALLS.append, n)
+    has no task behind the write: no site, and the reason names the dispatcher."""
     interp = conftest.get_interp(ident)
     state = str(tmp_path / "state.json")
     p = procs.popen([interp.path, os.path.join(WORKLOADS, "growth_async.py"), state])
@@ -186,6 +187,11 @@ def test_growth_from_event_loop(ident, env, procs, tmp_path):
     assert "wait_for_it" in funcs and "handle" in funcs, d
     assert funcs.index("wait_for_it") < funcs.index("handle") < funcs.index("<module>"), d
     assert ("<module>", truth["entry"]) in frames, d
+    t = [r for r in leak_lines(out).values() if r["holder"] == "__main__.NEVER_T.<list>"]
+    assert t, diag
+    if t[0]["site"] or "no free hardware watchpoint" not in (t[0]["site_reason"] or ""):
+        assert t[0]["site"] == "%s:%d" % (truth["file"], truth["thread_line"]), \
+            "%s\n%s" % (json.dumps(t[0]), diag)
     calls = [r for r in leak_lines(out).values() if r["holder"] == "__main__.CALLS"]
     assert calls, diag
     c = calls[0]
