@@ -346,28 +346,37 @@ static int dispatched(const struct pmw_frame *fr, int app)
 static int waiting_frames(struct pmw_growths *gs, const struct pmw_target *t,
 			  const struct pmw_growth *g, uint64_t len, struct pmw_frame *out, int max)
 {
-	uint64_t items = 0, item = 0, code[PMW_CORO_CHAIN], instr[PMW_CORO_CHAIN];
-	struct pmw_pyr r;
+	uint64_t items = 0, item = 0, code[PMW_CORO_CHAIN], instr[PMW_CORO_CHAIN], reads;
+	struct pmw_pyr *r = gs->pyr;
 	int64_t size = 0;
 	int n = 0, k = 0;
 	double t0 = pmw_now_s();
 
-	if (g->kind != PMW_CK_LIST || pmw_pyr_init(&r, t, 2048, 256))
+	if (g->kind != PMW_CK_LIST)
 		return 0;
-	if (!pmw_pyr_read(&r, g->addr + PMW_OB_SIZE, &size, 8) && size > 0 && size < (1LL << 40) &&
-	    !pmw_pyr_read(&r, g->addr + PMW_LIST_ITEMS, &items, 8) && pmw_pyptr_ok(items)) {
+	if (!r) {	/* kept across lookups: the types met (tuple, Task, coroutine) stay cached */
+		if (!(r = calloc(1, sizeof(*r))) || pmw_pyr_init(r, t, 0, 256)) {
+			free(r);
+			return 0;
+		}
+		gs->pyr = r;
+	}
+	r->t = t;	/* the session's array of targets may have moved since */
+	reads = r->reads;
+	r->budget = reads + 2048;
+	if (!pmw_pyr_read(r, g->addr + PMW_OB_SIZE, &size, 8) && size > 0 && size < (1LL << 40) &&
+	    !pmw_pyr_read(r, g->addr + PMW_LIST_ITEMS, &items, 8) && pmw_pyptr_ok(items)) {
 		uint64_t at = len && len <= (uint64_t)size ? len - 1 : (uint64_t)size - 1;
 
-		if (!pmw_pyr_read(&r, items + at * 8, &item, 8) && pmw_pyptr_ok(item))
-			n = pmw_coro_frames(&r, item, code, instr, PMW_CORO_CHAIN);
+		if (!pmw_pyr_read(r, items + at * 8, &item, 8) && pmw_pyptr_ok(item))
+			n = pmw_coro_frames(r, item, code, instr, PMW_CORO_CHAIN);
 	}
 	for (int i = 0; i < n && k < max; i++)
 		if (!pmw_frame_resolve(t, gs->cc, code[i], instr[i], &out[k]))
 			k++;
 	dlog("PID %d: container 0x%llx: %d coroutine frame(s) from its newest item, %llu reads, "
-	     "%.0f us\n", t->pid, (unsigned long long)g->addr, k, (unsigned long long)r.reads,
-	     (pmw_now_s() - t0) * 1e6);
-	pmw_pyr_free(&r);
+	     "%.0f us\n", t->pid, (unsigned long long)g->addr, k,
+	     (unsigned long long)(r->reads - reads), (pmw_now_s() - t0) * 1e6);
 	return k;
 }
 
@@ -485,5 +494,8 @@ void pmw_growth_free(struct pmw_growths *gs)
 	}
 	free(gs->g);
 	pmw_code_cache_free(gs->cc);
+	if (gs->pyr)
+		pmw_pyr_free(gs->pyr);
+	free(gs->pyr);
 	memset(gs, 0, sizeof(*gs));
 }

@@ -77,6 +77,7 @@ struct pmw_growths {
 	int n;
 	size_t cap;
 	struct pmw_code_cache *cc;
+	struct pmw_pyr *pyr;		/* reader of the coroutine lookups (its type cache kept), NULL */
 	bool said;			/* the reason no stack can be read was logged (-v) */
 	bool no_stacks;			/* this build gives no stacks: nothing is armed */
 };
