@@ -517,10 +517,15 @@ static bool hot(const struct pmw_ctrack *tr)
  */
 static struct follow *follow_list(struct pmw_containers *cs, size_t *np)
 {
-	struct follow *f = malloc((cs->n + cs->nseen + 1) * sizeof(*f));
-	size_t n = 0, cold = 0, nc = cs->n + cs->nseen;
+	size_t n = 0, cold = 0, nc = cs->n + cs->nseen, want = FOLLOW_TURN + 1;
+	struct follow *f;
 
-	if (!f)
+	/* room for what is read: not an entry per container followed (~440 KiB per round) */
+	for (size_t i = 0; i < cs->n; i++)
+		want += hot(&cs->tr[i]);
+	for (size_t i = 0; i < cs->nseen; i++)
+		want += cs->seen[i].global;
+	if (!(f = malloc(want * sizeof(*f))))
 		return NULL;
 	for (size_t i = 0; i < cs->n; i++)
 		if (hot(&cs->tr[i]))
