@@ -12,7 +12,10 @@ A loop run by a thread of the standard library (threading.Thread(target=
 loop.run_forever)) has tasks waiting on NEVER_T, started with
 run_coroutine_threadsafe: no application frame at all is on that thread's
 stack; their line is the `await NEVER_T` in wait_in_thread.
-A third leak, CALLS, grows by loop.call_soon(CALLS.append, n): list.append runs
+RESULTS grows by pool.submit(RESULTS.append, n) on a ThreadPoolExecutor: the
+write is in a worker thread below _WorkItem.run with no application frame and
+no task: no site either.
+A fourth leak, CALLS, grows by loop.call_soon(CALLS.append, n): list.append runs
 from Handle._run with no task behind it, so it has no site (the line that
 scheduled it is not on any stack at the write).
 
@@ -22,6 +25,7 @@ STATE_FILE (JSON) once: {"file": this file, "line": the `await NEVER` line,
 "thread_line": the `await NEVER_T` line}, found from inside the target in its own source.
 """
 import asyncio
+import concurrent.futures
 import json
 import os
 import sys
@@ -30,6 +34,7 @@ import threading
 NEVER = None
 NEVER_T = None
 CALLS = []
+RESULTS = []
 
 
 async def wait_for_it(n):
@@ -73,6 +78,7 @@ async def main(state, rate):
     global NEVER
     NEVER = asyncio.get_running_loop().create_future()
     other = start_thread_loop()
+    pool = concurrent.futures.ThreadPoolExecutor(1)
     me, where = lines()
     with open(state + ".tmp", "w") as f:
         json.dump({"file": me, "pid": os.getpid(), "line": where["AWAITS-NEVER"],
@@ -85,6 +91,7 @@ async def main(state, rate):
             asyncio.get_running_loop().create_task(handle(n))
             asyncio.get_running_loop().call_soon(CALLS.append, n)
             asyncio.run_coroutine_threadsafe(wait_in_thread(n), other)
+            pool.submit(RESULTS.append, n)
             n += 1
         await asyncio.sleep(5.0 / rate)
 

@@ -384,8 +384,8 @@ static int waiting_frames(struct pmw_growths *gs, const struct pmw_target *t,
  * The stack of a growing write @fr[0..n) whose only application frames (@app, -1 none)
  * are outside a dispatcher (@d): the waiting coroutine's frames, if found, go in after the
  * dispatcher (the task it stepped), and the site is the innermost application frame among
- * them; else the stack has no site (PMW_GSTACK_NO_SITE) and @g's reason says why, or,
- * with no application frame at all, keeps @app -1 (its innermost frame names it).
+ * them; else the stack has no site (PMW_GSTACK_NO_SITE) and @g's reason says why (a
+ * library line below a dispatcher is no better a site than the entry line).
  * Returns the new frame count in @fr (room for PMW_CORO_CHAIN more), sets @app.
  */
 static int async_stack(struct pmw_growths *gs, const struct pmw_target *t, struct pmw_growth *g,
@@ -394,12 +394,10 @@ static int async_stack(struct pmw_growths *gs, const struct pmw_target *t, struc
 	struct pmw_frame co[PMW_CORO_CHAIN];
 	int k = waiting_frames(gs, t, g, len, co, PMW_CORO_CHAIN), a = app_frame(t, co, k);
 
-	if (a < 0 && *app < 0)
-		return n;
 	if (a < 0) {
 		*app = PMW_GSTACK_NO_SITE;
-		snprintf(g->reason, sizeof(g->reason), "written below %.50s:%d (%.30s) under the entry "
-			 "line; no waiting task found", fr[d].file,
+		snprintf(g->reason, sizeof(g->reason), "written below %.50s:%d (%.30s), called from no "
+			 "application line; no waiting task found", fr[d].file,
 			 fr[d].line, fr[d].func);
 		if (!g->said_async)
 			vlog("PID %d: container 0x%llx: no site: %s\n", t->pid,
@@ -445,8 +443,7 @@ int pmw_growth_hit(struct pmw_growths *gs, const struct pmw_target *t,
 		return 0;
 	}
 	app = app_frame(t, fr, n);
-	/* no application frame at all (a worker thread of the standard library): a task's
-	 * line if there is one, else the innermost frame as before */
+	/* also with no application frame at all (a loop run by a standard-library thread) */
 	if (app && (d = dispatched(fr, app > 0 ? app : n)) >= 0)
 		n = async_stack(gs, t, g, ev->value, fr, n, d, &app);
 	if (app != PMW_GSTACK_NO_SITE)
