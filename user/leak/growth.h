@@ -7,7 +7,11 @@
  * A hit whose new length is above the one before is a growth; its stacks,
  * counted, name the site: the innermost frame of the most frequent growing
  * stack in the application's own code (not the standard library or
- * installed packages).
+ * installed packages). A stack whose application frames are all callers of a
+ * dispatcher (asyncio's Handle._run, a worker loop; or that has none) takes
+ * instead the line its task waits at: the newest item of the list leads to
+ * the task's coroutine (pycoro.h; a future's callbacks, written from C in the
+ * task's step); none found: that stack has no site (PMW_GSTACK_NO_SITE).
  *
  * Cost: each watch is armed with PERF_EVENT_IOC_REFRESH(PMW_GROWTH_HITS):
  * the kernel disables it after that many hits on a CPU (~10 us of the
@@ -45,9 +49,9 @@ struct pmw_gstack {
 	struct pmw_frame *frames;	/* innermost first, nframes, owned */
 	int nframes;
 	int app;			/* index of the innermost application frame, -1 none (the
-					 * innermost frame names it), PMW_GSTACK_NO_SITE: the only
-					 * application frames are below an event loop or dispatcher
-					 * and the waiting coroutine was not found: no site */
+					 * innermost frame names it), PMW_GSTACK_NO_SITE: written
+					 * below a dispatcher with no application frame in between
+					 * and no waiting task found: no site */
 	uint64_t hits;			/* growing writes seen with this stack */
 };
 
@@ -107,9 +111,10 @@ int pmw_growth_hit(struct pmw_growths *gs, const struct pmw_target *t,
 const struct pmw_growth *pmw_growth_find(const struct pmw_growths *gs, uint64_t addr);
 
 /*
- * "file:line" of the site of @g (innermost application frame of its top
- * stack) into @site, and of that stack's innermost frame into @inner; ""
- * when unknown. Returns the top stack or NULL.
+ * "file:line" of the site of @g (innermost application frame of its most
+ * frequent stack that has a site) into @site, and of that stack's innermost
+ * frame into @inner (of the top stack when none has a site); "" when unknown.
+ * Returns that stack or NULL.
  */
 const struct pmw_gstack *pmw_growth_site(const struct pmw_growth *g, char *site, size_t slen,
 					 char *inner, size_t ilen);
