@@ -189,8 +189,8 @@ def many(pmw, python, n, log, seconds=120.0, leak_at=20.0, all_host=True):
            "ranked": sum(1 for x in lat if x is not None), "latency": sorted(x for x in lat if x is not None),
            "cpu_pct": 100 * (cpu1[1] - cpu0[1]) / (cpu1[0] - cpu0[0]) if cpu0 else None,
            "rss_mib": rss / 1024.0, "seconds": seconds}
-    log("-a with %d targets: %d listed, %d of %d leaks ranked, pymemwatch %.1f%% CPU, peak RSS %.0f MiB"
-        % (n, res["listed"], res["ranked"], res["leaking"], res["cpu_pct"] or 0, res["rss_mib"]))
+    log("%s with %d targets: %d listed, %d of %d leaks ranked, pymemwatch %.1f%% CPU, peak RSS %.0f MiB"
+        % ("-a" if all_host else "-p", n, res["listed"], res["ranked"], res["leaking"], res["cpu_pct"] or 0, res["rss_mib"]))
     return res
 
 

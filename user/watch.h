@@ -82,6 +82,10 @@ struct pmw_watch {
 	double scan_cpu_s;		/* CPU seconds of every scan (cumulative) */
 	uint64_t scans, scans_paced;	/* scans done; intervals whose scan was paced away */
 	struct pmw_row row;		/* the last row */
+	/* the walk order's need (leak/pipeline.c): RSS and live heap (pymalloc + large) when
+	 * it was last given the walk turn, or first seen */
+	uint64_t need_rss0, need_live0;
+	bool need_set;
 	struct pmw_leaks leaks;		/* call sites and the process leak score */
 	/* totals for the summary */
 	struct pmw_gcgen gc_total[PMW_NGEN];

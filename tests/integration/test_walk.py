@@ -472,3 +472,36 @@ def test_header_reads_in_kib(env, procs, tmp_path):
     assert 0 < kib[-1] <= 64, r.describe()
     with open(leaks) as f:
         assert ",__main__.LEAK,module_global," in f.read(), r.describe()
+
+
+def test_walk_order_by_need(env, procs):
+    """The walk turn goes first to the target that grows (issue 18): six idle
+    targets and one that appends 500 dicts every 0.1 s from its start (its own
+    len(LEAK) says so), listed last in -p so that taking turns by age would
+    walk it last. At 5% for 36 s it is walked before most idle targets get
+    their first walk, more often than any of them, and none is starved (every
+    third turn goes by age)."""
+    py = "/usr/bin/python3.11"
+    if not os.path.exists(py):
+        pytest.skip("Debian's python3.11 is not installed")
+    base = ("import os, sys, time\nx = [str(i) for i in range(200000)]\ny = [float(i) for i in range(200000)]\n"
+            "LEAK = []\nprint('ready', os.getpid(), flush=True)\n")
+    idle = base + "time.sleep(300)\n"
+    grow = base + ("t0 = time.time()\nwhile time.time() - t0 < 300:\n"
+                   "    LEAK.extend({'k': i} for i in range(500))\n    time.sleep(0.1)\n"
+                   "    if len(LEAK) % 50000 == 0:\n        print('len', len(LEAK), flush=True)\n")
+    ts = [procs.popen([py, "-c", idle], stdout=subprocess.PIPE, text=True) for _ in range(6)]
+    ts.append(procs.popen([py, "-c", grow], stdout=subprocess.PIPE, text=True))
+    pids = [int(t.stdout.readline().split()[1]) for t in ts]
+    r = run_pmw(["-p", ",".join(map(str, pids)), "--mode", "heap", "-q", "-v", "-i", "1",
+                 "-d", 36, "--walk-budget", "5"], timeout=100)
+    assert r.rc == 0, r.describe()
+    assert ts[-1].stdout.readline().split()[0] == "len"    # it grew (ground truth)
+    order = [int(m.group(1)) for m in re.finditer(r"PID (\d+): walk \d+: ", r.stderr)]
+    walks = {p: order.count(p) for p in pids}
+    print(order, walks)
+    grower, idle_pids = pids[-1], pids[:-1]
+    assert all(walks[p] >= 1 for p in idle_pids), walks      # none starved
+    firsts = [order.index(p) for p in idle_pids]
+    assert sum(1 for f in firsts if f > order.index(grower)) >= 4, order
+    assert walks[grower] > max(walks[p] for p in idle_pids), walks

@@ -123,25 +123,81 @@ static bool walkable(const struct pmw_watch *w)
 	return w->scan_heap && !w->exited && w->t.bias_known;
 }
 
+#define NEED_MIN	(64u << 10)	/* bytes of growth that make a target's need */
+#define NEED_HEAP_MIN	(1u << 20)	/* the walk cost of a smaller heap counts as this */
+
+/* What grew in @w since it was last given the turn (RSS, live heap: the larger), bytes. */
+static uint64_t need_bytes(struct pmw_watch *w)
+{
+	const struct pmw_row *r = &w->row;
+	uint64_t live = r->live_bytes + r->large_live_bytes, g = 0;
+
+	if (!w->need_set) {	/* first seen: what grows from now on */
+		w->need_rss0 = r->rss_bytes;
+		w->need_live0 = live;
+		w->need_set = r->rss_bytes != 0;
+		return 0;
+	}
+	if (r->rss_bytes > w->need_rss0)
+		g = r->rss_bytes - w->need_rss0;
+	if (live > w->need_live0 && live - w->need_live0 > g)
+		g = live - w->need_live0;
+	return g;
+}
+
+/* @w's need for a walk: its growth over the walk's cost (its heap's size), 0 when < NEED_MIN. */
+static double need_of(struct pmw_watch *w)
+{
+	uint64_t g = need_bytes(w), heap = w->row.arena_bytes ? w->row.arena_bytes : w->row.rss_bytes;
+
+	return g < NEED_MIN ? 0 : (double)g / (heap > NEED_HEAP_MIN ? heap : NEED_HEAP_MIN);
+}
+
+/* Is @w's walk under way, or given the turn and yet to start (no credit since)? */
+static bool holds_turn(const struct pmw_walk_budget *b, const struct pmw_watch *w)
+{
+	const struct pmw_walk *wk = &w->leaks.walk;
+
+	return w->t.pid == b->owner && walkable(w) &&
+	       (pmw_walk_busy(wk) || (wk->done_at < wk->turn_at && !wk->err));
+}
+
 void pmw_leaks_turn(struct pmw_walk_budget *b, struct pmw_watch *ws, int n)
 {
-	struct pmw_watch *next = NULL;
+	struct pmw_watch *old = NULL, *needy = NULL, *next;
+	double best = 0;
 
 	pmw_walk_earn(b);
-	for (int i = 0; i < n; i++) {
-		const struct pmw_walk *wk = &ws[i].leaks.walk;
-
-		/* its walk goes on, or has yet to start (no credit since it got the turn) */
-		if (ws[i].t.pid == b->owner && walkable(&ws[i]) &&
-		    (pmw_walk_busy(wk) || (wk->done_at < wk->turn_at && !wk->err)))
-			return;
-	}
 	for (int i = 0; i < n; i++)
-		if (walkable(&ws[i]) && (!next || ws[i].leaks.walk.turn_at < next->leaks.walk.turn_at))
-			next = &ws[i];
+		if (holds_turn(b, &ws[i]))
+			return;
+	for (int i = 0; i < n; i++) {
+		double need;
+
+		if (!walkable(&ws[i]))
+			continue;
+		need = need_of(&ws[i]);
+		if (!old || ws[i].leaks.walk.turn_at < old->leaks.walk.turn_at)
+			old = &ws[i];
+		if (need > best || (need > 0 && need == best &&
+				    ws[i].leaks.walk.turn_at < needy->leaks.walk.turn_at)) {
+			best = need;
+			needy = &ws[i];
+		}
+	}
+	/* by need, but never three in a row: then (and with no need) by age */
+	next = needy && b->turns < 2 ? needy : old;
 	b->owner = next ? next->t.pid : 0;
-	if (next)
-		next->leaks.walk.turn_at = pmw_now_s();
+	if (!next)
+		return;
+	b->turns = next == needy ? b->turns + 1 : 0;
+	next->leaks.walk.turn_at = pmw_now_s();
+	next->need_rss0 = next->row.rss_bytes;
+	next->need_live0 = next->row.live_bytes + next->row.large_live_bytes;
+	next->need_set = next->row.rss_bytes != 0;
+	if (next == needy)
+		vlog("PID %d: walk turn by need (grew %.2f of its heap since its last turn)\n",
+		      next->t.pid, best);
 }
 
 /* Heap walks within @b when @w has the turn, its followed containers every interval. */

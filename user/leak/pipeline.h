@@ -14,11 +14,16 @@ struct pmw_walk_budget;
 
 /*
  * Once per interval, before the targets' pmw_leaks_process: earn @b's
- * share, and when no walk is under way give the turn to the target of @ws
- * (@n of them) that had it longest ago (never first): one walk at a time,
- * each target walked once per round, a round being the sum of their walks'
- * CPU time over the share. Big heaps are walked as often as that allows,
- * small ones are not starved.
+ * share, and when no walk is under way give the turn (one walk at a time).
+ * The turn goes to the target whose need is largest: its growth
+ * since its own last turn (VmRSS or live heap + live large blocks, the
+ * larger, from the rows already read; at least 64 KiB) over its walk's cost
+ * (its arenas' size, at least 1 MiB), but never three times in a row: then,
+ * and while nothing grew, to the target that had it longest ago (never first).
+ * So a growing target waits for the walk under way and the needier ones'
+ * walks; an idle one is walked at least once every three rounds, a round
+ * being the sum of the targets' walk CPU time over the share (once a round
+ * when nothing grows).
  */
 void pmw_leaks_turn(struct pmw_walk_budget *b, struct pmw_watch *ws, int n);
 

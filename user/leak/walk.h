@@ -174,6 +174,7 @@ struct pmw_walk_budget {
 	double credit;			/* CPU seconds that may still be spent */
 	double last;			/* CLOCK_MONOTONIC seconds of the last pmw_walk_earn, 0 never */
 	int owner;			/* PID whose walk has the turn, 0 none */
+	unsigned int turns;		/* turns given by need in a row (pmw_leaks_turn) */
 };
 
 /* Earn @b->share of the wall time since the last call (the first: 0.2 s, so a first walk
