@@ -275,6 +275,26 @@ static bool known_pid(void *arg, pid_t pid)
 }
 
 /*
+ * An attach while running (opening the image and process @c0..@c1, BPF maps
+ * and probes ..@c2, first heap scan ..now, thread CPU seconds) is paid from
+ * the walk budget.
+ */
+static void attach_charge(struct pmw_session *s, const struct pmw_watch *w, double c0, double c1,
+			  double c2)
+{
+	double c3 = pmw_cpu_s();
+
+	s->attach_cpu_s += c3 - c0;
+	s->attaches++;
+	if (s->walks.share > 0 && s->walks.last)	/* not the attaches before the first interval */
+		s->walks.credit -= c3 - c0;
+	vlog("PID %d: attach took %.1f ms CPU (target %.1f, probes %.1f, first scan %.1f); "
+	     "%u attaches while running, %.1f ms CPU each on average\n", w->t.pid, (c3 - c0) * 1e3,
+	     (c1 - c0) * 1e3, (c2 - c1) * 1e3, (c3 - c2) * 1e3, s->attaches,
+	     s->attach_cpu_s * 1e3 / s->attaches);
+}
+
+/*
  * Take on CPython process @pid while running (-a, --follow, or a target that
  * exec'd another Python). @parent names why, in a note before the attach
  * line: 0 = found by -a, @pid itself = it exec'd, else the parent it was
@@ -286,6 +306,7 @@ static int add_target(struct pmw_session *s, pid_t pid, pid_t parent)
 {
 	char why[PATH_MAX + 200];
 	struct pmw_watch *w;
+	double c0 = pmw_cpu_s(), c1, c2;
 	int err;
 
 	if (s->nws == PMW_MAX_TARGETS) {
@@ -309,6 +330,7 @@ static int add_target(struct pmw_session *s, pid_t pid, pid_t parent)
 		pmw_discover_reject(&s->disc, pid);
 		return err;
 	}
+	c1 = pmw_cpu_s();
 	w->exec_id_ok = !pmw_exec_id_read(pid, &w->exec_id);
 	if (parent == pid)
 		note(s, "PID %d exec'd into %s (python %s), watching it", pid, w->t.path,
@@ -317,19 +339,38 @@ static int add_target(struct pmw_session *s, pid_t pid, pid_t parent)
 		note(s, "PID %d: new child of %d (python %s), following", pid, parent, w->t.version);
 	s->nws++;
 	attach_target(s, w);
+	c2 = pmw_cpu_s();
 	pmw_watch_baseline(w);
+	attach_charge(s, w, c0, c1, c2);
 	return 0;
 }
 
-/* -a: take on every CPython process not watched yet. */
-static void discover_targets(struct pmw_session *s)
+/*
+ * -a: take on every CPython process not watched yet. Once intervals run
+ * (@paced), the scan of /proc and the attaches are paid from the walk budget:
+ * one process is taken on per interval, more while the budget has credit;
+ * the others are found again at the next interval. So a burst of K new
+ * processes is listed within max(K intervals, K x attach CPU / budget).
+ */
+static void discover_targets(struct pmw_session *s, bool paced)
 {
 	pid_t pids[256];
-	int n = pmw_discover_scan(&s->disc, known_pid, s, pids, ARRAY_SIZE(pids));
+	double c0 = pmw_cpu_s();
+	int n = pmw_discover_scan(&s->disc, known_pid, s, pids, ARRAY_SIZE(pids)), k = 0;
 
-	for (int i = 0; i < n; i++)
+	s->scan_proc_cpu_s += pmw_cpu_s() - c0;
+	s->scans_proc++;
+	if (paced && s->walks.share > 0)
+		s->walks.credit -= pmw_cpu_s() - c0;
+	for (int i = 0; i < n; i++) {
+		if (paced && k && s->walks.share > 0 && s->walks.credit <= 0) {
+			s->attaches_deferred += n - i;
+			break;
+		}
 		if (add_target(s, pids[i], 0) == -E2BIG)
 			return;
+		k++;
+	}
 }
 
 /*
@@ -507,7 +548,7 @@ int pmw_session_tick(struct pmw_session *s, double interval_s, bool stopping)
 			note(s, "PID %d exec'd into another Python that cannot be watched "
 			     "(-v says why), stopped watching", execd[i]);
 	if (env.all && !stopping)
-		discover_targets(s);
+		discover_targets(s, true);
 	else if (!stopping)
 		follow_targets(s);
 	for (int i = 0; i < s->nws; i++)
@@ -599,7 +640,7 @@ int pmw_session_start(struct pmw_session *s)
 	for (int i = 0; i < s->nws; i++)
 		pmw_watch_baseline(&s->ws[i]);
 	if (env.all)
-		discover_targets(s);
+		discover_targets(s, false);
 	else
 		follow_targets(s);
 	if (env.command && !s->nws)
@@ -661,6 +702,11 @@ void pmw_session_finish(struct pmw_session *s)
 		print_bpf_stats(s->skel);
 		pmw_bursts_report(stderr, s->ws, s->nws);	/* what bursts and walks cost */
 	}
+	if (env.all)
+		vlog("-a: %u scans of /proc, %.2f ms CPU each; %u attaches while running, %.1f ms CPU "
+		     "each; %u found processes left to a later interval\n", s->scans_proc,
+		     s->scans_proc ? s->scan_proc_cpu_s * 1e3 / s->scans_proc : 0.0, s->attaches,
+		     s->attaches ? s->attach_cpu_s * 1e3 / s->attaches : 0.0, s->attaches_deferred);
 	if (wps && env.all) {
 		/* the sweep: every process seen, ranked */
 		pmw_rank(wps, s->nws, PMW_RANK_SCORE);

@@ -30,6 +30,11 @@ struct pmw_session {
 	double scan_min_age;		/* each watch's scan_min_age: < 0 none paced */
 	double scan_rate;		/* their CPU per second of wall, recent */
 	double scan_cost;		/* CPU seconds per scan, recent */
+	double attach_cpu_s;		/* CPU seconds of the attaches while running (add_target) */
+	unsigned int attaches;		/* ... how many */
+	unsigned int attaches_deferred;	/* processes found by -a left for a later interval */
+	double scan_proc_cpu_s;		/* CPU seconds of -a's scans of /proc */
+	unsigned int scans_proc;	/* ... how many */
 	char host[256];
 };
 
