@@ -5,6 +5,9 @@
   - shape_tenants: a leak spread over 50 lists of a defaultdict(list) keyed
     by a bounded set of tenants, each growing 2 items a second, next to a
     per-tenant deque(maxlen=64);
+  - shape_users: a leak spread over 8 lists each in its own dict (per-user
+    records: shape_users.USERS['u3']['history']), grown at one line, next to
+    a per-user deque(maxlen=32): one row shape_users.USERS[*]['history'];
   - shape_frames: lists held only by frame locals, a worker thread's
     (shape_frames.collector.<locals>.samples) and a suspended generator's
     (no holder path: doc/leaks.md "Holder paths"; named by its address);
@@ -13,17 +16,17 @@
 
 Each app writes its ground truth (leakapp.py): holder paths, id(), len() and
 sys.getsizeof sums of each leak, and once a second the counts a census should
-show. One pymemwatch run per interpreter and pair of apps (two targets at a
-time), `-p A,B -i 2 -d 45 --csv-leaks --csv-types`, shared by the tests
+show. One pymemwatch run per interpreter and group of apps (two or three targets
+at a time), `-p A,B -i 2 -d 45 --csv-leaks --csv-types`, shared by the tests
 below, which check the last interval.
 """
 import pytest
 
 from test_leak_apps import epoch, value_at, watch_apps
-from test_walk import WALK_INTERPS, matches, stripped_312, walk_interp  # noqa: F401
+from test_walk import WALK_INTERPS, marker_lines, matches, stripped_312, walk_interp  # noqa: F401
 # (stripped_312: a fixture walk_interp asks for)
 
-PAIRS = [("shape_ids", "shape_tenants"), ("shape_frames", "shape_joined")]
+PAIRS = [("shape_ids", "shape_tenants", "shape_users"), ("shape_frames", "shape_joined")]
 SECONDS = 45
 RUNS = [(i, p) for i in WALK_INTERPS for p in PAIRS]
 
@@ -66,7 +69,7 @@ def census_at(history, key, t):
     return value_at([(h[0], h[2][key]) for h in history], t)
 
 
-@pytest.fixture(scope="module", params=RUNS, ids=["%s-%s" % (i, p[0][6:] + "+" + p[1][6:])
+@pytest.fixture(scope="module", params=RUNS, ids=["%s-%s" % (i, "+".join(a[6:] for a in p))
                                                   for i, p in RUNS])
 def shape_run(request, binary, root, tmp_path_factory):
     ident, apps = request.param
@@ -86,6 +89,32 @@ def check_items(row, leak, d):
     assert row["item_type"] == leak["item_type"], d
 
 
+def check_one_row(last, leaks, holder, item_type, d):
+    """A leak spread over several containers: one row, @holder (a key written
+    [*]), its items the target's own sum of len() over them (within
+    check_items' tolerance); no other row (no deque(maxlen) listed)."""
+    assert [r["holder"] for r in last] == [holder], d
+    total = sum(h["len"] for h in leaks)
+    r = last[0]
+    assert 0.7 * total <= int(r["items"]) <= 1.05 * total + 5, \
+        "items %s, the target's sum of len() %d\n%s" % (r["items"], total, d)
+    assert r["item_type"] == item_type and float(r["items_per_min"]) > 0, d
+    print("%s items %s (target's sum %d), %s/min, site %s" % (
+        r["holder"], r["items"], total, r["items_per_min"], r["site"] or "-"))
+    return r
+
+
+def check_users(last, leaks, d):
+    """shape_users: 8 lists, each in another dict, grown at one line: one row,
+    the path with the user's key written [*], summed; its site (when the
+    growth watch named one) that line."""
+    r = check_one_row(last, leaks, "shape_users.USERS[*]['history']", "tuple", d)
+    if r["site"]:
+        file, line = r["site"].rsplit(":", 1)
+        assert file.endswith("shape_users.py") and \
+            int(line) in marker_lines("shape_users", "LEAK-HISTORY"), d
+
+
 def test_ranks(shape_run):
     """The leaks rank first, by holder path (by address where Python gives
     none: a suspended generator's local), items as the target's len(); no
@@ -101,12 +130,9 @@ def test_ranks(shape_run):
             # 50 lists growing alike: one leak, one row, shape_tenants.EVENTS[*],
             # its items summed over every list of the dict (the target's own sum of
             # len(), within check_items' tolerance); no deque listed
-            assert [r["holder"] for r in last] == ["shape_tenants.EVENTS[*]"], d
-            total = sum(h["len"] for h in leaks)
-            r = last[0]
-            assert 0.7 * total <= int(r["items"]) <= 1.05 * total + 5, \
-                "items %s, the target's sum of len() %d\n%s" % (r["items"], total, d)
-            assert r["item_type"] == "Event" and float(r["items_per_min"]) > 0, d
+            check_one_row(last, leaks, "shape_tenants.EVENTS[*]", "Event", d)
+        elif app == "shape_users":
+            check_users(last, leaks, d)
         else:
             top = last[:len(leaks)]
             for leak in leaks:
@@ -133,7 +159,7 @@ def test_retained(shape_run):
         for r in shape_run.last_leaks(app):
             leaks = shape_run.truth[app]["leaks"]
             # a row of several lists of one shape (EVENTS[*]): per item as any of them
-            leak = leaks[0] if r["holder"].endswith("[*]") else \
+            leak = leaks[0] if "[*]" in r["holder"] else \
                 [h for h in leaks if matches(r, h) or r["holder"] == "list@0x%x" % h["addr"]][0]
             want = leak["sizeof"][1] * int(r["items"]) / float(leak["len"])
             assert r["retained_bytes"] not in (None, ""), d
