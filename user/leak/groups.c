@@ -54,12 +54,14 @@ static int parts(const char *h, int *at, int max)
 
 /*
  * Is component @i of @h (offsets @at) a key of data: a dict key or list index, not a
- * position in code (a closure cell, a default, a partial's args: f.__closure__[0] and
- * f.__closure__[1] are two variables)?
+ * position or name in code (a closure cell, a default, a keyword-only default, a
+ * functools.partial's args and keywords: f.__closure__[0] and f.__closure__[1] are two
+ * variables; holders.c step_fmt)?
  */
 static bool key_part(const char *h, const int *at, int i)
 {
-	static const char *const code[] = { ".__closure__", ".__defaults__", ".args" };
+	static const char *const code[] = { ".__closure__", ".__defaults__", ".__kwdefaults__",
+					    ".args", ".keywords" };
 
 	if (h[at[i]] != '[')
 		return false;
