@@ -2,11 +2,12 @@
 """Holder-path target: grows holder_shapes' containers, prints one line per container
 ("SHAPE <id> <len> <retained> <kind> <expected path>"; retained by sys.getsizeof, the
 locals of running functions among them), one "ORPHAN <id> <len> <retained>" line for a list only
-a suspended generator holds (no path is searched through generators), then "READY"; then it runs
-the commands read from stdin ("move", "churn"; see main) until EOF.
+the value stack of a suspended generator holds (no path names a stack entry), then "READY";
+then it runs the commands read from stdin ("move", "churn"; see main) until EOF.
 
-Usage: holder_run.py [N] [many]   (N items per container, default 300; "many": import
-~150 standard-library modules first, so that the search has a realistic haystack)
+Usage: holder_run.py [N] [many] [more]   (N items per container, default 300; "many": import
+~150 standard-library modules first, so that the search has a realistic haystack; "more":
+shapes named on 3.11-3.13 only, see more_shapes)
 """
 import os
 import sys
@@ -78,9 +79,35 @@ def worker(n, out, stop):
     stop.wait()
 
 
-def hide(n):
-    hidden = [object() for _ in range(n)]
-    yield hidden
+def hide(n, info):
+    """a list on the value stack of the suspended generator, in no local or cell"""
+    def make():
+        hidden = [object() for _ in range(n)]
+        info.extend((id(hidden), len(hidden), retained(hidden)))
+        return hidden
+    yield [make(), (yield)]
+
+
+def accumulate():
+    acc = []
+    item = yield acc        # its id for the ground truth (gi_frame.f_locals would add a dict)
+    while True:
+        acc.append(item)
+        item = yield len(acc)
+
+
+def more_shapes(n):
+    """a local of a suspended generator kept in a global (3.11-3.13: its frame is inline in
+    the generator), a list at a key of a dict of 5,000 entries (past the 256 items followed)"""
+    global GEN, WIDE
+    GEN = accumulate()
+    acc = next(GEN)
+    for i in range(n):
+        GEN.send(str(i))
+    WIDE = {"k%d" % i: i for i in range(5000)}
+    WIDE["k4321"] = [str(i) for i in range(n)]
+    return [("__main__.GEN.<locals>.acc", "frame_local", acc),
+            ("__main__.WIDE['k4321']", "module_global", WIDE["k4321"])]
 
 
 def main():
@@ -101,13 +128,15 @@ def main():
     threading.Thread(target=worker, args=(n, started, stop), daemon=True).start()
     while not started:
         stop.wait(0.01)
-    gen = hide(n)
-    orphan = next(gen)      # held by the suspended generator's frame (and `orphan`, dropped below)
-    orphan_id, orphan_len, orphan_retained = id(orphan), len(orphan), retained(orphan)
-    del orphan
+    info = []
+    gen = hide(n, info)
+    next(gen)
+    orphan_id, orphan_len, orphan_retained = info
     shapes = holder_shapes.shapes() + started + [
         ("__main__.main.<locals>.locals_", "frame_local", locals_),
         ("__main__.main.<locals>.cellvar", "frame_local", use())]
+    if "more" in sys.argv[2:]:
+        shapes += more_shapes(n)
     for path, kind, obj in shapes:
         print("SHAPE", id(obj), len(obj), retained(obj), kind, path, flush=True)
     del path, kind, obj, shapes     # no other local may hold a container

@@ -26,6 +26,9 @@
 #define MEASURE_TYPES	2048		/* type cache of a call that only re-checks and measures */
 #define CACHE_TTL_S	300		/* a found path is searched again after this */
 #define OPAQUE_MAX	512		/* bytes of a C object scanned for a container pointer */
+#define WIDE_MAX	16384	/* items of a dict, list, tuple or deque compared with the
+				 * containers asked for (past the ITEMS_MAX followed) */
+#define SCRATCH_MAX	(MODULES_MAX > WIDE_MAX ? MODULES_MAX : WIDE_MAX)	/* s->items */
 
 const char *pmw_holder_kind_name(enum pmw_holder_kind k)
 {
@@ -60,6 +63,7 @@ enum step_kind {
 	ST_NONE,	/* "": a staticmethod, which attribute access unwraps */
 	ST_FRAME,	/* "app.worker.<locals>" (code object @key, its globals @key2) */
 	ST_CSLOT,	/* ".<list>": a pointer found in a C object's words (its type @key) */
+	ST_GENLOCAL,	/* ".<locals>.name": a local of a suspended generator or coroutine (str @key) */
 };
 
 struct step {
@@ -92,7 +96,7 @@ struct search {
 	struct node *nodes;
 	size_t nnodes;
 	uint64_t *seen;
-	struct pmw_pyitem *items;	/* scratch, GLOBALS_MAX */
+	struct pmw_pyitem *items;	/* scratch, SCRATCH_MAX */
 	uint64_t *types;		/* scratch: ob_type of each item */
 	uint64_t objs[PREFETCH];	/* scratch: nodes whose heads are prefetched */
 };
@@ -160,6 +164,7 @@ static const struct { const char *fmt; char arg; } step_fmt[] = {
 	[ST_SELF] = { ".__self__", 0 }, [ST_PFUNC] = { ".func", 0 },
 	[ST_PARGS] = { ".args[%u]", 'u' }, [ST_PKW] = { ".keywords%s", 'k' }, [ST_NONE] = { "", 0 },
 	[ST_FRAME] = { "%s", 'f' }, [ST_CSLOT] = { ".<%s>", 't' },
+	[ST_GENLOCAL] = { ".<locals>.%s", 's' },
 };
 
 /* "app.worker.<locals>": the module's __name__ from the frame's globals, the code's name */
@@ -488,6 +493,40 @@ static void expand_wrapper(struct search *s, int idx)
 			      STEP(ST_PKW, 0, s->items[i].key), kind);
 }
 
+static void expand_gen(struct search *s, int idx);
+
+/*
+ * The items of a dict (by key), list, tuple or deque (by position): the first ITEMS_MAX
+ * followed; while containers are still searched, those up to WIDE_MAX also compared with
+ * them (one read of the entry table, no read per item), so a list held in a dict of 5,000
+ * entries is named `m.D['key']` without following 5,000 values.
+ */
+static void expand_items(struct search *s, int idx)
+{
+	const struct node *nd = &s->nodes[idx];
+	const struct pmw_pytype *ty = pmw_pyobj_type(s->r, nd->obj);
+	size_t max = s->left ? WIDE_MAX : ITEMS_MAX;
+	enum pmw_holder_kind kind = nd->kind;
+	bool dict = nd->pk == PMW_PK_DICT;
+	ssize_t n;
+
+	if (!ty)
+		return;
+	n = dict ? pmw_dict_items(s->r, nd->obj, 1, s->items, max) :
+		   pmw_seq_items(s->r, nd->obj, ty, 1, s->items, max);
+	if (n <= 0)
+		return;
+	item_types(s, n < ITEMS_MAX ? n : ITEMS_MAX);
+	for (ssize_t i = 0; i < n; i++) {
+		struct step st = dict ? STEP(ST_KEY, 0, s->items[i].key) : STEP(ST_INDEX, i, 0);
+
+		if (i < ITEMS_MAX)
+			child(s, idx, s->items[i].value, s->types[i], s->items[i].slot, st, kind);
+		else if (wanted(s, s->items[i].value))
+			check_target(s, idx, s->items[i].value, s->items[i].slot, &st, kind);
+	}
+}
+
 static void expand(struct search *s, int idx)
 {
 	struct node nd = s->nodes[idx];	/* copied: children may be appended */
@@ -530,26 +569,11 @@ static void expand(struct search *s, int idx)
 	case PMW_PK_METHOD: case PMW_PK_WRAPPER: case PMW_PK_PARTIAL:
 		expand_wrapper(s, idx);
 		return;
-	case PMW_PK_DICT:
-		n = pmw_dict_items(s->r, nd.obj, 1, s->items, ITEMS_MAX);
-		if (n <= 0)
-			return;
-		item_types(s, n);
-		for (ssize_t i = 0; i < n; i++)
-			child(s, idx, s->items[i].value, s->types[i], s->items[i].slot,
-			      STEP(ST_KEY, 0, s->items[i].key), nd.kind);
+	case PMW_PK_OTHER:
+		expand_gen(s, idx);
 		return;
-	case PMW_PK_LIST: case PMW_PK_TUPLE: case PMW_PK_DEQUE:
-		ty = pmw_pyobj_type(s->r, nd.obj);
-		if (!ty)
-			return;
-		n = pmw_seq_items(s->r, nd.obj, ty, 1, s->items, ITEMS_MAX);
-		if (n <= 0)
-			return;
-		item_types(s, n);
-		for (ssize_t i = 0; i < n; i++)
-			child(s, idx, s->items[i].value, s->types[i], s->items[i].slot,
-			      STEP(ST_INDEX, i, 0), nd.kind);
+	case PMW_PK_DICT: case PMW_PK_LIST: case PMW_PK_TUPLE: case PMW_PK_DEQUE:
+		expand_items(s, idx);
 		return;
 	default:
 		return;
@@ -625,17 +649,18 @@ static ssize_t name_tuple(struct search *s, uint64_t tuple, size_t at, size_t ma
 	return n > 0 ? n : 0;
 }
 
-/* the locals of a frame still running the code it was found with */
-static void expand_frame(struct search *s, int idx)
+/*
+ * The locals, cells and free variables of @frame running @code as children of node @idx,
+ * each by its name (3.11+: co_localsplusnames, in localsplus order; <= 3.10: co_varnames,
+ * co_cellvars, co_freevars, in f_localsplus order), with step @kind (ST_ATTR, ST_GENLOCAL).
+ */
+static void frame_locals(struct search *s, int idx, uint64_t frame, uint64_t code, uint8_t kind)
 {
 	const struct pmw_pyver *pv = s->r->t->pv;
-	const struct node *nd = &s->nodes[idx];
-	uint64_t frame = nd->obj, code = nd->step.key, vals[LOCALS_MAX], tup[3];
+	uint64_t vals[LOCALS_MAX], tup[3];
 	ssize_t n = 0;
 	int32_t nlocals;
 
-	if (frame_code(s->r, frame) != code)
-		return;		/* returned meanwhile */
 	if (pv->obj.localsplus_311) {	/* names of locals, cells and frees, in localsplus order */
 		if (!pmw_pyr_read(s->r, code + pv->obj.code_names, tup, 8))
 			n = name_tuple(s, tup[0], 0, LOCALS_MAX);
@@ -665,9 +690,41 @@ static void expand_frame(struct search *s, int idx)
 			if (!(v = pmw_cell_get(s->r, v)))
 				continue;
 		}
-		child(s, idx, v, 0, slot, STEP(ST_ATTR, 0, s->items[i].key),
-		      PMW_HK_FRAME_LOCAL);
+		child(s, idx, v, 0, slot, STEP(kind, 0, s->items[i].key), PMW_HK_FRAME_LOCAL);
 	}
+}
+
+/* the locals of a frame still running the code it was found with */
+static void expand_frame(struct search *s, int idx)
+{
+	const struct node *nd = &s->nodes[idx];
+
+	if (frame_code(s->r, nd->obj) == nd->step.key)	/* else returned meanwhile */
+		frame_locals(s, idx, nd->obj, nd->step.key, ST_ATTR);
+}
+
+/*
+ * A generator's, coroutine's or async generator's locals, `GEN.<locals>.acc`: 3.11+ its
+ * _PyInterpreterFrame is inline at gen_iframe (gi_iframe, Include/internal/
+ * pycore_genobject.h / cpython/genobject.h), gi_frame_state at gen_state (> 0: completed
+ * or cleared, no locals). Versions without gen_iframe (<= 3.10, 3.14+): not followed.
+ */
+static void expand_gen(struct search *s, int idx)
+{
+	const struct pmw_pyver *pv = s->r->t->pv;
+	uint64_t obj = s->nodes[idx].obj, code;
+	const struct pmw_pytype *ty = pmw_pyobj_type(s->r, obj);
+	int8_t state;
+
+	if (!pv->gen_iframe || !ty || ty->heap ||
+	    (strcmp(ty->name, "generator") && strcmp(ty->name, "coroutine") &&
+	     strcmp(ty->name, "async_generator")))
+		return;
+	if (pmw_pyr_read(s->r, obj + pv->gen_state, &state, 1) || state > 0)
+		return;
+	code = frame_code(s->r, obj + pv->gen_iframe);
+	if (code)
+		frame_locals(s, idx, obj + pv->gen_iframe, code, ST_GENLOCAL);
 }
 
 /* the modules of sys.modules as roots, then breadth first */
@@ -932,8 +989,8 @@ int pmw_holders_find(const struct pmw_target *t, struct pmw_holder *h, int n)
 	s.slot = calloc(n, sizeof(*s.slot));
 	s.want = calloc(n, sizeof(*s.want));
 	asked = calloc(n, 1);
-	s.items = calloc(MODULES_MAX > GLOBALS_MAX ? MODULES_MAX : GLOBALS_MAX, sizeof(*s.items));
-	s.types = calloc(MODULES_MAX > GLOBALS_MAX ? MODULES_MAX : GLOBALS_MAX, sizeof(*s.types));
+	s.items = calloc(SCRATCH_MAX, sizeof(*s.items));
+	s.types = calloc(SCRATCH_MAX, sizeof(*s.types));
 	if (!s.slot || !s.want || !asked || !s.items || !s.types) {
 		err = -ENOMEM;
 		goto out;
