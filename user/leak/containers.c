@@ -644,9 +644,9 @@ int pmw_containers_follow(struct pmw_containers *cs, const struct pmw_target *t)
 
 int pmw_containers_holders(struct pmw_containers *cs, const struct pmw_target *t, int max)
 {
-	struct pmw_ctrack *top[PMW_LEAKS_MAX];
-	struct pmw_holder h[PMW_LEAKS_MAX];
-	int n = pmw_containers_top(cs, top, max < PMW_LEAKS_MAX ? max : PMW_LEAKS_MAX), found;
+	struct pmw_ctrack *top[PMW_HOLDERS_MAX];
+	struct pmw_holder h[PMW_HOLDERS_MAX];
+	int n = pmw_containers_top(cs, top, max < PMW_HOLDERS_MAX ? max : PMW_HOLDERS_MAX), found;
 
 	if (!n)
 		return 0;
@@ -688,8 +688,8 @@ int pmw_containers_want(struct pmw_containers *cs, struct pmw_walk *wk)
 
 int pmw_containers_watch(struct pmw_containers *cs, struct pmw_walk *wk)
 {
-	struct pmw_ctrack *top[PMW_LEAKS_MAX];
-	int n = pmw_containers_top(cs, top, PMW_LEAKS_MAX);
+	struct pmw_ctrack *top[PMW_HOLDERS_MAX];
+	int n = pmw_containers_top(cs, top, PMW_HOLDERS_MAX);
 	uint64_t *w = malloc((n ? n : 1) * sizeof(*w));
 
 	if (!w)

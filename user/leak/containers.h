@@ -23,6 +23,9 @@
 #define PMW_CT_HIST	48	/* points of history per container (walks and header rounds; when
 				 * full, the older half is thinned to every other point) */
 #define PMW_LEAKS_MAX	10	/* leak rows per process and interval */
+#define PMW_HOLDERS_MAX	16	/* containers whose holders are searched and growth
+				 * watched: more than the rows, since one row
+				 * may group several (groups.c) */
 #define PMW_GROUP_WEAK	4	/* weak-reference containers listed per leak row (groups.c) */
 
 struct pmw_growth;
@@ -174,7 +177,7 @@ struct pmw_ctrack *pmw_containers_find(struct pmw_containers *cs, uint64_t addr)
 
 /*
  * The containers whose items the next walk should record (pmw_walk.watch):
- * the growing ones, up to PMW_LEAKS_MAX; and those whose newest items it
+ * the growing ones, up to PMW_HOLDERS_MAX; and those whose newest items it
  * should keep (pmw_walk.want_sample): every track. Returns the count of the
  * growing ones or -ENOMEM.
  */

@@ -152,7 +152,7 @@ static bool same_shape(const struct pmw_leak_group *g, const struct pmw_ctrack *
 	*star = d >= 0 ? d : g->star >= 0 ? g->star : last_key(a->holder);
 	return a->type == tr->type && (!a->item_type[0] || !tr->item_type[0] ||
 				       !strcmp(a->item_type, tr->item_type)) &&
-	       (!site[0] || !g->site[0] || !strcmp(site, g->site)) && g->n < PMW_LEAKS_MAX;
+	       (!site[0] || !g->site[0] || !strcmp(site, g->site)) && g->n < PMW_HOLDERS_MAX;
 }
 
 /* its items and growth into @g's sums; the holder with "[*]" once it has several */
@@ -201,6 +201,23 @@ static bool same_parent(const struct pmw_leak_group *g, const struct pmw_ctrack 
 	return !site[0] || !g->site[0] || !strcmp(site, g->site);
 }
 
+/*
+ * Track @tr among the worst but with no holder yet (followed since the holder
+ * search): into the sums of the group whose first container shares its parent
+ * (as extend() does for those outside the worst)? false: it makes a row of its own.
+ */
+static bool joins_by_parent(const struct pmw_growths *gs, struct pmw_leak_group *out, int ng,
+			    struct pmw_ctrack *tr)
+{
+	for (int g = 0; g < ng; g++)
+		if (same_parent(&out[g], tr, gs)) {
+			out[g].star = last_key(out[g].tr[0]->holder);
+			add_sums(&out[g], tr);
+			return true;
+		}
+	return false;
+}
+
 /* Every other followed container of each group's shape into its sums (not its worst ones). */
 static void extend(struct pmw_containers *cs, const struct pmw_growths *gs,
 		   struct pmw_leak_group *out, int ng, struct pmw_ctrack **top, int ntop)
@@ -213,12 +230,7 @@ static void extend(struct pmw_containers *cs, const struct pmw_growths *gs,
 			;
 		if (k < ntop || !tr->parent)
 			continue;
-		for (int g = 0; g < ng; g++)
-			if (same_parent(&out[g], tr, gs)) {
-				out[g].star = last_key(out[g].tr[0]->holder);
-				add_sums(&out[g], tr);
-				break;
-			}
+		joins_by_parent(gs, out, ng, tr);
 	}
 }
 
@@ -251,8 +263,8 @@ static void attach_weak(struct pmw_leak_group *gs, int n, struct pmw_ctrack *tr)
 int pmw_leak_groups(struct pmw_containers *cs, const struct pmw_growths *gs,
 		    struct pmw_leak_group *out, int max)
 {
-	struct pmw_ctrack *top[PMW_LEAKS_MAX], *weak[PMW_LEAKS_MAX];
-	int n = pmw_containers_top(cs, top, PMW_LEAKS_MAX), ng = 0, nw = 0;
+	struct pmw_ctrack *top[PMW_HOLDERS_MAX], *weak[PMW_HOLDERS_MAX];
+	int n = pmw_containers_top(cs, top, PMW_HOLDERS_MAX), ng = 0, nw = 0;
 
 	for (int k = 0; k < n; k++) {
 		char site[160];
@@ -262,6 +274,8 @@ int pmw_leak_groups(struct pmw_containers *cs, const struct pmw_growths *gs,
 			weak[nw++] = top[k];
 			continue;
 		}
+		if (!top[k]->holder[0] && joins_by_parent(gs, out, ng, top[k]))
+			continue;	/* its holder not searched yet: a sibling of a row's */
 		site_of(gs, top[k], site);
 		for (g = 0; g < ng && !same_shape(&out[g], top[k], site, &star); g++)
 			;

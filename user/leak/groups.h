@@ -25,7 +25,7 @@
 #include "growth.h"
 
 struct pmw_leak_group {
-	struct pmw_ctrack *tr[PMW_LEAKS_MAX];	/* its worst containers, worst first */
+	struct pmw_ctrack *tr[PMW_HOLDERS_MAX];	/* its worst containers, worst first */
 	int n;
 	int members;			/* all its containers: the worst ones and every other
 					 * followed one of the same parent and shape */
@@ -46,7 +46,7 @@ bool pmw_container_weak(const struct pmw_ctrack *tr);
 
 /*
  * The leaks of @cs, worst first: its growing containers grouped as above
- * (among the PMW_LEAKS_MAX worst; then, for a group whose paths differ in
+ * (among the PMW_HOLDERS_MAX worst; then, for a group whose paths differ in
  * their last key, every other growing track of the same parent dict or list,
  * type and item type joins the group's sums, so a defaultdict(list) of 50
  * tenants sums all 50 lists, not the few worst; a group that differs in a key

@@ -70,7 +70,7 @@ static void after_walk(struct pmw_watch *w, struct pmw_walk_budget *b)
 	double c0 = pmw_cpu_s();
 
 	pmw_containers_update(&l->ct, &l->walk, &w->t);
-	if (pmw_containers_holders(&l->ct, &w->t, PMW_LEAKS_MAX) < 0)
+	if (pmw_containers_holders(&l->ct, &w->t, PMW_HOLDERS_MAX) < 0)
 		vlog("PID %d: holder search failed\n", w->t.pid);
 	pmw_containers_watch(&l->ct, &l->walk);	/* their newest items, next walk */
 	/* not every item of the growing ones: growth sites replaced the item join */
@@ -100,16 +100,16 @@ static void after_walk(struct pmw_watch *w, struct pmw_walk_budget *b)
 static void follow(struct pmw_watch *w, struct pmw_walk_budget *b)
 {
 	struct pmw_leaks *l = &w->leaks;
-	struct pmw_ctrack *top[PMW_LEAKS_MAX];
+	struct pmw_ctrack *top[PMW_HOLDERS_MAX];
 	double c0 = pmw_cpu_s();
 	int n;
 
 	if (!l->ct.walks || pmw_containers_follow(&l->ct, &w->t) < 0)
 		return;
-	n = pmw_containers_top(&l->ct, top, PMW_LEAKS_MAX);
+	n = pmw_containers_top(&l->ct, top, PMW_HOLDERS_MAX);
 	for (int k = 0; k < n; k++)
 		if (!top[k]->holder[0]) {
-			if (pmw_containers_holders(&l->ct, &w->t, PMW_LEAKS_MAX) < 0)
+			if (pmw_containers_holders(&l->ct, &w->t, PMW_HOLDERS_MAX) < 0)
 				vlog("PID %d: holder search failed\n", w->t.pid);
 			break;
 		}
@@ -239,8 +239,8 @@ static void walk_heap(struct pmw_watch *w, struct pmw_walk_budget *b)
 static void watch_leaks(struct pmw_watch *w)
 {
 	struct pmw_leaks *l = &w->leaks;
-	struct pmw_ctrack *top[PMW_LEAKS_MAX];
-	int n = pmw_containers_top(&l->ct, top, PMW_LEAKS_MAX), k = 0;
+	struct pmw_ctrack *top[PMW_HOLDERS_MAX];
+	int n = pmw_containers_top(&l->ct, top, PMW_HOLDERS_MAX), k = 0;
 
 	for (int i = 0; i < n; i++)
 		if (!pmw_container_weak(top[i]))
