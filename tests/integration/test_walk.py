@@ -505,3 +505,45 @@ def test_walk_order_by_need(env, procs):
     firsts = [order.index(p) for p in idle_pids]
     assert sum(1 for f in firsts if f > order.index(grower)) >= 4, order
     assert walks[grower] > max(walks[p] for p in idle_pids), walks
+
+
+def test_walk_list_bounded(env, procs, tmp_path):
+    """A heap walk's container list is bounded by what can be followed, not by
+    how many containers the target holds (issue 18: a target leaking 200 lists
+    a second grew each walk's list, and pymemwatch's RSS, without end): a
+    target holding 100,000 lists of 100 items, whose module-level list GROWING
+    starts shorter than all of them (9 items) and grows by one every 0.2 s.
+    Every walk lists at most 2 x 16384 + the containers followed, drops the
+    rest, keeps following at most the 16384 longest of constant length, and
+    the short module global is not dropped for its length: it ranks, named,
+    with the length the target gave it."""
+    py = "/usr/bin/python3.11"
+    if not os.path.exists(py):
+        pytest.skip("Debian's python3.11 is not installed")
+    truth = str(tmp_path / "len")
+    code = ("import os, time\nMASS = [list(range(100)) for i in range(100000)]\n"
+            "GROWING = list(range(9))\nprint('ready', os.getpid(), flush=True)\n"
+            "while True:\n    time.sleep(0.2)\n    GROWING.append(0)\n"
+            "    with open(%r, 'w') as f:\n        f.write(str(len(GROWING)))\n" % truth)
+    t = procs.popen([py, "-c", code], stdout=subprocess.PIPE, text=True)
+    pid = int(t.stdout.readline().split()[1])
+    leaks = str(tmp_path / "leaks.csv")
+    r = run_pmw(["-p", pid, "--mode", "heap", "-q", "-v", "-i", "1", "-d", "25",
+                 "--walk-budget", "50", "--csv-leaks", leaks], timeout=120)
+    with open(truth) as f:
+        final_len = int(f.read())
+    diag = r.describe()
+    assert r.rc == 0, diag
+    walks = [(int(m.group(1)), int(m.group(2)), int(m.group(3)), int(m.group(4))) for m in
+             re.finditer(r"containers followed: (\d+) tracks, (\d+) of constant length; .*?"
+                         r"the walk listed (\d+), dropped (\d+)", r.stderr)]
+    assert len(walks) >= 2, diag
+    for tracks, seen, listed, dropped in walks:
+        assert seen <= 16384 and tracks <= 2048, (walks, diag)
+        assert listed <= 2 * 16384 + 16384 + 2048, (walks, diag)
+        assert listed + dropped >= 100000, (walks, diag)    # every list met: listed or dropped
+    _, rows = read_csv(leaks)
+    mine = [row for row in rows if str(row["pid"]) == str(pid) and "GROWING" in str(row["holder"])]
+    assert mine, "GROWING not ranked\n%s\n%s" % (rows[-5:], diag)
+    assert mine[-1]["holder_kind"] == "module_global", (mine[-1], diag)
+    assert 9 < int(mine[-1]["items"]) <= final_len, (mine[-1], final_len, diag)

@@ -686,6 +686,24 @@ int pmw_containers_want(struct pmw_containers *cs, struct pmw_walk *wk)
 	return 0;
 }
 
+/* The addresses followed (tracks and constant ones, both sorted: merged), which the next walk
+ * keeps whatever their length (wk->known). -ENOMEM. */
+static int known_set(const struct pmw_containers *cs, struct pmw_walk *wk)
+{
+	size_t n = cs->n + cs->nseen, k = 0, i = 0, j = 0;
+	uint64_t *a = malloc((n ? n : 1) * sizeof(*a));
+
+	if (!a)
+		return -ENOMEM;
+	while (i < cs->n || j < cs->nseen)
+		a[k++] = j >= cs->nseen || (i < cs->n && cs->tr[i].addr < cs->seen[j].addr) ?
+			 cs->tr[i++].addr : cs->seen[j++].addr;
+	free(wk->known);
+	wk->known = a;
+	wk->nknown = k;
+	return 0;
+}
+
 int pmw_containers_watch(struct pmw_containers *cs, struct pmw_walk *wk)
 {
 	struct pmw_ctrack *top[PMW_HOLDERS_MAX];
@@ -700,8 +718,8 @@ int pmw_containers_watch(struct pmw_containers *cs, struct pmw_walk *wk)
 	free(wk->watch);
 	wk->watch = w;
 	wk->nwatch = n;
-	/* the newest items of every track, for typing */
-	return pmw_containers_want(cs, wk) ? -ENOMEM : n;
+	/* the newest items of every track, for typing; what the next walk keeps */
+	return pmw_containers_want(cs, wk) || known_set(cs, wk) ? -ENOMEM : n;
 }
 
 void pmw_containers_free(struct pmw_containers *cs)

@@ -68,6 +68,7 @@ static void after_walk(struct pmw_watch *w, struct pmw_walk_budget *b)
 	struct pmw_leaks *l = &w->leaks;
 	const struct pmw_walk_stats *st = &l->walk.last_stats;
 	double c0 = pmw_cpu_s();
+	int listed = l->walk.ndone;
 
 	pmw_containers_update(&l->ct, &l->walk, &w->t);
 	if (pmw_containers_holders(&l->ct, &w->t, PMW_HOLDERS_MAX) < 0)
@@ -88,9 +89,11 @@ static void after_walk(struct pmw_watch *w, struct pmw_walk_budget *b)
 	     (unsigned long long)st->other_blocks, (unsigned long long)st->torn,
 	     st->bytes_read / 1e6, st->cpu_s * 1e3, st->copy_s * 1e3, st->wall_s * 1e3);
 	vlog("PID %d: containers followed: %zu tracks, %zu of constant length; %d headers "
-	     "(%.1f KiB) re-read in the last interval, %.1f KiB per interval since attach\n",
-	     w->t.pid, l->ct.n, l->ct.nseen, l->ct.nfollowed, l->ct.follow_bytes / 1024.0,
-	     l->ct.follows ? l->ct.follow_bytes_total / 1024.0 / l->ct.follows : 0.0);
+	     "(%.1f KiB) re-read in the last interval, %.1f KiB per interval since attach; the walk "
+	     "listed %d, dropped %llu\n", w->t.pid, l->ct.n, l->ct.nseen, l->ct.nfollowed,
+	     l->ct.follow_bytes / 1024.0,
+	     l->ct.follows ? l->ct.follow_bytes_total / 1024.0 / l->ct.follows : 0.0, listed,
+	     (unsigned long long)st->containers_skipped);
 }
 
 /*
@@ -217,6 +220,7 @@ static void walk_heap(struct pmw_watch *w, struct pmw_walk_budget *b)
 		return;
 	if (!pmw_walk_busy(&l->walk)) {	/* a walk starts: what advice collects starts anew */
 		pmw_containers_want(&l->ct, &l->walk);	/* tracks made since the last walk too */
+		l->walk.keep_new = PMW_CSEEN_MAX;	/* its list: no more than can be followed */
 		if (!l->advice)
 			l->advice = pmw_advice_new(&w->t, true);
 		if (l->advice) {

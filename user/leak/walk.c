@@ -645,12 +645,40 @@ const uint64_t *pmw_walk_sample(const struct pmw_walk *wk, const struct pmw_walk
 	       wk->dsamples + (size_t)c->sample_at * PMW_WALK_SAMPLE;
 }
 
-static struct pmw_walk_container *cont_new(struct pmw_walk *wk, const struct pending *p)
+static void conts_prune(struct pmw_walk *wk, const struct pmw_target *t);
+
+/* log2 of a length: the buckets the longest containers are kept by (containers.c's too) */
+static int len_log2(uint64_t len)
+{
+	return len ? 63 - __builtin_clzll(len) : 0;
+}
+
+static bool in_u64(const uint64_t *a, size_t n, uint64_t v)
+{
+	return n && bsearch(&v, a, n, sizeof(v), pmw_cmp_u64);
+}
+
+/* kept whatever its length: followed by the caller, or a module global (as known so far) */
+static bool cont_kept(const struct pmw_walk *wk, uint64_t addr)
+{
+	return in_u64(wk->known, wk->nknown, addr) ||
+	       in_u64(wk->keep_globals, wk->nkeep_globals, addr);
+}
+
+static struct pmw_walk_container *cont_new(struct pmw_walk *wk, const struct pmw_target *t,
+					   const struct pending *p)
 {
 	struct pmw_walk_container *c;
 
 	if (p->len < PMW_WALK_MIN_LEN)
 		return NULL;
+	if (wk->keep_new && len_log2(p->len) < wk->cut && !cont_kept(wk, p->addr)) {
+		wk->cur.containers_skipped++;
+		return NULL;
+	}
+	/* kept by a prune: <= keep_new + nknown + nkeep_globals, so prunes are keep_new apart */
+	if (wk->keep_new && (size_t)wk->nconts >= 2 * wk->keep_new + wk->nknown + wk->nkeep_globals)
+		conts_prune(wk, t);
 	if (wk->nconts >= PMW_WALK_CONTS_MAX) {
 		wk->cur.containers_skipped++;
 		return NULL;
@@ -790,7 +818,8 @@ static void globals_entries(const struct pmw_target *t, const struct want *w, in
  * and it is followed whatever its length. Returns the sorted values in
  * @*gp (NULL none) and their count.
  */
-static size_t walk_globals(struct pmw_walk *wk, const struct pmw_target *t, uint64_t **gp)
+static size_t walk_globals(struct pmw_walk *wk, const struct pmw_target *t, const uint64_t *mods,
+			   size_t nmods, uint64_t **gp)
 {
 	struct want *w = NULL, *w2 = NULL;
 	int nw = 0, cw = 0, nw2 = 0, cw2 = 0;
@@ -799,8 +828,8 @@ static size_t walk_globals(struct pmw_walk *wk, const struct pmw_target *t, uint
 	uint64_t *g = NULL;
 	size_t ng = 0, cg = 0, off = 0;
 
-	for (size_t i = 0; i < wk->nmodules; i++)	/* their dicts: ma_keys, ma_values */
-		want_add(&w, &nw, &cw, wk->modules[i], PMW_MA_VALUES + 8, (int)i);
+	for (size_t i = 0; i < nmods; i++)	/* their dicts: ma_keys, ma_values */
+		want_add(&w, &nw, &cw, mods[i], PMW_MA_VALUES + 8, (int)i);
 	buf = want_read(wk, t, w, nw, &ok);
 	for (int k = 0; buf && k < nw; k++) {
 		const uint8_t *d = buf + (size_t)k * (PMW_MA_VALUES + 8);
@@ -838,16 +867,93 @@ static size_t walk_globals(struct pmw_walk *wk, const struct pmw_target *t, uint
 	return ng;
 }
 
-/* Flag this walk's containers that are module globals. */
+/* Sort @a and drop repeats; returns the count left. */
+static size_t uniq_u64(uint64_t *a, size_t n)
+{
+	size_t k = 0;
+
+	if (n)
+		qsort(a, n, sizeof(*a), pmw_cmp_u64);
+	for (size_t i = 0; i < n; i++)
+		if (!k || a[k - 1] != a[i])
+			a[k++] = a[i];
+	return k;
+}
+
+/* Flag this walk's containers that are module globals; keep its modules for the next prunes. */
 static void flag_globals(struct pmw_walk *wk, const struct pmw_target *t)
 {
 	uint64_t *g;
-	size_t ng = walk_globals(wk, t, &g);
+	size_t ng = walk_globals(wk, t, wk->modules, wk->nmodules, &g);
 
-	for (int i = 0; ng && i < wk->nconts; i++)
-		wk->conts[i].global = !!bsearch(&wk->conts[i].addr, g, ng, sizeof(*g), pmw_cmp_u64);
+	for (int i = 0; i < wk->nconts; i++)	/* also clears conts_prune's marks */
+		wk->conts[i].global = in_u64(g, ng, wk->conts[i].addr);
 	free(g);
-	wk->nmodules = 0;
+	free(wk->prev_modules);
+	wk->prev_modules = wk->modules;
+	wk->nprev_modules = uniq_u64(wk->modules, wk->nmodules);
+	wk->modules = NULL;
+	wk->nmodules = wk->cap_modules = 0;
+}
+
+/*
+ * The module globals known so far (the last walk's modules and this one's met so far, so
+ * that a short module-level list is not dropped for its length), for conts_prune only: a
+ * module freed since may give wrong ones, which are only kept, not flagged.
+ */
+static void prune_globals(struct pmw_walk *wk, const struct pmw_target *t)
+{
+	size_t n = wk->nprev_modules + wk->nmodules;
+	uint64_t *m;
+
+	if (wk->keep_globals && wk->globals_at == wk->nmodules)
+		return;		/* no module met since */
+	m = malloc((n ? n : 1) * sizeof(*m));
+	if (!m)
+		return;		/* the last set stays */
+	wk->globals_at = wk->nmodules;
+	if (wk->nprev_modules)
+		memcpy(m, wk->prev_modules, wk->nprev_modules * sizeof(*m));
+	if (wk->nmodules)
+		memcpy(m + wk->nprev_modules, wk->modules, wk->nmodules * sizeof(*m));
+	n = uniq_u64(m, n);
+	free(wk->keep_globals);
+	wk->nkeep_globals = walk_globals(wk, t, m, n, &wk->keep_globals);
+	free(m);
+}
+
+/*
+ * Bound the container list (wk->keep_new set): keep the known ones and module globals, and
+ * of the others the keep_new longest by log2 of len (list order within the last bucket); the
+ * shorter ones met later in this walk are dropped at once (wk->cut). The `global` field marks
+ * the kept ones meanwhile.
+ */
+static void conts_prune(struct pmw_walk *wk, const struct pmw_target *t)
+{
+	size_t count[64] = { 0 }, above = 0, room;
+	int b = 63, k = 0;
+
+	prune_globals(wk, t);
+	for (int i = 0; i < wk->nconts; i++) {
+		struct pmw_walk_container *c = &wk->conts[i];
+
+		c->global = cont_kept(wk, c->addr);
+		if (!c->global)
+			count[len_log2(c->len)]++;
+	}
+	while (b > 0 && above + count[b] < wk->keep_new)
+		above += count[b--];
+	room = wk->keep_new > above ? wk->keep_new - above : 0;
+	for (int i = 0; i < wk->nconts; i++) {
+		const struct pmw_walk_container *c = &wk->conts[i];
+		int lb = len_log2(c->len);
+
+		if (c->global || lb > b || (lb == b && room && room--))
+			wk->conts[k++] = *c;
+	}
+	wk->cur.containers_skipped += wk->nconts - k;
+	wk->nconts = k;
+	wk->cut = b;
 }
 
 /* Every item of a watched deque, one read per block of 64 (pmw_deque_each). */
@@ -891,7 +997,7 @@ static void items_plan(const struct chunk *c, struct want **w, int *nw, int *cw)
 static void seq_items(struct pmw_walk *wk, const struct pmw_target *t, const struct pending *p,
 		      const uint8_t *b, size_t len)
 {
-	struct pmw_walk_container *ct = cont_new(wk, p);
+	struct pmw_walk_container *ct = cont_new(wk, t, p);
 	bool watch = watched(wk, p->addr);
 
 	if (watch && p->kind == PMW_CK_DEQUE)
@@ -920,10 +1026,10 @@ static void seq_items(struct pmw_walk *wk, const struct pmw_target *t, const str
 }
 
 /* The entries of dict @p read at @b (@len bytes, entries of @esz, key at @koff, value after). */
-static void dict_items(struct pmw_walk *wk, const struct pending *p, const uint8_t *b, size_t len,
-		       unsigned int esz, unsigned int koff)
+static void dict_items(struct pmw_walk *wk, const struct pmw_target *t, const struct pending *p,
+		       const uint8_t *b, size_t len, unsigned int esz, unsigned int koff)
 {
-	struct pmw_walk_container *ct = cont_new(wk, p);
+	struct pmw_walk_container *ct = cont_new(wk, t, p);
 	bool watch = watched(wk, p->addr);
 
 	for (size_t e = 0; e + esz <= len; e += esz) {
@@ -979,7 +1085,7 @@ static void chunk_items(struct pmw_walk *wk, const struct pmw_target *t, struct 
 	off = 0;
 	for (int k = 0; buf2 && k < nw2; off += w2[k++].len)
 		if (ok2[k])
-			dict_items(wk, &c->p[w2[k].pi], buf2 + off, w2[k].len, w2[k].esz, w2[k].koff);
+			dict_items(wk, t, &c->p[w2[k].pi], buf2 + off, w2[k].len, w2[k].esz, w2[k].koff);
 	free(w);
 	free(w2);
 	free(buf);
@@ -1223,6 +1329,10 @@ static void walk_finish(struct pmw_walk *wk)
 	free(wk->large);
 	wk->large = NULL;
 	wk->nlarge = wk->cap_large = 0;
+	free(wk->keep_globals);
+	wk->keep_globals = NULL;
+	wk->nkeep_globals = 0;
+	wk->cut = 0;
 	free(wk->ditems);
 	wk->ditems = wk->items;
 	wk->cap_ditems = wk->cap_items;
@@ -1279,6 +1389,14 @@ static int walk_start(struct pmw_walk *wk, const struct pmw_target *t)
 	if (types_renew(wk))
 		return -ENOMEM;
 	memset(&wk->cur, 0, sizeof(wk->cur));
+	/* what a walk that failed midway left */
+	wk->nconts = 0;
+	wk->nsamples = 0;
+	wk->nmodules = 0;
+	wk->cut = 0;
+	free(wk->keep_globals);
+	wk->keep_globals = NULL;
+	wk->nkeep_globals = 0;
 	if (parents_start(wk))
 		return -ENOMEM;
 	frames_build(wk);
@@ -1386,5 +1504,8 @@ void pmw_walk_free(struct pmw_walk *wk)
 	free(wk->frames);
 	free(wk->chunk_buf);
 	free(wk->modules);
+	free(wk->prev_modules);
+	free(wk->known);
+	free(wk->keep_globals);
 	memset(wk, 0, sizeof(*wk));
 }

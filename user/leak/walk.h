@@ -90,7 +90,8 @@ struct pmw_walk_stats {
 	uint64_t pools, blocks, objects; /* walked: used pools, allocated blocks, objects found */
 	uint64_t other_blocks;		/* allocated blocks holding no object (buffers) */
 	uint64_t torn;			/* pools and pieces skipped: racing or unreadable */
-	uint64_t containers_skipped;	/* containers past PMW_WALK_CONTS_MAX, not reported */
+	uint64_t containers_skipped;	/* containers past PMW_WALK_CONTS_MAX, or not worth
+					 * following (keep_new), not reported */
 	uint64_t large_objects, large_bytes; /* objects > 512 B found through containers */
 	uint64_t bytes_read;		/* target memory read */
 	double cpu_s, wall_s;		/* our CPU time and wall time of the walk */
@@ -127,6 +128,18 @@ struct pmw_walk {
 	 * want_sample's addresses that keeps the lookup off most items */
 	uint64_t *want_parent;
 	uint64_t *want_bits;
+	/* in, optional (keep_new 0: every container, as snapshot lists them): the container list
+	 * bounded by what the caller follows, not by how many containers the heap holds (a target
+	 * leaking 200 lists a second made each walk's list, and pymemwatch's RSS while it ran,
+	 * grow by 1.6 MiB a minute): the ones at @known (sorted, owned), module globals, and the
+	 * @keep_new longest others (by log2 of len, as containers.c keeps them) */
+	uint64_t *known;
+	size_t nknown, keep_new;
+	int cut;			/* log2 of len under which other containers are dropped */
+	uint64_t *keep_globals;		/* module globals at the last prune (sorted), this walk */
+	size_t nkeep_globals, globals_at; /* ... read when this walk had met globals_at modules */
+	uint64_t *prev_modules;		/* md_dict of the modules of the last walk, sorted */
+	size_t nprev_modules;
 	uint64_t *samples;
 	uint32_t nsamples, cap_samples;	/* groups of PMW_WALK_SAMPLE */
 	/* the arenas by frame of 2^fshift bytes (fshift 0: none, pmw_heap_in_arena() instead) */
