@@ -17,7 +17,9 @@
 #include "util.h"
 
 #define NODE_CAP	(1 << 18)	/* objects expanded per search */
-#define SEEN_SLOTS	(1 << 20)	/* visited set, power of two */
+#define SEEN_SLOTS	(1 << 20)	/* visited set at most, power of two */
+#define SEEN_MIN	(1 << 12)	/* ... at first (a calloc of all 8 MiB, spread by the hash,
+					 * was touched whole by a search of a few thousand objects) */
 #define MODULES_MAX	16384		/* sys.modules entries read */
 #define GLOBALS_MAX	8192		/* entries read of a module, class or instance dict */
 #define ITEMS_MAX	256		/* items followed in a dict, list, tuple or deque */
@@ -95,7 +97,8 @@ struct search {
 	int nwant, left;
 	struct node *nodes;
 	size_t nnodes;
-	uint64_t *seen;
+	uint64_t *seen;			/* visited set: open-addressed, grown at half full */
+	size_t nseen, cap_seen;
 	struct pmw_pyitem *items;	/* scratch, SCRATCH_MAX */
 	uint64_t *types;		/* scratch: ob_type of each item */
 	uint64_t objs[PREFETCH];	/* scratch: nodes whose heads are prefetched */
@@ -115,20 +118,46 @@ static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct cached cache[CACHE_SLOTS];
 static struct pmw_holders_stats last;
 
-/* true the first time @v is seen */
-static bool seen_add(uint64_t *seen, uint64_t v)
+static size_t seen_slot(const uint64_t *seen, size_t cap, uint64_t v)
 {
-	size_t i = (v >> 3) * 0x9e3779b97f4a7c15ULL >> 40 & (SEEN_SLOTS - 1);
+	size_t i = (v >> 3) * 0x9e3779b97f4a7c15ULL >> 40 & (cap - 1);
 
-	for (size_t probes = 0; probes < SEEN_SLOTS; probes++, i = (i + 1) & (SEEN_SLOTS - 1)) {
-		if (seen[i] == v)
-			return false;
-		if (!seen[i]) {
-			seen[i] = v;
-			return true;
-		}
-	}
-	return false;
+	for (size_t probes = 0; probes < cap; probes++, i = (i + 1) & (cap - 1))
+		if (seen[i] == v || !seen[i])
+			return i;
+	return cap;	/* full */
+}
+
+/* Double the visited set (up to SEEN_SLOTS); false when it cannot grow. */
+static bool seen_grow(struct search *s)
+{
+	size_t ncap = s->cap_seen * 2;
+	uint64_t *n;
+
+	if (ncap > SEEN_SLOTS || !(n = calloc(ncap, sizeof(*n))))
+		return false;
+	for (size_t k = 0; k < s->cap_seen; k++)
+		if (s->seen[k])
+			n[seen_slot(n, ncap, s->seen[k])] = s->seen[k];
+	free(s->seen);
+	s->seen = n;
+	s->cap_seen = ncap;
+	return true;
+}
+
+/* true the first time @v is seen */
+static bool seen_add(struct search *s, uint64_t v)
+{
+	size_t i;
+
+	if ((s->nseen + 1) * 2 > s->cap_seen)
+		seen_grow(s);
+	i = seen_slot(s->seen, s->cap_seen, v);
+	if (i == s->cap_seen || s->seen[i] == v)
+		return false;
+	s->seen[i] = v;
+	s->nseen++;
+	return true;
 }
 
 /* "['key']", "[12]", "[<tuple>]" for a dict key */
@@ -351,7 +380,7 @@ static void child(struct search *s, int parent, uint64_t v, uint64_t type, uint6
 
 	if (s->left)
 		check_target(s, parent, v, slot, &label, kind);
-	if (depth >= PMW_HOLDERS_DEPTH || s->nnodes >= NODE_CAP || !seen_add(s->seen, v))
+	if (depth >= PMW_HOLDERS_DEPTH || s->nnodes >= NODE_CAP || !seen_add(s, v))
 		return;
 	ty = type ? pmw_pytype_get(s->r, type) : pmw_pyobj_type(s->r, v);
 	if (!ty || ty->kind == PMW_PK_MODULE || !followed(ty, s->r, v))
@@ -452,7 +481,7 @@ static void expand_lru(struct search *s, int idx)
 			s->left--;
 		}
 	}
-	seen_add(s->seen, cache);	/* its items are arguments and results: not followed */
+	seen_add(s, cache);	/* its items are arguments and results: not followed */
 	child(s, idx, func, 0, s->nodes[idx].obj + s->r->t->pv->obj.lru_func,
 	      STEP(ST_WRAPPED, 0, 0), s->nodes[idx].kind);
 }
@@ -617,7 +646,7 @@ static void frame_roots(struct search *s, uint64_t interp)
 
 			code = frame_code(s->r, frame);
 			if (code && !pmw_pyr_read(s->r, frame + pv->obj.frame_globals, &globals, 8) &&
-			    seen_add(s->seen, frame)) {
+			    seen_add(s, frame)) {
 				nd = &s->nodes[s->nnodes++];
 				nd->obj = frame;
 				nd->parent = -1;
@@ -755,7 +784,7 @@ static int search(struct search *s)
 
 		/* modules, and the objects some libraries put in sys.modules instead */
 		if (ty && (ty->kind == PMW_PK_MODULE || ty->kind == PMW_PK_INSTANCE) &&
-		    seen_add(s->seen, s->items[i].value)) {
+		    seen_add(s, s->items[i].value)) {
 			pks[nmods] = ty->kind;
 			s->items[nmods++] = s->items[i];
 		}
@@ -801,7 +830,7 @@ static int search(struct search *s)
 		if (s->left)
 			check_target(s, i, md, s->nodes[i].obj + PMW_MD_DICT, &st,
 				     PMW_HK_MODULE_GLOBAL);
-		seen_add(s->seen, md);
+		seen_add(s, md);
 		attr_children(s, i, pmw_dict_items(s->r, md, 1, s->items, GLOBALS_MAX),
 			      PMW_HK_MODULE_GLOBAL);
 	}
@@ -926,7 +955,9 @@ static int search_all(struct search *s, struct pmw_pyr *r, const struct pmw_targ
 	if (err)
 		return err;
 	s->nodes = malloc(NODE_CAP * sizeof(*s->nodes));
-	s->seen = calloc(SEEN_SLOTS, sizeof(*s->seen));
+	s->seen = calloc(SEEN_MIN, sizeof(*s->seen));
+	s->cap_seen = SEEN_MIN;
+	s->nseen = 0;
 	if (!s->nodes || !s->seen)
 		return -ENOMEM;
 	err = search(s);
