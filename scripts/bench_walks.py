@@ -89,10 +89,11 @@ def _cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _rss_kib(pid):
+def _rss_kib(pid, field="VmRSS:"):
+    """@field (VmRSS: now, VmHWM: peak) of /proc/PID/status, KiB."""
     with open("/proc/%d/status" % pid) as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field):
                 return int(line.split()[1])
     return 0
 
@@ -118,7 +119,7 @@ def big_heap(pmw, python, gib, log, after_s=40.0):
                 lat = _first_row(leaks, t.pid, sent)
             if lat is not None and time.time() - sent > after_s and len(walks) >= 2:
                 break
-        rss = _rss_kib(pm.pid)
+        rss, hwm = _rss_kib(pm.pid), _rss_kib(pm.pid, "VmHWM:")
     finally:
         if pm and pm.poll() is None:
             pm.send_signal(signal.SIGINT)
@@ -137,12 +138,12 @@ def big_heap(pmw, python, gib, log, after_s=40.0):
     hdr = re.findall(r"([0-9.]+) KiB per interval since attach", err_text)
     res = {"gib": gibs[-1], "walks": len(walks), "cpu_ms_gib": cpu[len(cpu) // 2],
            "copy_ms_gib": copy[len(copy) // 2], "latency_s": lat, "rss_mib": rss / 1024.0,
-           "header_kib": float(hdr[-1]) if hdr else None}
+           "header_kib": float(hdr[-1]) if hdr else None, "peak_rss_mib": hwm / 1024.0}
     res["ratio"] = res["cpu_ms_gib"] / res["copy_ms_gib"] if res["copy_ms_gib"] else None
-    log("walks on %.2f GiB: %d walks, %.0f ms CPU/GiB, copy %.0f ms/GiB, leak ranked after %s s, RSS %.0f MiB, "
-        "headers re-read between walks %s KiB per interval"
+    log("walks on %.2f GiB: %d walks, %.0f ms CPU/GiB, copy %.0f ms/GiB, leak ranked after %s s, RSS %.0f MiB "
+        "(peak %.0f), headers re-read between walks %s KiB per interval"
         % (res["gib"], res["walks"], res["cpu_ms_gib"], res["copy_ms_gib"],
-           "%.1f" % lat if lat is not None else "-", res["rss_mib"],
+           "%.1f" % lat if lat is not None else "-", res["rss_mib"], res["peak_rss_mib"],
            "%.1f" % res["header_kib"] if res["header_kib"] is not None else "-"))
     return res
 
