@@ -167,7 +167,8 @@ def start(ident, tmpdirs):
 def test_holder_paths(driver, root, ident, extra):
     """Every shape's path, kind, len() and retained size; with "many", after ~150
     standard-library modules were imported (the search must not run out of budget), and
-    the shapes of 3.11+ (a suspended generator's local, a list in a dict of 5,000 entries)."""
+    the shapes of 3.11+ (a suspended generator's local, a list in a dict of 5,000 entries,
+    a threading.local's attribute set by another thread)."""
     tmpdirs = []
     try:
         t = HolderTarget(start(ident, tmpdirs), extra=extra)

@@ -7,7 +7,7 @@ then it runs the commands read from stdin ("move", "churn"; see main) until EOF.
 
 Usage: holder_run.py [N] [many] [more]   (N items per container, default 300; "many": import
 ~150 standard-library modules first, so that the search has a realistic haystack; "more":
-shapes named on 3.11-3.13 only, see more_shapes)
+shapes tested on 3.11 and 3.13 only, see more_shapes)
 """
 import os
 import sys
@@ -96,10 +96,22 @@ def accumulate():
         item = yield len(acc)
 
 
+def tls_worker(n, out, stop):
+    """a thread that keeps a list in a threading.local's attribute"""
+    TLS.items = [str(i) for i in range(n)]
+    out.append(TLS.items)
+    stop.wait()
+
+
 def more_shapes(n):
     """a local of a suspended generator kept in a global (3.11-3.13: its frame is inline in
-    the generator), a list at a key of a dict of 5,000 entries (past the 256 items followed)"""
-    global GEN, WIDE
+    the generator), a list at a key of a dict of 5,000 entries (past the 256 items followed),
+    a threading.local's attribute set by another thread"""
+    global GEN, WIDE, TLS
+    TLS, got, stop = threading.local(), [], threading.Event()
+    threading.Thread(target=tls_worker, args=(n, got, stop), daemon=True).start()
+    while not got:
+        stop.wait(0.01)
     GEN = accumulate()
     acc = next(GEN)
     for i in range(n):
@@ -107,7 +119,8 @@ def more_shapes(n):
     WIDE = {"k%d" % i: i for i in range(5000)}
     WIDE["k4321"] = [str(i) for i in range(n)]
     return [("__main__.GEN.<locals>.acc", "frame_local", acc),
-            ("__main__.WIDE['k4321']", "module_global", WIDE["k4321"])]
+            ("__main__.WIDE['k4321']", "module_global", WIDE["k4321"]),
+            ("__main__.TLS.items", "instance_attr", got.pop())]
 
 
 def main():

@@ -525,6 +525,39 @@ static void expand_wrapper(struct search *s, int idx)
 static void expand_gen(struct search *s, int idx);
 
 /*
+ * A threading.local's attributes in every thread, `m.TLS.items` (the name each thread uses):
+ * the C object (_thread._local, Modules/_threadmodule.c localobject) holds a dict whose values
+ * are the threads' attribute dicts (3.8-3.12 `dummies`, {weakref to a dummy: dict}; 3.13
+ * `localdicts`, {dummy: dict}), found among its tp_basicsize words as a dict of dicts: no
+ * offset per version.
+ */
+static void expand_tls(struct search *s, int idx, const struct pmw_pytype *ty)
+{
+	uint64_t w[OPAQUE_MAX / 8], dicts[THREADS_MAX];
+	size_t nw = (size_t)ty->basicsize / 8;
+	int nd = 0;
+
+	if (strcmp(ty->name, "_thread._local") || nw <= 2 || nw > OPAQUE_MAX / 8 ||
+	    pmw_pyr_read(s->r, s->nodes[idx].obj, w, nw * 8))
+		return;
+	for (size_t j = 2; j < nw; j++) {	/* past ob_refcnt and ob_type */
+		const struct pmw_pytype *dt = pmw_pyptr_ok(w[j]) ? pmw_pyobj_type(s->r, w[j]) : NULL;
+		ssize_t n = dt && dt->kind == PMW_PK_DICT ?
+			    pmw_dict_items(s->r, w[j], 1, s->items, THREADS_MAX) : 0;
+
+		for (ssize_t i = 0; i < n && nd < THREADS_MAX; i++) {
+			const struct pmw_pytype *vt = pmw_pyobj_type(s->r, s->items[i].value);
+
+			if (vt && vt->kind == PMW_PK_DICT)
+				dicts[nd++] = s->items[i].value;
+		}
+	}
+	for (int i = 0; i < nd; i++)
+		attr_children(s, idx, pmw_dict_items(s->r, dicts[i], 1, s->items, GLOBALS_MAX),
+			      PMW_HK_INSTANCE_ATTR);
+}
+
+/*
  * The items of a dict (by key), list, tuple or deque (by position): the first ITEMS_MAX
  * followed; while containers are still searched, those up to WIDE_MAX also compared with
  * them (one read of the entry table, no read per item), so a list held in a dict of 5,000
@@ -576,6 +609,7 @@ static void expand(struct search *s, int idx)
 		ty = pmw_pyobj_type(s->r, nd.obj);
 		if (!ty)
 			return;
+		expand_tls(s, idx, ty);
 		n = pmw_instance_attrs(s->r, nd.obj, ty, s->items, GLOBALS_MAX, &dict);
 		if (dict && s->left)	/* the instance's own __dict__: obj + tp_dictoffset or obj[-3] */
 			check_target(s, idx, dict, nd.obj + (ty->dictoffset > 0 ? ty->dictoffset : -24),
@@ -599,6 +633,8 @@ static void expand(struct search *s, int idx)
 		expand_wrapper(s, idx);
 		return;
 	case PMW_PK_OTHER:
+		if ((ty = pmw_pyobj_type(s->r, nd.obj)))
+			expand_tls(s, idx, ty);	/* 3.8-3.10: a static type */
 		expand_gen(s, idx);
 		return;
 	case PMW_PK_DICT: case PMW_PK_LIST: case PMW_PK_TUPLE: case PMW_PK_DEQUE:
