@@ -104,7 +104,7 @@ def tls_worker(n, out, stop):
 
 
 def more_shapes(n):
-    """a local of a suspended generator kept in a global (3.11-3.13: its frame is inline in
+    """a local of a suspended generator kept in a global (named on 3.8-3.13; 3.11+: its frame is inline in
     the generator), a list at a key of a dict of 5,000 entries (past the 256 items followed),
     a threading.local's attribute set by another thread"""
     global GEN, WIDE, TLS

@@ -79,6 +79,8 @@ struct step {
 #define THREADS_MAX	256	/* threads walked */
 #define FRAMES_MAX	256	/* frames walked per thread */
 #define LOCALS_MAX	256	/* locals, cells and free variables read per frame */
+#define PMW_GEN_FRAME_310	16	/* gi_frame / cr_frame / ag_frame, 3.8-3.10 (Include/genobject.h
+					 * _PyGenObject_HEAD: right after PyObject_HEAD) */
 
 struct node {
 	uint64_t obj;
@@ -772,24 +774,28 @@ static void expand_frame(struct search *s, int idx)
  * A generator's, coroutine's or async generator's locals, `GEN.<locals>.acc`: 3.11+ its
  * _PyInterpreterFrame is inline at gen_iframe (gi_iframe, Include/internal/
  * pycore_genobject.h / cpython/genobject.h), gi_frame_state at gen_state (> 0: completed
- * or cleared, no locals). Versions without gen_iframe (<= 3.10, 3.14+): not followed.
+ * or cleared, no locals); 3.8-3.10 gi_frame (PyFrameObject *, NULL once finished) at
+ * PMW_GEN_FRAME_310. 3.14+ (no gen_iframe in the version table): not followed.
  */
 static void expand_gen(struct search *s, int idx)
 {
 	const struct pmw_pyver *pv = s->r->t->pv;
-	uint64_t obj = s->nodes[idx].obj, code;
+	uint64_t obj = s->nodes[idx].obj, code, frame = 0;
 	const struct pmw_pytype *ty = pmw_pyobj_type(s->r, obj);
 	int8_t state;
 
-	if (!pv->gen_iframe || !ty || ty->heap ||
-	    (strcmp(ty->name, "generator") && strcmp(ty->name, "coroutine") &&
-	     strcmp(ty->name, "async_generator")))
+	if (!ty || ty->heap || (strcmp(ty->name, "generator") && strcmp(ty->name, "coroutine") &&
+				strcmp(ty->name, "async_generator")))
 		return;
-	if (pmw_pyr_read(s->r, obj + pv->gen_state, &state, 1) || state > 0)
-		return;
-	code = frame_code(s->r, obj + pv->gen_iframe);
-	if (code)
-		frame_locals(s, idx, obj + pv->gen_iframe, code, ST_GENLOCAL);
+	if (pv->gen_iframe) {
+		if (!pmw_pyr_read(s->r, obj + pv->gen_state, &state, 1) && state <= 0)
+			frame = obj + pv->gen_iframe;
+	} else if (!pv->obj.localsplus_311 &&
+		   (pmw_pyr_read(s->r, obj + PMW_GEN_FRAME_310, &frame, 8) || !pmw_pyptr_ok(frame))) {
+		frame = 0;
+	}
+	if (frame && (code = frame_code(s->r, frame)))
+		frame_locals(s, idx, frame, code, ST_GENLOCAL);
 }
 
 /* the modules of sys.modules as roots, then breadth first */
