@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Test driver for user/holders.c (built by test_holders.py, linked with the
- * .output objects): holders_driver [-r REPEAT] PID ADDR... prints, per call,
+ * .output objects): holders_driver [-r REPEAT] PID ADDR[/PARENT]... (PARENT: the
+ * dict or list holding ADDR, as h->parent) prints, per call,
  * one tab-separated line per container:
  *   call ADDR KIND ITEMS RETAINED ITEM_TYPE PATH
  * (RETAINED "-" when unavailable), then "stats call READS NODES TORN SPENT MS".
@@ -55,8 +56,12 @@ int main(int argc, char **argv)
 			break;
 		if (forget)
 			pmw_holders_forget(t.pid);
-		for (int i = 0; i < n; i++)
-			h[i].container = strtoull(argv[optind + 1 + i], NULL, 0);
+		for (int i = 0; i < n; i++) {	/* ADDR or ADDR/PARENT */
+			char *end;
+
+			h[i].container = strtoull(argv[optind + 1 + i], &end, 0);
+			h[i].parent = *end == '/' ? strtoull(end + 1, NULL, 0) : 0;
+		}
 		err = pmw_holders_find(&t, h, n);
 		if (err < 0) {
 			fprintf(stderr, "holders_driver: %s\n", strerror(-err));

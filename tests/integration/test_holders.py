@@ -91,10 +91,13 @@ class HolderTarget(object):
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.shapes = []    # (addr, len, retained, kind, path)
         self.orphan = None
+        self.parents = {}   # addr: the dict holding it (h->parent, as the walk would give)
         for line in self.proc.stdout:
             f = line.split()
             if f[0] == "SHAPE":
                 self.shapes.append((int(f[1]), int(f[2]), int(f[3]), f[4], " ".join(f[5:])))
+            elif f[0] == "PARENT":
+                self.parents[int(f[1])] = int(f[2])
             elif f[0] == "ORPHAN":
                 self.orphan = (int(f[1]), int(f[2]), int(f[3]))
             elif f[0] == "READY":
@@ -119,9 +122,11 @@ class HolderTarget(object):
             self.proc.wait()
 
 
-def run_driver(driver, pid, addrs, repeat=2, opts=()):
+def run_driver(driver, pid, addrs, repeat=2, opts=(), parents=None):
+    parents = parents or {}
     res = subprocess.run([driver, "-r", str(repeat)] + list(opts) + [str(pid)] +
-                         ["0x%x" % a for a in addrs],
+                         ["0x%x/0x%x" % (a, parents[a]) if a in parents else "0x%x" % a
+                          for a in addrs],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
     if res.returncode == 3:
         pytest.skip("no object layouts for this version: " + res.stderr.strip())
@@ -163,18 +168,20 @@ def start(ident, tmpdirs):
 
 
 @pytest.mark.parametrize("ident,extra", [pytest.param(i, (), id=i) for i in sorted(HOLDER_INTERPS)] + [
-    pytest.param(i, ("many", "more"), id=i + "-many") for i in ("debian-3.11", "pyenv-3.13.0")])
+    pytest.param(i, ("many", "more"), id=i + "-many")
+    for i in ("debian-3.11", "pyenv-3.13.0")])
 def test_holder_paths(driver, root, ident, extra):
     """Every shape's path, kind, len() and retained size; with "many", after ~150
     standard-library modules were imported (the search must not run out of budget), and
     the shapes of 3.11+ (a suspended generator's local, a list in a dict of 5,000 entries,
-    a threading.local's attribute set by another thread)."""
+    a threading.local's attribute set by another thread, a list in a dict in a dict of 5,000
+    entries: reached through its parent, as the walk gives it)."""
     tmpdirs = []
     try:
         t = HolderTarget(start(ident, tmpdirs), extra=extra)
         try:
             addrs = [s[0] for s in t.shapes] + [t.orphan[0]]
-            calls, stats, raw = run_driver(driver, t.proc.pid, addrs)
+            calls, stats, raw = run_driver(driver, t.proc.pid, addrs, parents=t.parents)
         finally:
             t.stop()
     finally:

@@ -96,6 +96,9 @@ def accumulate():
         item = yield len(acc)
 
 
+PARENTS = []    # (id, id of the dict holding it): "PARENT" lines, the walk's parent of a container
+
+
 def tls_worker(n, out, stop):
     """a thread that keeps a list in a threading.local's attribute"""
     TLS.items = [str(i) for i in range(n)]
@@ -104,10 +107,11 @@ def tls_worker(n, out, stop):
 
 
 def more_shapes(n):
-    """a local of a suspended generator kept in a global (named on 3.8-3.13; 3.11+: its frame is inline in
-    the generator), a list at a key of a dict of 5,000 entries (past the 256 items followed),
-    a threading.local's attribute set by another thread"""
-    global GEN, WIDE, TLS
+    """a local of a suspended generator kept in a global (named on 3.8-3.13), a list at a key
+    of a dict of 5,000 entries (past the 256 items followed), a threading.local's attribute
+    set by another thread, a list in a dict at a key of a dict of 5,000 entries (found through
+    the parent the walk knows: PARENTS)"""
+    global GEN, WIDE, WIDE2, TLS
     TLS, got, stop = threading.local(), [], threading.Event()
     threading.Thread(target=tls_worker, args=(n, got, stop), daemon=True).start()
     while not got:
@@ -118,9 +122,13 @@ def more_shapes(n):
         GEN.send(str(i))
     WIDE = {"k%d" % i: i for i in range(5000)}
     WIDE["k4321"] = [str(i) for i in range(n)]
+    WIDE2 = {"u%d" % i: {"history": []} for i in range(5000)}
+    WIDE2["u4321"]["history"].extend(str(i) for i in range(n))
+    PARENTS.append((id(WIDE2["u4321"]["history"]), id(WIDE2["u4321"])))
     return [("__main__.GEN.<locals>.acc", "frame_local", acc),
             ("__main__.WIDE['k4321']", "module_global", WIDE["k4321"]),
-            ("__main__.TLS.items", "instance_attr", got.pop())]
+            ("__main__.TLS.items", "instance_attr", got.pop()),
+            ("__main__.WIDE2['u4321']['history']", "module_global", WIDE2["u4321"]["history"])]
 
 
 def main():
@@ -153,6 +161,8 @@ def main():
     for path, kind, obj in shapes:
         print("SHAPE", id(obj), len(obj), retained(obj), kind, path, flush=True)
     del path, kind, obj, shapes     # no other local may hold a container
+    for child, parent in PARENTS:
+        print("PARENT", child, parent, flush=True)
     print("ORPHAN", orphan_id, orphan_len, orphan_retained, flush=True)
     print("READY", flush=True)
     for line in sys.stdin:      # commands, each acknowledged with "OK <command>"

@@ -651,8 +651,10 @@ int pmw_containers_holders(struct pmw_containers *cs, const struct pmw_target *t
 	if (!n)
 		return 0;
 	memset(h, 0, sizeof(h));
-	for (int k = 0; k < n; k++)
+	for (int k = 0; k < n; k++) {
 		h[k].container = top[k]->addr;
+		h[k].parent = top[k]->parent;	/* lets the search reach it in a wide dict */
+	}
 	found = pmw_holders_find(t, h, n);
 	for (int k = 0; k < n && found >= 0; k++) {
 		struct pmw_ctrack *tr = top[k];

@@ -338,6 +338,15 @@ static bool wanted(const struct search *s, uint64_t v)
 	return false;
 }
 
+/* @v is the parent (h->parent) of a container still searched */
+static bool wanted_parent(const struct search *s, uint64_t v)
+{
+	for (int w = 0; w < s->nwant; w++)
+		if (s->want[w] >= 0 && s->h[s->want[w]].parent == v)
+			return true;
+	return false;
+}
+
 /*
  * The containers not found through named steps may be held by an object whose layout
  * is not known (a C type): its tp_basicsize words, scanned conservatively in breadth-
@@ -563,7 +572,8 @@ static void expand_tls(struct search *s, int idx, const struct pmw_pytype *ty)
  * The items of a dict (by key), list, tuple or deque (by position): the first ITEMS_MAX
  * followed; while containers are still searched, those up to WIDE_MAX also compared with
  * them (one read of the entry table, no read per item), so a list held in a dict of 5,000
- * entries is named `m.D['key']` without following 5,000 values.
+ * entries is named `m.D['key']` without following 5,000 values; one that is the parent
+ * of a container searched (h->parent, from the walk) is followed too: `m.D['key']['k2']`.
  */
 static void expand_items(struct search *s, int idx)
 {
@@ -588,6 +598,8 @@ static void expand_items(struct search *s, int idx)
 			child(s, idx, s->items[i].value, s->types[i], s->items[i].slot, st, kind);
 		else if (wanted(s, s->items[i].value))
 			check_target(s, idx, s->items[i].value, s->items[i].slot, &st, kind);
+		else if (wanted_parent(s, s->items[i].value))	/* USERS['u4321']['history'] */
+			child(s, idx, s->items[i].value, 0, s->items[i].slot, st, kind);
 	}
 }
 

@@ -28,6 +28,9 @@ const char *pmw_holder_kind_name(enum pmw_holder_kind k);
 
 struct pmw_holder {
 	uint64_t container;      /* in: address of a container object in the target */
+	uint64_t parent;         /* in, optional: the dict or list whose value or item the container
+				    is, as the walk met it (pmw_walk_parent), 0 unknown: followed
+				    also past the items a search follows of a wide dict or list */
 	char path[256];          /* out: "auth.ACTIVE_TOKENS"; "" = not found within depth */
 	enum pmw_holder_kind kind;
 	uint64_t items;          /* len() when searched */
