@@ -107,7 +107,7 @@ def tls_worker(n, out, stop):
 
 
 def more_shapes(n):
-    """a local of a suspended generator kept in a global (named on 3.8-3.13), a list at a key
+    """a local of a suspended generator kept in a global (named on 3.8-3.15), a list at a key
     of a dict of 5,000 entries (past the 256 items followed), a threading.local's attribute
     set by another thread, a list in a dict at a key of a dict of 5,000 entries (found through
     the parent the walk knows: PARENTS)"""

@@ -136,7 +136,11 @@ static const struct pmw_pyver pyvers[] = {
 		 .func_defaults = 56, .func_kwdefaults = 64, .func_closure = 72, .tuple_items = 32,
 		 .lru_cache = 72, .lru_func = 88, .dict_keys_311 = 1, .dict_values_hdr = 8, .long_tag = 1,
 		 .long_digits_min = 1,
-		 .managed = PMW_MD_313 } },
+		 .managed = PMW_MD_313 },
+	  /* 3.14.10 (Debian sid), found with ctypes as for 3.13: the code at +72 (iframe's
+	   * f_executable), the state byte at +67 going -3 -> -2 at the first next(), 4 once
+	   * finished. stacktop is a stackpointer since 3.14: frame_stacktop 0, pycoro stays off */
+	  .gen_iframe = 72, .gen_state = 67, .gen_created = -3 },
 	/* 3.15: Debian 3.15.2's DWARF (python3.15-dbg). GC counters moved into rings of
 	 * struct gc_generation_stats { ts_start, ts_stop, collections, collected,
 	 * uncollectable, candidates, duration, heap_size } (64 bytes) behind the pointer
@@ -164,7 +168,10 @@ static const struct pmw_pyver pyvers[] = {
 		 .func_defaults = 56, .func_kwdefaults = 64, .func_closure = 72, .tuple_items = 32,
 		 .lru_cache = 72, .lru_func = 88, .dict_keys_311 = 1, .dict_values_hdr = 8, .long_tag = 1,
 		 .long_digits_min = 1,
-		 .managed = PMW_MD_313 } },
+		 .managed = PMW_MD_313 },
+	  /* 3.15.2 (Debian sid), found as for 3.14: the states count up, FRAME_CREATED = 0,
+	   * suspended 1, 5 once finished or closed */
+	  .gen_iframe = 72, .gen_state = 67, .gen_created = 0, .gen_done = 5 },
 };
 
 const struct pmw_pyver *pmw_pyver_find(int major, int minor)

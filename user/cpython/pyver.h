@@ -89,6 +89,8 @@ struct pmw_pyver {
 	 * of localsplus in use; the top is what `await` waits on). 0: not known for this version */
 	uint32_t gen_iframe, gen_state, frame_stacktop;
 	int8_t gen_created;
+	int8_t gen_done;	/* the first state of a finished frame (completed, cleared): no
+				 * locals; 0 means 1 (FRAME_COMPLETED, 3.11-3.14) */
 };
 
 /* offsets inside struct _obmalloc_state (3.12+), Include/internal/pycore_obmalloc.h */

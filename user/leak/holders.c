@@ -785,9 +785,9 @@ static void expand_frame(struct search *s, int idx)
 /*
  * A generator's, coroutine's or async generator's locals, `GEN.<locals>.acc`: 3.11+ its
  * _PyInterpreterFrame is inline at gen_iframe (gi_iframe, Include/internal/
- * pycore_genobject.h / cpython/genobject.h), gi_frame_state at gen_state (> 0: completed
- * or cleared, no locals); 3.8-3.10 gi_frame (PyFrameObject *, NULL once finished) at
- * PMW_GEN_FRAME_310. 3.14+ (no gen_iframe in the version table): not followed.
+ * pycore_genobject.h / cpython/genobject.h), gi_frame_state at gen_state (>= gen_done:
+ * completed or cleared, no locals); 3.8-3.10 gi_frame (PyFrameObject *, NULL once
+ * finished) at PMW_GEN_FRAME_310.
  */
 static void expand_gen(struct search *s, int idx)
 {
@@ -800,7 +800,8 @@ static void expand_gen(struct search *s, int idx)
 				strcmp(ty->name, "async_generator")))
 		return;
 	if (pv->gen_iframe) {
-		if (!pmw_pyr_read(s->r, obj + pv->gen_state, &state, 1) && state <= 0)
+		if (!pmw_pyr_read(s->r, obj + pv->gen_state, &state, 1) &&
+		    state < (pv->gen_done ? pv->gen_done : 1))
 			frame = obj + pv->gen_iframe;
 	} else if (!pv->obj.localsplus_311 &&
 		   (pmw_pyr_read(s->r, obj + PMW_GEN_FRAME_310, &frame, 8) || !pmw_pyptr_ok(frame))) {
