@@ -41,6 +41,8 @@ struct pmw_advice_acc {
 	struct strent *str;
 	size_t nstr, cap_str;
 	unsigned int str_shift;		/* values kept: hash's top bits >> (64 - shift) == 0 */
+	size_t str_cap_last;		/* the last walk's table: the next starts that big, */
+	unsigned int str_shift_last;	/* sampled as much (no regrowth, no rehashes) */
 	uint64_t empty_n[C_N], empty_bytes[C_N];
 	uint64_t over_n[C_N], over_bytes[C_N], over_waste[C_N], over_big[C_N], over_big_waste[C_N];
 	uint64_t ndicts_all;		/* combined dicts met (dicts[] holds at most DICTS_MAX) */
@@ -115,8 +117,11 @@ static struct strent *str_slot(struct strent *tab, size_t cap, uint64_t h, uint3
 /* Double the table, or at its cap keep half the values (by hash). 0 or -ENOMEM. */
 static int str_grow(struct pmw_advice_acc *a)
 {
-	size_t ncap = a->cap_str ? a->cap_str * 2 : 4096;
+	size_t ncap = a->cap_str ? a->cap_str * 2 : a->str_cap_last ? a->str_cap_last : 4096;
 	struct strent *old = a->str, *n;
+
+	if (!a->cap_str)
+		a->str_shift = a->str_shift_last;
 
 	if (a->cap_str >= a->str_cap_max) {
 		ncap = a->cap_str;
@@ -393,8 +398,13 @@ void pmw_advice_set_target(struct pmw_advice_acc *a, const struct pmw_target *t)
 void pmw_advice_reset(struct pmw_advice_acc *a)
 {
 	const struct pmw_target *t = a->t;
-	size_t s = a->str_cap_max, d = a->dicts_max;
+	size_t s = a->str_cap_max, d = a->dicts_max, last = a->str_cap_last;
+	unsigned int shift_last = a->str_shift_last;
 
+	if (a->cap_str) {	/* a walk's table: the size the next one starts at */
+		last = a->cap_str;
+		shift_last = a->str_shift;
+	}
 	free(a->str);
 	free(a->dicts);
 	free(a->lists);
@@ -403,6 +413,8 @@ void pmw_advice_reset(struct pmw_advice_acc *a)
 	a->t = t;
 	a->str_cap_max = s;
 	a->dicts_max = d;
+	a->str_cap_last = last;
+	a->str_shift_last = shift_last;
 	a->dict_stride = 1;
 }
 
