@@ -31,6 +31,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WALK_RE = re.compile(r"PID (\d+): walk (\d+): .* ([0-9.]+) MB read, ([0-9.]+) ms CPU "
                      r"\(([0-9.]+) ms of it copying\)")
+ATTACH_RE = re.compile(r"PID \d+: attach took ([0-9.]+) ms CPU")
+SWEEP_RE = re.compile(r"-a: \d+ scans of /proc, ([0-9.]+) ms CPU each; .* (\d+) found processes left")
 # the target: GIB GiB of tuples, a 16-item LEAK, then on SIGUSR1 500 dicts a second into LEAK
 TARGET = r"""
 import os, signal, sys, time
@@ -158,9 +160,10 @@ def many(pmw, python, n, log, seconds=120.0, leak_at=20.0, all_host=True):
         for _ in range(n):
             ts.append(_start(python, 0.005))
         who = ["-a"] if all_host else ["-p", ",".join(str(t.pid) for t in ts)]
-        pm = subprocess.Popen([pmw] + who + ["--mode", "heap", "-q", "-i", "1", "-d", str(seconds),
+        errf = open(os.path.join(tmp, "err.txt"), "w+")
+        pm = subprocess.Popen([pmw] + who + ["--mode", "heap", "-q", "-v", "-i", "1", "-d", str(seconds),
                                "--csv", csvp, "--csv-leaks", leaks], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+                              stderr=errf)
         t0, sent, cpu0, rss = time.monotonic(), None, None, 0
         leaking = ts[::10]
         while pm.poll() is None:
@@ -182,6 +185,9 @@ def many(pmw, python, n, log, seconds=120.0, leak_at=20.0, all_host=True):
             for r in csv.DictReader(f):
                 listed.add(int(r["pid"]))
         lat = [_first_row(leaks, t.pid, sent) for t in leaking]
+        errf.seek(0)
+        err_text = errf.read()
+        errf.close()
     finally:
         for t in ts:
             t.kill()
@@ -189,9 +195,22 @@ def many(pmw, python, n, log, seconds=120.0, leak_at=20.0, all_host=True):
     res = {"n": n, "listed": len(listed & set(t.pid for t in ts)), "leaking": len(leaking),
            "ranked": sum(1 for x in lat if x is not None), "latency": sorted(x for x in lat if x is not None),
            "cpu_pct": 100 * (cpu1[1] - cpu0[1]) / (cpu1[0] - cpu0[0]) if cpu0 else None,
-           "rss_mib": rss / 1024.0, "seconds": seconds}
+           "rss_mib": rss / 1024.0, "seconds": seconds, "cpu_s": cpu1[1] - cpu0[1] if cpu0 else None,
+           "load": os.getloadavg()[0]}
+    # -v: each attach while running (CPU ms), and -a's totals at exit
+    att = sorted(float(m.group(1)) for m in ATTACH_RE.finditer(err_text))
+    res["attaches"], res["attach_ms_median"] = len(att), att[len(att) // 2] if att else None
+    res["attach_ms_total"] = sum(att)
+    m = SWEEP_RE.search(err_text)
+    if m:
+        res["proc_scan_ms"], res["deferred"] = float(m.group(1)), int(m.group(2))
+    res["latency_by_pid"] = {t.pid: lat[i] for i, t in enumerate(leaking)}
     log("%s with %d targets: %d listed, %d of %d leaks ranked, pymemwatch %.1f%% CPU, peak RSS %.0f MiB"
-        % ("-a" if all_host else "-p", n, res["listed"], res["ranked"], res["leaking"], res["cpu_pct"] or 0, res["rss_mib"]))
+        % ("-a" if all_host else "-p", n, res["listed"], res["ranked"], res["leaking"], res["cpu_pct"] or 0,
+           res["rss_mib"]))
+    log("  latency per leaking target (s): %s; %d attaches while running, median %s ms CPU, %.0f ms in all"
+        % (" ".join("%.1f" % x if x is not None else "-" for x in lat), res["attaches"],
+           "%.1f" % res["attach_ms_median"] if att else "-", res["attach_ms_total"]))
     return res
 
 

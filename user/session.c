@@ -446,9 +446,10 @@ static bool check_exec(struct pmw_session *s, struct pmw_watch *w, double interv
 
 /*
  * The heap scans of the interval just closed (@cpu CPU seconds, @scans of them,
- * @live targets) are paid from the walk budget, and paced when they alone would
- * take more than half of it: a target whose heap did not move is then rescanned
- * every PMW_SCAN_MAX_S only, and while their cost stays over half, one that
+ * @live targets) are paid from the walk budget, and paced when they and the rest
+ * of pymemwatch (charge_rest, attaches: s->other_rate) would take more than half
+ * of it (the scans keep at least an eighth): a target whose heap did not move is
+ * then rescanned every PMW_SCAN_MAX_S only, and while their cost stays over half, one that
  * moved waits longer too (doubling up to PMW_SCAN_MAX_S). Every target still has
  * its row each interval (its last scan's figures). 100 idle targets: 6.5% of one
  * CPU against a 5% budget before.
@@ -456,7 +457,8 @@ static bool check_exec(struct pmw_session *s, struct pmw_watch *w, double interv
 static void scan_pace(struct pmw_session *s, double cpu, int scans, int live, double interval_s)
 {
 	struct pmw_walk_budget *b = &s->walks;
-	double half = b->share / 2, full_rate;
+	/* the rest of pymemwatch (charge_rest) comes out of the scans' half */
+	double half = fmax(b->share / 2 - s->other_rate, b->share / 8), full_rate;
 
 	if (b->share <= 0 || interval_s <= 0) {
 		s->scan_min_age = -1;
@@ -482,6 +484,38 @@ static void scan_pace(struct pmw_session *s, double cpu, int scans, int live, do
 		s->scan_min_age = s->scan_min_age > interval_s ? s->scan_min_age / 2 : 0;
 }
 
+/*
+ * pymemwatch is one budget: what its process spent since the last tick
+ * (CLOCK_PROCESS_CPUTIME_ID: every thread, the kernel's time for it
+ * included) beyond what was charged to the walk budget already (walks, header
+ * reads, holder searches, heap scans, attaches) is charged too: the ticks'
+ * reads of /proc and BPF maps, outputs, growth sites, probe detaches. At most
+ * half the budget's share of the time passed, so that walks keep at least half.
+ */
+static void charge_rest(struct pmw_session *s)
+{
+	struct timespec ts;
+	double cpu, rest, cap;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	cpu = ts.tv_sec + ts.tv_nsec / 1e9;
+	if (s->cpu_last && s->walks.share > 0 && s->walks.last) {
+		rest = cpu - s->cpu_last - (s->credit_mark - s->walks.credit);
+		cap = (pmw_now_s() - s->walks.last) * s->walks.share / 2;
+		if (rest > cap)
+			rest = cap;
+		if (rest > 0) {
+			s->walks.credit -= rest;
+			s->rest_cpu_s += rest;
+		}
+		rest = s->rest_cpu_s + s->attach_cpu_s + s->scan_proc_cpu_s;
+		s->other_rate = 0.8 * s->other_rate + 0.2 * (rest - s->other_mark) /
+			fmax(pmw_now_s() - s->walks.last, 0.1);
+	}
+	s->other_mark = s->rest_cpu_s + s->attach_cpu_s + s->scan_proc_cpu_s;
+	s->cpu_last = cpu;
+}
+
 /* Close the interval for every live target and hand the rows to the outputs. */
 int pmw_session_tick(struct pmw_session *s, double interval_s, bool stopping)
 {
@@ -498,7 +532,9 @@ int pmw_session_tick(struct pmw_session *s, double interval_s, bool stopping)
 	clock_gettime(CLOCK_REALTIME, &wall);
 	pmw_command_reaped(&s->cmd);
 	s->walks.share = env.walk_budget;
+	charge_rest(s);
 	pmw_leaks_turn(&s->walks, s->ws, s->nws);
+	s->credit_mark = s->walks.credit;
 	for (int i = 0; i < s->nws; i++) {
 		struct pmw_watch *w = &s->ws[i];
 		bool again = false;
@@ -702,6 +738,9 @@ void pmw_session_finish(struct pmw_session *s)
 		print_bpf_stats(s->skel);
 		pmw_bursts_report(stderr, s->ws, s->nws);	/* what bursts and walks cost */
 	}
+	if (env.walk_budget > 0)
+		vlog("walk budget: %.2f s of CPU outside walks, scans and attaches charged to it\n",
+		     s->rest_cpu_s);
 	if (env.all)
 		vlog("-a: %u scans of /proc, %.2f ms CPU each; %u attaches while running, %.1f ms CPU "
 		     "each; %u found processes left to a later interval\n", s->scans_proc,

@@ -30,6 +30,11 @@ struct pmw_session {
 	double scan_min_age;		/* each watch's scan_min_age: < 0 none paced */
 	double scan_rate;		/* their CPU per second of wall, recent */
 	double scan_cost;		/* CPU seconds per scan, recent */
+	double cpu_last;		/* process CPU seconds at the last tick, 0 none yet */
+	double credit_mark;		/* walks.credit just after that tick's earning */
+	double rest_cpu_s;		/* CPU seconds charged by charge_rest (cumulative) */
+	double other_rate;		/* that, attaches and -a's /proc scans per second, recent */
+	double other_mark;		/* rest_cpu_s + attach_cpu_s + scan_proc_cpu_s at the last tick */
 	double attach_cpu_s;		/* CPU seconds of the attaches while running (add_target) */
 	unsigned int attaches;		/* ... how many */
 	unsigned int attaches_deferred;	/* processes found by -a left for a later interval */
