@@ -7,6 +7,8 @@
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,6 +277,22 @@ static bool known_pid(void *arg, pid_t pid)
 }
 
 /*
+ * s->ws moved from @old: a target's own layout (t->pv = &t->pv_own, 3.13+
+ * _Py_DebugOffsets: target.c) follows it (it pointed into the freed array:
+ * a crash under -a once a 3.13 whose offsets differ was taken on before others).
+ */
+static void ws_moved(struct pmw_session *s, uintptr_t old)
+{
+	size_t off = offsetof(struct pmw_watch, t) + offsetof(struct pmw_target, pv_own);
+
+	if (old == (uintptr_t)s->ws)
+		return;
+	for (int i = 0; i < s->nws; i++)
+		if ((uintptr_t)s->ws[i].t.pv == old + i * sizeof(*s->ws) + off)
+			s->ws[i].t.pv = &s->ws[i].t.pv_own;
+}
+
+/*
  * An attach while running (opening the image and process @c0..@c1, BPF maps
  * and probes ..@c2, first heap scan ..now, thread CPU seconds) is paid from
  * the walk budget.
@@ -307,6 +325,7 @@ static int add_target(struct pmw_session *s, pid_t pid, pid_t parent)
 	char why[PATH_MAX + 200];
 	struct pmw_watch *w;
 	double c0 = pmw_cpu_s(), c1, c2;
+	uintptr_t old;
 	int err;
 
 	if (s->nws == PMW_MAX_TARGETS) {
@@ -315,8 +334,10 @@ static int add_target(struct pmw_session *s, pid_t pid, pid_t parent)
 			     PMW_MAX_TARGETS);
 		return -E2BIG;
 	}
+	old = (uintptr_t)s->ws;
 	if (pmw_grow((void **)&s->ws, &s->cap_ws, s->nws + 1, sizeof(*s->ws)))
 		return -ENOMEM;
+	ws_moved(s, old);
 	w = &s->ws[s->nws];
 	memset(w, 0, sizeof(*w));
 	err = pmw_target_open_pid(&w->t, pid);
