@@ -10,7 +10,7 @@
     a per-user deque(maxlen=32): one row shape_users.USERS[*]['history'];
   - shape_frames: lists held only by frame locals, a worker thread's
     (shape_frames.collector.<locals>.samples) and a suspended generator's
-    (no holder path: doc/leaks.md "Holder paths"; named by its address);
+    kept in a global (shape_frames.TAIL.<locals>.lines, doc/leaks.md "Holder paths");
   - shape_joined: str objects of 1-4 KiB (libc malloc; str kinds 1 and 2)
     built by str.join in a list, next to a bounded dict of the same strs.
 
@@ -116,8 +116,8 @@ def check_users(last, leaks, d):
 
 
 def test_ranks(shape_run):
-    """The leaks rank first, by holder path (by address where Python gives
-    none: a suspended generator's local), items as the target's len(); no
+    """The leaks rank first, by holder path (by address where the ground truth
+    has none), items as the target's len(); no
     bounded container (cleared set, deque(maxlen), evicting dict) listed."""
     for app in shape_run.pids:
         d = shape_run.diag(app)

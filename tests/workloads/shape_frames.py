@@ -1,10 +1,11 @@
 """Leak shape: leaks held only by frame locals. A worker thread's loop keeps
 every Sample in its local list `samples` (shape_frames.collector.<locals>.samples,
 ~80 items a second); a generator that stays alive (suspended between sends)
-keeps every line sent to it in its local `lines` (str items, 100 a second: no
-path while it is suspended, doc/leaks.md "Holder paths"). JSON churn next to them.
-Neither list is reachable from a module: the ground truth is the length and
-id() each frame publishes (ints, no reference). See leakapp.py."""
+keeps every line sent to it in its local `lines` (str items, 100 a second:
+shape_frames.TAIL.<locals>.lines, named through the generator kept in TAIL, doc/leaks.md
+"Holder paths"). JSON churn next to them. Neither list is reachable by attributes and
+items from a module: the ground truth is the length and id() each frame publishes
+(ints, no reference). See leakapp.py."""
 import json
 import sys
 import threading
@@ -60,7 +61,8 @@ def describe():
     out = []
     for name, path, ty, marker in (("samples", "shape_frames.collector.<locals>.samples", "Sample",
                                     "LEAK-SAMPLES"),
-                                   ("lines", None, "str", "LEAK-LINES")):
+                                   ("lines", "shape_frames.TAIL.<locals>.lines", "str",
+                                    "LEAK-LINES")):
         addr, n, size = PUBLISHED[name]
         out.append({"holder": path, "addr": addr, "len": n, "item_type": ty, "marker": marker,
                     "sizeof": size})
