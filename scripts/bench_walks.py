@@ -13,7 +13,8 @@ latency (the list is known from the first walk: its header is re-read every inte
 many(): N small targets (about 5 MB each); a tenth of them start leaking the same
 way 20 s in. `pymemwatch -a --mode heap` (every Python process of the host: run it on
 an otherwise quiet machine) for SECONDS: every target listed, the latency per leaking
-target, pymemwatch's CPU share (utime+stime over wall, from /proc) and peak RSS.
+target, pymemwatch's CPU share (utime+stime over wall, from /proc, from 10 s in to 1 s
+before its end: its exit is left out) and peak RSS.
 
 Standalone: scripts/bench_walks.py [--gib 1,4] [--many 100] [--python PATH]
 """
@@ -172,7 +173,8 @@ def many(pmw, python, n, log, seconds=120.0, leak_at=20.0, all_host=True):
             try:
                 if cpu0 is None and el > 10:
                     cpu0 = (el, _cpu_s(pm.pid))   # after attach
-                cpu1 = (el, _cpu_s(pm.pid))
+                if el < seconds - 1:              # not its exit (detaching, the summary)
+                    cpu1 = (el, _cpu_s(pm.pid))
                 rss = max(rss, _rss_kib(pm.pid))
             except (OSError, IndexError, ValueError):
                 pass
