@@ -7,6 +7,7 @@
  * of pyver.c's table); per-version offsets in pmw_pyver.obj.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include "pyobj.h"
@@ -18,6 +19,26 @@
 #define MAX_ENTRIES	(1ULL << 30)	/* larger tables are bad reads */
 #define MAX_DEPTH_BASE	16		/* tp_base chain */
 
+/*
+ * Pool of PMW_PYR_TYPES-slot caches (slots, blocks, heads, gen) returned by
+ * pmw_pyr_free(). One: the large sessions (a walk's advice, a holder search,
+ * a snapshot) run one after the other; one more at once is made and freed.
+ */
+struct pool_ent {
+	uint32_t *slots;
+	struct pmw_pytype **blocks;
+	struct pmw_pyhead *heads;
+	uint64_t gen;		/* heads' generations go on rising: no stale window matches */
+};
+static struct pool_ent pool;
+static bool pooled;
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t nblocks(size_t cap)
+{
+	return (cap / 2 + PMW_PYR_TBLOCK - 1) / PMW_PYR_TBLOCK;
+}
+
 int pmw_pyr_init(struct pmw_pyr *r, const struct pmw_target *t, uint64_t budget, size_t types)
 {
 	memset(r, 0, sizeof(*r));
@@ -26,16 +47,71 @@ int pmw_pyr_init(struct pmw_pyr *r, const struct pmw_target *t, uint64_t budget,
 	r->types_cap = types ? types : PMW_PYR_TYPES;
 	if (r->types_cap & (r->types_cap - 1))
 		return -EINVAL;
-	r->types = calloc(r->types_cap, sizeof(*r->types));
-	return r->types ? 0 : -ENOMEM;
+	if (r->types_cap == PMW_PYR_TYPES) {
+		pthread_mutex_lock(&pool_lock);
+		if (pooled) {
+			r->slots = pool.slots;
+			r->blocks = pool.blocks;
+			r->heads = pool.heads;
+			r->gen = pool.gen;
+			pooled = false;
+		}
+		pthread_mutex_unlock(&pool_lock);
+		if (r->slots)
+			return 0;
+	}
+	r->slots = calloc(r->types_cap, sizeof(*r->slots));
+	r->blocks = calloc(nblocks(r->types_cap), sizeof(*r->blocks));
+	if (!r->slots || !r->blocks) {
+		pmw_pyr_free(r);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 void pmw_pyr_free(struct pmw_pyr *r)
 {
-	free(r->types);
-	free(r->heads);
-	r->types = NULL;
+	bool kept = false;
+
+	if (r->slots && r->types_cap == PMW_PYR_TYPES) {
+		memset(r->slots, 0, r->types_cap * sizeof(*r->slots));
+		pthread_mutex_lock(&pool_lock);
+		if (!pooled) {
+			pool = (struct pool_ent){ r->slots, r->blocks, r->heads, r->gen };
+			pooled = kept = true;
+		}
+		pthread_mutex_unlock(&pool_lock);
+	}
+	if (!kept) {
+		for (size_t b = 0; r->blocks && b < nblocks(r->types_cap); b++)
+			free(r->blocks[b]);
+		free(r->slots);
+		free(r->blocks);
+		free(r->heads);
+	}
+	r->slots = NULL;
+	r->blocks = NULL;
 	r->heads = NULL;
+	r->ntypes = 0;
+}
+
+/* the type of index @k (< ntypes) */
+static struct pmw_pytype *type_at(const struct pmw_pyr *r, uint32_t k)
+{
+	return &r->blocks[k / PMW_PYR_TBLOCK][k % PMW_PYR_TBLOCK];
+}
+
+/* room for one more type (index ntypes): NULL when its block cannot be made */
+static struct pmw_pytype *type_new(struct pmw_pyr *r)
+{
+	struct pmw_pytype **b;
+
+	if (r->ntypes >= nblocks(r->types_cap) * PMW_PYR_TBLOCK)
+		return NULL;	/* the recursion of type_get past the check of half full */
+	b = &r->blocks[r->ntypes / PMW_PYR_TBLOCK];
+	if (!*b)
+		*b = malloc(PMW_PYR_TBLOCK * sizeof(**b));
+	return *b ? &(*b)[r->ntypes % PMW_PYR_TBLOCK] : NULL;
 }
 
 static bool spent(struct pmw_pyr *r)
@@ -231,12 +307,10 @@ static const struct pmw_pytype *type_get(struct pmw_pyr *r, uint64_t type, int d
 
 	if (!pmw_pyptr_ok(type))
 		return NULL;
-	for (;; i = (i + 1) & mask) {
-		slot = &r->types[i];
+	for (; r->slots[i]; i = (i + 1) & mask) {
+		slot = type_at(r, r->slots[i] - 1);
 		if (slot->addr == type)
 			return slot->name[0] ? slot : NULL;
-		if (!slot->addr)
-			break;
 	}
 	if (r->ntypes * 2 >= r->types_cap || spent(r))
 		return NULL;
@@ -282,11 +356,16 @@ static const struct pmw_pytype *type_get(struct pmw_pyr *r, uint64_t type, int d
 store:
 	/* the recursion above may have filled our slot's neighbourhood: probe again */
 	i = (type >> 3) * 0x9e3779b97f4a7c15ULL >> 40 & mask;
-	while (r->types[i].addr && r->types[i].addr != type)
+	while (r->slots[i] && type_at(r, r->slots[i] - 1)->addr != type)
 		i = (i + 1) & mask;
-	slot = &r->types[i];
+	if (r->slots[i]) {	/* stored by the recursion (a type chain through itself) */
+		slot = type_at(r, r->slots[i] - 1);
+		return slot->name[0] ? slot : NULL;
+	}
+	if (!(slot = type_new(r)))
+		return NULL;
 	*slot = ty;
-	r->ntypes++;
+	r->slots[i] = (uint32_t)++r->ntypes;
 	return slot->name[0] ? slot : NULL;
 }
 

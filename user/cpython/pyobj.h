@@ -67,7 +67,10 @@ struct pmw_pyr {
 	uint64_t reads;			/* process_vm_readv calls made */
 	uint64_t budget;		/* stop reading after this many calls; 0 = no limit */
 	uint64_t torn;			/* objects skipped: unreadable or failing a check */
-	struct pmw_pytype *types;	/* open-addressed type cache */
+	/* type cache: open-addressed slots (0 empty, else 1 + the type's index) over
+	 * blocks of PMW_PYR_TBLOCK types that never move (callers keep pointers) */
+	uint32_t *slots;
+	struct pmw_pytype **blocks;
 	size_t ntypes, types_cap;
 	struct pmw_pyhead *heads;	/* prefetched object heads (pmw_pyr_prefetch) */
 	uint64_t gen;			/* heads of this generation are valid */
@@ -84,8 +87,15 @@ struct pmw_pyitem {
  * Start a session on @t that makes at most @budget reads (0: unlimited),
  * caching up to half of @types type objects (a power of two; 0: PMW_PYR_TYPES,
  * enough for a large application). 0, -EINVAL or -ENOMEM.
+ * Sessions of PMW_PYR_TYPES slots take their type and head caches from a
+ * process-wide pool (thread-safe) that pmw_pyr_free() returns them to: the
+ * slots cleared (128 KiB), the blocks of types met kept. Memory follows the
+ * types met (~75 KiB a block of 256), stays at its high-water mark, and is
+ * no longer ~7 MiB calloc'd, spread by the hash, and freed per session
+ * (issue 18 point 4).
  */
 #define PMW_PYR_TYPES	32768
+#define PMW_PYR_TBLOCK	256
 int pmw_pyr_init(struct pmw_pyr *r, const struct pmw_target *t, uint64_t budget, size_t types);
 void pmw_pyr_free(struct pmw_pyr *r);
 
