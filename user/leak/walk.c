@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -1308,36 +1309,105 @@ static void walk_census(struct pmw_walk *wk)
 	wk->ncensus = m;
 }
 
+/*
+ * One spare conts and one spare samples array for the whole process, the
+ * largest released (one walk runs at a time, so one of each covers them):
+ * walk_finish takes them for the next walk's conts and samples.
+ */
+struct spare {
+	void *p;
+	size_t cap;
+};
+static struct spare spare_conts, spare_samples;
+static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void spare_put(struct spare *sp, void *p, size_t cap)
+{
+	pthread_mutex_lock(&spare_lock);
+	if (p && cap > sp->cap) {
+		void *old = sp->p;
+
+		sp->p = p;
+		sp->cap = cap;
+		p = old;
+	}
+	pthread_mutex_unlock(&spare_lock);
+	free(p);
+}
+
+static void *spare_take(struct spare *sp, size_t *cap)
+{
+	void *p;
+
+	pthread_mutex_lock(&spare_lock);
+	p = sp->p;
+	*cap = sp->cap;
+	sp->p = NULL;
+	sp->cap = 0;
+	pthread_mutex_unlock(&spare_lock);
+	return p;
+}
+
+/*
+ * The working arrays of a walk are kept for the next one at their high-water
+ * mark, cleared rather than freed (issue 18 point 4: pymemwatch's RSS was
+ * higher inside walks than between them, so a soak's slope followed the
+ * share of samples inside walks): the large-object set and the item table
+ * are zeroed, conts/done, samples/dsamples and items/ditems swap.
+ */
+static void walk_clear(struct pmw_walk *wk)
+{
+	if (wk->nlarge)
+		memset(wk->large, 0, wk->cap_large * sizeof(*wk->large));
+	wk->nlarge = 0;
+	if (wk->nitems)
+		memset(wk->items, 0, wk->cap_items * sizeof(*wk->items));
+	wk->nitems = 0;
+}
+
 static void walk_finish(struct pmw_walk *wk)
 {
+	struct pmw_walk_container *c = wk->done;
+	struct pmw_item_owner *it = wk->ditems;
+	uint64_t *sm = wk->dsamples;
+	size_t cap, scap = wk->cap_dsamples;
+
+	if (!c)
+		c = spare_take(&spare_conts, &cap);
+	else
+		cap = (size_t)wk->cap_done;
+	if (!sm)
+		sm = spare_take(&spare_samples, &scap);
+
 	if (wk->nconts)	/* NULL when none: qsort's argument is nonnull */
 		qsort(wk->conts, wk->nconts, sizeof(*wk->conts), cmp_cont);
-	free(wk->done);
 	wk->done = wk->conts;
 	wk->ndone = wk->nconts;
-	wk->conts = NULL;
-	wk->nconts = wk->cap_conts = 0;
-	free(wk->dsamples);
+	wk->conts = c;
+	wk->nconts = 0;
+	wk->cap_done = wk->cap_conts;
+	wk->cap_conts = c ? (int)cap : 0;
 	wk->dsamples = wk->samples;
-	wk->samples = NULL;
-	wk->nsamples = wk->cap_samples = 0;
+	wk->samples = sm;
+	wk->nsamples = 0;
+	wk->cap_dsamples = wk->cap_samples;
+	wk->cap_samples = sm ? (uint32_t)scap : 0;
 	walk_census(wk);
 	wk->done_at = mono_s();
 	wk->cur.wall_s = wk->done_at - wk->start;
 	wk->last_stats = wk->cur;
 	wk->walks++;
-	free(wk->large);
-	wk->large = NULL;
-	wk->nlarge = wk->cap_large = 0;
 	free(wk->keep_globals);
 	wk->keep_globals = NULL;
 	wk->nkeep_globals = 0;
 	wk->cut = 0;
-	free(wk->ditems);
 	wk->ditems = wk->items;
+	cap = wk->cap_ditems;
 	wk->cap_ditems = wk->cap_items;
-	wk->items = NULL;
-	wk->nitems = wk->cap_items = 0;
+	wk->items = it;
+	wk->cap_items = it ? cap : 0;
+	wk->nitems = it ? 1 : 0;	/* the last walk's: walk_clear zeroes them */
+	walk_clear(wk);
 	pmw_heap_pools_free(&wk->hp);
 	wk->phase = PH_IDLE;
 }
@@ -1390,6 +1460,7 @@ static int walk_start(struct pmw_walk *wk, const struct pmw_target *t)
 		return -ENOMEM;
 	memset(&wk->cur, 0, sizeof(wk->cur));
 	/* what a walk that failed midway left */
+	walk_clear(wk);
 	wk->nconts = 0;
 	wk->nsamples = 0;
 	wk->nmodules = 0;
@@ -1469,11 +1540,12 @@ int pmw_walk_step(struct pmw_walk *wk, const struct pmw_target *t, struct pmw_wa
 
 void pmw_walk_release(struct pmw_walk *wk)
 {
-	free(wk->done);
-	free(wk->dsamples);
+	spare_put(&spare_conts, wk->done, wk->done ? (size_t)wk->cap_done : 0);
+	spare_put(&spare_samples, wk->dsamples, wk->dsamples ? wk->cap_dsamples : 0);
 	wk->done = NULL;
 	wk->dsamples = NULL;
-	wk->ndone = 0;
+	wk->ndone = wk->cap_done = 0;
+	wk->cap_dsamples = 0;
 }
 
 const struct pmw_walk_container *pmw_walk_container(const struct pmw_walk *wk, uint64_t addr)

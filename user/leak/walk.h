@@ -167,7 +167,8 @@ struct pmw_walk {
 	double done_at;			/* CLOCK_MONOTONIC seconds of its end */
 	struct pmw_walk_stats last_stats;
 	struct pmw_walk_container *done;	/* sorted by address */
-	int ndone;
+	int ndone, cap_done;		/* @done's slots: the next walk's conts (reused, not re-made) */
+	uint32_t cap_dsamples;		/* @dsamples' groups: the next walk's samples */
 	uint64_t *dsamples;		/* their newest items (sample_at) */
 	struct pmw_walk_census *census;	/* sorted by bytes, largest first */
 	struct pmw_item_owner *ditems;	/* the items of watched containers (open-addressed) */
