@@ -998,6 +998,74 @@ static void from_caches(struct search *s, struct pmw_pyr *r, struct pmw_holder *
 	s->left = s->nwant;
 }
 
+/*
+ * The search's working arrays (nodes, visited set, item scratch), kept for the
+ * next search at their high-water mark (one search runs at a time; another at
+ * once makes and frees its own): the visited set is cleared, not calloc'd
+ * again (issue 18 point 4: pymemwatch's RSS was higher inside searches).
+ */
+struct scratch {
+	struct node *nodes;
+	uint64_t *seen;
+	size_t cap_seen;
+	struct pmw_pyitem *items;
+	uint64_t *types;
+};
+static struct scratch kept;
+static pthread_mutex_t kept_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* the kept arrays, or new ones: 0 or -ENOMEM */
+static int scratch_take(struct search *s)
+{
+	pthread_mutex_lock(&kept_lock);
+	s->nodes = kept.nodes;
+	s->seen = kept.seen;
+	s->cap_seen = kept.cap_seen;
+	s->items = kept.items;
+	s->types = kept.types;
+	memset(&kept, 0, sizeof(kept));
+	pthread_mutex_unlock(&kept_lock);
+	if (!s->nodes)
+		s->nodes = malloc(NODE_CAP * sizeof(*s->nodes));
+	if (!s->seen) {
+		s->seen = calloc(SEEN_MIN, sizeof(*s->seen));
+		s->cap_seen = SEEN_MIN;
+	}
+	if (!s->items)
+		s->items = calloc(SCRATCH_MAX, sizeof(*s->items));
+	if (!s->types)
+		s->types = calloc(SCRATCH_MAX, sizeof(*s->types));
+	s->nseen = 0;
+	return s->nodes && s->seen && s->items && s->types ? 0 : -ENOMEM;
+}
+
+/* back for the next search (the visited set cleared), or freed when one is kept already */
+static void scratch_put(struct search *s)
+{
+	bool put = false;
+
+	if (s->nodes && s->seen && s->items && s->types) {
+		if (s->nseen)
+			memset(s->seen, 0, s->cap_seen * sizeof(*s->seen));
+		pthread_mutex_lock(&kept_lock);
+		if (!kept.nodes) {
+			kept = (struct scratch){ s->nodes, s->seen, s->cap_seen, s->items, s->types };
+			put = true;
+		}
+		pthread_mutex_unlock(&kept_lock);
+	}
+	if (!put) {
+		free(s->nodes);
+		free(s->seen);
+		free(s->items);
+		free(s->types);
+	}
+	s->nodes = NULL;
+	s->seen = NULL;
+	s->items = NULL;
+	s->types = NULL;
+}
+
 /* The search proper, with the large type cache (it meets every type). 0 or -errno. */
 static int search_all(struct search *s, struct pmw_pyr *r, const struct pmw_target *t)
 {
@@ -1009,12 +1077,6 @@ static int search_all(struct search *s, struct pmw_pyr *r, const struct pmw_targ
 	r->reads = reads;
 	if (err)
 		return err;
-	s->nodes = malloc(NODE_CAP * sizeof(*s->nodes));
-	s->seen = calloc(SEEN_MIN, sizeof(*s->seen));
-	s->cap_seen = SEEN_MIN;
-	s->nseen = 0;
-	if (!s->nodes || !s->seen)
-		return -ENOMEM;
 	err = search(s);
 	if (err == -ESRCH || err == -ENOMEM)
 		return err;
@@ -1075,9 +1137,7 @@ int pmw_holders_find(const struct pmw_target *t, struct pmw_holder *h, int n)
 	s.slot = calloc(n, sizeof(*s.slot));
 	s.want = calloc(n, sizeof(*s.want));
 	asked = calloc(n, 1);
-	s.items = calloc(SCRATCH_MAX, sizeof(*s.items));
-	s.types = calloc(SCRATCH_MAX, sizeof(*s.types));
-	if (!s.slot || !s.want || !asked || !s.items || !s.types) {
+	if (!s.slot || !s.want || !asked || scratch_take(&s)) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -1091,10 +1151,7 @@ out:
 	free(s.slot);
 	free(s.want);
 	free(asked);
-	free(s.items);
-	free(s.types);
-	free(s.nodes);
-	free(s.seen);
+	scratch_put(&s);
 	pmw_pyr_free(&r);
 	if (err == 0 && !pmw_pid_alive(t->pid))
 		err = -ESRCH;

@@ -419,31 +419,72 @@ static bool in_arena(const struct pmw_walk *wk, uint64_t p)
 
 /* ---------------------------------------------------------------- large objects */
 
+/*
+ * The large-object set is bounded (LARGE_SLOTS, 4 MiB): past half of it, the
+ * set keeps only the addresses whose hash has its top large_lvl bits zero (a
+ * sample of 1 in 2^large_lvl that still deduplicates, since an address is
+ * always in or always out), and walk_large counts each sampled one 2^large_lvl
+ * times. Exact up to 256 k distinct objects over 512 B, estimated past them.
+ */
+#define LARGE_SLOTS	(1u << 19)
+#define LARGE_HASH(p)	(((p) >> 4) * 0x9E3779B97F4A7C15ULL)
+
+static bool large_in(const struct pmw_walk *wk, uint64_t p)
+{
+	return !wk->large_lvl || !(LARGE_HASH(p) >> (64 - wk->large_lvl));
+}
+
+static void large_put(uint64_t *set, size_t cap, uint64_t p)
+{
+	size_t i;
+
+	for (i = LARGE_HASH(p) >> 20 & (cap - 1); set[i]; i = (i + 1) & (cap - 1))
+		;
+	set[i] = p;
+}
+
+/* Room for one more: doubled, or at LARGE_SLOTS thinned to half the sample. false: none. */
+static bool large_room(struct pmw_walk *wk)
+{
+	size_t ocap = wk->cap_large, ncap = ocap ? ocap * 2 : 4096, n = 0;
+	uint64_t *old = wk->large, *keep;
+
+	if (ocap >= LARGE_SLOTS) {
+		if (wk->large_lvl >= 32 || !(keep = malloc(wk->nlarge * sizeof(*keep))))
+			return false;
+		wk->large_lvl++;
+		for (size_t k = 0; k < ocap; k++)
+			if (old[k] && large_in(wk, old[k]))
+				keep[n++] = old[k];
+		memset(old, 0, ocap * sizeof(*old));
+		for (size_t k = 0; k < n; k++)
+			large_put(old, ocap, keep[k]);
+		wk->nlarge = n;
+		free(keep);
+		return true;
+	}
+	if (!(wk->large = calloc(ncap, sizeof(*wk->large)))) {
+		wk->large = old;
+		return false;
+	}
+	wk->cap_large = ncap;
+	for (size_t k = 0; k < ocap; k++)
+		if (old[k])
+			large_put(wk->large, ncap, old[k]);
+	free(old);
+	return true;
+}
+
 static void large_add(struct pmw_walk *wk, uint64_t p)
 {
 	size_t mask, i;
 
-	if (!pmw_pyptr_ok(p) || in_arena(wk, p))
+	if (!pmw_pyptr_ok(p) || !large_in(wk, p) || in_arena(wk, p))
 		return;
-	if ((wk->nlarge + 1) * 2 > wk->cap_large) {
-		size_t ocap = wk->cap_large, ncap = ocap ? ocap * 2 : 4096;
-		uint64_t *old = wk->large, *n = calloc(ncap, sizeof(*n));
-
-		if (!n)
-			return;
-		wk->large = n;
-		wk->cap_large = ncap;
-		for (size_t k = 0; k < ocap; k++) {
-			if (!old[k])
-				continue;
-			for (i = (old[k] >> 4) * 0x9E3779B97F4A7C15ULL >> 20 & (ncap - 1); n[i];)
-				i = (i + 1) & (ncap - 1);
-			n[i] = old[k];
-		}
-		free(old);
-	}
+	if ((wk->nlarge + 1) * 2 > wk->cap_large && (!large_room(wk) || !large_in(wk, p)))
+		return;
 	mask = wk->cap_large - 1;
-	for (i = (p >> 4) * 0x9E3779B97F4A7C15ULL >> 20 & mask; wk->large[i]; i = (i + 1) & mask)
+	for (i = LARGE_HASH(p) >> 20 & mask; wk->large[i]; i = (i + 1) & mask)
 		if (wk->large[i] == p)
 			return;
 	wk->large[i] = p;
@@ -505,6 +546,7 @@ static int walk_large(struct pmw_walk *wk, const struct pmw_target *t)
 {
 	uint64_t *objs = malloc((wk->nlarge ? wk->nlarge : 1) * sizeof(*objs));
 	const struct pmw_wtype **types = malloc((wk->nlarge ? wk->nlarge : 1) * sizeof(*types));
+	uint64_t scale = 1ULL << wk->large_lvl;
 	uint64_t *sizes = malloc((wk->nlarge ? wk->nlarge : 1) * sizeof(*sizes));
 	int n = 0;
 
@@ -524,11 +566,11 @@ static int walk_large(struct pmw_walk *wk, const struct pmw_target *t)
 		if (!types[i] || sizes[i] <= PMW_LARGE_MIN)
 			continue;	/* static objects (None, small ints) and raw blocks */
 		ty = type_slot(wk, types[i]->addr);
-		ty->objects++;
-		ty->bytes += sizes[i];
-		wk->cur.large_objects++;
-		wk->cur.large_bytes += sizes[i];
-		wk->cur.objects++;
+		ty->objects += scale;	/* each sampled one stands for 2^large_lvl */
+		ty->bytes += sizes[i] * scale;
+		wk->cur.large_objects += scale;
+		wk->cur.large_bytes += sizes[i] * scale;
+		wk->cur.objects += scale;
 		if (wk->on_object)	/* not in a pool: the hook reads what it needs */
 			wk->on_object(wk->on_object_arg, ty, objs[i], NULL, 0, sizes[i]);
 	}
@@ -1310,15 +1352,18 @@ static void walk_census(struct pmw_walk *wk)
 }
 
 /*
- * One spare conts and one spare samples array for the whole process, the
- * largest released (one walk runs at a time, so one of each covers them):
- * walk_finish takes them for the next walk's conts and samples.
+ * One spare of each working array for the whole process, the largest put
+ * (one walk runs at a time, pmw_leaks_turn, so one of each covers them):
+ * a walk takes its conts, samples, large-object set, item table (both zeroed)
+ * and pool read buffer at its start; the set, table and buffer go back at its
+ * end, conts and samples when released (pmw_walk_release) or replaced by the
+ * next walk's: one of each for all targets, not one per target per walk.
  */
 struct spare {
 	void *p;
 	size_t cap;
 };
-static struct spare spare_conts, spare_samples;
+static struct spare spare_conts, spare_samples, spare_large, spare_items, spare_chunk;
 static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void spare_put(struct spare *sp, void *p, size_t cap)
@@ -1353,45 +1398,70 @@ static void *spare_take(struct spare *sp, size_t *cap)
  * mark, cleared rather than freed (issue 18 point 4: pymemwatch's RSS was
  * higher inside walks than between them, so a soak's slope followed the
  * share of samples inside walks): the large-object set and the item table
- * are zeroed, conts/done, samples/dsamples and items/ditems swap.
+ * are zeroed (items and ditems swap), then go back to the spares.
  */
 static void walk_clear(struct pmw_walk *wk)
 {
 	if (wk->nlarge)
 		memset(wk->large, 0, wk->cap_large * sizeof(*wk->large));
 	wk->nlarge = 0;
+	wk->large_lvl = 0;
 	if (wk->nitems)
 		memset(wk->items, 0, wk->cap_items * sizeof(*wk->items));
 	wk->nitems = 0;
 }
 
+/* the working arrays this walk takes, when it has none (0: none spare either) */
+static void walk_take(struct pmw_walk *wk)
+{
+	size_t cap;
+
+	if (!wk->large)
+		wk->large = spare_take(&spare_large, &wk->cap_large);
+	if (!wk->items)
+		wk->items = spare_take(&spare_items, &wk->cap_items);
+	if (!wk->chunk_buf)
+		wk->chunk_buf = spare_take(&spare_chunk, &cap);
+	if (!wk->conts) {
+		wk->conts = spare_take(&spare_conts, &cap);
+		wk->cap_conts = (int)cap;
+	}
+	if (!wk->samples) {
+		wk->samples = spare_take(&spare_samples, &cap);
+		wk->cap_samples = (uint32_t)cap;
+	}
+}
+
+/* ... and puts back at its end (cleared) */
+static void walk_put(struct pmw_walk *wk)
+{
+	spare_put(&spare_large, wk->large, wk->large ? wk->cap_large : 0);
+	spare_put(&spare_items, wk->items, wk->items ? wk->cap_items : 0);
+	spare_put(&spare_chunk, wk->chunk_buf, wk->chunk_buf ? 1 : 0);
+	wk->large = NULL;
+	wk->items = NULL;
+	wk->chunk_buf = NULL;
+	wk->cap_large = wk->cap_items = 0;
+}
+
 static void walk_finish(struct pmw_walk *wk)
 {
-	struct pmw_walk_container *c = wk->done;
 	struct pmw_item_owner *it = wk->ditems;
-	uint64_t *sm = wk->dsamples;
-	size_t cap, scap = wk->cap_dsamples;
-
-	if (!c)
-		c = spare_take(&spare_conts, &cap);
-	else
-		cap = (size_t)wk->cap_done;
-	if (!sm)
-		sm = spare_take(&spare_samples, &scap);
+	size_t cap = wk->cap_ditems;
 
 	if (wk->nconts)	/* NULL when none: qsort's argument is nonnull */
 		qsort(wk->conts, wk->nconts, sizeof(*wk->conts), cmp_cont);
+	spare_put(&spare_conts, wk->done, wk->done ? (size_t)wk->cap_done : 0);
 	wk->done = wk->conts;
 	wk->ndone = wk->nconts;
-	wk->conts = c;
-	wk->nconts = 0;
 	wk->cap_done = wk->cap_conts;
-	wk->cap_conts = c ? (int)cap : 0;
+	wk->conts = NULL;
+	wk->nconts = wk->cap_conts = 0;
+	spare_put(&spare_samples, wk->dsamples, wk->dsamples ? wk->cap_dsamples : 0);
 	wk->dsamples = wk->samples;
-	wk->samples = sm;
-	wk->nsamples = 0;
 	wk->cap_dsamples = wk->cap_samples;
-	wk->cap_samples = sm ? (uint32_t)scap : 0;
+	wk->samples = NULL;
+	wk->nsamples = wk->cap_samples = 0;
 	walk_census(wk);
 	wk->done_at = mono_s();
 	wk->cur.wall_s = wk->done_at - wk->start;
@@ -1402,12 +1472,12 @@ static void walk_finish(struct pmw_walk *wk)
 	wk->nkeep_globals = 0;
 	wk->cut = 0;
 	wk->ditems = wk->items;
-	cap = wk->cap_ditems;
 	wk->cap_ditems = wk->cap_items;
 	wk->items = it;
 	wk->cap_items = it ? cap : 0;
 	wk->nitems = it ? 1 : 0;	/* the last walk's: walk_clear zeroes them */
 	walk_clear(wk);
+	walk_put(wk);
 	pmw_heap_pools_free(&wk->hp);
 	wk->phase = PH_IDLE;
 }
@@ -1461,6 +1531,7 @@ static int walk_start(struct pmw_walk *wk, const struct pmw_target *t)
 	memset(&wk->cur, 0, sizeof(wk->cur));
 	/* what a walk that failed midway left */
 	walk_clear(wk);
+	walk_take(wk);
 	wk->nconts = 0;
 	wk->nsamples = 0;
 	wk->nmodules = 0;

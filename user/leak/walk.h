@@ -112,6 +112,7 @@ struct pmw_walk {
 	int nconts, cap_conts;
 	uint64_t *large;		/* candidate objects > 512 B: open-addressed set */
 	size_t nlarge, cap_large;
+	unsigned int large_lvl;		/* the set samples 1 in 2^large_lvl addresses (walk.c) */
 	/* items of watched containers (growing ones), item -> container: open-addressed */
 	uint64_t *watch;		/* in: container addresses, sorted; set by the caller */
 	int nwatch;
