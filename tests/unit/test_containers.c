@@ -203,6 +203,52 @@ static void test_follow_headers(void **state)
 	pmw_containers_free(&cs);
 }
 
+/*
+ * Constant entries read between walks in the round's order (module globals
+ * first, then the others in turn) that all start growing at once become tracks
+ * kept in address order, so that the next walk's merge and lookups find each
+ * once (unsorted, a walk made a second track of one container: two rows).
+ */
+static void test_follow_promotes_sorted(void **state)
+{
+	static struct pmw_target t;
+	static uint64_t obj[3][8];	/* list headers: refcnt, type, ob_size, ... */
+	struct pmw_containers cs = { 0 };
+	struct pmw_walk wk = { 0 };
+	struct pmw_walk_container c[3];
+
+	t.pid = getpid();
+	for (int k = 0; k < 3; k++) {
+		obj[k][0] = 1;
+		obj[k][1] = TYPE;
+		obj[k][2] = 10;
+		c[k] = (struct pmw_walk_container){ .addr = (uint64_t)(uintptr_t)obj[k], .type = TYPE,
+						    .kind = PMW_CK_LIST, .len = 10, .fp = 0x1111,
+						    .sample_at = PMW_NO_SAMPLE, .global = k == 2 };
+	}
+	wk.done = c;
+	wk.ndone = 3;
+	wk.walks = 1;
+	assert_true(pmw_containers_update(&cs, &wk, &t) >= 0);
+	assert_int_equal(cs.nseen, 3);
+	cs.t0 -= 2.0;
+	for (int k = 0; k < 3; k++)
+		obj[k][2] += 300;
+	assert_int_equal(pmw_containers_follow(&cs, &t), 3);
+	assert_int_equal(cs.n, 3);
+	for (int k = 0; k < 3; k++) {
+		assert_int_equal(cs.tr[k].addr, c[k].addr);
+		assert_ptr_equal(pmw_containers_find(&cs, c[k].addr), &cs.tr[k]);
+	}
+	/* the next walk meets the three again: still three tracks */
+	for (int k = 0; k < 3; k++)
+		c[k].len = 310;
+	wk.walks = 2;
+	assert_true(pmw_containers_update(&cs, &wk, &t) >= 0);
+	assert_int_equal(cs.n, 3);
+	pmw_containers_free(&cs);
+}
+
 /* A full history is thinned, not shifted: the span from the first point stays. */
 static void test_history_span(void **state)
 {
@@ -263,6 +309,7 @@ int main(void)
 		cmocka_unit_test(test_index_ok),
 		cmocka_unit_test(test_bound_many),
 		cmocka_unit_test(test_follow_headers),
+		cmocka_unit_test(test_follow_promotes_sorted),
 		cmocka_unit_test(test_history_span),
 	};
 

@@ -602,6 +602,8 @@ static int follow_fold(struct pmw_containers *cs, const struct follow *f, size_t
 			sn->len = UINT64_MAX;	/* promoted */
 		}
 	}
+	/* read in the round's order (globals, then the others in turn): merged in address order */
+	qsort(pr, np, sizeof(*pr), pmw_cmp_u64);
 	err = np ? promote(cs, pr, np) : 0;
 	free(pr);
 	return err;
