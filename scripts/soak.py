@@ -11,7 +11,7 @@ tests/workloads/demo_service.py (steady leaks, so leak bursts run), and
 idle interpreters for the rest. pymemwatch runs `-p` in its default (full)
 mode at a 1 s interval, heap walks on (unless SOAK_PMW_ARGS turns them off),
 with --csv, --csv-sites and --csv-leaks, and with the sampled allocation
-profile on (--leaks auto, off by default) so that its bursts soak too.
+profile on (--alloc-profile auto, off by default) so that its bursts soak too.
 
 Printed at the end, one `soak:` line each: pymemwatch's RSS (after a
 warm-up of 25% of the run, at least 30 s: first, last, min, max, and the
@@ -134,7 +134,7 @@ def main():
     pids = [t.pid for t in targets]
     argv = [a.binary, "-p", ",".join(map(str, pids)), "-i", str(a.interval),
             "-d", str(a.seconds), "--no-tui", "-q", "--csv", csv_path,
-            "--csv-sites", sites_path, "--csv-leaks", leaks_path, "--leaks", "auto"] + os.environ.get("SOAK_PMW_ARGS", "").split()
+            "--csv-sites", sites_path, "--csv-leaks", leaks_path, "--alloc-profile", "auto"] + os.environ.get("SOAK_PMW_ARGS", "").split()
     print("soak: %s" % " ".join(argv), flush=True)
     err = open(os.path.join(a.out, "stderr.txt"), "w")
     pmw = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err)
