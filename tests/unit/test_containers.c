@@ -158,6 +158,30 @@ static void test_bound_many(void **state)
 }
 
 /*
+ * Three lists of length 10 in our own memory (headers @obj: refcnt, type,
+ * ob_size, ...), met by one walk (@c; the last a module global if @global2):
+ * all three followed at constant length in @cs.
+ */
+static void three_lists(struct pmw_target *t, uint64_t obj[3][8], struct pmw_walk_container c[3],
+			struct pmw_containers *cs, struct pmw_walk *wk, bool global2)
+{
+	t->pid = getpid();
+	for (int k = 0; k < 3; k++) {
+		obj[k][0] = 1;
+		obj[k][1] = TYPE;
+		obj[k][2] = 10;
+		c[k] = (struct pmw_walk_container){ .addr = (uint64_t)(uintptr_t)obj[k], .type = TYPE,
+						    .kind = PMW_CK_LIST, .len = 10, .fp = 0x1111,
+						    .sample_at = PMW_NO_SAMPLE, .global = global2 && k == 2 };
+	}
+	wk->done = c;
+	wk->ndone = 3;
+	wk->walks = 1;
+	assert_true(pmw_containers_update(cs, wk, t) >= 0);
+	assert_int_equal(cs->nseen, 3);
+}
+
+/*
  * Between walks the headers of followed containers are re-read (our own
  * memory here, through process_vm_readv as for a target): a constant one
  * whose length changes becomes a track and ranks without another walk; one
@@ -166,25 +190,12 @@ static void test_bound_many(void **state)
 static void test_follow_headers(void **state)
 {
 	static struct pmw_target t;
-	static uint64_t obj[3][8];	/* list headers: refcnt, type, ob_size, ... */
+	static uint64_t obj[3][8];
 	struct pmw_containers cs = { 0 };
 	struct pmw_walk wk = { 0 };
 	struct pmw_walk_container c[3];
 
-	t.pid = getpid();
-	for (int k = 0; k < 3; k++) {
-		obj[k][0] = 1;
-		obj[k][1] = TYPE;
-		obj[k][2] = 10;
-		c[k] = (struct pmw_walk_container){ .addr = (uint64_t)(uintptr_t)obj[k], .type = TYPE,
-						    .kind = PMW_CK_LIST, .len = 10, .fp = 0x1111,
-						    .sample_at = PMW_NO_SAMPLE };
-	}
-	wk.done = c;
-	wk.ndone = 3;
-	wk.walks = 1;
-	assert_true(pmw_containers_update(&cs, &wk, &t) >= 0);
-	assert_int_equal(cs.nseen, 3);
+	three_lists(&t, obj, c, &cs, &wk, false);
 	obj[1][0] = 0;		/* freed */
 	obj[2][1] = TYPE + 64;	/* another object now */
 	for (int i = 0; i < 8; i++) {
@@ -212,25 +223,12 @@ static void test_follow_headers(void **state)
 static void test_follow_promotes_sorted(void **state)
 {
 	static struct pmw_target t;
-	static uint64_t obj[3][8];	/* list headers: refcnt, type, ob_size, ... */
+	static uint64_t obj[3][8];
 	struct pmw_containers cs = { 0 };
 	struct pmw_walk wk = { 0 };
 	struct pmw_walk_container c[3];
 
-	t.pid = getpid();
-	for (int k = 0; k < 3; k++) {
-		obj[k][0] = 1;
-		obj[k][1] = TYPE;
-		obj[k][2] = 10;
-		c[k] = (struct pmw_walk_container){ .addr = (uint64_t)(uintptr_t)obj[k], .type = TYPE,
-						    .kind = PMW_CK_LIST, .len = 10, .fp = 0x1111,
-						    .sample_at = PMW_NO_SAMPLE, .global = k == 2 };
-	}
-	wk.done = c;
-	wk.ndone = 3;
-	wk.walks = 1;
-	assert_true(pmw_containers_update(&cs, &wk, &t) >= 0);
-	assert_int_equal(cs.nseen, 3);
+	three_lists(&t, obj, c, &cs, &wk, true);
 	cs.t0 -= 2.0;
 	for (int k = 0; k < 3; k++)
 		obj[k][2] += 300;
