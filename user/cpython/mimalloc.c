@@ -90,10 +90,19 @@ static uint16_t get_u16(const uint8_t *b, uint32_t off)
 	return v;
 }
 
+bool pmw_mi_obj_alive(const struct pmw_pyver_ft *ft, const uint8_t *head)
+{
+	const int64_t max = 1LL << 40;	/* PMW_REFCNT_MAX: more is no reference count */
+	int64_t shared = (int64_t)get_u64(head, ft->ob_ref_shared);
+
+	return (get_u32(head, ft->ob_ref_local) || shared) && shared < max && shared > -max;
+}
+
 struct scan_ctx {
 	const struct pmw_target *t;
 	const struct pmw_pyver_ft *ft;
 	struct pmw_mi_scan *s;
+	struct pmw_mi_pages *out;	/* pages of objects kept for a walk, or NULL */
 	uint64_t seg_mask;		/* ~(segment_size - 1) */
 	uint64_t pages;			/* pages read so far (bound) */
 	uint8_t *buf;			/* MAX_PAGE_READ scratch: a page's memory */
@@ -165,6 +174,34 @@ static int64_t thread_free_count(struct scan_ctx *c, uint64_t page, const uint8_
 	return n;
 }
 
+/* Keep page @page (header @pg, kind @k, blocks of @bsize) for a walk; false: no memory. */
+static bool keep_page(struct scan_ctx *c, uint64_t page, const uint8_t *pg, int k, uint64_t bsize,
+		      uint64_t tf)
+{
+	const struct pmw_pyver_ft *ft = c->ft;
+	struct pmw_mi_pages *o = c->out;
+	struct pmw_mi_page *p;
+	uint64_t start = (page & c->seg_mask) + (uint64_t)slice_index(c, page) * ft->slice_size;
+
+	if (pmw_grow((void **)&o->p, &o->cap, o->n + 1, sizeof(*o->p)))
+		return false;
+	p = &o->p[o->n++];
+	/* _mi_segment_page_start_from_slice(): small blocks start a few blocks in */
+	if (bsize >= 8 && bsize <= ft->start_x3_max)
+		start += 3 * bsize;
+	else if (bsize >= 8 && bsize <= ft->start_x1_max)
+		start += bsize;
+	p->start = start;
+	p->free = get_u64(pg, ft->page_free);
+	p->local_free = get_u64(pg, ft->page_local_free);
+	p->thread_free = tf;
+	p->bsize = bsize;
+	p->capacity = get_u16(pg, ft->page_capacity);
+	p->used = get_u32(pg, ft->page_used);
+	p->kind = (uint8_t)k;
+	return true;
+}
+
 /*
  * Count one page (its header @pg read from @page) into kind @k; @heap is the
  * owning heap's address (0 for an abandoned page, whose xheap is NULL).
@@ -196,6 +233,8 @@ static void count_page(struct scan_ctx *c, uint64_t page, const uint8_t *pg, int
 			c->s->torn++;
 		}
 	}
+	if (c->out && k != PMW_MI_MEM && used && !keep_page(c, page, pg, k, bsize, tf))
+		c->s->torn++;
 	used -= pending;
 	c->s->pending += pending;
 	c->s->page_bytes += (uint64_t)slices * ft->slice_size;
@@ -405,9 +444,9 @@ static int scan_abandoned(struct scan_ctx *c, uint64_t interp)
 	return 0;
 }
 
-int pmw_mi_scan(const struct pmw_target *t, struct pmw_mi_scan *s)
+static int scan_into(const struct pmw_target *t, struct pmw_mi_scan *s, struct pmw_mi_pages *out)
 {
-	struct scan_ctx c = { .t = t, .ft = t->ft, .s = s };
+	struct scan_ctx c = { .t = t, .ft = t->ft, .s = s, .out = out };
 	struct timespec t0, t1;
 	uint64_t interp, ts = 0, link[3];
 	int err = 0, n = 0;
@@ -456,6 +495,26 @@ int pmw_mi_scan(const struct pmw_target *t, struct pmw_mi_scan *s)
 	 * (a Py_DEBUG build's mimalloc pages are bigger) and no figure at all */
 	if (!err && s->torn * 8 > c.pages + s->abandoned_segments + 8)
 		return -EFAULT;
+	return err;
+}
+
+int pmw_mi_scan(const struct pmw_target *t, struct pmw_mi_scan *s)
+{
+	return scan_into(t, s, NULL);
+}
+
+int pmw_mi_pages(const struct pmw_target *t, struct pmw_mi_pages *out)
+{
+	struct pmw_mi_scan s;
+	int err = -EFAULT;
+
+	/* a thread state freed or a list relinked under the walk: read again */
+	for (int retry = 0; err == -EFAULT && retry < 3; retry++) {
+		out->n = 0;
+		err = scan_into(t, &s, out);
+	}
+	if (err)
+		out->n = 0;
 	return err;
 }
 

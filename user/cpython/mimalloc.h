@@ -9,6 +9,7 @@
 #ifndef PMW_MIMALLOC_H
 #define PMW_MIMALLOC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "pyheap.h"
 #include "pyproc.h"
@@ -63,5 +64,36 @@ int pmw_mi_scan(const struct pmw_target *t, struct pmw_mi_scan *s);
  * An inconsistent scan (-EFAULT) is tried up to three times. Same returns.
  */
 int pmw_mi_heap_scan(const struct pmw_target *t, struct pmw_heap *h);
+
+/*
+ * Does a free-threaded object whose first bytes (at least ob_ref_shared + 8) are
+ * @head have a reference count above 0: ob_ref_local (u32) or ob_ref_shared
+ * (i64: other threads' references, negative until merged), Include/object.h.
+ */
+bool pmw_mi_obj_alive(const struct pmw_pyver_ft *ft, const uint8_t *head);
+
+/* One mimalloc page of objects (heaps OBJECT, GC, GC_PRE), for heap walks (user/leak/walk.c). */
+struct pmw_mi_page {
+	uint64_t start;			/* its first block: _mi_segment_page_start() */
+	uint64_t free, local_free;	/* free lists (mi_page_t.free, .local_free): block addresses */
+	uint64_t thread_free;		/* xthread_free, flag bits cleared: freed by other threads */
+	uint64_t bsize;			/* block size, bytes (huge page: its whole span) */
+	uint32_t capacity, used;	/* blocks carved, in use (header; thread frees included) */
+	uint8_t kind;			/* enum pmw_mi_kind */
+};
+
+struct pmw_mi_pages {
+	struct pmw_mi_page *p;		/* in the order read: thread states', then abandoned */
+	size_t n, cap;
+};
+
+/*
+ * The pages with blocks in use of the object heaps (OBJECT, GC, GC_PRE) of
+ * every thread state and of the abandoned pool of free-threaded @t, validated
+ * as pmw_mi_scan() does (same walk, same refusals), into @out (reused; its
+ * array grows). CPython's own visit of every object: gc_visit_heaps(),
+ * Python/gc_free_threading.c. Returns as pmw_mi_heap_scan().
+ */
+int pmw_mi_pages(const struct pmw_target *t, struct pmw_mi_pages *out);
 
 #endif

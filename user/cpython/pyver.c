@@ -235,7 +235,9 @@ static const struct pmw_pyver_ft pyvers_ft[] = {
 	  .page_capacity = 10, .page_reserved = 12, .page_used = 24, .page_xblock_size = 28,
 	  .page_xthread_free = 40, .page_xheap = 48, .page_next = 56,
 	  .seg_abandoned_next = 176, .seg_slice_entries = 248, .seg_slices = 264,
-	  .segment_size = 32u << 20, .slice_size = 64u << 10, .max_slices = 1025 },
+	  .segment_size = 32u << 20, .slice_size = 64u << 10, .max_slices = 1025,
+	  .page_free = 16, .page_local_free = 32, .start_x3_max = 64, .start_x1_max = 512,
+	  .ob_shift = 16, .ob_ref_local = 12, .ob_ref_shared = 16, .pre_header = 16 },
 };
 
 const struct pmw_pyver_ft *pmw_pyver_ft_find(int major, int minor)

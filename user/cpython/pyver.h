@@ -244,6 +244,22 @@ struct pmw_pyver_ft {
 	uint32_t segment_size;		/* MI_SEGMENT_SIZE: segments are aligned to it */
 	uint32_t slice_size;		/* MI_SEGMENT_SLICE_SIZE */
 	uint32_t max_slices;		/* MI_SLICES_PER_SEGMENT + 1: entries of slices[] */
+	/* heap walks (user/leak/walk.c): a page's free lists (mi_page_t.free, .local_free: block
+	 * addresses linked through each block's first word, plain pointers: MI_SECURE 0, no
+	 * MI_ENCODE_FREELIST) and where its first block is: CPython's
+	 * _mi_segment_page_start_from_slice() (Objects/mimalloc/segment.c) puts it 3 blocks after
+	 * the page's first slice for blocks of 8 to start_x3_max bytes, 1 block after up to
+	 * start_x1_max, else at it */
+	uint32_t page_free, page_local_free;
+	uint32_t start_x3_max, start_x1_max;
+	/* PyObject with Py_GIL_DISABLED (Include/object.h): ob_tid @0, ob_ref_local (u32) @12,
+	 * ob_ref_shared (i64) @16, ob_type @24: every object field sits ob_shift bytes after the
+	 * default build's (ob_type 8 -> 24, ob_size 16 -> 32, list ob_item 24 -> 40, tp_flags
+	 * 168 -> 184...: offsetof() against the 3.13t headers); the PMW_* object offsets of the
+	 * default build apply to (object + ob_shift). pre_header: bytes before an object of a
+	 * type with Py_TPFLAGS_PREHEADER (managed dict and weakref: 2 pointers; no PyGC_Head),
+	 * _PyType_PreHeaderSize(), Include/internal/pycore_object.h */
+	uint32_t ob_shift, ob_ref_local, ob_ref_shared, pre_header;
 };
 
 /* The free-threaded row for major.minor, or NULL (no verified layout). */

@@ -7,6 +7,7 @@
 #include "containers.h"
 #include "heap.h"
 #include "holders.h"
+#include "mimalloc.h"
 #include "pyver.h"
 #include "log.h"
 #include "util.h"
@@ -609,8 +610,25 @@ static int follow_fold(struct pmw_containers *cs, const struct follow *f, size_t
 	return err;
 }
 
+/*
+ * Free-threaded (@sh: 16, pyver.h struct pmw_pyver_ft ob_shift): headers of FOLLOW_HDR + @sh
+ * bytes were read at @buf; each becomes FOLLOW_HDR bytes at the default build's offsets
+ * (type @8, length @16...), its first word 1 if the object's reference counts are above 0.
+ */
+static void ft_headers(const struct pmw_target *t, uint8_t *buf, size_t n, unsigned int sh)
+{
+	for (size_t k = 0; sh && k < n; k++) {
+		uint8_t *src = buf + k * (FOLLOW_HDR + sh), *dst = buf + k * FOLLOW_HDR;
+		uint64_t alive = pmw_mi_obj_alive(t->ft, src);
+
+		memmove(dst + 8, src + sh + 8, FOLLOW_HDR - 8);
+		memcpy(dst, &alive, sizeof(alive));
+	}
+}
+
 int pmw_containers_follow(struct pmw_containers *cs, const struct pmw_target *t)
 {
+	unsigned int sh = t->ft ? t->ft->ob_shift : 0;	/* free-threaded: a longer head */
 	size_t n = 0, *lens;
 	struct follow *f;
 	uint64_t *addrs;
@@ -620,17 +638,17 @@ int pmw_containers_follow(struct pmw_containers *cs, const struct pmw_target *t)
 
 	if (!cs->walks || !(f = follow_list(cs, &n)))
 		return cs->walks ? -ENOMEM : 0;
-	addrs = malloc((n + 1) * sizeof(*addrs));
-	lens = malloc((n + 1) * sizeof(*lens));
-	buf = malloc((n + 1) * FOLLOW_HDR);
+	addrs = calloc(n + 1, sizeof(*addrs));
+	lens = calloc(n + 1, sizeof(*lens));
+	buf = malloc((n + 1) * (FOLLOW_HDR + sh));
 	ok = calloc(n + 1, sizeof(*ok));
 	if (addrs && lens && buf && ok) {
 		for (size_t k = 0; k < n; k++) {
 			addrs[k] = f[k].addr;
-			lens[k] = FOLLOW_HDR;
+			lens[k] = FOLLOW_HDR + sh;
 		}
 		err = pmw_mem_gather(t->pid, addrs, lens, n, buf, ok) < 0 ? -ESRCH :
-		      follow_fold(cs, f, n, buf, ok, now_min(cs));
+		      (ft_headers(t, buf, n, sh), follow_fold(cs, f, n, buf, ok, now_min(cs)));
 	}
 	cs->follows++;
 	cs->nfollowed = (int)n;

@@ -23,7 +23,15 @@
 /* object fields: pyver.h (PMW_MA_*, PMW_SET_*, PMW_LIST_ITEMS, PMW_DEQUE_*, tuple items in
  * pv->obj.tuple_items: 24 up to 3.13, 32 from 3.14 on, after ob_hash) */
 
-enum { PH_IDLE, PH_POOLS, PH_LARGE };
+enum { PH_IDLE, PH_POOLS, PH_LARGE, PH_PAGES };
+
+/* Bytes between an object's start and where the default build's field offsets (PMW_OB_TYPE,
+ * PMW_TP_FLAGS, PMW_LIST_ITEMS...) apply: 0, or 16 on a free-threaded build (pyver.h
+ * struct pmw_pyver_ft: its PyObject head is 16 bytes longer) */
+static unsigned int ob_shift(const struct pmw_target *t)
+{
+	return t->ft ? t->ft->ob_shift : 0;
+}
 
 static double mono_s(void)
 {
@@ -55,6 +63,14 @@ static uint32_t rd32(const uint8_t *p)
 
 	memcpy(&v, p, sizeof(v));
 	return v;
+}
+
+/* Does the object starting at @h have a plausible reference count above 0? */
+static bool obj_alive(const struct pmw_target *t, const uint8_t *h)
+{
+	uint64_t rc = rd64(h);
+
+	return t->ft ? pmw_mi_obj_alive(t->ft, h) : rc && rc < PMW_REFCNT_MAX;
 }
 
 const char *pmw_ckind_name(enum pmw_ckind k)
@@ -119,7 +135,7 @@ static bool is_pytype(const struct pmw_target *t, uint64_t p)
 	uint8_t b[PMW_TYPE_HEAD_MIN];
 	char name[8];
 
-	return !pmw_mem_read(t->pid, p, b, sizeof(b)) && rd64(b + PMW_OB_TYPE) == p &&
+	return !pmw_mem_read(t->pid, p + ob_shift(t), b, sizeof(b)) && rd64(b + PMW_OB_TYPE) == p &&
 	       rd64(b + PMW_TP_FLAGS) & PMW_TPFLAGS_TYPE_SUBCLASS &&
 	       !read_name(t->pid, rd64(b + PMW_TP_NAME), name, sizeof(name)) && !strcmp(name, "type");
 }
@@ -138,7 +154,7 @@ static void type_validate(struct pmw_walk *wk, const struct pmw_target *t, uint6
 	uint64_t meta;
 
 	/* nested lookups (metaclass, base) may move the table: results go in at the end */
-	if (pmw_mem_read(t->pid, addr, b, sizeof(b)))
+	if (pmw_mem_read(t->pid, addr + ob_shift(t), b, sizeof(b)))
 		goto out;
 	meta = rd64(b + PMW_OB_TYPE);
 	v.flags = rd64(b + PMW_TP_FLAGS);
@@ -153,7 +169,7 @@ static void type_validate(struct pmw_walk *wk, const struct pmw_target *t, uint6
 		for (int i = 0; i < 3 && pmw_pyptr_ok(m); i++) {
 			uint64_t mm;
 
-			if (pmw_mem_read(t->pid, m + PMW_OB_TYPE, &mm, sizeof(mm)))
+			if (pmw_mem_read(t->pid, m + ob_shift(t) + PMW_OB_TYPE, &mm, sizeof(mm)))
 				goto out;
 			if (mm == m) {
 				if (is_pytype(t, m))
@@ -173,7 +189,8 @@ static void type_validate(struct pmw_walk *wk, const struct pmw_target *t, uint6
 	}
 	if (read_name(t->pid, rd64(b + PMW_TP_NAME), v.name, sizeof(v.name)))
 		goto out;
-	v.off = pmw_head_off(t->pv, v.flags);
+	v.off = !t->ft ? pmw_head_off(t->pv, v.flags) :	/* free-threaded: no PyGC_Head */
+		v.flags & pmw_preheader_flags(t->pv) ? t->ft->pre_header : 0;
 	v.kind = v.flags & PMW_TPFLAGS_LIST_SUBCLASS ? PMW_CK_LIST :
 		 v.flags & PMW_TPFLAGS_DICT_SUBCLASS ? PMW_CK_DICT : PMW_CK_NONE;
 	if (!(v.flags & PMW_TPFLAGS_HEAPTYPE) && !strcmp(v.name, "set"))
@@ -479,7 +496,8 @@ static void large_add(struct pmw_walk *wk, uint64_t p)
 {
 	size_t mask, i;
 
-	if (!pmw_pyptr_ok(p) || !large_in(wk, p) || in_arena(wk, p))
+	/* free-threaded: objects of every size are in the mimalloc pages walked */
+	if (wk->ft || !pmw_pyptr_ok(p) || !large_in(wk, p) || in_arena(wk, p))
 		return;
 	if ((wk->nlarge + 1) * 2 > wk->cap_large && (!large_room(wk) || !large_in(wk, p)))
 		return;
@@ -507,7 +525,8 @@ int pmw_walk_objects(struct pmw_walk *wk, const struct pmw_target *t, const uint
 {
 	size_t *lens = malloc((n ? n : 1) * sizeof(*lens));
 	bool *ok = calloc(n ? n : 1, sizeof(*ok));
-	uint8_t *buf = malloc((size_t)(n ? n : 1) * 48);
+	unsigned int sh = ob_shift(t), len = 48 + sh;	/* a free-threaded head: 16 more */
+	uint8_t *buf = malloc((size_t)(n ? n : 1) * len);
 	int found = 0;
 
 	if (!lens || !ok || !buf) {
@@ -517,17 +536,16 @@ int pmw_walk_objects(struct pmw_walk *wk, const struct pmw_target *t, const uint
 		return -ENOMEM;
 	}
 	for (int i = 0; i < n; i++)
-		lens[i] = 48;
+		lens[i] = len;
 	if (walk_gather(wk, t->pid, objs, lens, n, buf, ok) < 0)
 		memset(ok, 0, n * sizeof(*ok));
-	wk->cur.bytes_read += (uint64_t)n * 48;
+	wk->cur.bytes_read += (uint64_t)n * len;
 	for (int i = 0; i < n; i++) {
-		const uint8_t *h = buf + (size_t)i * 48;
-		uint64_t rc = rd64(h);
+		const uint8_t *h = buf + (size_t)i * len + sh;	/* fields at their default offsets */
 
 		types[i] = NULL;
 		sizes[i] = 0;
-		if (!ok[i] || !rc || rc >= PMW_REFCNT_MAX)
+		if (!ok[i] || !obj_alive(t, h - sh))
 			continue;
 		types[i] = type_get(wk, t, rd64(h + PMW_OB_TYPE), 0);
 		if (types[i]) {
@@ -872,7 +890,7 @@ static size_t walk_globals(struct pmw_walk *wk, const struct pmw_target *t, cons
 	size_t ng = 0, cg = 0, off = 0;
 
 	for (size_t i = 0; i < nmods; i++)	/* their dicts: ma_keys, ma_values */
-		want_add(&w, &nw, &cw, mods[i], PMW_MA_VALUES + 8, (int)i);
+		want_add(&w, &nw, &cw, mods[i] + ob_shift(t), PMW_MA_VALUES + 8, (int)i);
 	buf = want_read(wk, t, w, nw, &ok);
 	for (int k = 0; buf && k < nw; k++) {
 		const uint8_t *d = buf + (size_t)k * (PMW_MA_VALUES + 8);
@@ -1282,6 +1300,176 @@ static int walk_chunk(struct pmw_walk *wk, const struct pmw_target *t)
 	return 0;
 }
 
+/* ---------------------------------------------------------------- mimalloc pages (3.13t) */
+
+#define FT_WHOLE	2048	/* pages of blocks up to this size are read whole (64 KiB pages) */
+#define FT_HEAD		256	/* of bigger blocks, each block's first bytes only */
+#define FT_PIECES	256	/* pieces per process_vm_readv round */
+#define FT_BM_WORDS	1024	/* free bitmap: capacity is a u16 */
+
+/*
+ * The object at block @b (@avail bytes of it read, block of @bsize) of a page
+ * of heap @kind: at the block, or after the pre-header in the GC_PRE heap; taken
+ * when its reference counts are plausible, its type pointer a validated type
+ * whose objects go to that heap (_PyObject_GetAllocationHeap(),
+ * Include/internal/pycore_object.h: PREHEADER flags -> GC_PRE, HAVE_GC -> GC,
+ * else OBJECT) and its size fits the block.
+ */
+static const struct pmw_wtype *ft_object(struct pmw_walk *wk, const struct pmw_target *t,
+					 const uint8_t *b, size_t avail, uint64_t bsize, int kind,
+					 unsigned int *offp)
+{
+	unsigned int off = kind == PMW_MI_GC_PRE ? t->ft->pre_header : 0, sh = t->ft->ob_shift;
+	const struct pmw_wtype *ty;
+	uint64_t tp, need;
+	int want;
+
+	if (off + sh + PMW_OB_TYPE + 8 > avail || off >= bsize || !obj_alive(t, b + off))
+		return NULL;
+	tp = rd64(b + off + sh + PMW_OB_TYPE);
+	if (!pmw_pyptr_ok(tp) || (!(ty = type_cached(wk, tp)) && !(ty = type_get(wk, t, tp, 0))))
+		return NULL;
+	want = ty->flags & pmw_preheader_flags(t->pv) ? PMW_MI_GC_PRE :
+	       ty->flags & PMW_TPFLAGS_HAVE_GC ? PMW_MI_GC : PMW_MI_OBJECT;
+	if (want != kind)
+		return NULL;
+	need = obj_size(t, ty, b + off + sh, avail - off - sh);
+	if (need == UINT64_MAX)
+		return NULL;
+	/* obj_size adds the default build's GC header. tp_basicsize is the type's own; an int's
+	 * size counts from PMW_LONG_DIGITS, the default build's (16 short); a str's from
+	 * pv->ascii_data, the target's own (_Py_DebugOffsets), but pv->compact_data is the
+	 * version table's on 3.13 (16 short for non-ASCII): a lower bound, the check is looser */
+	need -= pmw_head_off(t->pv, ty->flags);
+	if (ty->flags & PMW_TPFLAGS_LONG_SUBCLASS)
+		need += sh;
+	if (need > bsize - off)
+		return NULL;
+	*offp = off;
+	return ty;
+}
+
+/* Mark the blocks of free list @head of page @p (image @img, @stride bytes a block): false if
+ * a link leaves the page, is not a block's start, or loops (the page changed under the read). */
+static bool ft_free_list(const struct pmw_mi_page *p, const uint8_t *img, uint64_t stride,
+			 uint64_t head, uint64_t *bm, uint32_t *nfree)
+{
+	for (uint64_t f = head; f; ) {
+		uint64_t o = f - p->start, i = o / p->bsize;
+
+		if (f < p->start || o % p->bsize || i >= p->capacity || bm[i / 64] >> (i % 64) & 1)
+			return false;
+		bm[i / 64] |= 1ULL << (i % 64);
+		(*nfree)++;
+		f = rd64(img + i * stride);
+	}
+	return true;
+}
+
+/* Every object of page @p, read at @img (@stride bytes per block): census and containers. */
+static void ft_page(struct pmw_walk *wk, const struct pmw_target *t, const struct pmw_mi_page *p,
+		    const uint8_t *img, uint64_t stride, struct chunk *c)
+{
+	uint64_t bm[FT_BM_WORDS] = { 0 };
+	uint32_t nfree = 0;
+	unsigned int sh = t->ft->ob_shift;
+
+	/* free and local_free are the owner's: capacity - them = used (mimalloc page.c); the
+	 * thread-free ones are freed too, still counted in used */
+	if (!ft_free_list(p, img, stride, p->free, bm, &nfree) ||
+	    !ft_free_list(p, img, stride, p->local_free, bm, &nfree) ||
+	    p->capacity - nfree != p->used ||
+	    !ft_free_list(p, img, stride, p->thread_free, bm, &nfree)) {
+		wk->cur.torn++;	/* racing with the page's thread */
+		return;
+	}
+	wk->cur.pools++;
+	wk->cur.blocks += p->capacity - nfree;
+	for (uint32_t i = 0; i < p->capacity; i++) {
+		const uint8_t *b = img + i * stride;
+		const struct pmw_wtype *ty;
+		struct pmw_wtype *cty;
+		unsigned int off;
+		uint64_t addr;
+
+		if (bm[i / 64] >> (i % 64) & 1)
+			continue;
+		ty = ft_object(wk, t, b, stride, p->bsize, p->kind, &off);
+		if (!ty) {
+			wk->cur.other_blocks++;
+			continue;
+		}
+		cty = type_slot(wk, ty->addr);
+		cty->objects++;
+		cty->bytes += p->bsize;
+		wk->cur.objects++;
+		addr = p->start + i * p->bsize + off;
+		/* the object's fields at the default build's offsets from b + off + sh */
+		if (ty->kind)
+			note_container(c, ty, addr, b + off + sh, stride - off - sh);
+		else if (ty->module && off + sh + PMW_MD_DICT + 8 <= stride)
+			module_add(wk, rd64(b + off + sh + PMW_MD_DICT));
+	}
+}
+
+/* Read and walk the next mimalloc pages (at most FT_PIECES reads, the chunk buffer's size). */
+static int ft_chunk(struct pmw_walk *wk, const struct pmw_target *t)
+{
+	const size_t room = (size_t)CHUNK_POOLS * 65536;
+	uint64_t addrs[FT_PIECES];
+	size_t lens[FT_PIECES], np = 0, used = 0, first = wk->next, last;
+	bool ok[FT_PIECES];
+	struct chunk c = { 0 };
+	ssize_t got;
+
+	if (!wk->chunk_buf && !(wk->chunk_buf = malloc(room)))
+		return -ENOMEM;
+	for (last = first; last < wk->mp.n; last++) {
+		const struct pmw_mi_page *p = &wk->mp.p[last];
+		bool whole = p->bsize <= FT_WHOLE;
+		size_t pieces = whole ? 1 : p->capacity;
+		uint64_t bytes = (uint64_t)p->capacity * (whole ? p->bsize : FT_HEAD);
+
+		if (!p->bsize || !p->capacity || bytes > room || pieces > FT_PIECES)
+			continue;	/* read as torn below */
+		if (np + pieces > FT_PIECES || used + bytes > room)
+			break;
+		for (size_t k = 0; k < pieces; k++) {
+			addrs[np] = whole ? p->start : p->start + k * p->bsize;
+			lens[np++] = whole ? bytes : FT_HEAD;
+		}
+		used += bytes;
+	}
+	got = walk_gather(wk, t->pid, addrs, lens, np, wk->chunk_buf, ok);
+	if (got < 0)
+		return got;
+	wk->cur.bytes_read += used;
+	for (size_t i = first, k = 0, at = 0; i < last; i++) {
+		const struct pmw_mi_page *p = &wk->mp.p[i];
+		bool whole = p->bsize <= FT_WHOLE, good = true;
+		size_t pieces = whole ? 1 : p->capacity;
+		uint64_t stride = whole ? p->bsize : FT_HEAD;
+
+		if (!p->bsize || !p->capacity || (uint64_t)p->capacity * stride > room ||
+		    pieces > FT_PIECES) {
+			wk->cur.torn++;
+			continue;
+		}
+		for (size_t j = 0; j < pieces; j++)
+			good &= ok[k + j];
+		if (good)
+			ft_page(wk, t, p, wk->chunk_buf + at, stride, &c);
+		else
+			wk->cur.torn++;	/* page freed meanwhile */
+		k += pieces;
+		at += p->capacity * stride;
+	}
+	wk->next = last;
+	chunk_items(wk, t, &c);
+	free(c.p);
+	return 0;
+}
+
 static int cmp_cont(const void *a, const void *b)
 {
 	uint64_t x = ((const struct pmw_walk_container *)a)->addr;
@@ -1521,7 +1709,8 @@ int pmw_walk_types_renew(struct pmw_walk *wk, double max_age_s)
 
 static int walk_start(struct pmw_walk *wk, const struct pmw_target *t)
 {
-	int err = pmw_heap_pools(t, &wk->hp);
+	/* free-threaded: no pymalloc; mimalloc's pages of objects instead */
+	int err = t->ft ? pmw_mi_pages(t, &wk->mp) : pmw_heap_pools(t, &wk->hp);
 
 	if (err)
 		return err;
@@ -1544,7 +1733,8 @@ static int walk_start(struct pmw_walk *wk, const struct pmw_target *t)
 	frames_build(wk);
 	wk->next = 0;
 	wk->start = mono_s();
-	wk->phase = PH_POOLS;
+	wk->ft = t->ft != NULL;
+	wk->phase = wk->ft ? PH_PAGES : PH_POOLS;
 	return 0;
 }
 
@@ -1580,6 +1770,12 @@ int pmw_walk_step(struct pmw_walk *wk, const struct pmw_target *t, struct pmw_wa
 		case PH_POOLS:
 			if (wk->next < wk->hp.npools)
 				err = walk_chunk(wk, t);
+			else
+				wk->phase = PH_LARGE;
+			break;
+		case PH_PAGES:
+			if (wk->next < wk->mp.n)
+				err = ft_chunk(wk, t);
 			else
 				wk->phase = PH_LARGE;
 			break;
@@ -1631,6 +1827,7 @@ const struct pmw_walk_container *pmw_walk_container(const struct pmw_walk *wk, u
 void pmw_walk_free(struct pmw_walk *wk)
 {
 	pmw_heap_pools_free(&wk->hp);
+	free(wk->mp.p);
 	free(wk->conts);
 	free(wk->large);
 	free(wk->types);

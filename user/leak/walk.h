@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "heap.h"
+#include "mimalloc.h"
 #include "target.h"
 
 #define PMW_WALK_SAMPLE		16	/* newest items kept per container */
@@ -104,7 +105,9 @@ struct pmw_walk {
 	int phase;			/* 0: no walk under way */
 	uint32_t gen;			/* walks started */
 	struct pmw_heap_pools hp;
-	size_t next;			/* next pool to read */
+	struct pmw_mi_pages mp;		/* free-threaded: the mimalloc pages of objects instead */
+	bool ft;			/* walking mimalloc pages (free-threaded), not pymalloc pools */
+	size_t next;			/* next pool (or mimalloc page) to read */
 	struct pmw_walk_stats cur;
 	double start;			/* CLOCK_MONOTONIC seconds */
 	double turn_at;			/* CLOCK_MONOTONIC seconds it was last given the turn */
