@@ -14,16 +14,19 @@ and the 16 MiB each phase of tests/workloads/ft_heap.py keeps.
 """
 
 import calendar
+import json
 import os
+import re
 import subprocess
 import time
 
 import pytest
 
-from conftest import (REPO_ROOT, Interp, assert_gc_matches, format_rows, read_csv, rows_for,
-                      wait_rows)
+from conftest import (REPO_ROOT, WORKLOADS, Interp, assert_gc_matches, format_rows, read_csv,
+                      rows_for, run_pmw, wait_rows)
 from test_gc import test_gc_counts_exact as gc_counts_exact
 from test_heap import test_exact_alloc_counts as exact_alloc_counts
+from test_walk import last_walk, start
 
 BUILD_FT = os.path.join(REPO_ROOT, "scripts", "build-ft.sh")
 FT_DIR = os.environ.get("PMW_FT_DIR") or "/var/cache/pymemwatch/ft"
@@ -218,3 +221,58 @@ def test_ft_stripped_gc_and_heap(env, ft313_stripped, procs, tmp_path):
     blocks = snap["b"]["blocks"]
     assert abs(int(r["live_blocks"]) - blocks) <= max(200, blocks // 100), diag
     assert r["live_bytes"] > 0 and r["rss_bytes"] > 0, diag
+
+
+def test_ft_leak_rows_and_census(env, ft313, procs, tmp_path):
+    """Heap walks of 3.13t (mimalloc's object heaps, no pymalloc): a
+    module-level list and dict that grow (in two threads, one of which
+    exits: its pages go to the abandoned pool) rank 1 and 2 with len() as
+    their items, a bounded list and dict next to them are not listed, and
+    the census counts the target's own instances and its lists as
+    gc.get_objects() does, within test_walk.py's tolerances. Holders stay
+    unavailable on free-threaded builds: rows name the container by
+    address."""
+    grow_s = 12
+    state = str(tmp_path / "truth.json")
+    target = start(procs, ft313, [os.path.join(WORKLOADS, "ft_leak.py"), str(grow_s), state])
+    leaks, types = str(tmp_path / "leaks.csv"), str(tmp_path / "types.csv")
+    res = run_pmw(["-p", target.pid, "-i", "1", "-d", str(grow_s + 6), "-q", "-v",
+                   "--csv-leaks", leaks, "--csv-types", types], timeout=120)
+    with open(state) as f:
+        truth = json.load(f)
+    diag = "%s\n%s\ntruth: %s" % (ft313, res.describe(), truth)
+    assert res.rc == 0, diag
+    assert truth["bounded_len"] <= 64 and truth["bounded_d_len"] <= 64, diag
+    _, rows = read_csv(leaks)
+    mine = [r for r in rows if r["pid"] == target.pid]
+    assert mine, "no leak rows\n" + diag
+    last = sorted((r for r in mine if r["time"] == mine[-1]["time"]), key=lambda r: int(r["rank"]))
+    diag += "\nlast interval: %s" % [(r["rank"], r["holder"], r["items"], r["item_type"])
+                                     for r in last]
+    ids = truth["ids"]
+    want = {"LEAK": ("list@0x%x" % ids["LEAK"], truth["leak_len"], "Item"),
+            "CACHE": ("dict@0x%x" % ids["CACHE"], truth["cache_len"], "list")}
+    for name, (holder, n, item_type) in want.items():
+        hit = [r for r in last[:2] if r["holder"] == holder]
+        assert hit, "%s (%s) not in ranks 1-2\n%s" % (name, holder, diag)
+        assert 0.7 * n <= int(hit[0]["items"]) <= 1.05 * n + 5, diag
+        assert hit[0]["item_type"] == item_type, diag
+        assert float(hit[0]["score"]) > 0, diag
+    for name in ("BOUNDED", "BOUNDED_D"):
+        assert not any(r["holder"].endswith("@0x%x" % ids[name]) for r in last), \
+            "bounded %s listed\n%s" % (name, diag)
+    # the census of the last walk, taken after the target stopped growing
+    _, trows = read_csv(types)
+    census = last_walk(trows, target.pid)
+    assert census, "no census rows\n" + diag
+    top = sorted(census.values(), key=lambda r: -int(r["bytes"]))[:12]
+    diag += "\ncensus (largest): %s" % [(r["type"], r["objects"], r["bytes"]) for r in top]
+    items = int(census.get("Item", {}).get("objects", 0))
+    assert abs(items - truth["Item"]) <= truth["Item"] * 0.005, diag
+    lists = int(census.get("list", {}).get("objects", 0))
+    assert abs(lists - truth["list"]) <= truth["list"] * 0.02, diag
+    # every object is in a mimalloc block of at least its size: 16 bytes or more
+    for r in census.values():
+        assert int(r["bytes"]) >= 16 * int(r["objects"]), "%s\n%s" % (r, diag)
+    walks = re.findall(r"walk \d+: (\d+) pools, (\d+) objects .*?(\d+) torn", res.stderr)
+    assert walks and int(walks[-1][1]) >= truth["Item"] + truth["list"], diag
