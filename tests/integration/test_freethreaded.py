@@ -270,6 +270,8 @@ def test_ft_leak_rows_and_census(env, ft313, procs, tmp_path):
     items = int(census.get("Item", {}).get("objects", 0))
     assert abs(items - truth["Item"]) <= truth["Item"] * 0.005, diag
     lists = int(census.get("list", {}).get("objects", 0))
+    print("3.13t census: Item %d (gc.get_objects() %d), list %d (%d)" % (
+        items, truth["Item"], lists, truth["list"]))
     assert abs(lists - truth["list"]) <= truth["list"] * 0.02, diag
     # every object is in a mimalloc block of at least its size: 16 bytes or more
     for r in census.values():
