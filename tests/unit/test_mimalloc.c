@@ -288,6 +288,49 @@ static void test_foreign_tstate(void **state)
 	assert_int_equal(pmw_mi_scan(&f->t, &s), -EFAULT);
 }
 
+/*
+ * The pages a heap walk reads (pmw_mi_pages): the object heaps' pages with
+ * blocks in use, their first block where CPython's
+ * _mi_segment_page_start_from_slice() puts it (3 blocks in up to 64-byte
+ * blocks, 1 block in up to 512, else at the slice), free lists as read,
+ * thread-free flags cleared; the same refusals as the scan.
+ */
+static void test_pages(void **state)
+{
+	struct fake *f = *state;
+	uint64_t s1 = (uint64_t)(uintptr_t)f->seg1, s2 = (uint64_t)(uintptr_t)f->seg2;
+	struct pmw_mi_pages mp = { 0 };
+	uint8_t *a = slice(f, f->seg1, 1);
+
+	put64(a, f->ft->page_free, s1 + (1u << 16) + 3 * 64 + 99 * 64);
+	put64(a, f->ft->page_local_free, s1 + (1u << 16) + 3 * 64 + 98 * 64);
+	assert_int_equal(pmw_mi_pages(&f->t, &mp), 0);
+	assert_int_equal(mp.n, 3);
+	assert_int_equal(mp.p[0].start, s1 + (1u << 16) + 3 * 64);
+	assert_int_equal(mp.p[0].bsize, 64);
+	assert_int_equal(mp.p[0].capacity, 100);
+	assert_int_equal(mp.p[0].used, 40);
+	assert_int_equal(mp.p[0].kind, PMW_MI_OBJECT);
+	assert_int_equal(mp.p[0].free, s1 + (1u << 16) + 3 * 64 + 99 * 64);
+	assert_int_equal(mp.p[0].local_free, s1 + (1u << 16) + 3 * 64 + 98 * 64);
+	assert_int_equal(mp.p[0].thread_free, s1 + (1u << 16));	/* flag bits cleared */
+	assert_int_equal(mp.p[1].start, s1 + (2u << 16) + 128);
+	assert_int_equal(mp.p[1].thread_free, 0);
+	assert_int_equal(mp.p[2].start, s2 + (1u << 16) + 3 * 32);	/* abandoned */
+	assert_int_equal(mp.p[2].kind, PMW_MI_GC);
+	/* blocks over 512 bytes start at their slice */
+	put32(a, f->ft->page_xblock_size, 1024);
+	put16(a, f->ft->page_capacity, 60);
+	put16(a, f->ft->page_reserved, 60);
+	assert_int_equal(pmw_mi_pages(&f->t, &mp), 0);
+	assert_int_equal(mp.p[0].start, s1 + (1u << 16));
+	/* a cycle: refused, no pages */
+	put64(a, f->ft->page_next, (uint64_t)(uintptr_t)a);
+	assert_int_equal(pmw_mi_pages(&f->t, &mp), -EFAULT);
+	assert_int_equal(mp.n, 0);
+	free(mp.p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -299,6 +342,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_lists, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_more_pending_than_used, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_tstate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pages, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
