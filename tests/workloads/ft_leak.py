@@ -6,7 +6,7 @@ next to a bounded list and a bounded dict that never pass 64 entries; a
 second thread does half of the growing, so objects live in two thread
 states' heaps. Then it stops, counts from inside (len() of each, Item
 instances and lists as gc.get_objects() sees them, lists being always
-tracked), writes STATE_FILE with those counts and the containers' ids, and
+tracked; sys.getsizeof() of an Item), writes STATE_FILE with those counts and the containers' ids, and
 sleeps until killed so the heap stays as counted.
 
 usage: ft_leak.py GROW_S STATE_FILE
@@ -58,6 +58,7 @@ def main():
     other.join()
     truth = {"Item": count(Item), "list": count(list), "leak_len": len(LEAK),
              "cache_len": len(CACHE), "bounded_len": len(BOUNDED),
+             "item_size": sys.getsizeof(LEAK[0]),
              "bounded_d_len": len(BOUNDED_D), "ids": {
                  "LEAK": id(LEAK), "CACHE": id(CACHE), "BOUNDED": id(BOUNDED),
                  "BOUNDED_D": id(BOUNDED_D)}, "t": time.time()}

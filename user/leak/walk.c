@@ -255,6 +255,27 @@ static uint64_t obj_size(const struct pmw_target *t, const struct pmw_wtype *ty,
 	return pmw_obj_self_size(t->pv, ty->flags, ty->basicsize, ty->itemsize, h, avail);
 }
 
+/*
+ * sys.getsizeof() of a free-threaded object of type @ty from its fields at the default build's
+ * offsets (@v, @avail bytes): obj_size() less the default build's GC header, plus the
+ * pre-header of managed dict/weakref types (16, no PyGC_Head). An int's size counts from
+ * PMW_LONG_DIGITS, the default build's (16 short); a str's from pv->ascii_data, the target's own
+ * (_Py_DebugOffsets), but pv->compact_data is the version table's on 3.13 (16 short for
+ * non-ASCII): a lower bound there. UINT64_MAX for a bad read.
+ */
+static uint64_t ft_obj_size(const struct pmw_target *t, const struct pmw_wtype *ty,
+			    const uint8_t *v, size_t avail)
+{
+	uint64_t sz = obj_size(t, ty, v, avail);
+
+	if (sz == UINT64_MAX)
+		return sz;
+	sz -= pmw_head_off(t->pv, ty->flags);
+	if (ty->flags & PMW_TPFLAGS_LONG_SUBCLASS)
+		sz += t->ft->ob_shift;
+	return sz + (ty->flags & pmw_preheader_flags(t->pv) ? t->ft->pre_header : 0);
+}
+
 /* ---------------------------------------------------------------- watched items */
 
 static size_t item_hash(uint64_t p, size_t cap)
@@ -549,7 +570,7 @@ int pmw_walk_objects(struct pmw_walk *wk, const struct pmw_target *t, const uint
 			continue;
 		types[i] = type_get(wk, t, rd64(h + PMW_OB_TYPE), 0);
 		if (types[i]) {
-			sizes[i] = obj_size(t, types[i], h, 48);
+			sizes[i] = t->ft ? ft_obj_size(t, types[i], h, 48) : obj_size(t, types[i], h, 48);
 			found++;
 		}
 	}
@@ -1333,17 +1354,8 @@ static const struct pmw_wtype *ft_object(struct pmw_walk *wk, const struct pmw_t
 	       ty->flags & PMW_TPFLAGS_HAVE_GC ? PMW_MI_GC : PMW_MI_OBJECT;
 	if (want != kind)
 		return NULL;
-	need = obj_size(t, ty, b + off + sh, avail - off - sh);
-	if (need == UINT64_MAX)
-		return NULL;
-	/* obj_size adds the default build's GC header. tp_basicsize is the type's own; an int's
-	 * size counts from PMW_LONG_DIGITS, the default build's (16 short); a str's from
-	 * pv->ascii_data, the target's own (_Py_DebugOffsets), but pv->compact_data is the
-	 * version table's on 3.13 (16 short for non-ASCII): a lower bound, the check is looser */
-	need -= pmw_head_off(t->pv, ty->flags);
-	if (ty->flags & PMW_TPFLAGS_LONG_SUBCLASS)
-		need += sh;
-	if (need > bsize - off)
+	need = ft_obj_size(t, ty, b + off + sh, avail - off - sh);
+	if (need > bsize)
 		return NULL;
 	*offp = off;
 	return ty;
