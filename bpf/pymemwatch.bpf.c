@@ -420,9 +420,10 @@ static __always_inline __u64 stack_hash(const struct pmw_stack *st)
 	return h ^ st->depth;
 }
 
-static __always_inline void take_sample(struct pmw_counters *c, const struct pmw_target_cfg *cfg,
+static __always_inline void take_sample(const struct pmw_target_cfg *cfg,
 					struct pmw_sample_key *key, __u32 szidx, __u32 block_off)
 {
+	struct pmw_counters *c;
 	__u32 zero = 0;
 	struct pmw_stack *st = bpf_map_lookup_elem(&pmw_scratch, &zero);
 	struct pmw_sample smp = { .szidx = szidx, .block_off = block_off };
@@ -434,51 +435,107 @@ static __always_inline void take_sample(struct pmw_counters *c, const struct pmw
 	smp.born_ns = bpf_ktime_get_ns();
 	err = bpf_map_update_elem(&pmw_stacks, &smp.stack, st, BPF_NOEXIST);
 	/* a full map (not an already-known stack) loses the sample */
-	if ((err && err != -EEXIST) || bpf_map_update_elem(&pmw_samples, key, &smp, BPF_ANY))
+	if (((err && err != -EEXIST) || bpf_map_update_elem(&pmw_samples, key, &smp, BPF_ANY)) &&
+	    (c = counters(key->pid)))
 		c->dropped++;
 }
 
+/* A pool refill of size class @szidx: its blocks, or none and refill_badidx for an invalid index. */
+static __always_inline void count_refill(struct pmw_counters *c, __u32 szidx, __u32 pool_size)
+{
+	__u32 bsize, nblocks;
+
+	c->pool_refills++;
+	if (szidx >= PMW_NCLASS) {
+		c->refill_badidx++;
+		return;
+	}
+	bsize = (szidx + 1) * PMW_ALIGNMENT;
+	nblocks = (pool_size - PMW_POOL_HDR_SIZE) / bsize;
+	c->refill_blocks += nblocks;
+	c->refill_bytes += nblocks * bsize;
+}
+
 /*
- * allocate_from_new_pool() returns the first block of the pool it took
- * into use (Objects/obmalloc.c, 3.9+; pools are POOL_SIZE-aligned, the
- * size-class index szidx sits at +36 in the pool header). The cookie holds
- * the pool size in bytes (bits 8+). A pool is taken into use again only
- * after every block in it was freed: that is how a sampled pool's death is
- * seen, at no extra probe. During a leak-attribution burst the Python stack
- * of the allocation that needed the pool is recorded.
+ * Entry of allocate_from_new_pool(uint size) (3.9-3.11) or (OMState *state,
+ * uint size) (3.12+), Objects/obmalloc.c: one call per pool pymalloc takes
+ * into use, @size its size class index. Cookie: pool size << 8 | index of
+ * the size argument (pyver.h refill_size_arg - 1). Attached only to clones
+ * that keep the signature (user/probes.c): no probe read, one lookup.
+ */
+SEC("uprobe")
+int BPF_KPROBE(pmw_pool_refill, __u64 a0, __u64 a1)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	struct pmw_counters *c = counters(current_pid());
+
+	if (c)
+		count_refill(c, (__u32)((cookie & 0xff) ? a1 : a0), (__u32)(cookie >> 8));
+	return 0;
+}
+
+/* the head of struct pool_header that the return probes read: ref.count @0, szidx @36 */
+struct pool_head {
+	__u32 ref;
+	__u32 pad[8];
+	__u32 szidx;
+};
+
+/*
+ * allocate_from_new_pool() returns a block of the pool it took into use
+ * (pools are POOL_SIZE-aligned, the size class index sits at +36 in the
+ * pool header). Cookie: the pool size in bytes (bits 8+).
+ * pmw_pool_refill_r counts refills where the entry argument cannot be
+ * trusted (a function found by disassembly, a clone that may have changed
+ * its signature): the size class from the pool header, and the effect check
+ * of symfind.c (the pool's ref.count is 1 at return) in refill_stale.
  */
 SEC("uretprobe")
-int BPF_KRETPROBE(pmw_pool_refill, __u64 block)
+int BPF_KRETPROBE(pmw_pool_refill_r, __u64 block)
 {
-	__u32 pid = current_pid();
-	struct pmw_counters *c = counters(pid);
+	struct pmw_counters *c = counters(current_pid());
 	__u64 pool_size = bpf_get_attach_cookie(ctx) >> 8;
-	struct pmw_sample_key key = { .pid = pid };
-	struct pmw_target_cfg *cfg;
-	__u32 szidx = PMW_NCLASS, bsize, nblocks, ref = 0;
+	struct pool_head h = { .szidx = PMW_NCLASS };
 
 	if (!c || !block || !pool_size)
 		return 0;
-	key.pool = block & ~(pool_size - 1);
-	bpf_probe_read_user(&szidx, sizeof(szidx), (void *)(key.pool + PMW_POOL_SZIDX));
-	c->pool_refills++;
+	if (bpf_probe_read_user(&h, sizeof(h), (void *)(block & ~(pool_size - 1))))
+		h.szidx = PMW_NCLASS;
+	count_refill(c, h.szidx, (__u32)pool_size);
 	/* allocate_from_new_pool returns with its pool's ref.count = 1 (Objects/obmalloc.c) */
-	if (bpf_probe_read_user(&ref, sizeof(ref), (void *)key.pool) || ref != 1)
+	if (h.ref != 1)
 		c->refill_stale++;
+	return 0;
+}
+
+/*
+ * During allocation-profile bursts only (attached with the free probes;
+ * counting stays with the probes above): the Python stack of the allocation
+ * that needed the pool. A pool is taken into use again only after every
+ * block in it was freed: a sampled pool seen here died (the profile also
+ * checks each sample's block from userspace every interval).
+ */
+SEC("uretprobe")
+int BPF_KRETPROBE(pmw_pool_sample, __u64 block)
+{
+	__u32 pid = current_pid();
+	__u64 pool_size = bpf_get_attach_cookie(ctx) >> 8;
+	struct pmw_target_cfg *cfg = bpf_map_lookup_elem(&pmw_targets, &pid);
+	struct pmw_sample_key key = { .pid = pid };
+	__u32 szidx = PMW_NCLASS;
+
+	if (!cfg || !cfg->sampling || !block || !pool_size)
+		return 0;
+	key.pool = block & ~(pool_size - 1);
 	bpf_map_delete_elem(&pmw_samples, &key);	/* a sampled pool that was emptied */
+	bpf_probe_read_user(&szidx, sizeof(szidx), (void *)(key.pool + PMW_POOL_SZIDX));
 	if (szidx >= PMW_NCLASS)
 		return 0;
-	bsize = (szidx + 1) * PMW_ALIGNMENT;
-	nblocks = ((__u32)pool_size - PMW_POOL_HDR_SIZE) / bsize;
-	c->refill_blocks += nblocks;
-	c->refill_bytes += nblocks * bsize;
-	cfg = bpf_map_lookup_elem(&pmw_targets, &pid);
 	/* a pool reused for the same size class hands out its free-list head,
 	 * not its first block: the sample records which block it was (wt-walk);
 	 * LTO clones that return the pool, not the block, give 48 */
-	if (cfg && cfg->sampling)
-		take_sample(c, cfg, &key, szidx, block > key.pool + PMW_POOL_HDR_SIZE &&
-			    block < key.pool + pool_size ? block - key.pool : PMW_POOL_HDR_SIZE);
+	take_sample(cfg, &key, szidx, block > key.pool + PMW_POOL_HDR_SIZE &&
+		    block < key.pool + pool_size ? block - key.pool : PMW_POOL_HDR_SIZE);
 	return 0;
 }
 

@@ -103,7 +103,7 @@ struct pmw_target_cfg {
 	__u32 gc_stats_off;	/* offsetof(PyInterpreterState, gc.generation_stats), or of
 				 * _PyRuntimeState when gc_stats_in_runtime (3.8) */
 	__u8 gc_stats_in_runtime; /* 1: 3.8, where GC state lives in _PyRuntime.gc */
-	__u8 sampling;		/* 1: a leak-attribution burst is on: sample stacks at refills */
+	__u8 sampling;		/* 1: an allocation-profile burst is on: sample stacks at refills */
 	__u8 pad[6];
 	struct pmw_py_walk walk;
 	struct pmw_py_gcstats_layout gc_layout;
@@ -137,6 +137,8 @@ struct pmw_counters {
 	__u64 dropped;		/* events lost: ring buffer, large-block, sample or stack map full */
 	__u64 refill_stale;	/* refills whose pool's ref.count was not 1 at return: not
 				 * allocate_from_new_pool (symfind.c's effect check) */
+	__u64 refill_badidx;	/* refills whose size class index was not < PMW_NCLASS: counted
+				 * in pool_refills but not in refill_blocks/refill_bytes */
 };
 
 /* gc event flags */

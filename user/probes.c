@@ -16,34 +16,38 @@
  * here. tests/unit/test_probes.c checks that rows and programs match.
  */
 const struct pmw_probe pmw_probes[] = {
-	/* prog              kind           resolve            what                     slot              libc   req    group */
-	{ "pmw_gc_start_u",  PMW_USDT,      PMW_RES_USDT,      "python:gc__start",      0,                false, true,  PMW_G_GC_USDT },
-	{ "pmw_gc_done_u",   PMW_USDT,      PMW_RES_USDT,      "python:gc__done",       0,                false, true,  PMW_G_GC_USDT },
-	{ "pmw_gc_enter",    PMW_UPROBE,    PMW_RES_GC_FUNC,   NULL,                    0,                false, true,  PMW_G_GC_UPROBE },
-	{ "pmw_gc_exit",     PMW_URETPROBE, PMW_RES_GC_FUNC,   NULL,                    0,                false, true,  PMW_G_GC_UPROBE },
-	{ "pmw_rt_init",     PMW_UPROBE,    PMW_RES_SYM,       "_PyRuntime_Initialize", 0,                false, true,  PMW_G_START },
-	{ "pmw_pool_refill", PMW_URETPROBE, PMW_RES_SYM,       "allocate_from_new_pool", 0,               false, true,  PMW_G_HEAP },
-	{ "pmw_obj_malloc",  PMW_UPROBE,    PMW_RES_OBJ_ALLOC, "malloc",                PMW_ALLOC_MALLOC, false, true,  PMW_G_EXACT },
-	{ "pmw_obj_calloc",  PMW_UPROBE,    PMW_RES_OBJ_ALLOC, "calloc",                PMW_ALLOC_CALLOC, false, true,  PMW_G_EXACT },
-	{ "pmw_obj_free",    PMW_UPROBE,    PMW_RES_OBJ_ALLOC, "free",                  PMW_ALLOC_FREE,   false, true,  PMW_G_EXACT },
-	{ "pmw_free_s",      PMW_UPROBE,    PMW_RES_SYM,       "PyObject_Free",         0,                false, false, PMW_G_BURST },
-	{ "pmw_free_s",      PMW_UPROBE,    PMW_RES_OBJ_ALLOC, "free",                  PMW_ALLOC_FREE,   false, false, PMW_G_BURST },
-	{ "pmw_dealloc_s",   PMW_UPROBE,    PMW_RES_SYM,       "PyObject_GC_Del",       0,                false, false, PMW_G_BURST },
-	{ "pmw_dealloc_s",   PMW_UPROBE,    PMW_RES_SYM,       "tupledealloc",          0,                false, false, PMW_G_BURST },
-	{ "pmw_dealloc_s",   PMW_UPROBE,    PMW_RES_SYM,       "tuple_dealloc",         0,                false, false, PMW_G_BURST }, /* 3.14+ name */
-	{ "pmw_dealloc_s",   PMW_UPROBE,    PMW_RES_SYM,       "list_dealloc",          0,                false, false, PMW_G_BURST },
-	{ "pmw_dealloc_s",   PMW_UPROBE,    PMW_RES_SYM,       "dict_dealloc",          0,                false, false, PMW_G_BURST },
-	{ "pmw_dealloc_s",   PMW_UPROBE,    PMW_RES_SYM,       "float_dealloc",         0,                false, false, PMW_G_BURST },
-	{ "pmw_dealloc_s",   PMW_UPROBE,    PMW_RES_SYM,       "subtype_dealloc",       0,                false, false, PMW_G_BURST },
-	{ "pmw_dealloc_s",   PMW_UPROBE,    PMW_RES_SYM,       "unicode_dealloc",       0,                false, false, PMW_G_BURST },
-	{ "pmw_malloc_e",    PMW_UPROBE,    PMW_RES_SYM,       "malloc",                0,                true,  true,  PMW_G_LARGE },
-	{ "pmw_alloc_r",     PMW_URETPROBE, PMW_RES_SYM,       "malloc",                0,                true,  true,  PMW_G_LARGE },
-	{ "pmw_calloc_e",    PMW_UPROBE,    PMW_RES_SYM,       "calloc",                0,                true,  true,  PMW_G_LARGE },
-	{ "pmw_alloc_r",     PMW_URETPROBE, PMW_RES_SYM,       "calloc",                0,                true,  true,  PMW_G_LARGE },
-	{ "pmw_realloc_e",   PMW_UPROBE,    PMW_RES_SYM,       "realloc",               0,                true,  true,  PMW_G_LARGE },
-	{ "pmw_alloc_r",     PMW_URETPROBE, PMW_RES_SYM,       "realloc",               0,                true,  true,  PMW_G_LARGE },
-	{ "pmw_free_e",      PMW_UPROBE,    PMW_RES_SYM,       "free",                  0,                true,  true,  PMW_G_LARGE },
-	{ "pmw_growth_hit",  PMW_WATCHPOINT, PMW_RES_NONE,     "mem:LEN_FIELD:w",       0,                false, false, PMW_G_GROWTH },
+	/* prog              kind           resolve            what                     slot              libc   req    group        clones */
+	{ "pmw_gc_start_u",  PMW_USDT,      PMW_RES_USDT,      "python:gc__start",      0,                false, true,  PMW_G_GC_USDT, PMW_SIG_ANY },
+	{ "pmw_gc_done_u",   PMW_USDT,      PMW_RES_USDT,      "python:gc__done",       0,                false, true,  PMW_G_GC_USDT, PMW_SIG_ANY },
+	{ "pmw_gc_enter",    PMW_UPROBE,    PMW_RES_GC_FUNC,   NULL,                    0,                false, true,  PMW_G_GC_UPROBE, PMW_SIG_ANY },
+	{ "pmw_gc_exit",     PMW_URETPROBE, PMW_RES_GC_FUNC,   NULL,                    0,                false, true,  PMW_G_GC_UPROBE, PMW_SIG_ANY },
+	{ "pmw_rt_init",     PMW_UPROBE,    PMW_RES_SYM,       "_PyRuntime_Initialize", 0,                false, true,  PMW_G_START, PMW_SIG_ANY },
+	/* pool refills: counted at entry from the size argument where the clone keeps its
+	 * signature, else at return from the pool header (checked by symfind.c) */
+	{ "pmw_pool_refill", PMW_UPROBE,    PMW_RES_SYM,       "allocate_from_new_pool", 0,               false, true,  PMW_G_HEAP, PMW_SIG_KEPT },
+	{ "pmw_pool_refill_r", PMW_URETPROBE, PMW_RES_SYM,     "allocate_from_new_pool", 0,               false, true,  PMW_G_HEAP, PMW_SIG_UNSURE },
+	{ "pmw_obj_malloc",  PMW_UPROBE,    PMW_RES_OBJ_ALLOC, "malloc",                PMW_ALLOC_MALLOC, false, true,  PMW_G_EXACT, PMW_SIG_ANY },
+	{ "pmw_obj_calloc",  PMW_UPROBE,    PMW_RES_OBJ_ALLOC, "calloc",                PMW_ALLOC_CALLOC, false, true,  PMW_G_EXACT, PMW_SIG_ANY },
+	{ "pmw_obj_free",    PMW_UPROBE,    PMW_RES_OBJ_ALLOC, "free",                  PMW_ALLOC_FREE,   false, true,  PMW_G_EXACT, PMW_SIG_ANY },
+	{ "pmw_pool_sample", PMW_URETPROBE, PMW_RES_SYM,       "allocate_from_new_pool", 0,               false, true,  PMW_G_BURST, PMW_SIG_ANY },
+	{ "pmw_free_s",      PMW_UPROBE,    PMW_RES_SYM,       "PyObject_Free",         0,                false, false, PMW_G_BURST, PMW_SIG_ANY },
+	{ "pmw_free_s",      PMW_UPROBE,    PMW_RES_OBJ_ALLOC, "free",                  PMW_ALLOC_FREE,   false, false, PMW_G_BURST, PMW_SIG_ANY },
+	{ "pmw_dealloc_s",   PMW_UPROBE,    PMW_RES_SYM,       "PyObject_GC_Del",       0,                false, false, PMW_G_BURST, PMW_SIG_ANY },
+	{ "pmw_dealloc_s",   PMW_UPROBE,    PMW_RES_SYM,       "tupledealloc",          0,                false, false, PMW_G_BURST, PMW_SIG_ANY },
+	{ "pmw_dealloc_s",   PMW_UPROBE,    PMW_RES_SYM,       "tuple_dealloc",         0,                false, false, PMW_G_BURST, PMW_SIG_ANY }, /* 3.14+ name */
+	{ "pmw_dealloc_s",   PMW_UPROBE,    PMW_RES_SYM,       "list_dealloc",          0,                false, false, PMW_G_BURST, PMW_SIG_ANY },
+	{ "pmw_dealloc_s",   PMW_UPROBE,    PMW_RES_SYM,       "dict_dealloc",          0,                false, false, PMW_G_BURST, PMW_SIG_ANY },
+	{ "pmw_dealloc_s",   PMW_UPROBE,    PMW_RES_SYM,       "float_dealloc",         0,                false, false, PMW_G_BURST, PMW_SIG_ANY },
+	{ "pmw_dealloc_s",   PMW_UPROBE,    PMW_RES_SYM,       "subtype_dealloc",       0,                false, false, PMW_G_BURST, PMW_SIG_ANY },
+	{ "pmw_dealloc_s",   PMW_UPROBE,    PMW_RES_SYM,       "unicode_dealloc",       0,                false, false, PMW_G_BURST, PMW_SIG_ANY },
+	{ "pmw_malloc_e",    PMW_UPROBE,    PMW_RES_SYM,       "malloc",                0,                true,  true,  PMW_G_LARGE, PMW_SIG_ANY },
+	{ "pmw_alloc_r",     PMW_URETPROBE, PMW_RES_SYM,       "malloc",                0,                true,  true,  PMW_G_LARGE, PMW_SIG_ANY },
+	{ "pmw_calloc_e",    PMW_UPROBE,    PMW_RES_SYM,       "calloc",                0,                true,  true,  PMW_G_LARGE, PMW_SIG_ANY },
+	{ "pmw_alloc_r",     PMW_URETPROBE, PMW_RES_SYM,       "calloc",                0,                true,  true,  PMW_G_LARGE, PMW_SIG_ANY },
+	{ "pmw_realloc_e",   PMW_UPROBE,    PMW_RES_SYM,       "realloc",               0,                true,  true,  PMW_G_LARGE, PMW_SIG_ANY },
+	{ "pmw_alloc_r",     PMW_URETPROBE, PMW_RES_SYM,       "realloc",               0,                true,  true,  PMW_G_LARGE, PMW_SIG_ANY },
+	{ "pmw_free_e",      PMW_UPROBE,    PMW_RES_SYM,       "free",                  0,                true,  true,  PMW_G_LARGE, PMW_SIG_ANY },
+	{ "pmw_growth_hit",  PMW_WATCHPOINT, PMW_RES_NONE,     "mem:LEN_FIELD:w",       0,                false, false, PMW_G_GROWTH, PMW_SIG_ANY },
 };
 const int pmw_nprobes = ARRAY_SIZE(pmw_probes);
 
@@ -105,6 +109,30 @@ static int resolve_row(const struct pmw_probe *p, const struct pmw_target *t, st
 	}
 }
 
+/*
+ * Does @sym keep the signature that row @p reads arguments by? Found by
+ * name (not by disassembly), no suffix of a clone whose parameters GCC may
+ * have changed (.isra: removed or split, .constprop: constants folded in,
+ * .part: a split-off piece; .lto_priv and .cold keep them), and, for the
+ * pool refill, a version whose argument pyver.c knows. PMW_REFILL_AT_RETURN=1
+ * in the environment counts refills at return everywhere (tests compare the two).
+ */
+static bool sig_kept(const struct pmw_probe *p, const struct pmw_target *t,
+		     const struct pmw_sym *sym)
+{
+	static const char *const changed[] = { "(disassembly)", ".isra", ".constprop", ".part" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(changed); i++)
+		if (strstr(sym->name, changed[i]))
+			return false;
+	if (p->group & PMW_G_HEAP) {
+		const char *at_return = getenv("PMW_REFILL_AT_RETURN");
+
+		return t->pv->refill_size_arg && !(at_return && !strcmp(at_return, "1"));
+	}
+	return true;
+}
+
 static struct bpf_program *prog_by_name(struct pmw_bpf *skel, const char *name)
 {
 	return bpf_object__find_program_by_name(skel->obj, name);
@@ -126,10 +154,13 @@ static int probe_pid(const struct pmw_probe *p, const struct pmw_target *t)
  * Uprobe cookies: (&_PyRuntime - probe address) lets GC probes learn
  * _PyRuntime; the pool and burst probes get the pool size (bits 8+) and,
  * for frees, which argument is the pointer (bit 0: the implementation
- * _PyObject_Free(ctx, ptr) rather than PyObject_Free(ptr)).
+ * _PyObject_Free(ctx, ptr) rather than PyObject_Free(ptr)), for the entry
+ * of allocate_from_new_pool which one is the size class (bits 0-7).
  */
 static __u64 probe_cookie(const struct pmw_probe *p, const struct pmw_target *t, uint64_t addr)
 {
+	if (p->group & PMW_G_HEAP && p->kind == PMW_UPROBE)	/* allocate_from_new_pool(.., size) */
+		return (__u64)t->pv->pool_size << 8 | (__u64)(t->pv->refill_size_arg - 1);
 	if (p->group & (PMW_G_HEAP | PMW_G_BURST))
 		return (__u64)t->pv->pool_size << 8 | (p->res == PMW_RES_OBJ_ALLOC);
 	return (__u64)(t->runtime_vaddr - addr);
@@ -201,6 +232,8 @@ static int attach_row(struct pmw_bpf *skel, const struct pmw_probe *p, const str
 	if (n < 0)
 		return n;
 	for (int i = 0; i < n; i++) {
+		if (p->sig != PMW_SIG_ANY && sig_kept(p, t, &syms[i]) != (p->sig == PMW_SIG_KEPT))
+			continue;	/* the other row of this function takes it */
 		err = attach_uprobe_at(prog, p, t, bin, &syms[i], a);
 		if (err)
 			return err;

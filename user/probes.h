@@ -27,15 +27,23 @@ enum pmw_group {
 	PMW_G_GC_USDT	= 1 << 0,	/* python:gc__start/gc__done */
 	PMW_G_GC_UPROBE	= 1 << 1,	/* fallback: entry/return of the collection function */
 	PMW_G_START	= 1 << 2,	/* learn &_PyRuntime of a process started by us */
-	PMW_G_HEAP	= 1 << 3,	/* pymalloc slow path: pool refill */
+	PMW_G_HEAP	= 1 << 3,	/* pymalloc slow path: pool refill (counts) */
 	PMW_G_EXACT	= 1 << 4,	/* every pymalloc call (--exact, non-LTO builds) */
 	PMW_G_LARGE	= 1 << 5,	/* libc malloc family, this PID only */
-	PMW_G_BURST	= 1 << 6,	/* object frees, attached only during leak-attribution bursts */
+	PMW_G_BURST	= 1 << 6,	/* refill stacks and object frees, attached only during
+					 * allocation-profile bursts */
 	PMW_G_GROWTH	= 1 << 7,	/* growth sites: loaded, armed per container by growth.c */
 };
 
 /* groups attached once per interpreter image, for every process using it */
 #define PMW_G_SHARED	(PMW_G_GC_USDT | PMW_G_GC_UPROBE)
+
+/* which compiler clones of a PMW_RES_SYM function a row attaches to (probes.c sig_kept) */
+enum pmw_sig {
+	PMW_SIG_ANY,		/* every clone found */
+	PMW_SIG_KEPT,		/* those whose arguments are as in the source (an entry probe reads them) */
+	PMW_SIG_UNSURE,		/* the others: found by disassembly, or a clone that may have changed them */
+};
 
 struct pmw_probe {
 	const char *prog;		/* BPF program name in bpf/pymemwatch.bpf.c */
@@ -46,6 +54,7 @@ struct pmw_probe {
 	bool in_libc;			/* attach to the target's libc instead of the interpreter */
 	bool required;			/* the group fails without this row */
 	unsigned int group;		/* enum pmw_group */
+	enum pmw_sig sig;		/* PMW_SIG_ANY where the row leaves it out */
 };
 
 extern const struct pmw_probe pmw_probes[];

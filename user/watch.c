@@ -299,8 +299,13 @@ static void tick_counts(struct pmw_watch *w, const struct pmw_counters *now,
 	} else if (w->t.free_threaded ||	/* mimalloc: no pool refills to count */
 		   !(w->a.groups & PMW_G_HEAP) || !r->heap_ok || !prev_ok ||
 		   !pmw_symfind_check_refill(&w->t, w->heap.pools_used, D(pool_refills),
-					     D(refill_blocks), D(refill_stale))) {
-		/* no refill probe (or one not checked yet), or no two heap scans to difference */
+					     D(refill_blocks), D(refill_stale)) || D(refill_badidx)) {
+		/* no refill probe (or one not checked yet), no two heap scans to difference,
+		 * or refills whose size class was invalid (blocks not known) */
+		if (D(refill_badidx) && !w->badidx_said++)
+			vlog("PID %d: %lu pool refills with an invalid size class: allocation counts "
+			     "unavailable for such intervals\n", w->t.pid,
+			     (unsigned long)D(refill_badidx));
 		r->counts_na = true;
 	} else {
 		/* estimate: blocks handed out by new pools (a lower bound under churn),

@@ -72,6 +72,7 @@ struct pmw_watch {
 	struct pmw_heap heap;		/* last good scan */
 	bool heap_ever;
 	int heap_err;			/* last scan error, 0 if fine */
+	unsigned int badidx_said;	/* intervals with refills of an invalid size class, since attach */
 	/* pacing of the heap scans (one budget with the walks: session.c) */
 	double scan_min_age;		/* in: < 0 scan every interval; >= 0 a target whose RSS,
 					 * pool refills and collections did not move is not

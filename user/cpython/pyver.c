@@ -38,7 +38,7 @@ static const struct pmw_pyver pyvers[] = {
 		 .func_defaults = 32, .func_kwdefaults = 40, .func_closure = 48, .tuple_items = 24,
 		 .lru_cache = 72, .lru_func = 88, .managed = PMW_MD_NONE } },
 	{ .major = 3, .minor = 9, .interp_main = 40, .gc_stats = 744,
-	  .pool_size = 4096, .arena_size = 256 << 10, .obm_kind = PMW_OBM_STATIC,
+	  .pool_size = 4096, .arena_size = 256 << 10, .refill_size_arg = 1, .obm_kind = PMW_OBM_STATIC,
 	  .gc_funcs = { "collect" }, .gc_layout = GC_FLAT,
 	  .walk = { .tstate_kind = PMW_TSTATE_RUNTIME, .tstate_off = 568, .tstate_frame = 24,
 		    .frame_back = 24, .frame_code = 32, .frame_instr = 104, .instr_int = 1,
@@ -52,7 +52,7 @@ static const struct pmw_pyver pyvers[] = {
 		 .func_defaults = 32, .func_kwdefaults = 40, .func_closure = 48, .tuple_items = 24,
 		 .lru_cache = 72, .lru_func = 88, .managed = PMW_MD_NONE } },
 	{ .major = 3, .minor = 10, .interp_main = 40, .gc_stats = 744,
-	  .pool_size = 16 << 10, .arena_size = 1 << 20, .obm_kind = PMW_OBM_STATIC,
+	  .pool_size = 16 << 10, .arena_size = 1 << 20, .refill_size_arg = 1, .obm_kind = PMW_OBM_STATIC,
 	  .gc_funcs = { "gc_collect_main" }, .gc_layout = GC_FLAT,
 	  .walk = { .tstate_kind = PMW_TSTATE_RUNTIME, .tstate_off = 568, .tstate_frame = 24,
 		    .frame_back = 24, .frame_code = 32, .frame_instr = 96, .instr_int = 1,
@@ -66,7 +66,7 @@ static const struct pmw_pyver pyvers[] = {
 		 .func_defaults = 56, .func_kwdefaults = 64, .func_closure = 72, .tuple_items = 24,
 		 .lru_cache = 72, .lru_func = 88, .managed = PMW_MD_NONE } },
 	{ .major = 3, .minor = 11, .interp_main = 48, .gc_stats = 776,
-	  .pool_size = 16 << 10, .arena_size = 1 << 20, .obm_kind = PMW_OBM_STATIC,
+	  .pool_size = 16 << 10, .arena_size = 1 << 20, .refill_size_arg = 1, .obm_kind = PMW_OBM_STATIC,
 	  .gc_funcs = { "gc_collect_main" }, .gc_layout = GC_FLAT,
 	  .walk = { .tstate_kind = PMW_TSTATE_RUNTIME, .tstate_off = 576, .tstate_frame = 56,
 		    .cframe_frame = 8 + 1, .frame_back = 48, .frame_code = 32, .frame_instr = 56,
@@ -82,7 +82,7 @@ static const struct pmw_pyver pyvers[] = {
 		 .managed = PMW_MD_311 },
 	  .gen_iframe = 80, .gen_state = 75, .frame_stacktop = 64, .gen_created = -2 },
 	{ .major = 3, .minor = 12, .interp_main = 48, .gc_stats = 240,
-	  .pool_size = 16 << 10, .arena_size = 1 << 20, .obm_kind = PMW_OBM_EMBEDDED,
+	  .pool_size = 16 << 10, .arena_size = 1 << 20, .refill_size_arg = 2, .obm_kind = PMW_OBM_EMBEDDED,
 	  .obm_off = 3960, .obj_allocator = 176,
 	  .gc_funcs = { "gc_collect_main" }, .gc_layout = GC_FLAT,
 	  .walk = { .tstate_kind = PMW_TSTATE_GIL, .tstate_off = 384, .tstate_frame = 56,
@@ -100,7 +100,7 @@ static const struct pmw_pyver pyvers[] = {
 	  .gen_iframe = 72, .gen_state = 67, .frame_stacktop = 64, .gen_created = -2 },
 	{ .major = 3, .minor = 13, .interp_main = 640, .gc_stats = 7528,
 	  .gc_stats_in_gc = 128,	/* interpreter_state.gc (_Py_DebugOffsets) + this */
-	  .pool_size = 16 << 10, .arena_size = 1 << 20, .obm_kind = PMW_OBM_POINTER,
+	  .pool_size = 16 << 10, .arena_size = 1 << 20, .refill_size_arg = 2, .obm_kind = PMW_OBM_POINTER,
 	  .obm_off = 10800, .obj_allocator = 784,
 	  .gc_funcs = { "gc_collect_main" }, .gc_layout = GC_FLAT,
 	  .walk = { .tstate_kind = PMW_TSTATE_GIL, .tstate_off = 16, .tstate_frame = 72,
@@ -120,7 +120,7 @@ static const struct pmw_pyver pyvers[] = {
 	/* 3.14.0 shipped the incremental GC (_PyGC_Collect); later 3.14.x reverted to gc_collect_main */
 	{ .major = 3, .minor = 14, .interp_main = 816, .gc_stats = 7528,
 	  .gc_stats_in_gc = 120,	/* interpreter_state.gc (_Py_DebugOffsets) + this */
-	  .pool_size = 16 << 10, .arena_size = 1 << 20, .obm_kind = PMW_OBM_POINTER,
+	  .pool_size = 16 << 10, .arena_size = 1 << 20, .refill_size_arg = 2, .obm_kind = PMW_OBM_POINTER,
 	  .obm_off = 10904, .obj_allocator = 960,
 	  .gc_funcs = { "gc_collect_main", "_PyGC_Collect" }, .gc_layout = GC_FLAT,
 	  .walk = { .tstate_kind = PMW_TSTATE_GIL, .tstate_off = 16, .tstate_frame = 72,
@@ -150,7 +150,7 @@ static const struct pmw_pyver pyvers[] = {
 	 * FRAME_OWNED_BY_INTERPRETER = 3 (Python/gc.c mark_stacks skips owner >= it) */
 	{ .major = 3, .minor = 15, .interp_main = 944, .gc_stats = 7504,
 	  .gc_stats_in_gc = 104,	/* interpreter_state.gc (_Py_DebugOffsets) + this */
-	  .pool_size = 16 << 10, .arena_size = 1 << 20, .obm_kind = PMW_OBM_POINTER,
+	  .pool_size = 16 << 10, .arena_size = 1 << 20, .refill_size_arg = 2, .obm_kind = PMW_OBM_POINTER,
 	  .obm_off = 10880, .obj_allocator = 1088,
 	  .gc_funcs = { "gc_collect_main" },
 	  .gc_layout = { .deref = 1, .stride = 64, .counts_off = 16, .gen_off = { 0, 712, 912 },

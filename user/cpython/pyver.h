@@ -65,6 +65,11 @@ struct pmw_pyver {
 	int gc_stats_in_runtime; /* 3.8: offsetof(_PyRuntimeState, gc.generation_stats) instead */
 	uint32_t pool_size;	/* POOL_SIZE */
 	uint32_t arena_size;	/* ARENA_SIZE */
+	/* which argument of allocate_from_new_pool (Objects/obmalloc.c) is the size class
+	 * index, 1-based: 1 for (uint size) in 3.9-3.11, 2 for (OMState *state, uint size) in
+	 * 3.12+ (checked in the DWARF of pyenv 3.9.18-3.13.0 and Debian sid's 3.14/3.15 -dbg);
+	 * 0: not known (3.8 has no such function), the refill is then counted at return */
+	uint8_t refill_size_arg;
 	enum pmw_obm_kind obm_kind;
 	uint32_t obm_off;	/* offsetof(PyInterpreterState, obmalloc) (EMBEDDED/POINTER) */
 	uint32_t obj_allocator;	/* offsetof(_PyRuntimeState, allocators.standard.obj), 0: static _PyObject */
