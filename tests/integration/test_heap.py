@@ -1,5 +1,7 @@
 """Live heap and allocation counts against the target's own numbers."""
 
+import os
+import re
 import time
 
 from conftest import (check_header, format_rows, read_csv, rows_for,
@@ -140,3 +142,49 @@ def test_live_bytes_follow_paced_scans(env, interp, procs, tmp_path):
 def epoch_s(t):
     """seconds of a CSV time 2026-12-07T21:03:52.658Z"""
     return time.mktime(time.strptime(t[:19], "%Y-%m-%dT%H:%M:%S")) + float(t[19:-1] or 0)
+
+
+def _bpf_runs(stderr, prog):
+    """Runs of BPF program @prog from --bpf-stats (None if not loaded)."""
+    m = re.search(r"bpf-stats: prog=%s runs=(\d+)" % re.escape(prog), stderr)
+    return int(m.group(1)) if m else None
+
+
+def test_refill_entry_matches_return(env, interp, procs, tmp_path):
+    """The pool-refill counts of the entry probe (the size class from
+    allocate_from_new_pool's argument) match the return probe's (the size
+    class from the returned pool's header, PMW_REFILL_AT_RETURN=1), both
+    watching the same keep phase (262144 64-byte blocks kept: >= 1000 new
+    pools) at the same time: refills and estimated allocations within 3%."""
+    target = procs.target(interp, ["keep"])
+    runs = {}
+    for how, extra in (("entry", {}), ("return", {"PMW_REFILL_AT_RETURN": "1"})):
+        e = dict(os.environ)
+        e.update(extra)
+        csv_path = str(tmp_path / (how + ".csv"))
+        runs[how] = (procs.watch("-p", target.pid, "-i", "0.5", "--csv", csv_path, "-q",
+                                 "--bpf-stats", env=e), csv_path)
+    for how, (pmw, csv_path) in runs.items():
+        pmw.wait_watching()
+        assert wait_rows(csv_path, target.pid, 2), \
+            "%s: no CSV rows\n%s" % (how, pmw.stop().describe())
+    snap = target.run_phase("keep")
+    time.sleep(1.2)
+    got, diag = {}, str(interp)
+    for how, (pmw, csv_path) in runs.items():
+        res = pmw.stop()
+        rows = rows_for(read_csv(csv_path)[1], target.pid)
+        diag += "\n%s: %s\nrows:\n%s" % (how, res.describe(), format_rows(rows))
+        assert res.rc == 0, diag
+        got[how] = (sum(int(r["pool_refills"]) for r in rows),
+                    sum(r["allocs"] or 0 for r in rows),
+                    _bpf_runs(res.stderr, "pmw_pool_refill"),
+                    _bpf_runs(res.stderr, "pmw_pool_refill_r"))
+    diag += "\nsnapshots: %s\n(refills, allocs, entry runs, return runs): %s" % (snap, got)
+    # each run counted with the probe it was meant to (the symbols name the function)
+    assert got["entry"][2] and not got["entry"][3], diag
+    assert got["return"][3] and not got["return"][2], diag
+    assert got["entry"][0] >= 1000, diag
+    for i in (0, 1):
+        a, b = got["entry"][i], got["return"][i]
+        assert abs(a - b) <= 0.03 * max(a, b) + 5, diag
