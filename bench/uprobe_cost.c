@@ -8,6 +8,8 @@
  * the difference per call is the cost of one hit. The functions are written
  * in assembly so that their first instruction is known whatever the compiler:
  *   f_push   push %rbp    the x86 uprobe code emulates it (no single-step)
+ *   f_r13    push %r13    emulated too, with a REX prefix (the first instruction of
+ *                         allocate_from_new_pool on Debian's 3.11)
  *   f_lea    lea          the kernel copies it to the XOL slot and single-steps it
  *                         (what _PyObject_Free's first instruction costs)
  *   f_jcc    jne          emulated (where pymemwatch probes "test; je" entries)
@@ -20,6 +22,7 @@
 #include <time.h>
 
 long f_push(long x);
+long f_r13(long x);
 long f_lea(long x);
 long f_jcc(long x);
 long f_nop5(long x);
@@ -33,6 +36,13 @@ __asm__(".text\n"
 	"	pop %rbp\n"
 	"	ret\n"
 	".size f_push, .-f_push\n"
+	".globl f_r13\n.type f_r13,@function\n.p2align 4\n"
+	"f_r13:\n"
+	"	push %r13\n"
+	"	lea 1(%rdi), %rax\n"
+	"	pop %r13\n"
+	"	ret\n"
+	".size f_r13, .-f_r13\n"
 	".globl f_lea\n.type f_lea,@function\n.p2align 4\n"
 	"f_lea:\n"
 	"	lea 1(%rdi), %rax\n"
@@ -66,11 +76,13 @@ int main(int argc, char **argv)
 	double t0, t1;
 
 	if (argc != 3) {
-		fprintf(stderr, "usage: %s f_push|f_lea|f_jcc|f_nop5 N\n", argv[0]);
+		fprintf(stderr, "usage: %s f_push|f_r13|f_lea|f_jcc|f_nop5 N\n", argv[0]);
 		return 64;
 	}
 	if (!strcmp(argv[1], "f_push"))
 		fn = f_push;
+	else if (!strcmp(argv[1], "f_r13"))
+		fn = f_r13;
 	else if (!strcmp(argv[1], "f_lea"))
 		fn = f_lea;
 	else if (!strcmp(argv[1], "f_jcc"))

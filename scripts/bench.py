@@ -110,6 +110,7 @@ WATCH_TIMEOUT = 60.0
 RUN_TIMEOUT = 600.0
 OWN_COST_SIZES = [1, 20, 100]
 UPROBE_FUNCS = [("f_push", "push %rbp (emulated)", 1000000),
+                ("f_r13", "push %r13 (emulated)", 1000000),
                 ("f_jcc", "jne (emulated)", 1000000),
                 ("f_nop5", "nopl 5 bytes (emulated)", 1000000),
                 ("f_lea", "lea (single-stepped)", 200000)]
@@ -307,8 +308,10 @@ ARG_REGS = re.compile(r"%(r[sd]i|e[sd]i|[sd]il?|r[cd]x|e[cd]x|[cd][xl]|r[89][dwb
 def emulated_kind(b):
     """The uprobe_cost.c function whose hit cost applies, if the kernel emulates b."""
     n = len(b)
-    if n == 1 and 0x50 <= b[0] <= 0x57 or n == 2 and b[0] == 0x41 and 0x50 <= b[1] <= 0x57:
+    if n == 1 and 0x50 <= b[0] <= 0x57:
         return "f_push"
+    if n == 2 and b[0] == 0x41 and 0x50 <= b[1] <= 0x57:
+        return "f_r13"
     if n == 1 and b[0] == 0x90 or n >= 3 and b[0] == 0x0f and b[1] == 0x1f:
         return "f_nop5"
     if b[0] in (0xe8, 0xe9, 0xeb) or 0x70 <= b[0] <= 0x7f or n >= 2 and b[0] == 0x0f and 0x80 <= b[1] <= 0x8f:
