@@ -4,8 +4,10 @@
  * (or always, with --alloc-profile always), with the pool-refill probe in place
  * (--mode full): at most every period, for BURST_LEN, stacks are sampled
  * at pool refills and object-free probes follow the sampled objects. The
- * free probes stay BURST_GRACE longer, so that objects born at the end can
- * still die.
+ * refill's return probe that samples (pmw_pool_sample) is attached with the
+ * free probes (PMW_G_BURST), so outside bursts refills cost only the entry
+ * probe that counts them. The probes stay BURST_GRACE longer, so that
+ * objects born at the end can still die.
  *
  * --alloc-profile-budget bounds the target's slowdown, not the share of time. While
  * burst probes are on (from the start of their attach to the end of their
