@@ -155,7 +155,11 @@ def test_refill_entry_matches_return(env, interp, procs, tmp_path):
     allocate_from_new_pool's argument) match the return probe's (the size
     class from the returned pool's header, PMW_REFILL_AT_RETURN=1), both
     watching the same keep phase (262144 64-byte blocks kept: >= 1000 new
-    pools) at the same time: refills and estimated allocations within 3%."""
+    pools) at the same time: refills and alloc_bytes (the refilled pools'
+    blocks x their size: the size class each probe found) within 3%. Not
+    allocs: it is raised to the growth in live blocks, which depends on when
+    each run's heap scans fell (seen 17% apart on bullseye's 3.9 with equal
+    refills and bytes)."""
     target = procs.target(interp, ["keep"])
     runs = {}
     for how, extra in (("entry", {}), ("return", {"PMW_REFILL_AT_RETURN": "1"})):
@@ -177,14 +181,14 @@ def test_refill_entry_matches_return(env, interp, procs, tmp_path):
         diag += "\n%s: %s\nrows:\n%s" % (how, res.describe(), format_rows(rows))
         assert res.rc == 0, diag
         got[how] = (sum(int(r["pool_refills"]) for r in rows),
-                    sum(r["allocs"] or 0 for r in rows),
+                    sum(int(r["alloc_bytes"] or 0) for r in rows),
                     _bpf_runs(res.stderr, "pmw_pool_refill"),
                     _bpf_runs(res.stderr, "pmw_pool_refill_r"))
-    diag += "\nsnapshots: %s\n(refills, allocs, entry runs, return runs): %s" % (snap, got)
+    diag += "\nsnapshots: %s\n(refills, alloc_bytes, entry runs, return runs): %s" % (snap, got)
     # each run counted with the probe it was meant to (the symbols name the function)
     assert got["entry"][2] and not got["entry"][3], diag
     assert got["return"][3] and not got["return"][2], diag
-    assert got["entry"][0] >= 1000, diag
+    assert got["entry"][0] >= 1000 and got["entry"][1] >= 0.9 * MIB16, diag
     for i in (0, 1):
         a, b = got["entry"][i], got["return"][i]
         assert abs(a - b) <= 0.03 * max(a, b) + 5, diag
