@@ -151,7 +151,7 @@ def big_heap(pmw, python, gib, log, after_s=40.0):
     return res
 
 
-def many(pmw, python, n, log, seconds=120.0, leak_at=20.0, all_host=True):
+def many(pmw, python, n, log, seconds=120.0, leak_at=20.0, all_host=True, budget=None):
     """@n small targets, a tenth leaking from @leak_at s; pymemwatch -a (or -p them: @all_host
     false) for @seconds."""
     tmp = tempfile.mkdtemp(prefix="pmw-many-")
@@ -162,8 +162,9 @@ def many(pmw, python, n, log, seconds=120.0, leak_at=20.0, all_host=True):
             ts.append(_start(python, 0.005))
         who = ["-a"] if all_host else ["-p", ",".join(str(t.pid) for t in ts)]
         errf = open(os.path.join(tmp, "err.txt"), "w+")
-        pm = subprocess.Popen([pmw] + who + ["--mode", "heap", "-q", "-v", "-i", "1", "-d", str(seconds),
-                               "--csv", csvp, "--csv-leaks", leaks], stdout=subprocess.DEVNULL,
+        extra = ["--walk-budget", str(budget)] if budget is not None else []
+        pm = subprocess.Popen([pmw] + who + extra + ["--mode", "heap", "-q", "-v", "-i", "1", "-d",
+                               str(seconds), "--csv", csvp, "--csv-leaks", leaks], stdout=subprocess.DEVNULL,
                               stderr=errf)
         t0, sent, cpu0, rss = time.monotonic(), None, None, 0
         leaking = ts[::10]
@@ -224,6 +225,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=120.0, help="of the -a run")
     ap.add_argument("-p", dest="pids", action="store_true", help="-p the targets instead of -a")
     ap.add_argument("--pymemwatch", default=os.path.join(ROOT, "pymemwatch"))
+    ap.add_argument("--walk-budget", type=float, default=None, help="passed on (default: pymemwatch's)")
     a = ap.parse_args()
 
     def log(m):
@@ -231,7 +233,8 @@ def main():
     for g in [float(x) for x in a.gib.split(",") if x]:
         print(big_heap(a.pymemwatch, a.python, g, log))
     if a.many:
-        print(many(a.pymemwatch, a.python, a.many, log, a.seconds, all_host=not a.pids))
+        print(many(a.pymemwatch, a.python, a.many, log, a.seconds, all_host=not a.pids,
+                   budget=a.walk_budget))
 
 
 if __name__ == "__main__":

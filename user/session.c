@@ -367,10 +367,13 @@ static int add_target(struct pmw_session *s, pid_t pid, pid_t parent)
 	return 0;
 }
 
+#define PMW_OVER_ATTACH_S	5.0
+
 /*
  * -a: take on every CPython process not watched yet. Once intervals run
  * (@paced), the scan of /proc and the attaches are paid from the walk budget:
- * one process is taken on per interval, more while the budget has credit;
+ * one process is taken on per interval, more while the budget has credit
+ * (while the process is over the budget: one per PMW_OVER_ATTACH_S);
  * the others are found again at the next interval. So a burst of K new
  * processes is listed within max(K intervals, K x attach CPU / budget).
  */
@@ -378,14 +381,19 @@ static void discover_targets(struct pmw_session *s, bool paced)
 {
 	pid_t pids[256];
 	double c0 = pmw_cpu_s();
-	int n = pmw_discover_scan(&s->disc, known_pid, s, pids, ARRAY_SIZE(pids)), k = 0;
+	int n, k = 0;
 
+	/* over the budget: the scan of /proc and the attaches wait, one at a time now and then */
+	if (paced && s->walks.over && pmw_now_s() - s->proc_scan_at < PMW_OVER_ATTACH_S)
+		return;
+	s->proc_scan_at = pmw_now_s();
+	n = pmw_discover_scan(&s->disc, known_pid, s, pids, ARRAY_SIZE(pids));
 	s->scan_proc_cpu_s += pmw_cpu_s() - c0;
 	s->scans_proc++;
 	if (paced && s->walks.share > 0)
 		s->walks.credit -= pmw_cpu_s() - c0;
 	for (int i = 0; i < n; i++) {
-		if (paced && k && s->walks.share > 0 && s->walks.credit <= 0) {
+		if (paced && k && s->walks.share > 0 && (s->walks.credit <= 0 || s->walks.over)) {
 			s->attaches_deferred += n - i;
 			break;
 		}
@@ -471,10 +479,12 @@ static bool check_exec(struct pmw_session *s, struct pmw_watch *w, double interv
  * @live targets) are paid from the walk budget, and paced when they and the rest
  * of pymemwatch (charge_rest, attaches: s->other_rate) would take more than half
  * of it (the scans keep at least an eighth): a target whose heap did not move is
- * then rescanned every PMW_SCAN_MAX_S only, and while their cost stays over half, one that
- * moved waits longer too (doubling up to PMW_SCAN_MAX_S). Every target still has
- * its row each interval (its last scan's figures). 100 idle targets: 6.5% of one
- * CPU against a 5% budget before.
+ * then rescanned every PMW_SCAN_MAX_S only, a tenth of them per second in turn
+ * (pmw_session_tick's scan_quota), and while their cost stays over half, or the
+ * whole process is over the budget (s->walks.over), one that moved waits longer
+ * too (doubling up to PMW_SCAN_MAX_S). Every target still has its row each
+ * interval (its last scan's figures). 100 idle targets: 6.5% of one CPU against a
+ * 5% budget before.
  */
 static void scan_pace(struct pmw_session *s, double cpu, int scans, int live, double interval_s)
 {
@@ -499,7 +509,7 @@ static void scan_pace(struct pmw_session *s, double cpu, int scans, int live, do
 		     "interval, over half the --walk-budget\n", s->scan_cost * 1e3, full_rate * 100,
 		     live);
 	}
-	else if (s->scan_rate > half)
+	else if (s->scan_rate > half || b->over)
 		s->scan_min_age = s->scan_min_age < interval_s ? interval_s :
 				  fmin(2 * s->scan_min_age, PMW_SCAN_MAX_S);
 	else if (s->scan_rate < half / 2)
@@ -507,35 +517,68 @@ static void scan_pace(struct pmw_session *s, double cpu, int scans, int live, do
 }
 
 /*
+ * The process's CPU @cpu now, into the window of the last PMW_SELF_WIN ticks:
+ * s->self_rate is its CPU per second of wall over them, and the budget is
+ * over (s->walks.over) while that exceeds the share.
+ */
+static void self_window(struct pmw_session *s, double cpu)
+{
+	unsigned int i = s->self_n % PMW_SELF_WIN, old = s->self_n >= PMW_SELF_WIN ? i : 0;
+	double now = pmw_now_s();
+
+	if (s->self_n && now - s->self_t[old] >= 2) {
+		s->self_rate = (cpu - s->self_c[old]) / (now - s->self_t[old]);
+		s->walks.over = s->walks.share > 0 && s->self_rate > s->walks.share;
+		s->ticks_over += s->walks.over;
+	}
+	s->self_t[i] = now;
+	s->self_c[i] = cpu;
+	s->self_n++;
+}
+
+/*
  * pymemwatch is one budget: what its process spent since the last tick
  * (CLOCK_PROCESS_CPUTIME_ID: every thread, the kernel's time for it
  * included) beyond what was charged to the walk budget already (walks, header
- * reads, holder searches, heap scans, attaches) is charged too: the ticks'
- * reads of /proc and BPF maps, outputs, growth sites, probe detaches. At most
- * half the budget's share of the time passed, so that walks keep at least half.
+ * reads, holder searches, heap scans, attaches) is charged too, all of it: the
+ * ticks' reads of /proc and BPF maps, outputs, growth sites, probe detaches.
+ * So walks run only while the whole process stayed within share x wall (plus
+ * the bank of pmw_walk_earn); a debt older than PMW_SELF_WIN seconds of share
+ * is forgiven (what cannot wait, when it alone is over the budget, would
+ * otherwise stop the walks for good).
  */
 static void charge_rest(struct pmw_session *s)
 {
 	struct timespec ts;
-	double cpu, rest, cap;
+	double cpu, rest;
 
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	cpu = ts.tv_sec + ts.tv_nsec / 1e9;
+	self_window(s, cpu);
 	if (s->cpu_last && s->walks.share > 0 && s->walks.last) {
 		rest = cpu - s->cpu_last - (s->credit_mark - s->walks.credit);
-		cap = (pmw_now_s() - s->walks.last) * s->walks.share / 2;
-		if (rest > cap)
-			rest = cap;
 		if (rest > 0) {
 			s->walks.credit -= rest;
 			s->rest_cpu_s += rest;
 		}
+		if (s->walks.credit < -s->walks.share * PMW_SELF_WIN)
+			s->walks.credit = -s->walks.share * PMW_SELF_WIN;
 		rest = s->rest_cpu_s + s->attach_cpu_s + s->scan_proc_cpu_s;
 		s->other_rate = 0.8 * s->other_rate + 0.2 * (rest - s->other_mark) /
 			fmax(pmw_now_s() - s->walks.last, 0.1);
 	}
 	s->other_mark = s->rest_cpu_s + s->attach_cpu_s + s->scan_proc_cpu_s;
 	s->cpu_last = cpu;
+}
+
+/* Paced scans: the targets due for their age only take turns, a PMW_SCAN_MAX_S-th a second. */
+static void scan_turns(struct pmw_session *s, double interval_s)
+{
+	int live = 0;
+
+	for (int i = 0; i < s->nws; i++)
+		live += !s->ws[i].exited;
+	s->scan_quota = (int)ceil(live * fmax(interval_s, 0.1) / PMW_SCAN_MAX_S);
 }
 
 /* Close the interval for every live target and hand the rows to the outputs. */
@@ -557,6 +600,7 @@ int pmw_session_tick(struct pmw_session *s, double interval_s, bool stopping)
 	charge_rest(s);
 	pmw_leaks_turn(&s->walks, s->ws, s->nws);
 	s->credit_mark = s->walks.credit;
+	scan_turns(s, interval_s);
 	for (int i = 0; i < s->nws; i++) {
 		struct pmw_watch *w = &s->ws[i];
 		bool again = false;
@@ -574,6 +618,7 @@ int pmw_session_tick(struct pmw_session *s, double interval_s, bool stopping)
 		uint64_t n0 = w->scans;
 
 		w->scan_min_age = s->scan_min_age;
+		w->scan_quota = &s->scan_quota;
 		if (pmw_watch_tick(w, bpf_map__fd(s->skel->maps.pmw_counts), interval_s, &wall) == -ESRCH)
 			note(s, "PID %d exited", w->t.pid);
 		scan_cpu += w->scan_cpu_s - c0;
@@ -761,8 +806,9 @@ void pmw_session_finish(struct pmw_session *s)
 		pmw_bursts_report(stderr, s->ws, s->nws);	/* what bursts and walks cost */
 	}
 	if (env.walk_budget > 0)
-		vlog("walk budget: %.2f s of CPU outside walks, scans and attaches charged to it\n",
-		     s->rest_cpu_s);
+		vlog("walk budget: %.2f s of CPU outside walks, scans and attaches charged to it; "
+		     "the whole process over the budget at %u of %u intervals (over the last "
+		     "%d)\n", s->rest_cpu_s, s->ticks_over, s->self_n, PMW_SELF_WIN);
 	if (env.all)
 		vlog("-a: %u scans of /proc, %.2f ms CPU each; %u attaches while running, %.1f ms CPU "
 		     "each; %u found processes left to a later interval\n", s->scans_proc,

@@ -14,6 +14,8 @@
 #include "output.h"
 #include "watch.h"
 
+#define PMW_SELF_WIN	12	/* ticks of the window the total is bounded over (about 10 s at -i 1) */
+
 struct pmw_session {
 	struct pmw_bpf *skel;
 	struct ring_buffer *rb;		/* GC events */
@@ -35,6 +37,14 @@ struct pmw_session {
 	double rest_cpu_s;		/* CPU seconds charged by charge_rest (cumulative) */
 	double other_rate;		/* that, attaches and -a's /proc scans per second, recent */
 	double other_mark;		/* rest_cpu_s + attach_cpu_s + scan_proc_cpu_s at the last tick */
+	/* the bound on the total (session.c self_window): the process's CPU, every thread and
+	 * the kernel's time for it, at each of the last PMW_SELF_WIN ticks */
+	double self_t[PMW_SELF_WIN], self_c[PMW_SELF_WIN];	/* CLOCK_MONOTONIC, CPU seconds */
+	unsigned int self_n;		/* ticks recorded */
+	double self_rate;		/* CPU per second of wall over them, 0 unknown yet */
+	unsigned int ticks_over;	/* ticks that found it over the budget (walks.over) */
+	int scan_quota;			/* paced: scans of unmoved targets left this tick */
+	double proc_scan_at;		/* -a: CLOCK_MONOTONIC of the last scan of /proc */
 	double attach_cpu_s;		/* CPU seconds of the attaches while running (add_target) */
 	unsigned int attaches;		/* ... how many */
 	unsigned int attaches_deferred;	/* processes found by -a left for a later interval */

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,23 +77,35 @@ void pmw_watch_gc_event(struct pmw_watch *w, const struct pmw_gc_event *ev)
 }
 
 /* VmRSS and RssAnon from /proc/PID/status, bytes */
+/*
+ * VmRSS and RssAnon of @pid, bytes, from /proc/PID/statm (a few numbers: far
+ * cheaper for the kernel and for us than status, read for every target every
+ * interval): resident and shared pages, shared being RssFile + RssShmem, so
+ * RssAnon = resident - shared. 0 or -errno.
+ */
 static int read_status(int pid, uint64_t *rss, uint64_t *anon)
 {
-	char path[64], line[256];
-	FILE *f;
-	unsigned long long kb;
+	static long page;
+	char path[64], buf[128];
+	unsigned long long size, res, shared;
+	ssize_t n;
+	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	f = fopen(path, "re");
-	if (!f)
+	if (!page)
+		page = sysconf(_SC_PAGESIZE);
+	snprintf(path, sizeof(path), "/proc/%d/statm", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "VmRSS: %llu kB", &kb) == 1)
-			*rss = kb * 1024;
-		else if (sscanf(line, "RssAnon: %llu kB", &kb) == 1)
-			*anon = kb * 1024;
-	}
-	fclose(f);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return n < 0 ? -errno : -ENODATA;
+	buf[n] = 0;
+	if (sscanf(buf, "%llu %llu %llu", &size, &res, &shared) != 3)
+		return -EINVAL;
+	*rss = res * page;
+	*anon = res > shared ? (res - shared) * page : 0;
 	return 0;
 }
 
@@ -231,16 +244,28 @@ static double cpu_now(void)
 
 /*
  * May this interval's scan of @w be left out (w->scan_min_age >= 0: the
- * session's budget is short)? Only after a good scan, not older than
- * PMW_SCAN_MAX_S, and younger than scan_min_age or with nothing @moved.
+ * session's budget is short)? Only after a good scan, younger than
+ * scan_min_age or with nothing @moved. One older than PMW_SCAN_MAX_S is
+ * rescanned when the tick's w->scan_quota allows (so the idle targets take
+ * turns rather than all at once), at the latest at twice that age.
  */
 static bool scan_paced(const struct pmw_watch *w, bool moved, double now)
 {
 	double age = now - w->scan_at;
 
-	if (w->scan_min_age < 0 || !w->heap_ever || w->heap_err || age >= PMW_SCAN_MAX_S)
+	if (w->scan_min_age < 0 || !w->heap_ever || w->heap_err)
 		return false;
-	return !moved || age < w->scan_min_age;
+	if (moved && age >= w->scan_min_age)
+		return false;
+	if (age < PMW_SCAN_MAX_S)
+		return true;
+	if (!w->scan_quota || age >= 2 * PMW_SCAN_MAX_S)
+		return false;
+	if (*w->scan_quota > 0) {
+		(*w->scan_quota)--;
+		return false;
+	}
+	return true;
 }
 
 /* Scan the heap of @w into its row (unless paced: see scan_paced); keep the last good scan

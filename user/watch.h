@@ -78,6 +78,8 @@ struct pmw_watch {
 					 * pool refills and collections did not move is not
 					 * rescanned before PMW_SCAN_MAX_S, one that moved not before
 					 * this many seconds */
+	int *scan_quota;		/* in: while paced, scans left this tick for the targets
+					 * rescanned only for their age (rotated); NULL no limit */
 	double scan_at;			/* CLOCK_MONOTONIC seconds of the last good scan */
 	uint64_t scan_rss;		/* its VmRSS then */
 	double scan_cpu_s;		/* CPU seconds of every scan (cumulative) */
@@ -86,6 +88,7 @@ struct pmw_watch {
 	/* the walk order's need (leak/pipeline.c): RSS and live heap (pymalloc + large) when
 	 * it was last given the walk turn, or first seen */
 	uint64_t need_rss0, need_live0;
+	double follow_at;		/* CLOCK_MONOTONIC of its last header reads (pipeline.c) */
 	bool need_set;
 	struct pmw_leaks leaks;		/* call sites and the process leak score */
 	/* totals for the summary */

@@ -96,18 +96,27 @@ static void after_walk(struct pmw_watch *w, struct pmw_walk_budget *b)
 	     (unsigned long long)st->containers_skipped);
 }
 
+#define FOLLOW_IDLE_S	5.0	/* over the budget: nothing growing, headers read this often */
+
 /*
  * Between walks: the followed containers' headers, their scores, and the
- * holders of any newly ranked one; paid from the walks' budget.
+ * holders of any newly ranked one; paid from the walks' budget. While the
+ * process is over the budget (b->over), a target none of whose containers
+ * grows is read every FOLLOW_IDLE_S only.
  */
 static void follow(struct pmw_watch *w, struct pmw_walk_budget *b)
 {
 	struct pmw_leaks *l = &w->leaks;
 	struct pmw_ctrack *top[PMW_HOLDERS_MAX];
-	double c0 = pmw_cpu_s();
+	double c0 = pmw_cpu_s(), now = pmw_now_s();
 	int n;
 
-	if (!l->ct.walks || pmw_containers_follow(&l->ct, &w->t) < 0)
+	if (!l->ct.walks)
+		return;
+	if (b->over && l->ps.holder_score <= 0 && now - w->follow_at < FOLLOW_IDLE_S)
+		return;
+	w->follow_at = now;
+	if (pmw_containers_follow(&l->ct, &w->t) < 0)
 		return;
 	n = pmw_containers_top(&l->ct, top, PMW_HOLDERS_MAX);
 	for (int k = 0; k < n; k++)

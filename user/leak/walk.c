@@ -1757,8 +1757,8 @@ void pmw_walk_earn(struct pmw_walk_budget *b)
 	if (b->share <= 0)
 		return;
 	b->credit += b->last ? (now - b->last) * b->share : 0.2;
-	if (b->credit > 0.5 + 4 * b->share)
-		b->credit = 0.5 + 4 * b->share;
+	if (b->credit > PMW_WALK_BANK_S * b->share)
+		b->credit = PMW_WALK_BANK_S * b->share;
 	b->last = now;
 }
 

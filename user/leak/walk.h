@@ -193,10 +193,16 @@ struct pmw_walk_budget {
 	double last;			/* CLOCK_MONOTONIC seconds of the last pmw_walk_earn, 0 never */
 	int owner;			/* PID whose walk has the turn, 0 none */
 	unsigned int turns;		/* turns given by need in a row (pmw_leaks_turn) */
+	bool over;			/* the process's whole CPU over the last seconds is over
+					 * share (session.c): what can wait, waits (the header
+					 * reads of targets with nothing growing, among others) */
 };
 
+#define PMW_WALK_BANK_S	4.0	/* at most this many seconds of share banked (0.2 s at 5%) */
+
 /* Earn @b->share of the wall time since the last call (the first: 0.2 s, so a first walk
- * may start right away); at most 0.5 s + 4 x share banked. */
+ * may start right away); at most PMW_WALK_BANK_S x share banked: what was not spent
+ * while idle is not spent later on top of the budget. */
 void pmw_walk_earn(struct pmw_walk_budget *b);
 
 /*
