@@ -531,9 +531,23 @@ static void self_window(struct pmw_session *s, double cpu)
 		s->walks.over = s->walks.share > 0 && s->self_rate > s->walks.share;
 		s->ticks_over += s->walks.over;
 	}
+	if (!s->self_n) {
+		s->self_t0 = now;
+		s->self_c0 = cpu;
+	}
 	s->self_t[i] = now;
 	s->self_c[i] = cpu;
 	s->self_n++;
+}
+
+/* The process's CPU per second of wall from the first tick to the last, 0 none. */
+static double self_total(const struct pmw_session *s)
+{
+	unsigned int last = (s->self_n + PMW_SELF_WIN - 1) % PMW_SELF_WIN;
+
+	if (s->self_n < 2 || s->self_t[last] <= s->self_t0)
+		return 0;
+	return (s->self_c[last] - s->self_c0) / (s->self_t[last] - s->self_t0);
 }
 
 /*
@@ -561,8 +575,10 @@ static void charge_rest(struct pmw_session *s)
 			s->walks.credit -= rest;
 			s->rest_cpu_s += rest;
 		}
-		if (s->walks.credit < -s->walks.share * PMW_SELF_WIN)
+		if (s->walks.credit < -s->walks.share * PMW_SELF_WIN) {
+			s->forgiven_s += -s->walks.share * PMW_SELF_WIN - s->walks.credit;
 			s->walks.credit = -s->walks.share * PMW_SELF_WIN;
+		}
 		rest = s->rest_cpu_s + s->attach_cpu_s + s->scan_proc_cpu_s;
 		s->other_rate = 0.8 * s->other_rate + 0.2 * (rest - s->other_mark) /
 			fmax(pmw_now_s() - s->walks.last, 0.1);
@@ -808,7 +824,9 @@ void pmw_session_finish(struct pmw_session *s)
 	if (env.walk_budget > 0)
 		vlog("walk budget: %.2f s of CPU outside walks, scans and attaches charged to it; "
 		     "the whole process over the budget at %u of %u intervals (over the last "
-		     "%d)\n", s->rest_cpu_s, s->ticks_over, s->self_n, PMW_SELF_WIN);
+		     "%d), %.2f s of debt forgiven; %.2f%% of one CPU from the first interval to "
+		     "the last\n", s->rest_cpu_s, s->ticks_over, s->self_n, PMW_SELF_WIN,
+		     s->forgiven_s, self_total(s) * 100);
 	if (env.all)
 		vlog("-a: %u scans of /proc, %.2f ms CPU each; %u attaches while running, %.1f ms CPU "
 		     "each; %u found processes left to a later interval\n", s->scans_proc,

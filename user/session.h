@@ -42,6 +42,8 @@ struct pmw_session {
 	double self_t[PMW_SELF_WIN], self_c[PMW_SELF_WIN];	/* CLOCK_MONOTONIC, CPU seconds */
 	unsigned int self_n;		/* ticks recorded */
 	double self_rate;		/* CPU per second of wall over them, 0 unknown yet */
+	double forgiven_s;		/* CPU seconds of debt older than the window, forgiven */
+	double self_c0, self_t0;	/* CPU and CLOCK_MONOTONIC at the first tick */
 	unsigned int ticks_over;	/* ticks that found it over the budget (walks.over) */
 	int scan_quota;			/* paced: scans of unmoved targets left this tick */
 	double proc_scan_at;		/* -a: CLOCK_MONOTONIC of the last scan of /proc */

@@ -1756,7 +1756,7 @@ void pmw_walk_earn(struct pmw_walk_budget *b)
 
 	if (b->share <= 0)
 		return;
-	b->credit += b->last ? (now - b->last) * b->share : 0.2;
+	b->credit += b->last ? (now - b->last) * b->share * PMW_WALK_AIM : 0.2;
 	if (b->credit > PMW_WALK_BANK_S * b->share)
 		b->credit = PMW_WALK_BANK_S * b->share;
 	b->last = now;

@@ -199,8 +199,10 @@ struct pmw_walk_budget {
 };
 
 #define PMW_WALK_BANK_S	4.0	/* at most this many seconds of share banked (0.2 s at 5%) */
+#define PMW_WALK_AIM	0.95	/* of the share earned: the margin for what is charged late
+				 * (the CPU of a tick is charged at the next) */
 
-/* Earn @b->share of the wall time since the last call (the first: 0.2 s, so a first walk
+/* Earn PMW_WALK_AIM x @b->share of the wall time since the last call (the first: 0.2 s, so a first walk
  * may start right away); at most PMW_WALK_BANK_S x share banked: what was not spent
  * while idle is not spent later on top of the budget. */
 void pmw_walk_earn(struct pmw_walk_budget *b);
