@@ -107,7 +107,7 @@ static const struct argp_option opts[] = {
 	{ "alloc-profile-budget", OPT_PROFILE_BUDGET, "PERCENT", 0, "Slowdown the sampled allocation profile may cost the target: its CPU time while burst probes are on, percent of its CPU time outside them (default 5; up to 10000)", 4 },
 	{ "leak-budget", OPT_PROFILE_BUDGET, "PERCENT", OPTION_HIDDEN, "Old spelling of --alloc-profile-budget", 4 },
 	{ "growth-sites", OPT_GROWTH_SITES, "on|off", 0, "Name the line that grows each leak with a hardware write watchpoint on its length (16 hits per CPU per watch, at most 4 at once; default on)", 4 },
-	{ "walk-budget", OPT_WALK_BUDGET, "PERCENT", 0, "CPU time of pymemwatch (percent of one CPU, for all targets together, walked in turn) spent walking heaps for the census and growing containers; 0 = no walks (default 5)", 4 },
+	{ "walk-budget", OPT_WALK_BUDGET, "PERCENT", 0, "the total CPU of pymemwatch, all threads and kernel time (percent of one CPU, for all targets together): heap walks for the census and growing containers, walked in turn, get what the rest leaves of it; 0 = no walks and no bound (default 5)", 4 },
 	{ "stack-depth", OPT_STACK_DEPTH, "N", 0, "Python frames kept per sampled stack (1-16, default 16)", 4 },
 	{ "exact", OPT_EXACT, NULL, 0, "Count every pymalloc allocation and free (costly; non-LTO builds only)", 4 },
 	{ "large", OPT_LARGE, NULL, 0, "Follow libc blocks > 512 B (probes every malloc/free of the PID: costly)", 4 },
