@@ -100,6 +100,27 @@ static int report_write(void)
 }
 
 /*
+ * PMW_MEMSTATS=1 (a debug aid for pymemwatch's own memory, doc/overhead.md):
+ * after each tick, one stderr line of glibc's mallinfo2() in KiB: arena (main
+ * heap from sbrk), inuse (allocated, not mmapped), free (free in the arenas),
+ * top (releasable top of the heap), mmap (chunks mmapped one each), nmmap.
+ */
+static void memstats(double t)
+{
+	static int on = -1;
+	struct mallinfo2 mi;
+
+	if (on < 0)
+		on = getenv("PMW_MEMSTATS") && *getenv("PMW_MEMSTATS") && strcmp(getenv("PMW_MEMSTATS"), "0");
+	if (!on)
+		return;
+	mi = mallinfo2();
+	fprintf(stderr, "memstats t=%.1f arena=%zu inuse=%zu free=%zu top=%zu mmap=%zu nmmap=%zu\n", t,
+		mi.arena >> 10, mi.uordblks >> 10, mi.fordblks >> 10, mi.keepcost >> 10, mi.hblkhd >> 10,
+		mi.hblks);
+}
+
+/*
  * Tick every interval until -d, Ctrl-C, q or every target gone; bursts
  * start after ticks and end between them. Then the last, partial interval
  * so that nothing seen is lost. Returns PMW_EXIT_OK or PMW_EXIT_RUNTIME.
@@ -131,6 +152,7 @@ static int run(struct pmw_session *s)
 			continue;
 		live = pmw_session_tick(s, t - last, exiting);
 		last = t;
+		memstats(t - start);
 		pmw_bursts_tick(&b, s->skel, s->ws, s->nws, t);
 		next += env.interval;
 		if (next < t)

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "util.h"
 
+#define DEMOTE_POINTS	4	/* a fallen track constant for this many points is demoted */
 #define MISS_MAX	2	/* walks a container may be missed (torn pool) before it is dropped */
 #define MIN_POINTS	4	/* walks before a container can score */
 #define MIN_SPAN_MIN	0.1	/* minutes of history before it can score */
@@ -249,17 +250,49 @@ struct merge {
 
 #define ROOM(arr, n, cap) (!pmw_grow((void **)&(arr), &(cap), (n) + 1, sizeof(*(arr))))
 
+/*
+ * A track that fell from its high and has stayed at one length for the last
+ * DEMOTE_POINTS points, scoring 0, becomes a constant entry again (48 B
+ * instead of 1.5 KB): an address whose short-lived containers changed length
+ * and that now holds one that does not (a leak of small lists reuses the
+ * addresses of freed temporaries). Without this, such tracks of the soak's
+ * leaking services grew by ~1.3 a second each, toward PMW_CTRACK_MAX (3 MiB
+ * per target). A leak never falls from its high; if it grows again, it is a
+ * track again from its next change. Returns the entry in @sn, or NULL.
+ */
+static const struct pmw_cseen *demote(const struct pmw_ctrack *tr,
+				      const struct pmw_walk_container *c, struct pmw_cseen *sn)
+{
+	double high = 0;
+
+	if (tr->score > 0 || tr->n < DEMOTE_POINTS)
+		return NULL;
+	for (int i = 0; i < tr->n; i++)
+		high = tr->len[i] > high ? tr->len[i] : high;
+	for (int i = tr->n - DEMOTE_POINTS; i < tr->n; i++)
+		if (tr->len[i] != (double)c->len)
+			return NULL;
+	if ((double)c->len >= high)
+		return NULL;
+	*sn = (struct pmw_cseen){ .addr = c->addr, .type = c->type, .fp = c->fp, .len = c->len,
+				  .t_first = tr->t[tr->n - DEMOTE_POINTS], .kind = c->kind };
+	return sn;
+}
+
 /* Walk container @c, with its old track @old or constant entry @sn (NULL: none), into @m. */
 static void merge_one(struct pmw_containers *cs, struct merge *m, struct pmw_walk *wk,
 		      const struct pmw_target *t, const struct pmw_walk_container *c,
 		      const struct pmw_ctrack *old, const struct pmw_cseen *sn, double tm)
 {
+	struct pmw_cseen down;
 	struct pmw_ctrack *tr;
 
 	/* another type at the same address: another object, start over */
 	if (sn && (sn->type != c->type || sn->kind != c->kind))
 		sn = NULL;
 	if (old && (old->type != c->type || old->kind != c->kind))
+		old = NULL;
+	if (old && (sn = demote(old, c, &down)))
 		old = NULL;
 	if (!old && (!sn || sn->len == c->len)) {
 		/* constant length (or new): a small entry */
