@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +115,54 @@ static struct strent *str_slot(struct strent *tab, size_t cap, uint64_t h, uint3
 	return &tab[i];
 }
 
+/*
+ * One spare str table for the whole process, kept cleared between walks
+ * (issue 18 point 4): each walk of a leaking soak target filled a table of
+ * 2 MiB and the reset freed it, so pymemwatch's RSS went up and down by 2 MiB
+ * with every walk and the soak's slope followed the share of time inside
+ * walks. A table is taken only at the size a walk starts with (str_cap_last);
+ * the larger one put is kept, up to STR_SPARE_MAX bytes.
+ */
+#define STR_SPARE_MAX	(4u << 20)
+static struct strent *str_spare;
+static size_t str_spare_cap;
+static pthread_mutex_t str_spare_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* a zeroed table of @cap entries: the spare if it has that size. NULL: no memory. */
+static struct strent *str_table(size_t cap)
+{
+	struct strent *t = NULL;
+
+	pthread_mutex_lock(&str_spare_lock);
+	if (str_spare && str_spare_cap == cap) {
+		t = str_spare;
+		str_spare = NULL;
+		str_spare_cap = 0;
+	}
+	pthread_mutex_unlock(&str_spare_lock);
+	return t ? t : calloc(cap, sizeof(*t));
+}
+
+/* @t (@cap entries) back: cleared and kept if larger than the spare, else freed */
+static void str_table_put(struct strent *t, size_t cap)
+{
+	if (!t || cap * sizeof(*t) > STR_SPARE_MAX) {
+		free(t);
+		return;
+	}
+	memset(t, 0, cap * sizeof(*t));
+	pthread_mutex_lock(&str_spare_lock);
+	if (cap > str_spare_cap) {
+		struct strent *o = str_spare;
+
+		str_spare = t;
+		str_spare_cap = cap;
+		t = o;
+	}
+	pthread_mutex_unlock(&str_spare_lock);
+	free(t);
+}
+
 /* Double the table, or at its cap keep half the values (by hash). 0 or -ENOMEM. */
 static int str_grow(struct pmw_advice_acc *a)
 {
@@ -127,7 +176,7 @@ static int str_grow(struct pmw_advice_acc *a)
 		ncap = a->cap_str;
 		a->str_shift++;
 	}
-	n = calloc(ncap, sizeof(*n));
+	n = str_table(ncap);
 	if (!n)
 		return -ENOMEM;
 	a->nstr = 0;
@@ -137,7 +186,7 @@ static int str_grow(struct pmw_advice_acc *a)
 		*str_slot(n, ncap, old[i].h, old[i].len) = old[i];
 		a->nstr++;
 	}
-	free(old);
+	str_table_put(old, a->cap_str);
 	a->str = n;
 	a->cap_str = ncap;
 	return 0;
@@ -405,7 +454,7 @@ void pmw_advice_reset(struct pmw_advice_acc *a)
 		last = a->cap_str;
 		shift_last = a->str_shift;
 	}
-	free(a->str);
+	str_table_put(a->str, a->cap_str);
 	free(a->dicts);
 	free(a->lists);
 	free(a->inst);
