@@ -9,6 +9,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
 #include <bpf/usdt.bpf.h>
 #include "pmw.h"
 #include "pmw_pymalloc.h"
@@ -338,6 +339,14 @@ static __always_inline __u64 read_ptr(__u64 addr)
 	return v;
 }
 
+/* The current thread's thread pointer (x86-64: the user fs base), 0 if unknown. */
+static __always_inline __u64 user_fsbase(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	return BPF_CORE_READ(task, thread.fsbase);
+}
+
 /* The allocating thread's PyThreadState (see struct pmw_py_walk), 0 if unknown. */
 static __always_inline __u64 current_tstate(const struct pmw_target_cfg *cfg, __u64 rt)
 {
@@ -352,6 +361,12 @@ static __always_inline __u64 current_tstate(const struct pmw_target_cfg *cfg, __
 		__u64 gil = interp ? read_ptr(interp + w->tstate_off) : 0;
 
 		return gil ? read_ptr(gil + 8) : 0;	/* _gil_runtime_state.last_holder */
+	}
+	if (w->tstate_kind == PMW_TSTATE_TLS && w->tstate_off) {
+		/* x86-64 static TLS lies below the thread pointer (the user fs base) */
+		__u64 fsbase = user_fsbase();
+
+		return fsbase > w->tstate_off ? read_ptr(fsbase - w->tstate_off) : 0;
 	}
 	return 0;
 }
@@ -738,12 +753,38 @@ struct {
  * count the hit against the event's PERF_EVENT_IOC_REFRESH limit; a hit of
  * the watched process returns 1, so that it does.
  */
+/*
+ * PMW_TSTATE_TLS, place not known yet: the writing thread runs Python code, so its
+ * _Py_tss_tstate holds its PyThreadState. The nearest 8-byte slot below the thread pointer
+ * that points at a thread state whose thread_id is this thread pointer (pthread_self() is the
+ * TCB on glibc x86-64) and whose native_thread_id is this thread (@tid) is it. Returns its
+ * distance below the thread pointer, 0 none.
+ */
+static __always_inline __u32 tls_search(const struct pmw_py_walk *w, __u32 tid)
+{
+	__u64 fsbase = user_fsbase(), id[2];
+
+	if (fsbase <= PMW_TLS_WINDOW)
+		return 0;
+	for (__u32 k = 8; k <= PMW_TLS_WINDOW; k += 8) {
+		__u64 v = read_ptr(fsbase - k);
+
+		if (!v || (v & 7) ||
+		    bpf_probe_read_user(id, sizeof(id), (void *)(v + w->tls_thread_id)))
+			continue;
+		if (id[0] == fsbase && id[1] == tid)
+			return k;
+	}
+	return 0;
+}
+
 SEC("perf_event")
 int pmw_growth_hit(struct bpf_perf_event_data *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 pid = id >> 32;
-	struct pmw_target_cfg *cfg = bpf_map_lookup_elem(&pmw_targets, &pid);
+	struct pmw_target_cfg *cfg = bpf_map_lookup_elem(&pmw_targets, &pid), tmp;
+	const struct pmw_target_cfg *use = cfg;
 	struct pmw_growth_event *ev;
 	struct pmw_counters *c;
 
@@ -762,7 +803,16 @@ int pmw_growth_hit(struct bpf_perf_event_data *ctx)
 	ev->ts_ns = bpf_ktime_get_ns();
 	if (!ev->watch || bpf_probe_read_user(&ev->value, sizeof(ev->value), (void *)ev->watch))
 		ev->value = ~0ULL;
-	ev->depth = cfg->walk.tstate_kind ? walk_stack(cfg, runtime_addr(cfg, pid), &ev->stack) : -1;
+	ev->tls_off = 0;
+	if (cfg->walk.tstate_kind == PMW_TSTATE_TLS && !cfg->walk.tstate_off) {
+		/* this hit reads the stack at the place found (cfg is read-only here) */
+		tmp = *cfg;
+		tmp.walk.tstate_off = ev->tls_off = tls_search(&cfg->walk, (__u32)id);
+		use = &tmp;
+	}
+	ev->depth = use->walk.tstate_kind && (use->walk.tstate_kind != PMW_TSTATE_TLS ||
+					      use->walk.tstate_off) ?
+		    walk_stack(use, runtime_addr(cfg, pid), &ev->stack) : -1;
 	bpf_ringbuf_submit(ev, BPF_RB_NO_WAKEUP);
 	return 1;
 }

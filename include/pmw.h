@@ -25,6 +25,11 @@
 /* how BPF finds the current PyThreadState (pmw_py_walk.tstate_kind) */
 #define PMW_TSTATE_RUNTIME	1	/* *(_PyRuntime + tstate_off): gilstate.tstate_current, 3.8-3.11 */
 #define PMW_TSTATE_GIL		2	/* *(*(interp + tstate_off) + 8): the GIL's last_holder, 3.12+ */
+#define PMW_TSTATE_TLS		3	/* *(fsbase - tstate_off): the current thread's _Py_tss_tstate,
+					 * free-threaded 3.13t; tstate_off 0: not known yet, a
+					 * watchpoint hit searches PMW_TLS_WINDOW bytes for it */
+#define PMW_TLS_WINDOW		1024	/* below the thread pointer: inside glibc's static TLS
+					 * (its surplus alone is 1664 B), above a thread's stack */
 
 /*
  * Offsets for walking Python frames in BPF, per CPython minor version
@@ -43,7 +48,8 @@ struct pmw_py_walk {
 	__u32 owner_cstack;	/* owner value of C-stack shim frames, skipped */
 	__u32 depth;		/* frames to walk, <= PMW_MAX_DEPTH */
 	__u32 instr_int;	/* 1: frame_instr is an int f_lasti (<=3.10), else a pointer */
-	__u32 pad;
+	__u32 tls_thread_id;	/* PMW_TSTATE_TLS: offsetof(PyThreadState, thread_id), pthread_self();
+				 * native_thread_id (gettid()) follows it (3.13 pystate.h) */
 	__u64 code_mask;	/* applied to the code pointer (3.14 tagged _PyStackRef: ~3) */
 };
 
@@ -179,7 +185,7 @@ struct pmw_growth_event {
 	__u64 value;		/* the field after the write (the new length); ~0 unreadable */
 	__u64 ts_ns;		/* CLOCK_MONOTONIC */
 	__s32 depth;		/* frames in stack; -1: no thread state (no stack readable) */
-	__u32 pad;
+	__u32 tls_off;		/* PMW_TSTATE_TLS searched by this hit: the tstate_off found, 0 none */
 	struct pmw_stack stack;	/* innermost frame first */
 };
 

@@ -67,8 +67,19 @@ static int on_growth_event(void *ctx, void *data, size_t size)
 	if (size < sizeof(*ev))
 		return 0;
 	w = watch_by_pid(s, ev->pid);
-	if (w && !w->exited)
-		pmw_growth_hit(&w->leaks.growth, &w->t, ev);
+	if (!w || w->exited)
+		return 0;
+	if (ev->tls_off && w->cfg.walk.tstate_kind == PMW_TSTATE_TLS && !w->cfg.walk.tstate_off) {
+		/* found by this hit: later hits read the thread state at once */
+		w->cfg.walk.tstate_off = ev->tls_off;
+		if (pmw_watch_write_cfg(w, bpf_map__fd(s->skel->maps.pmw_targets), false))
+			w->cfg.walk.tstate_off = 0;
+		else
+			vlog("PID %d: free-threaded: a thread's state is %u bytes below its thread "
+			     "pointer (_Py_tss_tstate), found by a watchpoint hit\n", w->t.pid,
+			     ev->tls_off);
+	}
+	pmw_growth_hit(&w->leaks.growth, &w->t, ev);
 	return 0;
 }
 
@@ -176,6 +187,13 @@ static int setup_target_maps(struct pmw_session *s, struct pmw_watch *w)
 		.gc_layout = t->pv->gc_layout,
 	};
 	w->cfg.walk.depth = env.stack_depth;
+	if (t->free_threaded) {
+		/* no GIL holder: the writer's thread-local thread state, whose place below the
+		 * thread pointer a watchpoint hit finds first (tstate_off 0: not yet) */
+		w->cfg.walk.tstate_kind = t->ft->tstate_thread_id ? PMW_TSTATE_TLS : 0;
+		w->cfg.walk.tstate_off = 0;
+		w->cfg.walk.tls_thread_id = t->ft->tstate_thread_id;
+	}
 	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.pmw_counts), &key, zero, BPF_ANY) ||
 	    bpf_map_update_elem(bpf_map__fd(s->skel->maps.pmw_state), &key, &st, BPF_ANY))
 		err = -errno;

@@ -284,3 +284,38 @@ def test_ft_leak_rows_and_census(env, ft313, procs, tmp_path):
         assert int(r["bytes"]) >= 16 * int(r["objects"]), "%s\n%s" % (r, diag)
     walks = re.findall(r"walk \d+: (\d+) pools, (\d+) objects .*?(\d+) torn", res.stderr)
     assert walks and int(walks[-1][1]) >= truth["Item"] + truth["list"], diag
+
+
+def test_ft_growth_sites_per_thread(env, ft313, procs, tmp_path):
+    """Growth sites on 3.13t: two threads append to one module-level list in
+    step, each at its own line. Every growing write's stack is read from the
+    writing thread's own thread state (its thread-local _Py_tss_tstate, found
+    below its thread pointer by the first hit): each stack's innermost frame
+    is grow_a at the GROW-A line or grow_b at the GROW-B line, both threads
+    are seen, and the row's site is one of the two lines (ground truth: the
+    workload's own source). Fails where free-threaded targets have no sites."""
+    from test_growth import leak_lines, start_ops
+    target, truth = start_ops(procs, ft313, str(tmp_path / "state.json"), "ft_growth.py")
+    out = str(tmp_path / "leaks.json")
+    res = run_pmw(["-p", target.pid, "-i", "1", "-d", "15", "-q", "-v", "--json", out],
+                  timeout=120)
+    diag = "%s\n%s\ntruth: %s" % (ft313, res.describe(), truth)
+    assert res.rc == 0, diag
+    r = leak_lines(out).get(truth["leak"])
+    assert r, "LEAK (0x%x) is not a leak row\n%s" % (truth["leak"], diag)
+    d = "%s\n%s" % (json.dumps(r), diag)
+    if not r["site"] and "no free hardware watchpoint" in (r["site_reason"] or ""):
+        pytest.skip("debug registers taken by another process during the run: %s" % r["site_reason"])
+    want = {"grow_a": "%s:%d" % (truth["file"], truth["lines"]["GROW-A"]),
+            "grow_b": "%s:%d" % (truth["file"], truth["lines"]["GROW-B"])}
+    assert r["site"] in want.values() and r["site_innermost"] == r["site"], d
+    seen = {}
+    for s in r["stacks"]:
+        f0 = s["frames"][0]
+        assert f0["function"] in want, d
+        assert "%s:%d" % (f0["file"], f0["line"]) == want[f0["function"]], d
+        assert [f["function"] for f in s["frames"][1:2]] == ["Thread.run"], d
+        seen[f0["function"]] = seen.get(f0["function"], 0) + s["hits"]
+    print("3.13t growth: site %s, hits per thread %s" % (r["site"], seen))
+    assert set(seen) == set(want), "stacks of %s only\n%s" % (sorted(seen), d)
+    assert re.search(r"a thread's state is \d+ bytes below its thread pointer", res.stderr), d

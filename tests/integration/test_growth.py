@@ -20,8 +20,9 @@ from conftest import WORKLOADS, run_pmw
 SECONDS = 25
 
 
-def start_ops(procs, interp, state):
-    p = procs.popen([interp.path, os.path.join(WORKLOADS, "growth_ops.py"), state])
+def start_ops(procs, interp, state, script="growth_ops.py"):
+    """Start workload @script, which writes its truth to @state; (process, truth)."""
+    p = procs.popen([interp.path, os.path.join(WORKLOADS, script), state])
     deadline = time.monotonic() + 30
     while not os.path.exists(state) and time.monotonic() < deadline:
         time.sleep(0.1)

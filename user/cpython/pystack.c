@@ -8,6 +8,12 @@
 #include "pyver.h"
 #include "util.h"
 
+/* free-threaded: every object field sits this many bytes later (pyver.h struct pmw_pyver_ft) */
+static unsigned int ob_shift(const struct pmw_target *t)
+{
+	return t->ft ? t->ft->ob_shift : 0;
+}
+
 #define CACHE_SLOTS	1024		/* direct-mapped by code address: ~420 KiB */
 #define MAX_LINETABLE	(64 << 10)	/* larger tables are refused */
 
@@ -78,7 +84,7 @@ int pmw_read_str(const struct pmw_target *t, uint64_t addr, char *buf, size_t le
 	uint8_t raw[1024];
 	char *p = buf, *end = buf + len;
 
-	if (!len || pmw_mem_read(t->pid, addr, &h, sizeof(h)))
+	if (!len || pmw_mem_read(t->pid, addr + ob_shift(t), &h, sizeof(h)))
 		return -EFAULT;
 	kind = (h.state >> 2) & 7;
 	compact = (h.state >> 5) & 1;
@@ -88,7 +94,10 @@ int pmw_read_str(const struct pmw_target *t, uint64_t addr, char *buf, size_t le
 	esize = kind;
 	/* compare lengths, not byte counts: length * kind overflows for a hostile length */
 	n = (uint64_t)h.length > sizeof(raw) / esize ? sizeof(raw) / esize : (size_t)h.length;
-	if (pmw_mem_read(t->pid, addr + (ascii ? t->pv->ascii_data : t->pv->compact_data), raw,
+	/* ascii_data comes from a 3.13+ target's _Py_DebugOffsets (its own head); 3.13's
+	 * publish no compact size: the table's, shifted on a free-threaded build */
+	if (pmw_mem_read(t->pid, addr + (ascii ? t->pv->ascii_data :
+					 t->pv->compact_data + ob_shift(t)), raw,
 			 n * esize))
 		return -EFAULT;
 	for (size_t i = 0; i < n; i++) {
@@ -100,7 +109,9 @@ int pmw_read_str(const struct pmw_target *t, uint64_t addr, char *buf, size_t le
 	return p - buf;
 }
 
-int pmw_type_name(const struct pmw_target *t, uint64_t type, char *buf, size_t len)
+/* pmw_type_name of objects whose head is @sh bytes longer (free-threaded) */
+static int type_name_sh(const struct pmw_target *t, uint64_t type, unsigned int sh, char *buf,
+			size_t len)
 {
 	uint64_t meta, name;
 	unsigned long flags;
@@ -108,11 +119,11 @@ int pmw_type_name(const struct pmw_target *t, uint64_t type, char *buf, size_t l
 	if (!type || type & 7)
 		return -ENOENT;
 	/* a type's own type is `type` or a metaclass: both have Py_TPFLAGS_TYPE_SUBCLASS */
-	if (pmw_mem_read(t->pid, type + PMW_OB_TYPE, &meta, sizeof(meta)) || !meta || meta & 7 ||
-	    pmw_mem_read(t->pid, meta + PMW_TP_FLAGS, &flags, sizeof(flags)) ||
+	if (pmw_mem_read(t->pid, type + sh + PMW_OB_TYPE, &meta, sizeof(meta)) || !meta ||
+	    meta & 7 || pmw_mem_read(t->pid, meta + sh + PMW_TP_FLAGS, &flags, sizeof(flags)) ||
 	    !(flags & PMW_TPFLAGS_TYPE_SUBCLASS))
 		return -ENOENT;
-	if (pmw_mem_read(t->pid, type + PMW_TP_NAME, &name, sizeof(name)) || !name)
+	if (pmw_mem_read(t->pid, type + sh + PMW_TP_NAME, &name, sizeof(name)) || !name)
 		return -ENOENT;
 	memset(buf, 0, len);
 	for (size_t i = 0; i + 1 < len; i += 16) {
@@ -130,14 +141,19 @@ int pmw_type_name(const struct pmw_target *t, uint64_t type, char *buf, size_t l
 	return buf[0] ? 0 : -ENOENT;
 }
 
-/* the object at @obj has a type whose name we can read */
+int pmw_type_name(const struct pmw_target *t, uint64_t type, char *buf, size_t len)
+{
+	return type_name_sh(t, type, 0, buf, len);
+}
+
+/* the object at @obj has a type whose name we can read (either build's head) */
 static int type_name(const struct pmw_target *t, uint64_t obj, char *buf, size_t len)
 {
 	uint64_t type;
 
-	if (pmw_mem_read(t->pid, obj + PMW_OB_TYPE, &type, sizeof(type)))
+	if (pmw_mem_read(t->pid, obj + ob_shift(t) + PMW_OB_TYPE, &type, sizeof(type)))
 		return -ENOENT;
-	return pmw_type_name(t, type, buf, len);
+	return type_name_sh(t, type, ob_shift(t), buf, len);
 }
 
 static int load_code(const struct pmw_target *t, uint64_t code, struct code_entry *e)
@@ -162,6 +178,7 @@ static int load_code(const struct pmw_target *t, uint64_t code, struct code_entr
 		snprintf(e->file, sizeof(e->file), "?");
 	if (pmw_read_str(t, name, e->func, sizeof(e->func)) < 0)
 		snprintf(e->func, sizeof(e->func), "?");
+	table += table ? ob_shift(t) : 0;	/* a bytes object's head */
 	if (table && !pmw_mem_read(t->pid, table + PMW_OB_SIZE, &tlen, sizeof(tlen)) && tlen > 0 &&
 	    tlen <= MAX_LINETABLE) {
 		e->table = malloc(tlen);

@@ -229,6 +229,7 @@ static const struct pmw_pyver_ft pyvers_ft[] = {
 	{ .major = 3, .minor = 13, .interp_threads_head = 7344, .interp_abandoned = 10880,
 	  .interp_abandoned_visited = 10816, .interp_abandoned_count = 10944,
 	  .interp_abandoned_visited_count = 11008, .tstate_next = 8, .tstate_interp = 16,
+	  .tstate_thread_id = 152,	/* also its _Py_DebugOffsets thread_state.thread_id */
 	  .tstate_heaps = 352, .heap_size = 3064, .heap_pages = 1040, .heap_nqueues = 75,
 	  .heap_delayed_free = 2840, .heap_tag = 3057, .heap_page_count = 3024,
 	  .page_size = 96, .page_flags = 8,

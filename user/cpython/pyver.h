@@ -231,6 +231,8 @@ struct pmw_pyver_ft {
 	uint32_t interp_abandoned_visited_count;
 	/* PyThreadState / _PyThreadStateImpl (Include/internal/pycore_tstate.h) */
 	uint32_t tstate_next, tstate_interp;
+	uint32_t tstate_thread_id;	/* thread_id: pthread_self() of its thread (u64); on glibc
+					 * x86-64 that is the thread's TCB = its fs base (pmw_py_tls_off) */
 	uint32_t tstate_heaps;		/* mimalloc.heaps[_Py_MIMALLOC_HEAP_COUNT] (pycore_mimalloc.h) */
 	/* mimalloc 2.1 as vendored by CPython (Include/internal/mimalloc/mimalloc/types.h) */
 	uint32_t heap_size;		/* sizeof(mi_heap_t) */

@@ -29,9 +29,11 @@ int pmw_growth_setup(struct bpf_program *prog)
 	return 0;
 }
 
-/* The length field of a container of kind @kind at @addr (pyver.h; sources there), 0 none. */
-static uint64_t len_field(uint64_t addr, uint8_t kind)
+/* The length field of a container of kind @kind at @addr (pyver.h; sources there), 0 none;
+ * @t free-threaded: its object head is ob_shift bytes longer. */
+static uint64_t len_field(const struct pmw_target *t, uint64_t addr, uint8_t kind)
 {
+	addr += t->ft ? t->ft->ob_shift : 0;
 	switch (kind) {
 	case PMW_CK_LIST:
 	case PMW_CK_DEQUE:
@@ -201,7 +203,7 @@ static void prune(struct pmw_growths *gs, struct pmw_containers *cs)
 }
 
 void pmw_growth_step(struct pmw_growths *gs, struct pmw_containers *cs, struct pmw_ctrack **top,
-		     int n, const struct pmw_target *t, bool stacks, double now)
+		     int n, const struct pmw_target *t, const char *nostack, double now)
 {
 	for (int i = 0; i < gs->n; i++) {
 		struct pmw_growth *g = &gs->g[i];
@@ -220,16 +222,14 @@ void pmw_growth_step(struct pmw_growths *gs, struct pmw_containers *cs, struct p
 
 		if (!g)
 			return;
-		if (!stacks) {
-			snprintf(g->reason, sizeof(g->reason), "no Python stack readable in this build");
+		if (nostack) {
+			snprintf(g->reason, sizeof(g->reason), "%s", nostack);
 			if (!gs->said)
-				vlog("PID %d: no growth sites: %s (%s)\n", t->pid, g->reason,
-				     t->free_threaded ? "free-threaded: no GIL holder to read the "
-				     "writing thread from" : "no thread-state offsets for this version");
+				vlog("PID %d: no growth sites: %s\n", t->pid, g->reason);
 			gs->said = true;
 			continue;
 		}
-		g->field = len_field(top[k]->addr, top[k]->kind);
+		g->field = len_field(t, top[k]->addr, top[k]->kind);
 		g->kind = top[k]->kind;
 		if (!g->field || !due(g, now) || armed_now >= PMW_GROWTH_SLOTS)
 			continue;
@@ -430,7 +430,9 @@ int pmw_growth_hit(struct pmw_growths *gs, const struct pmw_target *t,
 		return 0;
 	g->grows++;
 	if (ev->depth < 0) {
-		snprintf(g->reason, sizeof(g->reason), "the writer's thread state was not readable");
+		snprintf(g->reason, sizeof(g->reason), "%s", t->free_threaded ?
+			 "free-threaded: the writer's thread state not found below its thread pointer" :
+			 "the writer's thread state was not readable");
 		return 0;
 	}
 	if (!gs->cc && !(gs->cc = pmw_code_cache_new()))

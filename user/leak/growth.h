@@ -97,11 +97,11 @@ int pmw_growth_setup(struct bpf_program *prog);
  * that are done (their hits, PMW_GROWTH_ARM_S, or no longer a leak in @cs),
  * and arm watches on the leaks @top[0..n), worst first, that need a site,
  * within the free slots.
- * @stacks: the target's build gives Python stacks (else the site stays empty
- * with the reason).
+ * @nostack: NULL if the writing thread's Python stack can be read, else why
+ * not (the site stays empty with that reason, said once with -v).
  */
 void pmw_growth_step(struct pmw_growths *gs, struct pmw_containers *cs, struct pmw_ctrack **top,
-		     int n, const struct pmw_target *t, bool stacks, double now);
+		     int n, const struct pmw_target *t, const char *nostack, double now);
 
 /* One hit from the ring buffer for this target. Returns 0 or -ENOMEM. */
 int pmw_growth_hit(struct pmw_growths *gs, const struct pmw_target *t,

@@ -44,6 +44,7 @@ struct pmw_leaks {
 	double burst_s;			/* seconds spent sampling so far */
 	double run_s;			/* seconds observed so far */
 	bool burst;			/* sampling in the current interval */
+	bool said_holders;		/* -v said why holders cannot be searched (pipeline.c) */
 	unsigned int want_bursts;	/* intervals left during which bursts run */
 	unsigned int bursts_skipped;	/* bursts missed: free probes not attached in time (load) */
 	struct pmw_burst_cost cost;	/* --alloc-profile-budget accounting (burst.c) */

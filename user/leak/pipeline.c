@@ -62,6 +62,19 @@ static void walk_advice(struct pmw_leaks *l)
 	pmw_advice_reset(l->advice);
 }
 
+/* The holders of the ranked containers; a build they cannot be searched in is said once. */
+static void holders(struct pmw_watch *w)
+{
+	int err = pmw_containers_holders(&w->leaks.ct, &w->t, PMW_HOLDERS_MAX);
+
+	if (err == -EOPNOTSUPP && !w->leaks.said_holders)
+		vlog("PID %d: no holder paths: not searched in this build (%s)\n", w->t.pid,
+		     w->t.free_threaded ? "free-threaded" : "no object offsets for this version");
+	else if (err < 0 && err != -EOPNOTSUPP)
+		vlog("PID %d: holder search failed\n", w->t.pid);
+	w->leaks.said_holders |= err == -EOPNOTSUPP;
+}
+
 /* After a complete walk: containers, holders, sites, advice; paid from the walks' budget. */
 static void after_walk(struct pmw_watch *w, struct pmw_walk_budget *b)
 {
@@ -71,8 +84,7 @@ static void after_walk(struct pmw_watch *w, struct pmw_walk_budget *b)
 	int listed = l->walk.ndone;
 
 	pmw_containers_update(&l->ct, &l->walk, &w->t);
-	if (pmw_containers_holders(&l->ct, &w->t, PMW_HOLDERS_MAX) < 0)
-		vlog("PID %d: holder search failed\n", w->t.pid);
+	holders(w);
 	pmw_containers_watch(&l->ct, &l->walk);	/* their newest items, next walk */
 	/* not every item of the growing ones: growth sites replaced the item join */
 	l->walk.nwatch = 0;
@@ -121,8 +133,7 @@ static void follow(struct pmw_watch *w, struct pmw_walk_budget *b)
 	n = pmw_containers_top(&l->ct, top, PMW_HOLDERS_MAX);
 	for (int k = 0; k < n; k++)
 		if (!top[k]->holder[0]) {
-			if (pmw_containers_holders(&l->ct, &w->t, PMW_HOLDERS_MAX) < 0)
-				vlog("PID %d: holder search failed\n", w->t.pid);
+			holders(w);
 			break;
 		}
 	l->ps.holder_score = pmw_containers_score(&l->ct);
@@ -248,6 +259,15 @@ static void walk_heap(struct pmw_watch *w, struct pmw_walk_budget *b)
 		after_walk(w, b);
 }
 
+/* Why the Python stack of a thread writing to @w's containers cannot be read, NULL: it can. */
+static const char *nostack(const struct pmw_watch *w)
+{
+	/* free-threaded: the hit finds the writer's thread-local state (session.c, the BPF side) */
+	return w->cfg.walk.tstate_kind ? NULL : w->t.free_threaded ?
+	       "free-threaded: no thread-state layout for this version" :
+	       "no Python stack readable in this build (no thread-state offsets)";
+}
+
 /* Watchpoints on the leaks that need a growth site; weak-reference containers are none. */
 static void watch_leaks(struct pmw_watch *w)
 {
@@ -258,8 +278,7 @@ static void watch_leaks(struct pmw_watch *w)
 	for (int i = 0; i < n; i++)
 		if (!pmw_container_weak(top[i]))
 			top[k++] = top[i];
-	pmw_growth_step(&l->growth, &l->ct, top, k, &w->t,
-			w->t.pv->walk.tstate_kind && !w->t.free_threaded, pmw_now_s());
+	pmw_growth_step(&l->growth, &l->ct, top, k, &w->t, nostack(w), pmw_now_s());
 }
 
 void pmw_leaks_process(struct pmw_watch *w, struct pmw_walk_budget *b)
