@@ -283,8 +283,8 @@ static int attach_target(struct pmw_session *s, struct pmw_watch *w)
 	     what);
 	if (t->free_threaded)	/* what differs without a GIL: doc/builds.md "Free-threaded CPython" */
 		note(s, "PID %d: free-threaded build: live heap from mimalloc's heaps (blocks in use "
-		     "x block size), allocs/frees %s, walks of its object heaps (no holder names, "
-		     "no call sites)", t->pid,
+		     "x block size), allocs/frees %s, walks of its object heaps (growth sites; "
+		     "no holder names, no sampled call sites)", t->pid,
 		     w->exact ? "counted at every object allocator call" :
 				"unavailable (use --exact)");
 	return 0;
