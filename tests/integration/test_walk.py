@@ -421,8 +421,9 @@ def test_walk_budget_shared(env, procs):
     targets of ~400 k objects each (a walk ~30 ms here) for 24 s at 5%: every
     one is walked (none starved), and the walks' CPU time summed over the
     targets (walks x the last walk's CPU, from --bpf-stats' cost-stats line)
-    stays within 5% of the run plus the 0.7 s that may be banked. With a
-    budget per target, each earned its own 5%: ~6x that."""
+    stays within 5% of the run plus the 0.2 s that may be banked (4 s of the
+    share; 0.7 s before the budget bounded the whole process). With a budget
+    per target, each earned its own 5%: ~6x that."""
     py = "/usr/bin/python3.11"
     if not os.path.exists(py):
         pytest.skip("Debian's python3.11 is not installed")
@@ -440,7 +441,7 @@ def test_walk_budget_shared(env, procs):
     assert sorted(cost) == sorted(pids), r.describe()
     assert all(w >= 1 for w, _ in cost.values()), cost        # none starved
     total = sum(w * c for w, c in cost.values())
-    assert total <= 0.05 * secs + 0.7 + 0.3, (total, cost)
+    assert total <= 0.05 * secs + 0.2 + 0.3, (total, cost)
     walks = [w for w, _ in cost.values()]
     assert max(walks) - min(walks) <= 1, walks                 # in turn
 
