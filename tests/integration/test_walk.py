@@ -514,8 +514,8 @@ def test_walk_list_bounded(env, procs, tmp_path):
     a second grew each walk's list, and pymemwatch's RSS, without end): a
     target holding 100,000 lists of 100 items, whose module-level list GROWING
     starts shorter than all of them (9 items) and grows by one every 0.2 s.
-    Every walk lists at most 2 x 16384 + the containers followed, drops the
-    rest, keeps following at most the 16384 longest of constant length, and
+    Every walk lists at most 1.25 x 16384 + the containers followed (+ module
+    globals), drops the rest, keeps following at most the 16384 longest of constant length, and
     the short module global is not dropped for its length: it ranks, named,
     with the length the target gave it."""
     py = "/usr/bin/python3.11"
@@ -541,7 +541,7 @@ def test_walk_list_bounded(env, procs, tmp_path):
     assert len(walks) >= 2, diag
     for tracks, seen, listed, dropped in walks:
         assert seen <= 16384 and tracks <= 2048, (walks, diag)
-        assert listed <= 2 * 16384 + 16384 + 2048, (walks, diag)
+        assert listed <= 16384 * 5 // 4 + 16384 + 2048 + 1024, (walks, diag)   # 1024: globals
         assert listed + dropped >= 100000, (walks, diag)    # every list met: listed or dropped
     _, rows = read_csv(leaks)
     mine = [row for row in rows if str(row["pid"]) == str(pid) and "GROWING" in str(row["holder"])]
