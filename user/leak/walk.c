@@ -561,6 +561,13 @@ int pmw_walk_objects(struct pmw_walk *wk, const struct pmw_target *t, const uint
 	if (walk_gather(wk, t->pid, objs, lens, n, buf, ok) < 0)
 		memset(ok, 0, n * sizeof(*ok));
 	wk->cur.bytes_read += (uint64_t)n * len;
+	/* every type validated (the table may grow and move) before any pointer into it is kept */
+	for (int i = 0; i < n; i++) {
+		const uint8_t *h = buf + (size_t)i * len + sh;
+
+		if (ok[i] && obj_alive(t, h - sh))
+			type_get(wk, t, rd64(h + PMW_OB_TYPE), 0);
+	}
 	for (int i = 0; i < n; i++) {
 		const uint8_t *h = buf + (size_t)i * len + sh;	/* fields at their default offsets */
 
@@ -583,7 +590,7 @@ int pmw_walk_objects(struct pmw_walk *wk, const struct pmw_target *t, const uint
 /* Count the candidates over 512 B (libc blocks held by containers) into the census. */
 static int walk_large(struct pmw_walk *wk, const struct pmw_target *t)
 {
-	uint64_t *objs = malloc((wk->nlarge ? wk->nlarge : 1) * sizeof(*objs));
+	uint64_t *objs = malloc((wk->nlarge ? wk->nlarge : 1) * 2 * sizeof(*objs)); /* + types */
 	const struct pmw_wtype **types = malloc((wk->nlarge ? wk->nlarge : 1) * sizeof(*types));
 	uint64_t scale = 1ULL << wk->large_lvl;
 	uint64_t *sizes = malloc((wk->nlarge ? wk->nlarge : 1) * sizeof(*sizes));
@@ -599,12 +606,15 @@ static int walk_large(struct pmw_walk *wk, const struct pmw_target *t)
 		if (wk->large[i])
 			objs[n++] = wk->large[i];
 	pmw_walk_objects(wk, t, objs, n, types, sizes);
+	/* the type addresses (in objs, read), before the hook runs: it may grow the table */
+	for (int i = 0; i < n; i++)
+		objs[n + i] = types[i] && sizes[i] > PMW_LARGE_MIN ? types[i]->addr : 0;
 	for (int i = 0; i < n; i++) {
 		struct pmw_wtype *ty;
 
-		if (!types[i] || sizes[i] <= PMW_LARGE_MIN)
+		if (!objs[n + i])
 			continue;	/* static objects (None, small ints) and raw blocks */
-		ty = type_slot(wk, types[i]->addr);
+		ty = type_slot(wk, objs[n + i]);
 		ty->objects += scale;	/* each sampled one stands for 2^large_lvl */
 		ty->bytes += sizes[i] * scale;
 		wk->cur.large_objects += scale;
