@@ -385,13 +385,12 @@ static int add_target(struct pmw_session *s, pid_t pid, pid_t parent)
 	return 0;
 }
 
-#define PMW_OVER_ATTACH_S	5.0
 
 /*
  * -a: take on every CPython process not watched yet. Once intervals run
  * (@paced), the scan of /proc and the attaches are paid from the walk budget:
  * one process is taken on per interval, more while the budget has credit
- * (while the process is over the budget: one per PMW_OVER_ATTACH_S);
+ * and the process is not over it;
  * the others are found again at the next interval. So a burst of K new
  * processes is listed within max(K intervals, K x attach CPU / budget).
  */
@@ -401,10 +400,8 @@ static void discover_targets(struct pmw_session *s, bool paced)
 	double c0 = pmw_cpu_s();
 	int n, k = 0;
 
-	/* over the budget: the scan of /proc and the attaches wait, one at a time now and then */
-	if (paced && s->walks.over && pmw_now_s() - s->proc_scan_at < PMW_OVER_ATTACH_S)
-		return;
-	s->proc_scan_at = pmw_now_s();
+	/* the scan of /proc (~1 ms) runs every interval even over the budget, so that a short-lived
+	 * process is still listed; what waits then is the attaches after the first (below) */
 	n = pmw_discover_scan(&s->disc, known_pid, s, pids, ARRAY_SIZE(pids));
 	s->scan_proc_cpu_s += pmw_cpu_s() - c0;
 	s->scans_proc++;

@@ -46,7 +46,6 @@ struct pmw_session {
 	double self_c0, self_t0;	/* CPU and CLOCK_MONOTONIC at the first tick */
 	unsigned int ticks_over;	/* ticks that found it over the budget (walks.over) */
 	int scan_quota;			/* paced: scans of unmoved targets left this tick */
-	double proc_scan_at;		/* -a: CLOCK_MONOTONIC of the last scan of /proc */
 	double attach_cpu_s;		/* CPU seconds of the attaches while running (add_target) */
 	unsigned int attaches;		/* ... how many */
 	unsigned int attaches_deferred;	/* processes found by -a left for a later interval */
