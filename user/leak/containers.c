@@ -715,6 +715,7 @@ int pmw_containers_holders(struct pmw_containers *cs, const struct pmw_target *t
 		snprintf(tr->holder, sizeof(tr->holder), "%s", h[k].path);
 		tr->holder_kind = h[k].kind;
 		tr->holder_retained = h[k].retained_bytes;
+		tr->holder_retained_items = tr->n ? (uint64_t)tr->len[tr->n - 1] : 0;
 		snprintf(tr->holder_item_type, sizeof(tr->holder_item_type), "%s", h[k].item_type);
 	}
 	return found;

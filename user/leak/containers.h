@@ -58,6 +58,7 @@ struct pmw_ctrack {
 	char holder[256];		/* "auth.ACTIVE_TOKENS", "" not found (yet) */
 	uint8_t holder_kind;		/* enum pmw_holder_kind */
 	uint64_t holder_retained;	/* retained bytes from the search, UINT64_MAX unavailable */
+	uint64_t holder_retained_items;	/* its length when they were measured (0 unknown) */
 	char holder_item_type[64];
 };
 

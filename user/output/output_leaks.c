@@ -22,16 +22,22 @@
 
 /*
  * Retained bytes of @tr and their growth per minute; UINT64_MAX / NAN unavailable.
- * retained.c's measure (done for every ranked container, its holder path found or not),
- * else its items times their mean sampled size.
+ * retained.c's measure (done for every ranked container, its holder path found or not) per
+ * item at its length then, times its items now; else its items times their mean sampled size.
  */
 static uint64_t retained(const struct pmw_ctrack *tr, double *per_min)
 {
 	uint64_t items = tr->n ? (uint64_t)tr->len[tr->n - 1] : 0;
 
-	if (tr->holder_retained != UINT64_MAX && tr->holder_retained && items) {
-		*per_min = tr->items_per_min * tr->holder_retained / items;
-		return tr->holder_retained;
+	/* measured at the search, when it had holder_retained_items: per item, at today's length
+	 * (searches run at walk pace, the length is read every interval) */
+	uint64_t at = tr->holder_retained_items ? tr->holder_retained_items : items;
+
+	if (tr->holder_retained != UINT64_MAX && tr->holder_retained && items && at) {
+		double per_item = (double)tr->holder_retained / at;
+
+		*per_min = tr->items_per_min * per_item;
+		return (uint64_t)(per_item * items);
 	}
 	if (tr->item_bytes > 0) {
 		*per_min = tr->items_per_min * tr->item_bytes;
