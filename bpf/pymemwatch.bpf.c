@@ -745,15 +745,6 @@ struct {
 } pmw_growth_rb SEC(".maps");
 
 /*
- * A write to a watched length field (user/leak/growth.c: PERF_TYPE_BREAKPOINT,
- * HW_BREAKPOINT_W, one event per CPU for every process, cookie = the watched
- * address). The trap comes after the write, in the writing thread, which
- * holds the GIL (the thread state the sampling walk reads). Other processes
- * that write the same virtual address return 0: the kernel then does not
- * count the hit against the event's PERF_EVENT_IOC_REFRESH limit; a hit of
- * the watched process returns 1, so that it does.
- */
-/*
  * PMW_TSTATE_TLS, place not known yet: the writing thread runs Python code, so its
  * _Py_tss_tstate holds its PyThreadState. The nearest 8-byte slot below the thread pointer
  * that points at a thread state whose thread_id is this thread pointer (pthread_self() is the
@@ -778,6 +769,16 @@ static __always_inline __u32 tls_search(const struct pmw_py_walk *w, __u32 tid)
 	return 0;
 }
 
+/*
+ * A write to a watched length field (user/leak/growth.c: PERF_TYPE_BREAKPOINT,
+ * HW_BREAKPOINT_W, one event per CPU for every process, cookie = the watched
+ * address). The trap comes after the write, in the writing thread, which
+ * holds the GIL (the thread state the sampling walk reads) or, on a
+ * free-threaded build, has its own in _Py_tss_tstate (tls_search). Other processes
+ * that write the same virtual address return 0: the kernel then does not
+ * count the hit against the event's PERF_EVENT_IOC_REFRESH limit; a hit of
+ * the watched process returns 1, so that it does.
+ */
 SEC("perf_event")
 int pmw_growth_hit(struct bpf_perf_event_data *ctx)
 {
